@@ -1,0 +1,156 @@
+/*
+ * model: the seqpipe model file (design.md §3, man/seqpipe-model.5).
+ *
+ * A safetensors file: uint64 little-endian header length N, N bytes of JSON
+ * header, then raw tensor bytes.  The header maps tensor names to
+ * {"dtype","shape","data_offsets"} and "__metadata__" to a string map that
+ * holds the model id, provenance and the architecture config, one key per
+ * field of struct sq_config (names as in the struct; values as strings).
+ *
+ * The file is mmap'ed; every weight pointer below is a view into the map,
+ * owned by struct sq_model and valid until sq_model_close().  Weights are
+ * float32, stored [out, in] as PyTorch's nn.Linear does.
+ *
+ * Tensor names (fairseq/PyTorch style; {i} is a layer index):
+ *   encoder.embed_tokens.weight                 (Vs, D)
+ *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt
+ *   {encoder,decoder}.embed_positions.weight    (P, D)   learned positions only
+ *   encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}  (D, D), (D)
+ *   encoder.layers.{i}.self_attn_layer_norm.{weight,bias}        (D)
+ *   encoder.layers.{i}.fc1.{weight,bias}        (F, D), (F)
+ *   encoder.layers.{i}.fc2.{weight,bias}        (D, F), (D)
+ *   encoder.layers.{i}.final_layer_norm.{weight,bias}            (D)
+ *   decoder.layers.{i}.self_attn.*, self_attn_layer_norm.*  as the encoder
+ *   decoder.layers.{i}.encoder_attn.{q,k,v,out}_proj.{weight,bias}
+ *   decoder.layers.{i}.encoder_attn_layer_norm.{weight,bias}
+ *   decoder.layers.{i}.fc1.*, fc2.*, final_layer_norm.*
+ *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
+ *   output_projection.weight                    (Vt, D)  absent if tie_output
+ *   output_projection.bias                      (Vt)     with output_bias only
+ *   spm.source, spm.target                      U8 serialized SentencePiece
+ *                                               models; spm.target absent if
+ *                                               shared_vocab
+ */
+#ifndef SQ_MODEL_H
+#define SQ_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
+enum sq_pos_kind {
+	SQ_POS_SIN_INTERLEAVED,	/* the paper: sin at even, cos at odd dims */
+	SQ_POS_SIN_HALF,	/* Marian/fairseq: sin in [0,D/2), cos after */
+	SQ_POS_LEARNED
+};
+
+/*
+ * The architecture.  Metadata key = field name; defaults in brackets are
+ * what a missing key means.
+ */
+struct sq_config {
+	int d_model;		/* D, required */
+	int n_heads;		/* H, required, divides D */
+	int d_ff;		/* F, required */
+	int encoder_layers;	/* required */
+	int decoder_layers;	/* required */
+	int src_vocab_size;	/* Vs, required */
+	int tgt_vocab_size;	/* Vt, required */
+	int max_positions;	/* P [1024]: positions the model can embed */
+	int pre_norm;		/* [0]: 0 post-norm (the paper), 1 pre-norm */
+	int encoder_final_norm;	/* [0] */
+	int decoder_final_norm;	/* [0] */
+	int activation;		/* "relu" [relu], "gelu", "silu" */
+	int positions;		/* "sinusoidal" [sinusoidal_interleaved],
+				   "sinusoidal_half", "learned" */
+	int position_offset;	/* [0]: position of the first token */
+	float embed_scale;	/* [sqrt(D)]: embeddings are multiplied by it */
+	int tie_src_tgt;	/* [0]: decoder uses encoder.embed_tokens */
+	int tie_output;		/* [0]: output projection = target embeddings */
+	int output_bias;	/* [0] */
+	int shared_vocab;	/* [0]: one SentencePiece model for both sides */
+	int bos_id;		/* [1] */
+	int eos_id;		/* [2] */
+	int pad_id;		/* [0] */
+	int unk_id;		/* [3] */
+	int decoder_start_id;	/* [bos_id] */
+	float layer_norm_eps;	/* [1e-5] */
+};
+
+struct sq_linear {
+	const float *w;		/* (out, in) */
+	const float *b;		/* (out) */
+};
+
+struct sq_norm {
+	const float *g;		/* (D) */
+	const float *b;		/* (D) */
+};
+
+struct sq_attn_weights {
+	struct sq_linear q, k, v, out;	/* each (D, D) */
+};
+
+struct sq_encoder_layer {
+	struct sq_attn_weights self_attn;
+	struct sq_norm self_attn_norm;
+	struct sq_linear fc1;		/* (F, D) */
+	struct sq_linear fc2;		/* (D, F) */
+	struct sq_norm final_norm;
+};
+
+struct sq_decoder_layer {
+	struct sq_attn_weights self_attn;
+	struct sq_norm self_attn_norm;
+	struct sq_attn_weights cross_attn;	/* encoder_attn */
+	struct sq_norm cross_attn_norm;
+	struct sq_linear fc1;
+	struct sq_linear fc2;
+	struct sq_norm final_norm;
+};
+
+struct sq_model {
+	struct sq_config cfg;
+	char model_id[256];
+	char *path;			/* as opened */
+	const char *provenance;		/* metadata, "" if none */
+
+	const float *src_embed;		/* (Vs, D) */
+	const float *tgt_embed;		/* (Vt, D); == src_embed if tied */
+	const float *enc_pos;		/* (P, D) learned, else NULL */
+	const float *dec_pos;		/* (P, D) learned, else NULL */
+	struct sq_encoder_layer *enc;	/* (encoder_layers) */
+	struct sq_decoder_layer *dec;	/* (decoder_layers) */
+	struct sq_norm enc_final;	/* .g NULL if none */
+	struct sq_norm dec_final;
+	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
+	const float *out_bias;		/* (Vt) or NULL */
+
+	const uint8_t *spm_src;		/* serialized SentencePiece model */
+	size_t spm_src_len;
+	const uint8_t *spm_tgt;		/* == spm_src if shared_vocab */
+	size_t spm_tgt_len;
+
+	void *map;			/* the whole file, mmap'ed */
+	size_t map_len;
+	void *json;			/* parsed header, owned */
+};
+
+/*
+ * Maps and validates the model file at path: header JSON, offsets inside
+ * the file and not overlapping, dtypes, every required tensor present with
+ * the shape the config implies.  Returns NULL with sq_errstr() set to
+ * "PATH: what (tensor NAME)" on failure.  Caller frees with
+ * sq_model_close().
+ */
+struct sq_model *sq_model_open(const char *path);
+void sq_model_close(struct sq_model *m);
+
+/*
+ * Reads only the header's metadata to learn the model id, without mapping
+ * weights: for stream readers that check a header against -m.  Returns 0
+ * or -1 (sq_errstr() set).
+ */
+int sq_model_peek_id(const char *path, char *id, size_t id_size);
+
+#endif

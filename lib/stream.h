@@ -1,0 +1,159 @@
+/*
+ * stream: the binary format that joins the seqpipe programs (design.md §2,
+ * man/seqpipe-stream.5).
+ *
+ * A stream is one or more (header, records...) sections; `cat a b` of two
+ * streams of the same kind and model is a stream.  All integers are
+ * little-endian, floats are IEEE-754 binary32 little-endian, there is no
+ * padding.  The layout, as C structs (not read with a cast: fields are
+ * decoded one by one):
+ *
+ *   struct header {			 section header, 24 + hdr_len bytes
+ *	uint8_t  magic[4];		 "\0SQS": a NUL cannot start a text line
+ *	uint16_t major;			 SQ_STREAM_MAJOR; others are refused
+ *	uint16_t minor;			 new facts only; readers ignore it
+ *	uint32_t kind;			 SQ_STREAM_TOKENS or SQ_STREAM_MEMORY
+ *	uint32_t hdr_len;		 bytes of what follows up to crc
+ *	uint16_t id_len;   char id[id_len];	 model id, UTF-8, may be empty
+ *	uint16_t path_len; char path[path_len]; model path hint, may be empty
+ *	...				 hdr_len - 4 - id_len - path_len bytes
+ *					 that newer minors may add; skipped
+ *	uint32_t crc;			 CRC-32 (zlib) of everything from magic
+ *					 up to here
+ *   };
+ *
+ *   struct record {			 20-byte record head, then payload
+ *	uint8_t  kind;			 SQ_REC_*: never 0, so a NUL where a
+ *					 record should start is a new header
+ *	uint8_t  flags;			 SQ_RECF_*
+ *	uint16_t reserved;		 0
+ *	uint32_t len;			 payload bytes as stored
+ *	uint64_t key;			 0-based line number of the sentence
+ *	uint32_t crc;			 CRC-32 of the first 16 head bytes,
+ *					 continued over the stored payload
+ *	uint8_t  payload[len];
+ *   };
+ *
+ * With SQ_RECF_ZLIB the stored payload is uint32_t raw_len followed by a
+ * zlib (RFC 1950) stream that inflates to raw_len bytes.  Readers skip
+ * records of kinds they do not know (after checking their CRC).
+ *
+ *   tokens payload (SQ_REC_TOKENS):
+ *	uint32_t rank;			 place in an n-best list, else 0
+ *	float    score;			 log-probability, NaN if none
+ *	uint32_t n;			 number of ids
+ *	uint32_t tflags;		 bit 0: per-token scores follow
+ *	int32_t  ids[n];
+ *	float    token_scores[n];	 only with tflags bit 0
+ *
+ *   memory payload (SQ_REC_MEMORY):
+ *	uint32_t n_src;			 source ids
+ *	uint32_t rows, cols;		 rows = source positions, cols = width
+ *	uint32_t dtype;			 SQ_DTYPE_F32 (the only one so far)
+ *	int32_t  src[n_src];
+ *	float    data[rows * cols];	 row-major
+ *
+ *   alignment payload (SQ_REC_ALIGN), optional:
+ *	uint32_t rank;			 as the tokens record it belongs to
+ *	uint32_t rows, cols;		 target tokens x source tokens
+ *	float    weights[rows * cols];	 row-major
+ *
+ * A tokens stream may also be plain text: one sentence per line, ids
+ * separated by spaces (what spm_encode --output_format=id prints); line i
+ * (0-based) is record key i, rank 0, no score.
+ */
+#ifndef SQ_STREAM_H
+#define SQ_STREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define SQ_STREAM_MAGIC "\0SQS"
+#define SQ_STREAM_MAJOR 1
+#define SQ_STREAM_MINOR 0
+
+enum sq_stream_kind { SQ_STREAM_TOKENS = 1, SQ_STREAM_MEMORY = 2 };
+enum sq_rec_kind { SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3 };
+enum sq_rec_flags { SQ_RECF_ZLIB = 1 };
+enum sq_dtype { SQ_DTYPE_F32 = 0 };
+
+/*
+ * One decoded record.  From sq_stream_next() all pointers are borrowed
+ * until the next call on the same reader; for sq_stream_write() the caller
+ * owns them.
+ */
+struct sq_record {
+	int kind;		/* SQ_REC_* */
+	uint64_t key;
+	/* tokens and alignment */
+	uint32_t rank;
+	float score;		/* NaN: none */
+	uint32_t n_ids;
+	int32_t *ids;		/* (n_ids) */
+	float *token_scores;	/* (n_ids) or NULL */
+	/* memory */
+	uint32_t n_src;
+	int32_t *src;		/* (n_src) */
+	uint32_t rows, cols;
+	float *data;		/* (rows, cols): memory or alignment weights */
+};
+
+/* What a section header says. */
+struct sq_stream_info {
+	int kind;		/* SQ_STREAM_* */
+	char model_id[256];	/* "" if none */
+	char model_path[4096];	/* hint, "" if none */
+	int is_text;		/* plain-text ids, no header at all */
+};
+
+struct sq_reader;
+struct sq_writer;
+
+/*
+ * Opens a reader on path (NULL or "-": stdin).  want_kind is the stream
+ * kind the caller accepts (a text ids stream counts as tokens).  Reads
+ * the first header at once, so sq_stream_info() is valid on return.
+ * Returns NULL with sq_errstr() set on failure; an empty input is a valid
+ * empty stream of want_kind.  Caller frees with sq_stream_close().
+ */
+struct sq_reader *sq_stream_open(const char *path, int want_kind);
+/* The reader on an already open FILE (not closed by sq_stream_close). */
+struct sq_reader *sq_stream_fopen(FILE *f, const char *name, int want_kind);
+const struct sq_stream_info *sq_stream_info(const struct sq_reader *r);
+
+/*
+ * Reads the next record of a kind the caller knows (tokens, memory or
+ * alignment); unknown kinds are skipped.  Returns 1 with *rec filled, 0 at
+ * the end, -1 on an error with sq_errstr() set to
+ * "FILE: record N (key K): what" (N counts records from 0).
+ */
+int sq_stream_next(struct sq_reader *r, struct sq_record *rec);
+void sq_stream_close(struct sq_reader *r);
+
+/* Writer modes. */
+enum sq_write_mode {
+	SQ_WRITE_BINARY = 0,
+	SQ_WRITE_ZLIB = 1,	/* binary, payloads compressed */
+	SQ_WRITE_TEXT = 2	/* the plain text form (sq_record_print) */
+};
+
+/*
+ * Starts a stream on f.  Binary modes refuse a terminal (as gzip does):
+ * NULL with sq_errstr() set.  The header is written at once.  Caller
+ * frees with sq_writer_close(), which does not close f.
+ */
+struct sq_writer *sq_writer_open(FILE *f, int kind, const char *model_id,
+    const char *model_path, int mode);
+/* Writes one record; 0 or -1 (write error, sq_errstr() set). */
+int sq_stream_write(struct sq_writer *w, const struct sq_record *rec);
+void sq_writer_close(struct sq_writer *w);
+
+/*
+ * The plain text form of a record, one line:
+ *   tokens, in a SQ_WRITE_TEXT stream: "id id id" (spm_encode's form)
+ *   verbose (seqcat): "T key rank score id ..." / "M key n_src rows cols
+ *   src... data..." / "A key rank rows cols w..."
+ */
+int sq_record_print(FILE *f, const struct sq_record *rec, int verbose);
+
+#endif
