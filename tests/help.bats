@@ -7,6 +7,7 @@ bats_require_minimum_version 1.5.0
 
 programs() {
 	local c
+	shopt -s nullglob
 	for c in "$SRCDIR"/bin/*.c; do
 		basename "$c" .c
 	done
