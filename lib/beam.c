@@ -434,18 +434,24 @@ sq_beam_run(struct sq_beam *bs, int n_sent, const int *max_steps,
 	reserve(bs, n_sent, max_len);
 	bs->n_sent = n_sent;
 	bs->n_nodes = 0;
-	bs->n_rows = n_sent;
+	bs->n_rows = 0;
 	for (i = 0; i < n_sent; i++) {
 		struct sent *s = &bs->sents[i];
+		int r = bs->n_rows;
 
-		s->max_steps = SQ_MAX(1, max_steps[i]);
+		s->max_steps = max_steps[i];
 		s->min_len = min_len ? min_len[i] : 0;
 		s->n_fin = 0;
-		bs->row_sent[i] = i;
-		bs->row_node[i] = -1;
-		bs->row_sum[i] = 0;
-		bs->row_parent[i] = -1;
-		bs->row_ids[i] = bs->o.start_id;
+		if (s->max_steps < 1) {		/* no step allowed: empty */
+			finish(bs, s, -1, 0, 0, 0);
+			continue;
+		}
+		bs->row_sent[r] = i;
+		bs->row_node[r] = -1;
+		bs->row_sum[r] = 0;
+		bs->row_parent[r] = -1;
+		bs->row_ids[r] = bs->o.start_id;
+		bs->n_rows++;
 	}
 	for (t = 0; bs->n_rows > 0; t++) {
 		st.t = t;

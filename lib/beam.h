@@ -96,9 +96,10 @@ struct sq_beam *sq_beam_new(const struct sq_beam_opts *o);
 void sq_beam_free(struct sq_beam *bs);
 
 /*
- * Searches n_sent sentences at once.  max_steps[i] (at least 1) bounds
- * the tokens of sentence i, EOS included; min_len[i] tokens come before
- * EOS can (NULL: 0).  Returns 0, or -1 if the step function failed (its
+ * Searches n_sent sentences at once.  max_steps[i] bounds the tokens of
+ * sentence i, EOS included (0: its only hypothesis is empty, score 0, and
+ * it never reaches the step function); min_len[i] tokens come before EOS
+ * can (NULL: 0).  Returns 0, or -1 if the step function failed (its
  * message stays in sq_errstr()).  Results stay valid until the next run.
  */
 int sq_beam_run(struct sq_beam *bs, int n_sent, const int *max_steps,

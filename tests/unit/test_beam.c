@@ -531,6 +531,26 @@ test_misc(void)
 	n = sq_beam_hyps(bs, 0, &h);
 	ok(n == 1, "a hypothesis with nothing allowed still yields output");
 	sq_beam_free(bs);
+
+	/* max_steps 0: an empty hypothesis without a step */
+	random_opts(&o, &m);
+	o.nbest = 1;
+	bs = sq_beam_new(&o);
+	{
+		int M2[3] = { 3, 0, 2 };
+
+		m.cur = 0; m.calls = 0; m.fail_at = 0; m.bad = 0;
+		sq_beam_run(bs, 3, M2, NULL, toy_step, &m);
+		good = m.bad == 0 && sq_beam_hyps(bs, 1, &h) == 1 &&
+		    h->n_ids == 0 && h->eos == 0 && h->score == 0;
+		good &= sq_beam_hyps(bs, 2, &h) == 1 && h->n_ids + h->eos >= 1;
+		M2[0] = M2[2] = 0;
+		m.calls = 0;
+		sq_beam_run(bs, 3, M2, NULL, toy_step, &m);
+		good &= m.calls == 0 && sq_beam_hyps(bs, 0, &h) == 1;
+	}
+	ok(good, "max steps 0: an empty hypothesis, no step for it");
+	sq_beam_free(bs);
 }
 
 static void
