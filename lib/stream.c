@@ -522,15 +522,17 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 	return -1;
 }
 
-/* Does the caller get records of this kind? */
+/*
+ * Does the caller get records of this kind?  Never one its stream kind
+ * cannot hold, so a writer of the same kind takes every record read.
+ */
 static int
 wanted(const struct sq_reader *r, int kind)
 {
-	if (r->want_kind == 0)
-		return kind == SQ_REC_TOKENS || kind == SQ_REC_MEMORY ||
-		    kind == SQ_REC_ALIGN;
-	return kind == (r->info.kind == SQ_STREAM_MEMORY ? SQ_REC_MEMORY :
-	    SQ_REC_TOKENS);
+	if (r->info.kind == SQ_STREAM_MEMORY)
+		return kind == SQ_REC_MEMORY;
+	return kind == SQ_REC_TOKENS || (kind == SQ_REC_ALIGN &&
+	    r->want_kind == 0);
 }
 
 static int
