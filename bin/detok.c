@@ -59,7 +59,7 @@ static const struct option longopts[] = {
 /* The model in use and which header ids it accepts. */
 struct model {
 	struct sq_spm *spm;
-	const char *file_id;	/* seqpipe model file id, or NULL */
+	char file_id[256];	/* the seqpipe model file's id, or "" */
 	int override;		/* --spm: accept any model file's stream */
 };
 
@@ -69,35 +69,32 @@ is_spm_id(const char *id)
 	return strncmp(id, SPM_ID_PREFIX, strlen(SPM_ID_PREFIX)) == 0;
 }
 
-static struct sq_spm *
-open_spm(const char *path)
-{
-	struct sq_spm *spm;
-
-	if (!(spm = sq_spm_open(path)))
-		sq_die("%s", sq_errstr());
-	return spm;
-}
-
 /*
  * The model from the options, else from the first header.  An empty
  * stream without one needs none: m->spm stays NULL.
  */
 static void
 find_model(struct model *m, const char *spm_path, const char *model_path,
-    const struct sq_stream_info *info, const char *name)
+    const struct sq_stream_info *info)
 {
+	const char *hint = info->model_path;
+
 	if (spm_path) {
-		m->spm = open_spm(spm_path);
+		m->spm = sq_spm_open(spm_path);
 		m->override = 1;
 	} else if (model_path) {
-		sq_die("%s: -m needs lib/model.c, not built yet", model_path);
-	} else if (info->model_path[0] && is_spm_id(info->model_id)) {
-		m->spm = open_spm(info->model_path);
-	} else if (info->model_path[0]) {
-		sq_die("%s: model file %s: -m needs lib/model.c, not built yet",
-		    name, info->model_path);
+		m->spm = sq_spm_open_model(model_path, 1, m->file_id,
+		    sizeof(m->file_id));
+	} else if (hint[0] && is_spm_id(info->model_id)) {
+		m->spm = sq_spm_open(hint);
+	} else if (hint[0]) {
+		m->spm = sq_spm_open_model(hint, 1, m->file_id,
+		    sizeof(m->file_id));
+	} else {
+		return;
 	}
+	if (!m->spm)
+		sq_die("%s", sq_errstr());
 }
 
 static void
@@ -107,11 +104,10 @@ check_header(const struct model *m, const struct sq_stream_info *info,
 	const char *id = info->model_id;
 
 	if (!id[0] || strcmp(id, sq_spm_model_id(m->spm)) == 0 ||
-	    (m->file_id && strcmp(id, m->file_id) == 0) ||
-	    (m->override && !is_spm_id(id)))
+	    strcmp(id, m->file_id) == 0 || (m->override && !is_spm_id(id)))
 		return;
-	sq_die("%s: stream of model %s, not of %s", name, id,
-	    m->file_id ? m->file_id : sq_spm_model_id(m->spm));
+	sq_die("%s: stream of model %s, not of model %s", name, id,
+	    m->file_id[0] ? m->file_id : sq_spm_model_id(m->spm));
 }
 
 static void
@@ -144,7 +140,7 @@ int
 main(int argc, char *argv[])
 {
 	struct sq_cli cli = { 0 };
-	struct model m = { 0 };
+	struct model m = { .spm = NULL };
 	struct sq_record rec;
 	const char *spm_path = NULL;
 	int ch, fmt = FMT_TEXT, i, rc;
@@ -177,7 +173,7 @@ main(int argc, char *argv[])
 			sq_die("%s", sq_errstr());
 		if (!m.spm)
 			find_model(&m, spm_path, spm_path ? NULL :
-			    sq_cli_model(&cli), sq_stream_info(r), name);
+			    sq_cli_model(&cli), sq_stream_info(r));
 		/* the reader holds later sections to the first's model */
 		if (m.spm)
 			check_header(&m, sq_stream_info(r), name);

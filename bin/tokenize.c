@@ -12,7 +12,8 @@
  *
  * Sampling reseeds SentencePiece's generator for every line with a seed
  * derived from --seed and the key, so a line's sample does not depend on
- * what came before it: shards of the input tokenize as the whole does.
+ * what came before it: shards of the input, each run with --first-key set
+ * to the line number it starts at, tokenize as the whole does.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -28,7 +29,8 @@
 #include "util.h"
 
 #define USAGE "[-qv] [-m model | --spm file] [--text | --pieces] [--bos] " \
-	"[--eos] [-n N | --alpha A [--nbest-size N] [--seed S]] [file ...]"
+	"[--eos] [-k key] [-n N | --alpha A [--nbest-size N] [--seed S]] " \
+	"[file ...]"
 #define HELP \
 "  -m, --model FILE    seqpipe model file: use its spm.source\n" \
 "                      (default: $SEQPIPE_MODEL)\n" \
@@ -37,6 +39,8 @@
 "      --pieces        print pieces as text, as --output_format=piece\n" \
 "      --bos           begin every line with the BOS id\n" \
 "      --eos           end every line with the EOS id\n" \
+"  -k, --first-key N   key of the first line, for a shard that starts at\n" \
+"                      line N of the whole (default: 0)\n" \
 "  -n, --nbest N       the N best segmentations per line, with scores\n" \
 "                      (default: 1, the best only)\n" \
 "      --alpha A       sample one segmentation per line, smoothing A\n" \
@@ -61,6 +65,7 @@ static const struct option longopts[] = {
 	{ "pieces", no_argument, NULL, OPT_PIECES },
 	{ "bos", no_argument, NULL, OPT_BOS },
 	{ "eos", no_argument, NULL, OPT_EOS },
+	{ "first-key", required_argument, NULL, 'k' },
 	{ "nbest", required_argument, NULL, 'n' },
 	{ "alpha", required_argument, NULL, OPT_ALPHA },
 	{ "nbest-size", required_argument, NULL, OPT_NBEST_SIZE },
@@ -135,23 +140,29 @@ fail:
 	sq_die("%s: line %llu: %s", name, lineno, sq_errstr());
 }
 
-/* The SentencePiece model and the stream header's id and path. */
+/*
+ * The SentencePiece model, and the stream header's id and path: those of
+ * the .model file (--spm) or of the model file (-m) it comes from.
+ */
 static struct sq_spm *
 load_spm(const char *spm_path, const char *model_path, char *id,
     size_t id_size, char **hint)
 {
+	const char *path = spm_path ? spm_path : model_path;
 	struct sq_spm *spm;
 
-	if (!spm_path && !model_path)
+	if (!path)
 		sq_usage_error("no model: give -m, --spm or set SEQPIPE_MODEL");
-	if (model_path)
-		sq_die("%s: -m needs lib/model.c, not built yet", model_path);
-	if (!(spm = sq_spm_open(spm_path)))
+	if (spm_path)
+		spm = sq_spm_open(spm_path);
+	else
+		spm = sq_spm_open_model(model_path, 0, id, id_size);
+	if (!spm)
 		sq_die("%s", sq_errstr());
-	snprintf(id, id_size, "%s", sq_spm_model_id(spm));
-	*hint = realpath(spm_path, NULL);
-	if (!*hint)
-		*hint = sq_strdup(spm_path);
+	if (spm_path)
+		snprintf(id, id_size, "%s", sq_spm_model_id(spm));
+	if (!(*hint = realpath(path, NULL)))
+		*hint = sq_strdup(path);
 	return spm;
 }
 
@@ -170,7 +181,7 @@ main(int argc, char *argv[])
 	uint64_t key = 0;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
-	while ((ch = getopt_long(argc, argv, "m:n:qvhV", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "k:m:n:qvhV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'm': cli.model = optarg; break;
 		case OPT_SPM: spm_path = optarg; break;
@@ -178,6 +189,9 @@ main(int argc, char *argv[])
 		case OPT_PIECES: o.pieces = 1; break;
 		case OPT_BOS: bos = 1; break;
 		case OPT_EOS: eos = 1; break;
+		case 'k':
+			key = sq_parse_long("--first-key", optarg, 0, LONG_MAX);
+			break;
 		case 'n':
 			o.nbest = sq_parse_long("--nbest", optarg, 1, 10000);
 			break;

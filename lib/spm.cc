@@ -37,6 +37,7 @@
 #include <zlib.h>
 
 extern "C" {
+#include "model.h"
 #include "util.h"
 }
 #include "spm.h"
@@ -143,6 +144,39 @@ extern "C" struct sq_spm *
 sq_spm_new(const void *data, size_t len)
 {
 	return load(static_cast<const char *>(data), len, "SentencePiece model");
+}
+
+extern "C" struct sq_spm *
+sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
+{
+	struct sq_model *m;
+	struct sq_spm *s;
+	const char *tensor = target ? "spm.target" : "spm.source";
+	const uint8_t *data = nullptr;
+	size_t len = 0;
+	char what[4096];
+
+	if (!(m = sq_model_open(path)))
+		return nullptr;
+	if (target) {
+		data = m->spm_tgt;
+		len = m->spm_tgt_len;
+	} else {
+		data = m->spm_src;
+		len = m->spm_src_len;
+	}
+	if (!data) {
+		sq_seterr("%s: no %s tensor: the model file has no "
+		    "SentencePiece model", path, tensor);
+		sq_model_close(m);
+		return nullptr;
+	}
+	snprintf(what, sizeof(what), "%s: %s", path, tensor);
+	s = load(reinterpret_cast<const char *>(data), len, what);
+	if (s)
+		snprintf(id, id_size, "%s", m->model_id);
+	sq_model_close(m);
+	return s;
 }
 
 extern "C" void

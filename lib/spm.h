@@ -42,6 +42,15 @@ struct sq_spm *sq_spm_open(const char *path);
  * sq_errstr() on failure.  Caller frees with sq_spm_free().
  */
 struct sq_spm *sq_spm_new(const void *data, size_t len);
+/*
+ * Loads the SentencePiece model a seqpipe model file embeds (model.h):
+ * spm.target if target, else spm.source (one and the same with a shared
+ * vocabulary), and copies the model file's id into id (id_size bytes).
+ * NULL with sq_errstr() "PATH: what" on failure, a file without that
+ * tensor included.  Caller frees with sq_spm_free().
+ */
+struct sq_spm *sq_spm_open_model(const char *path, int target, char *id,
+    size_t id_size);
 void sq_spm_free(struct sq_spm *s);
 
 /*

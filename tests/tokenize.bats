@@ -237,3 +237,32 @@ edge_lines() {
 	run -1 script -qec "tokenize --spm '$D/u.model' < /dev/null" /dev/null
 	[[ "$output" == *"tokenize: "* ]]
 }
+
+@test "-m and \$SEQPIPE_MODEL take spm.source from a model file, and the header names it" {
+	"$PY" "$SRCDIR/scripts/make-model.py" untied --spm-source "$D/u.model" \
+	    --spm-target "$D/b.model" --model-id tok-test-1 "$T/m.sq" 2> /dev/null
+	head -n 1000 "$D/text.txt" > "$T/in"
+	spm_encode --model="$D/u.model" --output_format=id "$T/in" > "$T/ref"
+	tokenize -m "$T/m.sq" --text "$T/in" > "$T/ours"
+	cmp "$T/ours" "$T/ref"
+	SEQPIPE_MODEL="$T/m.sq" tokenize --text "$T/in" > "$T/ours"
+	cmp "$T/ours" "$T/ref"
+	run -0 sh -c "tokenize -m '$T/m.sq' '$T/in' | seqcat -H | head -n 1"
+	assert_output "H tokens 1.0 tok-test-1 $(realpath "$T/m.sq")"
+	# --spm names the .model file and its id: "spm-" and its CRC-32
+	run -0 sh -c "tokenize --spm '$D/u.model' '$T/in' | seqcat -H | head -n 1"
+	local crc
+	crc=$("$PY" -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read()))' "$D/u.model")
+	assert_output "H tokens 1.0 spm-$crc $(realpath "$D/u.model")"
+}
+
+@test "a model file without spm.source: exit 1, one line" {
+	"$PY" "$SRCDIR/scripts/make-model.py" untied "$T/nospm.sq" 2> /dev/null
+	run -1 --separate-stderr tokenize -m "$T/nospm.sq" --text < /dev/null
+	[ -z "$output" ]
+	[ "$stderr" = "tokenize: $T/nospm.sq: no spm.source tensor: the model file has no SentencePiece model" ]
+	echo junk > "$T/junk.sq"
+	run -1 --separate-stderr tokenize -m "$T/junk.sq" --text < /dev/null
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "tokenize: $T/junk.sq: "* ]] || fail "$stderr"
+}
