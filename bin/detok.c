@@ -110,6 +110,19 @@ check_header(const struct model *m, const struct sq_stream_info *info,
 	    m->file_id[0] ? m->file_id : sq_spm_model_id(m->spm));
 }
 
+/* A score as seqcat prints floats: the shortest that reads back the same. */
+static void
+print_score(float x)
+{
+	char t[32];
+	int prec = 6;
+
+	do
+		snprintf(t, sizeof(t), "%.*g", prec, x);
+	while (!isnan(x) && strtof(t, NULL) != x && ++prec <= 9);
+	fputs(t, stdout);
+}
+
 static void
 print_record(struct sq_spm *spm, const struct sq_record *rec, int fmt,
     const char *name, unsigned long long n)
@@ -122,17 +135,18 @@ print_record(struct sq_spm *spm, const struct sq_record *rec, int fmt,
 	if (sq_spm_decode(spm, rec->ids, rec->n_ids, &text, &len) < 0)
 		sq_die("%s: record %llu (key %llu): %s", name, n,
 		    (unsigned long long)rec->key, sq_errstr());
-	if (fmt == FMT_NBEST)
+	if (fmt == FMT_NBEST) {
 		printf("%llu\t%u\t", (unsigned long long)rec->key, rec->rank);
-	else if (fmt == FMT_MOSES)
+		print_score(rec->score);
+		putchar('\t');
+	} else if (fmt == FMT_MOSES) {
 		printf("%llu ||| ", (unsigned long long)rec->key);
-	if (fmt == FMT_NBEST)
-		isnan(rec->score) ? fputs("nan\t", stdout) :
-		    printf("%g\t", rec->score);
+	}
 	fwrite(text, 1, len, stdout);
-	if (fmt == FMT_MOSES)
-		isnan(rec->score) ? fputs(" ||| nan", stdout) :
-		    printf(" ||| %g", rec->score);
+	if (fmt == FMT_MOSES) {
+		fputs(" ||| ", stdout);
+		print_score(rec->score);
+	}
 	putchar('\n');
 }
 
