@@ -33,6 +33,8 @@ sq_ustr_reserve(struct sq_ustr *s, size_t n)
 void
 sq_ustr_append(struct sq_ustr *s, const uint32_t *c, size_t n)
 {
+	if (n == 0)
+		return;
 	sq_ustr_reserve(s, s->n + n);
 	memcpy(s->c + s->n, c, n * sizeof(*c));
 	s->n += n;
