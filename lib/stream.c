@@ -283,10 +283,8 @@ read_header(struct sq_reader *r)
 	if (got < 0)
 		return r->failed = 1, -1;
 	p = r->buf + r->pos;
-	if ((size_t)got < 4 || memcmp(p, SQ_STREAM_MAGIC, 4) != 0) {
-		if ((size_t)got >= 4 || memcmp(p, SQ_STREAM_MAGIC, got) != 0)
-			return hdr_err(r, "bad magic: not a seqpipe stream");
-	}
+	if (memcmp(p, SQ_STREAM_MAGIC, SQ_MIN((size_t)got, 4)) != 0)
+		return hdr_err(r, "bad magic: not a seqpipe stream");
 	if ((size_t)got < FIXED_LEN) {
 		snprintf(msg, sizeof(msg), "truncated header (%lld of at "
 		    "least %u bytes)", got, FIXED_LEN + 8);
