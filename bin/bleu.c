@@ -25,7 +25,7 @@
 
 #define HELP \
 	"  -i, --input HYP ...       hypothesis files (default: stdin)\n" \
-	"  -nr, --num-refs N         N tab-separated references per line (1)\n" \
+	"  -nr, --num-refs N         N tab-separated refs per line (1)\n" \
 	"  -m, --metrics M ...       bleu and/or chrf (bleu)\n" \
 	"  -sl, --sentence-level     a score per line\n" \
 	"  -tok, --tokenize T        13a, intl, zh, char or none (13a)\n" \
@@ -36,10 +36,10 @@
 	"  -cc, --chrf-char-order N  character n-gram order (6)\n" \
 	"  -cw, --chrf-word-order N  word n-gram order, 2 is chrF++ (0)\n" \
 	"  --chrf-beta N             weight of recall (2)\n" \
-	"  --chrf-whitespace         keep whitespace in character n-grams (off)\n" \
+	"  --chrf-whitespace         keep whitespace in char n-grams (off)\n" \
 	"  --chrf-lowercase          case-insensitive chrF (off)\n" \
 	"  --chrf-eps-smoothing      chrF++.py epsilon smoothing (off)\n" \
-	"  -f, --format F            json or text; $SACREBLEU_FORMAT wins (json)\n" \
+	"  -f, --format F            json or text (json; $SACREBLEU_FORMAT)\n" \
 	"  -b, --score-only          print the score only (off)\n" \
 	"  -w, --width N             decimals of the score (1)\n" \
 	"  -sh, --short              short signature (off)\n" \
@@ -175,10 +175,86 @@ set_format(struct args *a, const char *f, int from_env)
 		sq_usage_error("-f: '%s': not one of json, text, latex", f);
 }
 
+/* Sets what option ch says; sv_set: -sv was given. */
+static void
+option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
+{
+	int k;
+
+	switch (ch) {
+	case O_INPUT:
+		a->has_input = 1;
+		while (optind < argc && is_operand(argv[optind]))
+			push_arg(&a->inputs, &a->n_inputs, argv[optind++]);
+		break;
+	case O_NREFS:
+		a->nr = sq_parse_long("-nr", optarg, 1, 1000000);
+		break;
+	case O_METRICS:	/* argparse's nargs='+': the last -m wins */
+		a->n_metrics = a->use_bleu = a->use_chrf = 0;
+		add_metric(a, optarg);
+		while (optind < argc && is_operand(argv[optind]))
+			add_metric(a, argv[optind++]);
+		break;
+	case O_SL: a->sentence = 1; break;
+	case O_TOK:
+		if ((k = sq_bleutok_kind(optarg)) < 0)
+			sq_usage_error("-tok: '%s': not one of 13a, intl, zh, "
+			    "char, none", optarg);
+		a->bleu.tok = (enum sq_bleutok_kind)k;
+		break;
+	case O_SMOOTH:
+		if ((k = sq_bleu_smooth_kind(optarg)) < 0)
+			sq_usage_error("-s: '%s': not one of exp, floor, "
+			    "add-k, none", optarg);
+		a->bleu.smooth = (enum sq_bleu_smooth)k;
+		break;
+	case O_SV:
+		a->bleu.smooth_value = sq_parse_double("-sv", optarg, -1e300,
+		    1e300);
+		*sv_set = 1;
+		break;
+	case O_LC: a->bleu.lowercase = 1; break;
+	case O_FORCE: a->force = 1; break;
+	case O_CC:
+		a->chrf.char_order = (int)sq_parse_long("-cc", optarg, 0, 1000);
+		break;
+	case O_CW:
+		a->chrf.word_order = (int)sq_parse_long("-cw", optarg, 0, 1000);
+		break;
+	case O_BETA:
+		a->chrf.beta = (int)sq_parse_long("--chrf-beta", optarg, 0,
+		    10000);
+		break;
+	case O_WS: a->chrf.whitespace = 1; break;
+	case O_CLC: a->chrf.lowercase = 1; break;
+	case O_EPS: a->chrf.eps_smoothing = 1; break;
+	case O_FORMAT: set_format(a, optarg, 0); break;
+	case O_B: a->score_only = 1; break;
+	case O_W: a->width = sq_parse_long("-w", optarg, 0, 300); break;
+	case O_SHORT: a->short_sig = 1; break;
+	case O_ENC:
+		if (strcasecmp(optarg, "utf-8") && strcasecmp(optarg, "utf8") &&
+		    strcasecmp(optarg, "utf_8"))
+			sq_usage_error("-e: '%s': only utf-8 is supported",
+			    optarg);
+		break;
+	case O_NC: case O_Q: break;
+	case O_HELP: sq_help_exit();
+	case O_VERSION: sq_version_exit();
+	default: sq_usage(stderr, 0); exit(2);
+	}
+}
+
+/*
+ * sacrebleu's argparse command line: operands (the references) and
+ * options in any order, except that -i and -m take every operand after
+ * them.
+ */
 static void
 parse(struct args *a, int argc, char *argv[])
 {
-	int ch, sv_set = 0, k;
+	int ch, sv_set = 0;
 	const char *env;
 
 	memset(a, 0, sizeof(*a));
@@ -192,74 +268,13 @@ parse(struct args *a, int argc, char *argv[])
 			push_arg(&a->refs, &a->n_refs, argv[optind++]);
 			continue;
 		}
-		if ((ch = getopt_long_only(argc, argv, "+", longopts, NULL)) == -1)
+		ch = getopt_long_only(argc, argv, "+", longopts, NULL);
+		if (ch == -1)	/* "--" */
 			break;
-		switch (ch) {
-		case O_INPUT:
-			a->has_input = 1;
-			while (is_operand(argv[optind]))
-				push_arg(&a->inputs, &a->n_inputs, argv[optind++]);
-			break;
-		case O_NREFS:
-			a->nr = sq_parse_long("-nr", optarg, 1, 1000000);
-			break;
-		case O_METRICS:
-			a->n_metrics = a->use_bleu = a->use_chrf = 0;
-			add_metric(a, optarg);
-			while (is_operand(argv[optind]))
-				add_metric(a, argv[optind++]);
-			break;
-		case O_SL: a->sentence = 1; break;
-		case O_TOK:
-			if ((k = sq_bleutok_kind(optarg)) < 0)
-				sq_usage_error("-tok: '%s': not one of 13a, intl, "
-				    "zh, char, none", optarg);
-			a->bleu.tok = (enum sq_bleutok_kind)k;
-			break;
-		case O_SMOOTH:
-			if ((k = sq_bleu_smooth_kind(optarg)) < 0)
-				sq_usage_error("-s: '%s': not one of exp, floor, "
-				    "add-k, none", optarg);
-			a->bleu.smooth = (enum sq_bleu_smooth)k;
-			break;
-		case O_SV:
-			a->bleu.smooth_value = sq_parse_double("-sv", optarg,
-			    -1e300, 1e300);
-			sv_set = 1;
-			break;
-		case O_LC: a->bleu.lowercase = 1; break;
-		case O_FORCE: a->force = 1; break;
-		case O_CC:
-			a->chrf.char_order = (int)sq_parse_long("-cc", optarg, 0,
-			    1000);
-			break;
-		case O_CW:
-			a->chrf.word_order = (int)sq_parse_long("-cw", optarg, 0,
-			    1000);
-			break;
-		case O_BETA:
-			a->chrf.beta = (int)sq_parse_long("--chrf-beta", optarg,
-			    0, 10000);
-			break;
-		case O_WS: a->chrf.whitespace = 1; break;
-		case O_CLC: a->chrf.lowercase = 1; break;
-		case O_EPS: a->chrf.eps_smoothing = 1; break;
-		case O_FORMAT: set_format(a, optarg, 0); break;
-		case O_B: a->score_only = 1; break;
-		case O_W: a->width = sq_parse_long("-w", optarg, 0, 300); break;
-		case O_SHORT: a->short_sig = 1; break;
-		case O_ENC:
-			if (strcasecmp(optarg, "utf-8") && strcasecmp(optarg,
-			    "utf8") && strcasecmp(optarg, "utf_8"))
-				sq_usage_error("-e: '%s': only utf-8 is supported",
-				    optarg);
-			break;
-		case O_NC: case O_Q: break;
-		case O_HELP: sq_help_exit();
-		case O_VERSION: sq_version_exit();
-		default: sq_usage(stderr, 0); exit(2);
-		}
+		option(a, ch, argc, argv, &sv_set);
 	}
+	while (optind < argc)
+		push_arg(&a->refs, &a->n_refs, argv[optind++]);
 	if (!a->n_metrics)
 		a->use_bleu = a->n_metrics = 1;
 	if (!sv_set)
@@ -308,8 +323,8 @@ read_refs(const struct args *a, struct sq_lines *lines, struct stream *refs)
 			stream_push(&refs[k], f);
 			if ((long)k + 1 != a->nr) {
 				snprintf(msg, sizeof(msg), "FATAL: line %zu: "
-				    "expected %ld fields, but found %zu.", i + 1,
-				    a->nr, k + 1);
+				    "expected %ld fields, but found %zu.",
+				    i + 1, a->nr, k + 1);
 				fail(17, msg);
 			}
 		}
@@ -408,12 +423,14 @@ sentence_level(const struct args *a, struct corpus *c)
 {
 	struct sq_bleu *b = a->use_bleu ? sq_bleu_new(&a->bleu) : NULL;
 	struct sq_chrf *ch = a->use_chrf ? sq_chrf_new(&a->chrf) : NULL;
-	int64_t *cst = ch ? sq_calloc(sq_chrf_n_stats(&a->chrf), sizeof(int64_t)) : NULL;
+	int64_t *cst = NULL;
 	struct sq_bleu_stats st;
 	struct sq_result res;
 	struct args text = *a;
 	size_t n;
 
+	if (ch)
+		cst = sq_calloc(sq_chrf_n_stats(&a->chrf), sizeof(*cst));
 	text.json = 0;	/* sentence scores are text lines */
 	for (size_t i = 0; i < c->hyp.n; i++) {
 		n = segment_refs(c, i);
@@ -529,7 +546,8 @@ main(int argc, char *argv[])
 		    "number of tab-delimited references in a single file.");
 		sq_warn("You can only use it with externally provided "
 		    "references, however (i.e., not with `-t`),");
-		fail(1, "and you cannot then provide multiple reference files.");
+		fail(1, "and you cannot then provide multiple reference "
+		    "files.");
 	}
 	if (a.n_refs == 0)
 		fail(1, "If manual references given, make sure to provide them "

@@ -84,8 +84,8 @@ split(struct sq_chrf *c, const uint32_t *s, size_t n)
 static int
 is_punct(uint32_t c)
 {
-	return c < 0x80 && c > 0x20 && c != 0x7f &&
-	    !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+	return c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') &&
+	    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
 /* CHRF._remove_punctuation of the n words in c->w, in place (room 2n) */

@@ -42,7 +42,8 @@ sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs)
 	sig_add(s, "case", "c", o->lowercase ? "lc" : "mixed");
 	sig_add(s, "eff", "e", o->effective_order ? "yes" : "no");
 	sig_add(s, "tok", "tok", "%s", sq_bleutok_name(o->tok));
-	if (o->smooth == SQ_BLEU_SMOOTH_FLOOR || o->smooth == SQ_BLEU_SMOOTH_ADDK)
+	if (o->smooth == SQ_BLEU_SMOOTH_FLOOR ||
+	    o->smooth == SQ_BLEU_SMOOTH_ADDK)
 		sig_add(s, "smooth", "s", "%s[%.2f]",
 		    sq_bleu_smooth_name(o->smooth), o->smooth_value);
 	else
