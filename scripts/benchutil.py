@@ -51,10 +51,10 @@ def run(cmd, stdin=None, stdout=subprocess.DEVNULL, env=None, quiet=False):
     """Runs cmd (a list, or a string for sh -c); stdin/stdout are paths or
     None.  Exits the benchmark if it fails.  Returns the wall seconds."""
     if not quiet:
-        log("+ " + show(cmd) + (" < " + stdin if stdin else "") +
-            (" > " + stdout if isinstance(stdout, str) else ""))
-    fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
-    fout = open(stdout, "wb") if isinstance(stdout, str) else stdout
+        log("+ " + show(cmd) + (" < " + rel(stdin) if stdin else "") +
+            (" > " + rel(stdout) if isinstance(stdout, str) else ""))
+    fin = open(os.path.join(ROOT, stdin), "rb") if stdin else subprocess.DEVNULL
+    fout = open(os.path.join(ROOT, stdout), "wb") if isinstance(stdout, str) else stdout
     full_env = dict(os.environ, **(env or {}))
     t = time.perf_counter()
     p = subprocess.run(cmd, stdin=fin, stdout=fout, stderr=subprocess.PIPE,
@@ -91,6 +91,11 @@ def cached(path, make):
     return path
 
 
+def count_lines(path):
+    with open(path) as f:
+        return sum(1 for _ in f)
+
+
 def count_tokens(path):
     """Ids in a text ids file (one sentence per line)."""
     with open(path) as f:
@@ -99,7 +104,8 @@ def count_tokens(path):
 
 def rel(path):
     """path relative to the source tree, where commands run."""
-    return os.path.relpath(path, ROOT)
+    r = os.path.relpath(path, ROOT)
+    return path if r.startswith("..") else r
 
 
 def program(name):

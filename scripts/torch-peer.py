@@ -4,20 +4,23 @@ model of scripts/seqpipe_torch.py (plain torch ops, incremental key/value
 cache) on a seqpipe model file: encoding, greedy search and beam search,
 batched, with a fixed output length.
 
-usage: torch-peer.py --model FILE --src FILE [options] KIND:BATCH:N ...
+usage: torch-peer.py --model FILE --src FILE [options] < requests
        torch-peer.py --model FILE --translate [--beam K] [--max-len A,B] < ids
 
-Each KIND:BATCH:N (KIND encode, greedy or beam) times the first N
-sentences of --src (ids, one sentence per line, all of one length) in
-batches of BATCH: one warm-up batch, then --runs timed runs over all N.
-It prints "KIND BATCH TOKENS SECONDS" on stdout, SECONDS the median run,
-TOKENS the source tokens read (encode) or the target tokens produced
-(greedy, beam: --out-len per sentence, EOS masked so that every sentence
-has exactly that length).  With --outputs DIR, the ids greedy and beam
-found go to DIR/KIND-bBATCH.txt, one sentence per line, for comparison.  Only the computation is timed: the model is
-loaded and the inputs are tensors before the clock starts; greedy and beam
-get the memory from an untimed encode, and their time includes the
-cross-attention keys and values (computed once per sentence).
+It loads the model and the sentences of --src (ids, one sentence per line,
+all of one length), then answers each request line "KIND BATCH N" on stdin
+(KIND encode, greedy or beam) by one timed run over the first N sentences
+in batches of BATCH, printing "KIND BATCH TOKENS SECONDS" on stdout at
+once, so that a driver can interleave these runs with another program's.
+The first request of a figure prepares its inputs and does an untimed
+warm-up on one batch.  TOKENS are the source tokens read (encode) or the
+target tokens produced (greedy, beam: --out-len per sentence, EOS masked
+so that every sentence has exactly that length).  Only the computation is
+timed: the model is loaded and the inputs are tensors before the clock
+starts; greedy and beam get the memory from an untimed encode, and their
+time includes the cross-attention keys and values (computed once per
+sentence).  With --outputs DIR, the ids greedy and beam found go to
+DIR/KIND-bBATCH.txt, one sentence per line, for comparison.
 
 Beam search here is the batched textbook one: k rows per sentence, the
 best k of k x V extensions by summed log-probability, the self-attention
@@ -36,7 +39,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -118,24 +120,47 @@ def batches(sents, size):
     return out
 
 
-def figure(model, sents, kind, batch, n, a):
-    data = batches(sents[:n], batch)
-    if kind != "encode":
-        data = [(model.encode(src, len_), len_) for src, len_ in data]
-    run = RUNNERS[kind]
-    run(model, data[:1], a.out_len, a.beam)	# warm-up
-    times = []
-    for _ in range(a.runs):
+class Figures:
+    """The prepared inputs of each figure, made on first use."""
+
+    def __init__(self, model, sents, a):
+        self.model, self.sents, self.a = model, sents, a
+        self.ready = {}
+
+    def run(self, kind, batch, n):
+        """One timed run; the first of a figure is preceded by an untimed
+        warm-up on its first batch.  Returns (tokens, seconds, outputs)."""
+        model, a = self.model, self.a
+        if (kind, batch, n) not in self.ready:
+            data = batches(self.sents[:n], batch)
+            if kind != "encode":
+                data = [(model.encode(src, len_), len_) for src, len_ in data]
+            RUNNERS[kind](model, data[:1], a.out_len, a.beam)
+            self.ready[kind, batch, n] = data
+        data = self.ready[kind, batch, n]
         t = time.perf_counter()
-        out = run(model, data, a.out_len, a.beam)
-        times.append(time.perf_counter() - t)
-    if a.outputs and out:
-        with open(os.path.join(a.outputs, "%s-b%d.txt" % (kind, batch)), "w") as f:
-            f.writelines(" ".join(map(str, ids)) + "\n" for ids in out)
-    tokens = sum(len(s) for s in sents[:n]) if kind == "encode" else n * a.out_len
-    print("torch-peer: %s b%d: %d tokens, times %s" % (kind, batch, tokens,
-          " ".join("%.3f" % t for t in times)), file=sys.stderr)
-    print("%s %d %d %.6f" % (kind, batch, tokens, statistics.median(times)), flush=True)
+        out = RUNNERS[kind](model, data, a.out_len, a.beam)
+        t = time.perf_counter() - t
+        tokens = sum(len(s) for s in self.sents[:n]) if kind == "encode" else n * a.out_len
+        return tokens, t, out
+
+
+def serve(model, sents, a):
+    """Answers lines "KIND BATCH N" on stdin with "KIND BATCH TOKENS SECONDS"."""
+    figs = Figures(model, sents, a)
+    for line in sys.stdin:
+        try:
+            kind, batch, n = line.split()
+            batch, n = int(batch), int(n)
+            if kind not in RUNNERS or batch < 1 or not 1 <= n <= len(sents):
+                raise ValueError
+        except ValueError:
+            sys.exit("torch-peer: bad request %r" % line.rstrip("\n"))
+        tokens, sec, out = figs.run(kind, batch, n)
+        if a.outputs and out:
+            with open(os.path.join(a.outputs, "%s-b%d.txt" % (kind, batch)), "w") as f:
+                f.writelines(" ".join(map(str, ids)) + "\n" for ids in out)
+        print("%s %d %d %.6f" % (kind, batch, tokens, sec), flush=True)
 
 
 def translate(a):
@@ -151,14 +176,12 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--src")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--runs", type=int, default=3)
     p.add_argument("--out-len", type=int, default=25)
     p.add_argument("--beam", type=int, default=4)
     p.add_argument("--translate", action="store_true")
     p.add_argument("--max-len", default="1,2")
     p.add_argument("--outputs", metavar="DIR",
                    help="write the ids found by greedy and beam to DIR/KIND-bBATCH.txt")
-    p.add_argument("figures", nargs="*", metavar="KIND:BATCH:N")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     with torch.inference_mode():
@@ -169,12 +192,7 @@ def main():
         model = sq.load(a.model)
         with open(a.src) as f:
             sents = [[int(x) for x in line.split()] for line in f]
-        for spec in a.figures:
-            kind, batch, n = spec.split(":")
-            if kind not in RUNNERS:
-                p.error("unknown kind %r" % kind)
-            figure(model, sents, kind, int(batch), int(n), a)
-
+        serve(model, sents, a)
 
 if __name__ == "__main__":
     main()
