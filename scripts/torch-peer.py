@@ -5,7 +5,8 @@ cache) on a seqpipe model file: encoding, greedy search and beam search,
 batched, with a fixed output length.
 
 usage: torch-peer.py --model FILE --src FILE [options] < requests
-       torch-peer.py --model FILE --translate [--beam K] [--max-len A,B] < ids
+       torch-peer.py --model FILE --translate [--beam K] [--min-len N]
+                     [--max-len A,B] < ids
 
 It loads the model and the sentences of --src (ids, one sentence per line,
 all of one length), then answers each request line "KIND BATCH N" on stdin
@@ -28,8 +29,9 @@ cache reordered by parent each step.  The cross-attention keys/values are
 not reordered: the k rows of a sentence share them (as fairseq skips it).
 
 --translate is the start-up measure: reads one line of ids on stdin,
-loads the model, beam-searches (seqpipe_torch.beam_search: stops at EOS
-or after A*len+B tokens) and prints the ids; time it from outside.
+loads the model, beam-searches (seqpipe_torch.beam_search: no EOS before
+N tokens, stops at EOS or after A*len+B tokens, defaults 0 and 2,10 as
+beamsearch's) and prints the ids; time it from outside.
 
 OMP_WAIT_POLICY=PASSIVE is set here unless the environment says otherwise
 (idle OpenMP threads then block instead of spinning: design.md §5).
@@ -167,7 +169,8 @@ def translate(a):
     ids = [int(x) for x in sys.stdin.readline().split()]
     model = sq.load(a.model)
     x, y = (float(v) for v in a.max_len.split(","))
-    hyps = sq.beam_search(model, ids, a.beam, max_len=int(x * len(ids) + y))
+    hyps = sq.beam_search(model, ids, a.beam, max_len=int(x * len(ids) + y),
+                          min_len=a.min_len)
     print(" ".join(str(i) for i in hyps[0][2]))
 
 
@@ -179,7 +182,8 @@ def main():
     p.add_argument("--out-len", type=int, default=25)
     p.add_argument("--beam", type=int, default=4)
     p.add_argument("--translate", action="store_true")
-    p.add_argument("--max-len", default="1,2")
+    p.add_argument("--max-len", default="2,10")
+    p.add_argument("--min-len", type=int, default=0)
     p.add_argument("--outputs", metavar="DIR",
                    help="write the ids found by greedy and beam to DIR/KIND-bBATCH.txt")
     a = p.parse_args()
