@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """make-model.py: a seqpipe model file with seeded random weights.
 
-usage: make-model.py [options] CONFIG OUTPUT
+usage: make-model.py [options] CONFIG OUTPUT [CONFIG OUTPUT ...]
 
 CONFIG is one of the named architectures below; --d-model and the other
 size options override its sizes (tests use tiny ones: the default for all
 but "base").  The same CONFIG, options and --seed give the same file.
+Several CONFIG OUTPUT pairs make several models in one run (torch starts
+slowly), all with the same options.
 
 Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8), so the log-probs of the top tokens
@@ -159,14 +161,14 @@ def calibrate_eos(model, seed, rate):
 def main():
     ap = argparse.ArgumentParser(
         prog="make-model.py",
-        usage="%(prog)s [options] CONFIG OUTPUT",
+        usage="%(prog)s [options] CONFIG OUTPUT [CONFIG OUTPUT ...]",
         description="Writes a seqpipe model file with seeded random weights "
                     "for a named configuration.",
         epilog="configs: " + ", ".join(CONFIGS),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("config", metavar="CONFIG", choices=sorted(CONFIGS),
-                    help="architecture: " + ", ".join(CONFIGS))
-    ap.add_argument("output", metavar="OUTPUT", help="model file to write")
+    ap.add_argument("pairs", nargs="+", metavar="CONFIG OUTPUT",
+                    help="architecture (%s) and the model file to write"
+                    % ", ".join(CONFIGS))
     for opt, key in SIZE_OPTS:
         ap.add_argument("--" + opt, type=int, dest=key, metavar="N",
                         help="override the config's %s" % key)
@@ -190,8 +192,17 @@ def main():
     ap.add_argument("--model-id", help="model id [CONFIG-<hash of config, "
                                        "seed and options>]")
     a = ap.parse_args()
+    if len(a.pairs) % 2:
+        ap.error("CONFIG and OUTPUT come in pairs")
+    for name, output in zip(a.pairs[0::2], a.pairs[1::2]):
+        if name not in CONFIGS:
+            ap.error("unknown config %r (valid: %s)" % (name, ", ".join(CONFIGS)))
+        make(a, name, output)
 
-    c = dict(CONFIGS[a.config])
+
+def make(a, name, output):
+    """Writes the model CONFIG name with the options a to output."""
+    c = dict(CONFIGS[name])
     if a.layers is not None:
         c["encoder_layers"] = c["decoder_layers"] = a.layers
     if a.vocab is not None:
@@ -208,7 +219,7 @@ def main():
                 spm_pieces(spm[side])
     if c.get("shared_vocab") and "source" in spm:
         c["tgt_vocab_size"] = c["src_vocab_size"]
-    if a.config == "marian":        # pad and start at the last id
+    if name == "marian":            # pad and start at the last id
         c["pad_id"] = c["decoder_start_id"] = c["tgt_vocab_size"] - 1
     for kv in a.set:
         k, _, v = kv.partition("=")
@@ -218,7 +229,7 @@ def main():
         if cfg.shared_vocab and "target" in spm:
             raise ValueError("--spm-target with a shared vocabulary")
     except ValueError as e:
-        sys.exit("make-model.py: %s" % e)
+        sys.exit("make-model.py: %s: %s" % (name, e))
 
     torch.manual_seed(a.seed)
     model = sq.Seq2Seq(cfg)
@@ -227,14 +238,19 @@ def main():
     desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_rate,
                        [hashlib.sha256(b).hexdigest() for b in spm.values()]],
                       sort_keys=True)
-    mid = a.model_id or "%s-%s" % (a.config,
+    mid = a.model_id or "%s-%s" % (name,
                                    hashlib.sha256(desc.encode()).hexdigest()[:16])
+    # not the command line: the same model made into another path must
+    # be the same bytes; sizes and variants are in the config keys
     prov = "random weights: scripts/make-model.py %s (seed %d, gain %g, " \
-           "eos-rate %g, torch %s)" % (" ".join(sys.argv[1:]), a.seed, a.gain,
-                                       a.eos_rate, torch.__version__)
-    sq.save(model, a.output, mid, prov, spm.get("source"), spm.get("target"))
+           "eos-rate %g, torch %s%s)" % (
+               name, a.seed, a.gain, a.eos_rate, torch.__version__,
+               "".join(", %s %s" % (k, os.path.basename(v)) for k, v in
+                       (("spm-source", a.spm_source),
+                        ("spm-target", a.spm_target)) if v))
+    sq.save(model, output, mid, prov, spm.get("source"), spm.get("target"))
     print("make-model.py: wrote %s (%s, %d parameters)" % (
-        a.output, mid, sum(p.numel() for p in model.parameters())),
+        output, mid, sum(p.numel() for p in model.parameters())),
         file=sys.stderr)
 
 

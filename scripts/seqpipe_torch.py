@@ -371,9 +371,10 @@ class OutputProjection(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         if not cfg.tie_output:
-            self.weight = nn.Parameter(torch.empty(cfg.tgt_vocab_size, cfg.d_model))
+            self.weight = nn.Parameter(
+                torch.randn(cfg.tgt_vocab_size, cfg.d_model) / cfg.d_model ** 0.5)
         if cfg.output_bias:
-            self.bias = nn.Parameter(torch.empty(cfg.tgt_vocab_size))
+            self.bias = nn.Parameter(torch.zeros(cfg.tgt_vocab_size))
 
 
 class Seq2Seq(nn.Module):

@@ -2,7 +2,7 @@
 """The PyTorch reference (scripts/seqpipe_torch.py) against PyTorch's own
 torch.nn.Transformer, through scripts/torch-to-seqpipe.py.
 
-usage: tests/reference-vs-nn.py DIR
+usage: tests/reference-vs-nn.py DIR [MODEL ...]
 
 Builds models in the shape of PyTorch's translation tutorial
 (Seq2SeqTransformer: nn.Transformer, TokenEmbedding scaled by sqrt(D),
@@ -12,7 +12,11 @@ Linear) with random weights, saves their state dicts in DIR, converts them
 and compares on a padded batch: encoder outputs and decoder log-probs
 within 1e-4, greedy outputs (nn.Transformer recomputing the whole prefix
 each step, ours with its key/value cache) identical.  Also round-trips the
-reference model's own state dict.  Prints one line per check, "ok NAME" or
+reference model's own state dict.  Then checks the reference against
+itself on each seqpipe MODEL (from scripts/make-model.py): beam search
+with k 1 gives greedy's ids, beam search with and without early stop give
+the same n-best lists, and the cached decoder's log-probs equal the full
+recomputation's.  Prints one line per check, "ok NAME" or
 "not ok NAME: detail", and exits 1 if any failed (tests/model.bats reads
 it).
 """
@@ -171,9 +175,38 @@ def compare(name, nn_model, ours, g):
               same, "outputs differ")
 
 
+def self_check(name, model, g):
+    """The reference's search and cache against itself on model."""
+    cfg = model.cfg
+    srcs = [torch.randint(0, cfg.src_vocab_size, (n,), generator=g).tolist()
+            for n in (0, 1, 3, 5, 8, 12)]
+    same = all(sq.greedy(model, s, 20)[0] ==
+               sq.beam_search(model, s, 1, max_len=20)[0][2] for s in srcs)
+    check("%s: beam search with k 1 gives greedy's ids" % name, same,
+          "outputs differ")
+    same = all(sq.beam_search(model, s, 4, 1.0, 20, 0, 3) ==
+               sq.beam_search(model, s, 4, 1.0, 20, 0, 3, early_stop=False)
+               for s in srcs)
+    check("%s: early stop does not change the 3-best of k 4" % name, same,
+          "outputs differ")
+    d = 0.0
+    with torch.no_grad():
+        for s in srcs:
+            ids, _ = sq.greedy(model, s, 12)
+            mem, n = sq._encode_one(model, s)
+            t = torch.tensor([[cfg.decoder_start_id] + ids])
+            full = model.decode_full(t, mem, n)[0]
+            st = model.start(mem, n)
+            inc = torch.stack([st.step(t[:, i])[0] for i in range(t.shape[1])])
+            d = max(d, (full - inc).abs().max().item())
+    check("%s: cached decoder equals full recomputation" % name, d < TOL,
+          "max abs difference %g" % d, True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
+    ap.add_argument("models", nargs="*")
     a = ap.parse_args()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(3)
@@ -225,6 +258,8 @@ def main():
           sd1.keys() == sd2.keys() and all(torch.equal(sd1[k], sd2[k]) for k in sd1)
           and back.cfg.to_metadata() == ref.cfg.to_metadata(),
           "tensors or config differ")
+    for path in a.models:
+        self_check(os.path.basename(path), sq.load(path), g)
     sys.exit(1 if failed else 0)
 
 
