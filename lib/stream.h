@@ -107,7 +107,7 @@ struct sq_stream_info {
 	char model_path[4096];	/* hint, "" if none; the latest section's */
 	int is_text;		/* plain-text ids, no header at all */
 	int major, minor;	/* format version of the latest header */
-	uint32_t section;	/* 0-based section of the record last read */
+	uint32_t section;	/* 0-based section of the latest header */
 };
 
 struct sq_reader;
@@ -138,10 +138,10 @@ const struct sq_stream_info *sq_stream_info(const struct sq_reader *r);
 int sq_stream_check_model(const struct sq_reader *r, const char *model_id);
 
 /*
- * Reads the next record.  With want_kind 0 every kind this library knows
- * is returned; otherwise only the stream's own kind (SQ_REC_TOKENS or
- * SQ_REC_MEMORY), and records of other kinds are skipped, as are unknown
- * kinds, after their CRC is checked.  Returns 1 with *rec filled, 0 at
+ * Reads the next record: one of the stream's own kind (SQ_REC_TOKENS or
+ * SQ_REC_MEMORY) or, with want_kind 0, also SQ_REC_ALIGN in a tokens
+ * stream.  Other records are skipped after their CRC is checked: unknown
+ * kinds, and known kinds the stream kind does not hold.  Returns 1 with *rec filled, 0 at
  * the end, -1 on an error with sq_errstr() set to
  * "FILE: record N (key K): what" (N counts records from 0 over the whole
  * input, skipped ones included; text ids say "line N (key K)", N from 1).
