@@ -189,8 +189,8 @@ sq_add(float *x, const float *y, long n)
 		x[i] += y[i];
 }
 
-void
-sq_activate(float *x, long n, int act)
+static void
+activate(float *x, long n, int act)
 {
 	long i;
 
@@ -232,8 +232,8 @@ sq_activate_ref(float *x, long n, int act)
 
 /* ---- normalisation ---- */
 
-void
-sq_layernorm(float *out, const float *inp, const float *g, const float *b,
+static void
+layernorm(float *out, const float *inp, const float *g, const float *b,
     int M, int D, float eps)
 {
 	int i, d;
@@ -278,8 +278,8 @@ sq_layernorm_ref(float *out, const float *inp, const float *g,
 	}
 }
 
-void
-sq_logsoftmax(float *x, int M, int V)
+static void
+logsoftmax(float *x, int M, int V)
 {
 	int i, v;
 
@@ -313,6 +313,79 @@ sq_logsoftmax_ref(float *x, int M, int V)
 		for (v = 0; v < V; v++)
 			r[v] = (float)(r[v] - mx - log(s));
 	}
+}
+
+/*
+ * Row-parallel element-wise work: worth a second thread only when there
+ * is enough of it to repay the wake-up.
+ */
+#define SPLIT_MIN_ELEMS 65536
+
+struct rows_job {
+	int kind;		/* which kernel */
+	float *out;
+	const float *inp, *g, *b;
+	int M, D, act;
+	float eps;
+};
+
+enum { JOB_NORM, JOB_ACT, JOB_LOGSOFTMAX };
+
+static void
+rows_part(void *arg, int i, int n)
+{
+	struct rows_job *j = arg;
+	long D = j->D;
+	int lo, hi;
+
+	sq_pool_share(j->M, 1, i, n, &lo, &hi);
+	switch (j->kind) {
+	case JOB_NORM:
+		layernorm(j->out + lo * D, j->inp + lo * D, j->g, j->b,
+		    hi - lo, j->D, j->eps);
+		break;
+	case JOB_ACT:
+		activate(j->out + lo * D, (hi - lo) * D, j->act);
+		break;
+	case JOB_LOGSOFTMAX:
+		logsoftmax(j->out + lo * D, hi - lo, j->D);
+		break;
+	}
+}
+
+static void
+rows_run(struct sq_pool *pool, struct rows_job *j)
+{
+	if (j->M > 1 && (long)j->M * j->D >= SPLIT_MIN_ELEMS &&
+	    sq_pool_threads(pool) > 1)
+		sq_pool_run(pool, rows_part, j);
+	else
+		rows_part(j, 0, 1);
+}
+
+void
+sq_layernorm(float *out, const float *inp, const float *g, const float *b,
+    int M, int D, float eps, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_NORM, out, inp, g, b, M, D, 0, eps };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_activate(float *x, int M, int N, int act, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_ACT, x, NULL, NULL, NULL, M, N, act, 0 };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_LOGSOFTMAX, x, NULL, NULL, NULL, M, V, 0, 0 };
+
+	rows_run(pool, &j);
 }
 
 /* ---- attention ---- */
@@ -394,8 +467,8 @@ sq_attend_ref(float *out, float *probs, const float *q, const float *k,
 
 /* ---- positions ---- */
 
-void
-sq_sinusoid(float *out, int pos, int D, int kind)
+static void
+sinusoid(float *out, int pos, int D, int kind)
 {
 	int i, half = D / 2;
 
@@ -415,5 +488,35 @@ sq_sinusoid(float *out, int pos, int D, int kind)
 			out[i] = (float)sin(a);
 			out[half + i] = (float)cos(a);
 		}
+	}
+}
+
+void
+sq_positions(float *out, int first, int n, int D, int kind,
+    const float *learned)
+{
+	int t;
+
+	if (kind == SQ_POS_LEARNED) {
+		memcpy(out, learned + (long)first * D, (long)n * D * sizeof(float));
+		return;
+	}
+	for (t = 0; t < n; t++)
+		sinusoid(out + (long)t * D, first + t, D, kind);
+}
+
+void
+sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
+    float scale, int n, int D)
+{
+	int t, d;
+
+	for (t = 0; t < n; t++) {
+		const float *e = E + (long)ids[t] * D;	/* (D) */
+		float *o = out + (long)t * D;		/* (D) */
+		const float *p = pe + (long)t * D;	/* (D) */
+
+		for (d = 0; d < D; d++)
+			o[d] = scale * e[d] + p[d];
 	}
 }

@@ -10,6 +10,8 @@
 #ifndef SQ_OPS_H
 #define SQ_OPS_H
 
+#include <stdint.h>
+
 struct sq_pool;
 
 /*
@@ -41,21 +43,25 @@ void sq_linear_ref(float *out, const float *inp, const float *w,
 void sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi);
 
-/* x (M, D) = LayerNorm(x) with gain g (D), bias b (D), epsilon eps. */
+/*
+ * out (M, D) = LayerNorm(inp) with gain g (D), bias b (D), epsilon eps;
+ * out may be inp.  The element-wise kernels below split their rows over
+ * the pool (NULL: the caller) when there are enough of them.
+ */
 void sq_layernorm(float *out, const float *inp, const float *g,
-    const float *b, int M, int D, float eps);
+    const float *b, int M, int D, float eps, struct sq_pool *pool);
 void sq_layernorm_ref(float *out, const float *inp, const float *g,
     const float *b, int M, int D, float eps);
 
 /* x (n) += y (n). */
 void sq_add(float *x, const float *y, long n);
 
-/* x (n) = act(x): SQ_ACT_RELU, SQ_ACT_GELU (erf form), SQ_ACT_SILU. */
-void sq_activate(float *x, long n, int act);
+/* x (M, N) = act(x): SQ_ACT_RELU, SQ_ACT_GELU (erf form), SQ_ACT_SILU. */
+void sq_activate(float *x, int M, int N, int act, struct sq_pool *pool);
 void sq_activate_ref(float *x, long n, int act);
 
 /* x (M, V): each row replaced by its log-softmax. */
-void sq_logsoftmax(float *x, int M, int V);
+void sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool);
 void sq_logsoftmax_ref(float *x, int M, int V);
 
 /*
@@ -73,11 +79,21 @@ void sq_attend_ref(float *out, float *probs, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H);
 
 /*
- * Sinusoidal position encoding of position pos into out (D):
- * SQ_POS_SIN_INTERLEAVED (the paper: sin at 2i, cos at 2i+1, frequency
- * 10000^(-2i/D)) or SQ_POS_SIN_HALF (tensor2tensor, fairseq, Marian: sin
- * in [0, D/2), cos after, frequency 10000^(-i/(D/2-1))).
+ * Position encodings of positions [first, first + n) into out (n, D):
+ * rows of learned (P, D) for SQ_POS_LEARNED, else sinusoids computed in
+ * double and rounded: SQ_POS_SIN_INTERLEAVED (the paper: sin at 2i, cos at
+ * 2i+1, frequency 10000^(-2i/D)) or SQ_POS_SIN_HALF (tensor2tensor,
+ * fairseq, Marian: sin in [0, D/2), cos after, frequency
+ * exp(-i ln(10000)/(D/2-1))).  The caller keeps first + n <= P.
  */
-void sq_sinusoid(float *out, int pos, int D, int kind);
+void sq_positions(float *out, int first, int n, int D, int kind,
+    const float *learned);
+
+/*
+ * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D).  The ids are
+ * the caller's to check against E's rows.
+ */
+void sq_embed(float *out, const float *E, const int32_t *ids,
+    const float *pe, float scale, int n, int D);
 
 #endif

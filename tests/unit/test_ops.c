@@ -96,10 +96,10 @@ test_linear(struct sq_pool *pool)
 }
 
 static void
-test_elementwise(void)
+test_elementwise(struct sq_pool *pool)
 {
 	static const char *names[] = { "relu", "gelu", "silu" };
-	long n = 4099;
+	long n = 4099 * 20;
 	float *x = rand_vec(n, 12.0f), *a = sq_malloc(n * sizeof(float));
 	float *r = sq_malloc(n * sizeof(float));
 	char what[64];
@@ -109,7 +109,7 @@ test_elementwise(void)
 	for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++) {
 		memcpy(a, x, n * sizeof(float));
 		memcpy(r, x, n * sizeof(float));
-		sq_activate(a, n, act);
+		sq_activate(a, 20, 4099, act, pool);
 		sq_activate_ref(r, n, act);
 		e = max_diff(a, r, n);
 		snprintf(what, sizeof(what), "activation %s", names[act]);
@@ -119,9 +119,9 @@ test_elementwise(void)
 }
 
 static void
-test_layernorm(void)
+test_layernorm(struct sq_pool *pool)
 {
-	int M = 5, D = 515;
+	int M = 200, D = 515;
 	float *x = rand_vec((long)M * D, 3.0f), *g = rand_vec(D, 1.0f);
 	float *b = rand_vec(D, 1.0f);
 	float *y = sq_malloc((long)M * D * sizeof(float));
@@ -131,18 +131,18 @@ test_layernorm(void)
 
 	for (i = 0; i < D; i++)		/* an offset mean: the hard case */
 		x[i] += 50.0f;
-	sq_layernorm(y, x, g, b, M, D, 1e-5f);
+	sq_layernorm(y, x, g, b, M, D, 1e-5f, NULL);
 	sq_layernorm_ref(yr, x, g, b, M, D, 1e-5f);
 	e = max_diff(y, yr, (long)M * D);
 	ok(e < 1e-4, "layernorm", e);
-	sq_layernorm(x, x, g, b, M, D, 1e-5f);	/* in place */
+	sq_layernorm(x, x, g, b, M, D, 1e-5f, pool);	/* in place */
 	e = max_diff(x, yr, (long)M * D);
 	ok(e < 1e-4, "layernorm in place", e);
 	free(x), free(g), free(b), free(y), free(yr);
 }
 
 static void
-test_logsoftmax(void)
+test_logsoftmax(struct sq_pool *pool)
 {
 	int M = 3, V = 32003;
 	float *x = rand_vec((long)M * V, 20.0f);
@@ -151,7 +151,7 @@ test_logsoftmax(void)
 
 	x[5] = -INFINITY;	/* a suppressed token */
 	memcpy(r, x, (long)M * V * sizeof(float));
-	sq_logsoftmax(x, M, V);
+	sq_logsoftmax(x, M, V, pool);
 	sq_logsoftmax_ref(r, M, V);
 	e = max_diff(x + 6, r + 6, (long)M * V - 6);
 	ok(e < 1e-4 && isinf(x[5]) && x[5] < 0, "logsoftmax", e);
@@ -220,9 +220,9 @@ main(void)
 	printf("# BLAS kernels: %s\n", sq_ops_blas_core());
 	test_linear(NULL);
 	test_linear(pool);
-	test_elementwise();
-	test_layernorm();
-	test_logsoftmax();
+	test_elementwise(pool);
+	test_layernorm(pool);
+	test_logsoftmax(pool);
 	test_attend();
 	test_pool();
 	sq_pool_free(pool);
