@@ -113,6 +113,7 @@ struct decode {
 	struct sq_decoder *dec;
 	struct sq_writer *w;
 	struct sq_reader *forced;	/* the --prefix/--score stream */
+	char hint[4096];		/* model path for the output header */
 	uint64_t n_forced;		/* its records read */
 
 	struct sent *s;			/* (batch_size) */
@@ -282,7 +283,8 @@ start(struct decode *d, const struct sq_reader *r)
 	d->pool = sq_pool_new(sq_cli_threads(&d->cli));
 	d->dec = sq_decoder_new(d->m, d->pool);
 	d->w = sq_writer_open(stdout, SQ_STREAM_TOKENS, d->m->model_id,
-	    path ? path : sq_stream_info(r)->model_path, d->mode);
+	    sq_engine_hint(path ? path : sq_stream_info(r)->model_path,
+	    d->hint, sizeof(d->hint)), d->mode);
 	if (d->w == NULL)
 		sq_die("%s", sq_errstr());
 	d->s = sq_calloc(d->batch_size, sizeof(*d->s));

@@ -67,7 +67,8 @@ struct encode {
 	long batch_tokens;
 	int mode;			/* SQ_WRITE_* */
 	struct sq_model *m;
-	const char *model_path;
+	const char *model_path;		/* for the output header */
+	char hint[4096];
 	struct sq_pool *pool;
 	struct sq_encoder *enc;
 	struct sq_writer *w;
@@ -155,7 +156,8 @@ start(struct encode *e, const struct sq_reader *r)
 
 	if ((e->m = sq_engine_model(path, r)) == NULL)
 		sq_die("%s", sq_errstr());
-	e->model_path = path ? path : sq_stream_info(r)->model_path;
+	e->model_path = sq_engine_hint(path ? path :
+	    sq_stream_info(r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(sq_cli_threads(&e->cli));
 	e->enc = sq_encoder_new(e->m, e->pool);
 	e->w = sq_writer_open(stdout, SQ_STREAM_MEMORY, e->m->model_id,

@@ -10,6 +10,8 @@
 #ifndef SQ_ENGINE_H
 #define SQ_ENGINE_H
 
+#include <stddef.h>
+
 struct sq_model;
 struct sq_reader;
 
@@ -20,5 +22,12 @@ struct sq_reader;
  * stream belongs to another model.  Caller frees with sq_model_close().
  */
 struct sq_model *sq_engine_model(const char *path, const struct sq_reader *r);
+
+/*
+ * The model path to put in an output stream's header: path made absolute
+ * (so that a stream kept on disk finds its model from any directory), or
+ * path as it is if that fails or does not fit.  Returns buf.
+ */
+const char *sq_engine_hint(const char *path, char *buf, size_t size);
 
 #endif

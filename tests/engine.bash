@@ -25,3 +25,25 @@ numcmp() {
 		exit bad
 	}' "$3"
 }
+
+# stream_from FILE N: the binary stream FILE without its first N records
+# (its header kept): a shard, keys and all, as a splitter would cut it.
+stream_from() {
+	local f=$1 n=$2 hdr len off i
+	hdr=$(od -An -tu4 -j12 -N4 "$f" | tr -d ' ')
+	off=$((20 + hdr))
+	head -c "$off" "$f"
+	for ((i = 0; i < n; i++)); do
+		len=$(od -An -tu4 -j$((off + 4)) -N4 "$f" | tr -d ' ')
+		off=$((off + 20 + len))
+	done
+	tail -c +$((off + 1)) "$f"
+}
+
+# The reference files, made once per suite.
+engine_setup_file() {
+	REF=$BATS_FILE_TMPDIR/ref
+	export REF
+	mkdir -p "$REF"
+	"$PY" "$SRCDIR/tests/engine_ref.py" "$REF"
+}

@@ -14,8 +14,13 @@ For each config (paper, prenorm-gelu, marian, untied) writes into DIR:
   CONFIG.tgt     targets as text ids, one line per source
   CONFIG.score   those targets scored: "T key 0 score id ... | s ...",
                  token scores of the ids, score the sum with EOS's
+  CONFIG.prefixed  (paper and untied only) greedy outputs continuing the targets as forced
+                 prefixes, as CONFIG.greedy (max length: the larger of
+                 2 * source length + 10 and prefix length + 1)
 and once: src.txt, the sources as text ids (an empty line, a one-token
-line and one longer than any model's positions among them).
+line and one longer than any model's positions among them), and unk.sq,
+a paper model whose UNK (3) output row is scaled up so that greedy
+search outputs it often (for --no-unk).
 
 The reference is scripts/seqpipe_torch.py, an independent PyTorch
 implementation of man/seqpipe-model.5: full-sequence encoder with a
@@ -41,6 +46,7 @@ mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
 CONFIGS = ["paper", "prenorm-gelu", "marian", "untied"]
+PREFIXED = ["paper", "untied"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions
 
@@ -63,7 +69,31 @@ def targets(rng, n):
             for _ in range(n)]
 
 
-def make(config, path, seed):
+@torch.no_grad()
+def forced_greedy(model, src, prefix, max_len):
+    """Greedy search whose first tokens are forced to prefix; returns
+    (ids, summed log-prob with EOS's if reached, token log-probs)."""
+    cfg = model.cfg
+    mem, n = sq._encode_one(model, src)
+    st = model.start(mem, n)
+    tok, ids, lps, score = cfg.decoder_start_id, [], [], 0.0
+    for step in range(sq.max_steps(cfg, max_len)):
+        lp = st.step(torch.tensor([tok]))[0]
+        tok = prefix[step] if step < len(prefix) else int(torch.argmax(lp))
+        score += float(lp[tok])
+        if tok == cfg.eos_id:
+            break
+        ids.append(tok)
+        lps.append(float(lp[tok]))
+    return ids, score, lps
+
+
+def record(key, score, ids, lps):
+    return " ".join(["T", str(key), "0", fmt(score)] + list(map(str, ids)) +
+                    ["|"] + [fmt(v) for v in lps]) + "\n"
+
+
+def make(config, path, seed, unk_gain=None):
     cfg = sq.Config(**dict(mm.CONFIGS[config])).resolved()
     if config == "marian":
         cfg = sq.Config(**dict(mm.CONFIGS[config],
@@ -72,6 +102,9 @@ def make(config, path, seed):
     torch.manual_seed(seed)
     model = sq.Seq2Seq(cfg)
     mm.randomize(model, seed, 8.0, 1.6)
+    if unk_gain:
+        with torch.no_grad():
+            model.decoder.table()[cfg.unk_id].mul_(unk_gain)
     sq.save(model, path, "%s-test-%d" % (config, seed), "tests/engine_ref.py")
     return sq.load(path)
 
@@ -79,6 +112,7 @@ def make(config, path, seed):
 @torch.no_grad()
 def main():
     d = sys.argv[1]
+    torch.set_num_threads(1)
     rng = random.Random(20261122)
     srcs = sources(rng)
     tgts = targets(rng, N_SENT)
@@ -95,6 +129,8 @@ def main():
         enc = open(os.path.join(d, config + ".enc"), "w")
         gre = open(os.path.join(d, config + ".greedy"), "w")
         sco = open(os.path.join(d, config + ".score"), "w")
+        pre = open(os.path.join(d, config + ".prefixed"), "w") \
+            if config in PREFIXED else None
         for key, (src, tgt) in enumerate(zip(srcs, tgts)):
             src = src[:limit]
             mem, n = sq._encode_one(model, src)
@@ -106,19 +142,22 @@ def main():
             tin = torch.tensor([([cfg.decoder_start_id] + ids)[:limit]])
             lp = model.decode_full(tin, mem, n)[0]
             lps = [float(lp[i, t]) for i, t in enumerate(ids)]
-            gre.write(" ".join(["T", str(key), "0", fmt(score)] +
-                               list(map(str, ids)) + ["|"] +
-                               [fmt(v) for v in lps]) + "\n")
+            gre.write(record(key, score, ids, lps))
             tin = torch.tensor([[cfg.decoder_start_id] + tgt])
             lp = model.decode_full(tin, mem, n)[0]
             tok = [float(lp[i, t]) for i, t in enumerate(tgt)]
             total = sum(tok) + float(lp[len(tgt), cfg.eos_id])
-            sco.write(" ".join(["T", str(key), "0", fmt(total)] +
-                               list(map(str, tgt)) + ["|"] +
-                               [fmt(v) for v in tok]) + "\n")
+            sco.write(record(key, total, tgt, tok))
+            if config in PREFIXED:
+                ids, score, lps = forced_greedy(
+                    model, src, tgt, max(2 * len(src) + 10, len(tgt) + 1))
+                pre.write(record(key, score, ids, lps))
+        if pre:
+            pre.close()
         enc.close()
         gre.close()
         sco.close()
+    make("paper", os.path.join(d, "unk.sq"), 99, unk_gain=3.0)
 
 
 if __name__ == "__main__":
