@@ -493,7 +493,7 @@ corpus_level(const struct args *a, struct corpus *c)
 		    a->score_only, a->short_sig && !a->json, a->json);
 	if (a->json || a->score_only || n_res == 1) {
 		/* utils.print_single_results */
-		if (a->json && n_res > 1 && !a->score_only)
+		if (a->json && n_res > 1)
 			printf("[\n%s,\n%s\n]\n", out[0], out[1]);
 		else
 			for (i = 0; i < n_res; i++)

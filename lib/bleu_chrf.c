@@ -95,6 +95,8 @@ remove_punctuation(struct sq_chrf *c, size_t n)
 	struct sq_uspan *w = c->w, x;
 	size_t i, k = 2 * n;
 
+	if (n == 0)
+		return 0;
 	/* move the words to the back half, then write the front */
 	memmove(w + n, w, n * sizeof(*w));
 	for (i = n, k = 0; i < 2 * n; i++) {

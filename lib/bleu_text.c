@@ -33,6 +33,8 @@ sq_ustr_reserve(struct sq_ustr *s, size_t n)
 void
 sq_ustr_append(struct sq_ustr *s, const uint32_t *c, size_t n)
 {
+	if (n == 0)
+		return;
 	sq_ustr_reserve(s, s->n + n);
 	memcpy(s->c + s->n, c, n * sizeof(*c));
 	s->n += n;
@@ -160,7 +162,14 @@ is_cased(uint32_t c)
 	if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
 	    cat == UTF8PROC_CATEGORY_LT)
 		return 1;
-	/* Other_Lowercase/Other_Uppercase: letters and symbols with a case */
+	/*
+	 * Other_Lowercase/Other_Uppercase, which libutf8proc does not give:
+	 * the characters with a case mapping, plus the few without one
+	 * (ordinal indicators, squared and negative squared capitals).
+	 */
+	if (c == 0xaa || c == 0xba || (c >= 0x1f130 && c <= 0x1f149) ||
+	    (c >= 0x1f150 && c <= 0x1f169) || (c >= 0x1f170 && c <= 0x1f189))
+		return 1;
 	return utf8proc_tolower((utf8proc_int32_t)c) != (utf8proc_int32_t)c ||
 	    utf8proc_toupper((utf8proc_int32_t)c) != (utf8proc_int32_t)c;
 }
