@@ -107,7 +107,7 @@ struct sq_stream_info {
 	char model_path[4096];	/* hint, "" if none; the latest section's */
 	int is_text;		/* plain-text ids, no header at all */
 	int major, minor;	/* format version of the latest header */
-	uint32_t section;	/* 0-based section of the record last read */
+	uint32_t section;	/* 0-based section of the latest header */
 };
 
 struct sq_reader;

@@ -1,18 +1,22 @@
 #!/usr/bin/python3
 """make-model.py: a seqpipe model file with seeded random weights.
 
-usage: make-model.py [options] CONFIG OUTPUT
+usage: make-model.py [options] CONFIG OUTPUT [CONFIG OUTPUT ...]
 
 CONFIG is one of the named architectures below; --d-model and the other
 size options override its sizes (tests use tiny ones: the default for all
 but "base").  The same CONFIG, options and --seed give the same file.
+Several CONFIG OUTPUT pairs make several models in one run (torch starts
+slowly), all with the same options.
 
 Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8), so the log-probs of the top tokens
 differ by whole units and greedy and beam outputs cannot flip on float
-rounding between implementations; the EOS row of the output projection is
-scaled by --eos-gain (default 1.6) so that hypotheses end at varied
-lengths instead of running to the maximum.
+rounding between implementations.  The EOS row of the output projection
+is then scaled so that EOS is the most likely token in a fraction
+--eos-rate (default 0.15) of the decoder states of random prefixes; in
+greedy runs, random models still fall into loops, so expect a mix of
+early EOS, later EOS and hypotheses that run to the maximum length.
 
 Examples:
   scripts/make-model.py paper tiny.sq
@@ -28,6 +32,7 @@ import os
 import sys
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seqpipe_torch as sq  # noqa: E402
@@ -101,7 +106,7 @@ def spm_pieces(blob):
     return n
 
 
-def randomize(model, seed, gain, eos_gain):
+def randomize(model, seed, gain):
     """Fills model's parameters from a generator seeded with seed, in name
     order; see the module docstring for the shaping."""
     cfg = model.cfg
@@ -123,21 +128,47 @@ def randomize(model, seed, gain, eos_gain):
         last = dec.layer_norm if dec.final else dec.layers[-1].final_layer_norm
         last.weight.mul_(gain)
         last.bias.mul_(gain)
-        out = dec.table() if cfg.tie_output else model.output_projection.weight
-        out[cfg.eos_id].mul_(eos_gain)
+
+
+@torch.no_grad()
+def calibrate_eos(model, seed, rate):
+    """Scales the EOS output row so that EOS wins in a fraction rate of
+    the decoder states of 64 random sentence pairs (its direction stays)."""
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(seed + 1)
+    b, t, s = 64, min(32, sq.max_steps(cfg, 32)), 16
+    src_len = torch.randint(1, s + 1, (b,), generator=g)
+    src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+    tgt = torch.randint(0, cfg.tgt_vocab_size, (b, t), generator=g)
+    tgt[tgt == cfg.eos_id] = (cfg.eos_id + 1) % cfg.tgt_vocab_size
+    tgt[:, 0] = cfg.decoder_start_id
+    x = model.decoder_hidden(tgt, model.encode(src, src_len), src_len)
+    x = x.reshape(-1, cfg.d_model)
+    w = model.decoder.table() if cfg.tie_output else model.output_projection.weight
+    bias = getattr(model.output_projection, "bias", None)
+    logits = F.linear(x, w, bias)
+    logits[:, cfg.eos_id] = float("-inf")
+    # EOS wins where c (x . u) + b_eos > the best other logit
+    need = logits.max(-1).values - (bias[cfg.eos_id] if bias is not None else 0)
+    u = w[cfg.eos_id] / w[cfg.eos_id].norm()
+    a = x @ u
+    c = torch.where(a > 0, need / a, torch.full_like(a, float("inf")))
+    c = torch.sort(c).values[min(int(rate * len(c)), len(c) - 1)]
+    if torch.isfinite(c) and c > 0:
+        w[cfg.eos_id] = u * c
 
 
 def main():
     ap = argparse.ArgumentParser(
         prog="make-model.py",
-        usage="%(prog)s [options] CONFIG OUTPUT",
+        usage="%(prog)s [options] CONFIG OUTPUT [CONFIG OUTPUT ...]",
         description="Writes a seqpipe model file with seeded random weights "
                     "for a named configuration.",
         epilog="configs: " + ", ".join(CONFIGS),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("config", metavar="CONFIG", choices=sorted(CONFIGS),
-                    help="architecture: " + ", ".join(CONFIGS))
-    ap.add_argument("output", metavar="OUTPUT", help="model file to write")
+    ap.add_argument("pairs", nargs="+", metavar="CONFIG OUTPUT",
+                    help="architecture (%s) and the model file to write"
+                    % ", ".join(CONFIGS))
     for opt, key in SIZE_OPTS:
         ap.add_argument("--" + opt, type=int, dest=key, metavar="N",
                         help="override the config's %s" % key)
@@ -150,8 +181,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="random seed")
     ap.add_argument("--gain", type=float, default=8.0,
                     help="gain of the decoder's last layer norm (peakiness)")
-    ap.add_argument("--eos-gain", type=float, default=1.6,
-                    help="scale of the EOS output row (how soon outputs end)")
+    ap.add_argument("--eos-rate", type=float, default=0.15,
+                    help="how often EOS wins in random decoder states")
     ap.add_argument("--spm-source", metavar="FILE",
                     help="SentencePiece model to embed as spm.source; sets "
                          "the source vocabulary size")
@@ -161,8 +192,17 @@ def main():
     ap.add_argument("--model-id", help="model id [CONFIG-<hash of config, "
                                        "seed and options>]")
     a = ap.parse_args()
+    if len(a.pairs) % 2:
+        ap.error("CONFIG and OUTPUT come in pairs")
+    for name, output in zip(a.pairs[0::2], a.pairs[1::2]):
+        if name not in CONFIGS:
+            ap.error("unknown config %r (valid: %s)" % (name, ", ".join(CONFIGS)))
+        make(a, name, output)
 
-    c = dict(CONFIGS[a.config])
+
+def make(a, name, output):
+    """Writes the model CONFIG name with the options a to output."""
+    c = dict(CONFIGS[name])
     if a.layers is not None:
         c["encoder_layers"] = c["decoder_layers"] = a.layers
     if a.vocab is not None:
@@ -179,7 +219,7 @@ def main():
                 spm_pieces(spm[side])
     if c.get("shared_vocab") and "source" in spm:
         c["tgt_vocab_size"] = c["src_vocab_size"]
-    if a.config == "marian":        # pad and start at the last id
+    if name == "marian":            # pad and start at the last id
         c["pad_id"] = c["decoder_start_id"] = c["tgt_vocab_size"] - 1
     for kv in a.set:
         k, _, v = kv.partition("=")
@@ -189,22 +229,28 @@ def main():
         if cfg.shared_vocab and "target" in spm:
             raise ValueError("--spm-target with a shared vocabulary")
     except ValueError as e:
-        sys.exit("make-model.py: %s" % e)
+        sys.exit("make-model.py: %s: %s" % (name, e))
 
     torch.manual_seed(a.seed)
     model = sq.Seq2Seq(cfg)
-    randomize(model, a.seed, a.gain, a.eos_gain)
-    desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_gain,
+    randomize(model, a.seed, a.gain)
+    calibrate_eos(model.eval(), a.seed, a.eos_rate)
+    desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_rate,
                        [hashlib.sha256(b).hexdigest() for b in spm.values()]],
                       sort_keys=True)
-    mid = a.model_id or "%s-%s" % (a.config,
+    mid = a.model_id or "%s-%s" % (name,
                                    hashlib.sha256(desc.encode()).hexdigest()[:16])
+    # not the command line: the same model made into another path must
+    # be the same bytes; sizes and variants are in the config keys
     prov = "random weights: scripts/make-model.py %s (seed %d, gain %g, " \
-           "eos-gain %g, torch %s)" % (" ".join(sys.argv[1:]), a.seed, a.gain,
-                                       a.eos_gain, torch.__version__)
-    sq.save(model, a.output, mid, prov, spm.get("source"), spm.get("target"))
+           "eos-rate %g, torch %s%s)" % (
+               name, a.seed, a.gain, a.eos_rate, torch.__version__,
+               "".join(", %s %s" % (k, os.path.basename(v)) for k, v in
+                       (("spm-source", a.spm_source),
+                        ("spm-target", a.spm_target)) if v))
+    sq.save(model, output, mid, prov, spm.get("source"), spm.get("target"))
     print("make-model.py: wrote %s (%s, %d parameters)" % (
-        a.output, mid, sum(p.numel() for p in model.parameters())),
+        output, mid, sum(p.numel() for p in model.parameters())),
         file=sys.stderr)
 
 

@@ -371,9 +371,10 @@ class OutputProjection(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         if not cfg.tie_output:
-            self.weight = nn.Parameter(torch.empty(cfg.tgt_vocab_size, cfg.d_model))
+            self.weight = nn.Parameter(
+                torch.randn(cfg.tgt_vocab_size, cfg.d_model) / cfg.d_model ** 0.5)
         if cfg.output_bias:
-            self.bias = nn.Parameter(torch.empty(cfg.tgt_vocab_size))
+            self.bias = nn.Parameter(torch.zeros(cfg.tgt_vocab_size))
 
 
 class Seq2Seq(nn.Module):
@@ -406,13 +407,18 @@ class Seq2Seq(nn.Module):
         """tgt_in (B, T): decoder_start_id then the prefix.  Recomputes the
         whole prefix (no cache).  Returns (B, T, Vt) log-probs, row t the
         distribution of the token after tgt_in[:, :t+1]."""
+        return self.logprobs(self.decoder_hidden(tgt_in, mem, src_len))
+
+    def decoder_hidden(self, tgt_in, mem, src_len):
+        """As decode_full, but the (B, T, D) states before the output
+        projection."""
         t = tgt_in.shape[1]
         causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)[None, None]
         x = self.decoder.embed(tgt_in, 0)
         cmask = key_mask(src_len, mem.shape[1])
         for l in self.decoder.layers:
             x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
-        return self.logprobs(self.decoder.finish(x))
+        return self.decoder.finish(x)
 
     def start(self, mem, src_len):
         return DecoderState(self, mem, src_len)
@@ -481,63 +487,78 @@ def greedy(model, src, max_len, min_len=0):
     return out, score
 
 
-def normalize(score, length, alpha):
-    """score / length^alpha (length: generated tokens, EOS included)."""
-    return score / (max(length, 1) ** alpha) if alpha else score
+def length_penalty(length, alpha, gnmt=False):
+    """lp(L) = L^alpha, or ((5 + L) / 6)^alpha in the GNMT form (Wu et al.
+    2016); 1 for alpha 0."""
+    if not alpha:
+        return 1.0
+    return ((5.0 + length) / 6.0) ** alpha if gnmt else max(length, 1) ** alpha
+
+
+def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
+    """(score - word_penalty L) / lp(L), L the generated tokens with EOS."""
+    return (score - word_penalty * length) / length_penalty(length, alpha, gnmt)
 
 
 @torch.no_grad()
-def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1):
-    """A straightforward beam search.  Each step extends every live
-    hypothesis by every token and keeps the best k - (finished so far)
-    candidates by summed log-prob; those ending in EOS are finished with
-    the normalized score score / L^alpha, L the number of generated tokens
-    including EOS.  Stops when k hypotheses are finished, after max_len
-    steps (live hypotheses then count as finished without EOS, L their
-    length), or early, once nbest are finished and no live hypothesis can
-    reach a normalized score above the nbest-th best (a live score s can at
-    best become s / max_len^alpha, as log-probs are <= 0).  Returns up to
-    nbest (normalized score, raw score, ids without EOS), best first.
+def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
+                gnmt=False, word_penalty=0.0, early_stop=True):
+    """A straightforward beam search with lib/beam.h's rules.  Each step
+    extends every live hypothesis by every token and keeps the best
+    k - (finished so far) extensions by summed log-prob (Marian's shrinking
+    beam); one ending in EOS is finished with the score
+    normalize(S, L, ...), L the generated tokens including EOS.  The
+    search ends when k are finished or after max_len steps (the kept
+    extensions of the last step are then finished as they stand), or
+    early, once nbest are finished and no live hypothesis can end above the
+    nbest-th best (its bound: the best normalized score over the lengths
+    it can still reach, log-probs being <= 0), which never changes the
+    result.  Returns up to nbest (score, log-prob, ids without EOS,
+    per-token log-probs with EOS's), best first, ties in finishing order.
     k = 1 gives greedy()'s ids."""
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
     st = model.start(mem, n)
-    live = [([], 0.0)]
+    live = [([], [], 0.0)]              # ids, token log-probs, sum
     last = torch.tensor([cfg.decoder_start_id])
     finished = []
     for step in range(steps):
         lp = st.step(last)
         if step < min_len:
             lp[:, cfg.eos_id] = float("-inf")
-        scores = torch.tensor([s for _, s in live], dtype=torch.float64)
-        cand = (scores[:, None] + lp.double()).view(-1)
+        sums = torch.tensor([h[2] for h in live], dtype=torch.float64)
+        cand = (sums[:, None] + lp.double()).view(-1)
         top = torch.topk(cand, min(k - len(finished), cand.numel()))
         nxt, parents, toks = [], [], []
         for s, idx in zip(top.values.tolist(), top.indices.tolist()):
             if s == float("-inf"):
                 continue
             p, tok = divmod(idx, lp.shape[1])
-            ids = live[p][0]
+            ids, tlp = live[p][0], live[p][1] + [float(lp[p, tok])]
             if tok == cfg.eos_id:
-                finished.append((normalize(s, len(ids) + 1, alpha), s, ids))
+                finished.append((normalize(s, len(ids) + 1, alpha, gnmt,
+                                           word_penalty), s, ids, tlp))
+            elif step == steps - 1:
+                finished.append((normalize(s, len(ids) + 1, alpha, gnmt,
+                                           word_penalty), s, ids + [tok], tlp))
             else:
-                nxt.append((ids + [tok], s))
+                nxt.append((ids + [tok], tlp, s))
                 parents.append(p)
                 toks.append(tok)
         live = nxt
-        if not live or len(finished) >= k:
-            live = []
+        if not live:
             break
         st.reorder(torch.tensor(parents))
         last = torch.tensor(toks)
-        if len(finished) >= nbest:
+        if early_stop and len(finished) >= nbest:
             bar = sorted((f[0] for f in finished), reverse=True)[nbest - 1]
-            bound = max(s for _, s in live)
-            bound = normalize(bound, steps, alpha) if alpha > 0 else bound
+            bound = max(normalize(max(h[2] for h in live), n_tok, alpha, gnmt,
+                                  word_penalty)
+                        for n_tok in range(step + 2, steps + 1))
             if bound <= bar:
-                live = []
                 break
-    pool = finished + [(normalize(s, len(ids), alpha), s, ids) for ids, s in live]
-    pool.sort(key=lambda f: -f[0])
-    return pool[:nbest]
+    if steps == 0:
+        finished = [(0.0, 0.0, [], [])]
+    finished.sort(key=lambda f: -f[0])  # stable: ties in finishing order
+    return finished[:nbest]
