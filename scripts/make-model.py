@@ -106,9 +106,11 @@ def spm_pieces(blob):
     return n
 
 
-def randomize(model, seed, gain):
+def randomize(model, seed, gain, eos_gain=1.0):
     """Fills model's parameters from a generator seeded with seed, in name
-    order; see the module docstring for the shaping."""
+    order; see the module docstring for the shaping.  eos_gain scales the
+    EOS output row (tests/engine_ref.py uses 1.6; make() calibrates it
+    with calibrate_eos() instead)."""
     cfg = model.cfg
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -128,6 +130,8 @@ def randomize(model, seed, gain):
         last = dec.layer_norm if dec.final else dec.layers[-1].final_layer_norm
         last.weight.mul_(gain)
         last.bias.mul_(gain)
+        out = dec.table() if cfg.tie_output else model.output_projection.weight
+        out[cfg.eos_id].mul_(eos_gain)
 
 
 @torch.no_grad()
