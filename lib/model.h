@@ -4,12 +4,16 @@
  * A safetensors file: uint64 little-endian header length N, N bytes of JSON
  * header, then raw tensor bytes.  The header maps tensor names to
  * {"dtype","shape","data_offsets"} and "__metadata__" to a string map that
- * holds the model id, provenance and the architecture config, one key per
- * field of struct sq_config (names as in the struct; values as strings).
+ * holds "format" (= "seqpipe-1"), "model_id", "provenance" and the
+ * architecture config, one key per field of struct sq_config (names as in
+ * the struct; values as strings: integers in decimal, booleans "0"/"1").
+ * Other metadata keys are refused unless they contain a dot (free for
+ * tools), so that a misspelt config key cannot pass for its default.
  *
  * The file is mmap'ed; every weight pointer below is a view into the map,
  * owned by struct sq_model and valid until sq_model_close().  Weights are
- * float32, stored [out, in] as PyTorch's nn.Linear does.
+ * float32 (4-byte aligned in the file), stored [out, in] as PyTorch's
+ * nn.Linear does.  Every linear layer and layer norm has a bias.
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
  *   encoder.embed_tokens.weight                 (Vs, D)
@@ -28,8 +32,41 @@
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
  *   spm.source, spm.target                      U8 serialized SentencePiece
- *                                               models; spm.target absent if
- *                                               shared_vocab
+ *                                               models, both optional (NULL
+ *                                               if absent); spm.target
+ *                                               absent if shared_vocab
+ *   extra.*                                     ignored (free for tools)
+ * Any other tensor, or one that the config makes unused (a tied one), is
+ * an error.
+ *
+ * The math (man/seqpipe-model.5 has it in full; scripts/seqpipe_torch.py is
+ * the PyTorch reference of it).  Rows are positions t = 0, 1, ...:
+ *   embed:  x_t = embed_scale * E[id_t] + PE[t + position_offset]
+ *           (t + position_offset < max_positions).  The encoder reads the
+ *           source ids as given; the decoder reads decoder_start_id, then
+ *           the target tokens.  Sinusoids are computed in double and
+ *           rounded to float32; with w_i = 10000^(-2i/D), i in [0, D/2):
+ *           sinusoidal:      PE[p][2i] = sin(p w_i), PE[p][2i+1] = cos(p w_i)
+ *           sinusoidal_half: PE[p][i] = sin(p v_i), PE[p][D/2+i] = cos(p v_i)
+ *                            with v_i = exp(-i ln(10000) / (D/2 - 1))
+ *                            (tensor2tensor, Marian, fairseq)
+ *           learned:         PE = {encoder,decoder}.embed_positions.weight
+ *   attn:   per head h (dims [h D/H, (h+1) D/H)): softmax(q k^T / sqrt(D/H)
+ *           + mask) v, heads concatenated, then out_proj; q, k, v are the
+ *           biased projections.  Keys past a sentence's length are masked
+ *           (padding); decoder self-attention is causal.
+ *   ffn:    fc2(act(fc1(x))); relu; gelu = x/2 (1 + erf(x/sqrt 2)) (exact,
+ *           not tanh); silu = x sigmoid(x)
+ *   norm:   LN(x) = (x - mean) / sqrt(var + layer_norm_eps) * weight + bias
+ *           (biased variance over D)
+ *   post-norm layer: x = LN1(x + SA(x)); [x = LN2(x + CA(x, mem));]
+ *                    x = LN3(x + FFN(x))
+ *   pre-norm layer:  x = x + SA(LN1(x)); [x = x + CA(LN2(x), mem);]
+ *                    x = x + FFN(LN3(x))
+ *   (LN1 = self_attn_layer_norm, LN2 = encoder_attn_layer_norm,
+ *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
+ *   stack if *_final_norm.  The memory is the encoder's output after it.
+ *   output: log_softmax(x out_proj^T + out_bias) over Vt.
  */
 #ifndef SQ_MODEL_H
 #define SQ_MODEL_H
@@ -60,19 +97,21 @@ struct sq_config {
 	int pre_norm;		/* [0]: 0 post-norm (the paper), 1 pre-norm */
 	int encoder_final_norm;	/* [0] */
 	int decoder_final_norm;	/* [0] */
-	int activation;		/* "relu" [relu], "gelu", "silu" */
-	int positions;		/* "sinusoidal" [sinusoidal_interleaved],
-				   "sinusoidal_half", "learned" */
+	int activation;		/* enum sq_activation: "relu" [relu],
+				   "gelu", "silu" */
+	int positions;		/* enum sq_pos_kind: "sinusoidal" [it]
+				   (interleaved), "sinusoidal_half",
+				   "learned" */
 	int position_offset;	/* [0]: position of the first token */
 	float embed_scale;	/* [sqrt(D)]: embeddings are multiplied by it */
 	int tie_src_tgt;	/* [0]: decoder uses encoder.embed_tokens */
 	int tie_output;		/* [0]: output projection = target embeddings */
 	int output_bias;	/* [0] */
 	int shared_vocab;	/* [0]: one SentencePiece model for both sides */
-	int bos_id;		/* [1] */
+	int bos_id;		/* [1]; -1: none */
 	int eos_id;		/* [2] */
-	int pad_id;		/* [0] */
-	int unk_id;		/* [3] */
+	int pad_id;		/* [0]; -1: none */
+	int unk_id;		/* [3]; -1: none */
 	int decoder_start_id;	/* [bos_id] */
 	float layer_norm_eps;	/* [1e-5] */
 };

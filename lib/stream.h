@@ -8,7 +8,7 @@
  * padding.  The layout, as C structs (not read with a cast: fields are
  * decoded one by one):
  *
- *   struct header {			 section header, 24 + hdr_len bytes
+ *   struct header {			 section header, 20 + hdr_len bytes
  *	uint8_t  magic[4];		 "\0SQS": a NUL cannot start a text line
  *	uint16_t major;			 SQ_STREAM_MAJOR; others are refused
  *	uint16_t minor;			 new facts only; readers ignore it
@@ -36,7 +36,8 @@
  *
  * With SQ_RECF_ZLIB the stored payload is uint32_t raw_len followed by a
  * zlib (RFC 1950) stream that inflates to raw_len bytes.  Readers skip
- * records of kinds they do not know (after checking their CRC).
+ * records of kinds they do not know (after checking their CRC).  A record
+ * whose len or raw_len exceeds SQ_STREAM_MAX_LEN is refused as corrupt.
  *
  *   tokens payload (SQ_REC_TOKENS):
  *	uint32_t rank;			 place in an n-best list, else 0
@@ -71,6 +72,7 @@
 #define SQ_STREAM_MAGIC "\0SQS"
 #define SQ_STREAM_MAJOR 1
 #define SQ_STREAM_MINOR 0
+#define SQ_STREAM_MAX_LEN (1u << 30)	/* largest payload, stored or raw */
 
 enum sq_stream_kind { SQ_STREAM_TOKENS = 1, SQ_STREAM_MEMORY = 2 };
 enum sq_rec_kind { SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3 };
@@ -79,8 +81,10 @@ enum sq_dtype { SQ_DTYPE_F32 = 0 };
 
 /*
  * One decoded record.  From sq_stream_next() all pointers are borrowed
- * until the next call on the same reader; for sq_stream_write() the caller
- * owns them.
+ * until the next call on the same reader, and those of the record's kind
+ * are never NULL (even for 0 elements) except token_scores when absent;
+ * the others are NULL and their counts 0.  For sq_stream_write() the
+ * caller owns them, and a pointer may be NULL when its count is 0.
  */
 struct sq_record {
 	int kind;		/* SQ_REC_* */
@@ -102,8 +106,10 @@ struct sq_record {
 struct sq_stream_info {
 	int kind;		/* SQ_STREAM_* */
 	char model_id[256];	/* "" if none */
-	char model_path[4096];	/* hint, "" if none */
+	char model_path[4096];	/* hint, "" if none; the latest section's */
 	int is_text;		/* plain-text ids, no header at all */
+	int major, minor;	/* format version of the latest header */
+	uint32_t section;	/* 0-based section of the latest header */
 };
 
 struct sq_reader;
@@ -111,21 +117,37 @@ struct sq_writer;
 
 /*
  * Opens a reader on path (NULL or "-": stdin).  want_kind is the stream
- * kind the caller accepts (a text ids stream counts as tokens).  Reads
- * the first header at once, so sq_stream_info() is valid on return.
- * Returns NULL with sq_errstr() set on failure; an empty input is a valid
- * empty stream of want_kind.  Caller frees with sq_stream_close().
+ * kind the caller accepts (a text ids stream counts as tokens), or 0 for
+ * any kind (a viewer).  Reads the first header at once, so
+ * sq_stream_info() is valid on return.  Returns NULL with sq_errstr() set
+ * on failure; an empty input is a valid empty stream of want_kind.  The
+ * reader reads the descriptor with read(2) in large blocks.  Caller frees
+ * with sq_stream_close().
  */
 struct sq_reader *sq_stream_open(const char *path, int want_kind);
-/* The reader on an already open FILE (not closed by sq_stream_close). */
+/*
+ * The reader on an already open FILE (not closed by sq_stream_close).
+ * It reads fileno(f) directly: nothing may have been read from f by stdio.
+ */
 struct sq_reader *sq_stream_fopen(FILE *f, const char *name, int want_kind);
 const struct sq_stream_info *sq_stream_info(const struct sq_reader *r);
 
 /*
- * Reads the next record of a kind the caller knows (tokens, memory or
- * alignment); unknown kinds are skipped.  Returns 1 with *rec filled, 0 at
+ * With the model id of the model the caller runs: 0 if the stream belongs
+ * to it or says nothing (text ids, empty input, empty id), else -1 with
+ * sq_errstr() set to "FILE: header: stream of model ID (PATH), not ID".
+ */
+int sq_stream_check_model(const struct sq_reader *r, const char *model_id);
+
+/*
+ * Reads the next record: one of the stream's own kind (SQ_REC_TOKENS or
+ * SQ_REC_MEMORY) or, with want_kind 0, also SQ_REC_ALIGN in a tokens
+ * stream.  Other records are skipped after their CRC is checked: unknown
+ * kinds, and known kinds the stream kind does not hold.  Returns 1 with *rec filled, 0 at
  * the end, -1 on an error with sq_errstr() set to
- * "FILE: record N (key K): what" (N counts records from 0).
+ * "FILE: record N (key K): what" (N counts records from 0 over the whole
+ * input, skipped ones included; text ids say "line N (key K)", N from 1).
+ * Every later call returns -1 again.
  */
 int sq_stream_next(struct sq_reader *r, struct sq_record *rec);
 void sq_stream_close(struct sq_reader *r);
@@ -149,10 +171,17 @@ int sq_stream_write(struct sq_writer *w, const struct sq_record *rec);
 void sq_writer_close(struct sq_writer *w);
 
 /*
- * The plain text form of a record, one line:
- *   tokens, in a SQ_WRITE_TEXT stream: "id id id" (spm_encode's form)
- *   verbose (seqcat): "T key rank score id ..." / "M key n_src rows cols
- *   src... data..." / "A key rank rows cols w..."
+ * The text form of a record, one line with its newline; 0 or -1 (write
+ * error, sq_errstr() set).  Numbers are decimal, floats the shortest
+ * decimal that reads back to the same float32 ("nan", "inf", "-inf").
+ *   plain (verbose 0, what a SQ_WRITE_TEXT stream holds): tokens are
+ *	"id id id" (spm_encode's form; empty record: empty line); memory
+ *	and alignment records use the verbose form
+ *   verbose (seqcat):
+ *	"T key rank score id ..." and, with per-token scores,
+ *	    " | s s ..." after the ids
+ *	"M key n_src rows cols src ... data ..."  (data row-major)
+ *	"A key rank rows cols w ..."
  */
 int sq_record_print(FILE *f, const struct sq_record *rec, int verbose);
 

@@ -1,0 +1,264 @@
+/*
+ * tokenize: text lines to a tokens stream with SentencePiece (lib/spm.h).
+ *
+ * Line i (0-based, counted across all operands as if they were cat'ed) is
+ * record key i; every line gives one record (or one n-best group), empty
+ * lines and a last line without a newline included.  A line is the bytes
+ * before '\n' as SentencePiece's spm_encode reads them (std::getline): a
+ * '\r' stays in the text and the model's normalizer decides (the default
+ * nmt_nfkc removes it); bytes that are not UTF-8 become U+FFFD inside
+ * SentencePiece, one per byte.  --text prints what spm_encode
+ * --output_format=id prints, byte for byte.
+ *
+ * Sampling reseeds SentencePiece's generator for every line with a seed
+ * derived from --seed and the key, so a line's sample does not depend on
+ * what came before it: shards of the input, each run with --first-key set
+ * to the line number it starts at, tokenize as the whole does.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "spm.h"
+#include "stream.h"
+#include "util.h"
+
+#define USAGE "[-qv] [-m model | --spm file] [--text | --pieces] [--bos] " \
+	"[--eos] [-k key] [-n N | --alpha A [--nbest-size N] [--seed S]] " \
+	"[file ...]"
+#define HELP \
+"  -m, --model FILE    seqpipe model file: use its spm.source\n" \
+"                      (default: $SEQPIPE_MODEL)\n" \
+"      --spm FILE      a SentencePiece .model file instead\n" \
+"      --text          print ids as text, as spm_encode --output_format=id\n" \
+"      --pieces        print pieces as text, as --output_format=piece\n" \
+"      --bos           begin every line with the BOS id\n" \
+"      --eos           end every line with the EOS id\n" \
+"  -k, --first-key N   key of the first line, for a shard that starts at\n" \
+"                      line N of the whole (default: 0)\n" \
+"  -n, --nbest N       the N best segmentations per line, with scores\n" \
+"                      (default: 1, the best only)\n" \
+"      --alpha A       sample one segmentation per line, smoothing A\n" \
+"                      (default: no sampling)\n" \
+"      --nbest-size N  sample from the N best; -1: from all (default: -1)\n" \
+"      --seed S        seed of the sampling, applied per line (default: 0)\n" \
+"  -q, --quiet         no notes on stderr\n" \
+"  -v, --verbose       echo the command line on stderr\n" \
+"  -h, --help          this help\n" \
+"  -V, --version       the version\n"
+
+/* Per-line seeds: golden-ratio steps from the user's seed. */
+#define SEED_STEP 0x9E3779B9u
+
+enum { OPT_SPM = 256, OPT_TEXT, OPT_PIECES, OPT_BOS, OPT_EOS, OPT_ALPHA,
+	OPT_NBEST_SIZE, OPT_SEED };
+
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "spm", required_argument, NULL, OPT_SPM },
+	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "pieces", no_argument, NULL, OPT_PIECES },
+	{ "bos", no_argument, NULL, OPT_BOS },
+	{ "eos", no_argument, NULL, OPT_EOS },
+	{ "first-key", required_argument, NULL, 'k' },
+	{ "nbest", required_argument, NULL, 'n' },
+	{ "alpha", required_argument, NULL, OPT_ALPHA },
+	{ "nbest-size", required_argument, NULL, OPT_NBEST_SIZE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct opts {
+	int pieces;
+	int nbest;		/* 1: the best only */
+	int sample;
+	float alpha;
+	int nbest_size;
+	uint32_t seed;
+};
+
+/* What one input line becomes, by mode. */
+static void
+tokenize_line(struct sq_spm *spm, struct sq_writer *w, const struct opts *o,
+    const char *line, size_t len, uint64_t key, const char *name,
+    unsigned long long lineno)
+{
+	struct sq_record rec = { .kind = SQ_REC_TOKENS, .key = key,
+	    .score = NAN };
+	const struct sq_spm_cand *cands;
+	const int32_t *ids;
+	const char *text;
+	size_t n, i;
+	int rc;
+
+	if (o->pieces) {
+		if (sq_spm_encode_pieces(spm, line, len, &text, &n) < 0)
+			goto fail;
+		fwrite(text, 1, n, stdout);
+		putchar('\n');
+		return;
+	}
+	if (o->nbest > 1) {
+		if (sq_spm_nbest(spm, line, len, o->nbest, &cands, &n) < 0)
+			goto fail;
+		/* an empty line has no segmentation: keep its group */
+		rec.score = 0;
+		for (i = 0; i < n || i == 0; i++) {
+			rec.rank = i;
+			if (n > 0) {
+				rec.ids = (int32_t *)cands[i].ids;
+				rec.n_ids = cands[i].n_ids;
+				rec.score = cands[i].score;
+			}
+			if (sq_stream_write(w, &rec) < 0)
+				sq_die("%s", sq_errstr());
+		}
+		return;
+	}
+	if (o->sample)
+		rc = sq_spm_sample(spm, line, len, o->nbest_size, o->alpha,
+		    o->seed + (uint32_t)key * SEED_STEP, &ids, &n);
+	else
+		rc = sq_spm_encode(spm, line, len, &ids, &n);
+	if (rc < 0)
+		goto fail;
+	rec.ids = (int32_t *)ids;
+	rec.n_ids = n;
+	if (sq_stream_write(w, &rec) < 0)
+		sq_die("%s", sq_errstr());
+	return;
+fail:
+	sq_die("%s: line %llu: %s", name, lineno, sq_errstr());
+}
+
+/*
+ * The SentencePiece model, and the stream header's id and path: those of
+ * the .model file (--spm) or of the model file (-m) it comes from.
+ */
+static struct sq_spm *
+load_spm(const char *spm_path, const char *model_path, char *id,
+    size_t id_size, char **hint)
+{
+	const char *path = spm_path ? spm_path : model_path;
+	struct sq_spm *spm;
+
+	if (!path)
+		sq_usage_error("no model: give -m, --spm or set SEQPIPE_MODEL");
+	if (spm_path)
+		spm = sq_spm_open(spm_path);
+	else
+		spm = sq_spm_open_model(model_path, 0, id, id_size);
+	if (!spm)
+		sq_die("%s", sq_errstr());
+	if (spm_path)
+		snprintf(id, id_size, "%s", sq_spm_model_id(spm));
+	if (!(*hint = realpath(path, NULL)))
+		*hint = sq_strdup(path);
+	return spm;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sq_cli cli = { 0 };
+	struct opts o = { .nbest = 1, .nbest_size = -1 };
+	const char *spm_path = NULL;
+	struct sq_writer *w = NULL;
+	struct sq_spm *spm;
+	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i;
+	char id[256], *hint, *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	uint64_t key = 0;
+
+	sq_cli_begin(argv[0], USAGE, HELP);
+	while ((ch = getopt_long(argc, argv, "k:m:n:qvhV", longopts, NULL)) != -1)
+		switch (ch) {
+		case 'm': cli.model = optarg; break;
+		case OPT_SPM: spm_path = optarg; break;
+		case OPT_TEXT: text = 1; break;
+		case OPT_PIECES: o.pieces = 1; break;
+		case OPT_BOS: bos = 1; break;
+		case OPT_EOS: eos = 1; break;
+		case 'k':
+			key = sq_parse_long("--first-key", optarg, 0, LONG_MAX);
+			break;
+		case 'n':
+			o.nbest = sq_parse_long("--nbest", optarg, 1, 10000);
+			break;
+		case OPT_ALPHA:
+			o.sample = 1;
+			o.alpha = sq_parse_double("--alpha", optarg, 0, 1e6);
+			break;
+		case OPT_NBEST_SIZE:
+			have_size = 1;
+			o.nbest_size = sq_parse_long("--nbest-size", optarg, -1,
+			    INT_MAX);
+			break;
+		case OPT_SEED:
+			o.seed = sq_parse_long("--seed", optarg, 0, UINT32_MAX);
+			break;
+		case 'q': cli.quiet = 1; break;
+		case 'v': cli.verbose = 1; break;
+		case 'h': sq_help_exit();
+		case 'V': sq_version_exit();
+		default: sq_usage(stderr, 0); return 2;
+		}
+	if (spm_path && cli.model)
+		sq_usage_error("-m and --spm exclude each other");
+	if (have_size && !o.sample)
+		sq_usage_error("--nbest-size needs --alpha");
+	if (o.sample && o.nbest > 1)
+		sq_usage_error("--nbest and --alpha exclude each other");
+	if (o.pieces && (o.sample || o.nbest > 1 || text))
+		sq_usage_error("--pieces goes with neither --text, --nbest "
+		    "nor --alpha");
+	sq_cli_echo(&cli, argc, argv);
+
+	spm = load_spm(spm_path, spm_path ? NULL : sq_cli_model(&cli), id,
+	    sizeof(id), &hint);
+	if (sq_spm_set_options(spm, bos && eos ? "bos:eos" : bos ? "bos" :
+	    eos ? "eos" : "", NULL) < 0)
+		sq_die("%s", sq_errstr());
+	/* big buffers: the lines are short and many */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (!o.pieces && !(w = sq_writer_open(stdout, SQ_STREAM_TOKENS, id,
+	    hint, text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY)))
+		sq_die("%s", sq_errstr());
+
+	for (i = optind; i < argc || i == optind; i++) {
+		const char *path = i < argc ? argv[i] : NULL;
+		const char *name = sq_input_name(path);
+		unsigned long long lineno = 0;
+		FILE *f;
+
+		if (!(f = sq_fopen_input(path)))
+			sq_die("%s:", name);
+		setvbuf(f, NULL, _IOFBF, 1 << 16);
+		while ((len = getline(&line, &cap, f)) > 0) {
+			if (line[len - 1] == '\n')
+				len--;
+			tokenize_line(spm, w, &o, line, len, key++, name,
+			    ++lineno);
+		}
+		if (ferror(f))
+			sq_die("%s:", name);
+		if (f != stdin)
+			fclose(f);
+	}
+	if (w)
+		sq_writer_close(w);
+	sq_spm_free(spm);
+	free(line);
+	free(hint);
+	return sq_fshut(stdout, "<stdout>");
+}

@@ -1,0 +1,114 @@
+/*
+ * decoder: the Transformer decoder, one target position per call, for
+ * greedy search, sampling, forced decoding and beam search alike
+ * (Vaswani et al. 2017 §3; PyTorch's nn.TransformerDecoderLayer and
+ * fairseq's TransformerDecoderLayer for the variants in struct sq_config).
+ *
+ * Rows.  The unit of work is a row: one hypothesis (target prefix) of one
+ * sentence.  sq_decoder_begin() starts a batch of n sentences with one row
+ * each (row i is sentence i, empty prefix).  Each sq_decoder_step() feeds
+ * one token to every row and returns every row's next-token log-probs.
+ * sq_decoder_select() then says which rows go on and from which parents:
+ * greedy search and sampling drop finished sentences with it, beam search
+ * expands a sentence to k rows after the first step and afterwards keeps,
+ * per sentence, the k rows whose parents the beam chose.  Every row of a
+ * sentence shares that sentence's cross-attention keys and values, which
+ * sq_decoder_begin() computes once per sentence and layer.
+ *
+ * The self-attention cache.  Step t writes the key and value of row r into
+ * cell (t, r) of each layer.  A row keeps, for each earlier step, the index
+ * of the cell its ancestor wrote then; sq_decoder_select() copies those
+ * index lists (steps ints per row), never keys or values, so choosing
+ * parents costs O(rows * steps) integers however wide the model is (the
+ * cells are tagged by index, as whisper.cpp's kv_self cells by sequence).
+ *
+ * Workload: rows are batched into one matrix product per weight per step;
+ * with one row the products run as matrix-vector products (memory-bound:
+ * each step reads every decoder weight once).  Work is split over the
+ * pool's threads by output columns.  Deterministic: the same rows, tokens
+ * and parents give the same log-probs, for any number of threads and any
+ * batch composition (a row never sees another row's numbers).
+ *
+ * A decoder is used by one thread at a time; it borrows the model and the
+ * pool, which must outlive it.
+ */
+#ifndef SQ_DECODER_H
+#define SQ_DECODER_H
+
+#include <stdint.h>
+
+struct sq_model;
+struct sq_pool;
+struct sq_decoder;
+
+/*
+ * A decoder for model m, computing with the threads of pool (NULL: the
+ * calling thread only).  Scratch grows to the largest batch seen and is
+ * kept.  Caller frees with sq_decoder_free().
+ */
+struct sq_decoder *sq_decoder_new(const struct sq_model *m,
+    struct sq_pool *pool);
+void sq_decoder_free(struct sq_decoder *d);
+
+/*
+ * Starts a batch of n >= 0 sentences.  Sentence i's encoder output is
+ * mem[i], (src_len[i], D) row-major, borrowed until the next
+ * sq_decoder_begin() or sq_decoder_free(); src_len[i] may be 0 (the
+ * cross-attention of an empty source is then 0 plus the output bias, as
+ * PyTorch computes it over an empty sequence).  Computes the cross-attention
+ * keys and values of every layer for every sentence.  Afterwards there are
+ * n rows, row i being sentence i with an empty prefix, and no step taken.
+ *
+ * max_rows bounds the rows any later sq_decoder_select() may ask for (n for
+ * greedy search, n*k for a beam of k); max_steps bounds the steps of this
+ * batch, at most cfg.max_positions.  Returns 0, or -1 with sq_errstr() set
+ * (bad sizes).
+ */
+int sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
+    const int *src_len, int max_rows, int max_steps);
+
+/* Rows now live. */
+int sq_decoder_rows(const struct sq_decoder *d);
+/* The sentence (index into the begin() batch) row r belongs to. */
+int sq_decoder_sentence(const struct sq_decoder *d, int r);
+/* Steps taken since begin(): the length of every row's prefix. */
+int sq_decoder_steps(const struct sq_decoder *d);
+
+/*
+ * One step for every row: row r reads tokens[r] as its next input (at the
+ * first step normally cfg.decoder_start_id; afterwards the token chosen
+ * for it) and logp (rows, Vt) receives, row by row, the log-softmax of the
+ * distribution of the token that follows.  With alignment on (see
+ * sq_decoder_set_align()) it also records the step's cross-attention.
+ * Returns 0, or -1 with sq_errstr() set when max_steps steps were taken
+ * or a token is outside [0, Vt).
+ */
+int sq_decoder_step(struct sq_decoder *d, const int32_t *tokens,
+    float *logp);
+
+/*
+ * Chooses the rows that go on: new row r (0 <= r < n) continues old row
+ * parent[r], taking over its sentence, prefix and cache.  Parents may
+ * repeat (a beam that expands) or be left out (a finished hypothesis or
+ * sentence); 0 <= n <= max_rows.  Rows of one sentence need not be
+ * adjacent.  Costs n * steps integer copies.  Returns 0, or -1 with
+ * sq_errstr() set on a parent out of range or n > max_rows.
+ */
+int sq_decoder_select(struct sq_decoder *d, const int *parent, int n);
+
+/*
+ * Alignment: when on, each step also keeps the cross-attention weights of
+ * the last decoder layer averaged over heads (the usual choice, as fairseq
+ * and CTranslate2 return).  Off by default (it costs a little per step).
+ */
+void sq_decoder_set_align(struct sq_decoder *d, int on);
+
+/*
+ * The last step's alignment: (rows, S) with S the longest source of the
+ * batch; row r has the weights of its sentence's src_len positions (they
+ * sum to 1) and zeros after them.  Borrowed until the next call on d;
+ * NULL if alignment is off or no step was taken.
+ */
+const float *sq_decoder_align(const struct sq_decoder *d, int *S);
+
+#endif

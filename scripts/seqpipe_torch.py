@@ -1,0 +1,582 @@
+"""seqpipe_torch: the seqpipe model file and an independent PyTorch model.
+
+The reference the C engine is tested against (issue 3, design.md §5).  It
+is written from man/seqpipe-model.5 with plain torch ops, never from the C
+code, and is itself tested against torch.nn.Transformer (tests/model.bats).
+
+Contents:
+  read_safetensors(path) -> (tensors, metadata)   numpy arrays, str dict
+  write_safetensors(path, tensors, metadata)      aligned, no gaps
+  Config                                          the sq_config keys
+  Seq2Seq(cfg)                                    nn.Module; its state_dict
+                                                  keys are the file's names
+  load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
+  model.encode(src, src_len)                      (B, S, D)
+  model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
+  model.start(mem, src_len) -> DecoderState       incremental, with cache
+  greedy(model, src, max_len, min_len)            ids (no EOS), score
+  beam_search(model, src, k, alpha, max_len, min_len, nbest)
+
+Used by scripts/make-model.py, scripts/torch-to-seqpipe.py and
+scripts/torch-reference.py; import it with
+    sys.path.insert(0, "scripts"); import seqpipe_torch as sq
+Run with Debian's python (/usr/bin/python3, torch 1.13, numpy).
+"""
+
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FORMAT = "seqpipe-1"
+
+# ---------------------------------------------------------------------------
+# safetensors, in plain Python (the format: huggingface/safetensors README)
+
+DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16,
+    "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
+    "U64": np.uint64, "U32": np.uint32, "U16": np.uint16, "U8": np.uint8,
+    "BOOL": np.bool_,
+}
+DTYPE_NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+def read_safetensors(path):
+    """Returns ({name: numpy array}, {metadata key: str}) from path.
+
+    The arrays are copies, little-endian as the file; BF16 and F8 tensors
+    are not supported here (seqpipe does not use them)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    data = memoryview(blob)[8 + n:]
+    meta = header.pop("__metadata__", {}) or {}
+    tensors = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        dt = np.dtype(DTYPES[e["dtype"]]).newbyteorder("<")
+        tensors[name] = np.frombuffer(data[b:end], dtype=dt).reshape(
+            e["shape"]).copy()
+    return tensors, meta
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes {name: numpy array or torch tensor} and metadata to path.
+
+    Tensors are laid out by falling element size (float32 before bytes) with
+    no gaps, and the JSON header is padded with spaces to a multiple of 8,
+    so every float32 tensor is 4-byte aligned in the file, as seqpipe needs
+    (the safetensors reference writer does the same).  Written to a
+    temporary file, then renamed."""
+    arrays = {}
+    for name, t in tensors.items():
+        if isinstance(t, torch.Tensor):
+            t = t.detach().cpu().numpy()
+        arrays[name] = np.ascontiguousarray(t, dtype=np.asarray(t).dtype.newbyteorder("<"))
+    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
+    header, off = {}, 0
+    for name in order:
+        a = arrays[name]
+        header[name] = {"dtype": DTYPE_NAMES[a.dtype.newbyteorder("=")],
+                        "shape": list(a.shape),
+                        "data_offsets": [off, off + a.nbytes]}
+        off += a.nbytes
+    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * (-(8 + len(h)) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for name in order:
+            f.write(arrays[name].tobytes())
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------
+# the config: struct sq_config in lib/model.h, defaults as documented there
+
+INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
+            "src_vocab_size", "tgt_vocab_size", "max_positions",
+            "position_offset", "bos_id", "eos_id", "pad_id", "unk_id",
+            "decoder_start_id"]
+BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
+             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab"]
+FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
+ACTIVATIONS = ["relu", "gelu", "silu"]
+POSITIONS = ["sinusoidal", "sinusoidal_half", "learned"]
+REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
+            "src_vocab_size", "tgt_vocab_size"]
+
+
+class Config:
+    """The architecture; attributes are the metadata keys."""
+
+    def __init__(self, **kw):
+        self.max_positions = 1024
+        self.pre_norm = self.encoder_final_norm = self.decoder_final_norm = 0
+        self.activation = "relu"
+        self.positions = "sinusoidal"
+        self.position_offset = 0
+        self.embed_scale = None          # sqrt(d_model)
+        self.tie_src_tgt = self.tie_output = self.output_bias = 0
+        self.shared_vocab = 0
+        self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
+        self.decoder_start_id = None     # bos_id
+        self.layer_norm_eps = 1e-5
+        for k in REQUIRED:
+            setattr(self, k, None)
+        for k, v in kw.items():
+            self.set(k, v)
+
+    def set(self, key, value):
+        """Sets key from a value or its metadata string; raises ValueError."""
+        if key in INT_KEYS:
+            value = int(value)
+        elif key in BOOL_KEYS:
+            value = int(value)
+            if value not in (0, 1):
+                raise ValueError("%s must be 0 or 1" % key)
+        elif key in FLOAT_KEYS:
+            value = None if value is None else float(np.float32(value))
+        elif key == "activation":
+            if value not in ACTIVATIONS:
+                raise ValueError("activation must be one of %s" % ACTIVATIONS)
+        elif key == "positions":
+            if value not in POSITIONS:
+                raise ValueError("positions must be one of %s" % POSITIONS)
+        else:
+            raise ValueError("unknown config key %r" % key)
+        setattr(self, key, value)
+
+    def resolved(self):
+        """Fills the derived defaults; returns self."""
+        for k in REQUIRED:
+            if getattr(self, k) is None:
+                raise ValueError("config %s is required" % k)
+        if self.embed_scale is None:
+            self.embed_scale = float(np.sqrt(np.float32(self.d_model)))
+        if self.decoder_start_id is None:
+            self.decoder_start_id = self.bos_id
+        if self.d_model % self.n_heads:
+            raise ValueError("n_heads must divide d_model")
+        return self
+
+    @classmethod
+    def from_metadata(cls, meta):
+        c = cls()
+        for k, v in meta.items():
+            if k in ("format", "model_id", "provenance") or "." in k:
+                continue
+            c.set(k, v)
+        return c.resolved()
+
+    def to_metadata(self):
+        """Every key, as strings (floats as their exact float32 value)."""
+        self.resolved()
+        m = {}
+        for k in INT_KEYS + BOOL_KEYS:
+            m[k] = str(getattr(self, k))
+        for k in FLOAT_KEYS:
+            m[k] = repr(float(np.float32(getattr(self, k))))
+        m["activation"] = self.activation
+        m["positions"] = self.positions
+        return m
+
+
+# ---------------------------------------------------------------------------
+# the model, as man/seqpipe-model.5 defines it
+
+def sinusoids(n_pos, d, layout):
+    """(n_pos, d) float32 table, computed in float64 and rounded.
+
+    "sinusoidal" (Vaswani et al. 2017, 3.5): PE[p, 2i] = sin(p w_i),
+    PE[p, 2i+1] = cos(p w_i), w_i = 10000^(-2i/d).  "sinusoidal_half"
+    (tensor2tensor, Marian, fairseq): PE[p, i] = sin(p v_i),
+    PE[p, d/2 + i] = cos(p v_i), v_i = exp(-i ln(10000) / (d/2 - 1))."""
+    p = np.arange(n_pos, dtype=np.float64)[:, None]
+    i = np.arange(d // 2, dtype=np.float64)[None, :]
+    pe = np.zeros((n_pos, d), dtype=np.float64)
+    if layout == "sinusoidal":
+        a = p * np.power(10000.0, -2.0 * i / d)
+        pe[:, 0::2] = np.sin(a)
+        pe[:, 1::2] = np.cos(a)
+    else:
+        a = p * np.exp(-i * math.log(10000.0) / (d // 2 - 1))
+        pe[:, :d // 2] = np.sin(a)
+        pe[:, d // 2:] = np.cos(a)
+    return torch.from_numpy(pe.astype(np.float32))
+
+
+class Attention(nn.Module):
+    """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
+    heads concatenated, then out_proj.  With no keys the context is 0."""
+
+    def __init__(self, d, h):
+        super().__init__()
+        self.h, self.dh = h, d // h
+        self.q_proj = nn.Linear(d, d)
+        self.k_proj = nn.Linear(d, d)
+        self.v_proj = nn.Linear(d, d)
+        self.out_proj = nn.Linear(d, d)
+
+    def heads(self, x):
+        """(B, T, D) -> (B, H, T, dh)"""
+        b, t, _ = x.shape
+        return x.view(b, t, self.h, self.dh).transpose(1, 2)
+
+    def kv(self, x):
+        return self.heads(self.k_proj(x)), self.heads(self.v_proj(x))
+
+    def forward(self, x, k, v, mask):
+        """x (B, T, D); k, v (B, H, S, dh); mask (B or 1, 1, T or 1, S)
+        bool, True where a key is hidden.  Returns (B, T, D)."""
+        q = self.heads(self.q_proj(x))
+        b, _, t, _ = q.shape
+        s = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.dh)
+        s = s.masked_fill(mask, float("-inf"))
+        # a query with every key hidden (an empty source) gets context 0
+        w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
+        return self.out_proj(ctx)
+
+
+def activation(name):
+    return {"relu": F.relu,
+            "gelu": lambda x: F.gelu(x),          # erf form (approximate="none")
+            "silu": F.silu}[name]
+
+
+class Layer(nn.Module):
+    """An encoder layer, or with cross=True a decoder layer."""
+
+    def __init__(self, cfg, cross):
+        super().__init__()
+        d, eps = cfg.d_model, cfg.layer_norm_eps
+        self.pre_norm = cfg.pre_norm
+        self.act = activation(cfg.activation)
+        self.self_attn = Attention(d, cfg.n_heads)
+        self.self_attn_layer_norm = nn.LayerNorm(d, eps=eps)
+        if cross:
+            self.encoder_attn = Attention(d, cfg.n_heads)
+            self.encoder_attn_layer_norm = nn.LayerNorm(d, eps=eps)
+        self.fc1 = nn.Linear(d, cfg.d_ff)
+        self.fc2 = nn.Linear(cfg.d_ff, d)
+        self.final_layer_norm = nn.LayerNorm(d, eps=eps)
+
+    def sublayer(self, x, norm, f):
+        if self.pre_norm:
+            return x + f(norm(x))
+        return norm(x + f(x))
+
+    def forward(self, x, self_mask, cache=None, cross_kv=None, cross_mask=None):
+        """x (B, T, D).  cache: None (keys are x itself) or a [k, v] list
+        the new keys are appended to.  cross_kv: the memory's (k, v)."""
+        def sa(y):
+            k, v = self.self_attn.kv(y)
+            if cache is not None:
+                if cache[0] is not None:
+                    k = torch.cat([cache[0], k], dim=2)
+                    v = torch.cat([cache[1], v], dim=2)
+                cache[0], cache[1] = k, v
+            return self.self_attn(y, k, v, self_mask)
+
+        x = self.sublayer(x, self.self_attn_layer_norm, sa)
+        if cross_kv is not None:
+            x = self.sublayer(x, self.encoder_attn_layer_norm,
+                              lambda y: self.encoder_attn(y, *cross_kv, cross_mask))
+        return self.sublayer(x, self.final_layer_norm,
+                             lambda y: self.fc2(self.act(self.fc1(y))))
+
+
+class Stack(nn.Module):
+    """Embeddings, positions, layers, optional final norm of one side."""
+
+    def __init__(self, cfg, vocab, cross, embed_tokens):
+        super().__init__()
+        self.cfg = cfg
+        if embed_tokens is None:
+            self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
+        self._shared = [embed_tokens]    # a list: not a submodule
+        if cfg.positions == "learned":
+            self.embed_positions = nn.Embedding(cfg.max_positions, cfg.d_model)
+        else:
+            self.register_buffer("pe", sinusoids(cfg.max_positions, cfg.d_model,
+                                                  cfg.positions), persistent=False)
+        n = cfg.decoder_layers if cross else cfg.encoder_layers
+        self.layers = nn.ModuleList(Layer(cfg, cross) for _ in range(n))
+        if (cfg.decoder_final_norm if cross else cfg.encoder_final_norm):
+            self.layer_norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps)
+        self.final = hasattr(self, "layer_norm")
+
+    def table(self):
+        return (self._shared[0] or self).embed_tokens.weight
+
+    def embed(self, ids, first_pos):
+        """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset]."""
+        cfg = self.cfg
+        p = torch.arange(ids.shape[1]) + first_pos + cfg.position_offset
+        if ids.shape[1] and int(p[-1]) >= cfg.max_positions:
+            raise ValueError("position %d past max_positions %d"
+                             % (int(p[-1]), cfg.max_positions))
+        pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+        scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
+        return F.embedding(ids, self.table()) * scale + pe[None]
+
+    def finish(self, x):
+        return self.layer_norm(x) if self.final else x
+
+
+def key_mask(lengths, s):
+    """(B, 1, 1, S) bool: True at padding keys."""
+    return (torch.arange(s)[None, :] >= lengths[:, None])[:, None, None, :]
+
+
+class DecoderState:
+    """The incremental decoder of one batch: self-attention key/value cache
+    per layer, cross-attention keys/values computed once from the memory."""
+
+    def __init__(self, model, mem, src_len):
+        dec = model.decoder
+        self.model, self.t = model, 0
+        self.cross = [l.encoder_attn.kv(mem) for l in dec.layers]
+        self.cross_mask = key_mask(src_len, mem.shape[1])
+        self.cache = [[None, None] for _ in dec.layers]
+
+    def step(self, tokens):
+        """tokens (B,) at position self.t -> (B, Vt) log-probs."""
+        dec = self.model.decoder
+        x = dec.embed(tokens[:, None], self.t)
+        none = torch.zeros(1, 1, 1, self.t + 1, dtype=torch.bool)
+        for l, c, kv in zip(dec.layers, self.cache, self.cross):
+            x = l(x, none, cache=c, cross_kv=kv, cross_mask=self.cross_mask)
+        self.t += 1
+        return self.model.logprobs(dec.finish(x))[:, 0]
+
+    def reorder(self, index):
+        """Keeps rows index (LongTensor) of the batch, in that order."""
+        self.cross = [(k[index], v[index]) for k, v in self.cross]
+        self.cross_mask = self.cross_mask[index]
+        self.cache = [[k[index], v[index]] for k, v in self.cache]
+
+
+class OutputProjection(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        if not cfg.tie_output:
+            self.weight = nn.Parameter(
+                torch.randn(cfg.tgt_vocab_size, cfg.d_model) / cfg.d_model ** 0.5)
+        if cfg.output_bias:
+            self.bias = nn.Parameter(torch.zeros(cfg.tgt_vocab_size))
+
+
+class Seq2Seq(nn.Module):
+    """The seqpipe Transformer; state_dict() keys are the model file's
+    tensor names (tied tensors appear once, under their owner's name)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg.resolved()
+        self.encoder = Stack(cfg, cfg.src_vocab_size, False, None)
+        self.decoder = Stack(cfg, cfg.tgt_vocab_size, True,
+                             self.encoder if cfg.tie_src_tgt else None)
+        self.output_projection = OutputProjection(cfg)
+
+    def logprobs(self, x):
+        """x (B, T, D) -> (B, T, Vt) log_softmax(x W^T + b)."""
+        op = self.output_projection
+        w = self.decoder.table() if self.cfg.tie_output else op.weight
+        return torch.log_softmax(F.linear(x, w, getattr(op, "bias", None)), dim=-1)
+
+    def encode(self, src, src_len):
+        """src (B, S) long, src_len (B,) -> memory (B, S, D)."""
+        x = self.encoder.embed(src, 0)
+        mask = key_mask(src_len, src.shape[1])
+        for l in self.encoder.layers:
+            x = l(x, mask)
+        return self.encoder.finish(x)
+
+    def decode_full(self, tgt_in, mem, src_len):
+        """tgt_in (B, T): decoder_start_id then the prefix.  Recomputes the
+        whole prefix (no cache).  Returns (B, T, Vt) log-probs, row t the
+        distribution of the token after tgt_in[:, :t+1]."""
+        return self.logprobs(self.decoder_hidden(tgt_in, mem, src_len))
+
+    def decoder_hidden(self, tgt_in, mem, src_len):
+        """As decode_full, but the (B, T, D) states before the output
+        projection."""
+        t = tgt_in.shape[1]
+        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)[None, None]
+        x = self.decoder.embed(tgt_in, 0)
+        cmask = key_mask(src_len, mem.shape[1])
+        for l in self.decoder.layers:
+            x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
+        return self.decoder.finish(x)
+
+    def start(self, mem, src_len):
+        return DecoderState(self, mem, src_len)
+
+
+def load(path):
+    """The model in path, in eval mode.  Raises ValueError on a file that
+    is not a seqpipe model or whose tensors do not fit its config."""
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError("%s: not a %s model" % (path, FORMAT))
+    model = Seq2Seq(Config.from_metadata(meta))
+    state = {k: torch.from_numpy(v) for k, v in tensors.items()
+             if not k.startswith(("spm.", "extra."))}
+    model.load_state_dict(state, strict=True)
+    model.model_id = meta.get("model_id", "")
+    return model.eval()
+
+
+def save(model, path, model_id, provenance, spm_source=None, spm_target=None):
+    """Writes model as a seqpipe model file; spm_* are serialized
+    SentencePiece models (bytes) or None."""
+    tensors = {k: v.detach().float() for k, v in model.state_dict().items()}
+    if spm_source is not None:
+        tensors["spm.source"] = np.frombuffer(spm_source, dtype=np.uint8)
+    if spm_target is not None and not model.cfg.shared_vocab:
+        tensors["spm.target"] = np.frombuffer(spm_target, dtype=np.uint8)
+    meta = {"format": FORMAT, "model_id": model_id, "provenance": provenance}
+    meta.update(model.cfg.to_metadata())
+    write_safetensors(path, tensors, meta)
+
+
+# ---------------------------------------------------------------------------
+# search, one sentence at a time (the reference, not the fast path)
+
+def max_steps(cfg, max_len):
+    """Decoding steps allowed: max_len, capped by the positions the
+    decoder can embed (step t reads position t + position_offset)."""
+    return max(0, min(max_len, cfg.max_positions - cfg.position_offset))
+
+
+def _encode_one(model, src):
+    ids = torch.tensor([src], dtype=torch.long).view(1, len(src))
+    n = torch.tensor([len(src)])
+    return model.encode(ids, n), n
+
+
+@torch.no_grad()
+def greedy(model, src, max_len, min_len=0):
+    """src: list of ids.  Up to max_len steps, each emitting the arg-max
+    token (EOS forbidden before step min_len); stops after EOS.  Returns
+    (ids without EOS, summed log-prob including EOS's)."""
+    cfg = model.cfg
+    mem, n = _encode_one(model, src)
+    st = model.start(mem, n)
+    tok, out, score = cfg.decoder_start_id, [], 0.0
+    for step in range(max_steps(cfg, max_len)):
+        lp = st.step(torch.tensor([tok]))[0]
+        if step < min_len:
+            lp[cfg.eos_id] = float("-inf")
+        tok = int(torch.argmax(lp))
+        score += float(lp[tok])
+        if tok == cfg.eos_id:
+            break
+        out.append(tok)
+    return out, score
+
+
+def length_penalty(length, alpha, gnmt=False):
+    """lp(L) = L^alpha, or ((5 + L) / 6)^alpha in the GNMT form (Wu et al.
+    2016); 1 for alpha 0."""
+    if not alpha:
+        return 1.0
+    return ((5.0 + length) / 6.0) ** alpha if gnmt else max(length, 1) ** alpha
+
+
+def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
+    """(score - word_penalty L) / lp(L), L the generated tokens with EOS."""
+    return (score - word_penalty * length) / length_penalty(length, alpha, gnmt)
+
+
+@torch.no_grad()
+def repeats(ids, n):
+    """The tokens that would complete an n-gram ids already has."""
+    tail = ids[len(ids) - n + 1:] if n > 1 else []
+    return {ids[i + n - 1] for i in range(len(ids) - n + 1)
+            if ids[i:i + n - 1] == tail}
+
+
+def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
+                gnmt=False, word_penalty=0.0, early_stop=True,
+                no_repeat_ngram=0):
+    """A straightforward beam search with lib/beam.h's rules.  Each step
+    extends every live hypothesis by every token and keeps the best
+    k - (finished so far) extensions by summed log-prob (Marian's shrinking
+    beam); one ending in EOS is finished with the score
+    normalize(S, L, ...), L the generated tokens including EOS.  The
+    search ends when k are finished or after max_len steps (the kept
+    extensions of the last step are then finished as they stand), or
+    early, once nbest are finished and no live hypothesis can end above the
+    nbest-th best (its bound: the best normalized score over the lengths
+    it can still reach, log-probs being <= 0), which never changes the
+    result.  Returns up to nbest (score, log-prob, ids without EOS,
+    per-token log-probs with EOS's), best first, ties in finishing order.
+    no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
+    hypothesis; a hypothesis left with no allowed token is finished as it
+    stands.  Equal sums go to the earlier row, then the smaller id (a
+    stable sort), so k = 1 gives greedy()'s ids."""
+    cfg = model.cfg
+    steps = max_steps(cfg, max_len)
+    mem, n = _encode_one(model, src)
+    st = model.start(mem, n)
+    live = [([], [], 0.0)]              # ids, token log-probs, sum
+    last = torch.tensor([cfg.decoder_start_id])
+    finished = []
+    for step in range(steps):
+        lp = st.step(last)
+        if step < min_len:
+            lp[:, cfg.eos_id] = float("-inf")
+        for r, h in enumerate(live):
+            for tok in repeats(h[0], no_repeat_ngram) if no_repeat_ngram else ():
+                lp[r, tok] = float("-inf")
+            if bool(torch.isinf(lp[r]).all()):     # stuck: finished as is
+                finished.append((normalize(h[2], len(h[0]), alpha, gnmt,
+                                           word_penalty), h[2], h[0], h[1]))
+        sums = torch.tensor([h[2] for h in live], dtype=torch.float64)
+        cand = (sums[:, None] + lp.double()).view(-1)
+        values, indices = torch.sort(cand, descending=True, stable=True)
+        m = max(0, min(k - len(finished), cand.numel()))
+        nxt, parents, toks = [], [], []
+        for s, idx in zip(values[:m].tolist(), indices[:m].tolist()):
+            if s == float("-inf"):
+                continue
+            p, tok = divmod(idx, lp.shape[1])
+            ids, tlp = live[p][0], live[p][1] + [float(lp[p, tok])]
+            if tok == cfg.eos_id:
+                finished.append((normalize(s, len(ids) + 1, alpha, gnmt,
+                                           word_penalty), s, ids, tlp))
+            elif step == steps - 1:
+                finished.append((normalize(s, len(ids) + 1, alpha, gnmt,
+                                           word_penalty), s, ids + [tok], tlp))
+            else:
+                nxt.append((ids + [tok], tlp, s))
+                parents.append(p)
+                toks.append(tok)
+        live = nxt
+        if not live:
+            break
+        st.reorder(torch.tensor(parents))
+        last = torch.tensor(toks)
+        if early_stop and len(finished) >= nbest:
+            bar = sorted((f[0] for f in finished), reverse=True)[nbest - 1]
+            bound = max(normalize(max(h[2] for h in live), n_tok, alpha, gnmt,
+                                  word_penalty)
+                        for n_tok in range(step + 2, steps + 1))
+            if bound <= bar:
+                break
+    if steps == 0:
+        finished = [(0.0, 0.0, [], [])]
+    finished.sort(key=lambda f: -f[0])  # stable: ties in finishing order
+    return finished[:nbest]

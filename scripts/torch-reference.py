@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""torch-reference.py: PyTorch reference outputs of a seqpipe model.
+
+usage: torch-reference.py [options] MODEL SOURCE
+
+SOURCE holds text ids, one sentence per line ("-": stdin), as
+spm_encode --output_format=id prints them; line i (0-based) is key i.  The
+ids are fed to the encoder as given.  Each output option names a file to
+write; ask for everything a test needs in one call (torch starts slowly).
+Floats are printed with 9 significant digits (exact for float32); compare
+with scripts/numdiff.py.  The forms follow seqcat -v (seqpipe-stream(5)):
+
+  --encoder FILE    M key n_src rows cols src... data...   (rows = n_src,
+                    cols = D, data row-major: the memory encode writes)
+  --logprobs FILE   L key t v_0 ... v_{Vt-1}   for t = 0 .. len(target):
+                    log-probs of the token after decoder_start_id and the
+                    first t target ids (needs --targets)
+  --score FILE      T key 0 score ids... EOS | s... : forced scoring of
+                    each target followed by EOS; score is the sum
+  --greedy FILE     T key 0 score ids... | s...   greedy search (ids without
+                    EOS; score and per-token log-probs include EOS's)
+  --greedy-ids FILE the greedy ids alone, one line per sentence (what
+                    decode --text prints)
+  --beam FILE       T key rank score ids... | s...   beam search n-best
+                    (score: the normalised score; s: per-token log-probs,
+                    EOS's last when it ended with EOS)
+  --beam-ids FILE   the ids alone, one line per hypothesis
+
+Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
+L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
+--max-len A,B (at most floor(A * n_src + B) tokens, EOS included, capped at
+max_positions - position_offset), --min-len N (no EOS before N tokens),
+--no-repeat-ngram N (no n-gram twice in a hypothesis).
+
+Example (a parity test's setup_file):
+  scripts/make-model.py paper m.sq
+  torch-reference.py m.sq src.txt --encoder enc.ref --greedy greedy.ref \\
+      --beam beam.ref -k 4 --nbest 2 --max-len 2,10
+  encode -m m.sq src.txt | seqcat -v > enc.got
+  scripts/numdiff.py --tol 1e-4 enc.got enc.ref
+"""
+
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seqpipe_torch as sq  # noqa: E402
+
+
+def read_ids(path):
+    f = sys.stdin if path == "-" else open(path)
+    with f:
+        return [[int(x) for x in line.split()] for line in f]
+
+
+def fmt(x):
+    return "%.9g" % x
+
+
+def hyp_line(key, rank, score, ids, token_lp):
+    parts = ["T", str(key), str(rank), fmt(score)] + [str(i) for i in ids]
+    return " ".join(parts + ["|"] + [fmt(s) for s in token_lp]) + "\n"
+
+
+def max_len_of(spec, n_src):
+    a, b = spec
+    return int(a * n_src + b)
+
+
+def parse_max_len(s):
+    try:
+        a, _, b = s.partition(",")
+        return float(a), float(b or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected A,B: %r" % s)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        prog="torch-reference.py", usage="%(prog)s [options] MODEL SOURCE",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n\n".join(__doc__.split("\n\n")[2:]))
+    ap.add_argument("model", metavar="MODEL")
+    ap.add_argument("source", metavar="SOURCE")
+    ap.add_argument("--targets", metavar="FILE",
+                    help="target ids, one line per source line")
+    for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids", "beam",
+              "beam-ids"):
+        ap.add_argument("--" + o, metavar="FILE")
+    ap.add_argument("-k", "--beam-size", type=int, default=4)
+    ap.add_argument("--nbest", type=int, default=1)
+    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("--gnmt", action="store_true",
+                    help="lp(L) = ((5 + L) / 6)^alpha")
+    ap.add_argument("--word-penalty", type=float, default=0.0)
+    ap.add_argument("--max-len", type=parse_max_len, default=(2.0, 10.0),
+                    metavar="A,B", help="default 2,10")
+    ap.add_argument("--min-len", type=int, default=0)
+    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N")
+    a = ap.parse_args()
+    if not 1 <= a.nbest <= a.beam_size:
+        ap.error("--nbest must be 1..k")
+
+    torch.set_num_threads(1)
+    try:
+        model = sq.load(a.model)
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        sys.exit("torch-reference.py: %s: %s" % (a.model, e))
+    cfg = model.cfg
+    src = read_ids(a.source)
+    tgt = read_ids(a.targets) if a.targets else None
+    if tgt is not None and len(tgt) != len(src):
+        sys.exit("torch-reference.py: %d targets for %d sources"
+                 % (len(tgt), len(src)))
+    if (a.logprobs or a.score) and tgt is None:
+        sys.exit("torch-reference.py: --logprobs and --score need --targets")
+    for key, ids in enumerate(src):
+        bad = [i for i in ids if not 0 <= i < cfg.src_vocab_size]
+        if bad or len(ids) + cfg.position_offset > cfg.max_positions:
+            sys.exit("torch-reference.py: %s: line %d: %s" % (
+                a.source, key + 1, "id %d outside the vocabulary" % bad[0]
+                if bad else "longer than the model's positions"))
+
+    out = {o: open(getattr(a, o.replace("-", "_")), "w")
+           for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids",
+                     "beam", "beam-ids") if getattr(a, o.replace("-", "_"))}
+    with torch.no_grad():
+        for key, ids in enumerate(src):
+            ml = max_len_of(a.max_len, len(ids))
+            if "encoder" in out:
+                mem, _ = sq._encode_one(model, ids)
+                out["encoder"].write(" ".join(
+                    ["M", str(key), str(len(ids)), str(len(ids)),
+                     str(cfg.d_model)] + [str(i) for i in ids] +
+                    [fmt(v) for v in mem[0].reshape(-1).tolist()]) + "\n")
+            if "logprobs" in out or "score" in out:
+                mem, n = sq._encode_one(model, ids)
+                t = [cfg.decoder_start_id] + tgt[key]
+                lp = model.decode_full(torch.tensor([t]), mem, n)[0]
+                if "logprobs" in out:
+                    for i, row in enumerate(lp.tolist()):
+                        out["logprobs"].write(" ".join(
+                            ["L", str(key), str(i)] + [fmt(v) for v in row]) + "\n")
+                if "score" in out:
+                    seq = tgt[key] + [cfg.eos_id]
+                    s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
+                    out["score"].write(hyp_line(key, 0, sum(s), seq, s))
+            if "greedy" in out or "greedy-ids" in out:
+                g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len)
+                if "greedy" in out:
+                    out["greedy"].write(hyp_line(key, 0, sum(g_lp), g_ids, g_lp))
+                if "greedy-ids" in out:
+                    out["greedy-ids"].write(" ".join(map(str, g_ids)) + "\n")
+            if "beam" in out or "beam-ids" in out:
+                hyps = sq.beam_search(model, ids, a.beam_size, a.alpha, ml,
+                                      a.min_len, a.nbest, a.gnmt,
+                                      a.word_penalty,
+                                      no_repeat_ngram=a.no_repeat_ngram)
+                for rank, (score, _, h_ids, h_lp) in enumerate(hyps):
+                    if "beam" in out:
+                        out["beam"].write(hyp_line(key, rank, score, h_ids, h_lp))
+                    if "beam-ids" in out:
+                        out["beam-ids"].write(" ".join(map(str, h_ids)) + "\n")
+    for f in out.values():
+        f.close()
+
+
+def greedy_with_scores(model, ids, max_len, min_len):
+    """greedy()'s ids, and the per-token log-probs (EOS's last if any),
+    recomputed by forced scoring of its output over the full prefix (an
+    independent check of the incremental path)."""
+    cfg = model.cfg
+    g_ids, total = sq.greedy(model, ids, max_len, min_len)
+    steps = sq.max_steps(cfg, max_len)
+    seq = g_ids + ([cfg.eos_id] if len(g_ids) < steps else [])
+    if not seq:
+        return g_ids, []
+    mem, n = sq._encode_one(model, ids)
+    lp = model.decode_full(torch.tensor([[cfg.decoder_start_id] + seq[:-1]]),
+                           mem, n)[0]
+    tlp = [float(lp[i, tok]) for i, tok in enumerate(seq)]
+    if abs(sum(tlp) - total) > 1e-3 * max(1.0, abs(total)):
+        sys.exit("torch-reference.py: incremental and full decoders disagree "
+                 "(%g, %g)" % (sum(tlp), total))
+    return g_ids, tlp
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# seqcat and lib/stream: the format (man/seqpipe-stream.5) checked against
+# streams built byte by byte by tests/streamgen.py from the man page alone,
+# round trips, and every kind of bad input.
+load helper
+bats_require_minimum_version 1.5.0
+
+gen() {	# gen EXPR... > file: bytes built by the independent generator
+	"$PY" "$SRCDIR/tests/streamgen.py" "$@"
+}
+
+# status 1, nothing but one line on stderr, "seqcat: " + $1
+one_error() {
+	[ "$status" -eq 1 ] || fail "status $status, expected 1"
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr has ${#stderr_lines[@]} lines: $stderr"
+	[[ "$stderr" == "seqcat: $1"* ]] || fail "stderr: '$stderr', expected 'seqcat: $1...'"
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	# a stream of model m: three tokens records, keys 0 1 2
+	gen 'H(1, "m", "/models/m.sqm")' 'T(0, [5, 17, 3])' 'T(1, [])' \
+	    'T(2, [42])' > ok.tok
+}
+
+@test "a stream built from the man page reads as the verbose form" {
+	gen 'H(1, "m", "/p")' 'T(0, [5, 17, 3])' 'T(7, [], rank=2, score=-1.5)' \
+	    'T(3, [2147483647, 0], score=0.25, scores=[-0.5, 0.1])' > a
+	run -0 --separate-stderr seqcat -H a
+	assert_output "H tokens 1.0 m /p
+T 0 0 nan 5 17 3
+T 7 2 -1.5
+T 3 0 0.25 2147483647 0 | -0.5 0.1"
+	[ -z "$stderr" ]
+}
+
+@test "memory and alignment records, zlib and not" {
+	gen 'H(2, "m", "")' 'M(4, [9, 8], 2, 3, [0, 1.5, -2, 3e-05, 1e+20, -0.125])' \
+	    'M(5, [], 0, 3, [], z=True)' 'M(6, [1], 1, 2, [0.5, 0.5], z=True)' > mem
+	run -0 --separate-stderr seqcat mem
+	assert_output "M 4 2 2 3 9 8 0 1.5 -2 3e-05 1e+20 -0.125
+M 5 0 0 3
+M 6 1 1 2 1 0.5 0.5"
+	gen 'H(1)' 'T(0, [1])' 'A(0, 1, 2, 2, [0.5, 0.5, 1, 0])' > al
+	run -0 --separate-stderr seqcat al
+	assert_output "T 0 0 nan 1
+A 0 1 2 2 0.5 0.5 1 0"
+}
+
+@test "seqcat -b writes exactly the bytes the man page describes" {
+	printf '5 17 3\n\n42' | seqcat -b --model-id m --model-path /models/m.sqm > out
+	cmp out ok.tok
+	gen 'H(1, "", "")' > empty.tok
+	seqcat -b < /dev/null > out
+	cmp out empty.tok
+}
+
+@test "text ids: verbose, keys are line numbers, --text gives spm_encode's form" {
+	printf '5 17 3\n\n  42\t7 \n0' > ids
+	run -0 --separate-stderr seqcat ids
+	assert_output "T 0 0 nan 5 17 3
+T 1 0 nan
+T 2 0 nan 42 7
+T 3 0 nan 0"
+	run -0 --separate-stderr seqcat -t ids
+	assert_output "5 17 3
+
+42 7
+0"
+	seqcat -t ok.tok > out
+	printf '5 17 3\n\n42\n' | cmp - out
+}
+
+@test "text ids operands continue their keys as if concatenated" {
+	printf '1\n2\n' > a
+	printf '3\n' > b
+	seqcat a b > two
+	cat a b | seqcat > one
+	cmp one two
+	run -0 seqcat a b
+	assert_line -n 2 "T 2 0 nan 3"
+}
+
+@test "text ids: a bad token is an error naming the line" {
+	printf '1 2\n3 x4\n5\n' > bad
+	run --separate-stderr seqcat bad
+	one_error 'bad: line 2 (key 1): bad token id "x4"'
+	assert_output "T 0 0 nan 1 2"
+	for tok in -1 2147483648 1.5 99999999999999999999; do
+		printf '7 %s\n' "$tok" > bad
+		run --separate-stderr seqcat bad
+		one_error "bad: line 1 (key 0): bad token id \"$tok\""
+	done
+}
+
+@test "binary round trips: -b, -z, and back" {
+	gen 'H(2, "m", "/p")' 'M(0, [1, 2], 2, 4, [0.5] * 8)' 'M(3, [7], 1, 4, [1, 2, 3, 4])' > mem
+	seqcat -z mem > mem.z
+	seqcat -b mem.z > mem.b
+	cmp mem mem.b
+	seqcat mem > want
+	seqcat mem.z > got
+	cmp want got
+	seqcat -H mem.z | head -n 1 | grep -qx 'H memory 1.0 m /p'
+}
+
+@test "zlib: compressible memory records shrink, and a record zlib made reads" {
+	gen 'H(2)' 'M(0, [1] * 50, 50, 64, [0.25] * 3200)' > big
+	seqcat -z big > big.z
+	[ "$(wc -c < big.z)" -lt "$(( $(wc -c < big) / 4 ))" ]
+	gen 'H(2)' 'M(0, [1] * 50, 50, 64, [0.25] * 3200, z=True)' > py.z
+	seqcat py.z > a
+	seqcat big > b
+	cmp a b
+}
+
+@test "zlib: raw_len that disagrees with the data is an error" {
+	# a tokens payload of 20 bytes (one id) compressed, raw_len said 24
+	gen 'H(1)' 'R(1, 6, struct.pack("<I", 24) + zlib.compress(T(0, [1])[20:]), flags=1)' > bad
+	run --separate-stderr seqcat bad
+	one_error 'bad: record 0 (key 6): zlib: payload does not inflate to raw_len 24'
+}
+
+@test "empty input: empty output, exit 0" {
+	run -0 --separate-stderr seqcat < /dev/null
+	assert_output ""
+	[ -z "$stderr" ]
+	gen 'H(1, "m")' > hdr
+	run -0 --separate-stderr seqcat hdr
+	assert_output ""
+	run -0 --separate-stderr seqcat -H hdr
+	assert_output "H tokens 1.0 m -"
+}
+
+@test "truncated record payload: error naming the record, earlier records out" {
+	head -c -1 ok.tok > trunc
+	run --separate-stderr seqcat trunc
+	one_error 'trunc: record 2 (key 2): truncated payload (19 of 20 bytes)'
+	assert_output "T 0 0 nan 5 17 3
+T 1 0 nan"
+}
+
+@test "truncated record head and header" {
+	gen 'H(1)' 'T(0, [1])' > a
+	printf 'x' >> a
+	run --separate-stderr seqcat a
+	one_error 'a: record 1: truncated record head (1 of 20 bytes)'
+	gen 'H(1, "m")' | head -c 10 > b
+	run --separate-stderr seqcat b
+	one_error 'b: header: truncated header'
+	gen 'H(1, "m")' | head -c 20 > b
+	run --separate-stderr seqcat b
+	one_error 'b: header: truncated header (20 of 25 bytes)'
+}
+
+@test "bad CRC in a record and in a header" {
+	cp ok.tok bad
+	# the first id of record 0: after the 39-byte header, 20 head, 16 fixed
+	printf '\006' | dd of=bad bs=1 seek=75 conv=notrunc status=none
+	run --separate-stderr seqcat bad
+	one_error 'bad: record 0 (key 0): bad CRC'
+	assert_output ""
+	gen 'H(1, "m", crc=12345)' 'T(0, [1])' > badh
+	run --separate-stderr seqcat badh
+	one_error 'badh: header: bad CRC'
+}
+
+@test "unknown major version is refused, a newer minor with more header read" {
+	gen 'H(1, "m", major=2)' 'T(0, [1])' > v2
+	run --separate-stderr seqcat v2
+	one_error 'v2: header: format version 2.0, this reader knows only major version 1'
+	gen 'H(1, "m", "/p", minor=7, extra=b"future facts")' 'T(0, [1])' > v17
+	run -0 --separate-stderr seqcat -H v17
+	assert_output "H tokens 1.7 m /p
+T 0 0 nan 1"
+}
+
+@test "unknown record kinds are skipped, after their CRC" {
+	gen 'H(1, "m")' 'T(0, [1])' 'R(200, 1, b"some new fact", flags=0x80)' 'T(2, [3])' > u
+	run -0 --separate-stderr seqcat u
+	assert_output "T 0 0 nan 1
+T 2 0 nan 3"
+	seqcat -b u > u.b
+	gen 'H(1, "m")' 'T(0, [1])' 'T(2, [3])' | cmp - u.b
+	# a memory record in a tokens stream is skipped alike
+	gen 'H(1)' 'M(0, [1], 1, 1, [1.0])' 'T(1, [2])' > m
+	run -0 --separate-stderr seqcat m
+	assert_output "T 1 0 nan 2"
+	gen 'H(1, "m")' 'T(0, [1])' 'R(200, 1, b"some new fact")' > u
+	printf 'X' | dd of=u bs=1 seek=$(( $(wc -c < u) - 1 )) conv=notrunc status=none
+	run --separate-stderr seqcat u
+	one_error 'u: record 1 (key 1): bad CRC'
+}
+
+@test "wrong kind: a memory stream where tokens are, and the reverse" {
+	gen 'H(2, "m")' 'M(0, [1], 1, 1, [1.0])' > mem
+	run --separate-stderr seqcat ok.tok mem
+	one_error 'mem: header: a memory stream, expected tokens'
+	cat ok.tok mem > both
+	run --separate-stderr seqcat both
+	one_error 'both: record 3: header of a concatenated stream: a memory stream after a tokens stream'
+	gen 'H(3)' > k3
+	run --separate-stderr seqcat k3
+	one_error 'k3: header: unknown stream kind 3'
+}
+
+@test "concatenation: same model reads as both, another model is an error" {
+	gen 'H(1, "m", "/elsewhere/m.sqm")' 'T(9, [8])' > b
+	cat ok.tok b > ab
+	seqcat ok.tok > want
+	seqcat b >> want
+	seqcat ab > got
+	cmp want got
+	seqcat ok.tok b > got2
+	cmp want got2
+	run -0 seqcat -H ab
+	assert_line -n 0 "H tokens 1.0 m /models/m.sqm"
+	assert_line -n 4 "H tokens 1.0 m /elsewhere/m.sqm"
+	gen 'H(1, "other")' 'T(9, [8])' > o
+	cat ok.tok o > ao
+	run --separate-stderr seqcat ao
+	one_error 'ao: record 3: header of a concatenated stream: model "other" after model "m"'
+	run --separate-stderr seqcat ok.tok o
+	one_error 'o: header: stream of model "other" (no path), not "m"'
+	run --separate-stderr seqcat -b --model-id x ok.tok
+	one_error 'ok.tok: header: stream of model "m" (/models/m.sqm), not "x"'
+}
+
+@test "absurd lengths and unknown flags are errors, not allocations" {
+	gen 'H(1)' > a
+	printf '\001\000\000\000\377\377\377\177\005\000\000\000\000\000\000\000\000\000\000\000' >> a
+	run --separate-stderr seqcat a
+	one_error 'a: record 0 (key 5): absurd payload length 2147483647'
+	gen 'H(1)' 'R(1, 0, b"12345678")' > b
+	run --separate-stderr seqcat b
+	one_error 'b: record 0 (key 0): tokens payload shorter than 16 bytes'
+	gen 'H(1)' 'R(1, 4, struct.pack("<IfII", 0, 0, 1073741824, 0))' > c
+	run --separate-stderr seqcat c
+	one_error 'c: record 0 (key 4): tokens payload of 16 bytes for 1073741824 ids'
+	gen 'H(2)' 'R(2, 1, struct.pack("<IIII", 0, 4294967295, 4294967295, 0))' > d
+	run --separate-stderr seqcat d
+	one_error 'd: record 0 (key 1): memory payload of 16 bytes for 0 ids and 4294967295 x 4294967295 floats'
+	gen 'H(1)' 'R(1, 0, T(0, [1])[20:], flags=4)' > e
+	run --separate-stderr seqcat e
+	one_error 'e: record 0 (key 0): unknown record flags 0x4'
+	gen 'H(1)' 'T(0, [-3])' > f
+	run --separate-stderr seqcat f
+	one_error 'f: record 0 (key 0): negative token id -3'
+	printf '\000SQX' > g
+	run --separate-stderr seqcat g
+	one_error 'g: header: bad magic'
+}
+
+@test "binary output to a terminal is refused, text is not" {
+	command -v script > /dev/null || skip "script (util-linux) not installed"
+	run script -qec "seqcat -b $BATS_TEST_TMPDIR/ok.tok" /dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == "seqcat: will not write a binary stream to a terminal"* ]] || fail "$output"
+	run script -qec "seqcat -z < /dev/null" /dev/null
+	[ "$status" -eq 1 ]
+	run -0 script -qec "seqcat -t $BATS_TEST_TMPDIR/ok.tok" /dev/null
+	[[ "$output" == "5 17 3"* ]]
+}
+
+@test "usage errors exit 2" {
+	run -2 --separate-stderr seqcat -t -b ok.tok
+	run -2 --separate-stderr seqcat --model-id m ok.tok
+	run -2 --separate-stderr seqcat -H -b ok.tok
+	run -1 --separate-stderr seqcat no-such-file
+	one_error 'no-such-file: No such file or directory'
+}
+
+@test "the man page's example bytes and Python reader agree with seqcat" {
+	local page
+	page=$(mandoc -T utf8 "$SRCDIR/man/seqpipe-stream.5" | col -bx)
+	sed -n '/^     The stream of model/,/^     A reader in/p' <<<"$page" |
+	    grep -E '^ +([0-9a-f]{2} +)+[0-9a-f]{2}$' |
+	    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' > ex
+	[ "$(wc -c < ex)" -eq 69 ]
+	run -0 --separate-stderr seqcat -H ex
+	assert_output "H tokens 1.0 m -
+T 0 0 nan 5 17"
+	sed -n '/^     A reader in a few lines of Python:/,/^SEE ALSO/p' <<<"$page" |
+	    sed '1d;$d' > reader.py
+	cat > drive.py <<-'END'
+	import struct, sys, textwrap
+	exec(textwrap.dedent(open("reader.py").read()))
+	for kind, key, p in records(open(sys.argv[1], "rb")):
+	    n = struct.unpack_from("<I", p, 8 if kind == 1 else 0)[0]
+	    print(kind, key, *struct.unpack_from("<%di" % n, p, 16))
+	END
+	printf '5 17\n\n3' | seqcat -b > s
+	run -0 "$PY" drive.py s
+	assert_output "1 0 5 17
+1 1
+1 2 3"
+	gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)' | seqcat -z > m
+	cmp -s m <(gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)') && fail "not compressed"
+	run -0 "$PY" drive.py m
+	assert_output "2 3 1 2"
+}

@@ -1,0 +1,354 @@
+/*
+ * test_stream: lib/stream round trips through a tmpfile: every record kind,
+ * raw and zlib, per-token scores, borrowed pointers across calls,
+ * concatenated sections, text ids input and the text forms.  TAP output.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream.h"
+#include "util.h"
+
+static int n_test, n_fail;
+
+static void
+ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!cond) {
+		n_fail++;
+		printf("# sq_errstr: %s\n", sq_errstr());
+	}
+}
+
+/* Deterministic test data: record i of a stream. */
+static int32_t ids[64], src[64];
+static float scores[64], data[64 * 24];
+
+static void
+make_tokens(struct sq_record *rec, uint64_t key, uint32_t n, int with_scores)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = SQ_REC_TOKENS;
+	rec->key = key;
+	rec->rank = (uint32_t)(key % 3);
+	rec->score = key % 2 ? -1.25f * (float)key : NAN;
+	rec->n_ids = n;
+	for (uint32_t i = 0; i < n; i++) {
+		ids[i] = (int32_t)(key * 1000 + i * 7);
+		scores[i] = -0.5f * (float)i - 1.0f / 3;
+	}
+	rec->ids = ids;
+	rec->token_scores = with_scores ? scores : NULL;
+}
+
+static void
+make_memory(struct sq_record *rec, uint64_t key, uint32_t n)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = SQ_REC_MEMORY;
+	rec->key = key;
+	rec->n_src = n;
+	rec->rows = n;
+	rec->cols = 24;
+	for (uint32_t i = 0; i < n; i++)
+		src[i] = (int32_t)(i + key);
+	for (uint32_t i = 0; i < n * 24; i++)
+		data[i] = sinf((float)(i + key)) * 3.0f;	/* compressible */
+	rec->src = src;
+	rec->data = data;
+}
+
+static int
+same_float(float a, float b)
+{
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, 4) == 0;
+}
+
+static int
+same_record(const struct sq_record *a, const struct sq_record *b)
+{
+	uint64_t n = (uint64_t)a->rows * a->cols;
+
+	if (a->kind != b->kind || a->key != b->key)
+		return 0;
+	switch (a->kind) {
+	case SQ_REC_TOKENS:
+		if (a->rank != b->rank || !same_float(a->score, b->score) ||
+		    a->n_ids != b->n_ids || !a->token_scores !=
+		    !b->token_scores)
+			return 0;
+		if (a->n_ids && memcmp(a->ids, b->ids, 4 * a->n_ids))
+			return 0;
+		if (a->token_scores && a->n_ids && memcmp(a->token_scores,
+		    b->token_scores, 4 * a->n_ids))
+			return 0;
+		return 1;
+	case SQ_REC_MEMORY:
+		return a->n_src == b->n_src && a->rows == b->rows &&
+		    a->cols == b->cols && (!a->n_src || !memcmp(a->src, b->src,
+		    4 * a->n_src)) && (!n || !memcmp(a->data, b->data, 4 * n));
+	case SQ_REC_ALIGN:
+		return a->rank == b->rank && a->rows == b->rows &&
+		    a->cols == b->cols && (!n || !memcmp(a->data, b->data,
+		    4 * n));
+	}
+	return 0;
+}
+
+/* Writes n records of a kind in a mode, reads them back and compares. */
+static void
+round_trip(int kind, int mode)
+{
+	const char *mname = mode == SQ_WRITE_ZLIB ? "zlib" : "raw";
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, kind, "model-A", "/m/a.sqm",
+	    mode);
+	struct sq_reader *r;
+	struct sq_record rec, got;
+	int n = 40, good = 1, rc;
+
+	ok(w != NULL, "%s writer opens on a file (%s)",
+	    kind == SQ_STREAM_TOKENS ? "tokens" : "memory", mname);
+	for (int i = 0; i < n; i++) {
+		if (kind == SQ_STREAM_TOKENS) {
+			make_tokens(&rec, (uint64_t)i * 5, (uint32_t)(i % 9),
+			    i % 2);
+			if (i == 7)
+				rec.key = UINT64_MAX;
+		} else
+			make_memory(&rec, (uint64_t)i, (uint32_t)(i % 5));
+		good &= sq_stream_write(w, &rec) == 0;
+		if (kind == SQ_STREAM_TOKENS && i % 10 == 3) {
+			struct sq_record a = { .kind = SQ_REC_ALIGN, .key = 99,
+			    .rank = 2, .rows = 3, .cols = 4, .data = data };
+			good &= sq_stream_write(w, &a) == 0;
+		}
+	}
+	sq_writer_close(w);
+	ok(good, "%d records written", n);
+	rewind(f);
+	r = sq_stream_fopen(f, "tmp", kind);
+	ok(r != NULL, "reader opens");
+	ok(!strcmp(sq_stream_info(r)->model_id, "model-A") &&
+	    !strcmp(sq_stream_info(r)->model_path, "/m/a.sqm") &&
+	    sq_stream_info(r)->kind == kind && !sq_stream_info(r)->is_text,
+	    "header read back");
+	good = 1;
+	for (int i = 0; i < n; i++) {
+		if (kind == SQ_STREAM_TOKENS) {
+			make_tokens(&rec, (uint64_t)i * 5, (uint32_t)(i % 9),
+			    i % 2);
+			if (i == 7)
+				rec.key = UINT64_MAX;
+		} else
+			make_memory(&rec, (uint64_t)i, (uint32_t)(i % 5));
+		rc = sq_stream_next(r, &got);
+		if (rc != 1 || !same_record(&rec, &got) || (kind ==
+		    SQ_STREAM_TOKENS ? !got.ids : !got.src || !got.data)) {
+			good = 0;
+			printf("# record %d differs (rc %d)\n", i, rc);
+			break;
+		}
+	}
+	ok(good, "records read back equal, alignment records skipped");
+	ok(sq_stream_next(r, &got) == 0, "then EOF");
+	ok(sq_stream_next(r, &got) == 0, "EOF again");
+	sq_stream_close(r);
+
+	if (kind == SQ_STREAM_TOKENS) {
+		int n_align = 0;
+
+		rewind(f);
+		r = sq_stream_fopen(f, "tmp", 0);
+		while ((rc = sq_stream_next(r, &got)) == 1)
+			if (got.kind == SQ_REC_ALIGN)
+				n_align += got.rank == 2 && got.rows == 3 &&
+				    got.cols == 4 && !memcmp(got.data, data,
+				    48);
+		ok(rc == 0 && n_align == 4, "a viewer (want 0) gets the "
+		    "alignment records (%s)", mname);
+		sq_stream_close(r);
+	}
+	fclose(f);
+}
+
+/* Pointers from sq_stream_next stay valid until the next call. */
+static void
+borrowed(void)
+{
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_MEMORY, "", "", 0);
+	struct sq_reader *r;
+	struct sq_record rec, a;
+	float first[24 * 4];
+	int rc, good = 1;
+
+	for (int i = 0; i < 300; i++) {
+		make_memory(&rec, (uint64_t)i, 4);
+		sq_stream_write(w, &rec);
+	}
+	sq_writer_close(w);
+	rewind(f);
+	r = sq_stream_fopen(f, "tmp", SQ_STREAM_MEMORY);
+	for (int i = 0; (rc = sq_stream_next(r, &a)) == 1; i++) {
+		make_memory(&rec, (uint64_t)i, 4);
+		memcpy(first, a.data, sizeof(first));
+		/* the record is intact after other work, before next */
+		good &= same_record(&rec, &a) &&
+		    !memcmp(first, a.data, sizeof(first)) &&
+		    ((uintptr_t)a.data & 3) == 0 && ((uintptr_t)a.src & 3) == 0;
+	}
+	ok(rc == 0 && good, "borrowed record pointers aligned and valid "
+	    "until the next call");
+	sq_stream_close(r);
+	fclose(f);
+}
+
+/* Two sections of one model read as one stream; of two models, fail. */
+static void
+concatenation(void)
+{
+	FILE *f = tmpfile();
+	struct sq_reader *r;
+	struct sq_record rec;
+	int rc, n = 0;
+
+	for (int s = 0; s < 3; s++) {
+		struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS,
+		    s == 2 ? "other" : "m", s ? "/p2" : "/p1",
+		    s ? SQ_WRITE_ZLIB : SQ_WRITE_BINARY);
+		make_tokens(&rec, (uint64_t)s, 3, 0);
+		sq_stream_write(w, &rec);
+		if (s == 0) {
+			sq_writer_close(w);	/* an empty section too */
+			w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "", 0);
+		}
+		sq_writer_close(w);
+	}
+	rewind(f);
+	r = sq_stream_fopen(f, "cat", SQ_STREAM_TOKENS);
+	while ((rc = sq_stream_next(r, &rec)) == 1) {
+		n++;
+		ok(rec.key == (uint64_t)n - 1, "section %u record has key %d",
+		    sq_stream_info(r)->section, n - 1);
+	}
+	ok(n == 2 && sq_stream_info(r)->section == 2 &&
+	    !strcmp(sq_stream_info(r)->model_path, "/p2"),
+	    "two sections of one model read as one stream");
+	ok(rc == -1 && strstr(sq_errstr(), "cat: record 2: ") &&
+	    strstr(sq_errstr(), "\"other\""), "a section of another model "
+	    "is an error naming the record: %s", sq_errstr());
+	ok(sq_stream_next(r, &rec) == -1, "and stays one");
+	sq_stream_close(r);
+	fclose(f);
+}
+
+static struct sq_reader *
+reader_on(FILE *f, const char *bytes, size_t n, int kind)
+{
+	f = freopen(NULL, "w+b", f);
+	fwrite(bytes, 1, n, f);
+	rewind(f);
+	return sq_stream_fopen(f, "txt", kind);
+}
+
+static void
+text_ids(void)
+{
+	static const char in[] = "5 17 3\n\n  42\t7 \r\n0";
+	FILE *f = tmpfile();
+	struct sq_reader *r = reader_on(f, in, sizeof(in) - 1,
+	    SQ_STREAM_TOKENS);
+	struct sq_record rec;
+	int rc;
+
+	ok(r && sq_stream_info(r)->is_text, "text ids detected");
+	rc = sq_stream_next(r, &rec);
+	ok(rc == 1 && rec.key == 0 && rec.n_ids == 3 && rec.ids[0] == 5 &&
+	    rec.ids[2] == 3 && isnan(rec.score), "line 1");
+	rc = sq_stream_next(r, &rec);
+	ok(rc == 1 && rec.key == 1 && rec.n_ids == 0 && rec.ids != NULL,
+	    "empty line, empty record, ids not NULL");
+	rc = sq_stream_next(r, &rec);
+	ok(rc == 1 && rec.key == 2 && rec.n_ids == 2 && rec.ids[0] == 42 &&
+	    rec.ids[1] == 7, "tabs, spaces, CR");
+	rc = sq_stream_next(r, &rec);
+	ok(rc == 1 && rec.key == 3 && rec.n_ids == 1 && rec.ids[0] == 0,
+	    "last line without newline");
+	ok(sq_stream_next(r, &rec) == 0, "EOF");
+	sq_stream_close(r);
+
+	r = reader_on(f, "1 2\n3 2147483648\n", 17, SQ_STREAM_TOKENS);
+	sq_stream_next(r, &rec);
+	ok(sq_stream_next(r, &rec) == -1 && !strcmp(sq_errstr(), "txt: line 2 "
+	    "(key 1): bad token id \"2147483648\" (ids are integers 0 to "
+	    "2147483647)"), "int32 overflow names the line");
+	sq_stream_close(r);
+	r = reader_on(f, "-1\n", 3, SQ_STREAM_TOKENS);
+	ok(sq_stream_next(r, &rec) == -1 && strstr(sq_errstr(), "line 1 "),
+	    "negative id: %s", sq_errstr());
+	sq_stream_close(r);
+	r = reader_on(f, "1 2\n", 4, SQ_STREAM_MEMORY);
+	ok(r == NULL && strstr(sq_errstr(), "expected a memory stream"),
+	    "text ids are no memory stream");
+	r = reader_on(f, "", 0, SQ_STREAM_MEMORY);
+	ok(r && sq_stream_next(r, &rec) == 0, "empty input: empty stream");
+	sq_stream_close(r);
+	fclose(f);
+}
+
+static void
+text_forms(void)
+{
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "",
+	    SQ_WRITE_TEXT);
+	struct sq_record rec;
+	char line[256] = "";
+	int32_t two[2] = { -3, 2147483647 };
+	float one[2] = { 0.1f, -2.5f };
+
+	make_tokens(&rec, 1, 3, 1);
+	sq_stream_write(w, &rec);
+	rec.n_ids = 0;
+	sq_stream_write(w, &rec);
+	rec.n_ids = 2;
+	rec.ids = two;
+	rec.token_scores = one;
+	rec.score = 1e-10f;
+	sq_record_print(f, &rec, 1);
+	sq_writer_close(w);
+	rewind(f);
+	fgets(line, sizeof(line), f);
+	ok(!strcmp(line, "1000 1007 1014\n"), "plain tokens");
+	fgets(line, sizeof(line), f);
+	ok(!strcmp(line, "\n"), "plain empty record: empty line");
+	fgets(line, sizeof(line), f);
+	ok(!strcmp(line, "T 1 1 1e-10 -3 2147483647 | 0.1 -2.5\n"),
+	    "verbose tokens with scores");
+	fclose(f);
+}
+
+int
+main(void)
+{
+	round_trip(SQ_STREAM_TOKENS, SQ_WRITE_BINARY);
+	round_trip(SQ_STREAM_TOKENS, SQ_WRITE_ZLIB);
+	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_BINARY);
+	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_ZLIB);
+	borrowed();
+	concatenation();
+	text_ids();
+	text_forms();
+	printf("1..%d\n", n_test);
+	return n_fail != 0;
+}
