@@ -29,7 +29,8 @@ with scripts/numdiff.py.  The forms follow seqcat -v (seqpipe-stream(5)):
 Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
 --max-len A,B (at most floor(A * n_src + B) tokens, EOS included, capped at
-max_positions - position_offset), --min-len N (no EOS before N tokens).
+max_positions - position_offset), --min-len N (no EOS before N tokens),
+--no-repeat-ngram N (no n-gram twice in a hypothesis).
 
 Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
@@ -99,6 +100,7 @@ def main():
     ap.add_argument("--max-len", type=parse_max_len, default=(2.0, 10.0),
                     metavar="A,B", help="default 2,10")
     ap.add_argument("--min-len", type=int, default=0)
+    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N")
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
         ap.error("--nbest must be 1..k")
@@ -156,7 +158,8 @@ def main():
             if "beam" in out or "beam-ids" in out:
                 hyps = sq.beam_search(model, ids, a.beam_size, a.alpha, ml,
                                       a.min_len, a.nbest, a.gnmt,
-                                      a.word_penalty)
+                                      a.word_penalty,
+                                      no_repeat_ngram=a.no_repeat_ngram)
                 for rank, (score, _, h_ids, h_lp) in enumerate(hyps):
                     if "beam" in out:
                         out["beam"].write(hyp_line(key, rank, score, h_ids, h_lp))
