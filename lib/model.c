@@ -207,11 +207,11 @@ parse_tensor(struct tensor *t, const char *path, const char *name,
 	}
 	size = n_elem * (uint64_t)dtypes[t->dtype].size;
 	if (t->end - t->begin != size) {
-		sq_seterr("%s: %llu data bytes for a %s tensor of %llu "
-		    "elements, expected %llu (tensor %s)", path,
+		sq_seterr("%s: %llu data bytes, expected %llu for %llu %s "
+		    "elements (tensor %s)", path,
 		    (unsigned long long)(t->end - t->begin),
-		    dtypes[t->dtype].name, (unsigned long long)n_elem,
-		    (unsigned long long)size, name);
+		    (unsigned long long)size, (unsigned long long)n_elem,
+		    dtypes[t->dtype].name, name);
 		return -1;
 	}
 	return 0;
@@ -264,8 +264,8 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 
 		/* empty tensors occupy no bytes and overlap nothing */
 		if (a->end > b->begin && a->begin < a->end && b->begin < b->end) {
-			sq_seterr("%s: data of tensor %s overlaps tensor %s "
-			    "(tensor %s)", l->path, b->name, a->name, b->name);
+			sq_seterr("%s: data overlaps tensor %s (tensor %s)",
+			    l->path, a->name, b->name);
 			goto out;
 		}
 	}
