@@ -195,7 +195,7 @@ def main():
                          "the target vocabulary size")
     ap.add_argument("--model-id", help="model id [CONFIG-<hash of config, "
                                        "seed and options>]")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()     # options may follow CONFIG
     if len(a.pairs) % 2:
         ap.error("CONFIG and OUTPUT come in pairs")
     for name, output in zip(a.pairs[0::2], a.pairs[1::2]):
