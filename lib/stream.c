@@ -636,6 +636,8 @@ parse_ids(struct sq_reader *r, const char *s, size_t n, uint32_t *n_ids)
 {
 	size_t i = 0, k = 0;
 
+	if (!r->tids)	/* never NULL, even for an empty record */
+		r->tids = sq_reallocarray(NULL, r->tids_cap = 256, 4);
 	for (;;) {
 		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
 			i++;
@@ -659,10 +661,8 @@ parse_ids(struct sq_reader *r, const char *s, size_t n, uint32_t *n_ids)
 			    (unsigned long long)r->n_rec, tok);
 			return r->failed = 1, -1;
 		}
-		if (k == r->tids_cap) {
-			r->tids_cap = r->tids_cap ? 2 * r->tids_cap : 256;
-			r->tids = sq_reallocarray(r->tids, r->tids_cap, 4);
-		}
+		if (k == r->tids_cap)
+			r->tids = sq_reallocarray(r->tids, r->tids_cap *= 2, 4);
 		r->tids[k++] = (int32_t)v;
 	}
 	*n_ids = (uint32_t)k;

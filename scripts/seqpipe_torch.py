@@ -501,14 +501,10 @@ def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
 
 
 def repeats(ids, n):
-    """The tokens that would repeat an n-gram of ids (generated tokens,
-    not the start token): the last token of every earlier n-gram whose
-    first n - 1 tokens equal the last n - 1 of ids."""
-    t = len(ids)
-    if n < 1 or t == 0 or t < n - 1:
-        return set()
-    tail = ids[t - n + 1:] if n > 1 else []
-    return {ids[i + n - 1] for i in range(t - n + 1) if ids[i:i + n - 1] == tail}
+    """The tokens that would complete an n-gram ids already has."""
+    tail = ids[len(ids) - n + 1:] if n > 1 else []
+    return {ids[i + n - 1] for i in range(len(ids) - n + 1)
+            if ids[i:i + n - 1] == tail}
 
 
 @torch.no_grad()
@@ -525,11 +521,12 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     early, once nbest are finished and no live hypothesis can end above the
     nbest-th best (its bound: the best normalized score over the lengths
     it can still reach, log-probs being <= 0), which never changes the
-    result.  With no_repeat_ngram n, a token that would repeat an n-gram
-    of the hypothesis is forbidden; a hypothesis left with no allowed
-    token is finished as it stands (taking its slot).  Returns up to nbest (score, log-prob, ids without EOS,
+    result.  Returns up to nbest (score, log-prob, ids without EOS,
     per-token log-probs with EOS's), best first, ties in finishing order.
-    k = 1 gives greedy()'s ids."""
+    no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
+    hypothesis; a hypothesis left with no allowed token is finished as it
+    stands.  Equal sums go to the earlier row, then the smaller id (a
+    stable sort), so k = 1 gives greedy()'s ids."""
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
@@ -542,16 +539,17 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
         if step < min_len:
             lp[:, cfg.eos_id] = float("-inf")
         for r, h in enumerate(live):
-            for tok in repeats(h[0], no_repeat_ngram):
+            for tok in repeats(h[0], no_repeat_ngram) if no_repeat_ngram else ():
                 lp[r, tok] = float("-inf")
-            if not torch.isfinite(lp[r]).any():     # stuck
+            if bool(torch.isinf(lp[r]).all()):     # stuck: finished as is
                 finished.append((normalize(h[2], len(h[0]), alpha, gnmt,
                                            word_penalty), h[2], h[0], h[1]))
         sums = torch.tensor([h[2] for h in live], dtype=torch.float64)
         cand = (sums[:, None] + lp.double()).view(-1)
-        top = torch.topk(cand, max(0, min(k - len(finished), cand.numel())))
+        values, indices = torch.sort(cand, descending=True, stable=True)
+        m = max(0, min(k - len(finished), cand.numel()))
         nxt, parents, toks = [], [], []
-        for s, idx in zip(top.values.tolist(), top.indices.tolist()):
+        for s, idx in zip(values[:m].tolist(), indices[:m].tolist()):
             if s == float("-inf"):
                 continue
             p, tok = divmod(idx, lp.shape[1])

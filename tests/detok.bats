@@ -62,8 +62,8 @@ one_error_line() {
 }
 
 @test "-m takes spm.target from a model file; \$SEQPIPE_MODEL; the header's path" {
-	"$PY" "$SRCDIR/scripts/make-model.py" untied --spm-source "$D/u.model" \
-	    --spm-target "$D/b.model" --model-id detok-test-1 "$T/m.sq" 2> /dev/null
+	"$PY" "$SRCDIR/scripts/make-model.py" --spm-source "$D/u.model" \
+	    --spm-target "$D/b.model" --model-id detok-test-1 untied "$T/m.sq" 2> /dev/null
 	head -n 500 "$D/text.txt" > "$T/in"
 	spm_encode --model="$D/b.model" --output_format=id "$T/in" > "$T/ids"
 	spm_decode --model="$D/b.model" --input_format=id "$T/ids" > "$T/ref"

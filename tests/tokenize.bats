@@ -239,8 +239,8 @@ edge_lines() {
 }
 
 @test "-m and \$SEQPIPE_MODEL take spm.source from a model file, and the header names it" {
-	"$PY" "$SRCDIR/scripts/make-model.py" untied --spm-source "$D/u.model" \
-	    --spm-target "$D/b.model" --model-id tok-test-1 "$T/m.sq" 2> /dev/null
+	"$PY" "$SRCDIR/scripts/make-model.py" --spm-source "$D/u.model" \
+	    --spm-target "$D/b.model" --model-id tok-test-1 untied "$T/m.sq" 2> /dev/null
 	head -n 1000 "$D/text.txt" > "$T/in"
 	spm_encode --model="$D/u.model" --output_format=id "$T/in" > "$T/ref"
 	tokenize -m "$T/m.sq" --text "$T/in" > "$T/ours"

@@ -152,7 +152,8 @@ round_trip(int kind, int mode)
 		} else
 			make_memory(&rec, (uint64_t)i, (uint32_t)(i % 5));
 		rc = sq_stream_next(r, &got);
-		if (rc != 1 || !same_record(&rec, &got)) {
+		if (rc != 1 || !same_record(&rec, &got) || (kind ==
+		    SQ_STREAM_TOKENS ? !got.ids : !got.src || !got.data)) {
 			good = 0;
 			printf("# record %d differs (rc %d)\n", i, rc);
 			break;
@@ -275,8 +276,8 @@ text_ids(void)
 	ok(rc == 1 && rec.key == 0 && rec.n_ids == 3 && rec.ids[0] == 5 &&
 	    rec.ids[2] == 3 && isnan(rec.score), "line 1");
 	rc = sq_stream_next(r, &rec);
-	ok(rc == 1 && rec.key == 1 && rec.n_ids == 0, "empty line, empty "
-	    "record");
+	ok(rc == 1 && rec.key == 1 && rec.n_ids == 0 && rec.ids != NULL,
+	    "empty line, empty record, ids not NULL");
 	rc = sq_stream_next(r, &rec);
 	ok(rc == 1 && rec.key == 2 && rec.n_ids == 2 && rec.ids[0] == 42 &&
 	    rec.ids[1] == 7, "tabs, spaces, CR");

@@ -1,0 +1,240 @@
+/*
+ * encode: tokens stream (binary or text ids) to memory stream: the
+ * Transformer encoder's output for each sentence, keyed and in input
+ * order.  Sentences are encoded in batches of up to --batch-size
+ * sentences and --batch-tokens tokens, packed without padding (so no
+ * sorting by length is needed: a batch costs its tokens, however mixed
+ * their lengths).  A source longer than the model's positions is cut to
+ * them with a warning; an empty source gives a memory record of 0 rows;
+ * an empty input, an empty output.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "encoder.h"
+#include "engine.h"
+#include "model.h"
+#include "pool.h"
+#include "stream.h"
+#include "util.h"
+
+#define USAGE "[-qvz] [-m model] [-t threads] [--batch-size n] " \
+    "[--batch-tokens n] [--text] [file ...]"
+#define HELP \
+"  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
+"                         the input stream names)\n" \
+"  -t, --threads N        threads (default: the online cores)\n" \
+"      --batch-size N     sentences per batch (default: 32)\n" \
+"      --batch-tokens N   source tokens per batch (default: 4096)\n" \
+"  -z, --compress         compress the records with zlib\n" \
+"      --text             write the memory records as text lines\n" \
+"  -q, --quiet            no notes on stderr\n" \
+"  -v, --verbose          echo the command line on stderr\n" \
+"  -h, --help             print this help and exit\n" \
+"  -V, --version          print the version and exit\n"
+
+enum { OPT_BATCH_SIZE = 256, OPT_BATCH_TOKENS, OPT_TEXT };
+
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
+	{ "batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS },
+	{ "compress", no_argument, NULL, 'z' },
+	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The sentences waiting to be encoded, copied out of the reader. */
+struct batch {
+	int n, cap;
+	uint64_t *key;		/* (n) */
+	int *len;		/* (n) */
+	int32_t **src;		/* (n) each (len) */
+	long tokens;
+};
+
+struct encode {
+	struct sq_cli cli;
+	int batch_size;
+	long batch_tokens;
+	int mode;			/* SQ_WRITE_* */
+	struct sq_model *m;
+	const char *model_path;		/* for the output header */
+	char hint[4096];
+	struct sq_pool *pool;
+	struct sq_encoder *enc;
+	struct sq_writer *w;
+	struct batch b;
+	uint64_t key_base;		/* lines of earlier text operands */
+};
+
+static void
+flush(struct encode *e)
+{
+	struct batch *b = &e->b;
+	struct sq_record rec;
+	int i;
+
+	if (b->n == 0)
+		return;
+	if (sq_encoder_run(e->enc, b->n, (const int32_t *const *)b->src,
+	    b->len) < 0)
+		sq_die("%s", sq_errstr());	/* ids are checked on input */
+	for (i = 0; i < b->n; i++) {
+		memset(&rec, 0, sizeof(rec));
+		rec.kind = SQ_REC_MEMORY;
+		rec.key = b->key[i];
+		rec.n_src = b->len[i];
+		rec.src = b->src[i];
+		rec.rows = b->len[i];
+		rec.cols = e->m->cfg.d_model;
+		rec.data = (float *)sq_encoder_out(e->enc, i);
+		if (sq_stream_write(e->w, &rec) < 0)
+			sq_die("<stdout>: %s", sq_errstr());
+		free(b->src[i]);
+	}
+	b->n = 0;
+	b->tokens = 0;
+}
+
+/* Takes one tokens record into the batch, encoding the batch when full. */
+static void
+add(struct encode *e, const char *name, uint64_t n_rec,
+    const struct sq_record *rec)
+{
+	struct batch *b = &e->b;
+	int max_len = sq_encoder_max_len(e->m);
+	uint32_t len = rec->n_ids, t;
+
+	for (t = 0; t < len; t++)
+		if (rec->ids[t] < 0 || rec->ids[t] >= e->m->cfg.src_vocab_size)
+			sq_die("%s: record %llu (key %llu): id %d outside the "
+			    "source vocabulary [0, %d)", name,
+			    (unsigned long long)n_rec,
+			    (unsigned long long)rec->key, (int)rec->ids[t],
+			    e->m->cfg.src_vocab_size);
+	if (len > (uint32_t)max_len) {
+		sq_warn("%s: record %llu (key %llu): %u tokens, the model "
+		    "takes %d: encoding the first %d", name,
+		    (unsigned long long)n_rec, (unsigned long long)rec->key,
+		    len, max_len, max_len);
+		len = max_len;
+	}
+	if (b->n > 0 && (b->n == e->batch_size ||
+	    b->tokens + len > e->batch_tokens))
+		flush(e);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->key = sq_reallocarray(b->key, b->cap, sizeof(*b->key));
+		b->len = sq_reallocarray(b->len, b->cap, sizeof(*b->len));
+		b->src = sq_reallocarray(b->src, b->cap, sizeof(*b->src));
+	}
+	b->key[b->n] = rec->key;
+	b->len[b->n] = len;
+	b->src[b->n] = sq_malloc((len + 1) * sizeof(int32_t));
+	memcpy(b->src[b->n], rec->ids, len * sizeof(int32_t));
+	b->tokens += len;
+	b->n++;
+}
+
+/*
+ * The model, encoder and writer, at the first record: an empty input
+ * gives an empty output and needs no model.
+ */
+static void
+start(struct encode *e, const struct sq_reader *r)
+{
+	const char *path = sq_cli_model(&e->cli);
+
+	if ((e->m = sq_engine_model(path, r)) == NULL)
+		sq_die("%s", sq_errstr());
+	e->model_path = sq_engine_hint(path ? path :
+	    sq_stream_info(r)->model_path, e->hint, sizeof(e->hint));
+	e->pool = sq_pool_new(sq_cli_threads(&e->cli));
+	e->enc = sq_encoder_new(e->m, e->pool);
+	e->w = sq_writer_open(stdout, SQ_STREAM_MEMORY, e->m->model_id,
+	    e->model_path, e->mode);
+	if (e->w == NULL)
+		sq_die("%s", sq_errstr());
+}
+
+static void
+encode_file(struct encode *e, const char *path)
+{
+	struct sq_reader *r = sq_stream_open(path, SQ_STREAM_TOKENS);
+	const char *name = sq_input_name(path);
+	struct sq_record rec;
+	uint64_t n = 0;
+	int rc;
+
+	if (r == NULL)
+		sq_die("%s", sq_errstr());
+	if (e->m != NULL && sq_stream_check_model(r, e->m->model_id) < 0)
+		sq_die("%s", sq_errstr());
+	while ((rc = sq_stream_next(r, &rec)) == 1) {
+		if (e->m == NULL)
+			start(e, r);
+		if (sq_stream_info(r)->is_text)
+			rec.key += e->key_base;
+		add(e, name, n++, &rec);
+	}
+	if (rc < 0)
+		sq_die("%s", sq_errstr());
+	if (sq_stream_info(r)->is_text)
+		e->key_base += n;
+	sq_stream_close(r);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct encode e = { .batch_size = 32, .batch_tokens = 4096 };
+	int ch, i;
+
+	sq_cli_begin(argv[0], USAGE, HELP);
+	while ((ch = getopt_long(argc, argv, "m:t:zqvhV", longopts, NULL)) !=
+	    -1)
+		switch (ch) {
+		case 'm': e.cli.model = optarg; break;
+		case 't':
+			e.cli.threads = sq_parse_long("-t", optarg, 1, 1024);
+			break;
+		case OPT_BATCH_SIZE:
+			e.batch_size = sq_parse_long("--batch-size", optarg, 1,
+			    1 << 20);
+			break;
+		case OPT_BATCH_TOKENS:
+			e.batch_tokens = sq_parse_long("--batch-tokens", optarg,
+			    1, INT_MAX);
+			break;
+		case 'z': e.mode = SQ_WRITE_ZLIB; break;
+		case OPT_TEXT: e.mode = SQ_WRITE_TEXT; break;
+		case 'q': e.cli.quiet = 1; break;
+		case 'v': e.cli.verbose = 1; break;
+		case 'h': sq_help_exit();
+		case 'V': sq_version_exit();
+		default: sq_usage(stderr, 0); return 2;
+		}
+	sq_cli_echo(&e.cli, argc, argv);
+	if (optind == argc)
+		encode_file(&e, NULL);
+	for (i = optind; i < argc; i++)
+		encode_file(&e, argv[i]);
+	if (e.m != NULL) {
+		flush(&e);
+		sq_writer_close(e.w);
+	}
+	sq_encoder_free(e.enc);
+	sq_pool_free(e.pool);
+	sq_model_close(e.m);
+	free(e.b.key), free(e.b.len), free(e.b.src);
+	return sq_fshut(stdout, "<stdout>");
+}

@@ -1,0 +1,52 @@
+/*
+ * encoder: the Transformer encoder over a batch of sentences (Vaswani et
+ * al. 2017 §3; the math of every variant is in model.h and
+ * man/seqpipe-model.5).
+ *
+ * The sentences of a batch are packed row after row, without padding:
+ * every position-wise step (projections, norms, feed-forward) is one
+ * matrix product over all rows, and self-attention runs per sentence over
+ * that sentence's rows only, which is what a padding mask computes.  So a
+ * sentence's output does not depend on the batch it came in (up to the
+ * rounding of the BLAS kernel, which does not change with the rows), and
+ * batching by length only saves work, never changes results.
+ *
+ * An encoder is used by one thread at a time; it borrows the model and
+ * the pool, which must outlive it.
+ */
+#ifndef SQ_ENCODER_H
+#define SQ_ENCODER_H
+
+#include <stdint.h>
+
+struct sq_model;
+struct sq_pool;
+struct sq_encoder;
+
+/*
+ * An encoder for model m computing with pool's threads (NULL: the caller
+ * only).  Scratch grows to the largest batch seen.  Caller frees with
+ * sq_encoder_free().
+ */
+struct sq_encoder *sq_encoder_new(const struct sq_model *m,
+    struct sq_pool *pool);
+void sq_encoder_free(struct sq_encoder *e);
+
+/* The longest source the model can embed: max_positions - offset. */
+int sq_encoder_max_len(const struct sq_model *m);
+
+/*
+ * Encodes n sentences: sentence i is src[i], len[i] ids, each in
+ * [0, Vs), len[i] in [0, sq_encoder_max_len()].  Returns 0, or -1 with
+ * sq_errstr() set naming the sentence index and the bad id or length.
+ */
+int sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
+    const int *len);
+
+/*
+ * The output of sentence i of the last run: (len[i], D) row-major, after
+ * the final norm if the model has one.  Borrowed until the next run.
+ */
+const float *sq_encoder_out(const struct sq_encoder *e, int i);
+
+#endif

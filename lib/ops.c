@@ -1,0 +1,522 @@
+/*
+ * ops: Transformer kernels over float arrays (see ops.h), after llm.c's
+ * layer functions.  The fast paths are plain C written for the compiler to
+ * vectorize (configure builds with -march=native) plus CBLAS for the
+ * products; each has a float32 reference path kept deliberately naive.
+ *
+ * Dimension letters, used in every shape comment of the engine:
+ *   B batch (sentences)   S source length   T target length
+ *   D model width         H heads           F feed-forward width
+ *   L layers              V vocabulary      M rows of a product
+ *   N columns of a product, K its inner size
+ *
+ * Threads: OpenBLAS runs single-threaded (its own pool would spin and
+ * would fight ours); a product is split over our pool by output columns
+ * when it is large enough to repay waking a thread (about 30 us here), and
+ * never when it is one row: a matrix-vector product is bound by memory
+ * bandwidth, which one core already saturates on this machine.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "model.h"
+#include "ops.h"
+#include "pool.h"
+#include "util.h"
+
+/* Below this many multiply-adds a product stays on the calling thread. */
+#define SPLIT_MIN_MACS (4L << 20)
+/* Column slices are multiples of this (the kernels' register block). */
+#define COL_ALIGN 16
+
+/*
+ * The kernel set is OpenBLAS's own choice (its CPU detection, or
+ * $OPENBLAS_CORETYPE when the user sets it).
+ */
+
+static void
+ops_init(void)
+{
+	openblas_set_num_threads(1);
+}
+
+void
+sq_ops_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ops_init);
+}
+
+const char *
+sq_ops_blas_core(void)
+{
+	return openblas_get_corename();
+}
+
+/* ---- products ---- */
+
+void
+sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	int i, N = hi - lo;
+
+	if (N <= 0 || M <= 0)
+		return;
+	if (M == 1) {
+		if (bias != NULL)
+			memcpy(out + lo, bias + lo, N * sizeof(float));
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f,
+		    w + (long)lo * K, K, inp, 1, bias != NULL ? 1.0f : 0.0f,
+		    out + lo, 1);
+		return;
+	}
+	if (bias != NULL)
+		for (i = 0; i < M; i++)
+			memcpy(out + (long)i * ldo + lo, bias + lo,
+			    N * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f,
+	    inp, K, w + (long)lo * K, K, bias != NULL ? 1.0f : 0.0f,
+	    out + lo, ldo);
+}
+
+struct linear_job {
+	float *out;
+	const float *inp, *w, *bias;
+	int M, K, N;
+};
+
+static void
+linear_part(void *arg, int i, int n)
+{
+	struct linear_job *j = arg;
+	int lo, hi;
+
+	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
+	sq_linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
+	    hi);
+}
+
+void
+sq_linear(float *out, const float *inp, const float *w, const float *bias,
+    int M, int K, int N, struct sq_pool *pool)
+{
+	struct linear_job j = { out, inp, w, bias, M, K, N };
+
+	if (M > 1 && (long)M * K * N >= SPLIT_MIN_MACS &&
+	    sq_pool_threads(pool) > 1)
+		sq_pool_run(pool, linear_part, &j);
+	else
+		sq_linear_cols(out, N, inp, w, bias, M, K, 0, N);
+}
+
+void
+sq_linear_ref(float *out, const float *inp, const float *w,
+    const float *bias, int M, int K, int N)
+{
+	int i, o, k;
+
+	for (i = 0; i < M; i++)
+		for (o = 0; o < N; o++) {
+			float s = bias != NULL ? bias[o] : 0.0f;
+
+			for (k = 0; k < K; k++)
+				s += inp[(long)i * K + k] * w[(long)o * K + k];
+			out[(long)i * N + o] = s;
+		}
+}
+
+/* ---- element-wise ---- */
+
+/*
+ * exp(x) for x <= 88, vectorizable: x = k ln2 + r with |r| <= ln2/2
+ * (Cody-Waite), exp(r) by Cephes' expf polynomial, 2^k by the exponent
+ * bits.  Relative error about 2e-7; below -87 it returns about 1e-38.
+ */
+static inline float
+fast_expf(float x)
+{
+	union { float f; int32_t i; } s;
+	float k, r, p;
+
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	k = rintf(x * 1.44269504088896341f);
+	r = x - k * 0.693359375f;
+	r = r + k * 2.12194440e-4f;
+	p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	s.i = ((int32_t)k + 127) << 23;
+	return p * s.f;
+}
+
+/*
+ * erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7),
+ * odd-symmetric, with the exponential above: vectorizable.
+ */
+static inline float
+fast_erff(float x)
+{
+	float a = fabsf(x), t, y;
+
+	t = 1.0f / (1.0f + 0.3275911f * a);
+	y = 1.061405429f;
+	y = y * t - 1.453152027f;
+	y = y * t + 1.421413741f;
+	y = y * t - 0.284496736f;
+	y = y * t + 0.254829592f;
+	y = 1.0f - y * t * fast_expf(-a * a);
+	return x < 0.0f ? -y : y;
+}
+
+void
+sq_add(float *x, const float *y, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		x[i] += y[i];
+}
+
+static void
+activate(float *x, long n, int act)
+{
+	long i;
+
+	switch (act) {
+	case SQ_ACT_RELU:
+		for (i = 0; i < n; i++)
+			x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+		break;
+	case SQ_ACT_GELU:
+		for (i = 0; i < n; i++)
+			x[i] = 0.5f * x[i] *
+			    (1.0f + fast_erff(x[i] * 0.70710678118654752f));
+		break;
+	case SQ_ACT_SILU:
+		for (i = 0; i < n; i++)
+			x[i] = x[i] / (1.0f + fast_expf(-x[i]));
+		break;
+	}
+}
+
+void
+sq_activate_ref(float *x, long n, int act)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		switch (act) {
+		case SQ_ACT_RELU:
+			x[i] = fmaxf(x[i], 0.0f);
+			break;
+		case SQ_ACT_GELU:
+			x[i] = 0.5f * x[i] * (1.0f + erff(x[i] / sqrtf(2.0f)));
+			break;
+		case SQ_ACT_SILU:
+			x[i] = x[i] / (1.0f + expf(-x[i]));
+			break;
+		}
+}
+
+/* ---- normalisation ---- */
+
+static void
+layernorm(float *out, const float *inp, const float *g, const float *b,
+    int M, int D, float eps)
+{
+	int i, d;
+
+	for (i = 0; i < M; i++) {
+		const float *x = inp + (long)i * D;	/* (D) */
+		float *y = out + (long)i * D;		/* (D) */
+		float mean = 0.0f, var = 0.0f, rs;
+
+		for (d = 0; d < D; d++)
+			mean += x[d];
+		mean /= D;
+		for (d = 0; d < D; d++)
+			var += (x[d] - mean) * (x[d] - mean);
+		rs = 1.0f / sqrtf(var / D + eps);
+		for (d = 0; d < D; d++)
+			y[d] = (x[d] - mean) * rs * g[d] + b[d];
+	}
+}
+
+void
+sq_layernorm_ref(float *out, const float *inp, const float *g,
+    const float *b, int M, int D, float eps)
+{
+	int i, d;
+
+	for (i = 0; i < M; i++) {
+		double mean = 0.0, var = 0.0;
+
+		for (d = 0; d < D; d++)
+			mean += inp[(long)i * D + d];
+		mean /= D;
+		for (d = 0; d < D; d++) {
+			double c = inp[(long)i * D + d] - mean;
+
+			var += c * c;
+		}
+		var /= D;
+		for (d = 0; d < D; d++)
+			out[(long)i * D + d] = (float)((inp[(long)i * D + d] -
+			    mean) / sqrt(var + eps)) * g[d] + b[d];
+	}
+}
+
+static void
+logsoftmax(float *x, int M, int V)
+{
+	int i, v;
+
+	for (i = 0; i < M; i++) {
+		float *r = x + (long)i * V;	/* (V) */
+		float mx = -INFINITY, s = 0.0f, lse;
+
+		for (v = 0; v < V; v++)
+			mx = r[v] > mx ? r[v] : mx;
+		for (v = 0; v < V; v++)
+			s += fast_expf(r[v] - mx);
+		lse = mx + logf(s);
+		for (v = 0; v < V; v++)
+			r[v] -= lse;
+	}
+}
+
+void
+sq_logsoftmax_ref(float *x, int M, int V)
+{
+	int i, v;
+
+	for (i = 0; i < M; i++) {
+		float *r = x + (long)i * V;
+		double mx = -INFINITY, s = 0.0;
+
+		for (v = 0; v < V; v++)
+			mx = fmax(mx, r[v]);
+		for (v = 0; v < V; v++)
+			s += exp(r[v] - mx);
+		for (v = 0; v < V; v++)
+			r[v] = (float)(r[v] - mx - log(s));
+	}
+}
+
+/*
+ * Row-parallel element-wise work: worth a second thread only when there
+ * is enough of it to repay the wake-up.
+ */
+#define SPLIT_MIN_ELEMS 65536
+
+struct rows_job {
+	int kind;		/* which kernel */
+	float *out;
+	const float *inp, *g, *b;
+	int M, D, act;
+	float eps;
+};
+
+enum { JOB_NORM, JOB_ACT, JOB_LOGSOFTMAX };
+
+static void
+rows_part(void *arg, int i, int n)
+{
+	struct rows_job *j = arg;
+	long D = j->D;
+	int lo, hi;
+
+	sq_pool_share(j->M, 1, i, n, &lo, &hi);
+	switch (j->kind) {
+	case JOB_NORM:
+		layernorm(j->out + lo * D, j->inp + lo * D, j->g, j->b,
+		    hi - lo, j->D, j->eps);
+		break;
+	case JOB_ACT:
+		activate(j->out + lo * D, (hi - lo) * D, j->act);
+		break;
+	case JOB_LOGSOFTMAX:
+		logsoftmax(j->out + lo * D, hi - lo, j->D);
+		break;
+	}
+}
+
+static void
+rows_run(struct sq_pool *pool, struct rows_job *j)
+{
+	if (j->M > 1 && (long)j->M * j->D >= SPLIT_MIN_ELEMS &&
+	    sq_pool_threads(pool) > 1)
+		sq_pool_run(pool, rows_part, j);
+	else
+		rows_part(j, 0, 1);
+}
+
+void
+sq_layernorm(float *out, const float *inp, const float *g, const float *b,
+    int M, int D, float eps, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_NORM, out, inp, g, b, M, D, 0, eps };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_activate(float *x, int M, int N, int act, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_ACT, x, NULL, NULL, NULL, M, N, act, 0 };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_LOGSOFTMAX, x, NULL, NULL, NULL, M, V, 0, 0 };
+
+	rows_run(pool, &j);
+}
+
+/* ---- attention ---- */
+
+void
+sq_attend(float *out, float *probs, float *scratch, const float *q,
+    const float *k, const float *v, const long *cell, int n, int D, int H)
+{
+	int dh = D / H, h, t, e;
+	float scale = 1.0f / sqrtf((float)dh);
+
+	for (h = 0; h < H; h++) {
+		const float *qh = q + h * dh;	/* (dh) */
+		float *oh = out + h * dh;	/* (dh) */
+		float *p = scratch;		/* (n) */
+		float mx = -INFINITY, s = 0.0f;
+
+		for (t = 0; t < n; t++) {
+			const float *kt = k + cell[t] + h * dh;
+			float dot = 0.0f;
+
+			for (e = 0; e < dh; e++)
+				dot += qh[e] * kt[e];
+			p[t] = dot * scale;
+			mx = p[t] > mx ? p[t] : mx;
+		}
+		for (t = 0; t < n; t++) {
+			p[t] = fast_expf(p[t] - mx);
+			s += p[t];
+		}
+		s = n > 0 ? 1.0f / s : 0.0f;
+		memset(oh, 0, dh * sizeof(float));
+		for (t = 0; t < n; t++) {
+			const float *vt = v + cell[t] + h * dh;
+			float pt = p[t] * s;
+
+			for (e = 0; e < dh; e++)
+				oh[e] += pt * vt[e];
+			if (probs != NULL)
+				probs[(long)h * n + t] = pt;
+		}
+	}
+}
+
+void
+sq_attend_ref(float *out, float *probs, const float *q, const float *k,
+    const float *v, const long *cell, int n, int D, int H)
+{
+	int dh = D / H, h, t, e;
+
+	for (h = 0; h < H; h++) {
+		double mx = -INFINITY, s = 0.0;
+		double *p = sq_calloc(n + 1, sizeof(double));
+
+		for (t = 0; t < n; t++) {
+			double dot = 0.0;
+
+			for (e = 0; e < dh; e++)
+				dot += (double)q[h * dh + e] *
+				    k[cell[t] + h * dh + e];
+			p[t] = dot / sqrt((double)dh);
+			mx = fmax(mx, p[t]);
+		}
+		for (t = 0; t < n; t++)
+			s += p[t] = exp(p[t] - mx);
+		for (e = 0; e < dh; e++) {
+			double o = 0.0;
+
+			for (t = 0; t < n; t++)
+				o += p[t] / s * v[cell[t] + h * dh + e];
+			out[h * dh + e] = (float)o;
+		}
+		if (probs != NULL)
+			for (t = 0; t < n; t++)
+				probs[(long)h * n + t] = (float)(p[t] / s);
+		free(p);
+	}
+}
+
+/* ---- positions ---- */
+
+static void
+sinusoid(float *out, int pos, int D, int kind)
+{
+	int i, half = D / 2;
+
+	if (kind == SQ_POS_SIN_INTERLEAVED) {
+		for (i = 0; i < half; i++) {
+			double a = pos * exp(-log(10000.0) * 2.0 * i / D);
+
+			out[2 * i] = (float)sin(a);
+			out[2 * i + 1] = (float)cos(a);
+		}
+	} else {
+		double step = log(10000.0) / (half > 1 ? half - 1 : 1);
+
+		for (i = 0; i < half; i++) {
+			double a = pos * exp(-step * i);
+
+			out[i] = (float)sin(a);
+			out[half + i] = (float)cos(a);
+		}
+	}
+}
+
+void
+sq_positions(float *out, int first, int n, int D, int kind,
+    const float *learned)
+{
+	int t;
+
+	if (kind == SQ_POS_LEARNED) {
+		memcpy(out, learned + (long)first * D, (long)n * D * sizeof(float));
+		return;
+	}
+	for (t = 0; t < n; t++)
+		sinusoid(out + (long)t * D, first + t, D, kind);
+}
+
+void
+sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
+    float scale, int n, int D)
+{
+	int t, d;
+
+	for (t = 0; t < n; t++) {
+		const float *e = E + (long)ids[t] * D;	/* (D) */
+		float *o = out + (long)t * D;		/* (D) */
+		const float *p = pe + (long)t * D;	/* (D) */
+
+		for (d = 0; d < D; d++)
+			o[d] = scale * e[d] + p[d];
+	}
+}

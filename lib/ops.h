@@ -1,0 +1,99 @@
+/*
+ * ops: the kernels of the Transformer over float arrays, llm.c style:
+ * outputs first, then inputs, then sizes named by the dimension letters
+ * defined once in ops.c.  Each fast kernel has a readable float32
+ * reference beside it (sq_*_ref), which tests/unit/test_ops.c compares it
+ * with.  Matrices are row-major; weights are [out, in] as in PyTorch.
+ *
+ * Nothing here allocates or fails; sizes are the caller's to check.
+ */
+#ifndef SQ_OPS_H
+#define SQ_OPS_H
+
+#include <stdint.h>
+
+struct sq_pool;
+
+/*
+ * Once per process, before any product: OpenBLAS is told to use one
+ * thread (our pool splits the work instead, and never spins while idle).
+ * Safe to call many times, from any thread.
+ */
+void sq_ops_init(void);
+/* The OpenBLAS kernel set in use ("SkylakeX", "Haswell", ...). */
+const char *sq_ops_blas_core(void);
+
+/*
+ * out (M, N) = inp (M, K) times w (N, K) transposed, plus bias (N) when
+ * bias is not NULL: nn.Linear.  One row runs as a matrix-vector product.
+ * With a pool, a product big enough to gain is split over its threads by
+ * output columns (the same numbers for any thread count: each output
+ * element is computed by one thread with the same kernel call shape).
+ */
+void sq_linear(float *out, const float *inp, const float *w,
+    const float *bias, int M, int K, int N, struct sq_pool *pool);
+void sq_linear_ref(float *out, const float *inp, const float *w,
+    const float *bias, int M, int K, int N);
+
+/*
+ * The same for a column slice: out (M, ldo) columns [lo, hi) computed
+ * from rows [lo, hi) of w, single-threaded.  For callers that split
+ * several products in one pool run.
+ */
+void sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi);
+
+/*
+ * out (M, D) = LayerNorm(inp) with gain g (D), bias b (D), epsilon eps;
+ * out may be inp.  The element-wise kernels below split their rows over
+ * the pool (NULL: the caller) when there are enough of them.
+ */
+void sq_layernorm(float *out, const float *inp, const float *g,
+    const float *b, int M, int D, float eps, struct sq_pool *pool);
+void sq_layernorm_ref(float *out, const float *inp, const float *g,
+    const float *b, int M, int D, float eps);
+
+/* x (n) += y (n). */
+void sq_add(float *x, const float *y, long n);
+
+/* x (M, N) = act(x): SQ_ACT_RELU, SQ_ACT_GELU (erf form), SQ_ACT_SILU. */
+void sq_activate(float *x, int M, int N, int act, struct sq_pool *pool);
+void sq_activate_ref(float *x, long n, int act);
+
+/* x (M, V): each row replaced by its log-softmax. */
+void sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool);
+void sq_logsoftmax_ref(float *x, int M, int V);
+
+/*
+ * Multi-head attention of one query over n keys (n >= 0):
+ *   out (D) = concat over heads h of  sum_t p[h,t] v_t[h]
+ *   p[h,:] = softmax_t(q[h] . k_t[h] / sqrt(dh)),  dh = D / H
+ * Key and value t are the rows k + cell[t] and v + cell[t] (cell holds
+ * offsets in floats), so callers gather cached or shared rows without
+ * copying.  probs (H, n) receives p when not NULL.  n == 0 gives out = 0.
+ * scratch needs n floats.
+ */
+void sq_attend(float *out, float *probs, float *scratch, const float *q,
+    const float *k, const float *v, const long *cell, int n, int D, int H);
+void sq_attend_ref(float *out, float *probs, const float *q,
+    const float *k, const float *v, const long *cell, int n, int D, int H);
+
+/*
+ * Position encodings of positions [first, first + n) into out (n, D):
+ * rows of learned (P, D) for SQ_POS_LEARNED, else sinusoids computed in
+ * double and rounded: SQ_POS_SIN_INTERLEAVED (the paper: sin at 2i, cos at
+ * 2i+1, frequency 10000^(-2i/D)) or SQ_POS_SIN_HALF (tensor2tensor,
+ * fairseq, Marian: sin in [0, D/2), cos after, frequency
+ * exp(-i ln(10000)/(D/2-1))).  The caller keeps first + n <= P.
+ */
+void sq_positions(float *out, int first, int n, int D, int kind,
+    const float *learned);
+
+/*
+ * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D).  The ids are
+ * the caller's to check against E's rows.
+ */
+void sq_embed(float *out, const float *E, const int32_t *ids,
+    const float *pe, float scale, int n, int D);
+
+#endif

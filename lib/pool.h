@@ -1,0 +1,40 @@
+/*
+ * pool: a fixed set of threads that run one function together, fork-join
+ * (OpenMP's "parallel" region without the spinning).
+ *
+ * sq_pool_run(p, fn, arg) calls fn(arg, i, n) once for every thread index
+ * i in [0, n), the calling thread being index 0, and returns when all
+ * have returned.  Idle workers sleep on a condition variable: a pool
+ * never spins, so the stages of a pipeline that share the cores get them
+ * (design.md §5).  The split of the work is the caller's: fn derives its
+ * share from i and n, which makes the result independent of timing.
+ *
+ * One thread at a time may call sq_pool_run() on a pool; fn must not call
+ * it again.
+ */
+#ifndef SQ_POOL_H
+#define SQ_POOL_H
+
+struct sq_pool;
+
+/*
+ * A pool of n_threads threads in all (the caller and n_threads-1 workers);
+ * n_threads < 1 counts as 1.  Caller frees with sq_pool_free().
+ */
+struct sq_pool *sq_pool_new(int n_threads);
+void sq_pool_free(struct sq_pool *p);
+
+/* Threads in the pool, the caller included; 1 for a NULL pool. */
+int sq_pool_threads(const struct sq_pool *p);
+
+/*
+ * Runs fn(arg, i, n) on every thread i of the pool (n threads) and waits
+ * for all.  A NULL pool runs fn(arg, 0, 1) in the caller.
+ */
+void sq_pool_run(struct sq_pool *p, void (*fn)(void *arg, int i, int n),
+    void *arg);
+
+/* The range [*lo, *hi) of thread i of n in [0, len), in units of align. */
+void sq_pool_share(int len, int align, int i, int n, int *lo, int *hi);
+
+#endif

@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# decode: greedy outputs, forced prefixes and forced scoring against
+# PyTorch (tests/engine_ref.py) for every config; batch, thread and shard
+# independence; sampling; length limits; alignment; bad input.
+load helper
+load engine
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	local c
+	engine_setup_file
+	for c in $CONFIGS unk; do
+		encode -m "$REF/$c.sq" "$REF/src.txt" > "$REF/$c.mem" 2>/dev/null
+	done
+}
+
+# run decode on CONFIG's memory, printing seqcat's verbose form
+dec() {
+	local c=$1
+	shift
+	decode "$@" "$REF/$c.mem" | seqcat
+}
+
+@test "greedy outputs equal PyTorch's, log-probs within 1e-4, every config" {
+	local c
+	for c in $CONFIGS; do
+		dec $c --scores > "$BATS_TEST_TMPDIR/$c"
+		# ids exact; per-token log-probs 1e-4; sums over up to 256 tokens
+		numcmp 1e-4 <(cut -d'|' -f2 "$REF/$c.greedy") \
+		    <(cut -d'|' -f2 "$BATS_TEST_TMPDIR/$c") || fail "$c: token log-probs"
+		numcmp 1e-3 <(cut -d'|' -f1 "$REF/$c.greedy") \
+		    <(cut -d'|' -f1 "$BATS_TEST_TMPDIR/$c") || fail "$c: ids or score"
+	done
+}
+
+@test "--score: the targets' log-probs equal PyTorch's within 1e-4" {
+	local c
+	for c in $CONFIGS; do
+		dec $c --scores --score "$REF/$c.tgt" > "$BATS_TEST_TMPDIR/$c"
+		numcmp 1e-4 "$REF/$c.score" "$BATS_TEST_TMPDIR/$c" || fail "$c"
+	done
+}
+
+@test "--prefix: forced prefixes, then PyTorch's greedy continuation" {
+	local c
+	for c in paper untied; do
+		dec $c --scores --prefix "$REF/$c.tgt" > "$BATS_TEST_TMPDIR/$c"
+		numcmp 1e-3 "$REF/$c.prefixed" "$BATS_TEST_TMPDIR/$c" || fail "$c"
+	done
+}
+
+@test "one record per input, in order: empty source, over-long source, no EOS" {
+	run -0 --separate-stderr dec paper
+	[ "${#lines[@]}" -eq 40 ]
+	[ "$(printf '%s\n' "${lines[@]}" | cut -d' ' -f2 | tr '\n' ' ')" = \
+	    "$(seq -s ' ' 0 39) " ]
+	# line 7's source was cut to 256; its hypothesis never ends: 256 tokens
+	[ "$(echo "${lines[7]}" | wc -w)" -eq $((4 + 256)) ]
+}
+
+# Token outputs are identical; scores may differ in the last bits, as a
+# batch of one row takes BLAS's matrix-vector path.
+@test "batch sizes 1, 7, 32 and 1 or 2 threads give identical tokens" {
+	local c b t
+	for c in paper marian; do
+		decode --text "$REF/$c.mem" > "$BATS_TEST_TMPDIR/ref"
+		dec $c --scores > "$BATS_TEST_TMPDIR/ref.v"
+		for b in 1 7 32; do
+			for t in 1 2; do
+				decode --text --batch-size $b -t $t "$REF/$c.mem" \
+				    > "$BATS_TEST_TMPDIR/out"
+				cmp "$BATS_TEST_TMPDIR/ref" "$BATS_TEST_TMPDIR/out" ||
+				    fail "$c --batch-size $b -t $t"
+				dec $c --scores --batch-size $b -t $t > "$BATS_TEST_TMPDIR/out.v"
+				numcmp 1e-4 "$BATS_TEST_TMPDIR/ref.v" "$BATS_TEST_TMPDIR/out.v" ||
+				    fail "$c --batch-size $b -t $t: scores"
+			done
+		done
+	done
+}
+
+# the ids of seqcat's lines: key and ids, no scores
+ids() {
+	cut -d' ' -f2,5-
+}
+
+@test "a shard decodes as the same records of the whole" {
+	dec paper | ids > "$BATS_TEST_TMPDIR/all"
+	stream_from "$REF/paper.mem" 25 | decode | seqcat | ids > "$BATS_TEST_TMPDIR/shard"
+	diff <(tail -15 "$BATS_TEST_TMPDIR/all") "$BATS_TEST_TMPDIR/shard"
+}
+
+@test "sampling: reproducible, seeded per key (shard-independent), seed-dependent" {
+	dec paper --temperature 2 --seed 7 | ids > "$BATS_TEST_TMPDIR/a"
+	dec paper --temperature 2 --seed 7 | ids > "$BATS_TEST_TMPDIR/a2"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/a2"
+	dec paper --temperature 2 --seed 7 --batch-size 5 -t 1 | ids > "$BATS_TEST_TMPDIR/b"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	stream_from "$REF/paper.mem" 25 | decode --temperature 2 --seed 7 | seqcat | ids > "$BATS_TEST_TMPDIR/shard"
+	diff <(tail -15 "$BATS_TEST_TMPDIR/a") "$BATS_TEST_TMPDIR/shard"
+	dec paper --temperature 2 --seed 8 | ids > "$BATS_TEST_TMPDIR/c"
+	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+	dec paper | ids > "$BATS_TEST_TMPDIR/greedy"
+	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/greedy"
+}
+
+@test "sampling with --top-k 1 or a tiny --top-p is greedy search" {
+	dec marian > "$BATS_TEST_TMPDIR/greedy"
+	dec marian --top-k 1 --temperature 5 --seed 3 > "$BATS_TEST_TMPDIR/k"
+	cmp "$BATS_TEST_TMPDIR/greedy" "$BATS_TEST_TMPDIR/k"
+	dec marian --top-p 0.000001 --temperature 5 --seed 3 > "$BATS_TEST_TMPDIR/p"
+	cmp "$BATS_TEST_TMPDIR/greedy" "$BATS_TEST_TMPDIR/p"
+}
+
+@test "--max-len a,b stops hypotheses without EOS; --min-len holds EOS back" {
+	dec paper --max-len 0,3 > "$BATS_TEST_TMPDIR/short"
+	dec paper > "$BATS_TEST_TMPDIR/full"
+	# each output is the first (up to) 3 ids of the full greedy output
+	diff <(cut -d' ' -f2,5-7 "$BATS_TEST_TMPDIR/full" | sed 's/ *$//') \
+	    <(cut -d' ' -f2,5- "$BATS_TEST_TMPDIR/short" | sed 's/ *$//')
+	run -0 dec paper --min-len 12 --max-len 0,14
+	[ -z "$(printf '%s\n' "${lines[@]}" | awk 'NF - 4 < 12')" ]
+	[ -n "$(printf '%s\n' "${lines[@]}" | awk 'NF - 4 < 14')" ]
+}
+
+@test "--no-unk keeps UNK out" {
+	dec unk --text > /dev/null
+	run -0 bash -c "decode --text '$REF/unk.mem' | grep -cw 3"
+	[ "$output" -gt 10 ]
+	run -1 bash -c "decode --text --no-unk '$REF/unk.mem' | grep -w 3"
+}
+
+@test "--alignment: one row per output token, each a distribution over the source" {
+	decode --alignment "$REF/paper.mem" > "$BATS_TEST_TMPDIR/al"
+	seqcat "$BATS_TEST_TMPDIR/al" > "$BATS_TEST_TMPDIR/txt"
+	# T then A for every key; A has rows = ids of T, cols = source length
+	run -0 awk '
+		$1 == "T" { key = $2; n = NF - 4; next }
+		$1 == "A" {
+			if ($2 != key || $4 != n) { print "bad shape at key " $2; exit 1 }
+			for (r = 0; r < $4; r++) {
+				s = 0
+				for (c = 0; c < $5; c++) s += $(6 + r * $5 + c)
+				if ($5 > 0 && (s < 0.9999 || s > 1.0001)) { print "row sum " s " at key " $2; exit 1 }
+			}
+			na++
+		}
+		END { if (na != 40) { print na " alignment records"; exit 1 } }' "$BATS_TEST_TMPDIR/txt"
+	# and the tokens are those of a plain decode
+	diff <(grep '^T' "$BATS_TEST_TMPDIR/txt") <(dec paper)
+}
+
+@test "text output is ids, as spm_encode prints them" {
+	run -0 bash -c "decode --text '$REF/paper.mem' | head -2"
+	[ "${lines[0]}" = "$(dec paper | head -1 | cut -d' ' -f5-)" ]
+}
+
+@test "empty input: empty output" {
+	run -0 --separate-stderr decode < /dev/null
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "memory of another model" {
+	run -1 --separate-stderr decode -m "$REF/untied.sq" "$REF/paper.mem"
+	[[ "$stderr" == "decode: $REF/paper.mem: header: stream of model \"paper-test-11\""*"not \"untied-test-14\"" ]]
+	[ -z "$output" ]
+}
+
+@test "corrupt, truncated and wrong-kind input" {
+	head -c 20000 "$REF/paper.mem" > "$BATS_TEST_TMPDIR/short"
+	run -1 --separate-stderr decode --text "$BATS_TEST_TMPDIR/short"
+	[[ "$stderr" == "decode: $BATS_TEST_TMPDIR/short: record "*" (key "* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	cp "$REF/paper.mem" "$BATS_TEST_TMPDIR/bad"
+	printf '\001' | dd of="$BATS_TEST_TMPDIR/bad" bs=1 seek=3000 conv=notrunc 2>/dev/null
+	run -1 --separate-stderr decode --text "$BATS_TEST_TMPDIR/bad"
+	[[ "$stderr" == "decode: $BATS_TEST_TMPDIR/bad: record 3 (key 3): "*CRC* ]]
+	[ "${#lines[@]}" -eq 0 ]
+	run -1 --separate-stderr decode -m "$REF/paper.sq" --text "$REF/src.txt"
+	[[ "$stderr" == "decode: $REF/src.txt: "* ]]
+	run -1 --separate-stderr decode -m "$REF/paper.sq" --text "$REF/paper.greedy"
+	[[ "$stderr" == "decode: $REF/paper.greedy: "* ]]
+}
+
+@test "--prefix records must follow the memory's keys" {
+	head -3 "$REF/paper.tgt" > "$BATS_TEST_TMPDIR/tgt"
+	run -1 --separate-stderr decode --prefix "$BATS_TEST_TMPDIR/tgt" "$REF/paper.mem"
+	[ "$stderr" = "decode: $BATS_TEST_TMPDIR/tgt: record 3: missing, the memory stream has key 3 here" ]
+}
+
+@test "a truncated model file" {
+	head -c 100000 "$REF/paper.sq" > "$BATS_TEST_TMPDIR/cut.sq"
+	run -1 --separate-stderr decode -m "$BATS_TEST_TMPDIR/cut.sq" "$REF/paper.mem"
+	[[ "$stderr" == "decode: $BATS_TEST_TMPDIR/cut.sq: "* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "usage errors exit 2" {
+	run -2 --separate-stderr decode --max-len 3
+	run -2 --separate-stderr decode --top-p 2
+	run -2 --separate-stderr decode --prefix a --score b
+	run -2 --separate-stderr decode --score a --temperature 1
+	run -2 --separate-stderr decode --alignment --text
+}

@@ -1,0 +1,49 @@
+# Shared by tests/encode.bats and tests/decode.bats: the reference outputs
+# of tests/engine_ref.py and a numeric comparison of text records.
+
+CONFIGS="paper prenorm-gelu marian untied"
+
+# numcmp TOL EXPECTED ACTUAL: the same lines with the same fields, numbers
+# within TOL of each other (so integers, ids, must be equal), other
+# fields equal.  Prints the first difference.
+numcmp() {
+	awk -v tol="$1" -v exp_file="$2" '
+	function num(s) { return s ~ /^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/ }
+	{
+		if ((getline e < exp_file) <= 0) { print "extra line " NR ": " substr($0, 1, 80); bad = 1; exit }
+		n = split(e, f, " ")
+		if (n != NF) { print "line " NR ": " NF " fields, expected " n; bad = 1; exit }
+		for (i = 1; i <= NF; i++) {
+			if (num($i) && num(f[i])) {
+				d = $i - f[i]; if (d < 0) d = -d
+				if (d > tol) { print "line " NR " field " i ": " $i ", expected " f[i]; bad = 1; exit }
+			} else if ($i != f[i]) { print "line " NR " field " i ": " $i ", expected " f[i]; bad = 1; exit }
+		}
+	}
+	END {
+		if (!bad && (getline e < exp_file) > 0) { print "missing line " NR + 1; bad = 1 }
+		exit bad
+	}' "$3"
+}
+
+# stream_from FILE N: the binary stream FILE without its first N records
+# (its header kept): a shard, keys and all, as a splitter would cut it.
+stream_from() {
+	local f=$1 n=$2 hdr len off i
+	hdr=$(od -An -tu4 -j12 -N4 "$f" | tr -d ' ')
+	off=$((20 + hdr))
+	head -c "$off" "$f"
+	for ((i = 0; i < n; i++)); do
+		len=$(od -An -tu4 -j$((off + 4)) -N4 "$f" | tr -d ' ')
+		off=$((off + 20 + len))
+	done
+	tail -c +$((off + 1)) "$f"
+}
+
+# The reference files, made once per suite.
+engine_setup_file() {
+	REF=$BATS_FILE_TMPDIR/ref
+	export REF
+	mkdir -p "$REF"
+	"$PY" "$SRCDIR/tests/engine_ref.py" "$REF"
+}

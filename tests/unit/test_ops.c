@@ -1,0 +1,231 @@
+/*
+ * test_ops: every fast kernel of lib/ops.c against its float32 reference
+ * (llm.c's dev/ kernels against the CPU version), on seeded random data
+ * with the shapes of a small model and the odd sizes that catch tails.
+ * Also the pool: every thread index runs once per run, shares tile a range.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "ops.h"
+#include "pool.h"
+#include "util.h"
+
+static int n_test, n_fail;
+
+static void
+ok(int cond, const char *what, double err)
+{
+	n_test++;
+	if (!cond)
+		n_fail++;
+	printf("%sok %d - %s (max abs diff %.3g)\n", cond ? "" : "not ",
+	    n_test, what, err);
+}
+
+static unsigned long long rng = 88172645463325252ULL;
+
+static float
+urand(void)	/* uniform in [-1, 1), xorshift64 */
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 40) / (double)(1 << 24) * 2.0 - 1.0);
+}
+
+static float *
+rand_vec(long n, float scale)
+{
+	float *x = sq_malloc((n + 1) * sizeof(float));
+	long i;
+
+	for (i = 0; i < n; i++)
+		x[i] = urand() * scale;
+	return x;
+}
+
+static double
+max_diff(const float *a, const float *b, long n)
+{
+	double m = 0.0;
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (!(fabs((double)a[i] - b[i]) <= m))
+			m = fabs((double)a[i] - b[i]);
+	return m;
+}
+
+static void
+test_linear(struct sq_pool *pool)
+{
+	static const int shapes[][3] = {	/* M, K, N */
+		{ 1, 64, 200 }, { 1, 512, 2048 }, { 3, 33, 17 },
+		{ 25, 512, 512 }, { 32, 256, 1000 }, { 7, 64, 64 },
+	};
+	char what[128];
+	size_t s;
+
+	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+		float *x = rand_vec((long)M * K, 1.0f);
+		float *w = rand_vec((long)N * K, 0.1f);
+		float *b = rand_vec(N, 0.5f);
+		float *y = rand_vec((long)M * N, 1.0f);
+		float *yr = rand_vec((long)M * N, 1.0f);
+		double e;
+
+		sq_linear(y, x, w, b, M, K, N, pool);
+		sq_linear_ref(yr, x, w, b, M, K, N);
+		e = max_diff(y, yr, (long)M * N);
+		snprintf(what, sizeof(what), "linear M=%d K=%d N=%d, %d threads",
+		    M, K, N, sq_pool_threads(pool));
+		ok(e < 1e-4, what, e);
+		sq_linear(y, x, w, NULL, M, K, N, pool);
+		sq_linear_ref(yr, x, w, NULL, M, K, N);
+		e = max_diff(y, yr, (long)M * N);
+		snprintf(what, sizeof(what), "linear without bias M=%d N=%d",
+		    M, N);
+		ok(e < 1e-4, what, e);
+		free(x), free(w), free(b), free(y), free(yr);
+	}
+}
+
+static void
+test_elementwise(struct sq_pool *pool)
+{
+	static const char *names[] = { "relu", "gelu", "silu" };
+	long n = 4099 * 20;
+	float *x = rand_vec(n, 12.0f), *a = sq_malloc(n * sizeof(float));
+	float *r = sq_malloc(n * sizeof(float));
+	char what[64];
+	int act;
+	double e;
+
+	for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++) {
+		memcpy(a, x, n * sizeof(float));
+		memcpy(r, x, n * sizeof(float));
+		sq_activate(a, 20, 4099, act, pool);
+		sq_activate_ref(r, n, act);
+		e = max_diff(a, r, n);
+		snprintf(what, sizeof(what), "activation %s", names[act]);
+		ok(e < 2e-6 * 12, what, e);
+	}
+	free(x), free(a), free(r);
+}
+
+static void
+test_layernorm(struct sq_pool *pool)
+{
+	int M = 200, D = 515;
+	float *x = rand_vec((long)M * D, 3.0f), *g = rand_vec(D, 1.0f);
+	float *b = rand_vec(D, 1.0f);
+	float *y = sq_malloc((long)M * D * sizeof(float));
+	float *yr = sq_malloc((long)M * D * sizeof(float));
+	double e;
+	int i;
+
+	for (i = 0; i < D; i++)		/* an offset mean: the hard case */
+		x[i] += 50.0f;
+	sq_layernorm(y, x, g, b, M, D, 1e-5f, NULL);
+	sq_layernorm_ref(yr, x, g, b, M, D, 1e-5f);
+	e = max_diff(y, yr, (long)M * D);
+	ok(e < 1e-4, "layernorm", e);
+	sq_layernorm(x, x, g, b, M, D, 1e-5f, pool);	/* in place */
+	e = max_diff(x, yr, (long)M * D);
+	ok(e < 1e-4, "layernorm in place", e);
+	free(x), free(g), free(b), free(y), free(yr);
+}
+
+static void
+test_logsoftmax(struct sq_pool *pool)
+{
+	int M = 3, V = 32003;
+	float *x = rand_vec((long)M * V, 20.0f);
+	float *r = sq_malloc((long)M * V * sizeof(float));
+	double e;
+
+	x[5] = -INFINITY;	/* a suppressed token */
+	memcpy(r, x, (long)M * V * sizeof(float));
+	sq_logsoftmax(x, M, V, pool);
+	sq_logsoftmax_ref(r, M, V);
+	e = max_diff(x + 6, r + 6, (long)M * V - 6);
+	ok(e < 1e-4 && isinf(x[5]) && x[5] < 0, "logsoftmax", e);
+	free(x), free(r);
+}
+
+static void
+test_attend(void)
+{
+	int D = 64, H = 4, n, t;
+
+	for (n = 0; n <= 37; n += 37) {
+		float *q = rand_vec(D, 2.0f), *k = rand_vec((long)2 * n * D, 2.0f);
+		float *v = rand_vec((long)2 * n * D, 1.0f);
+		float o[64], orf[64], p[4 * 37 + 1], pr[4 * 37 + 1], s[38];
+		long cell[38];
+		char what[64];
+		double e;
+
+		for (t = 0; t < n; t++)	/* every other row, reversed */
+			cell[t] = (long)(2 * (n - 1 - t)) * D;
+		sq_attend(o, p, s, q, k, v, cell, n, D, H);
+		sq_attend_ref(orf, pr, q, k, v, cell, n, D, H);
+		e = SQ_MAX(max_diff(o, orf, D), max_diff(p, pr, (long)H * n));
+		snprintf(what, sizeof(what), "attend over %d keys", n);
+		ok(e < 1e-5, what, e);
+		free(q), free(k), free(v);
+	}
+}
+
+static void
+count_runs(void *arg, int i, int n)
+{
+	int *seen = arg;
+
+	SQ_UNUSED(n);
+	__atomic_add_fetch(&seen[i], 1, __ATOMIC_RELAXED);
+}
+
+static void
+test_pool(void)
+{
+	struct sq_pool *p = sq_pool_new(3);
+	int seen[3] = { 0, 0, 0 }, r, i, lo, hi, prev = 0, good = 1;
+
+	for (r = 0; r < 100; r++)
+		sq_pool_run(p, count_runs, seen);
+	ok(seen[0] == 100 && seen[1] == 100 && seen[2] == 100,
+	    "pool runs every thread once per run", 0);
+	for (i = 0; i < 3; i++) {
+		sq_pool_share(1000, 16, i, 3, &lo, &hi);
+		good &= lo == prev && lo % 16 == 0 && hi >= lo;
+		prev = hi;
+	}
+	ok(good && prev == 1000, "pool shares tile the range", 0);
+	sq_pool_free(p);
+	sq_pool_free(NULL);
+}
+
+int
+main(void)
+{
+	struct sq_pool *pool = sq_pool_new(2);
+
+	sq_ops_init();
+	printf("# BLAS kernels: %s\n", sq_ops_blas_core());
+	test_linear(NULL);
+	test_linear(pool);
+	test_elementwise(pool);
+	test_layernorm(pool);
+	test_logsoftmax(pool);
+	test_attend();
+	test_pool();
+	sq_pool_free(pool);
+	printf("1..%d\n", n_test);
+	return n_fail != 0;
+}
