@@ -67,6 +67,18 @@ make_memory(struct sq_record *rec, uint64_t key, uint32_t n)
 	rec->data = data;
 }
 
+/* Record i of the round trip's stream of a kind. */
+static void
+make_record(struct sq_record *rec, int kind, int i)
+{
+	if (kind == SQ_STREAM_TOKENS) {
+		make_tokens(rec, (uint64_t)i * 5, (uint32_t)(i % 9), i % 2);
+		if (i == 7)
+			rec->key = UINT64_MAX;
+	} else
+		make_memory(rec, (uint64_t)i, (uint32_t)(i % 5));
+}
+
 static int
 same_float(float a, float b)
 {
@@ -119,13 +131,7 @@ round_trip(int kind, int mode)
 	ok(w != NULL, "%s writer opens on a file (%s)",
 	    kind == SQ_STREAM_TOKENS ? "tokens" : "memory", mname);
 	for (int i = 0; i < n; i++) {
-		if (kind == SQ_STREAM_TOKENS) {
-			make_tokens(&rec, (uint64_t)i * 5, (uint32_t)(i % 9),
-			    i % 2);
-			if (i == 7)
-				rec.key = UINT64_MAX;
-		} else
-			make_memory(&rec, (uint64_t)i, (uint32_t)(i % 5));
+		make_record(&rec, kind, i);
 		good &= sq_stream_write(w, &rec) == 0;
 		if (kind == SQ_STREAM_TOKENS && i % 10 == 3) {
 			struct sq_record a = { .kind = SQ_REC_ALIGN, .key = 99,
@@ -144,13 +150,7 @@ round_trip(int kind, int mode)
 	    "header read back");
 	good = 1;
 	for (int i = 0; i < n; i++) {
-		if (kind == SQ_STREAM_TOKENS) {
-			make_tokens(&rec, (uint64_t)i * 5, (uint32_t)(i % 9),
-			    i % 2);
-			if (i == 7)
-				rec.key = UINT64_MAX;
-		} else
-			make_memory(&rec, (uint64_t)i, (uint32_t)(i % 5));
+		make_record(&rec, kind, i);
 		rc = sq_stream_next(r, &got);
 		if (rc != 1 || !same_record(&rec, &got) || (kind ==
 		    SQ_STREAM_TOKENS ? !got.ids : !got.src || !got.data)) {
