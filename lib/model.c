@@ -393,7 +393,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 	c->eos_id = 2;
 	c->pad_id = 0;
 	c->unk_id = 3;
-	c->decoder_start_id = -2;	/* bos_id, once known */
+	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
 	m->provenance = "";
 
@@ -451,8 +451,8 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		}
 	if (isnan(c->embed_scale))
 		c->embed_scale = sqrtf((float)c->d_model);
-	if (c->decoder_start_id == -2)
-		c->decoder_start_id = c->bos_id;
+	if (c->decoder_start_id == -2)	/* fairseq starts with EOS */
+		c->decoder_start_id = c->bos_id >= 0 ? c->bos_id : c->eos_id;
 	return 0;
 }
 

@@ -113,7 +113,7 @@ struct sq_config {
 	int eos_id;		/* [2] */
 	int pad_id;		/* [0]; -1: none */
 	int unk_id;		/* [3]; -1: none */
-	int decoder_start_id;	/* [bos_id] */
+	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1] */
 	float layer_norm_eps;	/* [1e-5] */
 };
 
