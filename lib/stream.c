@@ -422,6 +422,22 @@ floats_len(uint64_t rows, uint64_t cols, uint32_t len)
 	return 4 * rows * cols;
 }
 
+/* 1 if no id is negative, else -1 with the error set. */
+static int
+check_ids(struct sq_reader *r, uint64_t key, const int32_t *ids, uint64_t n,
+    const char *what)
+{
+	char msg[64];
+
+	for (uint64_t i = 0; i < n; i++)
+		if (ids[i] < 0) {
+			snprintf(msg, sizeof(msg), "negative %s id %d", what,
+			    ids[i]);
+			return rec_err(r, key, msg);
+		}
+	return 1;
+}
+
 /* Fills rec from a checked raw payload p of len bytes (4-aligned). */
 static int
 decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
@@ -464,13 +480,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 			rec->token_scores = (float *)(void *)(p + 16 + 4 * n);
 			swap32s(rec->token_scores, n);
 		}
-		for (uint64_t i = 0; i < n; i++)
-			if (rec->ids[i] < 0) {
-				snprintf(msg, sizeof(msg), "negative token id "
-				    "%d", rec->ids[i]);
-				return rec_err(r, key, msg);
-			}
-		return 1;
+		return check_ids(r, key, rec->ids, n, "token");
 	}
 	case SQ_REC_MEMORY: {
 		uint32_t dtype;
@@ -501,13 +511,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		rec->data = (float *)(void *)(p + 16 + 4 * n);
 		swap32s(rec->src, n);
 		swap32s(rec->data, rows * cols);
-		for (uint64_t i = 0; i < n; i++)
-			if (rec->src[i] < 0) {
-				snprintf(msg, sizeof(msg), "negative source "
-				    "id %d", rec->src[i]);
-				return rec_err(r, key, msg);
-			}
-		return 1;
+		return check_ids(r, key, rec->src, n, "source");
 	}
 	case SQ_REC_ALIGN:
 		if (len < 12)
