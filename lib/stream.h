@@ -26,7 +26,7 @@
  *	uint8_t  kind;			 SQ_REC_*: never 0, so a NUL where a
  *					 record should start is a new header
  *	uint8_t  flags;			 SQ_RECF_*
- *	uint16_t reserved;		 0
+ *	uint16_t reserved;		 written 0, ignored
  *	uint32_t len;			 payload bytes as stored
  *	uint64_t key;			 0-based line number of the sentence
  *	uint32_t crc;			 CRC-32 of the first 16 head bytes,
@@ -36,8 +36,11 @@
  *
  * With SQ_RECF_ZLIB the stored payload is uint32_t raw_len followed by a
  * zlib (RFC 1950) stream that inflates to raw_len bytes.  Readers skip
- * records of kinds they do not know (after checking their CRC).  A record
- * whose len or raw_len exceeds SQ_STREAM_MAX_LEN is refused as corrupt.
+ * records of kinds they do not know, or that their stream's kind does not
+ * hold (tokens and alignment belong in tokens streams, memory in memory
+ * streams), after checking their CRC; they refuse unknown flag bits,
+ * tflags bits or dtypes in records they keep.  A record whose len or
+ * raw_len exceeds SQ_STREAM_MAX_LEN is refused as corrupt.
  *
  *   tokens payload (SQ_REC_TOKENS):
  *	uint32_t rank;			 place in an n-best list, else 0
@@ -81,8 +84,10 @@ enum sq_dtype { SQ_DTYPE_F32 = 0 };
 
 /*
  * One decoded record.  From sq_stream_next() all pointers are borrowed
- * until the next call on the same reader; for sq_stream_write() the caller
- * owns them.
+ * until the next call on the same reader, and those of the record's kind
+ * are never NULL (even for 0 elements) except token_scores when absent;
+ * the others are NULL and their counts 0.  For sq_stream_write() the
+ * caller owns them, and a pointer may be NULL when its count is 0.
  */
 struct sq_record {
 	int kind;		/* SQ_REC_* */
