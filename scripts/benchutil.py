@@ -36,6 +36,13 @@ def row(name, value, unit, note=""):
     print("%s\t%s\t%s\t%s" % (name, value, unit, note), flush=True)
 
 
+def load_row(name, when):
+    """The 1-minute load average as a row: the benchmarks share the
+    machine, so say how busy it was."""
+    row("%s: load average" % name, "%.2f" % os.getloadavg()[0], "1 min",
+        "%s; %d cores" % (when, os.cpu_count()))
+
+
 def goal_row(name, ratio, goal, note="", unit="x"):
     """A ratio against its goal (ratio >= goal); says met or MISSED."""
     verdict = "met" if ratio >= goal else "MISSED"

@@ -129,7 +129,7 @@ class Config:
         self.tie_src_tgt = self.tie_output = self.output_bias = 0
         self.shared_vocab = 0
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
-        self.decoder_start_id = None     # bos_id
+        self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
         for k in REQUIRED:
             setattr(self, k, None)
@@ -163,8 +163,8 @@ class Config:
                 raise ValueError("config %s is required" % k)
         if self.embed_scale is None:
             self.embed_scale = float(np.sqrt(np.float32(self.d_model)))
-        if self.decoder_start_id is None:
-            self.decoder_start_id = self.bos_id
+        if self.decoder_start_id is None:   # fairseq starts with EOS
+            self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
         if self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
         return self
@@ -500,7 +500,6 @@ def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
     return (score - word_penalty * length) / length_penalty(length, alpha, gnmt)
 
 
-@torch.no_grad()
 def repeats(ids, n):
     """The tokens that would complete an n-gram ids already has."""
     tail = ids[len(ids) - n + 1:] if n > 1 else []
@@ -508,6 +507,7 @@ def repeats(ids, n):
             if ids[i:i + n - 1] == tail}
 
 
+@torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
                 no_repeat_ngram=0):
