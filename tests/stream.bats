@@ -130,6 +130,8 @@ T 3 0 nan 0"
 	    'H(1)' 'R(1, 6, struct.pack("<I", 16) + zlib.compress(T(0, [1])[20:]), flags=1)'
 	rejects 'record 0 (key 6): zlib: incorrect header check' \
 	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + b"garbage", flags=1)'
+	rejects 'record 0 (key 6): zlib: truncated compressed data' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + zlib.compress(T(0, [1])[20:])[:-5], flags=1)'
 	rejects 'record 0 (key 6): zlib: data after the compressed stream' \
 	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + zlib.compress(T(0, [1])[20:]) + b"x", flags=1)'
 	rejects 'record 0 (key 6): absurd raw_len 1000000 for 9 compressed bytes' \

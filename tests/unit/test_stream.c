@@ -4,30 +4,12 @@
  * concatenated sections, text ids input and the text forms.  TAP output.
  */
 #include <math.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stream.h"
-#include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond) {
-		n_fail++;
-		printf("# sq_errstr: %s\n", sq_errstr());
-	}
-}
+#include "tap.h"
 
 /* Deterministic test data: record i of a stream. */
 static int32_t ids[64], src[64];
@@ -349,6 +331,5 @@ main(void)
 	concatenation();
 	text_ids();
 	text_forms();
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }
