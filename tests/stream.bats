@@ -318,3 +318,19 @@ T 0 0 nan 5 17"
 	run -0 "$PY" drive.py m
 	assert_output "2 3 1 2"
 }
+
+dribble() {	# dribble FILE: FILE to stdout, one write(2) per byte
+	"$PY" -c 'import os, sys
+d = open(sys.argv[1], "rb").read()
+for i in range(len(d)):
+    os.write(1, d[i:i + 1])' "$1"
+}
+
+@test "a stream that arrives a byte at a time reads the same" {
+	gen 'H(2, "m")' 'M(0, [1, 2], 2, 3, [1, 2, 3, 4, 5, 6], z=True)' 'M(1, [], 0, 3, [])' > mem
+	dribble mem | seqcat > got
+	seqcat mem > want
+	cmp want got
+	printf '1 2\n\n3\n' > ids
+	dribble ids | seqcat -t | cmp - ids
+}
