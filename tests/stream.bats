@@ -291,7 +291,7 @@ T 2 0 nan 3"
 
 @test "the man page's example bytes and Python reader agree with seqcat" {
 	local page
-	page=$(mandoc -T utf8 "$SRCDIR/man/seqpipe-stream.5" | col -bx)
+	page=$(mandoc -T ascii "$SRCDIR/man/seqpipe-stream.5" | sed "s/.\x08//g")
 	sed -n '/^     The stream of model/,/^     A reader in/p' <<<"$page" |
 	    grep -E '^ +([0-9a-f]{2} +)+[0-9a-f]{2}$' |
 	    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' > ex
