@@ -125,16 +125,16 @@ sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
 	int64_t *sum = sq_calloc(st->k, sizeof(*sum));
 	double *scores = sq_calloc(n_samples ? n_samples : 1, sizeof(*scores));
 	struct sq_result r;
-	struct sq_rng g;
+	struct sq_nprng g;
 	size_t i, j, k, row, lo, hi;
 
 	if (st->n == 0 || n_samples == 0)
 		goto out;
-	sq_rng_seed(&g, seed, n_seed);
+	sq_nprng_seed(&g, seed, n_seed);
 	for (i = 0; i < n_samples; i++) {
 		memset(sum, 0, st->k * sizeof(*sum));
 		for (j = 0; j < st->n; j++) {
-			row = (size_t)sq_rng_below(&g, st->n);
+			row = (size_t)sq_nprng_below(&g, st->n);
 			for (k = 0; k < st->k; k++)
 				sum[k] += st->v[row * st->k + k];
 		}

@@ -20,20 +20,8 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "tap.h"
 #include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *what)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
-	if (!cond)
-		printf("# last error: %s\n", sq_errstr());
-}
 
 /* The tensors of the test model, in file order, with their element counts. */
 #define D 4
@@ -241,6 +229,5 @@ main(int argc, char *argv[])
 		return sq_fshut(stdout, "<stdout>");
 	}
 	self_test();
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }
