@@ -186,17 +186,19 @@ vstore(float *p, vf v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/* v[0] + ... + v[15], pairing lane l with l + 8, then + 4, + 2, + 1 */
 static inline float
 hsum(vf v)
 {
-	float h[LANES];
-	int w, j;
-
-	vstore(h, v);
-	for (w = LANES / 2; w >= 1; w /= 2)
-		for (j = 0; j < w; j++)
-			h[j] += h[j + w];
-	return h[0];
+	v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15,
+	    0, 1, 2, 3, 4, 5, 6, 7);
+	v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 1, 0, 2, 3, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	return v[0];
 }
 
 static inline float
