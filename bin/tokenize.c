@@ -110,15 +110,11 @@ tokenize_line(struct sq_spm *spm, struct sq_writer *w, const struct opts *o,
 	if (o->nbest > 1) {
 		if (sq_spm_nbest(spm, line, len, o->nbest, &cands, &n) < 0)
 			goto fail;
-		/* an empty line has no segmentation: keep its group */
-		rec.score = 0;
-		for (i = 0; i < n || i == 0; i++) {
+		for (i = 0; i < n; i++) {
 			rec.rank = i;
-			if (n > 0) {
-				rec.ids = (int32_t *)cands[i].ids;
-				rec.n_ids = cands[i].n_ids;
-				rec.score = cands[i].score;
-			}
+			rec.ids = (int32_t *)cands[i].ids;
+			rec.n_ids = cands[i].n_ids;
+			rec.score = cands[i].score;
 			if (sq_stream_write(w, &rec) < 0)
 				sq_die("%s", sq_errstr());
 		}

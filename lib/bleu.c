@@ -9,9 +9,9 @@
  * hypothesis length (the shorter on a tie), and matches are clipped by
  * the merged reference counts.
  */
-#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bleu.h"
@@ -142,12 +142,9 @@ sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 	sq_ngrams_clear(&b->ref);
 	for (r = 1; r <= n_refs; r++) {
 		preprocess(b, &b->seg[r], refs[r - 1]);
-		if (r == 1) {
-			sq_ngrams_add_words(&b->ref, &b->seg[r], 0, SQ_BLEU_ORDER);
-			continue;
-		}
 		sq_ngrams_clear(&b->one);
-		sq_ngrams_add_words(&b->one, &b->seg[r], 0, SQ_BLEU_ORDER);
+		sq_ngrams_add_words(r == 1 ? &b->ref : &b->one, &b->seg[r], 0,
+		    SQ_BLEU_ORDER);
 		for (i = 0; i < b->one.n_used; i++) {
 			e = sq_ngrams_at(&b->one, i);
 			slot = sq_ngrams_slot(&b->ref, e->tag, e->c, e->n);
@@ -190,7 +187,7 @@ my_log(double x)
 
 void
 sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o)
+    const struct sq_bleu_opts *o, int f32)
 {
 	double correct[SQ_BLEU_ORDER], total[SQ_BLEU_ORDER];
 	double smooth_mteval = 1.0, sum = 0.0;
@@ -215,6 +212,10 @@ sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
 		if (o->smooth == SQ_BLEU_SMOOTH_ADDK && n > 1) {
 			correct[n - 1] += o->smooth_value;
 			total[n - 1] += o->smooth_value;
+			if (f32) {
+				correct[n - 1] = (float)correct[n - 1];
+				total[n - 1] = (float)total[n - 1];
+			}
 		}
 		if (total[n - 1] == 0)
 			break;

@@ -66,9 +66,12 @@ void sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 /* acc += st */
 void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
 
-/* BLEU.compute_bleu() on summed statistics. */
+/*
+ * BLEU.compute_bleu() on summed statistics.  f32: the counts are float32,
+ * as in sacrebleu's bootstrap, so add-k's sums are rounded to float32.
+ */
 void sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o);
+    const struct sq_bleu_opts *o, int f32);
 
 /*
  * Writes the verbose part, "P1/P2/P3/P4 (BP = x ratio = x hyp_len = n

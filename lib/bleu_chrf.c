@@ -84,8 +84,8 @@ split(struct sq_chrf *c, const uint32_t *s, size_t n)
 static int
 is_punct(uint32_t c)
 {
-	return c < 0x80 && c > 0x20 && c != 0x7f &&
-	    !(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+	return c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') &&
+	    !((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
 /* CHRF._remove_punctuation of the n words in c->w, in place (room 2n) */
@@ -191,7 +191,7 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 			c->st[3 * (e->tag - 1) + 2] += m < e->count ? m :
 			    e->count;
 		}
-		f = sq_chrf_score(&c->o, c->st);
+		f = sq_chrf_score(&c->o, c->st, 0);
 		if (f > best) {
 			best = f;
 			memcpy(st, c->st, n_st * sizeof(*st));
@@ -200,7 +200,7 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 }
 
 double
-sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st)
+sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st, int f32)
 {
 	const double eps = 1e-16;
 	double score = 0.0, avg_prec = 0.0, avg_rec = 0.0, prec, rec, denom;
@@ -213,6 +213,10 @@ sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st)
 
 		prec = n_hyp > 0 ? (double)n_match / (double)n_hyp : eps;
 		rec = n_ref > 0 ? (double)n_match / (double)n_ref : eps;
+		if (f32 && n_hyp > 0)
+			prec = (float)n_match / (float)n_hyp;
+		if (f32 && n_ref > 0)
+			rec = (float)n_match / (float)n_ref;
 		denom = factor * prec + rec;
 		score += denom > 0 ? (1 + factor) * prec * rec / denom : eps;
 		if (n_hyp > 0 && n_ref > 0) {

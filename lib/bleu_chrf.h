@@ -37,7 +37,12 @@ size_t sq_chrf_n_stats(const struct sq_chrf_opts *o);
 void sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
     const struct sq_uspan *refs, size_t n_refs);
 
-/* CHRF._compute_f_score: the score in [0, 100] of (summed) statistics. */
-double sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st);
+/*
+ * CHRF._compute_f_score: the score in [0, 100] of (summed) statistics.
+ * f32: precision and recall are quotients of float32 counts, as in
+ * sacrebleu's bootstrap with NumPy 1.x.
+ */
+double sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
+    int f32);
 
 #endif

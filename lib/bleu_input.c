@@ -1,8 +1,8 @@
 /*
  * bleu_input: whole text files as lines of code points (see bleu_input.h).
  */
-#include <stdlib.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zlib.h>
@@ -34,7 +34,8 @@ slurp(struct bytes *b, const char *path, const char *name)
 
 	if (len > 3 && strcmp(path + len - 3, ".gz") == 0) {
 		if (!(gz = gzopen(path, "rb"))) {
-			sq_seterr("%s: %s", name, strerror(errno ? errno : ENOMEM));
+			sq_seterr("%s: %s", name,
+			    strerror(errno ? errno : ENOMEM));
 			return -1;
 		}
 		do {
@@ -87,15 +88,18 @@ sq_lines_read(struct sq_lines *l, const char *path, int universal)
 	l->off[0] = 0;
 	while (i < b.n) {
 		start = i;
-		while (i < b.n && b.p[i] != '\n' && !(universal && b.p[i] == '\r'))
+		while (i < b.n && b.p[i] != '\n' &&
+		    !(universal && b.p[i] == '\r'))
 			i++;
-		if (sq_utf8_decode(&l->text, b.p + start, i - start, &bad) < 0) {
-			sq_seterr("%s: line %zu: invalid UTF-8", name, l->n + 1);
+		if (sq_utf8_decode(&l->text, b.p + start, i - start,
+		    &bad) < 0) {
+			sq_seterr("%s: line %zu: invalid UTF-8", name,
+			    l->n + 1);
 			free(b.p);
 			sq_lines_free(l);
 			return -1;
 		}
-		if (i < b.n && b.p[i] == '\r' && i + 1 < b.n && b.p[i + 1] == '\n')
+		if (i + 1 < b.n && b.p[i] == '\r' && b.p[i + 1] == '\n')
 			i++;
 		if (i < b.n)
 			i++;

@@ -33,7 +33,10 @@ void sq_lines_free(struct sq_lines *l);
 static inline struct sq_uspan
 sq_lines_at(const struct sq_lines *l, size_t i)
 {
-	struct sq_uspan s = { l->text.c + l->off[i], l->off[i + 1] - l->off[i] };
+	struct sq_uspan s;
+
+	s.c = l->text.c + l->off[i];
+	s.n = l->off[i + 1] - l->off[i];
 
 	return s;
 }

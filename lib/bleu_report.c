@@ -42,7 +42,8 @@ sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs)
 	sig_add(s, "case", "c", o->lowercase ? "lc" : "mixed");
 	sig_add(s, "eff", "e", o->effective_order ? "yes" : "no");
 	sig_add(s, "tok", "tok", "%s", sq_bleutok_name(o->tok));
-	if (o->smooth == SQ_BLEU_SMOOTH_FLOOR || o->smooth == SQ_BLEU_SMOOTH_ADDK)
+	if (o->smooth == SQ_BLEU_SMOOTH_FLOOR ||
+	    o->smooth == SQ_BLEU_SMOOTH_ADDK)
 		sig_add(s, "smooth", "s", "%s[%.2f]",
 		    sq_bleu_smooth_name(o->smooth), o->smooth_value);
 	else
@@ -60,6 +61,18 @@ sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs)
 	sig_add(s, "nw", "nw", "%d", o->word_order);
 	sig_add(s, "space", "s", o->whitespace ? "yes" : "no");
 	sig_add(s, "version", "v", SQ_SACREBLEU_VERSION);
+}
+
+void
+sq_sig_bootstrap(struct sq_sig *s, long n_samples, const char *seed)
+{
+	struct sq_sig tail = *s;
+
+	s->n = 1;
+	sig_add(s, "bs", "bs", "%ld", n_samples);
+	sig_add(s, "seed", "rs", "%s", seed);
+	for (size_t i = 1; i < tail.n; i++)
+		s->kv[s->n++] = tail.kv[i];
 }
 
 void
@@ -186,9 +199,18 @@ sq_result_format(const struct sq_result *r, int width, int score_only,
 {
 	struct sb b = { 0 };
 	struct sb sig = { 0 };
-	char num[64], sc[400];
+	char num[64], sc[1400];
+
+	char mean[400], ci[400], conf[900];
 
 	snprintf(sc, sizeof(sc), "%.*f", width, r->score);
+	if (r->mean > 0) {
+		snprintf(mean, sizeof(mean), "%.*f", width, r->mean);
+		snprintf(ci, sizeof(ci), "%.*f", width, r->ci);
+		snprintf(conf, sizeof(conf), "\xce\xbc = %s \xc2\xb1 %s", mean, ci);
+		snprintf(sc + strlen(sc), sizeof(sc) - strlen(sc), " (%s)",
+		    conf);
+	}
 	if (score_only)
 		return sq_strdup(sc);
 	if (!json) {
@@ -211,6 +233,16 @@ sq_result_format(const struct sq_result *r, int width, int score_only,
 	sb_json_key(&b, "signature");
 	sb_sig(&sig, &r->sig, 0);
 	sb_json_str(&b, sig.s ? sig.s : "");
+	if (r->mean > 0) {
+		sb_json_key(&b, "confidence_mean");
+		sq_pyfloat_repr(num, sizeof(num), strtod(mean, NULL));
+		sb_printf(&b, "%s", num);
+		sb_json_key(&b, "confidence_var");
+		sq_pyfloat_repr(num, sizeof(num), strtod(ci, NULL));
+		sb_printf(&b, "%s", num);
+		sb_json_key(&b, "confidence");
+		sb_json_str(&b, conf);
+	}
 	if (r->verbose[0]) {
 		sb_json_key(&b, "verbose_score");
 		sb_json_str(&b, r->verbose);

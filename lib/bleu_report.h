@@ -32,12 +32,15 @@ struct sq_sig {
 /* nrefs: the number of references, or -1 for a variable number ("var") */
 void sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs);
 void sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs);
+/* Adds bootstrap's "bs:N|seed:S" after nrefs. */
+void sq_sig_bootstrap(struct sq_sig *s, long n_samples, const char *seed);
 
 /* One metric's result, as Score.format() sees it. */
 struct sq_result {
 	char name[32];		/* "BLEU", "chrF2", "chrF2++" */
 	double score;
 	char verbose[256];	/* BLEU's verbose part, else "" */
+	double mean, ci;	/* bootstrap: shown if mean > 0 */
 	struct sq_sig sig;
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "decoding.h"
+#include "engine.h"
 #include "model.h"
 #include "stream.h"
 #include "util.h"
@@ -85,20 +86,14 @@ struct sq_memin *
 sq_memin_open(int n_paths, char **paths, const char *model_arg)
 {
 	struct sq_memin *in = sq_calloc(1, sizeof(*in));
-	const char *hint;
 
 	in->paths = paths;
 	in->n_paths = n_paths;
 	if (open_next(in) < 0)
 		goto fail;
-	hint = sq_stream_info(in->r)->model_path;
-	if (model_arg == NULL && hint[0])
-		model_arg = hint;
-	if (model_arg) {
-		if ((in->model = sq_model_open(model_arg)) == NULL ||
-		    sq_stream_check_model(in->r, in->model->model_id) < 0)
-			goto fail;
-	}
+	if ((model_arg || sq_stream_info(in->r)->model_path[0]) &&
+	    (in->model = sq_engine_model(model_arg, in->r)) == NULL)
+		goto fail;
 	return in;
 fail:
 	sq_memin_close(in);
@@ -175,12 +170,9 @@ sq_memin_read(struct sq_memin *in, int max, const struct sq_memsent **sents)
 				return -1;
 			continue;
 		}
-		if (in->model == NULL) {
-			sq_seterr("%s: no model: give -m or set SEQPIPE_MODEL",
-			    sq_input_name(in->n_paths ?
-			    in->paths[in->next_path - 1] : NULL));
-			return -1;
-		}
+		if (in->model == NULL &&
+		    (in->model = sq_engine_model(NULL, in->r)) == NULL)
+			return -1;	/* no model named anywhere */
 		if (keep(in, &rec, n) < 0)
 			return -1;
 		in->n_rec++;

@@ -43,8 +43,8 @@ struct sq_memin;
 /*
  * Opens the operands (n_paths 0: stdin) as memory streams, one after the
  * other.  The model: model_arg (-m or $SEQPIPE_MODEL, may be NULL), else
- * the first operand's header path hint; it is opened (mmap) at once when
- * known.  Returns NULL with sq_errstr() set on failure; an input with no
+ * the first operand's header path hint, found and checked by
+ * sq_engine_model(); it is opened (mmap) at once when known.  Returns NULL with sq_errstr() set on failure; an input with no
  * records and no model is not a failure (sq_memin_model() is then NULL).
  * Caller frees with sq_memin_close(), which closes the model too.
  */

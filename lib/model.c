@@ -207,11 +207,11 @@ parse_tensor(struct tensor *t, const char *path, const char *name,
 	}
 	size = n_elem * (uint64_t)dtypes[t->dtype].size;
 	if (t->end - t->begin != size) {
-		sq_seterr("%s: %llu data bytes for a %s tensor of %llu "
-		    "elements, expected %llu (tensor %s)", path,
+		sq_seterr("%s: %llu data bytes, expected %llu for %llu %s "
+		    "elements (tensor %s)", path,
 		    (unsigned long long)(t->end - t->begin),
-		    dtypes[t->dtype].name, (unsigned long long)n_elem,
-		    (unsigned long long)size, name);
+		    (unsigned long long)size, (unsigned long long)n_elem,
+		    dtypes[t->dtype].name, name);
 		return -1;
 	}
 	return 0;
@@ -264,8 +264,8 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 
 		/* empty tensors occupy no bytes and overlap nothing */
 		if (a->end > b->begin && a->begin < a->end && b->begin < b->end) {
-			sq_seterr("%s: data of tensor %s overlaps tensor %s "
-			    "(tensor %s)", l->path, b->name, a->name, b->name);
+			sq_seterr("%s: data overlaps tensor %s (tensor %s)",
+			    l->path, a->name, b->name);
 			goto out;
 		}
 	}
@@ -393,7 +393,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 	c->eos_id = 2;
 	c->pad_id = 0;
 	c->unk_id = 3;
-	c->decoder_start_id = -2;	/* bos_id, once known */
+	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
 	m->provenance = "";
 
@@ -451,8 +451,8 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		}
 	if (isnan(c->embed_scale))
 		c->embed_scale = sqrtf((float)c->d_model);
-	if (c->decoder_start_id == -2)
-		c->decoder_start_id = c->bos_id;
+	if (c->decoder_start_id == -2)	/* fairseq starts with EOS */
+		c->decoder_start_id = c->bos_id >= 0 ? c->bos_id : c->eos_id;
 	return 0;
 }
 
@@ -569,30 +569,34 @@ take_f32(struct loader *l, const char *name, long a, long b)
 	    take(l, name, DT_F32, 0, NULL, 1, a);
 }
 
-/* prefix.{weight,bias} with weight (out, in), bias (out).  Returns 0 or -1. */
+/*
+ * prefix.weight, (out, in) or with in = 0 (out), and prefix.bias (out):
+ * a linear layer or a layer norm.  Returns 0 or -1.
+ */
 static int
-take_linear(struct loader *l, struct sq_linear *lin, const char *prefix,
-    long out, long in)
+take_wb(struct loader *l, const float **w, const float **b,
+    const char *prefix, long out, long in)
 {
 	char name[160];
 
 	snprintf(name, sizeof(name), "%s.weight", prefix);
-	if ((lin->w = take_f32(l, name, out, in)) == NULL)
+	if ((*w = take_f32(l, name, out, in)) == NULL)
 		return -1;
 	snprintf(name, sizeof(name), "%s.bias", prefix);
-	return (lin->b = take_f32(l, name, out, 0)) == NULL ? -1 : 0;
+	return (*b = take_f32(l, name, out, 0)) == NULL ? -1 : 0;
+}
+
+static int
+take_linear(struct loader *l, struct sq_linear *lin, const char *prefix,
+    long out, long in)
+{
+	return take_wb(l, &lin->w, &lin->b, prefix, out, in);
 }
 
 static int
 take_norm(struct loader *l, struct sq_norm *nm, const char *prefix, long d)
 {
-	char name[160];
-
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	if ((nm->g = take_f32(l, name, d, 0)) == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	return (nm->b = take_f32(l, name, d, 0)) == NULL ? -1 : 0;
+	return take_wb(l, &nm->g, &nm->b, prefix, d, 0);
 }
 
 static int
@@ -612,20 +616,31 @@ take_attn(struct loader *l, struct sq_attn_weights *a, const char *prefix,
 	return 0;
 }
 
-/* The FFN and the norm names one layer of either stack shares. */
+/*
+ * What a layer of either stack has, under prefix p: self-attention, its
+ * norm, the FFN and the final norm.  Returns 0 or -1.
+ */
 static int
-take_ffn(struct loader *l, struct sq_linear *fc1, struct sq_linear *fc2,
-    struct sq_norm *final, const char *prefix, long d, long f)
+take_layer(struct loader *l, const char *p, struct sq_attn_weights *sa,
+    struct sq_norm *sa_norm, struct sq_linear *fc1, struct sq_linear *fc2,
+    struct sq_norm *final)
 {
+	long d = l->m->cfg.d_model, f = l->m->cfg.d_ff;
 	char name[160];
 
-	snprintf(name, sizeof(name), "%s.fc1", prefix);
+	snprintf(name, sizeof(name), "%s.self_attn", p);
+	if (take_attn(l, sa, name, d) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
+	if (take_norm(l, sa_norm, name, d) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.fc1", p);
 	if (take_linear(l, fc1, name, f, d) < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s.fc2", prefix);
+	snprintf(name, sizeof(name), "%s.fc2", p);
 	if (take_linear(l, fc2, name, d, f) < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s.final_layer_norm", prefix);
+	snprintf(name, sizeof(name), "%s.final_layer_norm", p);
 	return take_norm(l, final, name, d);
 }
 
@@ -634,7 +649,7 @@ take_layers(struct loader *l)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
-	long d = c->d_model, f = c->d_ff;
+	long d = c->d_model;
 	char p[96], name[160];
 	int i;
 
@@ -644,30 +659,22 @@ take_layers(struct loader *l)
 		struct sq_encoder_layer *e = &m->enc[i];
 
 		snprintf(p, sizeof(p), "encoder.layers.%d", i);
-		snprintf(name, sizeof(name), "%s.self_attn", p);
-		if (take_attn(l, &e->self_attn, name, d) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
-		if (take_norm(l, &e->self_attn_norm, name, d) < 0 ||
-		    take_ffn(l, &e->fc1, &e->fc2, &e->final_norm, p, d, f) < 0)
+		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
+		    &e->fc2, &e->final_norm) < 0)
 			return -1;
 	}
 	for (i = 0; i < c->decoder_layers; i++) {
 		struct sq_decoder_layer *e = &m->dec[i];
 
 		snprintf(p, sizeof(p), "decoder.layers.%d", i);
-		snprintf(name, sizeof(name), "%s.self_attn", p);
-		if (take_attn(l, &e->self_attn, name, d) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
-		if (take_norm(l, &e->self_attn_norm, name, d) < 0)
+		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
+		    &e->fc2, &e->final_norm) < 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s.encoder_attn", p);
 		if (take_attn(l, &e->cross_attn, name, d) < 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s.encoder_attn_layer_norm", p);
-		if (take_norm(l, &e->cross_attn_norm, name, d) < 0 ||
-		    take_ffn(l, &e->fc1, &e->fc2, &e->final_norm, p, d, f) < 0)
+		if (take_norm(l, &e->cross_attn_norm, name, d) < 0)
 			return -1;
 	}
 	if (c->encoder_final_norm &&

@@ -297,23 +297,24 @@ sq_spm_nbest(struct sq_spm *s, const char *text, size_t len, int n,
 	try {
 		auto nb = s->sp.NBestEncodeAsImmutableProto(
 		    std::string_view(text, len), n);
-		auto st = s->sp.status();
-		if (!st.ok())
-			return status_err(st, "n-best");
+		size_t k = nb.nbests_size();
+
 		/*
-		 * The Immutable call swallows the Status; an empty result
-		 * for a non-empty line is how a failure (e.g. a BPE model)
-		 * shows.  Ask the Status-returning form for the message.
+		 * The Immutable call swallows the Status: no candidate at
+		 * all is how a failure (e.g. a BPE model) shows.  Ask the
+		 * Status-returning form for the message.
 		 */
-		if (nb.nbests_size() == 0 && len > 0) {
-			st = s->sp.NBestEncode(std::string_view(text, len), n,
-			    &s->nbest_ids);
+		if (k == 0) {
+			auto st = s->sp.NBestEncode(std::string_view(text,
+			    len), n, &s->nbest_ids);
 			if (!st.ok())
 				return status_err(st, "n-best");
 		}
-		size_t k = nb.nbests_size();
-		s->nbest_ids.resize(k);
-		s->cands.resize(k);
+		/* an empty line has one empty candidate, as spm_encode's */
+		s->nbest_ids.resize(k ? k : 1);
+		s->cands.resize(k ? k : 1);
+		s->nbest_ids[0].clear();
+		s->cands[0] = { s->nbest_ids[0].data(), 0, 0.0f };
 		for (size_t i = 0; i < k; i++) {
 			auto c = nb.nbests(i);
 			auto &v = s->nbest_ids[i];
@@ -326,7 +327,7 @@ sq_spm_nbest(struct sq_spm *s, const char *text, size_t len, int n,
 			s->cands[i].score = c.score();
 		}
 		*cands = s->cands.data();
-		*n_cands = k;
+		*n_cands = s->cands.size();
 		return 0;
 	} catch (...) {
 		return exception_err("n-best");

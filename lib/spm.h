@@ -96,8 +96,8 @@ int sq_spm_encode_pieces(struct sq_spm *s, const char *text, size_t len,
 /*
  * The n best segmentations, best first, as spm_encode
  * --output_format=nbest_id --nbest_size=n gives them (unigram models
- * only).  *cands (n_cands <= n, 0 for an empty line) is borrowed.
- * 0 or -1.
+ * only): 1 <= n_cands <= n; an empty line has one empty candidate of
+ * score 0.  *cands is borrowed.  0 or -1.
  */
 int sq_spm_nbest(struct sq_spm *s, const char *text, size_t len, int n,
     const struct sq_spm_cand **cands, size_t *n_cands);

@@ -636,6 +636,8 @@ parse_ids(struct sq_reader *r, const char *s, size_t n, uint32_t *n_ids)
 {
 	size_t i = 0, k = 0;
 
+	if (!r->tids)	/* never NULL, even for an empty record */
+		r->tids = sq_reallocarray(NULL, r->tids_cap = 256, 4);
 	for (;;) {
 		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
 			i++;
@@ -659,10 +661,8 @@ parse_ids(struct sq_reader *r, const char *s, size_t n, uint32_t *n_ids)
 			    (unsigned long long)r->n_rec, tok);
 			return r->failed = 1, -1;
 		}
-		if (k == r->tids_cap) {
-			r->tids_cap = r->tids_cap ? 2 * r->tids_cap : 256;
-			r->tids = sq_reallocarray(r->tids, r->tids_cap, 4);
-		}
+		if (k == r->tids_cap)
+			r->tids = sq_reallocarray(r->tids, r->tids_cap *= 2, 4);
 		r->tids[k++] = (int32_t)v;
 	}
 	*n_ids = (uint32_t)k;
@@ -878,6 +878,17 @@ sb_floats(struct sbuf *b, const float *v, uint64_t n)
 	}
 }
 
+/* "TAG v v v": a verbose line's tag and its counts. */
+static void
+sb_tagged(struct sbuf *b, char tag, const uint64_t *v, int n)
+{
+	sb_char(b, tag);
+	for (int i = 0; i < n; i++) {
+		sb_char(b, ' ');
+		sb_u64(b, v[i]);
+	}
+}
+
 /* Appends the text form of rec (see sq_record_print) to b. */
 static void
 format_record(struct sbuf *b, const struct sq_record *rec, int verbose)
@@ -890,11 +901,7 @@ format_record(struct sbuf *b, const struct sq_record *rec, int verbose)
 			sb_ids(b, rec->ids, rec->n_ids, 0);
 			break;
 		}
-		sb_char(b, 'T');
-		sb_char(b, ' ');
-		sb_u64(b, rec->key);
-		sb_char(b, ' ');
-		sb_u64(b, rec->rank);
+		sb_tagged(b, 'T', (uint64_t[]){ rec->key, rec->rank }, 2);
 		sb_char(b, ' ');
 		sb_f32(b, rec->score);
 		sb_ids(b, rec->ids, rec->n_ids, 1);
@@ -905,28 +912,14 @@ format_record(struct sbuf *b, const struct sq_record *rec, int verbose)
 		}
 		break;
 	case SQ_REC_MEMORY:
-		sb_char(b, 'M');
-		sb_char(b, ' ');
-		sb_u64(b, rec->key);
-		sb_char(b, ' ');
-		sb_u64(b, rec->n_src);
-		sb_char(b, ' ');
-		sb_u64(b, rec->rows);
-		sb_char(b, ' ');
-		sb_u64(b, rec->cols);
+		sb_tagged(b, 'M', (uint64_t[]){ rec->key, rec->n_src, rec->rows,
+		    rec->cols }, 4);
 		sb_ids(b, rec->src, rec->n_src, 1);
 		sb_floats(b, rec->data, n_data);
 		break;
 	case SQ_REC_ALIGN:
-		sb_char(b, 'A');
-		sb_char(b, ' ');
-		sb_u64(b, rec->key);
-		sb_char(b, ' ');
-		sb_u64(b, rec->rank);
-		sb_char(b, ' ');
-		sb_u64(b, rec->rows);
-		sb_char(b, ' ');
-		sb_u64(b, rec->cols);
+		sb_tagged(b, 'A', (uint64_t[]){ rec->key, rec->rank, rec->rows,
+		    rec->cols }, 4);
 		sb_floats(b, rec->data, n_data);
 		break;
 	default:

@@ -81,8 +81,10 @@ enum sq_dtype { SQ_DTYPE_F32 = 0 };
 
 /*
  * One decoded record.  From sq_stream_next() all pointers are borrowed
- * until the next call on the same reader; for sq_stream_write() the caller
- * owns them.
+ * until the next call on the same reader, and those of the record's kind
+ * are never NULL (even for 0 elements) except token_scores when absent;
+ * the others are NULL and their counts 0.  For sq_stream_write() the
+ * caller owns them, and a pointer may be NULL when its count is 0.
  */
 struct sq_record {
 	int kind;		/* SQ_REC_* */

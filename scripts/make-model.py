@@ -75,9 +75,9 @@ SIZE_OPTS = [("d-model", "d_model"), ("heads", "n_heads"), ("ff", "d_ff"),
              ("max-positions", "max_positions")]
 
 
-def spm_pieces(blob):
-    """Number of pieces in a serialized SentencePiece ModelProto: the
-    top-level occurrences of field 1 (repeated SentencePiece pieces)."""
+def proto_fields(blob):
+    """(field number, value) of each top-level field of a serialized
+    protobuf message: an int for varints, bytes for length-delimited."""
     def varint(i):
         v, shift = 0, 0
         while True:
@@ -87,23 +87,37 @@ def spm_pieces(blob):
             shift += 7
             if not b & 0x80:
                 return v, i
-    n, i = 0, 0
+    i = 0
     while i < len(blob):
         key, i = varint(i)
         wire = key & 7
         if wire == 0:
-            _, i = varint(i)
+            v, i = varint(i)
         elif wire == 1:
-            i += 8
+            v, i = blob[i:i + 8], i + 8
         elif wire == 2:
-            ln, i = varint(i)
-            i += ln
+            n, i = varint(i)
+            v, i = blob[i:i + n], i + n
         elif wire == 5:
-            i += 4
+            v, i = blob[i:i + 4], i + 4
         else:
             raise ValueError("not a SentencePiece model (wire type %d)" % wire)
-        n += (key >> 3) == 1
-    return n
+        yield key >> 3, v
+
+
+def spm_info(blob):
+    """(pieces, {config key: id}) of a serialized SentencePiece ModelProto:
+    field 1 is a piece; field 2 the TrainerSpec, whose unk_id (40), bos_id
+    (41), eos_id (42) and pad_id (43) default to 0, 1, 2, -1."""
+    n, ids = 0, {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1}
+    for field, v in proto_fields(blob):
+        n += field == 1
+        if field == 2:
+            for f, x in proto_fields(v):
+                key = {40: "unk_id", 41: "bos_id", 42: "eos_id", 43: "pad_id"}.get(f)
+                if key is not None:
+                    ids[key] = x - (1 << 64) if x >= 1 << 63 else x
+    return n, ids
 
 
 def randomize(model, seed, gain, eos_gain=1.0):
@@ -189,13 +203,13 @@ def main():
                     help="how often EOS wins in random decoder states")
     ap.add_argument("--spm-source", metavar="FILE",
                     help="SentencePiece model to embed as spm.source; sets "
-                         "the source vocabulary size")
+                         "the source vocabulary size and the special ids")
     ap.add_argument("--spm-target", metavar="FILE",
                     help="SentencePiece model to embed as spm.target; sets "
-                         "the target vocabulary size")
+                         "the target vocabulary size and the special ids")
     ap.add_argument("--model-id", help="model id [CONFIG-<hash of config, "
                                        "seed and options>]")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()     # options may follow CONFIG
     if len(a.pairs) % 2:
         ap.error("CONFIG and OUTPUT come in pairs")
     for name, output in zip(a.pairs[0::2], a.pairs[1::2]):
@@ -219,11 +233,13 @@ def make(a, name, output):
         if path:
             with open(path, "rb") as f:
                 spm[side] = f.read()
-            c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = \
-                spm_pieces(spm[side])
+            n, ids = spm_info(spm[side])
+            c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = n
+            c.update(ids)   # the special ids are the SentencePiece model's
+            c.pop("decoder_start_id", None)
     if c.get("shared_vocab") and "source" in spm:
         c["tgt_vocab_size"] = c["src_vocab_size"]
-    if name == "marian":            # pad and start at the last id
+    if name == "marian" and not spm:    # pad and start at the last id
         c["pad_id"] = c["decoder_start_id"] = c["tgt_vocab_size"] - 1
     for kv in a.set:
         k, _, v = kv.partition("=")

@@ -129,7 +129,7 @@ class Config:
         self.tie_src_tgt = self.tie_output = self.output_bias = 0
         self.shared_vocab = 0
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
-        self.decoder_start_id = None     # bos_id
+        self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
         for k in REQUIRED:
             setattr(self, k, None)
@@ -163,8 +163,8 @@ class Config:
                 raise ValueError("config %s is required" % k)
         if self.embed_scale is None:
             self.embed_scale = float(np.sqrt(np.float32(self.d_model)))
-        if self.decoder_start_id is None:
-            self.decoder_start_id = self.bos_id
+        if self.decoder_start_id is None:   # fairseq starts with EOS
+            self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
         if self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
         return self
@@ -500,9 +500,17 @@ def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
     return (score - word_penalty * length) / length_penalty(length, alpha, gnmt)
 
 
+def repeats(ids, n):
+    """The tokens that would complete an n-gram ids already has."""
+    tail = ids[len(ids) - n + 1:] if n > 1 else []
+    return {ids[i + n - 1] for i in range(len(ids) - n + 1)
+            if ids[i:i + n - 1] == tail}
+
+
 @torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
-                gnmt=False, word_penalty=0.0, early_stop=True):
+                gnmt=False, word_penalty=0.0, early_stop=True,
+                no_repeat_ngram=0):
     """A straightforward beam search with lib/beam.h's rules.  Each step
     extends every live hypothesis by every token and keeps the best
     k - (finished so far) extensions by summed log-prob (Marian's shrinking
@@ -515,7 +523,10 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     it can still reach, log-probs being <= 0), which never changes the
     result.  Returns up to nbest (score, log-prob, ids without EOS,
     per-token log-probs with EOS's), best first, ties in finishing order.
-    k = 1 gives greedy()'s ids."""
+    no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
+    hypothesis; a hypothesis left with no allowed token is finished as it
+    stands.  Equal sums go to the earlier row, then the smaller id (a
+    stable sort), so k = 1 gives greedy()'s ids."""
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
@@ -527,11 +538,18 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
         lp = st.step(last)
         if step < min_len:
             lp[:, cfg.eos_id] = float("-inf")
+        for r, h in enumerate(live):
+            for tok in repeats(h[0], no_repeat_ngram) if no_repeat_ngram else ():
+                lp[r, tok] = float("-inf")
+            if bool(torch.isinf(lp[r]).all()):     # stuck: finished as is
+                finished.append((normalize(h[2], len(h[0]), alpha, gnmt,
+                                           word_penalty), h[2], h[0], h[1]))
         sums = torch.tensor([h[2] for h in live], dtype=torch.float64)
         cand = (sums[:, None] + lp.double()).view(-1)
-        top = torch.topk(cand, min(k - len(finished), cand.numel()))
+        values, indices = torch.sort(cand, descending=True, stable=True)
+        m = max(0, min(k - len(finished), cand.numel()))
         nxt, parents, toks = [], [], []
-        for s, idx in zip(top.values.tolist(), top.indices.tolist()):
+        for s, idx in zip(values[:m].tolist(), indices[:m].tolist()):
             if s == float("-inf"):
                 continue
             p, tok = divmod(idx, lp.shape[1])

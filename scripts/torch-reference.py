@@ -28,8 +28,9 @@ with scripts/numdiff.py.  The forms follow seqcat -v (seqpipe-stream(5)):
 
 Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
---max-len A,B (at most floor(A * n_src + B) tokens, EOS included, capped at
-max_positions - position_offset), --min-len N (no EOS before N tokens).
+--max-len [A,]B (at most floor(A * n_src + B) tokens, EOS included, capped
+at max_positions - position_offset), --min-len N (no EOS before N tokens),
+--no-repeat-ngram N (beam only).
 
 Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
@@ -70,11 +71,12 @@ def max_len_of(spec, n_src):
 
 
 def parse_max_len(s):
+    """"A,B" or "B" (A = 0)."""
     try:
-        a, _, b = s.partition(",")
-        return float(a), float(b or 0)
+        a, comma, b = s.partition(",")
+        return (float(a), float(b)) if comma else (0.0, float(a))
     except ValueError:
-        raise argparse.ArgumentTypeError("expected A,B: %r" % s)
+        raise argparse.ArgumentTypeError("expected [A,]B: %r" % s)
 
 
 def main():
@@ -97,7 +99,8 @@ def main():
                     help="lp(L) = ((5 + L) / 6)^alpha")
     ap.add_argument("--word-penalty", type=float, default=0.0)
     ap.add_argument("--max-len", type=parse_max_len, default=(2.0, 10.0),
-                    metavar="A,B", help="default 2,10")
+                    metavar="[A,]B", help="default 2,10")
+    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N")
     ap.add_argument("--min-len", type=int, default=0)
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
@@ -156,7 +159,8 @@ def main():
             if "beam" in out or "beam-ids" in out:
                 hyps = sq.beam_search(model, ids, a.beam_size, a.alpha, ml,
                                       a.min_len, a.nbest, a.gnmt,
-                                      a.word_penalty)
+                                      a.word_penalty,
+                                      no_repeat_ngram=a.no_repeat_ngram)
                 for rank, (score, _, h_ids, h_lp) in enumerate(hyps):
                     if "beam" in out:
                         out["beam"].write(hyp_line(key, rank, score, h_ids, h_lp))

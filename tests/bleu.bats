@@ -4,11 +4,11 @@
 # Golden files: tests/data/bleu/NAME.{out,err,rc} were produced by the real
 # sacrebleu 2.6.0 (git tag v2.6.0 of github.com/mjpost/sacrebleu, run with
 # Debian 12's python3 3.11 and python3-regex 2022.10.31) as
-#     cd tests/data/bleu && python3 -m sacrebleu ARGUMENTS < STDIN \
+#     cd tests/data/bleu && env VARS python3 -m sacrebleu ARGUMENTS < STDIN \
 #         > NAME.out 2> NAME.err; echo $? > NAME.rc
 #     sed -i 's/^sacreBLEU: /bleu: /' NAME.err
-# for each line "NAME STDIN ARGUMENTS CHECK" of tests/data/bleu/cases (see
-# its header for CHECK).  The other expected values are sacrebleu's own
+# for each line "NAME STDIN [VARS] ARGUMENTS CHECK" of tests/data/bleu/cases
+# (VARS: leading VAR=value words; see its header for CHECK).  The other expected values are sacrebleu's own
 # published test values (test/test_bleu.py, test_chrf.py, test_api.py,
 # test_sentence_bleu.py), cited at each test.
 load helper
@@ -22,9 +22,15 @@ golden() {
 	line=$(grep "^$1	" "$D/cases") || fail "no case $1"
 	IFS='	' read -r _ stdin args check <<<"$line"
 	[ "$stdin" = - ] && stdin=/dev/null
+	# leading VAR=value words are the environment
+	local envs=()
+	while [[ $args == [A-Z]*=* ]]; do
+		envs+=("${args%% *}")
+		args=${args#* }
+	done
 	cd "$D"
 	# shellcheck disable=SC2086
-	run --separate-stderr bleu $args < "$stdin"
+	run --separate-stderr env "${envs[@]}" bleu $args < "$stdin"
 	[ "$status" -eq "$(cat "$1.rc")" ] || fail "status $status, want $(cat "$1.rc"): $stderr"
 	diff -u "$1.out" <(printf '%s\n' "$output" | sed '${/^$/d}') || fail "stdout differs"
 	case $check in
@@ -99,6 +105,14 @@ golden() {
 @test "golden: err-sl-metrics2" { golden err-sl-metrics2; }
 @test "golden: err-bad-utf8" { golden err-bad-utf8; }
 @test "golden: err-bad-utf8-ref" { golden err-bad-utf8-ref; }
+@test "golden: err-ci-sl" { golden err-ci-sl; }
+@test "golden: format-env" { golden format-env; }
+@test "golden: ci-b" { golden ci-b; }
+@test "golden: ci-short" { golden ci-short; }
+@test "golden: ci-seed" { golden ci-seed; }
+@test "golden: ci-cin" { golden ci-cin; }
+@test "golden: ci-json" { golden ci-json; }
+@test "golden: ci-text" { golden ci-text; }
 
 # near VALUE EPS: $output is a number within EPS of VALUE
 near() {

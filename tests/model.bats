@@ -58,7 +58,7 @@ refuses() {
 @test "overlapping tensors" { refuses overlap 'overlaps tensor .*\(tensor encoder.layers.0.self_attn.[kq]_proj.weight\)$'; }
 @test "unknown dtype" { refuses unknown-dtype 'unknown dtype "F33" \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong dtype" { refuses wrong-dtype 'dtype F16, expected F32 \(tensor decoder.layers.0.fc2.bias\)$'; }
-@test "size not shape times dtype size" { refuses wrong-size 'expected 132 \(tensor decoder.layers.0.fc2.bias\)$'; }
+@test "size not shape times dtype size" { refuses wrong-size '128 data bytes, expected 132 for 33 F32 elements \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong shape for the config names the tensor" {
 	refuses wrong-shape 'shape \(32, 64\), the config implies \(64, 32\) \(tensor decoder.layers.1.fc1.weight\)$'
 }
@@ -107,4 +107,32 @@ refuses() {
 	assert_failure
 	run grep -c '^ok' "$D/nn.out"
 	assert_output 17
+}
+
+@test "make-model.py: embeds SentencePiece models, takes their sizes and special ids" {
+	T=$BATS_TEST_TMPDIR
+	"$PY" -c 'print("\n".join("the %d quick brown foxes jump over %d lazy dogs" % (i, i * 7) for i in range(300)))' > "$T/text"
+	spm_train --input="$T/text" --model_prefix="$T/a" --vocab_size=60 \
+	    --unk_id=0 --bos_id=-1 --eos_id=1 --pad_id=3 > /dev/null 2>&1
+	spm_train --input="$T/text" --model_prefix="$T/b" --vocab_size=50 > /dev/null 2>&1
+	"$SRCDIR/scripts/make-model.py" untied --spm-source "$T/b.model" \
+	    --spm-target "$T/a.model" "$T/m.sq" 2> /dev/null
+	run "$OPEN" "$T/m.sq"
+	assert_success
+	run "$PY" - "$T/m.sq" "$T/b.model" "$T/a.model" <<-'PY'
+		import json, struct, sys
+		blob = open(sys.argv[1], "rb").read()
+		n, = struct.unpack("<Q", blob[:8])
+		h = json.loads(blob[8:8 + n])
+		m, data = h["__metadata__"], blob[8 + n:]
+		def tensor(name):
+		    b, e = h[name]["data_offsets"]
+		    return data[b:e]
+		print(m["src_vocab_size"], m["tgt_vocab_size"], m["unk_id"],
+		      m["bos_id"], m["eos_id"], m["pad_id"], m["decoder_start_id"],
+		      tensor("spm.source") == open(sys.argv[2], "rb").read(),
+		      tensor("spm.target") == open(sys.argv[3], "rb").read())
+	PY
+	# the target's ids win; with no BOS, decoding starts from EOS
+	assert_output "50 60 0 -1 1 3 1 True True"
 }

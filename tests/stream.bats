@@ -16,6 +16,14 @@ one_error() {
 	[[ "$stderr" == "seqcat: $1"* ]] || fail "stderr: '$stderr', expected 'seqcat: $1...'"
 }
 
+rejects() {	# rejects MESSAGE EXPR...: seqcat fails so on the bytes gen makes
+	local msg=$1
+	shift
+	gen "$@" > in
+	run --separate-stderr seqcat in
+	one_error "in: $msg"
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	# a stream of model m: three tokens records, keys 0 1 2
@@ -116,9 +124,16 @@ T 3 0 nan 0"
 
 @test "zlib: raw_len that disagrees with the data is an error" {
 	# a tokens payload of 20 bytes (one id) compressed, raw_len said 24
-	gen 'H(1)' 'R(1, 6, struct.pack("<I", 24) + zlib.compress(T(0, [1])[20:]), flags=1)' > bad
-	run --separate-stderr seqcat bad
-	one_error 'bad: record 0 (key 6): zlib: payload does not inflate to raw_len 24'
+	rejects 'record 0 (key 6): zlib: payload does not inflate to raw_len 24' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 24) + zlib.compress(T(0, [1])[20:]), flags=1)'
+	rejects 'record 0 (key 6): zlib: payload does not inflate to raw_len 16' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 16) + zlib.compress(T(0, [1])[20:]), flags=1)'
+	rejects 'record 0 (key 6): zlib: incorrect header check' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + b"garbage", flags=1)'
+	rejects 'record 0 (key 6): zlib: data after the compressed stream' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + zlib.compress(T(0, [1])[20:]) + b"x", flags=1)'
+	rejects 'record 0 (key 6): absurd raw_len 1000000 for 9 compressed bytes' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 1000000) + zlib.compress(b"1"), flags=1)'
 }
 
 @test "empty input: empty output, exit 0" {
@@ -160,15 +175,12 @@ T 1 0 nan"
 	run --separate-stderr seqcat bad
 	one_error 'bad: record 0 (key 0): bad CRC'
 	assert_output ""
-	gen 'H(1, "m", crc=12345)' 'T(0, [1])' > badh
-	run --separate-stderr seqcat badh
-	one_error 'badh: header: bad CRC'
+	rejects 'header: bad CRC' 'H(1, "m", crc=12345)' 'T(0, [1])'
 }
 
 @test "unknown major version is refused, a newer minor with more header read" {
-	gen 'H(1, "m", major=2)' 'T(0, [1])' > v2
-	run --separate-stderr seqcat v2
-	one_error 'v2: header: format version 2.0, this reader knows only major version 1'
+	rejects 'header: format version 2.0, this reader knows only major version 1' \
+	    'H(1, "m", major=2)' 'T(0, [1])'
 	gen 'H(1, "m", "/p", minor=7, extra=b"future facts")' 'T(0, [1])' > v17
 	run -0 --separate-stderr seqcat -H v17
 	assert_output "H tokens 1.7 m /p
@@ -199,9 +211,7 @@ T 2 0 nan 3"
 	cat ok.tok mem > both
 	run --separate-stderr seqcat both
 	one_error 'both: record 3: header of a concatenated stream: a memory stream after a tokens stream'
-	gen 'H(3)' > k3
-	run --separate-stderr seqcat k3
-	one_error 'k3: header: unknown stream kind 3'
+	rejects 'header: unknown stream kind 3' 'H(3)'
 }
 
 @test "concatenation: same model reads as both, another model is an error" {
@@ -231,21 +241,28 @@ T 2 0 nan 3"
 	printf '\001\000\000\000\377\377\377\177\005\000\000\000\000\000\000\000\000\000\000\000' >> a
 	run --separate-stderr seqcat a
 	one_error 'a: record 0 (key 5): absurd payload length 2147483647'
-	gen 'H(1)' 'R(1, 0, b"12345678")' > b
-	run --separate-stderr seqcat b
-	one_error 'b: record 0 (key 0): tokens payload shorter than 16 bytes'
-	gen 'H(1)' 'R(1, 4, struct.pack("<IfII", 0, 0, 1073741824, 0))' > c
-	run --separate-stderr seqcat c
-	one_error 'c: record 0 (key 4): tokens payload of 16 bytes for 1073741824 ids'
-	gen 'H(2)' 'R(2, 1, struct.pack("<IIII", 0, 4294967295, 4294967295, 0))' > d
-	run --separate-stderr seqcat d
-	one_error 'd: record 0 (key 1): memory payload of 16 bytes for 0 ids and 4294967295 x 4294967295 floats'
-	gen 'H(1)' 'R(1, 0, T(0, [1])[20:], flags=4)' > e
-	run --separate-stderr seqcat e
-	one_error 'e: record 0 (key 0): unknown record flags 0x4'
-	gen 'H(1)' 'T(0, [-3])' > f
-	run --separate-stderr seqcat f
-	one_error 'f: record 0 (key 0): negative token id -3'
+	rejects 'record 0 (key 0): tokens payload shorter than 16 bytes' \
+	    'H(1)' 'R(1, 0, b"12345678")'
+	rejects 'record 0 (key 4): tokens payload of 16 bytes for 1073741824 ids' \
+	    'H(1)' 'R(1, 4, struct.pack("<IfII", 0, 0, 1073741824, 0))'
+	rejects 'record 0 (key 1): memory payload of 16 bytes for 0 ids and 4294967295 x 4294967295 floats' \
+	    'H(2)' 'R(2, 1, struct.pack("<IIII", 0, 4294967295, 4294967295, 0))'
+	rejects 'record 0 (key 2): unknown dtype 1' \
+	    'H(2)' 'R(2, 2, struct.pack("<IIII", 0, 1, 1, 1) + b"\0\0\0\0")'
+	rejects 'record 1 (key 0): unknown record flags 0x4' \
+	    'H(1)' 'T(0, [])' 'R(1, 0, T(0, [1])[20:], flags=4)'
+	rejects 'record 0 (key 0): unknown token flags 0x2' \
+	    'H(1)' 'R(1, 0, struct.pack("<IfII", 0, 0, 0, 2))'
+	rejects 'record 0 (key 0): negative token id -3' 'H(1)' 'T(0, [-3])'
+	rejects 'record 0 (key 0): negative source id -1' \
+	    'H(2)' 'M(0, [-1], 0, 0, [])'
+	rejects 'header: bad header length 3' 'H(1)[:12] + struct.pack("<I", 3)'
+	rejects 'header: model id longer than the header' \
+	    'Hraw(struct.pack("<HHH", 9, 0, 0) + b"x" * 5)'
+	rejects 'header: model path longer than the header' \
+	    'Hraw(struct.pack("<HH", 0, 1))'
+	rejects 'header: bad model id (too long or has a NUL)' 'H(1, "a\0b")'
+	rejects 'header: bad model id (too long or has a NUL)' 'H(1, "x" * 256)'
 	printf '\000SQX' > g
 	run --separate-stderr seqcat g
 	one_error 'g: header: bad magic'

@@ -19,6 +19,11 @@ def H(kind=1, model_id="", path="", major=1, minor=0, extra=b"", crc=None):
     """A section header; crc=N stores N instead of the right CRC."""
     idb, pb = model_id.encode(), path.encode()
     body = struct.pack("<H", len(idb)) + idb + struct.pack("<H", len(pb)) + pb + extra
+    return Hraw(body, kind, major, minor, crc)
+
+
+def Hraw(body, kind=1, major=1, minor=0, crc=None):
+    """A section header around the bytes from offset 16 up to the CRC."""
     head = b"\0SQS" + struct.pack("<HHII", major, minor, kind, len(body)) + body
     return head + struct.pack("<I", zlib.crc32(head) if crc is None else crc)
 
