@@ -88,7 +88,7 @@ struct sent {
 	int32_t *forced;	/* (n_forced) prefix or target, or NULL */
 	int n_forced;
 	int max_steps;
-	struct sq_rng rng;
+	struct sq_sample_rng rng;
 	int32_t *ids;		/* (max_steps) output */
 	float *tok_scores;	/* (max_steps) */
 	float *align;		/* (max_steps, n_src) with --alignment */
@@ -353,7 +353,7 @@ add(struct decode *d, const char *name, uint64_t n_rec,
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);
-	sq_rng_seed(&s->rng, d->seed, s->key);
+	sq_sample_seed(&s->rng, d->seed, s->key);
 	s->ids = sq_malloc((s->max_steps + 1) * sizeof(int32_t));
 	s->tok_scores = sq_malloc((s->max_steps + 1) * sizeof(float));
 	if (d->alignment)
