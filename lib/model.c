@@ -653,6 +653,14 @@ take_layers(struct loader *l)
 	char p[96], name[160];
 	int i;
 
+	/* each layer has over 10 tensors: refuse before allocating for a
+	   layer count no file could hold */
+	if ((size_t)c->encoder_layers + (size_t)c->decoder_layers > l->n_t) {
+		sq_seterr("%s: config encoder_layers = %d, decoder_layers = %d: "
+		    "more layers than the file has tensors (%zu)", l->path,
+		    c->encoder_layers, c->decoder_layers, l->n_t);
+		return -1;
+	}
 	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
 	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
 	for (i = 0; i < c->encoder_layers; i++) {

@@ -61,6 +61,58 @@ sq_ops_blas_core(void)
 
 /* ---- products ---- */
 
+/*
+ * Products of a few rows (beam search at batch 1 has k of them): sgemm
+ * would first copy the whole weight matrix into its panel layout, which
+ * costs more than the product itself at this size, so up to FEW_ROWS rows
+ * go through linear_rows4(), which reads each weight row once for four
+ * input rows, with 16 partial sums per row kept in registers (the j loop
+ * vectorizes without -ffast-math because the lanes never mix until the
+ * end).  A row's result depends on its own input only, never on M.
+ */
+#define FEW_ROWS 8
+#define ROW_LANES 16
+
+static void
+linear_rows4(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	/* rows past M alias row 0: computed, never stored */
+	const float *x0 = inp, *x1 = inp + (M > 1) * (long)K;
+	const float *x2 = inp + (M > 2) * 2L * K, *x3 = inp + (M > 3) * 3L * K;
+	int n, k, j, m, K0 = K - K % ROW_LANES;
+
+	for (n = lo; n < hi; n++) {
+		const float *wn = w + (long)n * K;	/* (K) */
+		float a0[ROW_LANES] = { 0 }, a1[ROW_LANES] = { 0 };
+		float a2[ROW_LANES] = { 0 }, a3[ROW_LANES] = { 0 };
+		float s[4] = { 0 };
+
+		for (k = 0; k < K0; k += ROW_LANES)
+			for (j = 0; j < ROW_LANES; j++) {
+				float v = wn[k + j];
+
+				a0[j] += v * x0[k + j];
+				a1[j] += v * x1[k + j];
+				a2[j] += v * x2[k + j];
+				a3[j] += v * x3[k + j];
+			}
+		for (j = 0; j < ROW_LANES; j++) {
+			s[0] += a0[j];
+			s[1] += a1[j];
+			s[2] += a2[j];
+			s[3] += a3[j];
+		}
+		for (m = 0; m < M; m++) {
+			float t = s[m] + (bias != NULL ? bias[n] : 0.0f);
+
+			for (k = K0; k < K; k++)
+				t += wn[k] * inp[(long)m * K + k];
+			out[(long)m * ldo + n] = t;
+		}
+	}
+}
+
 void
 sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
@@ -75,6 +127,12 @@ sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f,
 		    w + (long)lo * K, K, inp, 1, bias != NULL ? 1.0f : 0.0f,
 		    out + lo, 1);
+		return;
+	}
+	if (M <= FEW_ROWS) {
+		for (i = 0; i < M; i += 4)
+			linear_rows4(out + (long)i * ldo, ldo, inp + (long)i * K,
+			    w, bias, SQ_MIN(4, M - i), K, lo, hi);
 		return;
 	}
 	if (bias != NULL)

@@ -8,23 +8,26 @@ spm_encode --output_format=id prints them; line i (0-based) is key i.  The
 ids are fed to the encoder as given.  Each output option names a file to
 write; ask for everything a test needs in one call (torch starts slowly).
 Floats are printed with 9 significant digits (exact for float32); compare
-with scripts/numdiff.py.  The forms follow seqcat -v (seqpipe-stream(5)):
+with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
 
   --encoder FILE    M key n_src rows cols src... data...   (rows = n_src,
                     cols = D, data row-major: the memory encode writes)
   --logprobs FILE   L key t v_0 ... v_{Vt-1}   for t = 0 .. len(target):
                     log-probs of the token after decoder_start_id and the
                     first t target ids (needs --targets)
-  --score FILE      T key 0 score ids... EOS | s... : forced scoring of
-                    each target followed by EOS; score is the sum
+  --score FILE      T key 0 score ids... | s... : forced scoring of each
+                    target followed by EOS (needs --targets)
   --greedy FILE     T key 0 score ids... | s...   greedy search (ids without
-                    EOS; score and per-token log-probs include EOS's)
+                    EOS)
   --greedy-ids FILE the greedy ids alone, one line per sentence (what
                     decode --text prints)
   --beam FILE       T key rank score ids... | s...   beam search n-best
-                    (score: the normalised score; s: per-token log-probs,
-                    EOS's last when it ended with EOS)
+                    (score: the normalised score)
   --beam-ids FILE   the ids alone, one line per hypothesis
+
+As in the stream's records, the per-token log-probs s are those of the
+ids, one each; a score that sums log-probs (greedy, --score) includes the
+EOS's, and so does L below.
 
 Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
@@ -36,7 +39,7 @@ Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
   torch-reference.py m.sq src.txt --encoder enc.ref --greedy greedy.ref \\
       --beam beam.ref -k 4 --nbest 2 --max-len 2,10
-  encode -m m.sq src.txt | seqcat -v > enc.got
+  encode -m m.sq src.txt | seqcat > enc.got
   scripts/numdiff.py --tol 1e-4 enc.got enc.ref
 """
 
@@ -61,8 +64,10 @@ def fmt(x):
 
 
 def hyp_line(key, rank, score, ids, token_lp):
+    """seqcat's form of a tokens record with per-token scores; token_lp may
+    go on with the EOS's, which is left out."""
     parts = ["T", str(key), str(rank), fmt(score)] + [str(i) for i in ids]
-    return " ".join(parts + ["|"] + [fmt(s) for s in token_lp]) + "\n"
+    return " ".join(parts + ["|"] + [fmt(s) for s in token_lp[:len(ids)]]) + "\n"
 
 
 def max_len_of(spec, n_src):
@@ -149,7 +154,7 @@ def main():
                 if "score" in out:
                     seq = tgt[key] + [cfg.eos_id]
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
-                    out["score"].write(hyp_line(key, 0, sum(s), seq, s))
+                    out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
             if "greedy" in out or "greedy-ids" in out:
                 g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len)
                 if "greedy" in out:

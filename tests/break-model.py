@@ -72,6 +72,8 @@ edit("bad-activation", lambda h: h["__metadata__"].update(activation="tanh"))
 edit("bad-heads", lambda h: h["__metadata__"].update(n_heads="5"))
 edit("bad-int", lambda h: h["__metadata__"].update(d_ff="64x"))
 edit("bad-dff", lambda h: h["__metadata__"].update(d_ff="48"))
+edit("huge-layers", lambda h: h["__metadata__"].update(
+    encoder_layers="2000000000"))
 edit("no-format", lambda h: h["__metadata__"].pop("format"))
 edit("misspelt-key", lambda h: h["__metadata__"].update(pre_nrom="1"))
 edit("dotted-key", lambda h: h["__metadata__"].update({"train.steps": "100"}))
