@@ -291,7 +291,7 @@ T 2 0 nan 3"
 
 @test "the man page's example bytes and Python reader agree with seqcat" {
 	local page
-	page=$(mandoc -T utf8 "$SRCDIR/man/seqpipe-stream.5" | col -bx)
+	page=$(mandoc -T ascii "$SRCDIR/man/seqpipe-stream.5" | sed "s/.\x08//g")
 	sed -n '/^     The stream of model/,/^     A reader in/p' <<<"$page" |
 	    grep -E '^ +([0-9a-f]{2} +)+[0-9a-f]{2}$' |
 	    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' > ex
@@ -317,4 +317,20 @@ T 0 0 nan 5 17"
 	cmp -s m <(gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)') && fail "not compressed"
 	run -0 "$PY" drive.py m
 	assert_output "2 3 1 2"
+}
+
+dribble() {	# dribble FILE: FILE to stdout, one write(2) per byte
+	"$PY" -c 'import os, sys
+d = open(sys.argv[1], "rb").read()
+for i in range(len(d)):
+    os.write(1, d[i:i + 1])' "$1"
+}
+
+@test "a stream that arrives a byte at a time reads the same" {
+	gen 'H(2, "m")' 'M(0, [1, 2], 2, 3, [1, 2, 3, 4, 5, 6], z=True)' 'M(1, [], 0, 3, [])' > mem
+	dribble mem | seqcat > got
+	seqcat mem > want
+	cmp want got
+	printf '1 2\n\n3\n' > ids
+	dribble ids | seqcat -t | cmp - ids
 }

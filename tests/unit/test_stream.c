@@ -195,6 +195,39 @@ borrowed(void)
 	fclose(f);
 }
 
+/* A record larger than the reader's first buffer, between small ones. */
+static void
+big_record(void)
+{
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_MEMORY, "", "", 0);
+	struct sq_record rec = { .kind = SQ_REC_MEMORY, .rows = 700,
+	    .cols = 1024 }, got;
+	float *big = sq_malloc(700 * 1024 * sizeof(float));
+	int good;
+
+	for (int i = 0; i < 700 * 1024; i++)
+		big[i] = (float)i;
+	rec.data = big;
+	for (int i = 0; i < 3; i++) {
+		rec.key = (uint64_t)i;
+		rec.rows = i == 1 ? 700 : 1;
+		sq_stream_write(w, &rec);
+	}
+	sq_writer_close(w);
+	rewind(f);
+	struct sq_reader *r = sq_stream_fopen(f, "big", SQ_STREAM_MEMORY);
+	good = sq_stream_next(r, &got) == 1 && got.rows == 1;
+	good &= sq_stream_next(r, &got) == 1 && got.rows == 700 &&
+	    got.key == 1 && !memcmp(got.data, big, 700 * 1024 * 4);
+	good &= sq_stream_next(r, &got) == 1 && got.key == 2 &&
+	    sq_stream_next(r, &got) == 0;
+	ok(good, "a 2.8 MB record between small ones");
+	sq_stream_close(r);
+	free(big);
+	fclose(f);
+}
+
 /* Two sections of one model read as one stream; of two models, fail. */
 static void
 concatenation(void)
@@ -328,6 +361,7 @@ main(void)
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_BINARY);
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_ZLIB);
 	borrowed();
+	big_record();
 	concatenation();
 	text_ids();
 	text_forms();
