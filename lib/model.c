@@ -366,6 +366,28 @@ kind_hint(int kind)
 }
 
 /*
+ * A model id travels in stream headers and their one-line text forms: 1
+ * to size - 1 bytes, no control characters.  Returns 0 or -1.
+ */
+static int
+check_id(const char *path, const char *id, size_t size)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= size) {
+		sq_seterr("%s: model_id must have 1 to %zu bytes", path,
+		    size - 1);
+		return -1;
+	}
+	for (; *id; id++)
+		if ((unsigned char)*id < 0x20 || *id == 0x7f) {
+			sq_seterr("%s: model_id has a control character", path);
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * Reads __metadata__ into m: the format tag, model id, provenance and the
  * config (defaults for missing optional keys).  Returns 0 or -1.
  */
@@ -416,14 +438,9 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 			continue;
 		}
 		if (strcmp(k, "model_id") == 0) {
-			size_t n = strlen(s);
-
-			if (n == 0 || n >= sizeof(m->model_id)) {
-				sq_seterr("%s: model_id must have 1 to %zu "
-				    "bytes", path, sizeof(m->model_id) - 1);
+			if (check_id(path, s, sizeof(m->model_id)) < 0)
 				return -1;
-			}
-			memcpy(m->model_id, s, n + 1);
+			memcpy(m->model_id, s, strlen(s) + 1);
 			continue;
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -880,16 +897,13 @@ sq_model_peek_id(const char *path, char *id, size_t id_size)
 		goto out;
 	s = json_string_value(json_object_get(
 	    json_object_get(root, "__metadata__"), "model_id"));
-	if (s == NULL || *s == '\0') {
+	if (s == NULL) {
 		sq_seterr("%s: metadata has no model_id: not a seqpipe model",
 		    path);
 		goto out;
 	}
-	if (strlen(s) >= id_size) {
-		sq_seterr("%s: model_id longer than %zu bytes", path,
-		    id_size - 1);
+	if (check_id(path, s, id_size) < 0)
 		goto out;
-	}
 	memcpy(id, s, strlen(s) + 1);
 	rc = 0;
 out:

@@ -84,6 +84,7 @@ edit("bad-int", lambda h: h["__metadata__"].update(d_ff="64x"))
 edit("bad-dff", lambda h: h["__metadata__"].update(d_ff="48"))
 edit("huge-layers", lambda h: h["__metadata__"].update(
     encoder_layers="2000000000"))
+edit("control-id", lambda h: h["__metadata__"].update(model_id="a\nb"))
 edit("no-format", lambda h: h["__metadata__"].pop("format"))
 edit("misspelt-key", lambda h: h["__metadata__"].update(pre_nrom="1"))
 edit("dotted-key", lambda h: h["__metadata__"].update({"train.steps": "100"}))

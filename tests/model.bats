@@ -72,6 +72,7 @@ refuses() {
 @test "malformed integer" { refuses bad-int 'config d_ff = "64x": expected an integer$'; }
 @test "config disagreeing with the tensors" { refuses bad-dff 'shape \(64, 32\), the config implies \(48, 32\) \(tensor encoder.layers.0.fc1.weight\)$'; }
 @test "a layer count no file could hold" { refuses huge-layers 'more layers than the file has tensors'; }
+@test "a model id with a control character" { refuses control-id 'model_id has a control character$'; }
 @test "not a seqpipe model: no format" { refuses no-format 'metadata format is missing'; }
 @test "not a seqpipe model: no metadata" { refuses no-metadata 'no __metadata__ object'; }
 @test "misspelt config key" { refuses misspelt-key 'unknown metadata key "pre_nrom"'; }
