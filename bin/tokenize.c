@@ -136,11 +136,14 @@ struct job {
 	struct share *shares;	/* (threads) */
 };
 
-/* p, or p grown, with room for need more of its *cap elements of size. */
+/*
+ * p, or p grown, with room for need more of its *cap elements of size;
+ * never NULL, so that memcpy() of 0 bytes has a pointer.
+ */
 static void *
 reserve(void *p, size_t *cap, size_t used, size_t need, size_t size)
 {
-	if (used + need <= *cap)
+	if (p && used + need <= *cap)
 		return p;
 	*cap = SQ_MAX(2 * *cap, used + need + 1024);
 	return sq_reallocarray(p, *cap, size);
@@ -166,8 +169,7 @@ push(struct share *sh, uint64_t key, uint32_t rank, float score,
 	} else {
 		sh->ids = reserve(sh->ids, &sh->cap_ids, sh->n_ids, n,
 		    sizeof(*ids));
-		if (n)
-			memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
+		memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
 		it->at = sh->n_ids;
 		sh->n_ids += n;
 	}
