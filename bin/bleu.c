@@ -12,6 +12,7 @@
 
 #include "bleu_eval.h"
 #include "bleu_input.h"
+#include "bleu_table.h"
 #include "cli.h"
 #include "util.h"
 
@@ -54,7 +55,8 @@
 enum {
 	O_INPUT = 256, O_NREFS, O_METRICS, O_SL, O_TOK, O_SMOOTH, O_SV, O_LC,
 	O_FORCE, O_CC, O_CW, O_BETA, O_WS, O_CLC, O_EPS, O_FORMAT, O_B, O_W,
-	O_SHORT, O_ENC, O_NC, O_Q, O_HELP, O_VERSION, O_CI, O_CIN,
+	O_SHORT, O_ENC, O_NC, O_Q, O_HELP, O_VERSION, O_CI, O_CIN, O_PAR,
+	O_PBS, O_PARN, O_PBSN, O_JOBS,
 };
 
 static const struct option longopts[] = {
@@ -87,6 +89,16 @@ static const struct option longopts[] = {
 	{ "ci", no_argument, NULL, O_CI },
 	{ "confidence-n", required_argument, NULL, O_CIN },
 	{ "cin", required_argument, NULL, O_CIN },
+	{ "paired-ar", no_argument, NULL, O_PAR },
+	{ "par", no_argument, NULL, O_PAR },
+	{ "paired-bs", no_argument, NULL, O_PBS },
+	{ "pbs", no_argument, NULL, O_PBS },
+	{ "paired-ar-n", required_argument, NULL, O_PARN },
+	{ "parn", required_argument, NULL, O_PARN },
+	{ "paired-bs-n", required_argument, NULL, O_PBSN },
+	{ "pbsn", required_argument, NULL, O_PBSN },
+	{ "paired-jobs", required_argument, NULL, O_JOBS },
+	{ "j", required_argument, NULL, O_JOBS },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "f", required_argument, NULL, O_FORMAT },
 	{ "score-only", no_argument, NULL, O_B },
@@ -113,8 +125,11 @@ struct args {
 	size_t n_refs, n_inputs;
 	int has_input, use_bleu, use_chrf, n_metrics;
 	long nr, width;
-	int sentence, score_only, short_sig, json, force, confidence;
-	long confidence_n;
+	int sentence, score_only, short_sig, json, force, confidence, quiet;
+	int paired;		/* 'b' --paired-bs, 'a' --paired-ar, else 0 */
+	long confidence_n, paired_bs_n, paired_ar_n;
+	enum sq_metric_kind order[2];	/* -m order, for paired tests */
+	size_t n_order;
 	struct sq_bleu_opts bleu;
 	struct sq_chrf_opts chrf;
 };
@@ -160,10 +175,12 @@ push_arg(const char ***v, size_t *n, const char *s)
 static void
 add_metric(struct args *a, const char *m)
 {
-	if (strcmp(m, "bleu") == 0)
-		a->use_bleu = 1;
-	else if (strcmp(m, "chrf") == 0)
-		a->use_chrf = 1;
+	if (strcmp(m, "bleu") == 0 && !a->use_bleu)
+		a->use_bleu = 1, a->order[a->n_order++] = SQ_METRIC_BLEU;
+	else if (strcmp(m, "chrf") == 0 && !a->use_chrf)
+		a->use_chrf = 1, a->order[a->n_order++] = SQ_METRIC_CHRF;
+	else if (strcmp(m, "bleu") == 0 || strcmp(m, "chrf") == 0)
+		;
 	else if (strcmp(m, "ter") == 0)
 		sq_usage_error("-m ter: TER is not implemented");
 	else
@@ -199,6 +216,7 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		break;
 	case O_METRICS:	/* argparse's nargs='+': the last -m wins */
 		a->n_metrics = a->use_bleu = a->use_chrf = 0;
+		a->n_order = 0;
 		add_metric(a, optarg);
 		while (optind < argc && is_operand(argv[optind]))
 			add_metric(a, argv[optind++]);
@@ -240,6 +258,21 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 	case O_CIN:
 		a->confidence_n = sq_parse_long("-cin", optarg, 0, 100000000);
 		break;
+	case O_PAR: case O_PBS:
+		if (a->paired && a->paired != (ch == O_PAR ? 'a' : 'b'))
+			sq_usage_error("--paired-ar and --paired-bs exclude each "
+			    "other");
+		a->paired = ch == O_PAR ? 'a' : 'b';
+		break;
+	case O_PARN:
+		a->paired_ar_n = sq_parse_long("-parn", optarg, 0, 100000000);
+		break;
+	case O_PBSN:
+		a->paired_bs_n = sq_parse_long("-pbsn", optarg, 0, 100000000);
+		break;
+	case O_JOBS:	/* one process does it all, fast enough */
+		sq_parse_long("-j", optarg, 0, 100000);
+		break;
 	case O_FORMAT: set_format(a, optarg, 0); break;
 	case O_B: a->score_only = 1; break;
 	case O_W: a->width = sq_parse_long("-w", optarg, 0, 300); break;
@@ -250,7 +283,8 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 			sq_usage_error("-e: '%s': only utf-8 is supported",
 			    optarg);
 		break;
-	case O_NC: case O_Q: break;
+	case O_Q: a->quiet = 1; break;
+	case O_NC: break;
 	case O_HELP: sq_help_exit();
 	case O_VERSION: sq_version_exit();
 	default: sq_usage(stderr, 0); exit(2);
@@ -275,6 +309,8 @@ parse(struct args *a, int argc, char *argv[])
 	a->chrf.char_order = 6;
 	a->chrf.beta = 2;
 	a->confidence_n = 1000;
+	a->paired_bs_n = 1000;
+	a->paired_ar_n = 10000;
 	while (optind < argc) {
 		if (is_operand(argv[optind])) {
 			push_arg(&a->refs, &a->n_refs, argv[optind++]);
@@ -287,8 +323,10 @@ parse(struct args *a, int argc, char *argv[])
 	}
 	while (optind < argc)
 		push_arg(&a->refs, &a->n_refs, argv[optind++]);
-	if (!a->n_metrics)
+	if (!a->n_metrics) {
 		a->use_bleu = a->n_metrics = 1;
+		a->order[a->n_order++] = SQ_METRIC_BLEU;
+	}
 	if (!sv_set)
 		a->bleu.smooth_value = sq_bleu_smooth_default(a->bleu.smooth);
 	if ((env = getenv("SACREBLEU_FORMAT")) && *env)
@@ -343,65 +381,123 @@ read_refs(const struct args *a, struct sq_lines *lines, struct stream *refs)
 	}
 }
 
-/* The hypotheses of the only system; NULL on tab-separated systems. */
-static void
-read_hyps(const struct args *a, struct sq_lines *l, struct stream *hyp)
+/* One system's hypotheses and its name. */
+struct system {
+	char *name;
+	struct stream hyp;
+	struct sq_lines lines;
+};
+
+/* Python's repr() of a file name, as sacrebleu's messages quote it */
+static const char *
+py_repr(char *buf, size_t size, const char *s)
+{
+	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+
+	snprintf(buf, size, "%c%s%c", q, s, q);
+	return buf;
+}
+
+/* -i FILE...: a system per file, named by the file */
+static size_t
+read_inputs(const struct args *a, struct system *sys)
+{
+	size_t n = 0, i, j;
+	struct sq_uspan x;
+	char q[1024];
+
+	for (i = 0; i < a->n_inputs; i++) {
+		for (j = 0; j < n && strcmp(sys[j].name, a->inputs[i]); j++)
+			;
+		if (j < n && a->paired && j == 0) {
+			if (!a->quiet)
+				sq_warn("Ignoring %s as it was also given as "
+				    "the baseline.", py_repr(q, sizeof(q),
+				    a->inputs[i]));
+			continue;
+		}
+		if (j < n) {
+			sq_warn("%s already used to name a system.",
+			    py_repr(q, sizeof(q), a->inputs[i]));
+			fail(1, "Make sure to have a different basename for "
+			    "each system.");
+		}
+		sys[n].name = sq_strdup(a->inputs[i]);
+		read_or_die(&sys[n].lines, a->inputs[i], 0);
+		for (j = 0; j < sys[n].lines.n; j++) {
+			x = sq_lines_at(&sys[n].lines, j);
+			x.n = sq_py_rstrip(x.c, x.n);
+			stream_push(&sys[n].hyp, x);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* stdin: tab-separated systems, as many as fields on the first line */
+static struct system *
+read_stdin(size_t *n_sys)
 {
 	static const uint32_t empty[1];
-	struct sq_uspan x;
-	size_t i, j;
+	struct system *sys;
+	struct sq_lines l;
+	struct sq_uspan x, f;
+	size_t i, j, k, n = 1;
+	char name[32];
 
-	if (a->has_input) {
-		if (a->n_inputs != 1)
-			sq_die("several systems: comparing systems is not "
-			    "implemented");
-		read_or_die(l, a->inputs[0], 0);
-		for (i = 0; i < l->n; i++) {
-			x = sq_lines_at(l, i);
-			x.n = sq_py_rstrip(x.c, x.n);
-			stream_push(hyp, x);
-		}
-		return;
+	read_or_die(&l, NULL, 1);
+	if (l.n > 0)
+		for (x = sq_lines_at(&l, 0), j = 0; j < x.n; j++)
+			n += x.c[j] == '\t';
+	sys = sq_calloc(n, sizeof(*sys));
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof(name), "System %zu", k + 1);
+		sys[k].name = sq_strdup(name);
 	}
-	read_or_die(l, NULL, 1);
-	if (l->n == 0) {	/* readline() gives '': one empty line */
-		x.c = empty, x.n = 0;
-		stream_push(hyp, x);
-	}
-	for (i = 0; i < l->n; i++) {
-		x = sq_lines_at(l, i);
+	for (i = 0; i < l.n || i == 0; i++) {
+		x = l.n ? sq_lines_at(&l, i) : (struct sq_uspan){ empty, 0 };
 		x.n = sq_py_rstrip(x.c, x.n);
-		for (j = 0; j < x.n && x.c[j] != '\t'; j++)
-			;
-		if (j < x.n)
-			sq_die("<stdin>: line %zu: several tab-separated "
-			    "systems: comparing systems is not implemented",
-			    i + 1);
-		stream_push(hyp, x);
+		for (k = 0, j = 0, f = x;; k++) {
+			while (j < x.n && x.c[j] != '\t')
+				j++;
+			f.n = (size_t)(x.c + j - f.c);
+			if (k >= n)
+				break;
+			/* the first line's fields keep their spaces */
+			if (i > 0)
+				f.n = sq_py_rstrip(f.c, f.n);
+			stream_push(&sys[k].hyp, f);
+			if (j == x.n)
+				break;
+			f.c = x.c + ++j;
+		}
+		if (k + 1 != n)
+			fail(17, "FATAL: the number of tab-delimited fields in "
+			    "the input stream differ across lines.");
 	}
+	sys[0].lines = l;	/* owns the text of every system */
+	*n_sys = n;
+	return sys;
 }
 
 struct corpus {
-	struct stream hyp;
-	struct sq_uspan **refs;	/* (n_refs) each (hyp.n) */
+	struct system *sys;	/* (n_sys) */
+	size_t n_sys;
+	struct sq_uspan **refs;	/* (n_refs) each as long as every system */
 	size_t n_refs;
 };
 
-/* The metrics asked for, in sacrebleu's order (sorted by name). */
+/* The metrics: by name (sacrebleu sorts them), or in -m order. */
 static size_t
-metrics(struct sq_metric *m, const struct args *a)
+metrics(struct sq_metric *m, const struct args *a, int given_order)
 {
-	size_t n = 0;
+	size_t n;
 
-	if (a->use_bleu) {
-		m[n].kind = SQ_METRIC_BLEU;
+	for (n = 0; n < a->n_order; n++) {
+		m[n].kind = given_order ? a->order[n] :
+		    n == 0 && a->use_bleu ? SQ_METRIC_BLEU : SQ_METRIC_CHRF;
 		m[n].bleu = a->bleu;
-		m[n++].chrf = a->chrf;
-	}
-	if (a->use_chrf) {
-		m[n].kind = SQ_METRIC_CHRF;
-		m[n].bleu = a->bleu;
-		m[n++].chrf = a->chrf;
+		m[n].chrf = a->chrf;
 	}
 	return n;
 }
@@ -424,11 +520,12 @@ sentence_level(const struct args *a, const struct corpus *c)
 	struct sq_result res;
 	struct sq_stats st;
 
-	metrics(m, a);
-	sq_metric_stats(&st, &m[0], c->hyp.s, c->refs, c->hyp.n, c->n_refs);
+	metrics(m, a, 0);
+	sq_metric_stats(&st, &m[0], c->sys[0].hyp.s, c->refs, c->sys[0].hyp.n,
+	    c->n_refs);
 	for (size_t i = 0; i < st.n; i++) {
 		sq_metric_score(&res, &m[0], st.v + i * st.k,
-		    (long)c->n_refs, 0);
+		    (long)c->n_refs, SQ_NUM_INT);
 		print_result(a, &res, 0);
 	}
 	free(st.v);
@@ -436,13 +533,16 @@ sentence_level(const struct args *a, const struct corpus *c)
 
 /* Metric._extract_corpus_statistics' warning, for BLEU without --force */
 static void
-warn_tokenized(const struct corpus *c)
+warn_tokenized(const struct args *a, const struct sq_metric *m,
+    const struct stream *hyp)
 {
 	const struct sq_uspan *h;
 	size_t i, k = 0;
 
-	for (i = 0; i < c->hyp.n; i++) {
-		h = &c->hyp.s[i];
+	if (m->kind != SQ_METRIC_BLEU || a->force)
+		return;
+	for (i = 0; i < hyp->n; i++) {
+		h = &hyp->s[i];
 		k += h->n >= 2 && h->c[h->n - 2] == ' ' && h->c[h->n - 1] == '.';
 	}
 	if (k < 100)
@@ -454,37 +554,67 @@ warn_tokenized(const struct corpus *c)
 	    "can suppress this message with the `force` parameter.");
 }
 
-/* $SACREBLEU_SEED (default 12345) as 32-bit words, least significant first */
-static size_t
-seed_words(uint32_t *w, const char **name)
+/* NumPy's seed None: 128 bits from the system (secrets.randbits(128)) */
+static void
+random_seed(struct sq_seed *s)
 {
-	const char *s = getenv("SACREBLEU_SEED");
-	unsigned long long v;
-	static char lower[32];
-	size_t i;
-	char *end;
 	FILE *f;
 
-	if (!s)
-		s = "12345";
-	for (i = 0; s[i] && i + 1 < sizeof(lower); i++)
-		lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+	if (!(f = fopen("/dev/urandom", "rb")) ||
+	    fread(s->w, sizeof(*s->w), 4, f) != 4)
+		sq_die("/dev/urandom:");
+	fclose(f);
+	s->n = 4;
+}
+
+/*
+ * $SACREBLEU_SEED (default 12345): into s; returns it lower-cased, and in
+ * *norm as Python's str(int(seed)).  "none" draws 128 bits from the system.
+ */
+static const char *
+get_seed(struct sq_seed *s, char *norm, size_t size)
+{
+	static char lower[32];
+	const char *e = getenv("SACREBLEU_SEED");
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!e)
+		e = "12345";
+	for (i = 0; e[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 : e[i]);
 	lower[i] = '\0';
-	*name = lower;
-	if (strcmp(lower, "none") == 0) {	/* secrets.randbits(128) */
-		if (!(f = fopen("/dev/urandom", "rb")) ||
-		    fread(w, sizeof(*w), 4, f) != 4)
-			sq_die("/dev/urandom:");
-		fclose(f);
-		return 4;
+	if (strcmp(lower, "none") == 0) {
+		random_seed(s);
+		snprintf(norm, size, "none");
+		return lower;
 	}
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+')
-		sq_die("SACREBLEU_SEED: '%s' is not a non-negative integer", s);
-	w[0] = (uint32_t)v;
-	w[1] = (uint32_t)(v >> 32);
-	return w[1] ? 2 : 1;
+	v = strtoull(e, &end, 10);
+	if (errno || end == e || *end || e[0] == '-' || e[0] == '+')
+		sq_die("SACREBLEU_SEED: '%s' is not a non-negative integer", e);
+	s->w[0] = (uint32_t)v;
+	s->w[1] = (uint32_t)(v >> 32);
+	s->n = s->w[1] ? 2 : 1;
+	snprintf(norm, size, "%llu", v);
+	return lower;
+}
+
+/* The statistics and score of metric m for system s. */
+static void
+evaluate(struct sq_stats *st, struct sq_result *res, const struct args *a,
+    const struct sq_metric *m, const struct corpus *c, size_t s)
+{
+	int64_t *sum;
+
+	sq_metric_stats(st, m, c->sys[s].hyp.s, c->refs, c->sys[s].hyp.n,
+	    c->n_refs);
+	warn_tokenized(a, m, &c->sys[s].hyp);
+	sum = sq_calloc(st->k, sizeof(*sum));
+	sq_stats_sum(sum, st);
+	sq_metric_score(res, m, sum, (long)c->n_refs, SQ_NUM_INT);
+	free(sum);
 }
 
 static void
@@ -493,32 +623,21 @@ corpus_level(const struct args *a, const struct corpus *c)
 	struct sq_metric m[2];
 	struct sq_result res[2];
 	struct sq_stats st;
-	char *out[2];
-	size_t n_m = metrics(m, a), i, j, k, w = 0, len[2];
-	int64_t *sum;
-	uint32_t seed[4];
-	const char *seed_name;
-	size_t n_seed = 0;
+	struct sq_seed seed;
+	const char *seed_text = NULL;
+	char *out[2], norm[32];
+	size_t n_m = metrics(m, a, 0), i, w = 0, len[2];
 
 	if (a->confidence && a->confidence_n > 1)
-		n_seed = seed_words(seed, &seed_name);
+		seed_text = get_seed(&seed, norm, sizeof(norm));
 	for (i = 0; i < n_m; i++) {
-		sq_metric_stats(&st, &m[i], c->hyp.s, c->refs, c->hyp.n,
-		    c->n_refs);
-		if (m[i].kind == SQ_METRIC_BLEU && !a->force)
-			warn_tokenized(c);
-		sum = sq_calloc(st.k, sizeof(*sum));
-		for (j = 0; j < st.n; j++)
-			for (k = 0; k < st.k; k++)
-				sum[k] += st.v[j * st.k + k];
-		sq_metric_score(&res[i], &m[i], sum, (long)c->n_refs, 0);
-		if (n_seed) {
+		evaluate(&st, &res[i], a, &m[i], c, 0);
+		if (seed_text) {
 			sq_metric_bootstrap(&res[i], &m[i], &st,
-			    (size_t)a->confidence_n, seed, n_seed);
-			sq_sig_bootstrap(&res[i].sig, a->confidence_n,
-			    seed_name);
+			    (size_t)a->confidence_n, &seed);
+			sq_sig_bootstrap(&res[i].sig, "bs", a->confidence_n,
+			    seed_text);
 		}
-		free(sum);
 		free(st.v);
 		out[i] = sq_result_format(&res[i], (int)a->width,
 		    a->score_only, a->short_sig && !a->json, a->json);
@@ -543,14 +662,284 @@ corpus_level(const struct args *a, const struct corpus *c)
 		free(out[i]);
 }
 
+/* The table of results (text) or its JSON, then the signatures. */
+struct table {
+	size_t n_sys, n_m;
+	const char *names[2];		/* metric names, header order */
+	char sig[2][512];
+	struct sq_paired *r;		/* (n_sys, n_m), paired tests */
+	char **cell;			/* (n_sys, n_m), plain scores */
+};
+
+static void
+json_float(double x, int null)
+{
+	char buf[64];
+
+	if (null) {
+		fputs("null", stdout);
+		return;
+	}
+	sq_pyfloat_repr(buf, sizeof(buf), x);
+	fputs(buf, stdout);
+}
+
+/* json.dumps(results, indent=4) of utils.print_results_table */
+static void
+print_json(const struct table *t, const struct corpus *c)
+{
+	const struct sq_paired *r;
+	size_t s, j;
+
+	printf("[\n");
+	for (s = 0; s < t->n_sys; s++) {
+		printf("    {\n        \"system\": ");
+		sq_json_string(stdout, c->sys[s].name, 1);
+		for (j = 0; j < t->n_m; j++) {
+			printf(",\n        ");
+			sq_json_string(stdout, t->names[j], 1);
+			printf(": ");
+			if (!t->r) {
+				sq_json_string(stdout, t->cell[s * t->n_m + j], 1);
+				continue;
+			}
+			r = &t->r[s * t->n_m + j];
+			printf("{\n            \"score\": ");
+			json_float(r->score, 0);
+			printf(",\n            \"p_value\": ");
+			json_float(r->p, r->p < 0);
+			printf(",\n            \"mean\": ");
+			json_float(r->mean, r->ci < 0);
+			printf(",\n            \"ci\": ");
+			json_float(r->ci, r->ci < 0);
+			printf("\n        }");
+		}
+		printf("\n    }%s\n", s + 1 < t->n_sys ? "," : "");
+	}
+	printf("]\n");
+}
+
+static const char *const paired_note[] = {
+	"   Actual system score / bootstrap estimated true mean / 95% CI are "
+	"provided for each metric.",
+	"   Actual system score is provided for each metric.",
+};
+
+static void
+print_text(const struct args *a, const struct table *t,
+    const struct corpus *c)
+{
+	size_t nc = t->n_m + 1, s, j;
+	const char **hdr = sq_calloc(nc, sizeof(*hdr));
+	const char **cells = sq_calloc(t->n_sys * nc, sizeof(*cells));
+	enum sq_table_align *al = sq_calloc(nc, sizeof(*al));
+	char **own = sq_calloc(t->n_sys * t->n_m + 2, sizeof(*own)), msg[160];
+	const struct sq_paired *r;
+	int w = (int)a->width, n;
+
+	hdr[0] = "System";
+	for (j = 0; j < t->n_m; j++) {
+		al[j + 1] = SQ_ALIGN_CENTER;
+		hdr[j + 1] = t->names[j];
+		if (t->r && a->paired == 'b') {	/* _format_score_lines */
+			own[t->n_sys * t->n_m + j] = sq_malloc(64);
+			snprintf(own[t->n_sys * t->n_m + j], 64,
+			    "%s (\xce\xbc \xc2\xb1 95%% CI)", t->names[j]);
+			hdr[j + 1] = own[t->n_sys * t->n_m + j];
+		}
+	}
+	for (s = 0; s < t->n_sys; s++) {
+		cells[s * nc] = c->sys[s].name;
+		for (j = 0; j < t->n_m; j++) {
+			if (!t->r) {
+				cells[s * nc + j + 1] = t->cell[s * t->n_m + j];
+				continue;
+			}
+			r = &t->r[s * t->n_m + j];
+			own[s * t->n_m + j] = sq_malloc(1024);
+			n = snprintf(own[s * t->n_m + j], 512, "%.*f", w,
+			    r->score);
+			if (r->ci >= 0)
+				n += snprintf(own[s * t->n_m + j] + n, 256,
+				    " (%.*f \xc2\xb1 %.*f)", w, r->mean, w, r->ci);
+			if (r->p >= 0)
+				snprintf(own[s * t->n_m + j] + n, 256,
+				    "\n(p = %.4f)%s", r->p, r->p > 0.05 ? "" : "*");
+			cells[s * nc + j + 1] = own[s * t->n_m + j];
+		}
+	}
+	sq_table_print(stdout, hdr, al, cells, t->n_sys, nc);
+	printf("\n");
+	if (a->paired) {
+		const char *bl = strncmp(c->sys[0].name, "Baseline:", 9) ? "" :
+		    c->sys[0].name;
+
+		n = snprintf(msg, sizeof(msg), "Paired %s test with %ld %s",
+		    a->paired == 'b' ? "bootstrap resampling" :
+		    "approximate randomization", a->paired == 'b' ?
+		    a->paired_bs_n : a->paired_ar_n, a->paired == 'b' ?
+		    "resampling trials" : "trials");
+		printf("%.*s\n%s\n%.*s\n", n, "------------------------------"
+		    "------------------------------------------------------",
+		    msg, n, "-------------------------------------------------"
+		    "-----------------------------------");
+		printf(" - Each system is pairwise compared to %s.\n%s\n\n", bl,
+		    paired_note[a->paired != 'b']);
+		printf(" - Null hypothesis: the system and the baseline "
+		    "translations are essentially\n   generated by the same "
+		    "underlying process. For a given system and the baseline,\n"
+		    "   the p-value is roughly the probability of the absolute "
+		    "score difference (delta)\n   or higher occurring due to "
+		    "chance, under the assumption that the null hypothesis is "
+		    "correct.\n\n");
+		printf(" - Assuming a significance threshold of 0.05, the null "
+		    "hypothesis can be rejected\n   for p-values < 0.05 (marked "
+		    "with \"*\"). This means that the delta is unlikely to be "
+		    "attributed\n   to chance, hence the system is significantly "
+		    "\"different\" than the baseline.\n   Otherwise, the p-values "
+		    "are highlighted in red.\n\n");
+		printf(" - NOTE: Significance does not tell whether a system is "
+		    "\"better\" than the baseline but rather\n   emphasizes the "
+		    "\"difference\" of the systems in terms of the replicability "
+		    "of the delta.\n\n");
+	}
+	printf("-----------------\nMetric signatures\n-----------------\n");
+	for (j = 0; j < t->n_m; j++)
+		printf(" - %-10s %s\n", t->names[j], t->sig[j]);
+	for (j = 0; j < t->n_sys * t->n_m + 2; j++)
+		free(own[j]);
+	free(own);
+	free(hdr);
+	free(cells);
+	free(al);
+}
+
+static void
+sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sig->n && k < size; i++)
+		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s", i ? "|" : "",
+		    short_sig ? sig->kv[i].abbr : sig->kv[i].key,
+		    sig->kv[i].val);
+}
+
+/* PairedTest: the baseline is system 0 */
+static void
+paired(const struct args *a, const struct corpus *c, struct table *t,
+    struct sq_metric *m)
+{
+	long n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
+	struct sq_stats *bl = sq_calloc(t->n_m, sizeof(*bl)), st;
+	struct sq_seed seed, sys_seed;
+	struct sq_result res;
+	char norm[32], q[1024];
+	size_t s, j;
+
+	if (n_samples <= 0)
+		n_samples = a->paired == 'b' ? 1000 : 10000;
+	get_seed(&seed, norm, sizeof(norm));
+	sys_seed = seed;
+	if (strcmp(norm, "0") == 0)	/* "self._seed if self._seed else None" */
+		random_seed(&sys_seed);
+	t->r = sq_calloc(t->n_sys * t->n_m, sizeof(*t->r));
+	for (j = 0; j < t->n_m; j++) {
+		if (!a->quiet)
+			sq_warn("Pre-computing %s statistics for %s",
+			    m[j].kind == SQ_METRIC_BLEU ? "BLEU" : "CHRF",
+			    py_repr(q, sizeof(q), c->sys[0].name));
+		evaluate(&bl[j], &res, a, &m[j], c, 0);
+		t->names[j] = m[j].kind == SQ_METRIC_BLEU ? "BLEU" : NULL;
+		if (a->paired == 'b')
+			sq_paired_baseline(&t->r[j], &m[j], &bl[j],
+			    (size_t)n_samples, &seed);
+		else
+			t->r[j].p = t->r[j].ci = -1;
+		t->r[j].score = res.score;
+		sq_sig_bootstrap(&res.sig, a->paired == 'b' ? "bs" : "ar",
+		    n_samples, norm);
+		sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+		    a->short_sig);
+		t->names[j] = sq_strdup(res.name);
+	}
+	for (s = 1; s < t->n_sys; s++)
+		for (j = 0; j < t->n_m; j++) {
+			if (!a->quiet)
+				sq_warn("Computing %s for %s and extracting "
+				    "sufficient statistics", t->names[j],
+				    py_repr(q, sizeof(q), c->sys[s].name));
+			evaluate(&st, &res, a, &m[j], c, s);
+			if (!a->quiet)
+				sq_warn(a->paired == 'b' ? " > Performing "
+				    "paired bootstrap resampling test (# "
+				    "resamples: %ld)" : " > Performing "
+				    "approximate randomization test (# "
+				    "trials: %ld)", n_samples);
+			t->r[s * t->n_m + j].score = res.score;
+			sq_paired_test(&t->r[s * t->n_m + j], a->paired == 'b',
+			    &m[j], &bl[j], t->r[j].score, &st,
+			    (size_t)n_samples, &sys_seed);
+			free(st.v);
+		}
+	for (j = 0; j < t->n_m; j++)
+		free(bl[j].v);
+	free(bl);
+}
+
+static void
+multi_system(const struct args *a, const struct corpus *c)
+{
+	struct table t = { 0 };
+	struct sq_metric m[2];
+	struct sq_result res;
+	struct sq_stats st;
+	size_t s, j;
+
+	if (!a->quiet)
+		sq_warn("Found %zu systems.", c->n_sys);
+	t.n_sys = c->n_sys;
+	t.n_m = metrics(m, a, a->paired != 0);
+	if (a->paired) {
+		paired(a, c, &t, m);
+	} else {
+		t.cell = sq_calloc(t.n_sys * t.n_m, sizeof(*t.cell));
+		for (s = 0; s < t.n_sys; s++)
+			for (j = 0; j < t.n_m; j++) {
+				evaluate(&st, &res, a, &m[j], c, s);
+				free(st.v);
+				t.cell[s * t.n_m + j] = sq_malloc(400);
+				snprintf(t.cell[s * t.n_m + j], 400, "%.*f",
+				    (int)a->width, res.score);
+				if (s == 0) {
+					t.names[j] = sq_strdup(res.name);
+					sig_string(t.sig[j], sizeof(t.sig[j]),
+					    &res.sig, a->short_sig);
+				}
+			}
+	}
+	if (a->json)
+		print_json(&t, c);
+	else
+		print_text(a, &t, c);
+	for (j = 0; j < t.n_m; j++)
+		free((char *)t.names[j]);
+	for (s = 0; t.cell && s < t.n_sys * t.n_m; s++)
+		free(t.cell[s]);
+	free(t.cell);
+	free(t.r);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct args a;
 	struct corpus c = { 0 };
 	struct stream *refs;
-	struct sq_lines *ref_lines, hyp_lines;
-	size_t r;
+	struct sq_lines *ref_lines;
+	size_t r, s;
+	char name[1100];
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	parse(&a, argc, argv);
@@ -572,34 +961,67 @@ main(int argc, char *argv[])
 	refs = sq_calloc(c.n_refs, sizeof(*refs));
 	ref_lines = sq_calloc(a.n_refs, sizeof(*ref_lines));
 	read_refs(&a, ref_lines, refs);
-	read_hyps(&a, &hyp_lines, &c.hyp);
-	if (a.sentence && a.confidence)
+	if (a.has_input) {
+		c.sys = sq_calloc(a.n_inputs ? a.n_inputs : 1, sizeof(*c.sys));
+		c.n_sys = read_inputs(&a, c.sys);
+	} else {
+		c.sys = read_stdin(&c.n_sys);
+	}
+	if (a.paired && a.has_input && c.n_sys > 0) {
+		snprintf(name, sizeof(name), "Baseline: %s", c.sys[0].name);
+		free(c.sys[0].name);
+		c.sys[0].name = sq_strdup(name);
+	} else if (a.paired) {
+		for (s = 0; s < c.n_sys; s++) {
+			free(c.sys[s].name);
+			if (s)
+				snprintf(name, sizeof(name), "System %zu", s);
+			c.sys[s].name = sq_strdup(s ? name : "Baseline");
+		}
+	}
+	if (a.sentence && c.n_sys > 1)
+		fail(1, "Only one system can be evaluated in sentence-level "
+		    "mode.");
+	if (a.sentence && (a.confidence || a.paired))
 		fail(1, "Statistical tests are unavailable in sentence-level "
 		    "mode.");
-	if (c.hyp.n == 0)
-		fail(1, "Test set None contains no sentence");
-	c.refs = sq_calloc(c.n_refs, sizeof(*c.refs));
-	for (r = 0; r < c.n_refs; r++) {
-		if (refs[r].n != c.hyp.n)
-			fail(1, "System and reference streams have different "
-			    "lengths.");
-		c.refs[r] = refs[r].s;
+	if (a.paired && c.n_sys == 1)
+		fail(1, "Paired tests require multiple input systems given to "
+		    "--input (-i).");
+	if (c.n_sys > 1 && a.confidence)
+		fail(1, "Use paired tests (--paired) for multiple systems.");
+	for (s = 0; s < c.n_sys; s++) {
+		if (c.sys[s].hyp.n == 0)
+			fail(1, "Test set None contains no sentence");
+		for (r = 0; r < c.n_refs; r++)
+			if (refs[r].n != c.sys[s].hyp.n)
+				fail(1, "System and reference streams have "
+				    "different lengths.");
 	}
+	c.refs = sq_calloc(c.n_refs, sizeof(*c.refs));
+	for (r = 0; r < c.n_refs; r++)
+		c.refs[r] = refs[r].s;
 
 	if (a.sentence)
 		sentence_level(&a, &c);
-	else
+	else if (c.n_sys == 1)
 		corpus_level(&a, &c);
+	else if (c.n_sys > 1)
+		multi_system(&a, &c);
 
 	for (r = 0; r < a.n_refs; r++)
 		sq_lines_free(&ref_lines[r]);
 	for (r = 0; r < c.n_refs; r++)
 		free(refs[r].s);
+	for (s = 0; s < c.n_sys; s++) {
+		free(c.sys[s].name);
+		free(c.sys[s].hyp.s);
+		sq_lines_free(&c.sys[s].lines);
+	}
+	free(c.sys);
 	free(refs);
 	free(ref_lines);
 	free(c.refs);
-	free(c.hyp.s);
-	sq_lines_free(&hyp_lines);
 	free(a.refs);
 	free(a.inputs);
 	return sq_fshut(stdout, "<stdout>");

@@ -116,6 +116,19 @@ sq_nprng_next32(struct sq_nprng *g)
 	return (uint32_t)next;
 }
 
+int
+sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
+{
+	if (!b->left) {
+		b->buf = sq_nprng_next32(g);
+		b->left = 31;
+	} else {
+		b->buf >>= 1;
+		b->left--;
+	}
+	return b->buf & 1;
+}
+
 uint64_t
 sq_nprng_below(struct sq_nprng *g, uint64_t n)
 {

@@ -36,4 +36,16 @@ uint32_t sq_nprng_next32(struct sq_nprng *g);
  */
 uint64_t sq_nprng_below(struct sq_nprng *g, uint64_t n);
 
+/*
+ * Generator.integers(2, size, dtype=bool), one at a time: each 32-bit draw
+ * gives 32 booleans, least significant bit first.  A zeroed struct
+ * sq_nprng_bits starts a new call of integers().
+ */
+struct sq_nprng_bits {
+	uint32_t buf;
+	int left;
+};
+
+int sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b);
+
 #endif

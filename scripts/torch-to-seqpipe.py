@@ -203,12 +203,15 @@ def add_options(ap):
     ap.add_argument("--prefix", help="where the nn.Transformer's keys start "
                     "[found]")
     ap.add_argument("--src-embed", default="src_tok_emb.embedding.weight",
-                    metavar="NAME")
+                    metavar="NAME", help="source embeddings "
+                    "[src_tok_emb.embedding.weight]")
     ap.add_argument("--tgt-embed", default="tgt_tok_emb.embedding.weight",
-                    metavar="NAME")
+                    metavar="NAME", help="target embeddings, or 'none': "
+                    "tied [tgt_tok_emb.embedding.weight]")
     ap.add_argument("--output", default="generator", metavar="NAME",
                     dest="output_layer",
-                    help="output Linear (NAME.weight, NAME.bias) or 'tied'")
+                    help="output Linear (NAME.weight, NAME.bias) or 'tied' "
+                    "[generator]")
     ap.add_argument("--src-positions", metavar="NAME",
                     help="learned source positions (P, D)")
     ap.add_argument("--tgt-positions", metavar="NAME",
