@@ -10,9 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bleu_corpus.h"
 #include "bleu_eval.h"
 #include "bleu_input.h"
-#include "bleu_table.h"
+#include "bleu_systems.h"
 #include "cli.h"
 #include "util.h"
 
@@ -21,7 +22,7 @@
 	"       [-nr n] [-s method] [-sv value] [-tok tokenizer] [-w width]\n" \
 	"       [-cc n] [-cw n] [--chrf-beta n] [--chrf-eps-smoothing]\n" \
 	"       [--chrf-lowercase] [--chrf-whitespace] [-ci] [-cin n]\n" \
-	"       [-e encoding]\n" \
+	"       [-par | -pbs] [-parn n] [-pbsn n] [-j n] [-e encoding]\n" \
 	"       ref ... [-i hyp ...]"
 
 #define HELP \
@@ -42,13 +43,18 @@
 	"  --chrf-eps-smoothing      chrF++.py epsilon smoothing (off)\n" \
 	"  -ci, --confidence         bootstrap 95% confidence interval (off)\n" \
 	"  -cin, --confidence-n N    bootstrap resamples (1000)\n" \
+	"  -par, --paired-ar         approximate randomization test (off)\n" \
+	"  -pbs, --paired-bs         paired bootstrap test (off)\n" \
+	"  -parn, --paired-ar-n N    randomization trials (10000)\n" \
+	"  -pbsn, --paired-bs-n N    bootstrap resamples (1000)\n" \
+	"  -j, --paired-jobs N       accepted; one process (1)\n" \
 	"  -f, --format F            json or text (json; $SACREBLEU_FORMAT)\n" \
 	"  -b, --score-only          print the score only (off)\n" \
 	"  -w, --width N             decimals of the score (1)\n" \
 	"  -sh, --short              short signature (off)\n" \
 	"  -e, --encoding E          input encoding, utf-8 only (utf-8)\n" \
 	"  -nc, --no-color           accepted; output has no colour\n" \
-	"  -q, --quiet               accepted; warnings still print\n" \
+	"  -q, --quiet               no notes; warnings still print\n" \
 	"  -h, --help                this help\n" \
 	"  -V, --version             print the version\n"
 
@@ -121,7 +127,7 @@ static const struct option longopts[] = {
 };
 
 struct args {
-	const char **refs, **inputs;
+	const char **refs, **inputs;	/* operands, -i files */
 	size_t n_refs, n_inputs;
 	int has_input, use_bleu, use_chrf, n_metrics;
 	long nr, width;
@@ -133,22 +139,6 @@ struct args {
 	struct sq_bleu_opts bleu;
 	struct sq_chrf_opts chrf;
 };
-
-/* One system or reference stream: spans into the lines read. */
-struct stream {
-	struct sq_uspan *s;	/* (n) */
-	size_t n, cap;
-};
-
-static void
-stream_push(struct stream *st, struct sq_uspan x)
-{
-	if (st->n == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 1024;
-		st->s = sq_reallocarray(st->s, st->cap, sizeof(*st->s));
-	}
-	st->s[st->n++] = x;
-}
 
 /* sacrebleu's logged errors: its text, after our name */
 static void __attribute__((noreturn))
@@ -335,56 +325,10 @@ parse(struct args *a, int argc, char *argv[])
 	a->bleu.effective_order = a->sentence;
 }
 
-static void
-read_or_die(struct sq_lines *l, const char *path, int universal)
-{
-	if (sq_lines_read(l, path, universal) < 0)
-		sq_die("%s", sq_errstr());
-}
-
-/* The references: a->nr streams (tab-separated) or one per file. */
-static void
-read_refs(const struct args *a, struct sq_lines *lines, struct stream *refs)
-{
-	struct sq_uspan x, f;
-	size_t i, j, r, k;
-	char msg[128];
-
-	for (r = 0; r < a->n_refs; r++) {
-		read_or_die(&lines[r], a->refs[r], 0);
-		for (i = 0; i < lines[r].n; i++) {
-			x = sq_lines_at(&lines[r], i);
-			x.n = sq_py_rstrip(x.c, x.n);
-			if (a->nr == 1) {
-				stream_push(&refs[r], x);
-				continue;
-			}
-			/* line.split('\t', maxsplit=nr - 1) */
-			for (k = 0, j = 0, f = x; (long)k < a->nr - 1; k++) {
-				while (j < x.n && x.c[j] != '\t')
-					j++;
-				if (j == x.n)
-					break;
-				f.n = (size_t)(x.c + j - f.c);
-				stream_push(&refs[k], f);
-				f.c = x.c + ++j;
-			}
-			f.n = (size_t)(x.c + x.n - f.c);
-			stream_push(&refs[k], f);
-			if ((long)k + 1 != a->nr) {
-				snprintf(msg, sizeof(msg), "FATAL: line %zu: "
-				    "expected %ld fields, but found %zu.",
-				    i + 1, a->nr, k + 1);
-				fail(17, msg);
-			}
-		}
-	}
-}
-
 /* One system's hypotheses and its name. */
 struct system {
 	char *name;
-	struct stream hyp;
+	struct sq_segs hyp;
 	struct sq_lines lines;
 };
 
@@ -398,12 +342,18 @@ py_repr(char *buf, size_t size, const char *s)
 	return buf;
 }
 
+static void
+check(int status)
+{
+	if (status)
+		fail(status, sq_errstr());
+}
+
 /* -i FILE...: a system per file, named by the file */
 static size_t
 read_inputs(const struct args *a, struct system *sys)
 {
 	size_t n = 0, i, j;
-	struct sq_uspan x;
 	char q[1024];
 
 	for (i = 0; i < a->n_inputs; i++) {
@@ -423,60 +373,34 @@ read_inputs(const struct args *a, struct system *sys)
 			    "each system.");
 		}
 		sys[n].name = sq_strdup(a->inputs[i]);
-		read_or_die(&sys[n].lines, a->inputs[i], 0);
-		for (j = 0; j < sys[n].lines.n; j++) {
-			x = sq_lines_at(&sys[n].lines, j);
-			x.n = sq_py_rstrip(x.c, x.n);
-			stream_push(&sys[n].hyp, x);
-		}
+		check(sq_corpus_system(&sys[n].hyp, &sys[n].lines,
+		    a->inputs[i]));
 		n++;
 	}
 	return n;
 }
 
-/* stdin: tab-separated systems, as many as fields on the first line */
+/* stdin: tab-separated systems "System 1", "System 2", ... */
 static struct system *
 read_stdin(size_t *n_sys)
 {
-	static const uint32_t empty[1];
+	struct sq_segs *hyps;
 	struct system *sys;
 	struct sq_lines l;
-	struct sq_uspan x, f;
-	size_t i, j, k, n = 1;
 	char name[32];
+	int status;
+	size_t k;
 
-	read_or_die(&l, NULL, 1);
-	if (l.n > 0)
-		for (x = sq_lines_at(&l, 0), j = 0; j < x.n; j++)
-			n += x.c[j] == '\t';
-	sys = sq_calloc(n, sizeof(*sys));
-	for (k = 0; k < n; k++) {
+	status = sq_corpus_stdin(&hyps, n_sys, &l);
+	check(status);
+	sys = sq_calloc(*n_sys, sizeof(*sys));
+	for (k = 0; k < *n_sys; k++) {
 		snprintf(name, sizeof(name), "System %zu", k + 1);
 		sys[k].name = sq_strdup(name);
-	}
-	for (i = 0; i < l.n || i == 0; i++) {
-		x = l.n ? sq_lines_at(&l, i) : (struct sq_uspan){ empty, 0 };
-		x.n = sq_py_rstrip(x.c, x.n);
-		for (k = 0, j = 0, f = x;; k++) {
-			while (j < x.n && x.c[j] != '\t')
-				j++;
-			f.n = (size_t)(x.c + j - f.c);
-			if (k >= n)
-				break;
-			/* the first line's fields keep their spaces */
-			if (i > 0)
-				f.n = sq_py_rstrip(f.c, f.n);
-			stream_push(&sys[k].hyp, f);
-			if (j == x.n)
-				break;
-			f.c = x.c + ++j;
-		}
-		if (k + 1 != n)
-			fail(17, "FATAL: the number of tab-delimited fields in "
-			    "the input stream differ across lines.");
+		sys[k].hyp = hyps[k];
 	}
 	sys[0].lines = l;	/* owns the text of every system */
-	*n_sys = n;
+	free(hyps);
 	return sys;
 }
 
@@ -534,7 +458,7 @@ sentence_level(const struct args *a, const struct corpus *c)
 /* Metric._extract_corpus_statistics' warning, for BLEU without --force */
 static void
 warn_tokenized(const struct args *a, const struct sq_metric *m,
-    const struct stream *hyp)
+    const struct sq_segs *hyp)
 {
 	const struct sq_uspan *h;
 	size_t i, k = 0;
@@ -662,173 +586,9 @@ corpus_level(const struct args *a, const struct corpus *c)
 		free(out[i]);
 }
 
-/* The table of results (text) or its JSON, then the signatures. */
-struct table {
-	size_t n_sys, n_m;
-	const char *names[2];		/* metric names, header order */
-	char sig[2][512];
-	struct sq_paired *r;		/* (n_sys, n_m), paired tests */
-	char **cell;			/* (n_sys, n_m), plain scores */
-};
-
-static void
-json_float(double x, int null)
-{
-	char buf[64];
-
-	if (null) {
-		fputs("null", stdout);
-		return;
-	}
-	sq_pyfloat_repr(buf, sizeof(buf), x);
-	fputs(buf, stdout);
-}
-
-/* json.dumps(results, indent=4) of utils.print_results_table */
-static void
-print_json(const struct table *t, const struct corpus *c)
-{
-	const struct sq_paired *r;
-	size_t s, j;
-
-	printf("[\n");
-	for (s = 0; s < t->n_sys; s++) {
-		printf("    {\n        \"system\": ");
-		sq_json_string(stdout, c->sys[s].name, 1);
-		for (j = 0; j < t->n_m; j++) {
-			printf(",\n        ");
-			sq_json_string(stdout, t->names[j], 1);
-			printf(": ");
-			if (!t->r) {
-				sq_json_string(stdout, t->cell[s * t->n_m + j], 1);
-				continue;
-			}
-			r = &t->r[s * t->n_m + j];
-			printf("{\n            \"score\": ");
-			json_float(r->score, 0);
-			printf(",\n            \"p_value\": ");
-			json_float(r->p, r->p < 0);
-			printf(",\n            \"mean\": ");
-			json_float(r->mean, r->ci < 0);
-			printf(",\n            \"ci\": ");
-			json_float(r->ci, r->ci < 0);
-			printf("\n        }");
-		}
-		printf("\n    }%s\n", s + 1 < t->n_sys ? "," : "");
-	}
-	printf("]\n");
-}
-
-static const char *const paired_note[] = {
-	"   Actual system score / bootstrap estimated true mean / 95% CI are "
-	"provided for each metric.",
-	"   Actual system score is provided for each metric.",
-};
-
-static void
-print_text(const struct args *a, const struct table *t,
-    const struct corpus *c)
-{
-	size_t nc = t->n_m + 1, s, j;
-	const char **hdr = sq_calloc(nc, sizeof(*hdr));
-	const char **cells = sq_calloc(t->n_sys * nc, sizeof(*cells));
-	enum sq_table_align *al = sq_calloc(nc, sizeof(*al));
-	char **own = sq_calloc(t->n_sys * t->n_m + 2, sizeof(*own)), msg[160];
-	const struct sq_paired *r;
-	int w = (int)a->width, n;
-
-	hdr[0] = "System";
-	for (j = 0; j < t->n_m; j++) {
-		al[j + 1] = SQ_ALIGN_CENTER;
-		hdr[j + 1] = t->names[j];
-		if (t->r && a->paired == 'b') {	/* _format_score_lines */
-			own[t->n_sys * t->n_m + j] = sq_malloc(64);
-			snprintf(own[t->n_sys * t->n_m + j], 64,
-			    "%s (\xce\xbc \xc2\xb1 95%% CI)", t->names[j]);
-			hdr[j + 1] = own[t->n_sys * t->n_m + j];
-		}
-	}
-	for (s = 0; s < t->n_sys; s++) {
-		cells[s * nc] = c->sys[s].name;
-		for (j = 0; j < t->n_m; j++) {
-			if (!t->r) {
-				cells[s * nc + j + 1] = t->cell[s * t->n_m + j];
-				continue;
-			}
-			r = &t->r[s * t->n_m + j];
-			own[s * t->n_m + j] = sq_malloc(1024);
-			n = snprintf(own[s * t->n_m + j], 512, "%.*f", w,
-			    r->score);
-			if (r->ci >= 0)
-				n += snprintf(own[s * t->n_m + j] + n, 256,
-				    " (%.*f \xc2\xb1 %.*f)", w, r->mean, w, r->ci);
-			if (r->p >= 0)
-				snprintf(own[s * t->n_m + j] + n, 256,
-				    "\n(p = %.4f)%s", r->p, r->p > 0.05 ? "" : "*");
-			cells[s * nc + j + 1] = own[s * t->n_m + j];
-		}
-	}
-	sq_table_print(stdout, hdr, al, cells, t->n_sys, nc);
-	printf("\n");
-	if (a->paired) {
-		const char *bl = strncmp(c->sys[0].name, "Baseline:", 9) ? "" :
-		    c->sys[0].name;
-
-		n = snprintf(msg, sizeof(msg), "Paired %s test with %ld %s",
-		    a->paired == 'b' ? "bootstrap resampling" :
-		    "approximate randomization", a->paired == 'b' ?
-		    a->paired_bs_n : a->paired_ar_n, a->paired == 'b' ?
-		    "resampling trials" : "trials");
-		printf("%.*s\n%s\n%.*s\n", n, "------------------------------"
-		    "------------------------------------------------------",
-		    msg, n, "-------------------------------------------------"
-		    "-----------------------------------");
-		printf(" - Each system is pairwise compared to %s.\n%s\n\n", bl,
-		    paired_note[a->paired != 'b']);
-		printf(" - Null hypothesis: the system and the baseline "
-		    "translations are essentially\n   generated by the same "
-		    "underlying process. For a given system and the baseline,\n"
-		    "   the p-value is roughly the probability of the absolute "
-		    "score difference (delta)\n   or higher occurring due to "
-		    "chance, under the assumption that the null hypothesis is "
-		    "correct.\n\n");
-		printf(" - Assuming a significance threshold of 0.05, the null "
-		    "hypothesis can be rejected\n   for p-values < 0.05 (marked "
-		    "with \"*\"). This means that the delta is unlikely to be "
-		    "attributed\n   to chance, hence the system is significantly "
-		    "\"different\" than the baseline.\n   Otherwise, the p-values "
-		    "are highlighted in red.\n\n");
-		printf(" - NOTE: Significance does not tell whether a system is "
-		    "\"better\" than the baseline but rather\n   emphasizes the "
-		    "\"difference\" of the systems in terms of the replicability "
-		    "of the delta.\n\n");
-	}
-	printf("-----------------\nMetric signatures\n-----------------\n");
-	for (j = 0; j < t->n_m; j++)
-		printf(" - %-10s %s\n", t->names[j], t->sig[j]);
-	for (j = 0; j < t->n_sys * t->n_m + 2; j++)
-		free(own[j]);
-	free(own);
-	free(hdr);
-	free(cells);
-	free(al);
-}
-
-static void
-sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
-{
-	size_t k = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sig->n && k < size; i++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s", i ? "|" : "",
-		    short_sig ? sig->kv[i].abbr : sig->kv[i].key,
-		    sig->kv[i].val);
-}
-
 /* PairedTest: the baseline is system 0 */
 static void
-paired(const struct args *a, const struct corpus *c, struct table *t,
+paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
     struct sq_metric *m)
 {
 	long n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
@@ -860,7 +620,7 @@ paired(const struct args *a, const struct corpus *c, struct table *t,
 		t->r[j].score = res.score;
 		sq_sig_bootstrap(&res.sig, a->paired == 'b' ? "bs" : "ar",
 		    n_samples, norm);
-		sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+		sq_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
 		    a->short_sig);
 		t->names[j] = sq_strdup(res.name);
 	}
@@ -891,10 +651,11 @@ paired(const struct args *a, const struct corpus *c, struct table *t,
 static void
 multi_system(const struct args *a, const struct corpus *c)
 {
-	struct table t = { 0 };
+	struct sq_systable t = { 0 };
 	struct sq_metric m[2];
 	struct sq_result res;
 	struct sq_stats st;
+	const char **names;
 	size_t s, j;
 
 	if (!a->quiet)
@@ -914,15 +675,22 @@ multi_system(const struct args *a, const struct corpus *c)
 				    (int)a->width, res.score);
 				if (s == 0) {
 					t.names[j] = sq_strdup(res.name);
-					sig_string(t.sig[j], sizeof(t.sig[j]),
+					sq_sig_string(t.sig[j], sizeof(t.sig[j]),
 					    &res.sig, a->short_sig);
 				}
 			}
 	}
+	t.width = (int)a->width;
+	t.paired = a->paired;
+	t.n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
+	t.sys_names = names = sq_calloc(c->n_sys, sizeof(*names));
+	for (s = 0; s < c->n_sys; s++)
+		names[s] = c->sys[s].name;
 	if (a->json)
-		print_json(&t, c);
+		sq_systable_json(stdout, &t);
 	else
-		print_text(a, &t, c);
+		sq_systable_text(stdout, &t);
+	free(names);
 	for (j = 0; j < t.n_m; j++)
 		free((char *)t.names[j]);
 	for (s = 0; t.cell && s < t.n_sys * t.n_m; s++)
@@ -936,7 +704,7 @@ main(int argc, char *argv[])
 {
 	struct args a;
 	struct corpus c = { 0 };
-	struct stream *refs;
+	struct sq_segs *refs;
 	struct sq_lines *ref_lines;
 	size_t r, s;
 	char name[1100];
@@ -960,7 +728,7 @@ main(int argc, char *argv[])
 	c.n_refs = a.n_refs > (size_t)a.nr ? a.n_refs : (size_t)a.nr;
 	refs = sq_calloc(c.n_refs, sizeof(*refs));
 	ref_lines = sq_calloc(a.n_refs, sizeof(*ref_lines));
-	read_refs(&a, ref_lines, refs);
+	check(sq_corpus_refs(refs, ref_lines, a.refs, a.n_refs, (size_t)a.nr));
 	if (a.has_input) {
 		c.sys = sq_calloc(a.n_inputs ? a.n_inputs : 1, sizeof(*c.sys));
 		c.n_sys = read_inputs(&a, c.sys);
@@ -1012,10 +780,10 @@ main(int argc, char *argv[])
 	for (r = 0; r < a.n_refs; r++)
 		sq_lines_free(&ref_lines[r]);
 	for (r = 0; r < c.n_refs; r++)
-		free(refs[r].s);
+		sq_segs_free(&refs[r]);
 	for (s = 0; s < c.n_sys; s++) {
 		free(c.sys[s].name);
-		free(c.sys[s].hyp.s);
+		sq_segs_free(&c.sys[s].hyp);
 		sq_lines_free(&c.sys[s].lines);
 	}
 	free(c.sys);

@@ -216,13 +216,27 @@ sq_json_string(FILE *f, const char *s, int ascii)
 	free(b.s);
 }
 
+void
+sq_sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sig->n && k < size; i++)
+		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s", i ? "|" : "",
+		    short_sig ? sig->kv[i].abbr : sig->kv[i].key,
+		    sig->kv[i].val);
+}
+
+
 static void
 sb_sig(struct sb *b, const struct sq_sig *s, int short_sig)
 {
+	char buf[1200];
+
 	/* version last: it is last in every sq_sig_* already */
-	for (size_t i = 0; i < s->n; i++)
-		sb_printf(b, "%s%s:%s", i ? "|" : "",
-		    short_sig ? s->kv[i].abbr : s->kv[i].key, s->kv[i].val);
+	sq_sig_string(buf, sizeof(buf), s, short_sig);
+	sb_printf(b, "%s", buf);
 }
 
 static void

@@ -37,6 +37,10 @@ void sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs);
 void sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
     const char *seed);
 
+/* Signature.format(short) into buf. */
+void sq_sig_string(char *buf, size_t size, const struct sq_sig *sig,
+    int short_sig);
+
 /* One metric's result, as Score.format() sees it. */
 struct sq_result {
 	char name[32];		/* "BLEU", "chrF2", "chrF2++" */

@@ -16,10 +16,10 @@
  * sq_model may be dereferenced over its documented shape without checks.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +181,7 @@ parse_tensor(struct tensor *t, const char *path, const char *name,
 	json_array_foreach(shape, i, x) {
 		json_int_t d = json_is_integer(x) ? json_integer_value(x) : -1;
 
-		/* every factor below 2^32 keeps n_elem * size below 2^64 */
+		/* n_elem <= 2^56, so n_elem * size (size <= 8) cannot wrap */
 		if (d < 0 || (d > 0 && n_elem > (UINT64_C(1) << 56) / (uint64_t)d)) {
 			sq_seterr("%s: bad shape (tensor %s)", path, name);
 			return -1;
@@ -228,6 +228,7 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
     uint64_t data_pos, uint64_t data_len)
 {
 	struct tensor **by_begin;
+	const struct tensor *prev;
 	const char *name;
 	json_t *v;
 	size_t i;
@@ -242,13 +243,12 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 		if (parse_tensor(t, l->path, name, v, data_len) < 0)
 			return -1;
 		t->data = data + t->begin;
-		if (dtypes[t->dtype].size > 1 &&
-		    (data_pos + t->begin) % (uint64_t)dtypes[t->dtype].size != 0) {
-			sq_seterr("%s: data at file offset %llu is not %d-byte "
-			    "aligned, which %s access needs: rewrite the file "
+		/* other multi-byte dtypes are refused later anyway */
+		if (t->dtype == DT_F32 && (data_pos + t->begin) % 4 != 0) {
+			sq_seterr("%s: data at file offset %llu is not 4-byte "
+			    "aligned, which F32 access needs: rewrite the file "
 			    "with aligned offsets (tensor %s)", l->path,
-			    (unsigned long long)(data_pos + t->begin),
-			    dtypes[t->dtype].size, dtypes[t->dtype].name, name);
+			    (unsigned long long)(data_pos + t->begin), name);
 			return -1;
 		}
 		l->n_t++;
@@ -259,15 +259,20 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 	for (i = 0; i < l->n_t; i++)
 		by_begin[i] = &l->t[i];
 	qsort(by_begin, l->n_t, sizeof(*by_begin), tensor_cmp_begin);
-	for (i = 1; i < l->n_t; i++) {
-		const struct tensor *a = by_begin[i - 1], *b = by_begin[i];
+	/* against the tensor reaching furthest so far; empty tensors occupy
+	   no bytes and overlap nothing */
+	for (i = 0, prev = NULL; i < l->n_t; i++) {
+		const struct tensor *b = by_begin[i];
 
-		/* empty tensors occupy no bytes and overlap nothing */
-		if (a->end > b->begin && a->begin < a->end && b->begin < b->end) {
+		if (b->begin == b->end)
+			continue;
+		if (prev != NULL && prev->end > b->begin) {
 			sq_seterr("%s: data overlaps tensor %s (tensor %s)",
-			    l->path, a->name, b->name);
+			    l->path, prev->name, b->name);
 			goto out;
 		}
+		if (prev == NULL || b->end > prev->end)
+			prev = b;
 	}
 	rc = 0;
 out:
@@ -361,6 +366,28 @@ kind_hint(int kind)
 }
 
 /*
+ * A model id travels in stream headers and their one-line text forms: 1
+ * to size - 1 bytes, no control characters.  Returns 0 or -1.
+ */
+static int
+check_id(const char *path, const char *id, size_t size)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= size) {
+		sq_seterr("%s: model_id must have 1 to %zu bytes", path,
+		    size - 1);
+		return -1;
+	}
+	for (; *id; id++)
+		if ((unsigned char)*id < 0x20 || *id == 0x7f) {
+			sq_seterr("%s: model_id has a control character", path);
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * Reads __metadata__ into m: the format tag, model id, provenance and the
  * config (defaults for missing optional keys).  Returns 0 or -1.
  */
@@ -411,14 +438,9 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 			continue;
 		}
 		if (strcmp(k, "model_id") == 0) {
-			size_t n = strlen(s);
-
-			if (n == 0 || n >= sizeof(m->model_id)) {
-				sq_seterr("%s: model_id must have 1 to %zu "
-				    "bytes", path, sizeof(m->model_id) - 1);
+			if (check_id(path, s, sizeof(m->model_id)) < 0)
 				return -1;
-			}
-			memcpy(m->model_id, s, n + 1);
+			memcpy(m->model_id, s, strlen(s) + 1);
 			continue;
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -875,16 +897,13 @@ sq_model_peek_id(const char *path, char *id, size_t id_size)
 		goto out;
 	s = json_string_value(json_object_get(
 	    json_object_get(root, "__metadata__"), "model_id"));
-	if (s == NULL || *s == '\0') {
+	if (s == NULL) {
 		sq_seterr("%s: metadata has no model_id: not a seqpipe model",
 		    path);
 		goto out;
 	}
-	if (strlen(s) >= id_size) {
-		sq_seterr("%s: model_id longer than %zu bytes", path,
-		    id_size - 1);
+	if (check_id(path, s, id_size) < 0)
 		goto out;
-	}
 	memcpy(id, s, strlen(s) + 1);
 	rc = 0;
 out:

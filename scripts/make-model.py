@@ -3,11 +3,22 @@
 
 usage: make-model.py [options] CONFIG OUTPUT [CONFIG OUTPUT ...]
 
-CONFIG is one of the named architectures below; --d-model and the other
-size options override its sizes (tests use tiny ones: the default for all
-but "base").  The same CONFIG, options and --seed give the same file.
-Several CONFIG OUTPUT pairs make several models in one run (torch starts
-slowly), all with the same options.
+CONFIG is one of these architectures (tiny sizes, for tests: d 32, 4
+heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
+  paper         post-norm, ReLU, interleaved sinusoids, everything tied
+  prenorm-gelu  pre-norm, GELU, final norms, tied output, target
+                vocabulary 96, layer_norm_eps 1e-6
+  marian        post-norm, SiLU, sin-half sinusoids, everything tied,
+                output bias, EOS 0, UNK 1, no BOS, pad = start = last id
+  untied        vocabularies 160 and 112, nothing tied, learned positions
+                starting at 2, embed_scale 1
+  base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
+                shared vocabulary 32000, everything tied
+--d-model and the other size options override the sizes; --spm-source and
+--spm-target set the vocabulary sizes and the special ids from the
+SentencePiece models they embed.  The same CONFIG, options and --seed
+give the same file.  Several CONFIG OUTPUT pairs make several models in
+one run (torch starts slowly), all with the same options.
 
 Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8), so the log-probs of the top tokens
@@ -75,51 +86,6 @@ SIZE_OPTS = [("d-model", "d_model"), ("heads", "n_heads"), ("ff", "d_ff"),
              ("max-positions", "max_positions")]
 
 
-def proto_fields(blob):
-    """(field number, value) of each top-level field of a serialized
-    protobuf message: an int for varints, bytes for length-delimited."""
-    def varint(i):
-        v, shift = 0, 0
-        while True:
-            b = blob[i]
-            v |= (b & 0x7F) << shift
-            i += 1
-            shift += 7
-            if not b & 0x80:
-                return v, i
-    i = 0
-    while i < len(blob):
-        key, i = varint(i)
-        wire = key & 7
-        if wire == 0:
-            v, i = varint(i)
-        elif wire == 1:
-            v, i = blob[i:i + 8], i + 8
-        elif wire == 2:
-            n, i = varint(i)
-            v, i = blob[i:i + n], i + n
-        elif wire == 5:
-            v, i = blob[i:i + 4], i + 4
-        else:
-            raise ValueError("not a SentencePiece model (wire type %d)" % wire)
-        yield key >> 3, v
-
-
-def spm_info(blob):
-    """(pieces, {config key: id}) of a serialized SentencePiece ModelProto:
-    field 1 is a piece; field 2 the TrainerSpec, whose unk_id (40), bos_id
-    (41), eos_id (42) and pad_id (43) default to 0, 1, 2, -1."""
-    n, ids = 0, {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1}
-    for field, v in proto_fields(blob):
-        n += field == 1
-        if field == 2:
-            for f, x in proto_fields(v):
-                key = {40: "unk_id", 41: "bos_id", 42: "eos_id", 43: "pad_id"}.get(f)
-                if key is not None:
-                    ids[key] = x - (1 << 64) if x >= 1 << 63 else x
-    return n, ids
-
-
 def randomize(model, seed, gain, eos_gain=1.0):
     """Fills model's parameters from a generator seeded with seed, in name
     order; see the module docstring for the shaping.  eos_gain scales the
@@ -180,27 +146,26 @@ def main():
     ap = argparse.ArgumentParser(
         prog="make-model.py",
         usage="%(prog)s [options] CONFIG OUTPUT [CONFIG OUTPUT ...]",
-        description="Writes a seqpipe model file with seeded random weights "
-                    "for a named configuration.",
-        epilog="configs: " + ", ".join(CONFIGS),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pairs", nargs="+", metavar="CONFIG OUTPUT",
                     help="architecture (%s) and the model file to write"
                     % ", ".join(CONFIGS))
     for opt, key in SIZE_OPTS:
         ap.add_argument("--" + opt, type=int, dest=key, metavar="N",
-                        help="override the config's %s" % key)
+                        help="the config's %s" % key)
     ap.add_argument("--layers", type=int, metavar="N",
                     help="encoder and decoder layers")
     ap.add_argument("--vocab", type=int, metavar="N",
                     help="source and target vocabulary size")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="set any config key (see seqpipe-model(5))")
-    ap.add_argument("--seed", type=int, default=1, help="random seed")
-    ap.add_argument("--gain", type=float, default=8.0,
-                    help="gain of the decoder's last layer norm (peakiness)")
-    ap.add_argument("--eos-rate", type=float, default=0.15,
-                    help="how often EOS wins in random decoder states")
+    ap.add_argument("--seed", type=int, default=1, metavar="N",
+                    help="random seed [1]")
+    ap.add_argument("--gain", type=float, default=8.0, metavar="X",
+                    help="gain of the decoder's last layer norm [8]")
+    ap.add_argument("--eos-rate", type=float, default=0.15, metavar="X",
+                    help="how often EOS wins in random decoder states [0.15]")
     ap.add_argument("--spm-source", metavar="FILE",
                     help="SentencePiece model to embed as spm.source; sets "
                          "the source vocabulary size and the special ids")
@@ -233,7 +198,7 @@ def make(a, name, output):
         if path:
             with open(path, "rb") as f:
                 spm[side] = f.read()
-            n, ids = spm_info(spm[side])
+            n, ids = sq.spm_info(spm[side])
             c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = n
             c.update(ids)   # the special ids are the SentencePiece model's
             c.pop("decoder_start_id", None)

@@ -97,16 +97,22 @@ def main():
     for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids", "beam",
               "beam-ids"):
         ap.add_argument("--" + o, metavar="FILE")
-    ap.add_argument("-k", "--beam-size", type=int, default=4)
-    ap.add_argument("--nbest", type=int, default=1)
-    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("-k", "--beam-size", type=int, default=4, metavar="K",
+                    help="default 4")
+    ap.add_argument("--nbest", type=int, default=1, metavar="N",
+                    help="hypotheses per sentence, 1..K; default 1")
+    ap.add_argument("--alpha", type=float, default=1.0, metavar="A",
+                    help="length normalisation exponent; default 1")
     ap.add_argument("--gnmt", action="store_true",
                     help="lp(L) = ((5 + L) / 6)^alpha")
-    ap.add_argument("--word-penalty", type=float, default=0.0)
+    ap.add_argument("--word-penalty", type=float, default=0.0, metavar="W",
+                    help="(score - W L) / lp(L); default 0")
     ap.add_argument("--max-len", type=parse_max_len, default=(2.0, 10.0),
                     metavar="[A,]B", help="default 2,10")
-    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N")
-    ap.add_argument("--min-len", type=int, default=0)
+    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                    help="beam: no n-gram twice in a hypothesis; default 0 (off)")
+    ap.add_argument("--min-len", type=int, default=0, metavar="N",
+                    help="no EOS before N tokens; default 0")
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
         ap.error("--nbest must be 1..k")

@@ -10,7 +10,7 @@ setup_file() {
 	export OPEN="$SRCDIR/tests/unit/test_model"
 	"$SRCDIR/scripts/make-model.py" paper "$D/paper.sq" \
 	    prenorm-gelu "$D/prenorm-gelu.sq" marian "$D/marian.sq" \
-	    untied "$D/untied.sq" 2> "$D/make-model.err"
+	    untied "$D/untied.sq" paper "$D/again.sq" 2> "$D/make-model.err"
 	mkdir "$D/bad"
 	"$PY" "$SRCDIR/tests/break-model.py" "$D/untied.sq" "$D/bad"
 	mkdir "$D/nn"
@@ -37,9 +37,8 @@ refuses() {
 }
 
 @test "make-model.py: same options, same bytes; another seed, another model" {
-	"$SRCDIR/scripts/make-model.py" paper "$BATS_TEST_TMPDIR/a.sq" 2>/dev/null
 	"$SRCDIR/scripts/make-model.py" --seed 2 paper "$BATS_TEST_TMPDIR/b.sq" 2>/dev/null
-	cmp "$D/paper.sq" "$BATS_TEST_TMPDIR/a.sq"
+	cmp "$D/paper.sq" "$D/again.sq"
 	run "$OPEN" "$D/paper.sq" "$BATS_TEST_TMPDIR/b.sq"
 	assert_success
 	[ "${lines[0]##* }" != "${lines[1]##* }" ] || fail "same model id: $output"
@@ -56,6 +55,7 @@ refuses() {
 	refuses offsets-out 'outside the data area.*\(tensor encoder.layers.0.self_attn.q_proj.weight\)$'
 }
 @test "overlapping tensors" { refuses overlap 'overlaps tensor .*\(tensor encoder.layers.0.self_attn.[kq]_proj.weight\)$'; }
+@test "overlap hidden behind an empty tensor" { refuses overlap-past-empty 'overlaps tensor encoder.layers.0.self_attn.q_proj.weight \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "unknown dtype" { refuses unknown-dtype 'unknown dtype "F33" \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong dtype" { refuses wrong-dtype 'dtype F16, expected F32 \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "size not shape times dtype size" { refuses wrong-size '128 data bytes, expected 132 for 33 F32 elements \(tensor decoder.layers.0.fc2.bias\)$'; }
@@ -71,6 +71,7 @@ refuses() {
 @test "malformed integer" { refuses bad-int 'config d_ff = "64x": expected an integer$'; }
 @test "config disagreeing with the tensors" { refuses bad-dff 'shape \(64, 32\), the config implies \(48, 32\) \(tensor encoder.layers.0.fc1.weight\)$'; }
 @test "a layer count no file could hold" { refuses huge-layers 'more layers than the file has tensors'; }
+@test "a model id with a control character" { refuses control-id 'model_id has a control character$'; }
 @test "not a seqpipe model: no format" { refuses no-format 'metadata format is missing'; }
 @test "not a seqpipe model: no metadata" { refuses no-metadata 'no __metadata__ object'; }
 @test "misspelt config key" { refuses misspelt-key 'unknown metadata key "pre_nrom"'; }
