@@ -403,6 +403,10 @@ main(int argc, char *argv[])
 		while ((len = getline(&line, &cap, f)) > 0) {
 			if (line[len - 1] == '\n')
 				len--;
+			/* no text starts so: a stream was piped in by mistake */
+			if (b.n == 0 && b.lineno == 1 && len >= 4 &&
+			    memcmp(line, SQ_STREAM_MAGIC, 4) == 0)
+				sq_die("%s: a seqpipe stream, not text", name);
 			add_line(&b, line, len);
 			if (b.n == BATCH_LINES || b.len >= BATCH_BYTES)
 				flush(pool, &j, &b, w, name);

@@ -284,3 +284,10 @@ edge_lines() {
 	done
 	run -2 --separate-stderr tokenize --spm "$D/b.model" -t 0 < /dev/null
 }
+
+@test "a binary stream as input is refused, not tokenized" {
+	echo hello | tokenize --spm "$D/u.model" > "$T/bin"
+	run -1 --separate-stderr tokenize --spm "$D/u.model" --text "$T/bin"
+	[ -z "$output" ]
+	[ "$stderr" = "tokenize: $T/bin: a seqpipe stream, not text" ]
+}
