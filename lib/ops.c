@@ -226,6 +226,8 @@ fast_expf(float x)
  * scalar without -ffast-math.
  */
 #define LANES 16
+/* the vectors never cross a non-static function: no ABI to worry about */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
 
