@@ -16,6 +16,9 @@
  * never when it is one row: a matrix-vector product is bound by memory
  * bandwidth, which one core already saturates on this machine.
  */
+/* the vectors below never cross a non-static function: no ABI notes */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -226,8 +229,6 @@ fast_expf(float x)
  * scalar without -ffast-math.
  */
 #define LANES 16
-/* the vectors never cross a non-static function: no ABI to worry about */
-#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
 
