@@ -10,8 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bleu_corpus.h"
 #include "bleu_eval.h"
 #include "bleu_input.h"
+#include "bleu_systems.h"
 #include "cli.h"
 #include "util.h"
 
@@ -20,7 +22,7 @@
 	"       [-nr n] [-s method] [-sv value] [-tok tokenizer] [-w width]\n" \
 	"       [-cc n] [-cw n] [--chrf-beta n] [--chrf-eps-smoothing]\n" \
 	"       [--chrf-lowercase] [--chrf-whitespace] [-ci] [-cin n]\n" \
-	"       [-e encoding]\n" \
+	"       [-par | -pbs] [-parn n] [-pbsn n] [-j n] [-e encoding]\n" \
 	"       ref ... [-i hyp ...]"
 
 #define HELP \
@@ -41,20 +43,26 @@
 	"  --chrf-eps-smoothing      chrF++.py epsilon smoothing (off)\n" \
 	"  -ci, --confidence         bootstrap 95% confidence interval (off)\n" \
 	"  -cin, --confidence-n N    bootstrap resamples (1000)\n" \
+	"  -par, --paired-ar         approximate randomization test (off)\n" \
+	"  -pbs, --paired-bs         paired bootstrap test (off)\n" \
+	"  -parn, --paired-ar-n N    randomization trials (10000)\n" \
+	"  -pbsn, --paired-bs-n N    bootstrap resamples (1000)\n" \
+	"  -j, --paired-jobs N       accepted; one process (1)\n" \
 	"  -f, --format F            json or text (json; $SACREBLEU_FORMAT)\n" \
 	"  -b, --score-only          print the score only (off)\n" \
 	"  -w, --width N             decimals of the score (1)\n" \
 	"  -sh, --short              short signature (off)\n" \
 	"  -e, --encoding E          input encoding, utf-8 only (utf-8)\n" \
 	"  -nc, --no-color           accepted; output has no colour\n" \
-	"  -q, --quiet               accepted; warnings still print\n" \
+	"  -q, --quiet               no notes; warnings still print\n" \
 	"  -h, --help                this help\n" \
 	"  -V, --version             print the version\n"
 
 enum {
 	O_INPUT = 256, O_NREFS, O_METRICS, O_SL, O_TOK, O_SMOOTH, O_SV, O_LC,
 	O_FORCE, O_CC, O_CW, O_BETA, O_WS, O_CLC, O_EPS, O_FORMAT, O_B, O_W,
-	O_SHORT, O_ENC, O_NC, O_Q, O_HELP, O_VERSION, O_CI, O_CIN,
+	O_SHORT, O_ENC, O_NC, O_Q, O_HELP, O_VERSION, O_CI, O_CIN, O_PAR,
+	O_PBS, O_PARN, O_PBSN, O_JOBS,
 };
 
 static const struct option longopts[] = {
@@ -87,6 +95,16 @@ static const struct option longopts[] = {
 	{ "ci", no_argument, NULL, O_CI },
 	{ "confidence-n", required_argument, NULL, O_CIN },
 	{ "cin", required_argument, NULL, O_CIN },
+	{ "paired-ar", no_argument, NULL, O_PAR },
+	{ "par", no_argument, NULL, O_PAR },
+	{ "paired-bs", no_argument, NULL, O_PBS },
+	{ "pbs", no_argument, NULL, O_PBS },
+	{ "paired-ar-n", required_argument, NULL, O_PARN },
+	{ "parn", required_argument, NULL, O_PARN },
+	{ "paired-bs-n", required_argument, NULL, O_PBSN },
+	{ "pbsn", required_argument, NULL, O_PBSN },
+	{ "paired-jobs", required_argument, NULL, O_JOBS },
+	{ "j", required_argument, NULL, O_JOBS },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "f", required_argument, NULL, O_FORMAT },
 	{ "score-only", no_argument, NULL, O_B },
@@ -109,31 +127,18 @@ static const struct option longopts[] = {
 };
 
 struct args {
-	const char **refs, **inputs;
+	const char **refs, **inputs;	/* operands, -i files */
 	size_t n_refs, n_inputs;
 	int has_input, use_bleu, use_chrf, n_metrics;
 	long nr, width;
-	int sentence, score_only, short_sig, json, force, confidence;
-	long confidence_n;
+	int sentence, score_only, short_sig, json, force, confidence, quiet;
+	int paired;		/* 'b' --paired-bs, 'a' --paired-ar, else 0 */
+	long confidence_n, paired_bs_n, paired_ar_n;
+	enum sq_metric_kind order[2];	/* -m order, for paired tests */
+	size_t n_order;
 	struct sq_bleu_opts bleu;
 	struct sq_chrf_opts chrf;
 };
-
-/* One system or reference stream: spans into the lines read. */
-struct stream {
-	struct sq_uspan *s;	/* (n) */
-	size_t n, cap;
-};
-
-static void
-stream_push(struct stream *st, struct sq_uspan x)
-{
-	if (st->n == st->cap) {
-		st->cap = st->cap ? 2 * st->cap : 1024;
-		st->s = sq_reallocarray(st->s, st->cap, sizeof(*st->s));
-	}
-	st->s[st->n++] = x;
-}
 
 /* sacrebleu's logged errors: its text, after our name */
 static void __attribute__((noreturn))
@@ -160,10 +165,12 @@ push_arg(const char ***v, size_t *n, const char *s)
 static void
 add_metric(struct args *a, const char *m)
 {
-	if (strcmp(m, "bleu") == 0)
-		a->use_bleu = 1;
-	else if (strcmp(m, "chrf") == 0)
-		a->use_chrf = 1;
+	if (strcmp(m, "bleu") == 0 && !a->use_bleu)
+		a->use_bleu = 1, a->order[a->n_order++] = SQ_METRIC_BLEU;
+	else if (strcmp(m, "chrf") == 0 && !a->use_chrf)
+		a->use_chrf = 1, a->order[a->n_order++] = SQ_METRIC_CHRF;
+	else if (strcmp(m, "bleu") == 0 || strcmp(m, "chrf") == 0)
+		;
 	else if (strcmp(m, "ter") == 0)
 		sq_usage_error("-m ter: TER is not implemented");
 	else
@@ -199,6 +206,7 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		break;
 	case O_METRICS:	/* argparse's nargs='+': the last -m wins */
 		a->n_metrics = a->use_bleu = a->use_chrf = 0;
+		a->n_order = 0;
 		add_metric(a, optarg);
 		while (optind < argc && is_operand(argv[optind]))
 			add_metric(a, argv[optind++]);
@@ -240,6 +248,21 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 	case O_CIN:
 		a->confidence_n = sq_parse_long("-cin", optarg, 0, 100000000);
 		break;
+	case O_PAR: case O_PBS:
+		if (a->paired && a->paired != (ch == O_PAR ? 'a' : 'b'))
+			sq_usage_error("--paired-ar and --paired-bs exclude each "
+			    "other");
+		a->paired = ch == O_PAR ? 'a' : 'b';
+		break;
+	case O_PARN:
+		a->paired_ar_n = sq_parse_long("-parn", optarg, 0, 100000000);
+		break;
+	case O_PBSN:
+		a->paired_bs_n = sq_parse_long("-pbsn", optarg, 0, 100000000);
+		break;
+	case O_JOBS:	/* one process does it all, fast enough */
+		sq_parse_long("-j", optarg, 0, 100000);
+		break;
 	case O_FORMAT: set_format(a, optarg, 0); break;
 	case O_B: a->score_only = 1; break;
 	case O_W: a->width = sq_parse_long("-w", optarg, 0, 300); break;
@@ -250,7 +273,8 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 			sq_usage_error("-e: '%s': only utf-8 is supported",
 			    optarg);
 		break;
-	case O_NC: case O_Q: break;
+	case O_Q: a->quiet = 1; break;
+	case O_NC: break;
 	case O_HELP: sq_help_exit();
 	case O_VERSION: sq_version_exit();
 	default: sq_usage(stderr, 0); exit(2);
@@ -275,6 +299,8 @@ parse(struct args *a, int argc, char *argv[])
 	a->chrf.char_order = 6;
 	a->chrf.beta = 2;
 	a->confidence_n = 1000;
+	a->paired_bs_n = 1000;
+	a->paired_ar_n = 10000;
 	while (optind < argc) {
 		if (is_operand(argv[optind])) {
 			push_arg(&a->refs, &a->n_refs, argv[optind++]);
@@ -287,8 +313,10 @@ parse(struct args *a, int argc, char *argv[])
 	}
 	while (optind < argc)
 		push_arg(&a->refs, &a->n_refs, argv[optind++]);
-	if (!a->n_metrics)
+	if (!a->n_metrics) {
 		a->use_bleu = a->n_metrics = 1;
+		a->order[a->n_order++] = SQ_METRIC_BLEU;
+	}
 	if (!sv_set)
 		a->bleu.smooth_value = sq_bleu_smooth_default(a->bleu.smooth);
 	if ((env = getenv("SACREBLEU_FORMAT")) && *env)
@@ -297,111 +325,103 @@ parse(struct args *a, int argc, char *argv[])
 	a->bleu.effective_order = a->sentence;
 }
 
-static void
-read_or_die(struct sq_lines *l, const char *path, int universal)
+/* One system's hypotheses and its name. */
+struct system {
+	char *name;
+	struct sq_segs hyp;
+	struct sq_lines lines;
+};
+
+/* Python's repr() of a file name, as sacrebleu's messages quote it */
+static const char *
+py_repr(char *buf, size_t size, const char *s)
 {
-	if (sq_lines_read(l, path, universal) < 0)
-		sq_die("%s", sq_errstr());
+	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+
+	snprintf(buf, size, "%c%s%c", q, s, q);
+	return buf;
 }
 
-/* The references: a->nr streams (tab-separated) or one per file. */
 static void
-read_refs(const struct args *a, struct sq_lines *lines, struct stream *refs)
+check(int status)
 {
-	struct sq_uspan x, f;
-	size_t i, j, r, k;
-	char msg[128];
-
-	for (r = 0; r < a->n_refs; r++) {
-		read_or_die(&lines[r], a->refs[r], 0);
-		for (i = 0; i < lines[r].n; i++) {
-			x = sq_lines_at(&lines[r], i);
-			x.n = sq_py_rstrip(x.c, x.n);
-			if (a->nr == 1) {
-				stream_push(&refs[r], x);
-				continue;
-			}
-			/* line.split('\t', maxsplit=nr - 1) */
-			for (k = 0, j = 0, f = x; (long)k < a->nr - 1; k++) {
-				while (j < x.n && x.c[j] != '\t')
-					j++;
-				if (j == x.n)
-					break;
-				f.n = (size_t)(x.c + j - f.c);
-				stream_push(&refs[k], f);
-				f.c = x.c + ++j;
-			}
-			f.n = (size_t)(x.c + x.n - f.c);
-			stream_push(&refs[k], f);
-			if ((long)k + 1 != a->nr) {
-				snprintf(msg, sizeof(msg), "FATAL: line %zu: "
-				    "expected %ld fields, but found %zu.",
-				    i + 1, a->nr, k + 1);
-				fail(17, msg);
-			}
-		}
-	}
+	if (status)
+		fail(status, sq_errstr());
 }
 
-/* The hypotheses of the only system; NULL on tab-separated systems. */
-static void
-read_hyps(const struct args *a, struct sq_lines *l, struct stream *hyp)
+/* -i FILE...: a system per file, named by the file */
+static size_t
+read_inputs(const struct args *a, struct system *sys)
 {
-	static const uint32_t empty[1];
-	struct sq_uspan x;
-	size_t i, j;
+	size_t n = 0, i, j;
+	char q[1024];
 
-	if (a->has_input) {
-		if (a->n_inputs != 1)
-			sq_die("several systems: comparing systems is not "
-			    "implemented");
-		read_or_die(l, a->inputs[0], 0);
-		for (i = 0; i < l->n; i++) {
-			x = sq_lines_at(l, i);
-			x.n = sq_py_rstrip(x.c, x.n);
-			stream_push(hyp, x);
-		}
-		return;
-	}
-	read_or_die(l, NULL, 1);
-	if (l->n == 0) {	/* readline() gives '': one empty line */
-		x.c = empty, x.n = 0;
-		stream_push(hyp, x);
-	}
-	for (i = 0; i < l->n; i++) {
-		x = sq_lines_at(l, i);
-		x.n = sq_py_rstrip(x.c, x.n);
-		for (j = 0; j < x.n && x.c[j] != '\t'; j++)
+	for (i = 0; i < a->n_inputs; i++) {
+		for (j = 0; j < n && strcmp(sys[j].name, a->inputs[i]); j++)
 			;
-		if (j < x.n)
-			sq_die("<stdin>: line %zu: several tab-separated "
-			    "systems: comparing systems is not implemented",
-			    i + 1);
-		stream_push(hyp, x);
+		if (j < n && a->paired && j == 0) {
+			if (!a->quiet)
+				sq_warn("Ignoring %s as it was also given as "
+				    "the baseline.", py_repr(q, sizeof(q),
+				    a->inputs[i]));
+			continue;
+		}
+		if (j < n) {
+			sq_warn("%s already used to name a system.",
+			    py_repr(q, sizeof(q), a->inputs[i]));
+			fail(1, "Make sure to have a different basename for "
+			    "each system.");
+		}
+		sys[n].name = sq_strdup(a->inputs[i]);
+		check(sq_corpus_system(&sys[n].hyp, &sys[n].lines,
+		    a->inputs[i]));
+		n++;
 	}
+	return n;
+}
+
+/* stdin: tab-separated systems "System 1", "System 2", ... */
+static struct system *
+read_stdin(size_t *n_sys)
+{
+	struct sq_segs *hyps;
+	struct system *sys;
+	struct sq_lines l;
+	char name[32];
+	int status;
+	size_t k;
+
+	status = sq_corpus_stdin(&hyps, n_sys, &l);
+	check(status);
+	sys = sq_calloc(*n_sys, sizeof(*sys));
+	for (k = 0; k < *n_sys; k++) {
+		snprintf(name, sizeof(name), "System %zu", k + 1);
+		sys[k].name = sq_strdup(name);
+		sys[k].hyp = hyps[k];
+	}
+	sys[0].lines = l;	/* owns the text of every system */
+	free(hyps);
+	return sys;
 }
 
 struct corpus {
-	struct stream hyp;
-	struct sq_uspan **refs;	/* (n_refs) each (hyp.n) */
+	struct system *sys;	/* (n_sys) */
+	size_t n_sys;
+	struct sq_uspan **refs;	/* (n_refs) each as long as every system */
 	size_t n_refs;
 };
 
-/* The metrics asked for, in sacrebleu's order (sorted by name). */
+/* The metrics: by name (sacrebleu sorts them), or in -m order. */
 static size_t
-metrics(struct sq_metric *m, const struct args *a)
+metrics(struct sq_metric *m, const struct args *a, int given_order)
 {
-	size_t n = 0;
+	size_t n;
 
-	if (a->use_bleu) {
-		m[n].kind = SQ_METRIC_BLEU;
+	for (n = 0; n < a->n_order; n++) {
+		m[n].kind = given_order ? a->order[n] :
+		    n == 0 && a->use_bleu ? SQ_METRIC_BLEU : SQ_METRIC_CHRF;
 		m[n].bleu = a->bleu;
-		m[n++].chrf = a->chrf;
-	}
-	if (a->use_chrf) {
-		m[n].kind = SQ_METRIC_CHRF;
-		m[n].bleu = a->bleu;
-		m[n++].chrf = a->chrf;
+		m[n].chrf = a->chrf;
 	}
 	return n;
 }
@@ -424,11 +444,12 @@ sentence_level(const struct args *a, const struct corpus *c)
 	struct sq_result res;
 	struct sq_stats st;
 
-	metrics(m, a);
-	sq_metric_stats(&st, &m[0], c->hyp.s, c->refs, c->hyp.n, c->n_refs);
+	metrics(m, a, 0);
+	sq_metric_stats(&st, &m[0], c->sys[0].hyp.s, c->refs, c->sys[0].hyp.n,
+	    c->n_refs);
 	for (size_t i = 0; i < st.n; i++) {
 		sq_metric_score(&res, &m[0], st.v + i * st.k,
-		    (long)c->n_refs, 0);
+		    (long)c->n_refs, SQ_NUM_INT);
 		print_result(a, &res, 0);
 	}
 	free(st.v);
@@ -436,13 +457,16 @@ sentence_level(const struct args *a, const struct corpus *c)
 
 /* Metric._extract_corpus_statistics' warning, for BLEU without --force */
 static void
-warn_tokenized(const struct corpus *c)
+warn_tokenized(const struct args *a, const struct sq_metric *m,
+    const struct sq_segs *hyp)
 {
 	const struct sq_uspan *h;
 	size_t i, k = 0;
 
-	for (i = 0; i < c->hyp.n; i++) {
-		h = &c->hyp.s[i];
+	if (m->kind != SQ_METRIC_BLEU || a->force)
+		return;
+	for (i = 0; i < hyp->n; i++) {
+		h = &hyp->s[i];
 		k += h->n >= 2 && h->c[h->n - 2] == ' ' && h->c[h->n - 1] == '.';
 	}
 	if (k < 100)
@@ -454,37 +478,67 @@ warn_tokenized(const struct corpus *c)
 	    "can suppress this message with the `force` parameter.");
 }
 
-/* $SACREBLEU_SEED (default 12345) as 32-bit words, least significant first */
-static size_t
-seed_words(uint32_t *w, const char **name)
+/* NumPy's seed None: 128 bits from the system (secrets.randbits(128)) */
+static void
+random_seed(struct sq_seed *s)
 {
-	const char *s = getenv("SACREBLEU_SEED");
-	unsigned long long v;
-	static char lower[32];
-	size_t i;
-	char *end;
 	FILE *f;
 
-	if (!s)
-		s = "12345";
-	for (i = 0; s[i] && i + 1 < sizeof(lower); i++)
-		lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+	if (!(f = fopen("/dev/urandom", "rb")) ||
+	    fread(s->w, sizeof(*s->w), 4, f) != 4)
+		sq_die("/dev/urandom:");
+	fclose(f);
+	s->n = 4;
+}
+
+/*
+ * $SACREBLEU_SEED (default 12345): into s; returns it lower-cased, and in
+ * *norm as Python's str(int(seed)).  "none" draws 128 bits from the system.
+ */
+static const char *
+get_seed(struct sq_seed *s, char *norm, size_t size)
+{
+	static char lower[32];
+	const char *e = getenv("SACREBLEU_SEED");
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!e)
+		e = "12345";
+	for (i = 0; e[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 : e[i]);
 	lower[i] = '\0';
-	*name = lower;
-	if (strcmp(lower, "none") == 0) {	/* secrets.randbits(128) */
-		if (!(f = fopen("/dev/urandom", "rb")) ||
-		    fread(w, sizeof(*w), 4, f) != 4)
-			sq_die("/dev/urandom:");
-		fclose(f);
-		return 4;
+	if (strcmp(lower, "none") == 0) {
+		random_seed(s);
+		snprintf(norm, size, "none");
+		return lower;
 	}
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+')
-		sq_die("SACREBLEU_SEED: '%s' is not a non-negative integer", s);
-	w[0] = (uint32_t)v;
-	w[1] = (uint32_t)(v >> 32);
-	return w[1] ? 2 : 1;
+	v = strtoull(e, &end, 10);
+	if (errno || end == e || *end || e[0] == '-' || e[0] == '+')
+		sq_die("SACREBLEU_SEED: '%s' is not a non-negative integer", e);
+	s->w[0] = (uint32_t)v;
+	s->w[1] = (uint32_t)(v >> 32);
+	s->n = s->w[1] ? 2 : 1;
+	snprintf(norm, size, "%llu", v);
+	return lower;
+}
+
+/* The statistics and score of metric m for system s. */
+static void
+evaluate(struct sq_stats *st, struct sq_result *res, const struct args *a,
+    const struct sq_metric *m, const struct corpus *c, size_t s)
+{
+	int64_t *sum;
+
+	sq_metric_stats(st, m, c->sys[s].hyp.s, c->refs, c->sys[s].hyp.n,
+	    c->n_refs);
+	warn_tokenized(a, m, &c->sys[s].hyp);
+	sum = sq_calloc(st->k, sizeof(*sum));
+	sq_stats_sum(sum, st);
+	sq_metric_score(res, m, sum, (long)c->n_refs, SQ_NUM_INT);
+	free(sum);
 }
 
 static void
@@ -493,32 +547,21 @@ corpus_level(const struct args *a, const struct corpus *c)
 	struct sq_metric m[2];
 	struct sq_result res[2];
 	struct sq_stats st;
-	char *out[2];
-	size_t n_m = metrics(m, a), i, j, k, w = 0, len[2];
-	int64_t *sum;
-	uint32_t seed[4];
-	const char *seed_name;
-	size_t n_seed = 0;
+	struct sq_seed seed;
+	const char *seed_text = NULL;
+	char *out[2], norm[32];
+	size_t n_m = metrics(m, a, 0), i, w = 0, len[2];
 
 	if (a->confidence && a->confidence_n > 1)
-		n_seed = seed_words(seed, &seed_name);
+		seed_text = get_seed(&seed, norm, sizeof(norm));
 	for (i = 0; i < n_m; i++) {
-		sq_metric_stats(&st, &m[i], c->hyp.s, c->refs, c->hyp.n,
-		    c->n_refs);
-		if (m[i].kind == SQ_METRIC_BLEU && !a->force)
-			warn_tokenized(c);
-		sum = sq_calloc(st.k, sizeof(*sum));
-		for (j = 0; j < st.n; j++)
-			for (k = 0; k < st.k; k++)
-				sum[k] += st.v[j * st.k + k];
-		sq_metric_score(&res[i], &m[i], sum, (long)c->n_refs, 0);
-		if (n_seed) {
+		evaluate(&st, &res[i], a, &m[i], c, 0);
+		if (seed_text) {
 			sq_metric_bootstrap(&res[i], &m[i], &st,
-			    (size_t)a->confidence_n, seed, n_seed);
-			sq_sig_bootstrap(&res[i].sig, a->confidence_n,
-			    seed_name);
+			    (size_t)a->confidence_n, &seed);
+			sq_sig_bootstrap(&res[i].sig, "bs", a->confidence_n,
+			    seed_text);
 		}
-		free(sum);
 		free(st.v);
 		out[i] = sq_result_format(&res[i], (int)a->width,
 		    a->score_only, a->short_sig && !a->json, a->json);
@@ -543,14 +586,128 @@ corpus_level(const struct args *a, const struct corpus *c)
 		free(out[i]);
 }
 
+/* PairedTest: the baseline is system 0 */
+static void
+paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
+    struct sq_metric *m)
+{
+	long n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
+	struct sq_stats *bl = sq_calloc(t->n_m, sizeof(*bl)), st;
+	struct sq_seed seed, sys_seed;
+	struct sq_result res;
+	char norm[32], q[1024];
+	size_t s, j;
+
+	if (n_samples <= 0)
+		n_samples = a->paired == 'b' ? 1000 : 10000;
+	get_seed(&seed, norm, sizeof(norm));
+	sys_seed = seed;
+	if (strcmp(norm, "0") == 0)	/* "self._seed if self._seed else None" */
+		random_seed(&sys_seed);
+	t->r = sq_calloc(t->n_sys * t->n_m, sizeof(*t->r));
+	for (j = 0; j < t->n_m; j++) {
+		if (!a->quiet)
+			sq_warn("Pre-computing %s statistics for %s",
+			    m[j].kind == SQ_METRIC_BLEU ? "BLEU" : "CHRF",
+			    py_repr(q, sizeof(q), c->sys[0].name));
+		evaluate(&bl[j], &res, a, &m[j], c, 0);
+		t->names[j] = m[j].kind == SQ_METRIC_BLEU ? "BLEU" : NULL;
+		if (a->paired == 'b')
+			sq_paired_baseline(&t->r[j], &m[j], &bl[j],
+			    (size_t)n_samples, &seed);
+		else
+			t->r[j].p = t->r[j].ci = -1;
+		t->r[j].score = res.score;
+		sq_sig_bootstrap(&res.sig, a->paired == 'b' ? "bs" : "ar",
+		    n_samples, norm);
+		sq_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+		    a->short_sig);
+		t->names[j] = sq_strdup(res.name);
+	}
+	for (s = 1; s < t->n_sys; s++)
+		for (j = 0; j < t->n_m; j++) {
+			if (!a->quiet)
+				sq_warn("Computing %s for %s and extracting "
+				    "sufficient statistics", t->names[j],
+				    py_repr(q, sizeof(q), c->sys[s].name));
+			evaluate(&st, &res, a, &m[j], c, s);
+			if (!a->quiet)
+				sq_warn(a->paired == 'b' ? " > Performing "
+				    "paired bootstrap resampling test (# "
+				    "resamples: %ld)" : " > Performing "
+				    "approximate randomization test (# "
+				    "trials: %ld)", n_samples);
+			t->r[s * t->n_m + j].score = res.score;
+			sq_paired_test(&t->r[s * t->n_m + j], a->paired == 'b',
+			    &m[j], &bl[j], t->r[j].score, &st,
+			    (size_t)n_samples, &sys_seed);
+			free(st.v);
+		}
+	for (j = 0; j < t->n_m; j++)
+		free(bl[j].v);
+	free(bl);
+}
+
+static void
+multi_system(const struct args *a, const struct corpus *c)
+{
+	struct sq_systable t = { 0 };
+	struct sq_metric m[2];
+	struct sq_result res;
+	struct sq_stats st;
+	const char **names;
+	size_t s, j;
+
+	if (!a->quiet)
+		sq_warn("Found %zu systems.", c->n_sys);
+	t.n_sys = c->n_sys;
+	t.n_m = metrics(m, a, a->paired != 0);
+	if (a->paired) {
+		paired(a, c, &t, m);
+	} else {
+		t.cell = sq_calloc(t.n_sys * t.n_m, sizeof(*t.cell));
+		for (s = 0; s < t.n_sys; s++)
+			for (j = 0; j < t.n_m; j++) {
+				evaluate(&st, &res, a, &m[j], c, s);
+				free(st.v);
+				t.cell[s * t.n_m + j] = sq_malloc(400);
+				snprintf(t.cell[s * t.n_m + j], 400, "%.*f",
+				    (int)a->width, res.score);
+				if (s == 0) {
+					t.names[j] = sq_strdup(res.name);
+					sq_sig_string(t.sig[j], sizeof(t.sig[j]),
+					    &res.sig, a->short_sig);
+				}
+			}
+	}
+	t.width = (int)a->width;
+	t.paired = a->paired;
+	t.n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
+	t.sys_names = names = sq_calloc(c->n_sys, sizeof(*names));
+	for (s = 0; s < c->n_sys; s++)
+		names[s] = c->sys[s].name;
+	if (a->json)
+		sq_systable_json(stdout, &t);
+	else
+		sq_systable_text(stdout, &t);
+	free(names);
+	for (j = 0; j < t.n_m; j++)
+		free((char *)t.names[j]);
+	for (s = 0; t.cell && s < t.n_sys * t.n_m; s++)
+		free(t.cell[s]);
+	free(t.cell);
+	free(t.r);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct args a;
 	struct corpus c = { 0 };
-	struct stream *refs;
-	struct sq_lines *ref_lines, hyp_lines;
-	size_t r;
+	struct sq_segs *refs;
+	struct sq_lines *ref_lines;
+	size_t r, s;
+	char name[1100];
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	parse(&a, argc, argv);
@@ -571,35 +728,68 @@ main(int argc, char *argv[])
 	c.n_refs = a.n_refs > (size_t)a.nr ? a.n_refs : (size_t)a.nr;
 	refs = sq_calloc(c.n_refs, sizeof(*refs));
 	ref_lines = sq_calloc(a.n_refs, sizeof(*ref_lines));
-	read_refs(&a, ref_lines, refs);
-	read_hyps(&a, &hyp_lines, &c.hyp);
-	if (a.sentence && a.confidence)
+	check(sq_corpus_refs(refs, ref_lines, a.refs, a.n_refs, (size_t)a.nr));
+	if (a.has_input) {
+		c.sys = sq_calloc(a.n_inputs ? a.n_inputs : 1, sizeof(*c.sys));
+		c.n_sys = read_inputs(&a, c.sys);
+	} else {
+		c.sys = read_stdin(&c.n_sys);
+	}
+	if (a.paired && a.has_input && c.n_sys > 0) {
+		snprintf(name, sizeof(name), "Baseline: %s", c.sys[0].name);
+		free(c.sys[0].name);
+		c.sys[0].name = sq_strdup(name);
+	} else if (a.paired) {
+		for (s = 0; s < c.n_sys; s++) {
+			free(c.sys[s].name);
+			if (s)
+				snprintf(name, sizeof(name), "System %zu", s);
+			c.sys[s].name = sq_strdup(s ? name : "Baseline");
+		}
+	}
+	if (a.sentence && c.n_sys > 1)
+		fail(1, "Only one system can be evaluated in sentence-level "
+		    "mode.");
+	if (a.sentence && (a.confidence || a.paired))
 		fail(1, "Statistical tests are unavailable in sentence-level "
 		    "mode.");
-	if (c.hyp.n == 0)
-		fail(1, "Test set None contains no sentence");
-	c.refs = sq_calloc(c.n_refs, sizeof(*c.refs));
-	for (r = 0; r < c.n_refs; r++) {
-		if (refs[r].n != c.hyp.n)
-			fail(1, "System and reference streams have different "
-			    "lengths.");
-		c.refs[r] = refs[r].s;
+	if (a.paired && c.n_sys == 1)
+		fail(1, "Paired tests require multiple input systems given to "
+		    "--input (-i).");
+	if (c.n_sys > 1 && a.confidence)
+		fail(1, "Use paired tests (--paired) for multiple systems.");
+	for (s = 0; s < c.n_sys; s++) {
+		if (c.sys[s].hyp.n == 0)
+			fail(1, "Test set None contains no sentence");
+		for (r = 0; r < c.n_refs; r++)
+			if (refs[r].n != c.sys[s].hyp.n)
+				fail(1, "System and reference streams have "
+				    "different lengths.");
 	}
+	c.refs = sq_calloc(c.n_refs, sizeof(*c.refs));
+	for (r = 0; r < c.n_refs; r++)
+		c.refs[r] = refs[r].s;
 
 	if (a.sentence)
 		sentence_level(&a, &c);
-	else
+	else if (c.n_sys == 1)
 		corpus_level(&a, &c);
+	else if (c.n_sys > 1)
+		multi_system(&a, &c);
 
 	for (r = 0; r < a.n_refs; r++)
 		sq_lines_free(&ref_lines[r]);
 	for (r = 0; r < c.n_refs; r++)
-		free(refs[r].s);
+		sq_segs_free(&refs[r]);
+	for (s = 0; s < c.n_sys; s++) {
+		free(c.sys[s].name);
+		sq_segs_free(&c.sys[s].hyp);
+		sq_lines_free(&c.sys[s].lines);
+	}
+	free(c.sys);
 	free(refs);
 	free(ref_lines);
 	free(c.refs);
-	free(c.hyp.s);
-	sq_lines_free(&hyp_lines);
 	free(a.refs);
 	free(a.inputs);
 	return sq_fshut(stdout, "<stdout>");

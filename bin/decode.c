@@ -88,7 +88,7 @@ struct sent {
 	int32_t *forced;	/* (n_forced) prefix or target, or NULL */
 	int n_forced;
 	int max_steps;
-	struct sq_rng rng;
+	struct sq_sample_rng rng;
 	int32_t *ids;		/* (max_steps) output */
 	float *tok_scores;	/* (max_steps) */
 	float *align;		/* (max_steps, n_src) with --alignment */
@@ -154,7 +154,8 @@ read_forced(struct decode *d, struct sent *s)
 	d->n_forced++;
 	s->n_forced = rec.n_ids;
 	s->forced = sq_malloc((rec.n_ids + 1) * sizeof(int32_t));
-	memcpy(s->forced, rec.ids, rec.n_ids * sizeof(int32_t));
+	if (rec.n_ids > 0)
+		memcpy(s->forced, rec.ids, rec.n_ids * sizeof(int32_t));
 }
 
 /* The token row r (sentence s) takes from its log-probs lp (Vt). */
@@ -330,10 +331,12 @@ add(struct decode *d, const char *name, uint64_t n_rec,
 	s->key = rec->key;
 	s->n_src = rec->n_src;
 	s->src = sq_malloc((rec->n_src + 1) * sizeof(int32_t));
-	memcpy(s->src, rec->src, rec->n_src * sizeof(int32_t));
 	s->mem = sq_malloc(((size_t)rec->rows * rec->cols + 1) * sizeof(float));
-	memcpy(s->mem, rec->data, (size_t)rec->rows * rec->cols *
-	    sizeof(float));
+	if (rec->n_src > 0) {
+		memcpy(s->src, rec->src, rec->n_src * sizeof(int32_t));
+		memcpy(s->mem, rec->data, (size_t)rec->rows * rec->cols *
+		    sizeof(float));
+	}
 	if (d->forced != NULL)
 		read_forced(d, s);
 	for (t = 0; t < (uint32_t)s->n_forced; t++)
@@ -350,7 +353,7 @@ add(struct decode *d, const char *name, uint64_t n_rec,
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);
-	sq_rng_seed(&s->rng, d->seed, s->key);
+	sq_sample_seed(&s->rng, d->seed, s->key);
 	s->ids = sq_malloc((s->max_steps + 1) * sizeof(int32_t));
 	s->tok_scores = sq_malloc((s->max_steps + 1) * sizeof(float));
 	if (d->alignment)

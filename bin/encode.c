@@ -140,7 +140,8 @@ add(struct encode *e, const char *name, uint64_t n_rec,
 	b->key[b->n] = rec->key;
 	b->len[b->n] = len;
 	b->src[b->n] = sq_malloc((len + 1) * sizeof(int32_t));
-	memcpy(b->src[b->n], rec->ids, len * sizeof(int32_t));
+	if (len > 0)
+		memcpy(b->src[b->n], rec->ids, len * sizeof(int32_t));
 	b->tokens += len;
 	b->n++;
 }

@@ -15,12 +15,13 @@
 #include "stream.h"
 #include "util.h"
 
-#define USAGE "[-bHtz] [--model-id id] [--model-path path] [file ...]"
+#define USAGE "[-abHtz] [--model-id id] [--model-path path] [file ...]"
 #define HELP \
 "  -b, --binary          write a binary stream (default: the verbose text form)\n" \
 "  -z, --compress        write a binary stream with zlib-compressed records\n" \
 "  -t, --text            write the plain text form (ids as spm_encode prints them)\n" \
 "  -H, --headers         also print each stream header, as a line \"H ...\"\n" \
+"  -a, --hard-align      print alignment records as source-target pairs\n" \
 "      --model-id ID     model id for the binary header (default: the input's)\n" \
 "      --model-path P    model path for the binary header (default: the input's)\n" \
 "  -h, --help            print this help and exit\n" \
@@ -33,6 +34,7 @@ static const struct option longopts[] = {
 	{ "compress", no_argument, NULL, 'z' },
 	{ "text", no_argument, NULL, 't' },
 	{ "headers", no_argument, NULL, 'H' },
+	{ "hard-align", no_argument, NULL, 'a' },
 	{ "model-id", required_argument, NULL, OPT_MODEL_ID },
 	{ "model-path", required_argument, NULL, OPT_MODEL_PATH },
 	{ "help", no_argument, NULL, 'h' },
@@ -45,6 +47,7 @@ enum out_mode { OUT_VERBOSE, OUT_TEXT, OUT_BINARY, OUT_ZLIB };
 struct seqcat {
 	enum out_mode mode;
 	int headers;
+	int hard_align;			/* -a */
 	const char *model_id;		/* --model-id, or the first seen */
 	const char *model_path;		/* --model-path, or the first seen */
 	char id_buf[256], path_buf[4096];
@@ -82,6 +85,34 @@ writer(struct seqcat *c)
 	return c->w;
 }
 
+/*
+ * An alignment record as hard pairs, Moses' "s-t" form: for each target
+ * token t, the source position s of its largest weight (the first of
+ * equal ones); none for a target token of an empty source.  The verbose
+ * form keeps the "A key rank" prefix, the text form prints the pairs only.
+ */
+static void
+print_hard_align(const struct sq_record *rec, int verbose)
+{
+	uint32_t t, s, best;
+	const char *sep = "";
+
+	if (verbose) {
+		printf("A %llu %u", (unsigned long long)rec->key, rec->rank);
+		sep = " ";
+	}
+	for (t = 0; t < rec->rows && rec->cols > 0; t++) {
+		const float *w = rec->data + (size_t)t * rec->cols;
+
+		for (best = 0, s = 1; s < rec->cols; s++)
+			if (w[s] > w[best])
+				best = s;
+		printf("%s%u-%u", sep, best, t);
+		sep = " ";
+	}
+	putchar('\n');
+}
+
 static void
 cat(struct seqcat *c, const char *path)
 {
@@ -112,6 +143,11 @@ cat(struct seqcat *c, const char *path)
 		if (info->is_text)
 			rec.key += c->key_base;
 		n++;
+		if (c->hard_align && rec.kind == SQ_REC_ALIGN &&
+		    (c->mode == OUT_VERBOSE || c->mode == OUT_TEXT)) {
+			print_hard_align(&rec, c->mode == OUT_VERBOSE);
+			continue;
+		}
 		if (c->mode != OUT_VERBOSE) {
 			if (sq_stream_write(writer(c), &rec) < 0)
 				sq_die("<stdout>: %s", sq_errstr());
@@ -142,8 +178,9 @@ main(int argc, char *argv[])
 	int ch, binary = 0, zlib = 0, text = 0;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
-	while ((ch = getopt_long(argc, argv, "bztHhV", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "abztHhV", longopts, NULL)) != -1)
 		switch (ch) {
+		case 'a': c.hard_align = 1; break;
 		case 'b': binary = 1; break;
 		case 'z': zlib = 1; break;
 		case 't': text = 1; break;
@@ -160,6 +197,8 @@ main(int argc, char *argv[])
 	    OUT_VERBOSE;
 	if (c.headers && c.mode != OUT_VERBOSE)
 		sq_usage_error("-H goes with the verbose form only");
+	if (c.hard_align && (c.mode == OUT_BINARY || c.mode == OUT_ZLIB))
+		sq_usage_error("-a goes with the verbose or the text form");
 	if ((id_opt || path_opt) && c.mode != OUT_BINARY && c.mode != OUT_ZLIB)
 		sq_usage_error("--model-id and --model-path go with -b or -z");
 	if (id_opt && strlen(id_opt) > 255)

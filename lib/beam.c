@@ -4,8 +4,9 @@
  * Reference: Marian's BeamSearch and History (beam shrinks as hypotheses
  * finish; score (S - wp*L) / L^alpha with L counting the EOS) and the GNMT
  * length penalty (Wu et al. 2016, eq. 14).  scripts/seqpipe_torch.py has
- * an independent Python implementation of the same rules without early
- * stop; the parity tests compare the two.
+ * an independent Python implementation of the same rules, which
+ * tests/beamsearch.bats compares with this one; tests/unit/test_beam.c
+ * checks it against a plain reference, exhaustive enumeration and greedy.
  *
  * State of a run: the live rows of the current step, grouped by sentence
  * in ascending order and ranked best first inside a sentence; a node per

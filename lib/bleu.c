@@ -187,7 +187,7 @@ my_log(double x)
 
 void
 sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o, int f32)
+    const struct sq_bleu_opts *o, enum sq_num num)
 {
 	double correct[SQ_BLEU_ORDER], total[SQ_BLEU_ORDER];
 	double smooth_mteval = 1.0, sum = 0.0;
@@ -212,9 +212,12 @@ sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
 		if (o->smooth == SQ_BLEU_SMOOTH_ADDK && n > 1) {
 			correct[n - 1] += o->smooth_value;
 			total[n - 1] += o->smooth_value;
-			if (f32) {
+			if (num == SQ_NUM_F32) {
 				correct[n - 1] = (float)correct[n - 1];
 				total[n - 1] = (float)total[n - 1];
+			} else if (num == SQ_NUM_I64) {
+				correct[n - 1] = trunc(correct[n - 1]);
+				total[n - 1] = trunc(total[n - 1]);
 			}
 		}
 		if (total[n - 1] == 0)

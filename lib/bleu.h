@@ -67,11 +67,16 @@ void sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
 
 /*
- * BLEU.compute_bleu() on summed statistics.  f32: the counts are float32,
- * as in sacrebleu's bootstrap, so add-k's sums are rounded to float32.
+ * How sacrebleu holds summed counts: Python ints; NumPy float32 (bootstrap
+ * resamples); NumPy int64 (approximate randomization).  It shows in add-k
+ * smoothing, whose sums are rounded to float32 or truncated to integers,
+ * and in chrF's float32 quotients.
  */
+enum sq_num { SQ_NUM_INT, SQ_NUM_F32, SQ_NUM_I64 };
+
+/* BLEU.compute_bleu() on summed statistics held as num says. */
 void sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o, int f32);
+    const struct sq_bleu_opts *o, enum sq_num num);
 
 /*
  * Writes the verbose part, "P1/P2/P3/P4 (BP = x ratio = x hyp_len = n

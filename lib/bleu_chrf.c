@@ -191,7 +191,7 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 			c->st[3 * (e->tag - 1) + 2] += m < e->count ? m :
 			    e->count;
 		}
-		f = sq_chrf_score(&c->o, c->st, 0);
+		f = sq_chrf_score(&c->o, c->st, SQ_NUM_INT);
 		if (f > best) {
 			best = f;
 			memcpy(st, c->st, n_st * sizeof(*st));
@@ -200,7 +200,8 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 }
 
 double
-sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st, int f32)
+sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
+    enum sq_num num)
 {
 	const double eps = 1e-16;
 	double score = 0.0, avg_prec = 0.0, avg_rec = 0.0, prec, rec, denom;
@@ -213,9 +214,9 @@ sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st, int f32)
 
 		prec = n_hyp > 0 ? (double)n_match / (double)n_hyp : eps;
 		rec = n_ref > 0 ? (double)n_match / (double)n_ref : eps;
-		if (f32 && n_hyp > 0)
+		if (num == SQ_NUM_F32 && n_hyp > 0)
 			prec = (float)n_match / (float)n_hyp;
-		if (f32 && n_ref > 0)
+		if (num == SQ_NUM_F32 && n_ref > 0)
 			rec = (float)n_match / (float)n_ref;
 		denom = factor * prec + rec;
 		score += denom > 0 ? (1 + factor) * prec * rec / denom : eps;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bleu.h"
 #include "bleu_text.h"
 
 struct sq_chrf_opts {
@@ -39,10 +40,10 @@ void sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 
 /*
  * CHRF._compute_f_score: the score in [0, 100] of (summed) statistics.
- * f32: precision and recall are quotients of float32 counts, as in
- * sacrebleu's bootstrap with NumPy 1.x.
+ * With SQ_NUM_F32, precision and recall are quotients of float32 counts,
+ * as in sacrebleu's bootstrap with NumPy 1.x.
  */
 double sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
-    int f32);
+    enum sq_num num);
 
 #endif

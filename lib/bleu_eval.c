@@ -1,6 +1,8 @@
 /*
  * bleu_eval: corpus statistics, scores and bootstrap (see bleu_eval.h).
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,8 +71,17 @@ sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
 }
 
 void
+sq_stats_sum(int64_t *sum, const struct sq_stats *st)
+{
+	memset(sum, 0, st->k * sizeof(*sum));
+	for (size_t j = 0; j < st->n; j++)
+		for (size_t k = 0; k < st->k; k++)
+			sum[k] += st->v[j * st->k + k];
+}
+
+void
 sq_metric_score(struct sq_result *res, const struct sq_metric *m,
-    const int64_t *sum, long nrefs, int f32)
+    const int64_t *sum, long nrefs, enum sq_num num)
 {
 	struct sq_bleu_stats bs;
 	struct sq_bleu_score s;
@@ -78,7 +89,7 @@ sq_metric_score(struct sq_result *res, const struct sq_metric *m,
 	memset(res, 0, sizeof(*res));
 	if (m->kind == SQ_METRIC_BLEU) {
 		bleu_unflat(&bs, sum);
-		sq_bleu_compute(&s, &bs, &m->bleu, f32);
+		sq_bleu_compute(&s, &bs, &m->bleu, num);
 		snprintf(res->name, sizeof(res->name), "BLEU");
 		res->score = s.score;
 		sq_bleu_verbose(res->verbose, sizeof(res->verbose), &s);
@@ -90,8 +101,17 @@ sq_metric_score(struct sq_result *res, const struct sq_metric *m,
 	for (int i = 0; i < m->chrf.word_order &&
 	    strlen(res->name) + 1 < sizeof(res->name); i++)
 		strcat(res->name, "+");
-	res->score = sq_chrf_score(&m->chrf, sum, f32);
+	res->score = sq_chrf_score(&m->chrf, sum, num);
 	sq_sig_chrf(&res->sig, &m->chrf, nrefs);
+}
+
+static double
+score_of(const struct sq_metric *m, const int64_t *sum, enum sq_num num)
+{
+	struct sq_result r;
+
+	sq_metric_score(&r, m, sum, 0, num);
+	return r.score;
 }
 
 static int
@@ -108,7 +128,7 @@ cmp_double(const void *a, const void *b)
  * 100] always are but for pathological cases.
  */
 static double
-mean(const double *x, size_t n)
+py_mean(const double *x, size_t n)
 {
 	__float128 s = 0;
 
@@ -117,37 +137,177 @@ mean(const double *x, size_t n)
 	return (double)(s / n);
 }
 
+/* NumPy's pairwise summation of float64 (pairwise_sum_DOUBLE) */
+static double
+np_sum(const double *x, size_t n)
+{
+	double r[8], s;
+	size_t i, j, n2;
+
+	if (n < 8) {
+		for (s = 0., i = 0; i < n; i++)
+			s += x[i];
+		return s;
+	}
+	if (n <= 128) {
+		memcpy(r, x, sizeof(r));
+		for (i = 8; i < n - n % 8; i += 8)
+			for (j = 0; j < 8; j++)
+				r[j] += x[i + j];
+		s = ((r[0] + r[1]) + (r[2] + r[3])) +
+		    ((r[4] + r[5]) + (r[6] + r[7]));
+		for (; i < n; i++)
+			s += x[i];
+		return s;
+	}
+	n2 = n / 2;
+	n2 -= n2 % 8;
+	return np_sum(x, n2) + np_sum(x + n2, n - n2);
+}
+
+/* 95%: 1/40 from each end of the sorted scores; returns the half-width */
+static double
+ci95(double *x, size_t n)
+{
+	size_t lo = n / 40, hi = n - lo - 1;
+
+	qsort(x, n, sizeof(*x), cmp_double);
+	return 0.5 * (x[hi] - x[lo]);
+}
+
+/*
+ * Bootstrap resamples of bl (and of sys, with the same draws, if not
+ * NULL): their float32 scores into bl_scores and sys_scores (n_samples).
+ */
+static void
+resample(double *bl_scores, double *sys_scores, const struct sq_metric *m,
+    const struct sq_stats *bl, const struct sq_stats *sys,
+    size_t n_samples, const struct sq_seed *seed)
+{
+	int64_t *a = sq_calloc(2 * bl->k, sizeof(*a)), *b = a + bl->k;
+	struct sq_nprng g;
+	size_t i, j, k, row;
+
+	sq_nprng_seed(&g, seed->w, seed->n);
+	for (i = 0; i < n_samples; i++) {
+		memset(a, 0, 2 * bl->k * sizeof(*a));
+		for (j = 0; j < bl->n; j++) {
+			row = (size_t)sq_nprng_below(&g, bl->n) * bl->k;
+			for (k = 0; k < bl->k; k++)
+				a[k] += bl->v[row + k];
+			for (k = 0; sys && k < bl->k; k++)
+				b[k] += sys->v[row + k];
+		}
+		bl_scores[i] = score_of(m, a, SQ_NUM_F32);
+		if (sys)
+			sys_scores[i] = score_of(m, b, SQ_NUM_F32);
+	}
+	free(a);
+}
+
 void
 sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
-    const struct sq_stats *st, size_t n_samples, const uint32_t *seed,
-    size_t n_seed)
+    const struct sq_stats *st, size_t n_samples, const struct sq_seed *seed)
 {
-	int64_t *sum = sq_calloc(st->k, sizeof(*sum));
-	double *scores = sq_calloc(n_samples ? n_samples : 1, sizeof(*scores));
-	struct sq_result r;
-	struct sq_rng g;
-	size_t i, j, k, row, lo, hi;
+	double *x;
 
 	if (st->n == 0 || n_samples == 0)
-		goto out;
-	sq_rng_seed(&g, seed, n_seed);
-	for (i = 0; i < n_samples; i++) {
-		memset(sum, 0, st->k * sizeof(*sum));
-		for (j = 0; j < st->n; j++) {
-			row = (size_t)sq_rng_below(&g, st->n);
-			for (k = 0; k < st->k; k++)
-				sum[k] += st->v[row * st->k + k];
-		}
-		sq_metric_score(&r, m, sum, 0, 1);
-		scores[i] = r.score;
+		return;
+	x = sq_calloc(n_samples, sizeof(*x));
+	resample(x, NULL, m, st, NULL, n_samples, seed);
+	res->ci = ci95(x, n_samples);
+	res->mean = py_mean(x, n_samples);	/* order does not matter */
+	free(x);
+}
+
+void
+sq_paired_baseline(struct sq_paired *r, const struct sq_metric *m,
+    const struct sq_stats *bl, size_t n_samples, const struct sq_seed *seed)
+{
+	double *x = sq_calloc(n_samples ? n_samples : 1, sizeof(*x));
+
+	r->p = -1;
+	r->mean = 0;
+	r->ci = -1;
+	if (n_samples && bl->n) {
+		resample(x, NULL, m, bl, NULL, n_samples, seed);
+		r->ci = ci95(x, n_samples);
+		r->mean = np_sum(x, n_samples) / (double)n_samples;
 	}
-	/* Score.estimate_ci: 95%, i.e. 1/40 from each end */
-	qsort(scores, n_samples, sizeof(*scores), cmp_double);
-	lo = n_samples / 40;
-	hi = n_samples - lo - 1;
-	res->ci = 0.5 * (scores[hi] - scores[lo]);
-	res->mean = mean(scores, n_samples);
-out:
-	free(scores);
-	free(sum);
+	free(x);
+}
+
+/* _compute_p_value: (#{x > diff} + 1) / (n + 1) */
+static double
+p_value(const double *x, size_t n, double diff)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += x[i] > diff;
+	return (double)(c + 1) / (double)(n + 1);
+}
+
+/* approximate randomization: shuffled pseudo-systems a and b */
+static void
+shuffle_scores(double *d, const struct sq_metric *m,
+    const struct sq_stats *bl, const struct sq_stats *sys,
+    size_t n_samples, const struct sq_seed *seed)
+{
+	int64_t *a = sq_calloc(2 * bl->k, sizeof(*a)), *b = a + bl->k;
+	struct sq_nprng_bits bits = { 0, 0 };
+	const int64_t *x, *y;
+	struct sq_nprng g;
+	size_t i, j, k;
+
+	sq_nprng_seed(&g, seed->w, seed->n);
+	for (i = 0; i < n_samples; i++) {
+		memset(a, 0, 2 * bl->k * sizeof(*a));
+		for (j = 0; j < bl->n; j++) {
+			/* pos_sel @ bl + neg_sel @ sys, and the converse */
+			x = bl->v + j * bl->k;
+			y = sys->v + j * bl->k;
+			if (!sq_nprng_bool(&g, &bits)) {
+				const int64_t *t = x;
+
+				x = y, y = t;
+			}
+			for (k = 0; k < bl->k; k++) {
+				a[k] += x[k];
+				b[k] += y[k];
+			}
+		}
+		d[i] = fabs(score_of(m, a, SQ_NUM_I64) -
+		    score_of(m, b, SQ_NUM_I64));
+	}
+	free(a);
+}
+
+void
+sq_paired_test(struct sq_paired *r, int bs, const struct sq_metric *m,
+    const struct sq_stats *bl, double bl_score, const struct sq_stats *sys,
+    size_t n_samples, const struct sq_seed *seed)
+{
+	double *x = sq_calloc(n_samples ? 2 * n_samples : 1, sizeof(*x));
+	double *y = x + n_samples, diff = fabs(bl_score - r->score), mu;
+	size_t i;
+
+	r->mean = 0;
+	r->ci = -1;
+	if (!bs) {
+		shuffle_scores(x, m, bl, sys, n_samples, seed);
+		r->p = p_value(x, n_samples, diff);
+		free(x);
+		return;
+	}
+	resample(x, y, m, bl, sys, n_samples, seed);
+	for (i = 0; i < n_samples; i++)
+		x[i] = fabs(y[i] - x[i]);
+	mu = np_sum(x, n_samples) / (double)n_samples;
+	for (i = 0; i < n_samples; i++)
+		x[i] -= mu;
+	r->p = p_value(x, n_samples, diff);
+	r->ci = ci95(y, n_samples);	/* estimate_ci: the mean of the sorted */
+	r->mean = np_sum(y, n_samples) / (double)n_samples;
+	free(x);
 }

@@ -1,13 +1,14 @@
 /*
- * bleu_eval: a metric (BLEU or chrF) over a corpus, as sacrebleu's Metric
- * class runs it: statistics per segment, the score of their sum, and the
- * bootstrap estimate of a 95% confidence interval.
+ * bleu_eval: a metric (BLEU or chrF) over a corpus, as sacrebleu runs it:
+ * statistics per segment, the score of their sum, bootstrap confidence
+ * intervals and the paired significance tests.
  *
  * Reference: sacrebleu 2.6.0 metrics/base.py (corpus_score,
- * Score.estimate_ci) and significance.py (_bootstrap_resample).  The
- * resamples are drawn with NumPy's generator (bleu_rng); sacrebleu sums
- * them in float32, which is exact for counts below 2^24, and divides two
- * float32 counts for chrF's precision and recall, which is reproduced.
+ * Score.estimate_ci) and significance.py (_bootstrap_resample,
+ * estimate_ci, _paired_bs_test, _paired_ar_test).  Random draws are
+ * NumPy's (bleu_rng).  sacrebleu sums bootstrap resamples in float32, which
+ * is exact for counts below 2^24 and reproduced where it shows (chrF's
+ * quotients, add-k); NumPy's means are pairwise sums, also reproduced.
  */
 #ifndef SQ_BLEU_EVAL_H
 #define SQ_BLEU_EVAL_H
@@ -33,6 +34,12 @@ struct sq_stats {
 	size_t n, k;
 };
 
+/* A NumPy seed: the integer whose 32-bit words are w[0..n). */
+struct sq_seed {
+	uint32_t w[4];
+	size_t n;
+};
+
 /* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
 size_t sq_metric_n_stats(const struct sq_metric *m);
 
@@ -44,21 +51,41 @@ void sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
     const struct sq_uspan *hyp, struct sq_uspan *const *refs, size_t n,
     size_t n_refs);
 
-/*
- * The score of summed statistics sum (k), into res (name, score, verbose,
- * signature for nrefs).  f32: as sacrebleu computes it on a float32
- * bootstrap resample.
- */
-void sq_metric_score(struct sq_result *res, const struct sq_metric *m,
-    const int64_t *sum, long nrefs, int f32);
+/* Column sums of st into sum (k). */
+void sq_stats_sum(int64_t *sum, const struct sq_stats *st);
 
 /*
- * Bootstrap: n_samples resamples of the rows of st, drawn as
- * default_rng(seed).choice(n, (n_samples, n)) draws them; sets res's mean
- * and half-width of the 95% interval (Score.estimate_ci).
+ * The score of summed statistics sum (k), held as num says, into res
+ * (name, score, verbose, signature for nrefs).
+ */
+void sq_metric_score(struct sq_result *res, const struct sq_metric *m,
+    const int64_t *sum, long nrefs, enum sq_num num);
+
+/*
+ * --confidence: n_samples resamples of the rows of st, drawn as
+ * default_rng(seed).choice(n, (n_samples, n)); sets res->mean and res->ci
+ * as Score.estimate_ci does.
  */
 void sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
-    const struct sq_stats *st, size_t n_samples, const uint32_t *seed,
-    size_t n_seed);
+    const struct sq_stats *st, size_t n_samples, const struct sq_seed *seed);
+
+/* A system's result in a paired test (significance.Result). */
+struct sq_paired {
+	double score;
+	double p;		/* < 0: none (the baseline) */
+	double mean, ci;	/* ci < 0: none */
+};
+
+/* The baseline of --paired-bs: its bootstrap mean and CI (NumPy's). */
+void sq_paired_baseline(struct sq_paired *r, const struct sq_metric *m,
+    const struct sq_stats *bl, size_t n_samples, const struct sq_seed *seed);
+
+/*
+ * _paired_bs_test (bs) or _paired_ar_test (!bs) of a system against the
+ * baseline, with the scores of both in r->score and bl_score.
+ */
+void sq_paired_test(struct sq_paired *r, int bs, const struct sq_metric *m,
+    const struct sq_stats *bl, double bl_score, const struct sq_stats *sys,
+    size_t n_samples, const struct sq_seed *seed);
 
 #endif

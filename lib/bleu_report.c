@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,13 @@ sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs)
 }
 
 void
-sq_sig_bootstrap(struct sq_sig *s, long n_samples, const char *seed)
+sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
+    const char *seed)
 {
 	struct sq_sig tail = *s;
 
 	s->n = 1;
-	sig_add(s, "bs", "bs", "%ld", n_samples);
+	sig_add(s, kind, kind, "%ld", n_samples);
 	sig_add(s, "seed", "rs", "%s", seed);
 	for (size_t i = 1; i < tail.n; i++)
 		s->kv[s->n++] = tail.kv[i];
@@ -176,13 +178,65 @@ sb_json_str(struct sb *b, const char *s)
 	sb_printf(b, "\"");
 }
 
+void
+sq_json_string(FILE *f, const char *s, int ascii)
+{
+	struct sb b = { 0 };
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+	int n;
+
+	if (!ascii) {
+		sb_json_str(&b, s);
+		fputs(b.s, f);
+		free(b.s);
+		return;
+	}
+	fputc('"', f);
+	while (*p) {
+		if (*p < 0x80) {
+			char one[2] = { (char)*p++, 0 };
+
+			sb_json_str(&b, one);
+			fprintf(f, "%.*s", (int)b.n - 2, b.s + 1);
+			b.n = 0;
+			continue;
+		}
+		n = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : 1;
+		c = *p++ & (0x3f >> n);
+		for (; n > 0 && (*p & 0xc0) == 0x80; n--)
+			c = c << 6 | (*p++ & 0x3f);
+		if (c >= 0x10000)
+			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+			    0xdc00 + ((c - 0x10000) & 0x3ff));
+		else
+			fprintf(f, "\\u%04x", c);
+	}
+	fputc('"', f);
+	free(b.s);
+}
+
+void
+sq_sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sig->n && k < size; i++)
+		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s", i ? "|" : "",
+		    short_sig ? sig->kv[i].abbr : sig->kv[i].key,
+		    sig->kv[i].val);
+}
+
+
 static void
 sb_sig(struct sb *b, const struct sq_sig *s, int short_sig)
 {
+	char buf[1200];
+
 	/* version last: it is last in every sq_sig_* already */
-	for (size_t i = 0; i < s->n; i++)
-		sb_printf(b, "%s%s:%s", i ? "|" : "",
-		    short_sig ? s->kv[i].abbr : s->kv[i].key, s->kv[i].val);
+	sq_sig_string(buf, sizeof(buf), s, short_sig);
+	sb_printf(b, "%s", buf);
 }
 
 static void

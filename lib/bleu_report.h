@@ -12,6 +12,7 @@
 #define SQ_BLEU_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bleu.h"
 #include "bleu_chrf.h"
@@ -32,8 +33,13 @@ struct sq_sig {
 /* nrefs: the number of references, or -1 for a variable number ("var") */
 void sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs);
 void sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs);
-/* Adds bootstrap's "bs:N|seed:S" after nrefs. */
-void sq_sig_bootstrap(struct sq_sig *s, long n_samples, const char *seed);
+/* Adds "bs:N|seed:S" (or "ar:N|seed:S") after nrefs, as resampling does. */
+void sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
+    const char *seed);
+
+/* Signature.format(short) into buf. */
+void sq_sig_string(char *buf, size_t size, const struct sq_sig *sig,
+    int short_sig);
 
 /* One metric's result, as Score.format() sees it. */
 struct sq_result {
@@ -51,6 +57,13 @@ struct sq_result {
  */
 char *sq_result_format(const struct sq_result *r, int width, int score_only,
     int short_sig, int json);
+
+/*
+ * Writes the UTF-8 string s as a JSON string to f, as json.dumps() does;
+ * ascii: ensure_ascii (non-ASCII as \uXXXX, UTF-16 surrogates above
+ * U+FFFF).
+ */
+void sq_json_string(FILE *f, const char *s, int ascii);
 
 /* repr() of a Python float into buf (at least 32 bytes). */
 void sq_pyfloat_repr(char *buf, size_t size, double x);

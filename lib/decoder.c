@@ -247,8 +247,9 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 	if (sum == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		memcpy(d->packed + d->src_first[i] * D, mem[i],
-		    (size_t)src_len[i] * D * sizeof(float));
+		if (src_len[i] > 0)
+			memcpy(d->packed + d->src_first[i] * D, mem[i],
+			    (size_t)src_len[i] * D * sizeof(float));
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;

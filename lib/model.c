@@ -16,10 +16,10 @@
  * sq_model may be dereferenced over its documented shape without checks.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +181,7 @@ parse_tensor(struct tensor *t, const char *path, const char *name,
 	json_array_foreach(shape, i, x) {
 		json_int_t d = json_is_integer(x) ? json_integer_value(x) : -1;
 
-		/* every factor below 2^32 keeps n_elem * size below 2^64 */
+		/* n_elem <= 2^56, so n_elem * size (size <= 8) cannot wrap */
 		if (d < 0 || (d > 0 && n_elem > (UINT64_C(1) << 56) / (uint64_t)d)) {
 			sq_seterr("%s: bad shape (tensor %s)", path, name);
 			return -1;
@@ -207,11 +207,11 @@ parse_tensor(struct tensor *t, const char *path, const char *name,
 	}
 	size = n_elem * (uint64_t)dtypes[t->dtype].size;
 	if (t->end - t->begin != size) {
-		sq_seterr("%s: %llu data bytes for a %s tensor of %llu "
-		    "elements, expected %llu (tensor %s)", path,
+		sq_seterr("%s: %llu data bytes, expected %llu for %llu %s "
+		    "elements (tensor %s)", path,
 		    (unsigned long long)(t->end - t->begin),
-		    dtypes[t->dtype].name, (unsigned long long)n_elem,
-		    (unsigned long long)size, name);
+		    (unsigned long long)size, (unsigned long long)n_elem,
+		    dtypes[t->dtype].name, name);
 		return -1;
 	}
 	return 0;
@@ -228,6 +228,7 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
     uint64_t data_pos, uint64_t data_len)
 {
 	struct tensor **by_begin;
+	const struct tensor *prev;
 	const char *name;
 	json_t *v;
 	size_t i;
@@ -242,13 +243,12 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 		if (parse_tensor(t, l->path, name, v, data_len) < 0)
 			return -1;
 		t->data = data + t->begin;
-		if (dtypes[t->dtype].size > 1 &&
-		    (data_pos + t->begin) % (uint64_t)dtypes[t->dtype].size != 0) {
-			sq_seterr("%s: data at file offset %llu is not %d-byte "
-			    "aligned, which %s access needs: rewrite the file "
+		/* other multi-byte dtypes are refused later anyway */
+		if (t->dtype == DT_F32 && (data_pos + t->begin) % 4 != 0) {
+			sq_seterr("%s: data at file offset %llu is not 4-byte "
+			    "aligned, which F32 access needs: rewrite the file "
 			    "with aligned offsets (tensor %s)", l->path,
-			    (unsigned long long)(data_pos + t->begin),
-			    dtypes[t->dtype].size, dtypes[t->dtype].name, name);
+			    (unsigned long long)(data_pos + t->begin), name);
 			return -1;
 		}
 		l->n_t++;
@@ -259,15 +259,20 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 	for (i = 0; i < l->n_t; i++)
 		by_begin[i] = &l->t[i];
 	qsort(by_begin, l->n_t, sizeof(*by_begin), tensor_cmp_begin);
-	for (i = 1; i < l->n_t; i++) {
-		const struct tensor *a = by_begin[i - 1], *b = by_begin[i];
+	/* against the tensor reaching furthest so far; empty tensors occupy
+	   no bytes and overlap nothing */
+	for (i = 0, prev = NULL; i < l->n_t; i++) {
+		const struct tensor *b = by_begin[i];
 
-		/* empty tensors occupy no bytes and overlap nothing */
-		if (a->end > b->begin && a->begin < a->end && b->begin < b->end) {
-			sq_seterr("%s: data of tensor %s overlaps tensor %s "
-			    "(tensor %s)", l->path, b->name, a->name, b->name);
+		if (b->begin == b->end)
+			continue;
+		if (prev != NULL && prev->end > b->begin) {
+			sq_seterr("%s: data overlaps tensor %s (tensor %s)",
+			    l->path, prev->name, b->name);
 			goto out;
 		}
+		if (prev == NULL || b->end > prev->end)
+			prev = b;
 	}
 	rc = 0;
 out:
@@ -361,6 +366,28 @@ kind_hint(int kind)
 }
 
 /*
+ * A model id travels in stream headers and their one-line text forms: 1
+ * to size - 1 bytes, no control characters.  Returns 0 or -1.
+ */
+static int
+check_id(const char *path, const char *id, size_t size)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= size) {
+		sq_seterr("%s: model_id must have 1 to %zu bytes", path,
+		    size - 1);
+		return -1;
+	}
+	for (; *id; id++)
+		if ((unsigned char)*id < 0x20 || *id == 0x7f) {
+			sq_seterr("%s: model_id has a control character", path);
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * Reads __metadata__ into m: the format tag, model id, provenance and the
  * config (defaults for missing optional keys).  Returns 0 or -1.
  */
@@ -393,7 +420,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 	c->eos_id = 2;
 	c->pad_id = 0;
 	c->unk_id = 3;
-	c->decoder_start_id = -2;	/* bos_id, once known */
+	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
 	m->provenance = "";
 
@@ -411,14 +438,9 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 			continue;
 		}
 		if (strcmp(k, "model_id") == 0) {
-			size_t n = strlen(s);
-
-			if (n == 0 || n >= sizeof(m->model_id)) {
-				sq_seterr("%s: model_id must have 1 to %zu "
-				    "bytes", path, sizeof(m->model_id) - 1);
+			if (check_id(path, s, sizeof(m->model_id)) < 0)
 				return -1;
-			}
-			memcpy(m->model_id, s, n + 1);
+			memcpy(m->model_id, s, strlen(s) + 1);
 			continue;
 		}
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -451,8 +473,8 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		}
 	if (isnan(c->embed_scale))
 		c->embed_scale = sqrtf((float)c->d_model);
-	if (c->decoder_start_id == -2)
-		c->decoder_start_id = c->bos_id;
+	if (c->decoder_start_id == -2)	/* fairseq starts with EOS */
+		c->decoder_start_id = c->bos_id >= 0 ? c->bos_id : c->eos_id;
 	return 0;
 }
 
@@ -569,30 +591,34 @@ take_f32(struct loader *l, const char *name, long a, long b)
 	    take(l, name, DT_F32, 0, NULL, 1, a);
 }
 
-/* prefix.{weight,bias} with weight (out, in), bias (out).  Returns 0 or -1. */
+/*
+ * prefix.weight, (out, in) or with in = 0 (out), and prefix.bias (out):
+ * a linear layer or a layer norm.  Returns 0 or -1.
+ */
 static int
-take_linear(struct loader *l, struct sq_linear *lin, const char *prefix,
-    long out, long in)
+take_wb(struct loader *l, const float **w, const float **b,
+    const char *prefix, long out, long in)
 {
 	char name[160];
 
 	snprintf(name, sizeof(name), "%s.weight", prefix);
-	if ((lin->w = take_f32(l, name, out, in)) == NULL)
+	if ((*w = take_f32(l, name, out, in)) == NULL)
 		return -1;
 	snprintf(name, sizeof(name), "%s.bias", prefix);
-	return (lin->b = take_f32(l, name, out, 0)) == NULL ? -1 : 0;
+	return (*b = take_f32(l, name, out, 0)) == NULL ? -1 : 0;
+}
+
+static int
+take_linear(struct loader *l, struct sq_linear *lin, const char *prefix,
+    long out, long in)
+{
+	return take_wb(l, &lin->w, &lin->b, prefix, out, in);
 }
 
 static int
 take_norm(struct loader *l, struct sq_norm *nm, const char *prefix, long d)
 {
-	char name[160];
-
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	if ((nm->g = take_f32(l, name, d, 0)) == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	return (nm->b = take_f32(l, name, d, 0)) == NULL ? -1 : 0;
+	return take_wb(l, &nm->g, &nm->b, prefix, d, 0);
 }
 
 static int
@@ -612,20 +638,31 @@ take_attn(struct loader *l, struct sq_attn_weights *a, const char *prefix,
 	return 0;
 }
 
-/* The FFN and the norm names one layer of either stack shares. */
+/*
+ * What a layer of either stack has, under prefix p: self-attention, its
+ * norm, the FFN and the final norm.  Returns 0 or -1.
+ */
 static int
-take_ffn(struct loader *l, struct sq_linear *fc1, struct sq_linear *fc2,
-    struct sq_norm *final, const char *prefix, long d, long f)
+take_layer(struct loader *l, const char *p, struct sq_attn_weights *sa,
+    struct sq_norm *sa_norm, struct sq_linear *fc1, struct sq_linear *fc2,
+    struct sq_norm *final)
 {
+	long d = l->m->cfg.d_model, f = l->m->cfg.d_ff;
 	char name[160];
 
-	snprintf(name, sizeof(name), "%s.fc1", prefix);
+	snprintf(name, sizeof(name), "%s.self_attn", p);
+	if (take_attn(l, sa, name, d) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
+	if (take_norm(l, sa_norm, name, d) < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.fc1", p);
 	if (take_linear(l, fc1, name, f, d) < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s.fc2", prefix);
+	snprintf(name, sizeof(name), "%s.fc2", p);
 	if (take_linear(l, fc2, name, d, f) < 0)
 		return -1;
-	snprintf(name, sizeof(name), "%s.final_layer_norm", prefix);
+	snprintf(name, sizeof(name), "%s.final_layer_norm", p);
 	return take_norm(l, final, name, d);
 }
 
@@ -634,40 +671,40 @@ take_layers(struct loader *l)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
-	long d = c->d_model, f = c->d_ff;
+	long d = c->d_model;
 	char p[96], name[160];
 	int i;
 
+	/* each layer has over 10 tensors: refuse before allocating for a
+	   layer count no file could hold */
+	if ((size_t)c->encoder_layers + (size_t)c->decoder_layers > l->n_t) {
+		sq_seterr("%s: config encoder_layers = %d, decoder_layers = %d: "
+		    "more layers than the file has tensors (%zu)", l->path,
+		    c->encoder_layers, c->decoder_layers, l->n_t);
+		return -1;
+	}
 	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
 	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
 	for (i = 0; i < c->encoder_layers; i++) {
 		struct sq_encoder_layer *e = &m->enc[i];
 
 		snprintf(p, sizeof(p), "encoder.layers.%d", i);
-		snprintf(name, sizeof(name), "%s.self_attn", p);
-		if (take_attn(l, &e->self_attn, name, d) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
-		if (take_norm(l, &e->self_attn_norm, name, d) < 0 ||
-		    take_ffn(l, &e->fc1, &e->fc2, &e->final_norm, p, d, f) < 0)
+		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
+		    &e->fc2, &e->final_norm) < 0)
 			return -1;
 	}
 	for (i = 0; i < c->decoder_layers; i++) {
 		struct sq_decoder_layer *e = &m->dec[i];
 
 		snprintf(p, sizeof(p), "decoder.layers.%d", i);
-		snprintf(name, sizeof(name), "%s.self_attn", p);
-		if (take_attn(l, &e->self_attn, name, d) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
-		if (take_norm(l, &e->self_attn_norm, name, d) < 0)
+		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
+		    &e->fc2, &e->final_norm) < 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s.encoder_attn", p);
 		if (take_attn(l, &e->cross_attn, name, d) < 0)
 			return -1;
 		snprintf(name, sizeof(name), "%s.encoder_attn_layer_norm", p);
-		if (take_norm(l, &e->cross_attn_norm, name, d) < 0 ||
-		    take_ffn(l, &e->fc1, &e->fc2, &e->final_norm, p, d, f) < 0)
+		if (take_norm(l, &e->cross_attn_norm, name, d) < 0)
 			return -1;
 	}
 	if (c->encoder_final_norm &&
@@ -860,16 +897,13 @@ sq_model_peek_id(const char *path, char *id, size_t id_size)
 		goto out;
 	s = json_string_value(json_object_get(
 	    json_object_get(root, "__metadata__"), "model_id"));
-	if (s == NULL || *s == '\0') {
+	if (s == NULL) {
 		sq_seterr("%s: metadata has no model_id: not a seqpipe model",
 		    path);
 		goto out;
 	}
-	if (strlen(s) >= id_size) {
-		sq_seterr("%s: model_id longer than %zu bytes", path,
-		    id_size - 1);
+	if (check_id(path, s, id_size) < 0)
 		goto out;
-	}
 	memcpy(id, s, strlen(s) + 1);
 	rc = 0;
 out:

@@ -54,7 +54,8 @@
  *   attn:   per head h (dims [h D/H, (h+1) D/H)): softmax(q k^T / sqrt(D/H)
  *           + mask) v, heads concatenated, then out_proj; q, k, v are the
  *           biased projections.  Keys past a sentence's length are masked
- *           (padding); decoder self-attention is causal.
+ *           (padding); decoder self-attention is causal.  A query with no
+ *           key to see (an empty source) gets context 0: out_proj.bias.
  *   ffn:    fc2(act(fc1(x))); relu; gelu = x/2 (1 + erf(x/sqrt 2)) (exact,
  *           not tanh); silu = x sigmoid(x)
  *   norm:   LN(x) = (x - mean) / sqrt(var + layer_norm_eps) * weight + bias
@@ -112,7 +113,7 @@ struct sq_config {
 	int eos_id;		/* [2] */
 	int pad_id;		/* [0]; -1: none */
 	int unk_id;		/* [3]; -1: none */
-	int decoder_start_id;	/* [bos_id] */
+	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1] */
 	float layer_norm_eps;	/* [1e-5] */
 };
 

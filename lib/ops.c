@@ -61,6 +61,58 @@ sq_ops_blas_core(void)
 
 /* ---- products ---- */
 
+/*
+ * Products of a few rows (beam search at batch 1 has k of them): sgemm
+ * would first copy the whole weight matrix into its panel layout, which
+ * costs more than the product itself at this size, so up to FEW_ROWS rows
+ * go through linear_rows4(), which reads each weight row once for four
+ * input rows, with 16 partial sums per row kept in registers (the j loop
+ * vectorizes without -ffast-math because the lanes never mix until the
+ * end).  A row's result depends on its own input only, never on M.
+ */
+#define FEW_ROWS 8
+#define ROW_LANES 16
+
+static void
+linear_rows4(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	/* rows past M alias row 0: computed, never stored */
+	const float *x0 = inp, *x1 = inp + (M > 1) * (long)K;
+	const float *x2 = inp + (M > 2) * 2L * K, *x3 = inp + (M > 3) * 3L * K;
+	int n, k, j, m, K0 = K - K % ROW_LANES;
+
+	for (n = lo; n < hi; n++) {
+		const float *wn = w + (long)n * K;	/* (K) */
+		float a0[ROW_LANES] = { 0 }, a1[ROW_LANES] = { 0 };
+		float a2[ROW_LANES] = { 0 }, a3[ROW_LANES] = { 0 };
+		float s[4] = { 0 };
+
+		for (k = 0; k < K0; k += ROW_LANES)
+			for (j = 0; j < ROW_LANES; j++) {
+				float v = wn[k + j];
+
+				a0[j] += v * x0[k + j];
+				a1[j] += v * x1[k + j];
+				a2[j] += v * x2[k + j];
+				a3[j] += v * x3[k + j];
+			}
+		for (j = 0; j < ROW_LANES; j++) {
+			s[0] += a0[j];
+			s[1] += a1[j];
+			s[2] += a2[j];
+			s[3] += a3[j];
+		}
+		for (m = 0; m < M; m++) {
+			float t = s[m] + (bias != NULL ? bias[n] : 0.0f);
+
+			for (k = K0; k < K; k++)
+				t += wn[k] * inp[(long)m * K + k];
+			out[(long)m * ldo + n] = t;
+		}
+	}
+}
+
 void
 sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
@@ -75,6 +127,12 @@ sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f,
 		    w + (long)lo * K, K, inp, 1, bias != NULL ? 1.0f : 0.0f,
 		    out + lo, 1);
+		return;
+	}
+	if (M <= FEW_ROWS) {
+		for (i = 0; i < M; i += 4)
+			linear_rows4(out + (long)i * ldo, ldo, inp + (long)i * K,
+			    w, bias, SQ_MIN(4, M - i), K, lo, hi);
 		return;
 	}
 	if (bias != NULL)
@@ -162,8 +220,123 @@ fast_expf(float x)
 }
 
 /*
+ * Vectors of 16 floats (GCC and Clang vector extensions: one AVX-512
+ * register, two AVX2 ones).  The reductions keep 16 partial sums in an
+ * order that depends on n alone; a plain "s += x[i]" loop would stay
+ * scalar without -ffast-math.
+ */
+#define LANES 16
+typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
+
+static inline vf
+vload(const float *p)
+{
+	vf v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void
+vstore(float *p, vf v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* v[0] + ... + v[15], pairing lane l with l + 8, then + 4, + 2, + 1 */
+static inline float
+hsum(vf v)
+{
+	v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15,
+	    0, 1, 2, 3, 4, 5, 6, 7);
+	v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 1, 0, 2, 3, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	return v[0];
+}
+
+static inline float
+dot(const float *a, const float *b, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vload(a + i) * vload(b + i);
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return hsum(acc) + t;
+}
+
+static inline float
+sum(const float *a, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vload(a + i);
+	for (; i < n; i++)
+		t += a[i];
+	return hsum(acc) + t;
+}
+
+/* sum of (a[i] - c)^2 */
+static inline float
+sqdev(const float *a, float c, int n)
+{
+	vf acc = { 0 }, d;
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES) {
+		d = vload(a + i) - c;
+		acc += d * d;
+	}
+	for (; i < n; i++)
+		t += (a[i] - c) * (a[i] - c);
+	return hsum(acc) + t;
+}
+
+/* a where m, else b (C has no ?: on vectors) */
+static inline vf
+vsel(vi m, vf a, vf b)
+{
+	return (vf)(((vi)a & m) | ((vi)b & ~m));
+}
+
+/* fast_expf() on 16 lanes, the same operations in the same order */
+static inline vf
+vexp(vf x)
+{
+	vf k, r, p, zero = { 0 };
+	vi e;
+
+	x = vsel(x < -87.0f, zero - 87.0f, x);
+	x = vsel(x > 88.0f, zero + 88.0f, x);
+	/* round to nearest even, as rintf(): add and remove 1.5 * 2^23 */
+	k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	r = x - k * 0.693359375f;
+	r = r + k * 2.12194440e-4f;
+	p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	e = (__builtin_convertvector(k, vi) + 127) << 23;
+	return p * (vf)e;
+}
+
+/*
  * erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7),
- * odd-symmetric, with the exponential above: vectorizable.
+ * odd-symmetric, with the exponential above.
  */
 static inline float
 fast_erff(float x)
@@ -180,6 +353,112 @@ fast_erff(float x)
 	return x < 0.0f ? -y : y;
 }
 
+/* fast_erff() on 16 lanes */
+static inline vf
+verf(vf x)
+{
+	vf a = vsel(x < 0.0f, -x, x), t, y;
+
+	t = 1.0f / (1.0f + 0.3275911f * a);
+	y = t * 1.061405429f - 1.453152027f;
+	y = y * t + 1.421413741f;
+	y = y * t - 0.284496736f;
+	y = y * t + 0.254829592f;
+	y = 1.0f - y * t * vexp(-a * a);
+	return vsel(x < 0.0f, -y, y);
+}
+
+/* One activation on 16 lanes; the scalar tail does the same math. */
+static inline vf
+vact(vf x, int act)
+{
+	vf zero = { 0 };
+
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + verf(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + vexp(-x));
+	default:
+		return vsel(x > 0.0f, x, zero);
+	}
+}
+
+static inline float
+act1(float x, int act)
+{
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + fast_erff(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + fast_expf(-x));
+	default:
+		return x > 0.0f ? x : 0.0f;
+	}
+}
+
+static inline float
+maxf(const float *a, int n)
+{
+	float m = -INFINITY, h[LANES];
+	vf acc, x;
+	int i, j;
+
+	if (n >= LANES) {
+		acc = vload(a);
+		for (i = LANES; i + LANES <= n; i += LANES) {
+			x = vload(a + i);
+			acc = vsel(x > acc, x, acc);
+		}
+		vstore(h, acc);
+		for (j = 0; j < LANES; j++)
+			m = h[j] > m ? h[j] : m;
+	} else
+		i = 0;
+	for (; i < n; i++)
+		m = a[i] > m ? a[i] : m;
+	return m;
+}
+
+/* y += a x */
+static inline void
+axpy(float *y, float a, const float *x, int n)
+{
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(y + i, vload(y + i) + a * vload(x + i));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+/* sum of exp(a[i] - c) */
+static inline float
+sumexp(const float *a, float c, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vexp(vload(a + i) - c);
+	for (; i < n; i++)
+		t += fast_expf(a[i] - c);
+	return hsum(acc) + t;
+}
+
+/* a[i] = exp(a[i] - c) */
+static inline void
+expsub(float *a, float c, int n)
+{
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(a + i, vexp(vload(a + i) - c));
+	for (; i < n; i++)
+		a[i] = fast_expf(a[i] - c);
+}
+
 void
 sq_add(float *x, const float *y, long n)
 {
@@ -194,21 +473,10 @@ activate(float *x, long n, int act)
 {
 	long i;
 
-	switch (act) {
-	case SQ_ACT_RELU:
-		for (i = 0; i < n; i++)
-			x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-		break;
-	case SQ_ACT_GELU:
-		for (i = 0; i < n; i++)
-			x[i] = 0.5f * x[i] *
-			    (1.0f + fast_erff(x[i] * 0.70710678118654752f));
-		break;
-	case SQ_ACT_SILU:
-		for (i = 0; i < n; i++)
-			x[i] = x[i] / (1.0f + fast_expf(-x[i]));
-		break;
-	}
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(x + i, vact(vload(x + i), act));
+	for (; i < n; i++)
+		x[i] = act1(x[i], act);
 }
 
 void
@@ -241,14 +509,9 @@ layernorm(float *out, const float *inp, const float *g, const float *b,
 	for (i = 0; i < M; i++) {
 		const float *x = inp + (long)i * D;	/* (D) */
 		float *y = out + (long)i * D;		/* (D) */
-		float mean = 0.0f, var = 0.0f, rs;
+		float mean = sum(x, D) / D;
+		float rs = 1.0f / sqrtf(sqdev(x, mean, D) / D + eps);
 
-		for (d = 0; d < D; d++)
-			mean += x[d];
-		mean /= D;
-		for (d = 0; d < D; d++)
-			var += (x[d] - mean) * (x[d] - mean);
-		rs = 1.0f / sqrtf(var / D + eps);
 		for (d = 0; d < D; d++)
 			y[d] = (x[d] - mean) * rs * g[d] + b[d];
 	}
@@ -285,13 +548,9 @@ logsoftmax(float *x, int M, int V)
 
 	for (i = 0; i < M; i++) {
 		float *r = x + (long)i * V;	/* (V) */
-		float mx = -INFINITY, s = 0.0f, lse;
+		float mx = maxf(r, V);
+		float lse = mx + logf(sumexp(r, mx, V));
 
-		for (v = 0; v < V; v++)
-			mx = r[v] > mx ? r[v] : mx;
-		for (v = 0; v < V; v++)
-			s += fast_expf(r[v] - mx);
-		lse = mx + logf(s);
 		for (v = 0; v < V; v++)
 			r[v] -= lse;
 	}
@@ -394,36 +653,26 @@ void
 sq_attend(float *out, float *probs, float *scratch, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H)
 {
-	int dh = D / H, h, t, e;
+	int dh = D / H, h, t;
 	float scale = 1.0f / sqrtf((float)dh);
 
 	for (h = 0; h < H; h++) {
 		const float *qh = q + h * dh;	/* (dh) */
 		float *oh = out + h * dh;	/* (dh) */
 		float *p = scratch;		/* (n) */
-		float mx = -INFINITY, s = 0.0f;
+		float mx, s;
 
-		for (t = 0; t < n; t++) {
-			const float *kt = k + cell[t] + h * dh;
-			float dot = 0.0f;
-
-			for (e = 0; e < dh; e++)
-				dot += qh[e] * kt[e];
-			p[t] = dot * scale;
-			mx = p[t] > mx ? p[t] : mx;
-		}
-		for (t = 0; t < n; t++) {
-			p[t] = fast_expf(p[t] - mx);
-			s += p[t];
-		}
+		for (t = 0; t < n; t++)
+			p[t] = dot(qh, k + cell[t] + h * dh, dh) * scale;
+		mx = maxf(p, n);
+		expsub(p, mx, n);
+		s = sum(p, n);
 		s = n > 0 ? 1.0f / s : 0.0f;
 		memset(oh, 0, dh * sizeof(float));
 		for (t = 0; t < n; t++) {
-			const float *vt = v + cell[t] + h * dh;
 			float pt = p[t] * s;
 
-			for (e = 0; e < dh; e++)
-				oh[e] += pt * vt[e];
+			axpy(oh, pt, v + cell[t] + h * dh, dh);
 			if (probs != NULL)
 				probs[(long)h * n + t] = pt;
 		}

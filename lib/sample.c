@@ -24,7 +24,7 @@ splitmix(uint64_t *s)
 }
 
 void
-sq_rng_seed(struct sq_rng *g, uint64_t seed, uint64_t key)
+sq_sample_seed(struct sq_sample_rng *g, uint64_t seed, uint64_t key)
 {
 	uint64_t s = seed;
 
@@ -33,7 +33,7 @@ sq_rng_seed(struct sq_rng *g, uint64_t seed, uint64_t key)
 }
 
 double
-sq_rng_uniform(struct sq_rng *g)
+sq_sample_uniform(struct sq_sample_rng *g)
 {
 	return (splitmix(&g->s) >> 11) * (1.0 / 9007199254740992.0);
 }
@@ -54,14 +54,14 @@ by_logp(const void *a, const void *b)
 /* Draws among cand (n) with weights exp((logp - mx) / T). */
 static int32_t
 draw(const float *logp, const int32_t *cand, int n, float mx, float T,
-    struct sq_rng *g)
+    struct sq_sample_rng *g)
 {
 	double sum = 0.0, u, acc = 0.0;
 	int i;
 
 	for (i = 0; i < n; i++)
 		sum += exp((logp[cand[i]] - mx) / T);
-	u = sq_rng_uniform(g) * sum;
+	u = sq_sample_uniform(g) * sum;
 	for (i = 0; i < n; i++) {
 		acc += exp((logp[cand[i]] - mx) / T);
 		if (u < acc)
@@ -71,7 +71,7 @@ draw(const float *logp, const int32_t *cand, int n, float mx, float T,
 }
 
 int32_t
-sq_sample(struct sq_sampler *s, const float *logp, int V, struct sq_rng *g)
+sq_sample(struct sq_sampler *s, const float *logp, int V, struct sq_sample_rng *g)
 {
 	float mx = -INFINITY, mn = INFINITY, T = s->temperature, cut;
 	int v, n, k, limited = s->top_k > 0 || s->top_p < 1.0f;

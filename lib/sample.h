@@ -10,15 +10,15 @@
 
 #include <stdint.h>
 
-/* splitmix64 state; seed it with sq_rng_seed(). */
-struct sq_rng {
+/* splitmix64 state; seed it with sq_sample_seed(). */
+struct sq_sample_rng {
 	uint64_t s;
 };
 
 /* The generator for one record: a function of seed and key only. */
-void sq_rng_seed(struct sq_rng *g, uint64_t seed, uint64_t key);
+void sq_sample_seed(struct sq_sample_rng *g, uint64_t seed, uint64_t key);
 /* Uniform in [0, 1), 53 bits. */
-double sq_rng_uniform(struct sq_rng *g);
+double sq_sample_uniform(struct sq_sample_rng *g);
 
 struct sq_sampler {
 	float temperature;	/* > 0; 1 leaves the distribution as it is */
@@ -38,7 +38,7 @@ struct sq_sampler {
  * is -inf.  Frees nothing: call sq_sampler_free() at the end.
  */
 int32_t sq_sample(struct sq_sampler *s, const float *logp, int V,
-    struct sq_rng *g);
+    struct sq_sample_rng *g);
 void sq_sampler_free(struct sq_sampler *s);
 
 #endif

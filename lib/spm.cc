@@ -62,6 +62,7 @@ struct sq_spm {
 	std::vector<std::vector<int>> nbest_ids;
 	std::vector<sq_spm_cand> cands;
 	char model_id[16];	/* "spm-" + CRC-32 of the serialized model */
+	std::string encode_options, decode_options;
 };
 
 static int
@@ -179,6 +180,29 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	return s;
 }
 
+extern "C" struct sq_spm *
+sq_spm_dup(const struct sq_spm *s)
+{
+	struct sq_spm *d;
+
+	try {
+		std::string proto = s->sp.serialized_model_proto();
+
+		if (!(d = load(proto.data(), proto.size(), "SentencePiece model")))
+			return nullptr;
+	} catch (...) {
+		exception_err("SentencePiece model");
+		return nullptr;
+	}
+	memcpy(d->model_id, s->model_id, sizeof(d->model_id));
+	if (sq_spm_set_options(d, s->encode_options.c_str(),
+	    s->decode_options.c_str()) < 0) {
+		sq_spm_free(d);
+		return nullptr;
+	}
+	return d;
+}
+
 extern "C" void
 sq_spm_free(struct sq_spm *s)
 {
@@ -201,6 +225,8 @@ sq_spm_set_options(struct sq_spm *s, const char *encode, const char *decode)
 		st = s->sp.SetDecodeExtraOptions(decode ? decode : "");
 		if (!st.ok())
 			return status_err(st, "decode options");
+		s->encode_options = encode ? encode : "";
+		s->decode_options = decode ? decode : "";
 		return 0;
 	} catch (...) {
 		return exception_err("options");

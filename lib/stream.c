@@ -336,7 +336,7 @@ read_header(struct sq_reader *r)
 			return hdr_err(r, msg);
 		}
 		r->info.kind = (int)kind;
-		memcpy(r->info.model_id, id, sizeof(id));
+		strcpy(r->info.model_id, id);
 	} else {
 		if ((int)kind != r->info.kind) {
 			snprintf(msg, sizeof(msg), "a %s stream after a %s "
@@ -350,7 +350,7 @@ read_header(struct sq_reader *r)
 		}
 		r->info.section++;
 	}
-	memcpy(r->info.model_path, path, sizeof(path));
+	strcpy(r->info.model_path, path);
 	r->info.major = major;
 	r->info.minor = minor;
 	r->pos += FIXED_LEN + hdr_len + 4;
@@ -399,12 +399,43 @@ inflate_payload(struct sq_reader *r, uint64_t key, const unsigned char *sp,
 		    (zr == Z_BUF_ERROR && r->z.avail_out == 0))
 			snprintf(msg, sizeof(msg), "zlib: payload does not "
 			    "inflate to raw_len %u bytes", *raw_len);
+		else if (zr == Z_BUF_ERROR)	/* input ended early */
+			snprintf(msg, sizeof(msg), "zlib: truncated compressed "
+			    "data");
 		else
 			snprintf(msg, sizeof(msg), "zlib: %s", r->z.msg ?
-			    r->z.msg : "truncated compressed data");
+			    r->z.msg : "corrupt data");
 		return rec_err(r, key, msg), NULL;
 	}
 	return out;
+}
+
+/*
+ * Bytes of a rows x cols float matrix, or len + 1 if that is more than the
+ * len bytes of a payload (4 * rows * cols can overflow 64 bits).
+ */
+static uint64_t
+floats_len(uint64_t rows, uint64_t cols, uint32_t len)
+{
+	if (cols && rows > ((uint64_t)len / 4) / cols)
+		return (uint64_t)len + 1;
+	return 4 * rows * cols;
+}
+
+/* 1 if no id is negative, else -1 with the error set. */
+static int
+check_ids(struct sq_reader *r, uint64_t key, const int32_t *ids, uint64_t n,
+    const char *what)
+{
+	char msg[64];
+
+	for (uint64_t i = 0; i < n; i++)
+		if (ids[i] < 0) {
+			snprintf(msg, sizeof(msg), "negative %s id %d", what,
+			    ids[i]);
+			return rec_err(r, key, msg);
+		}
+	return 1;
 }
 
 /* Fills rec from a checked raw payload p of len bytes (4-aligned). */
@@ -449,13 +480,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 			rec->token_scores = (float *)(void *)(p + 16 + 4 * n);
 			swap32s(rec->token_scores, n);
 		}
-		for (uint64_t i = 0; i < n; i++)
-			if (rec->ids[i] < 0) {
-				snprintf(msg, sizeof(msg), "negative token id "
-				    "%d", rec->ids[i]);
-				return rec_err(r, key, msg);
-			}
-		return 1;
+		return check_ids(r, key, rec->ids, n, "token");
 	}
 	case SQ_REC_MEMORY: {
 		uint32_t dtype;
@@ -471,11 +496,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 			snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
 			return rec_err(r, key, msg);
 		}
-		/* rows * cols < 2^64, but * 4 may not be */
-		if (cols && rows > ((uint64_t)len / 4) / cols)
-			need = UINT64_MAX;
-		else
-			need = 16 + 4 * n + 4 * rows * cols;
+		need = 16 + 4 * n + floats_len(rows, cols, len);
 		if (need != len) {
 			snprintf(msg, sizeof(msg), "memory payload of %u bytes "
 			    "for %llu ids and %llu x %llu floats", len,
@@ -490,13 +511,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		rec->data = (float *)(void *)(p + 16 + 4 * n);
 		swap32s(rec->src, n);
 		swap32s(rec->data, rows * cols);
-		for (uint64_t i = 0; i < n; i++)
-			if (rec->src[i] < 0) {
-				snprintf(msg, sizeof(msg), "negative source "
-				    "id %d", rec->src[i]);
-				return rec_err(r, key, msg);
-			}
-		return 1;
+		return check_ids(r, key, rec->src, n, "source");
 	}
 	case SQ_REC_ALIGN:
 		if (len < 12)
@@ -504,10 +519,7 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 			    "12 bytes");
 		rows = get32(p + 4);
 		cols = get32(p + 8);
-		if (cols && rows > ((uint64_t)len / 4) / cols)
-			need = UINT64_MAX;
-		else
-			need = 12 + 4 * rows * cols;
+		need = 12 + floats_len(rows, cols, len);
 		if (need != len) {
 			snprintf(msg, sizeof(msg), "alignment payload of %u "
 			    "bytes for %llu x %llu floats", len,

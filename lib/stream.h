@@ -26,7 +26,7 @@
  *	uint8_t  kind;			 SQ_REC_*: never 0, so a NUL where a
  *					 record should start is a new header
  *	uint8_t  flags;			 SQ_RECF_*
- *	uint16_t reserved;		 0
+ *	uint16_t reserved;		 written 0, ignored
  *	uint32_t len;			 payload bytes as stored
  *	uint64_t key;			 0-based line number of the sentence
  *	uint32_t crc;			 CRC-32 of the first 16 head bytes,
@@ -36,8 +36,11 @@
  *
  * With SQ_RECF_ZLIB the stored payload is uint32_t raw_len followed by a
  * zlib (RFC 1950) stream that inflates to raw_len bytes.  Readers skip
- * records of kinds they do not know (after checking their CRC).  A record
- * whose len or raw_len exceeds SQ_STREAM_MAX_LEN is refused as corrupt.
+ * records of kinds they do not know, or that their stream's kind does not
+ * hold (tokens and alignment belong in tokens streams, memory in memory
+ * streams), after checking their CRC; they refuse unknown flag bits,
+ * tflags bits or dtypes in records they keep.  A record whose len or
+ * raw_len exceeds SQ_STREAM_MAX_LEN is refused as corrupt.
  *
  *   tokens payload (SQ_REC_TOKENS):
  *	uint32_t rank;			 place in an n-best list, else 0

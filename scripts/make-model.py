@@ -3,11 +3,22 @@
 
 usage: make-model.py [options] CONFIG OUTPUT [CONFIG OUTPUT ...]
 
-CONFIG is one of the named architectures below; --d-model and the other
-size options override its sizes (tests use tiny ones: the default for all
-but "base").  The same CONFIG, options and --seed give the same file.
-Several CONFIG OUTPUT pairs make several models in one run (torch starts
-slowly), all with the same options.
+CONFIG is one of these architectures (tiny sizes, for tests: d 32, 4
+heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
+  paper         post-norm, ReLU, interleaved sinusoids, everything tied
+  prenorm-gelu  pre-norm, GELU, final norms, tied output, target
+                vocabulary 96, layer_norm_eps 1e-6
+  marian        post-norm, SiLU, sin-half sinusoids, everything tied,
+                output bias, EOS 0, UNK 1, no BOS, pad = start = last id
+  untied        vocabularies 160 and 112, nothing tied, learned positions
+                starting at 2, embed_scale 1
+  base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
+                shared vocabulary 32000, everything tied
+--d-model and the other size options override the sizes; --spm-source and
+--spm-target set the vocabulary sizes and the special ids from the
+SentencePiece models they embed.  The same CONFIG, options and --seed
+give the same file.  Several CONFIG OUTPUT pairs make several models in
+one run (torch starts slowly), all with the same options.
 
 Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8), so the log-probs of the top tokens
@@ -75,37 +86,6 @@ SIZE_OPTS = [("d-model", "d_model"), ("heads", "n_heads"), ("ff", "d_ff"),
              ("max-positions", "max_positions")]
 
 
-def spm_pieces(blob):
-    """Number of pieces in a serialized SentencePiece ModelProto: the
-    top-level occurrences of field 1 (repeated SentencePiece pieces)."""
-    def varint(i):
-        v, shift = 0, 0
-        while True:
-            b = blob[i]
-            v |= (b & 0x7F) << shift
-            i += 1
-            shift += 7
-            if not b & 0x80:
-                return v, i
-    n, i = 0, 0
-    while i < len(blob):
-        key, i = varint(i)
-        wire = key & 7
-        if wire == 0:
-            _, i = varint(i)
-        elif wire == 1:
-            i += 8
-        elif wire == 2:
-            ln, i = varint(i)
-            i += ln
-        elif wire == 5:
-            i += 4
-        else:
-            raise ValueError("not a SentencePiece model (wire type %d)" % wire)
-        n += (key >> 3) == 1
-    return n
-
-
 def randomize(model, seed, gain, eos_gain=1.0):
     """Fills model's parameters from a generator seeded with seed, in name
     order; see the module docstring for the shaping.  eos_gain scales the
@@ -166,36 +146,35 @@ def main():
     ap = argparse.ArgumentParser(
         prog="make-model.py",
         usage="%(prog)s [options] CONFIG OUTPUT [CONFIG OUTPUT ...]",
-        description="Writes a seqpipe model file with seeded random weights "
-                    "for a named configuration.",
-        epilog="configs: " + ", ".join(CONFIGS),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pairs", nargs="+", metavar="CONFIG OUTPUT",
                     help="architecture (%s) and the model file to write"
                     % ", ".join(CONFIGS))
     for opt, key in SIZE_OPTS:
         ap.add_argument("--" + opt, type=int, dest=key, metavar="N",
-                        help="override the config's %s" % key)
+                        help="the config's %s" % key)
     ap.add_argument("--layers", type=int, metavar="N",
                     help="encoder and decoder layers")
     ap.add_argument("--vocab", type=int, metavar="N",
                     help="source and target vocabulary size")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="set any config key (see seqpipe-model(5))")
-    ap.add_argument("--seed", type=int, default=1, help="random seed")
-    ap.add_argument("--gain", type=float, default=8.0,
-                    help="gain of the decoder's last layer norm (peakiness)")
-    ap.add_argument("--eos-rate", type=float, default=0.15,
-                    help="how often EOS wins in random decoder states")
+    ap.add_argument("--seed", type=int, default=1, metavar="N",
+                    help="random seed [1]")
+    ap.add_argument("--gain", type=float, default=8.0, metavar="X",
+                    help="gain of the decoder's last layer norm [8]")
+    ap.add_argument("--eos-rate", type=float, default=0.15, metavar="X",
+                    help="how often EOS wins in random decoder states [0.15]")
     ap.add_argument("--spm-source", metavar="FILE",
                     help="SentencePiece model to embed as spm.source; sets "
-                         "the source vocabulary size")
+                         "the source vocabulary size and the special ids")
     ap.add_argument("--spm-target", metavar="FILE",
                     help="SentencePiece model to embed as spm.target; sets "
-                         "the target vocabulary size")
+                         "the target vocabulary size and the special ids")
     ap.add_argument("--model-id", help="model id [CONFIG-<hash of config, "
                                        "seed and options>]")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()     # options may follow CONFIG
     if len(a.pairs) % 2:
         ap.error("CONFIG and OUTPUT come in pairs")
     for name, output in zip(a.pairs[0::2], a.pairs[1::2]):
@@ -219,11 +198,13 @@ def make(a, name, output):
         if path:
             with open(path, "rb") as f:
                 spm[side] = f.read()
-            c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = \
-                spm_pieces(spm[side])
+            n, ids = sq.spm_info(spm[side])
+            c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = n
+            c.update(ids)   # the special ids are the SentencePiece model's
+            c.pop("decoder_start_id", None)
     if c.get("shared_vocab") and "source" in spm:
         c["tgt_vocab_size"] = c["src_vocab_size"]
-    if name == "marian":            # pad and start at the last id
+    if name == "marian" and not spm:    # pad and start at the last id
         c["pad_id"] = c["decoder_start_id"] = c["tgt_vocab_size"] - 1
     for kv in a.set:
         k, _, v = kv.partition("=")

@@ -9,7 +9,7 @@ most X in absolute value (default 1e-4; "nan" equals "nan", "inf" equals
 "inf"), anything else must be equal as text.  Exits 0 if the files agree,
 1 with the first difference ("GOT:LINE: field N: A vs WANT B") and the
 largest difference seen otherwise, 2 on a usage error.  For tests that
-compare seqcat -v output with scripts/torch-reference.py's; needs no torch.
+compare seqcat output with scripts/torch-reference.py's; needs no torch.
 """
 
 import argparse

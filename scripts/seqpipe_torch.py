@@ -7,6 +7,7 @@ code, and is itself tested against torch.nn.Transformer (tests/model.bats).
 Contents:
   read_safetensors(path) -> (tensors, metadata)   numpy arrays, str dict
   write_safetensors(path, tensors, metadata)      aligned, no gaps
+  spm_info(blob) -> (pieces, special ids)         of a SentencePiece model
   Config                                          the sq_config keys
   Seq2Seq(cfg)                                    nn.Module; its state_dict
                                                   keys are the file's names
@@ -101,6 +102,54 @@ def write_safetensors(path, tensors, metadata):
 
 
 # ---------------------------------------------------------------------------
+# what a serialized SentencePiece model says about its vocabulary
+
+def proto_fields(blob):
+    """(field number, value) of each top-level field of a serialized
+    protobuf message: an int for varints, bytes for length-delimited."""
+    def varint(i):
+        v, shift = 0, 0
+        while True:
+            b = blob[i]
+            v |= (b & 0x7F) << shift
+            i += 1
+            shift += 7
+            if not b & 0x80:
+                return v, i
+    i = 0
+    while i < len(blob):
+        key, i = varint(i)
+        wire = key & 7
+        if wire == 0:
+            v, i = varint(i)
+        elif wire == 1:
+            v, i = blob[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = varint(i)
+            v, i = blob[i:i + n], i + n
+        elif wire == 5:
+            v, i = blob[i:i + 4], i + 4
+        else:
+            raise ValueError("not a SentencePiece model (wire type %d)" % wire)
+        yield key >> 3, v
+
+
+def spm_info(blob):
+    """(pieces, {config key: id}) of a serialized SentencePiece ModelProto:
+    field 1 is a piece; field 2 the TrainerSpec, whose unk_id (40), bos_id
+    (41), eos_id (42) and pad_id (43) default to 0, 1, 2, -1."""
+    n, ids = 0, {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1}
+    for field, v in proto_fields(blob):
+        n += field == 1
+        if field == 2:
+            for f, x in proto_fields(v):
+                key = {40: "unk_id", 41: "bos_id", 42: "eos_id", 43: "pad_id"}.get(f)
+                if key is not None:
+                    ids[key] = x - (1 << 64) if x >= 1 << 63 else x
+    return n, ids
+
+
+# ---------------------------------------------------------------------------
 # the config: struct sq_config in lib/model.h, defaults as documented there
 
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
@@ -129,7 +178,7 @@ class Config:
         self.tie_src_tgt = self.tie_output = self.output_bias = 0
         self.shared_vocab = 0
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
-        self.decoder_start_id = None     # bos_id
+        self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
         for k in REQUIRED:
             setattr(self, k, None)
@@ -163,8 +212,8 @@ class Config:
                 raise ValueError("config %s is required" % k)
         if self.embed_scale is None:
             self.embed_scale = float(np.sqrt(np.float32(self.d_model)))
-        if self.decoder_start_id is None:
-            self.decoder_start_id = self.bos_id
+        if self.decoder_start_id is None:   # fairseq starts with EOS
+            self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
         if self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
         return self
@@ -500,7 +549,6 @@ def normalize(score, length, alpha, gnmt=False, word_penalty=0.0):
     return (score - word_penalty * length) / length_penalty(length, alpha, gnmt)
 
 
-@torch.no_grad()
 def repeats(ids, n):
     """The tokens that would complete an n-gram ids already has."""
     tail = ids[len(ids) - n + 1:] if n > 1 else []
@@ -508,6 +556,7 @@ def repeats(ids, n):
             if ids[i:i + n - 1] == tail}
 
 
+@torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
                 no_repeat_ngram=0):

@@ -8,35 +8,38 @@ spm_encode --output_format=id prints them; line i (0-based) is key i.  The
 ids are fed to the encoder as given.  Each output option names a file to
 write; ask for everything a test needs in one call (torch starts slowly).
 Floats are printed with 9 significant digits (exact for float32); compare
-with scripts/numdiff.py.  The forms follow seqcat -v (seqpipe-stream(5)):
+with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
 
   --encoder FILE    M key n_src rows cols src... data...   (rows = n_src,
                     cols = D, data row-major: the memory encode writes)
   --logprobs FILE   L key t v_0 ... v_{Vt-1}   for t = 0 .. len(target):
                     log-probs of the token after decoder_start_id and the
                     first t target ids (needs --targets)
-  --score FILE      T key 0 score ids... EOS | s... : forced scoring of
-                    each target followed by EOS; score is the sum
+  --score FILE      T key 0 score ids... | s... : forced scoring of each
+                    target followed by EOS (needs --targets)
   --greedy FILE     T key 0 score ids... | s...   greedy search (ids without
-                    EOS; score and per-token log-probs include EOS's)
+                    EOS)
   --greedy-ids FILE the greedy ids alone, one line per sentence (what
                     decode --text prints)
   --beam FILE       T key rank score ids... | s...   beam search n-best
-                    (score: the normalised score; s: per-token log-probs,
-                    EOS's last when it ended with EOS)
+                    (score: the normalised score)
   --beam-ids FILE   the ids alone, one line per hypothesis
+
+As in the stream's records, the per-token log-probs s are those of the
+ids, one each; a score that sums log-probs (greedy, --score) includes the
+EOS's, and so does L below.
 
 Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
---max-len A,B (at most floor(A * n_src + B) tokens, EOS included, capped at
-max_positions - position_offset), --min-len N (no EOS before N tokens),
---no-repeat-ngram N (no n-gram twice in a hypothesis).
+--max-len [A,]B (at most floor(A * n_src + B) tokens, EOS included, capped
+at max_positions - position_offset), --min-len N (no EOS before N tokens),
+--no-repeat-ngram N (beam only).
 
 Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
   torch-reference.py m.sq src.txt --encoder enc.ref --greedy greedy.ref \\
       --beam beam.ref -k 4 --nbest 2 --max-len 2,10
-  encode -m m.sq src.txt | seqcat -v > enc.got
+  encode -m m.sq src.txt | seqcat > enc.got
   scripts/numdiff.py --tol 1e-4 enc.got enc.ref
 """
 
@@ -61,8 +64,10 @@ def fmt(x):
 
 
 def hyp_line(key, rank, score, ids, token_lp):
+    """seqcat's form of a tokens record with per-token scores; token_lp may
+    go on with the EOS's, which is left out."""
     parts = ["T", str(key), str(rank), fmt(score)] + [str(i) for i in ids]
-    return " ".join(parts + ["|"] + [fmt(s) for s in token_lp]) + "\n"
+    return " ".join(parts + ["|"] + [fmt(s) for s in token_lp[:len(ids)]]) + "\n"
 
 
 def max_len_of(spec, n_src):
@@ -71,11 +76,12 @@ def max_len_of(spec, n_src):
 
 
 def parse_max_len(s):
+    """"A,B" or "B" (A = 0)."""
     try:
-        a, _, b = s.partition(",")
-        return float(a), float(b or 0)
+        a, comma, b = s.partition(",")
+        return (float(a), float(b)) if comma else (0.0, float(a))
     except ValueError:
-        raise argparse.ArgumentTypeError("expected A,B: %r" % s)
+        raise argparse.ArgumentTypeError("expected [A,]B: %r" % s)
 
 
 def main():
@@ -91,16 +97,22 @@ def main():
     for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids", "beam",
               "beam-ids"):
         ap.add_argument("--" + o, metavar="FILE")
-    ap.add_argument("-k", "--beam-size", type=int, default=4)
-    ap.add_argument("--nbest", type=int, default=1)
-    ap.add_argument("--alpha", type=float, default=1.0)
+    ap.add_argument("-k", "--beam-size", type=int, default=4, metavar="K",
+                    help="default 4")
+    ap.add_argument("--nbest", type=int, default=1, metavar="N",
+                    help="hypotheses per sentence, 1..K; default 1")
+    ap.add_argument("--alpha", type=float, default=1.0, metavar="A",
+                    help="length normalisation exponent; default 1")
     ap.add_argument("--gnmt", action="store_true",
                     help="lp(L) = ((5 + L) / 6)^alpha")
-    ap.add_argument("--word-penalty", type=float, default=0.0)
+    ap.add_argument("--word-penalty", type=float, default=0.0, metavar="W",
+                    help="(score - W L) / lp(L); default 0")
     ap.add_argument("--max-len", type=parse_max_len, default=(2.0, 10.0),
-                    metavar="A,B", help="default 2,10")
-    ap.add_argument("--min-len", type=int, default=0)
-    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N")
+                    metavar="[A,]B", help="default 2,10")
+    ap.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                    help="beam: no n-gram twice in a hypothesis; default 0 (off)")
+    ap.add_argument("--min-len", type=int, default=0, metavar="N",
+                    help="no EOS before N tokens; default 0")
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
         ap.error("--nbest must be 1..k")
@@ -148,7 +160,7 @@ def main():
                 if "score" in out:
                     seq = tgt[key] + [cfg.eos_id]
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
-                    out["score"].write(hyp_line(key, 0, sum(s), seq, s))
+                    out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
             if "greedy" in out or "greedy-ids" in out:
                 g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len)
                 if "greedy" in out:

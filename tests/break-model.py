@@ -58,6 +58,16 @@ def offsets_out(h):
 
 edit("offsets-out", offsets_out)
 edit("overlap", lambda h: h[K].update(data_offsets=h[Q]["data_offsets"]))
+
+
+def overlap_past_empty(h):
+    """A tensor inside another, with an empty one between them in order."""
+    b, e = h[Q]["data_offsets"]
+    h["extra.empty"] = {"dtype": "F32", "shape": [0], "data_offsets": [b + 4, b + 4]}
+    h[BIAS]["data_offsets"] = [b + 8, b + 8 + 4 * h[BIAS]["shape"][0]]
+
+
+edit("overlap-past-empty", overlap_past_empty)
 edit("unknown-dtype", lambda h: h[BIAS].update(dtype="F33"))
 edit("wrong-dtype", lambda h: h[BIAS].update(
     dtype="F16", shape=[2 * h[BIAS]["shape"][0]]))
@@ -72,6 +82,9 @@ edit("bad-activation", lambda h: h["__metadata__"].update(activation="tanh"))
 edit("bad-heads", lambda h: h["__metadata__"].update(n_heads="5"))
 edit("bad-int", lambda h: h["__metadata__"].update(d_ff="64x"))
 edit("bad-dff", lambda h: h["__metadata__"].update(d_ff="48"))
+edit("huge-layers", lambda h: h["__metadata__"].update(
+    encoder_layers="2000000000"))
+edit("control-id", lambda h: h["__metadata__"].update(model_id="a\nb"))
 edit("no-format", lambda h: h["__metadata__"].pop("format"))
 edit("misspelt-key", lambda h: h["__metadata__"].update(pre_nrom="1"))
 edit("dotted-key", lambda h: h["__metadata__"].update({"train.steps": "100"}))

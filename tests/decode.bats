@@ -150,6 +150,29 @@ ids() {
 	diff <(grep '^T' "$BATS_TEST_TMPDIR/txt") <(dec paper)
 }
 
+@test "seqcat -a prints the alignment as hard s-t pairs (the arg-max source)" {
+	decode --alignment "$REF/paper.mem" > "$BATS_TEST_TMPDIR/al"
+	# the arg-max of each soft row, computed here from the weights
+	seqcat "$BATS_TEST_TMPDIR/al" | awk '
+		$1 != "A" { print; next }
+		{
+			line = "A " $2 " " $3
+			for (r = 0; r < $4 && $5 > 0; r++) {
+				b = 0
+				for (c = 1; c < $5; c++)
+					if ($(6 + r * $5 + c) > $(6 + r * $5 + b)) b = c
+				line = line " " b "-" r
+			}
+			print line
+		}' > "$BATS_TEST_TMPDIR/want"
+	seqcat -a "$BATS_TEST_TMPDIR/al" > "$BATS_TEST_TMPDIR/got"
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	# the empty source (key 0) has no pairs; the text form: pairs alone
+	grep -qx "A 0 0" "$BATS_TEST_TMPDIR/got"
+	run -0 bash -c "seqcat -a -t '$BATS_TEST_TMPDIR/al' | sed -n 4p"
+	[ "$output" = "$(grep '^A 1 ' "$BATS_TEST_TMPDIR/got" | cut -d' ' -f4-)" ]
+}
+
 @test "text output is ids, as spm_encode prints them" {
 	run -0 bash -c "decode --text '$REF/paper.mem' | head -2"
 	[ "${lines[0]}" = "$(dec paper | head -1 | cut -d' ' -f5-)" ]

@@ -248,3 +248,24 @@ one_error_line() {
 	one_error_line
 	run -2 --separate-stderr detok -m "$T/none.sq" --spm "$D/u.model" "$T/ids"
 }
+
+@test "shards tokenized apart and concatenated: the text and the keys of the whole" {
+	head -n 1000 "$D/text.txt" > "$T/in"
+	split -l 300 -d "$T/in" "$T/part."
+	local f k=0
+	for f in "$T"/part.??; do
+		tokenize --spm "$D/b.model" --first-key $k "$f" > "$f.bin"
+		k=$((k + $(wc -l < "$f")))
+	done
+	cat "$T"/part.??.bin | detok --nbest > "$T/ours"
+	tokenize --spm "$D/b.model" "$T/in" | detok --nbest > "$T/ref"
+	cmp "$T/ours" "$T/ref"
+	[ "$(cut -f 1 "$T/ours" | tail -n 1)" -eq 999 ]
+	# and a 1 MB line comes back as one line
+	tr '\n' ' ' < "$D/text.txt" | head -c 1048576 > "$T/long"
+	tokenize --spm "$D/b.model" "$T/long" | detok > "$T/ours"
+	spm_encode --model="$D/b.model" --output_format=id "$T/long" |
+	    spm_decode --model="$D/b.model" --input_format=id > "$T/ref"
+	cmp "$T/ours" "$T/ref"
+	[ "$(wc -l < "$T/ours")" -eq 1 ]
+}

@@ -10,7 +10,7 @@ setup_file() {
 	export OPEN="$SRCDIR/tests/unit/test_model"
 	"$SRCDIR/scripts/make-model.py" paper "$D/paper.sq" \
 	    prenorm-gelu "$D/prenorm-gelu.sq" marian "$D/marian.sq" \
-	    untied "$D/untied.sq" 2> "$D/make-model.err"
+	    untied "$D/untied.sq" paper "$D/again.sq" 2> "$D/make-model.err"
 	mkdir "$D/bad"
 	"$PY" "$SRCDIR/tests/break-model.py" "$D/untied.sq" "$D/bad"
 	mkdir "$D/nn"
@@ -37,9 +37,8 @@ refuses() {
 }
 
 @test "make-model.py: same options, same bytes; another seed, another model" {
-	"$SRCDIR/scripts/make-model.py" paper "$BATS_TEST_TMPDIR/a.sq" 2>/dev/null
 	"$SRCDIR/scripts/make-model.py" --seed 2 paper "$BATS_TEST_TMPDIR/b.sq" 2>/dev/null
-	cmp "$D/paper.sq" "$BATS_TEST_TMPDIR/a.sq"
+	cmp "$D/paper.sq" "$D/again.sq"
 	run "$OPEN" "$D/paper.sq" "$BATS_TEST_TMPDIR/b.sq"
 	assert_success
 	[ "${lines[0]##* }" != "${lines[1]##* }" ] || fail "same model id: $output"
@@ -56,9 +55,10 @@ refuses() {
 	refuses offsets-out 'outside the data area.*\(tensor encoder.layers.0.self_attn.q_proj.weight\)$'
 }
 @test "overlapping tensors" { refuses overlap 'overlaps tensor .*\(tensor encoder.layers.0.self_attn.[kq]_proj.weight\)$'; }
+@test "overlap hidden behind an empty tensor" { refuses overlap-past-empty 'overlaps tensor encoder.layers.0.self_attn.q_proj.weight \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "unknown dtype" { refuses unknown-dtype 'unknown dtype "F33" \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong dtype" { refuses wrong-dtype 'dtype F16, expected F32 \(tensor decoder.layers.0.fc2.bias\)$'; }
-@test "size not shape times dtype size" { refuses wrong-size 'expected 132 \(tensor decoder.layers.0.fc2.bias\)$'; }
+@test "size not shape times dtype size" { refuses wrong-size '128 data bytes, expected 132 for 33 F32 elements \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong shape for the config names the tensor" {
 	refuses wrong-shape 'shape \(32, 64\), the config implies \(64, 32\) \(tensor decoder.layers.1.fc1.weight\)$'
 }
@@ -70,6 +70,8 @@ refuses() {
 @test "n_heads not dividing d_model" { refuses bad-heads 'config n_heads = 5 does not divide d_model = 32$'; }
 @test "malformed integer" { refuses bad-int 'config d_ff = "64x": expected an integer$'; }
 @test "config disagreeing with the tensors" { refuses bad-dff 'shape \(64, 32\), the config implies \(48, 32\) \(tensor encoder.layers.0.fc1.weight\)$'; }
+@test "a layer count no file could hold" { refuses huge-layers 'more layers than the file has tensors'; }
+@test "a model id with a control character" { refuses control-id 'model_id has a control character$'; }
 @test "not a seqpipe model: no format" { refuses no-format 'metadata format is missing'; }
 @test "not a seqpipe model: no metadata" { refuses no-metadata 'no __metadata__ object'; }
 @test "misspelt config key" { refuses misspelt-key 'unknown metadata key "pre_nrom"'; }
@@ -107,4 +109,32 @@ refuses() {
 	assert_failure
 	run grep -c '^ok' "$D/nn.out"
 	assert_output 17
+}
+
+@test "make-model.py: embeds SentencePiece models, takes their sizes and special ids" {
+	T=$BATS_TEST_TMPDIR
+	"$PY" -c 'print("\n".join("the %d quick brown foxes jump over %d lazy dogs" % (i, i * 7) for i in range(300)))' > "$T/text"
+	spm_train --input="$T/text" --model_prefix="$T/a" --vocab_size=60 \
+	    --unk_id=0 --bos_id=-1 --eos_id=1 --pad_id=3 > /dev/null 2>&1
+	spm_train --input="$T/text" --model_prefix="$T/b" --vocab_size=50 > /dev/null 2>&1
+	"$SRCDIR/scripts/make-model.py" untied --spm-source "$T/b.model" \
+	    --spm-target "$T/a.model" "$T/m.sq" 2> /dev/null
+	run "$OPEN" "$T/m.sq"
+	assert_success
+	run "$PY" - "$T/m.sq" "$T/b.model" "$T/a.model" <<-'PY'
+		import json, struct, sys
+		blob = open(sys.argv[1], "rb").read()
+		n, = struct.unpack("<Q", blob[:8])
+		h = json.loads(blob[8:8 + n])
+		m, data = h["__metadata__"], blob[8 + n:]
+		def tensor(name):
+		    b, e = h[name]["data_offsets"]
+		    return data[b:e]
+		print(m["src_vocab_size"], m["tgt_vocab_size"], m["unk_id"],
+		      m["bos_id"], m["eos_id"], m["pad_id"], m["decoder_start_id"],
+		      tensor("spm.source") == open(sys.argv[2], "rb").read(),
+		      tensor("spm.target") == open(sys.argv[3], "rb").read())
+	PY
+	# the target's ids win; with no BOS, decoding starts from EOS
+	assert_output "50 60 0 -1 1 3 1 True True"
 }

@@ -130,6 +130,8 @@ T 3 0 nan 0"
 	    'H(1)' 'R(1, 6, struct.pack("<I", 16) + zlib.compress(T(0, [1])[20:]), flags=1)'
 	rejects 'record 0 (key 6): zlib: incorrect header check' \
 	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + b"garbage", flags=1)'
+	rejects 'record 0 (key 6): zlib: truncated compressed data' \
+	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + zlib.compress(T(0, [1])[20:])[:-5], flags=1)'
 	rejects 'record 0 (key 6): zlib: data after the compressed stream' \
 	    'H(1)' 'R(1, 6, struct.pack("<I", 20) + zlib.compress(T(0, [1])[20:]) + b"x", flags=1)'
 	rejects 'record 0 (key 6): absurd raw_len 1000000 for 9 compressed bytes' \
@@ -289,7 +291,7 @@ T 2 0 nan 3"
 
 @test "the man page's example bytes and Python reader agree with seqcat" {
 	local page
-	page=$(mandoc -T utf8 "$SRCDIR/man/seqpipe-stream.5" | col -bx)
+	page=$(mandoc -T ascii "$SRCDIR/man/seqpipe-stream.5" | sed "s/.\x08//g")
 	sed -n '/^     The stream of model/,/^     A reader in/p' <<<"$page" |
 	    grep -E '^ +([0-9a-f]{2} +)+[0-9a-f]{2}$' |
 	    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))' > ex
@@ -315,4 +317,20 @@ T 0 0 nan 5 17"
 	cmp -s m <(gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)') && fail "not compressed"
 	run -0 "$PY" drive.py m
 	assert_output "2 3 1 2"
+}
+
+dribble() {	# dribble FILE: FILE to stdout, one write(2) per byte
+	"$PY" -c 'import os, sys
+d = open(sys.argv[1], "rb").read()
+for i in range(len(d)):
+    os.write(1, d[i:i + 1])' "$1"
+}
+
+@test "a stream that arrives a byte at a time reads the same" {
+	gen 'H(2, "m")' 'M(0, [1, 2], 2, 3, [1, 2, 3, 4, 5, 6], z=True)' 'M(1, [], 0, 3, [])' > mem
+	dribble mem | seqcat > got
+	seqcat mem > want
+	cmp want got
+	printf '1 2\n\n3\n' > ids
+	dribble ids | seqcat -t | cmp - ids
 }

@@ -4,8 +4,10 @@
  * Without operands: TAP.  Writes a minimal model (D 4, 2 heads, one layer
  * each side, everything tied, no SentencePiece models) with the tensor
  * values numbered, opens it and checks the config defaults, the tied
- * pointers and that each weight pointer lands on its own bytes; then
- * truncates and corrupts copies and checks each is refused.
+ * pointers and that each weight pointer lands on its own bytes; the same
+ * for the opposite variant (untied, learned positions, final norms,
+ * output bias, a SentencePiece tensor); then truncates and corrupts
+ * copies and checks each is refused.
  *
  * With operands: opens each model file and prints "FILE: MODEL_ID", or
  * dies with the loader's one-line message (exit 1).  tests/model.bats
@@ -20,39 +22,29 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "tap.h"
 #include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *what)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
-	if (!cond)
-		printf("# last error: %s\n", sq_errstr());
-}
 
 /* The tensors of the test model, in file order, with their element counts. */
 #define D 4
 #define F 8
 #define V 6
+#define P 8
 static const struct {
 	const char *name;
 	int rows, cols;		/* cols 0: 1-D */
+	int untied;		/* only in the untied variant */
 } tensors[] = {
-	{"encoder.embed_tokens.weight", V, D},
+	{"encoder.embed_tokens.weight", V, D, 0},
 #define ATTN(p) \
-	{p ".q_proj.weight", D, D}, {p ".q_proj.bias", D, 0}, \
-	{p ".k_proj.weight", D, D}, {p ".k_proj.bias", D, 0}, \
-	{p ".v_proj.weight", D, D}, {p ".v_proj.bias", D, 0}, \
-	{p ".out_proj.weight", D, D}, {p ".out_proj.bias", D, 0}
-#define NORM(p) {p ".weight", D, 0}, {p ".bias", D, 0}
+	{p ".q_proj.weight", D, D, 0}, {p ".q_proj.bias", D, 0, 0}, \
+	{p ".k_proj.weight", D, D, 0}, {p ".k_proj.bias", D, 0, 0}, \
+	{p ".v_proj.weight", D, D, 0}, {p ".v_proj.bias", D, 0, 0}, \
+	{p ".out_proj.weight", D, D, 0}, {p ".out_proj.bias", D, 0, 0}
+#define NORM(p) {p ".weight", D, 0, 0}, {p ".bias", D, 0, 0}
 #define FFN(p) \
-	{p ".fc1.weight", F, D}, {p ".fc1.bias", F, 0}, \
-	{p ".fc2.weight", D, F}, {p ".fc2.bias", D, 0}, \
+	{p ".fc1.weight", F, D, 0}, {p ".fc1.bias", F, 0, 0}, \
+	{p ".fc2.weight", D, F, 0}, {p ".fc2.bias", D, 0, 0}, \
 	NORM(p ".final_layer_norm")
 	ATTN("encoder.layers.0.self_attn"),
 	NORM("encoder.layers.0.self_attn_layer_norm"),
@@ -62,15 +54,24 @@ static const struct {
 	ATTN("decoder.layers.0.encoder_attn"),
 	NORM("decoder.layers.0.encoder_attn_layer_norm"),
 	FFN("decoder.layers.0"),
+	{"decoder.embed_tokens.weight", V, D, 1},
+	{"encoder.embed_positions.weight", P, D, 1},
+	{"decoder.embed_positions.weight", P, D, 1},
+	{"encoder.layer_norm.weight", D, 0, 1}, {"encoder.layer_norm.bias", D, 0, 1},
+	{"decoder.layer_norm.weight", D, 0, 1}, {"decoder.layer_norm.bias", D, 0, 1},
+	{"output_projection.weight", V, D, 1}, {"output_projection.bias", V, 0, 1},
 };
 #define N_TENSORS (sizeof(tensors) / sizeof(tensors[0]))
 
+/* The U8 SentencePiece "model" of the untied variant. */
+#define SPM "hello"
+
 /*
- * Writes the test model to path; skip names a tensor to leave out (or
- * NULL).  Tensor k's elements hold k * 1000 + their index.
+ * Writes the test model, tied or untied, to path; skip names a tensor to
+ * leave out (or NULL).  Tensor k's elements hold k * 1000 + their index.
  */
 static void
-write_model(const char *path, const char *skip)
+write_model(const char *path, const char *skip, int untied)
 {
 	json_t *root = json_object(), *meta;
 	size_t i, off = 0, n;
@@ -82,7 +83,8 @@ write_model(const char *path, const char *skip)
 		    (tensors[i].cols ? (size_t)tensors[i].cols : 1);
 		json_t *shape;
 
-		if (skip && strcmp(skip, tensors[i].name) == 0)
+		if ((skip && strcmp(skip, tensors[i].name) == 0) ||
+		    (tensors[i].untied && !untied))
 			continue;
 		shape = tensors[i].cols ?
 		    json_pack("[ii]", tensors[i].rows, tensors[i].cols) :
@@ -93,11 +95,24 @@ write_model(const char *path, const char *skip)
 		    (json_int_t)(off + 4 * cnt)));
 		off += 4 * cnt;
 	}
-	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:s}", "format", "seqpipe-1", "model_id", "unit-test-model",
+	meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "format", "seqpipe-1", "model_id", "unit-test-model",
 	    "d_model", "4", "n_heads", "2", "d_ff", "8", "encoder_layers", "1",
-	    "decoder_layers", "1", "src_vocab_size", "6", "tgt_vocab_size", "6",
-	    "tie_src_tgt", "1", "tie_output", "1", "shared_vocab", "1");
+	    "decoder_layers", "1", "src_vocab_size", "6", "tgt_vocab_size", "6");
+	if (untied) {
+		json_object_update_new(meta, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+		    "s:s, s:s, s:s}", "positions", "learned", "max_positions",
+		    "8", "output_bias", "1", "encoder_final_norm", "1",
+		    "decoder_final_norm", "1", "activation", "gelu", "pre_norm",
+		    "1", "bos_id", "-1"));
+		json_object_set_new(root, "spm.source", json_pack(
+		    "{s:s, s:[i], s:[II]}", "dtype", "U8", "shape",
+		    (int)strlen(SPM), "data_offsets", (json_int_t)off,
+		    (json_int_t)(off + strlen(SPM))));
+	} else {
+		json_object_update_new(meta, json_pack("{s:s, s:s, s:s}",
+		    "tie_src_tgt", "1", "tie_output", "1", "shared_vocab", "1"));
+	}
 	json_object_set_new(root, "__metadata__", meta);
 	hdr = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
@@ -120,7 +135,8 @@ write_model(const char *path, const char *skip)
 		size_t cnt = (size_t)tensors[i].rows *
 		    (tensors[i].cols ? (size_t)tensors[i].cols : 1);
 
-		if (skip && strcmp(skip, tensors[i].name) == 0)
+		if ((skip && strcmp(skip, tensors[i].name) == 0) ||
+		    (tensors[i].untied && !untied))
 			continue;
 		for (size_t j = 0; j < cnt; j++) {
 			float v = (float)(i * 1000 + j);
@@ -128,6 +144,8 @@ write_model(const char *path, const char *skip)
 			fwrite(&v, 4, 1, f);
 		}
 	}
+	if (untied)
+		fwrite(SPM, 1, strlen(SPM), f);
 	free(hdr);
 	SQ_ASSERT(fclose(f) == 0);
 }
@@ -167,7 +185,29 @@ self_test(void)
 	SQ_ASSERT(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/m.sq", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.sq", dir);
-	write_model(path, NULL);
+	write_model(path, NULL, 1);
+	m = sq_model_open(path);
+	ok(m != NULL, "opens a minimal untied model");
+	if (m == NULL)
+		goto out;
+	ok(m->cfg.positions == SQ_POS_LEARNED && m->cfg.pre_norm &&
+	    m->cfg.activation == SQ_ACT_GELU && m->cfg.bos_id == -1 &&
+	    m->cfg.decoder_start_id == m->cfg.eos_id, "untied config");
+	ok(m->tgt_embed[0] == first_value("decoder.embed_tokens.weight") &&
+	    m->enc_pos[0] == first_value("encoder.embed_positions.weight") &&
+	    m->dec_pos[P * D - 1] == first_value(
+	    "decoder.embed_positions.weight") + P * D - 1 &&
+	    m->enc_final.b[0] == first_value("encoder.layer_norm.bias") &&
+	    m->dec_final.g[0] == first_value("decoder.layer_norm.weight") &&
+	    m->out_proj[0] == first_value("output_projection.weight") &&
+	    m->out_bias[V - 1] == first_value("output_projection.bias") + V - 1,
+	    "untied: every pointer lands on its own tensor");
+	ok(m->spm_src_len == strlen(SPM) &&
+	    memcmp(m->spm_src, SPM, strlen(SPM)) == 0 && m->spm_tgt == NULL,
+	    "untied: spm.source, no spm.target");
+	sq_model_close(m);
+
+	write_model(path, NULL, 0);
 
 	m = sq_model_open(path);
 	ok(m != NULL, "opens a minimal tied model");
@@ -210,7 +250,7 @@ self_test(void)
 	SQ_ASSERT(truncate(path, 3) == 0);
 	ok(refused(path, "too short"), "3-byte file");
 
-	write_model(bad, "decoder.layers.0.fc1.bias");
+	write_model(bad, "decoder.layers.0.fc1.bias", 0);
 	ok(refused(bad, "missing (tensor decoder.layers.0.fc1.bias)"),
 	    "missing tensor named");
 	ok(refused("/nonexistent/model.sq", "No such file"), "no file");
@@ -241,6 +281,5 @@ main(int argc, char *argv[])
 		return sq_fshut(stdout, "<stdout>");
 	}
 	self_test();
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }

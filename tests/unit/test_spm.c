@@ -6,32 +6,14 @@
  * spm_encode/spm_decode themselves are in tests/tokenize.bats and
  * tests/detok.bats.  TAP output.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spm.h"
+#include "tap.h"
 #include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond) {
-		n_fail++;
-		printf("# sq_errstr: %s\n", sq_errstr());
-	}
-}
 
 static const char *words[] = {
 	"the", "model", "reads", "a", "line", "of", "text", "and", "writes",
@@ -220,6 +202,5 @@ main(void)
 	sq_spm_free(f);
 	sq_spm_free(NULL);
 	free(model);
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }

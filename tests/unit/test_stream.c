@@ -4,30 +4,12 @@
  * concatenated sections, text ids input and the text forms.  TAP output.
  */
 #include <math.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stream.h"
-#include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond) {
-		n_fail++;
-		printf("# sq_errstr: %s\n", sq_errstr());
-	}
-}
+#include "tap.h"
 
 /* Deterministic test data: record i of a stream. */
 static int32_t ids[64], src[64];
@@ -213,6 +195,39 @@ borrowed(void)
 	fclose(f);
 }
 
+/* A record larger than the reader's first buffer, between small ones. */
+static void
+big_record(void)
+{
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_MEMORY, "", "", 0);
+	struct sq_record rec = { .kind = SQ_REC_MEMORY, .rows = 700,
+	    .cols = 1024 }, got;
+	float *big = sq_malloc(700 * 1024 * sizeof(float));
+	int good;
+
+	for (int i = 0; i < 700 * 1024; i++)
+		big[i] = (float)i;
+	rec.data = big;
+	for (int i = 0; i < 3; i++) {
+		rec.key = (uint64_t)i;
+		rec.rows = i == 1 ? 700 : 1;
+		sq_stream_write(w, &rec);
+	}
+	sq_writer_close(w);
+	rewind(f);
+	struct sq_reader *r = sq_stream_fopen(f, "big", SQ_STREAM_MEMORY);
+	good = sq_stream_next(r, &got) == 1 && got.rows == 1;
+	good &= sq_stream_next(r, &got) == 1 && got.rows == 700 &&
+	    got.key == 1 && !memcmp(got.data, big, 700 * 1024 * 4);
+	good &= sq_stream_next(r, &got) == 1 && got.key == 2 &&
+	    sq_stream_next(r, &got) == 0;
+	ok(good, "a 2.8 MB record between small ones");
+	sq_stream_close(r);
+	free(big);
+	fclose(f);
+}
+
 /* Two sections of one model read as one stream; of two models, fail. */
 static void
 concatenation(void)
@@ -346,9 +361,9 @@ main(void)
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_BINARY);
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_ZLIB);
 	borrowed();
+	big_record();
 	concatenation();
 	text_ids();
 	text_forms();
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }
