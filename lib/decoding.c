@@ -35,16 +35,17 @@ struct sq_memin {
 int
 sq_maxlen_parse(struct sq_maxlen *ml, const char *s)
 {
+	const char *p = s;
 	char *end;
 	double a = 0, b;
 
-	b = strtod(s, &end);
-	if (end != s && *end == ',') {
+	b = strtod(p, &end);
+	if (end != p && *end == ',') {
 		a = b;
-		s = end + 1;
-		b = strtod(s, &end);
+		p = end + 1;
+		b = strtod(p, &end);
 	}
-	if (end == s || *end || !isfinite(a) || !isfinite(b) || a < 0) {
+	if (end == p || *end || !isfinite(a) || !isfinite(b) || a < 0) {
 		sq_seterr("'%s' is not 'a,b' or 'b' with a >= 0", s);
 		return -1;
 	}

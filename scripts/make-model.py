@@ -86,51 +86,6 @@ SIZE_OPTS = [("d-model", "d_model"), ("heads", "n_heads"), ("ff", "d_ff"),
              ("max-positions", "max_positions")]
 
 
-def proto_fields(blob):
-    """(field number, value) of each top-level field of a serialized
-    protobuf message: an int for varints, bytes for length-delimited."""
-    def varint(i):
-        v, shift = 0, 0
-        while True:
-            b = blob[i]
-            v |= (b & 0x7F) << shift
-            i += 1
-            shift += 7
-            if not b & 0x80:
-                return v, i
-    i = 0
-    while i < len(blob):
-        key, i = varint(i)
-        wire = key & 7
-        if wire == 0:
-            v, i = varint(i)
-        elif wire == 1:
-            v, i = blob[i:i + 8], i + 8
-        elif wire == 2:
-            n, i = varint(i)
-            v, i = blob[i:i + n], i + n
-        elif wire == 5:
-            v, i = blob[i:i + 4], i + 4
-        else:
-            raise ValueError("not a SentencePiece model (wire type %d)" % wire)
-        yield key >> 3, v
-
-
-def spm_info(blob):
-    """(pieces, {config key: id}) of a serialized SentencePiece ModelProto:
-    field 1 is a piece; field 2 the TrainerSpec, whose unk_id (40), bos_id
-    (41), eos_id (42) and pad_id (43) default to 0, 1, 2, -1."""
-    n, ids = 0, {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1}
-    for field, v in proto_fields(blob):
-        n += field == 1
-        if field == 2:
-            for f, x in proto_fields(v):
-                key = {40: "unk_id", 41: "bos_id", 42: "eos_id", 43: "pad_id"}.get(f)
-                if key is not None:
-                    ids[key] = x - (1 << 64) if x >= 1 << 63 else x
-    return n, ids
-
-
 def randomize(model, seed, gain, eos_gain=1.0):
     """Fills model's parameters from a generator seeded with seed, in name
     order; see the module docstring for the shaping.  eos_gain scales the
@@ -243,7 +198,7 @@ def make(a, name, output):
         if path:
             with open(path, "rb") as f:
                 spm[side] = f.read()
-            n, ids = spm_info(spm[side])
+            n, ids = sq.spm_info(spm[side])
             c["src_vocab_size" if side == "source" else "tgt_vocab_size"] = n
             c.update(ids)   # the special ids are the SentencePiece model's
             c.pop("decoder_start_id", None)

@@ -37,7 +37,8 @@ are understood:
    Seq2Seq, the model file's tensor names): copied as they are.
 
 Sizes, layer counts, ties, output bias, learned positions and final norms
-come from the tensors; everything else from the options (--set KEY=VALUE
+come from the tensors, the special ids from the SentencePiece models if
+given; everything else (and any of those) from the options (--set KEY=VALUE
 for any config key of seqpipe-model(5)).  The result is loaded back into
 the reference model (strict) before it is written.
 
@@ -140,8 +141,10 @@ def map_nn_transformer(state, prefix, opts, notes):
     return out
 
 
-def derive_config(t, opts):
-    """The config the tensors imply, completed by the options."""
+def derive_config(t, opts, spm=(None, None)):
+    """The config the tensors imply, completed by the special ids of the
+    SentencePiece models spm (source, target; bytes or None, the target's
+    ids winning) and then by the options."""
     c = {}
     emb = t["encoder.embed_tokens.weight"]
     c["d_model"] = emb.shape[1]
@@ -162,6 +165,16 @@ def derive_config(t, opts):
     elif opts.positions:
         c["positions"] = opts.positions
     c["n_heads"] = opts.n_heads
+    for blob, side in zip(spm, ("src", "tgt")):
+        if blob is None:
+            continue
+        n, ids = sq.spm_info(blob)
+        if n != c[side + "_vocab_size"]:
+            raise ValueError("the %s SentencePiece model has %d pieces, the "
+                             "model's %s vocabulary %d" % (
+                                 "source" if side == "src" else "target", n,
+                                 side, c[side + "_vocab_size"]))
+        c.update(ids)
     for key in ("pre_norm", "activation", "position_offset", "embed_scale",
                 "layer_norm_eps", "max_positions", "bos_id", "eos_id",
                 "pad_id", "unk_id", "decoder_start_id", "shared_vocab"):
@@ -174,8 +187,9 @@ def derive_config(t, opts):
     return sq.Config(**c).resolved()
 
 
-def convert(state, opts):
-    """(Seq2Seq with the weights loaded, notes) from a state dict."""
+def convert(state, opts, spm=(None, None)):
+    """(Seq2Seq with the weights loaded, notes) from a state dict; spm as
+    derive_config() takes it."""
     notes = []
     if "encoder.embed_tokens.weight" in state:
         t = {k: v for k, v in state.items()}
@@ -188,7 +202,9 @@ def convert(state, opts):
     t = {k: torch.as_tensor(v).float() for k, v in t.items()}
     if opts.n_heads is None and not any(s.startswith("n_heads=") for s in opts.set):
         raise ValueError("--n-heads is required (a state dict does not say)")
-    cfg = derive_config(t, opts)
+    cfg = derive_config(t, opts, spm)
+    if cfg.shared_vocab and spm[1] is not None:
+        raise ValueError("--spm-target with a shared vocabulary")
     model = sq.Seq2Seq(cfg)
     missing, unexpected = model.load_state_dict(t, strict=False)
     if missing or unexpected:
@@ -247,25 +263,29 @@ def main():
     ap.add_argument("input", metavar="INPUT")
     ap.add_argument("output", metavar="OUTPUT")
     add_options(ap)
-    ap.add_argument("--spm-source", metavar="FILE")
-    ap.add_argument("--spm-target", metavar="FILE")
+    ap.add_argument("--spm-source", metavar="FILE",
+                    help="SentencePiece model to embed; its size must be the "
+                    "source vocabulary's, and its special ids are taken "
+                    "unless given")
+    ap.add_argument("--spm-target", metavar="FILE",
+                    help="the same for the target side (its ids win)")
     ap.add_argument("--model-id", help="[converted-<hash of the weights>]")
     ap.add_argument("--provenance", default="",
                     help="how the model was trained (prepended to ours)")
     a = ap.parse_args()
     try:
-        model, notes = convert(load_state(a.input), a)
+        spm = []
+        for path in (a.spm_source, a.spm_target):
+            if path:
+                with open(path, "rb") as f:
+                    spm.append(f.read())
+            else:
+                spm.append(None)
+        model, notes = convert(load_state(a.input), a, spm)
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         sys.exit("torch-to-seqpipe.py: %s: %s" % (a.input, e))
     for n in notes:
         print("torch-to-seqpipe.py: note: %s" % n, file=sys.stderr)
-    spm = []
-    for path in (a.spm_source, a.spm_target):
-        if path:
-            with open(path, "rb") as f:
-                spm.append(f.read())
-        else:
-            spm.append(None)
     h = hashlib.sha256()
     for k, v in sorted(model.state_dict().items()):
         h.update(k.encode())

@@ -51,7 +51,7 @@ programs() {
 	local p opt missing=
 	for p in $(programs); do
 		local page
-		page=$(mandoc -T utf8 "$SRCDIR/man/$p.1" | col -b)
+		page=$(mandoc -T ascii "$SRCDIR/man/$p.1" | sed "s/.\x08//g")
 		for opt in $("$p" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 			grep -qF -- "$opt" <<<"$page" || missing="$missing $p:$opt"
 		done
@@ -63,7 +63,7 @@ programs() {
 	local p letter missing=
 	for p in $(programs); do
 		local syn
-		syn=$(mandoc -T utf8 "$SRCDIR/man/$p.1" | col -b |
+		syn=$(mandoc -T ascii "$SRCDIR/man/$p.1" | sed "s/.\x08//g" |
 		    sed -n '/^SYNOPSIS/,/^DESCRIPTION/p')
 		# the short options on the usage line must be in the SYNOPSIS
 		for letter in $("$p" --help | head -n 1 | grep -oE -- '-[A-Za-z]\b' | sort -u); do

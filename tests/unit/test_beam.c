@@ -11,12 +11,12 @@
  * Prints TAP.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "beam.h"
+#include "tap.h"
 #include "util.h"
 
 #define MAXT 16		/* longest hypothesis */
@@ -24,22 +24,6 @@
 #define MAXV 16
 #define START 1
 #define EOS 2
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		n_fail++;
-}
 
 /* The toy model. */
 struct toy {
@@ -582,6 +566,5 @@ main(void)
 	test_exhaustive();
 	test_greedy();
 	test_misc();
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }
