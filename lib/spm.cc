@@ -62,6 +62,7 @@ struct sq_spm {
 	std::vector<std::vector<int>> nbest_ids;
 	std::vector<sq_spm_cand> cands;
 	char model_id[16];	/* "spm-" + CRC-32 of the serialized model */
+	std::string encode_options, decode_options;
 };
 
 static int
@@ -179,6 +180,29 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	return s;
 }
 
+extern "C" struct sq_spm *
+sq_spm_dup(const struct sq_spm *s)
+{
+	struct sq_spm *d;
+
+	try {
+		std::string proto = s->sp.serialized_model_proto();
+
+		if (!(d = load(proto.data(), proto.size(), "SentencePiece model")))
+			return nullptr;
+	} catch (...) {
+		exception_err("SentencePiece model");
+		return nullptr;
+	}
+	memcpy(d->model_id, s->model_id, sizeof(d->model_id));
+	if (sq_spm_set_options(d, s->encode_options.c_str(),
+	    s->decode_options.c_str()) < 0) {
+		sq_spm_free(d);
+		return nullptr;
+	}
+	return d;
+}
+
 extern "C" void
 sq_spm_free(struct sq_spm *s)
 {
@@ -201,6 +225,8 @@ sq_spm_set_options(struct sq_spm *s, const char *encode, const char *decode)
 		st = s->sp.SetDecodeExtraOptions(decode ? decode : "");
 		if (!st.ok())
 			return status_err(st, "decode options");
+		s->encode_options = encode ? encode : "";
+		s->decode_options = decode ? decode : "";
 		return 0;
 	} catch (...) {
 		return exception_err("options");
@@ -251,17 +277,25 @@ sq_spm_pad(const struct sq_spm *s)
 	return s->sp.pad_id();
 }
 
+/* The result of a call that filled s->ids. */
+static int
+give_ids(struct sq_spm *s, const sentencepiece::util::Status &st,
+    const char *what, const int32_t **ids, size_t *n_ids)
+{
+	if (!st.ok())
+		return status_err(st, what);
+	*ids = reinterpret_cast<const int32_t *>(s->ids.data());
+	*n_ids = s->ids.size();
+	return 0;
+}
+
 extern "C" int
 sq_spm_encode(struct sq_spm *s, const char *text, size_t len,
     const int32_t **ids, size_t *n_ids)
 {
 	try {
-		auto st = s->sp.Encode(std::string_view(text, len), &s->ids);
-		if (!st.ok())
-			return status_err(st, "encode");
-		*ids = reinterpret_cast<const int32_t *>(s->ids.data());
-		*n_ids = s->ids.size();
-		return 0;
+		return give_ids(s, s->sp.Encode(std::string_view(text, len),
+		    &s->ids), "encode", ids, n_ids);
 	} catch (...) {
 		return exception_err("encode");
 	}
@@ -341,13 +375,8 @@ sq_spm_sample(struct sq_spm *s, const char *text, size_t len,
 {
 	try {
 		sentencepiece::random::GetRandomGenerator()->seed(seed);
-		auto st = s->sp.SampleEncode(std::string_view(text, len),
-		    nbest_size, alpha, &s->ids);
-		if (!st.ok())
-			return status_err(st, "sample");
-		*ids = reinterpret_cast<const int32_t *>(s->ids.data());
-		*n_ids = s->ids.size();
-		return 0;
+		return give_ids(s, s->sp.SampleEncode(std::string_view(text,
+		    len), nbest_size, alpha, &s->ids), "sample", ids, n_ids);
 	} catch (...) {
 		return exception_err("sample");
 	}

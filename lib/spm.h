@@ -51,6 +51,11 @@ struct sq_spm *sq_spm_new(const void *data, size_t len);
  */
 struct sq_spm *sq_spm_open_model(const char *path, int target, char *id,
     size_t id_size);
+/*
+ * Another handle on the same model (id and options included), for another
+ * thread.  NULL with sq_errstr() on failure.  Caller frees it.
+ */
+struct sq_spm *sq_spm_dup(const struct sq_spm *s);
 void sq_spm_free(struct sq_spm *s);
 
 /*

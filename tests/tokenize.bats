@@ -224,10 +224,11 @@ edge_lines() {
 	mo_text de | head -n 3000 > "$T/de.txt"
 	spm_train --input="$T/de.txt" --model_prefix="$T/bpe" --model_type=bpe \
 	    --vocab_size=300 --minloglevel=2
-	echo hello > "$T/in"
-	run -1 --separate-stderr tokenize --spm "$T/bpe.model" --text --nbest 2 "$T/in"
+	printf 'hello\nworld\nagain\n' > "$T/in"
+	run -1 --separate-stderr tokenize --spm "$T/bpe.model" -t 3 --text --nbest 2 "$T/in"
+	[ -z "$output" ]
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ "$stderr" == "tokenize: $T/in: line 1: "* ]]
+	[[ "$stderr" == "tokenize: $T/in: line 1: "* ]] || fail "$stderr"
 }
 
 @test "an unreadable operand and a full disk: exit 1" {
@@ -268,4 +269,25 @@ edge_lines() {
 	run -1 --separate-stderr tokenize -m "$T/junk.sq" --text < /dev/null
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ "$stderr" == "tokenize: $T/junk.sq: "* ]] || fail "$stderr"
+}
+
+@test "-t: the output does not depend on the number of threads" {
+	head -n 9000 "$D/text.txt" > "$T/in"
+	edge_lines >> "$T/in"
+	local t o
+	for o in "--text" "--pieces" "--text --nbest 3" "--text --alpha 0.2 --seed 5" ""; do
+		tokenize --spm "$D/b.model" -t 1 $o "$T/in" > "$T/one"
+		for t in 2 3; do
+			tokenize --spm "$D/b.model" -t $t $o "$T/in" > "$T/many"
+			cmp "$T/one" "$T/many" || fail "-t $t $o differs from -t 1"
+		done
+	done
+	run -2 --separate-stderr tokenize --spm "$D/b.model" -t 0 < /dev/null
+}
+
+@test "a binary stream as input is refused, not tokenized" {
+	echo hello | tokenize --spm "$D/u.model" > "$T/bin"
+	run -1 --separate-stderr tokenize --spm "$D/u.model" --text "$T/bin"
+	[ -z "$output" ]
+	[ "$stderr" = "tokenize: $T/bin: a seqpipe stream, not text" ]
 }
