@@ -6,9 +6,9 @@
  * lines and a last line without a newline included.  A line is the bytes
  * before '\n' as SentencePiece's spm_encode reads them (std::getline): a
  * '\r' stays in the text and the model's normalizer decides (the default
- * nmt_nfkc removes it); bytes that are not UTF-8 become U+FFFD inside
- * SentencePiece, one per byte.  --text prints what spm_encode
- * --output_format=id prints, byte for byte.
+ * nmt_nfkc makes it a space, and drops trailing spaces); bytes that are
+ * not UTF-8 become U+FFFD inside SentencePiece, one per byte.  --text
+ * prints what spm_encode --output_format=id prints, byte for byte.
  *
  * Sampling reseeds SentencePiece's generator for every line with a seed
  * derived from --seed and the key, so a line's sample does not depend on
@@ -35,9 +35,9 @@
 #include "stream.h"
 #include "util.h"
 
-#define USAGE "[-qv] [-m model | --spm file] [-t threads] [--text | " \
-	"--pieces] [--bos] [--eos] [-k key] [-n N | --alpha A [--nbest-size N] [--seed S]] " \
-	"[file ...]"
+#define USAGE "[-qv] [-m model | --spm file] [-t threads] " \
+	"[--text | --pieces] [--bos] [--eos] [-k key] " \
+	"[-n N | --alpha A [--nbest-size N] [--seed S]] [file ...]"
 #define HELP \
 "  -m, --model FILE    seqpipe model file: use its spm.source\n" \
 "                      (default: $SEQPIPE_MODEL)\n" \

@@ -277,17 +277,25 @@ sq_spm_pad(const struct sq_spm *s)
 	return s->sp.pad_id();
 }
 
+/* The result of a call that filled s->ids. */
+static int
+give_ids(struct sq_spm *s, const sentencepiece::util::Status &st,
+    const char *what, const int32_t **ids, size_t *n_ids)
+{
+	if (!st.ok())
+		return status_err(st, what);
+	*ids = reinterpret_cast<const int32_t *>(s->ids.data());
+	*n_ids = s->ids.size();
+	return 0;
+}
+
 extern "C" int
 sq_spm_encode(struct sq_spm *s, const char *text, size_t len,
     const int32_t **ids, size_t *n_ids)
 {
 	try {
-		auto st = s->sp.Encode(std::string_view(text, len), &s->ids);
-		if (!st.ok())
-			return status_err(st, "encode");
-		*ids = reinterpret_cast<const int32_t *>(s->ids.data());
-		*n_ids = s->ids.size();
-		return 0;
+		return give_ids(s, s->sp.Encode(std::string_view(text, len),
+		    &s->ids), "encode", ids, n_ids);
 	} catch (...) {
 		return exception_err("encode");
 	}
@@ -367,13 +375,8 @@ sq_spm_sample(struct sq_spm *s, const char *text, size_t len,
 {
 	try {
 		sentencepiece::random::GetRandomGenerator()->seed(seed);
-		auto st = s->sp.SampleEncode(std::string_view(text, len),
-		    nbest_size, alpha, &s->ids);
-		if (!st.ok())
-			return status_err(st, "sample");
-		*ids = reinterpret_cast<const int32_t *>(s->ids.data());
-		*n_ids = s->ids.size();
-		return 0;
+		return give_ids(s, s->sp.SampleEncode(std::string_view(text,
+		    len), nbest_size, alpha, &s->ids), "sample", ids, n_ids);
 	} catch (...) {
 		return exception_err("sample");
 	}
