@@ -131,7 +131,8 @@ struct args {
 	size_t n_refs, n_inputs;
 	int has_input, use_bleu, use_chrf, n_metrics;
 	long nr, width;
-	int sentence, score_only, short_sig, json, force, confidence, quiet;
+	int sentence, score_only, short_sig, json, latex, force, confidence;
+	int quiet;
 	int paired;		/* 'b' --paired-bs, 'a' --paired-ar, else 0 */
 	long confidence_n, paired_bs_n, paired_ar_n;
 	enum sq_metric_kind order[2];	/* -m order, for paired tests */
@@ -178,15 +179,22 @@ add_metric(struct args *a, const char *m)
 	a->n_metrics++;
 }
 
+/* -f is case-sensitive (argparse choices), $SACREBLEU_FORMAT is not */
 static void
 set_format(struct args *a, const char *f, int from_env)
 {
-	if (strcasecmp(f, "json") == 0)
-		a->json = 1;
-	else if (strcasecmp(f, "text") == 0 || strcasecmp(f, "latex") == 0)
-		a->json = 0;
-	else if (!from_env)
+	static const char *const names[] = { "json", "text", "latex" };
+	int (*cmp)(const char *, const char *) = from_env ? strcasecmp : strcmp;
+	int i;
+
+	for (i = 0; i < 3 && cmp(f, names[i]); i++)
+		;
+	if (i == 3 && !from_env)
 		sq_usage_error("-f: '%s': not one of json, text, latex", f);
+	if (i < 3) {
+		a->json = i == 0;
+		a->latex = i == 2;
+	}
 }
 
 /* Sets what option ch says; sv_set: -sv was given. */
@@ -660,6 +668,8 @@ multi_system(const struct args *a, const struct corpus *c)
 
 	if (!a->quiet)
 		sq_warn("Found %zu systems.", c->n_sys);
+	if (c->n_sys == 0 && (!a->json || a->paired))	/* sacrebleu crashes */
+		sq_die("-i: no hypothesis file");
 	t.n_sys = c->n_sys;
 	t.n_m = metrics(m, a, a->paired != 0);
 	if (a->paired) {
@@ -682,6 +692,7 @@ multi_system(const struct args *a, const struct corpus *c)
 	}
 	t.width = (int)a->width;
 	t.paired = a->paired;
+	t.latex = a->latex;
 	t.n_samples = a->paired == 'b' ? a->paired_bs_n : a->paired_ar_n;
 	t.sys_names = names = sq_calloc(c->n_sys, sizeof(*names));
 	for (s = 0; s < c->n_sys; s++)
@@ -774,7 +785,7 @@ main(int argc, char *argv[])
 		sentence_level(&a, &c);
 	else if (c.n_sys == 1)
 		corpus_level(&a, &c);
-	else if (c.n_sys > 1)
+	else
 		multi_system(&a, &c);
 
 	for (r = 0; r < a.n_refs; r++)

@@ -31,6 +31,10 @@ sq_systable_json(FILE *f, const struct sq_systable *t)
 	const struct sq_paired *r;
 	size_t s, j;
 
+	if (t->n_sys == 0) {	/* json.dumps([], indent=4) */
+		fprintf(f, "[]\n");
+		return;
+	}
 	fprintf(f, "[\n");
 	for (s = 0; s < t->n_sys; s++) {
 		fprintf(f, "    {\n        \"system\": ");
@@ -103,11 +107,12 @@ sq_systable_text(FILE *f, const struct sq_systable *t)
 				    " (%.*f \xc2\xb1 %.*f)", w, r->mean, w, r->ci);
 			if (r->p >= 0)
 				snprintf(own[s * t->n_m + j] + n, 256,
-				    "\n(p = %.4f)%s", r->p, r->p > 0.05 ? "" : "*");
+				    "%s(p = %.4f)%s", t->latex ? " " : "\n",
+				    r->p, r->p > 0.05 ? "" : "*");
 			cells[s * nc + j + 1] = own[s * t->n_m + j];
 		}
 	}
-	sq_table_print(f, hdr, al, cells, t->n_sys, nc);
+	sq_table_print(f, hdr, al, cells, t->n_sys, nc, t->latex);
 	fprintf(f, "\n");
 	if (t->paired) {
 		const char *bl = strncmp(t->sys_names[0], "Baseline:", 9) ? "" :

@@ -21,6 +21,7 @@ struct sq_systable {
 	char **cell;			/* (n_sys, n_m) formatted scores */
 	int width;			/* -w */
 	int paired;			/* 'b' bootstrap, 'a' AR, 0 */
+	int latex;			/* -f latex: LaTeX booktabs */
 	long n_samples;			/* as given on the command line */
 };
 

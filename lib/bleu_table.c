@@ -70,6 +70,44 @@ rule(FILE *f, const size_t *w, size_t n_cols, const char *l, const char *h,
 	fputc('\n', f);
 }
 
+/* tabulate's LATEX_ESCAPE_RULES */
+static void
+put_latex(FILE *f, const char *s, size_t w, enum sq_table_align a)
+{
+	static const char *const esc[][2] = {
+		{ "&", "\\&" }, { "%", "\\%" }, { "$", "\\$" },
+		{ "#", "\\#" }, { "_", "\\_" }, { "^", "\\^{}" },
+		{ "{", "\\{" }, { "}", "\\}" },
+		{ "~", "\\textasciitilde{}" }, { "\\", "\\textbackslash{}" },
+		{ "<", "\\ensuremath{<}" }, { ">", "\\ensuremath{>}" },
+	};
+	size_t lw = width(s, strlen(s)), left, i;
+
+	left = a == SQ_ALIGN_RIGHT ? w - lw : (w - lw) / 2;
+	fprintf(f, "%*s", (int)left, "");
+	for (; *s; s++) {
+		for (i = 0; i < sizeof(esc) / sizeof(esc[0]); i++)
+			if (*s == esc[i][0][0])
+				break;
+		if (i < sizeof(esc) / sizeof(esc[0]))
+			fputs(esc[i][1], f);
+		else
+			fputc(*s, f);
+	}
+	fprintf(f, "%*s", (int)(w - lw - left), "");
+}
+
+static void
+latex_row(FILE *f, const char *const *cells, const size_t *w,
+    const enum sq_table_align *align, size_t n_cols)
+{
+	for (size_t c = 0; c < n_cols; c++) {
+		fputc(' ', f);
+		put_latex(f, cells[c], w[c], align[c]);
+		fputs(c + 1 < n_cols ? " &" : " \\\\\n", f);
+	}
+}
+
 static void
 row(FILE *f, const char *const *cells, const size_t *w,
     const enum sq_table_align *align, size_t n_cols)
@@ -93,7 +131,7 @@ row(FILE *f, const char *const *cells, const size_t *w,
 void
 sq_table_print(FILE *f, const char *const *headers,
     const enum sq_table_align *align, const char *const *cells,
-    size_t n_rows, size_t n_cols)
+    size_t n_rows, size_t n_cols, int latex)
 {
 	size_t *w = sq_calloc(n_cols, sizeof(*w)), r, c, mw;
 
@@ -104,6 +142,19 @@ sq_table_print(FILE *f, const char *const *headers,
 			lines(cells[r * n_cols + c], &mw);
 			w[c] = mw > w[c] ? mw : w[c];
 		}
+	}
+	if (latex) {
+		fputs("\\begin{tabular}{", f);
+		for (c = 0; c < n_cols; c++)
+			fputc(align[c] == SQ_ALIGN_RIGHT ? 'r' : 'c', f);
+		fputs("}\n\\toprule\n", f);
+		latex_row(f, headers, w, align, n_cols);
+		fputs("\\midrule\n", f);
+		for (r = 0; r < n_rows; r++)
+			latex_row(f, cells + r * n_cols, w, align, n_cols);
+		fputs("\\bottomrule\n\\end{tabular}\n", f);
+		free(w);
+		return;
 	}
 	rule(f, w, n_cols, "\u2552", "\u2550", "\u2564", "\u2555");
 	row(f, headers, w, align, n_cols);

@@ -107,6 +107,10 @@ golden() {
 @test "golden: err-bad-utf8-ref" { golden err-bad-utf8-ref; }
 @test "golden: err-ci-sl" { golden err-ci-sl; }
 @test "golden: err-paired-both" { golden err-paired-both; }
+@test "golden: format-env-latex" { golden format-env-latex; }
+@test "golden: systems-none" { golden systems-none; }
+@test "golden: paired-latex" { golden paired-latex; }
+@test "golden: systems-latex" { golden systems-latex; }
 @test "golden: err-fields" { golden err-fields; }
 @test "golden: err-systems-same" { golden err-systems-same; }
 @test "golden: err-paired-one" { golden err-paired-one; }
