@@ -26,8 +26,10 @@
  * with one row the products run as matrix-vector products (memory-bound:
  * each step reads every decoder weight once).  Work is split over the
  * pool's threads by output columns.  Deterministic: the same rows, tokens
- * and parents give the same log-probs, for any number of threads and any
- * batch composition (a row never sees another row's numbers).
+ * and parents give the same log-probs, for any number of threads.  A row
+ * never sees another row's numbers, but a batch of another size may
+ * differ in the last bits (the BLAS path depends on the number of rows:
+ * matrix-vector for one, sgemm for many).
  *
  * A decoder is used by one thread at a time; it borrows the model and the
  * pool, which must outlive it.

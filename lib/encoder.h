@@ -7,9 +7,9 @@
  * every position-wise step (projections, norms, feed-forward) is one
  * matrix product over all rows, and self-attention runs per sentence over
  * that sentence's rows only, which is what a padding mask computes.  So a
- * sentence's output does not depend on the batch it came in (up to the
- * rounding of the BLAS kernel, which does not change with the rows), and
- * batching by length only saves work, never changes results.
+ * sentence's output does not depend on the batch it came in, up to the
+ * last bits (the BLAS path depends on the batch's rows: matrix-vector for
+ * one), and no padding is computed however mixed the lengths.
  *
  * An encoder is used by one thread at a time; it borrows the model and
  * the pool, which must outlive it.

@@ -272,7 +272,7 @@ edge_lines() {
 }
 
 @test "-t: the output does not depend on the number of threads" {
-	head -n 9000 "$D/text.txt" > "$T/in"
+	head -n 3000 "$D/text.txt" > "$T/in"
 	edge_lines >> "$T/in"
 	local t o
 	for o in "--text" "--pieces" "--text --nbest 3" "--text --alpha 0.2 --seed 5" ""; do
