@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "util.h"
@@ -17,8 +18,12 @@ static const char *cli_usage = "";
 static const char *cli_help = "";
 
 void
-sq_cli_begin(const char *argv0, const char *usage, const char *help)
+sq_cli_begin(char *argv0, const char *usage, const char *help)
 {
+	char *slash = strrchr(argv0, '/');
+
+	if (slash)
+		memmove(argv0, slash + 1, strlen(slash + 1) + 1);
 	sq_setprogname(argv0);
 	cli_usage = usage;
 	cli_help = help;

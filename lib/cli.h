@@ -20,7 +20,12 @@ struct sq_cli {
 	int verbose;		/* -v: echo the command line, more notes */
 };
 
-void sq_cli_begin(const char *argv0, const char *usage, const char *help);
+/*
+ * argv0 is shortened in place to its basename (argv strings are the
+ * program's to modify), so that getopt's own messages also begin
+ * "prog:" rather than with the path the program was started by.
+ */
+void sq_cli_begin(char *argv0, const char *usage, const char *help);
 
 /* "usage: prog USAGE" and, if full, the HELP text. */
 void sq_usage(FILE *f, int full);

@@ -75,6 +75,10 @@ one_error_line() {
 	seqcat -b --model-id detok-test-1 --model-path "$T/m.sq" "$T/ids" > "$T/bin"
 	detok "$T/bin" > "$T/ours"
 	cmp "$T/ours" "$T/ref"
+	# a stream of another model file is refused
+	seqcat -b --model-id other-model-2 --model-path "$T/m.sq" "$T/ids" > "$T/bin"
+	run -1 --separate-stderr detok -m "$T/m.sq" "$T/bin"
+	[ "$stderr" = "detok: $T/bin: stream of model other-model-2, not of model detok-test-1" ]
 	# a stream of the target .model's own id is that model's too
 	tokenize --spm "$D/b.model" "$T/in" | detok -m "$T/m.sq" > "$T/ours"
 	spm_encode --model="$D/b.model" --output_format=id "$T/in" |
@@ -90,6 +94,15 @@ one_error_line() {
 	detok --spm "$D/u.model" "$T/bin" > "$T/ours"
 	tokenize --spm "$D/u.model" "$T/in" | detok > "$T/ref"
 	cmp "$T/ours" "$T/ref"
+	# a stream of a model file: --spm vouches for its vocabulary
+	tokenize --spm "$D/u.model" --text "$T/in" |
+	    seqcat -b --model-id some-model-1 --model-path "$T/none.sq" > "$T/bin"
+	detok --spm "$D/u.model" "$T/bin" > "$T/ours"
+	cmp "$T/ours" "$T/ref"
+	# but not a stream of another SentencePiece model
+	tokenize --spm "$D/b.model" "$T/in" > "$T/bin"
+	run -1 --separate-stderr detok --spm "$D/u.model" "$T/bin"
+	[ "${#stderr_lines[@]}" -eq 1 ]
 }
 
 @test "operands and concatenated streams decode in order" {
