@@ -1,9 +1,11 @@
 /*
- * bleu: BLEU and chrF of a hypothesis against references, a drop-in for
- * the sacrebleu 2.6.0 command line (single system, corpus or sentence
- * level, text or JSON).  See man/bleu.1.
+ * bleu: BLEU and chrF of translations against references, a drop-in for
+ * the sacrebleu 2.6.0 command line: one system (corpus or sentence level,
+ * bootstrap confidence intervals) or several (tables, paired bootstrap and
+ * approximate randomization tests), in text, JSON or LaTeX.  This file
+ * holds the options, sacrebleu's checks and messages, and the order of
+ * the work; lib/bleu_*.c do it.  See man/bleu.1.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,7 @@
 	"  --chrf-whitespace         keep whitespace in char n-grams (off)\n" \
 	"  --chrf-lowercase          case-insensitive chrF (off)\n" \
 	"  --chrf-eps-smoothing      chrF++.py epsilon smoothing (off)\n" \
-	"  -ci, --confidence         bootstrap 95% confidence interval (off)\n" \
+	"  -ci, --confidence         bootstrap 95% interval (off)\n" \
 	"  -cin, --confidence-n N    bootstrap resamples (1000)\n" \
 	"  -par, --paired-ar         approximate randomization test (off)\n" \
 	"  -pbs, --paired-bs         paired bootstrap test (off)\n" \
@@ -258,8 +260,8 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		break;
 	case O_PAR: case O_PBS:
 		if (a->paired && a->paired != (ch == O_PAR ? 'a' : 'b'))
-			sq_usage_error("--paired-ar and --paired-bs exclude each "
-			    "other");
+			sq_usage_error("--paired-ar and --paired-bs exclude "
+			    "each other");
 		a->paired = ch == O_PAR ? 'a' : 'b';
 		break;
 	case O_PARN:
@@ -475,7 +477,8 @@ warn_tokenized(const struct args *a, const struct sq_metric *m,
 		return;
 	for (i = 0; i < hyp->n; i++) {
 		h = &hyp->s[i];
-		k += h->n >= 2 && h->c[h->n - 2] == ' ' && h->c[h->n - 1] == '.';
+		k += h->n >= 2 && h->c[h->n - 2] == ' ' &&
+		    h->c[h->n - 1] == '.';
 	}
 	if (k < 100)
 		return;
@@ -486,50 +489,25 @@ warn_tokenized(const struct args *a, const struct sq_metric *m,
 	    "can suppress this message with the `force` parameter.");
 }
 
-/* NumPy's seed None: 128 bits from the system (secrets.randbits(128)) */
-static void
-random_seed(struct sq_seed *s)
-{
-	FILE *f;
-
-	if (!(f = fopen("/dev/urandom", "rb")) ||
-	    fread(s->w, sizeof(*s->w), 4, f) != 4)
-		sq_die("/dev/urandom:");
-	fclose(f);
-	s->n = 4;
-}
-
 /*
- * $SACREBLEU_SEED (default 12345): into s; returns it lower-cased, and in
- * *norm as Python's str(int(seed)).  "none" draws 128 bits from the system.
+ * $SACREBLEU_SEED (default 12345) into s; returns it lower-cased, and
+ * in norm as Python's str(int(seed)).
  */
 static const char *
 get_seed(struct sq_seed *s, char *norm, size_t size)
 {
 	static char lower[32];
 	const char *e = getenv("SACREBLEU_SEED");
-	unsigned long long v;
-	char *end;
 	size_t i;
 
 	if (!e)
 		e = "12345";
 	for (i = 0; e[i] && i + 1 < sizeof(lower); i++)
-		lower[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 : e[i]);
+		lower[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 :
+		    e[i]);
 	lower[i] = '\0';
-	if (strcmp(lower, "none") == 0) {
-		random_seed(s);
-		snprintf(norm, size, "none");
-		return lower;
-	}
-	errno = 0;
-	v = strtoull(e, &end, 10);
-	if (errno || end == e || *end || e[0] == '-' || e[0] == '+')
-		sq_die("SACREBLEU_SEED: '%s' is not a non-negative integer", e);
-	s->w[0] = (uint32_t)v;
-	s->w[1] = (uint32_t)(v >> 32);
-	s->n = s->w[1] ? 2 : 1;
-	snprintf(norm, size, "%llu", v);
+	if (sq_seed_parse(s, e, norm, size) < 0)
+		sq_die("SACREBLEU_SEED: %s", sq_errstr());
 	return lower;
 }
 
@@ -610,8 +588,10 @@ paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
 		n_samples = a->paired == 'b' ? 1000 : 10000;
 	get_seed(&seed, norm, sizeof(norm));
 	sys_seed = seed;
-	if (strcmp(norm, "0") == 0)	/* "self._seed if self._seed else None" */
-		random_seed(&sys_seed);
+	/* "self._seed if self._seed else None": 0 is no seed */
+	if (strcmp(norm, "0") == 0 &&
+	    sq_seed_parse(&sys_seed, "none", norm, sizeof(norm)) < 0)
+		sq_die("%s", sq_errstr());
 	t->r = sq_calloc(t->n_sys * t->n_m, sizeof(*t->r));
 	for (j = 0; j < t->n_m; j++) {
 		if (!a->quiet)
@@ -656,13 +636,37 @@ paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
 	free(bl);
 }
 
+/* Several systems without a test: each score, formatted as text */
+static void
+plain(const struct args *a, const struct corpus *c, struct sq_systable *t,
+    struct sq_metric *m)
+{
+	struct sq_result res;
+	struct sq_stats st;
+	size_t s, j, k;
+
+	t->cell = sq_calloc(t->n_sys * t->n_m, sizeof(*t->cell));
+	for (s = 0; s < t->n_sys; s++)
+		for (j = 0; j < t->n_m; j++) {
+			evaluate(&st, &res, a, &m[j], c, s);
+			free(st.v);
+			k = s * t->n_m + j;
+			t->cell[k] = sq_malloc(400);
+			snprintf(t->cell[k], 400, "%.*f", (int)a->width,
+			    res.score);
+			if (s > 0)
+				continue;
+			t->names[j] = sq_strdup(res.name);
+			sq_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+			    a->short_sig);
+		}
+}
+
 static void
 multi_system(const struct args *a, const struct corpus *c)
 {
 	struct sq_systable t = { 0 };
 	struct sq_metric m[2];
-	struct sq_result res;
-	struct sq_stats st;
 	const char **names;
 	size_t s, j;
 
@@ -672,24 +676,10 @@ multi_system(const struct args *a, const struct corpus *c)
 		sq_die("-i: no hypothesis file");
 	t.n_sys = c->n_sys;
 	t.n_m = metrics(m, a, a->paired != 0);
-	if (a->paired) {
+	if (a->paired)
 		paired(a, c, &t, m);
-	} else {
-		t.cell = sq_calloc(t.n_sys * t.n_m, sizeof(*t.cell));
-		for (s = 0; s < t.n_sys; s++)
-			for (j = 0; j < t.n_m; j++) {
-				evaluate(&st, &res, a, &m[j], c, s);
-				free(st.v);
-				t.cell[s * t.n_m + j] = sq_malloc(400);
-				snprintf(t.cell[s * t.n_m + j], 400, "%.*f",
-				    (int)a->width, res.score);
-				if (s == 0) {
-					t.names[j] = sq_strdup(res.name);
-					sq_sig_string(t.sig[j], sizeof(t.sig[j]),
-					    &res.sig, a->short_sig);
-				}
-			}
-	}
+	else
+		plain(a, c, &t, m);
 	t.width = (int)a->width;
 	t.paired = a->paired;
 	t.latex = a->latex;

@@ -79,8 +79,8 @@ sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
 			}
 			k = split_tabs(refs, nr, line(&lines[r], i), 0);
 			if (k != nr) {
-				sq_seterr("FATAL: line %zu: expected %zu fields, "
-				    "but found %zu.", i + 1, nr, k);
+				sq_seterr("FATAL: line %zu: expected %zu "
+				    "fields, but found %zu.", i + 1, nr, k);
 				return 17;
 			}
 		}

@@ -1,14 +1,50 @@
 /*
  * bleu_eval: corpus statistics, scores and bootstrap (see bleu_eval.h).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bleu_eval.h"
 #include "bleu_rng.h"
 #include "util.h"
+
+int
+sq_seed_parse(struct sq_seed *s, const char *text, char *norm, size_t size)
+{
+	unsigned long long v;
+	char *end;
+	FILE *f;
+
+	if (strcasecmp(text, "none") == 0) {
+		if (!(f = fopen("/dev/urandom", "rb"))) {
+			sq_seterr("/dev/urandom: %s", strerror(errno));
+			return -1;
+		}
+		s->n = fread(s->w, sizeof(*s->w), 4, f);
+		fclose(f);
+		if (s->n != 4) {
+			sq_seterr("/dev/urandom: short read");
+			return -1;
+		}
+		snprintf(norm, size, "none");
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] < '0' || text[0] > '9') {
+		sq_seterr("'%s' is not a non-negative integer", text);
+		return -1;
+	}
+	s->w[0] = (uint32_t)v;
+	s->w[1] = (uint32_t)(v >> 32);
+	s->n = s->w[1] ? 2 : 1;
+	snprintf(norm, size, "%llu", v);
+	return 0;
+}
 
 size_t
 sq_metric_n_stats(const struct sq_metric *m)
@@ -307,7 +343,8 @@ sq_paired_test(struct sq_paired *r, int bs, const struct sq_metric *m,
 	for (i = 0; i < n_samples; i++)
 		x[i] -= mu;
 	r->p = p_value(x, n_samples, diff);
-	r->ci = ci95(y, n_samples);	/* estimate_ci: the mean of the sorted */
+	/* estimate_ci: the mean of the sorted scores */
+	r->ci = ci95(y, n_samples);
 	r->mean = np_sum(y, n_samples) / (double)n_samples;
 	free(x);
 }

@@ -40,6 +40,15 @@ struct sq_seed {
 	size_t n;
 };
 
+/*
+ * Parses a seed as sacrebleu's int(os.environ['SACREBLEU_SEED']): a
+ * non-negative decimal integer below 2^64, or "none" (any case) for 128
+ * bits from the system, as NumPy's SeedSequence(None).  Sets norm to
+ * str(int(seed)) or "none".  Returns 0, or -1 with sq_errstr() set.
+ */
+int sq_seed_parse(struct sq_seed *s, const char *text, char *norm,
+    size_t size);
+
 /* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
 size_t sq_metric_n_stats(const struct sq_metric *m);
 

@@ -207,7 +207,8 @@ sq_json_string(FILE *f, const char *s, int ascii)
 		for (; n > 0 && (*p & 0xc0) == 0x80; n--)
 			c = c << 6 | (*p++ & 0x3f);
 		if (c >= 0x10000)
-			fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+			fprintf(f, "\\u%04x\\u%04x",
+			    0xd800 + ((c - 0x10000) >> 10),
 			    0xdc00 + ((c - 0x10000) & 0x3ff));
 		else
 			fprintf(f, "\\u%04x", c);
@@ -223,9 +224,9 @@ sq_sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < sig->n && k < size; i++)
-		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s", i ? "|" : "",
-		    short_sig ? sig->kv[i].abbr : sig->kv[i].key,
-		    sig->kv[i].val);
+		k += (size_t)snprintf(buf + k, size - k, "%s%s:%s",
+		    i ? "|" : "", short_sig ? sig->kv[i].abbr :
+		    sig->kv[i].key, sig->kv[i].val);
 }
 
 
@@ -261,7 +262,8 @@ sq_result_format(const struct sq_result *r, int width, int score_only,
 	if (r->mean > 0) {
 		snprintf(mean, sizeof(mean), "%.*f", width, r->mean);
 		snprintf(ci, sizeof(ci), "%.*f", width, r->ci);
-		snprintf(conf, sizeof(conf), "\xce\xbc = %s \xc2\xb1 %s", mean, ci);
+		snprintf(conf, sizeof(conf), "\xce\xbc = %s \xc2\xb1 %s", mean,
+		    ci);
 		snprintf(sc + strlen(sc), sizeof(sc) - strlen(sc), " (%s)",
 		    conf);
 	}
