@@ -170,9 +170,15 @@ sq_linear(float *out, const float *inp, const float *w, const float *bias,
 {
 	struct linear_job j = { out, inp, w, bias, M, K, N };
 
+	/*
+	 * A few rows (decoding): parts of a quarter of a thread's share, so
+	 * a late worker still takes its half; many rows (encoding): one part
+	 * per thread, as each part packs the whole input again.
+	 */
 	if (M > 1 && (long)M * K * N >= SPLIT_MIN_MACS &&
 	    sq_pool_threads(pool) > 1)
-		sq_pool_run(pool, linear_part, &j);
+		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
+		    (M <= 128 ? 4 : 1));
 	else
 		sq_linear_cols(out, N, inp, w, bias, M, K, 0, N);
 }

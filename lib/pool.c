@@ -1,7 +1,8 @@
 /*
  * pool: fork-join threads that sleep when idle (see pool.h).
  *
- * A run has n parts, n the pool's threads.  The caller announces the run
+ * A run has a number of parts (by default the pool's threads; more
+ * balance the load when a worker starts late).  The caller announces the run
  * (a new run id, a broadcast on `work`) and then claims parts itself, as
  * the woken workers do: a part goes to whoever takes it first from the
  * ticket, a 64-bit word holding the run id (high half) and the next part
@@ -37,6 +38,7 @@ struct sq_pool {
 	int stop;
 	void (*fn)(void *, int, int);	/* the latest run's, under mu */
 	void *arg;
+	int parts;			/* the latest run's, under mu */
 	_Atomic uint64_t ticket;	/* run id << 32 | next part */
 	_Atomic int finished;		/* parts of the current run done */
 };
@@ -48,15 +50,15 @@ struct sq_pool {
  */
 static void
 take_parts(struct sq_pool *p, uint32_t run, void (*fn)(void *, int, int),
-    void *arg)
+    void *arg, int parts)
 {
 	uint64_t t = atomic_load(&p->ticket);
 
-	while ((uint32_t)(t >> 32) == run && (int)(uint32_t)t < p->n) {
+	while ((uint32_t)(t >> 32) == run && (int)(uint32_t)t < parts) {
 		if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1))
 			continue;	/* t now holds the new value */
-		fn(arg, (int)(uint32_t)t, p->n);
-		if (atomic_fetch_add(&p->finished, 1) + 1 == p->n) {
+		fn(arg, (int)(uint32_t)t, parts);
+		if (atomic_fetch_add(&p->finished, 1) + 1 == parts) {
 			pthread_mutex_lock(&p->mu);
 			pthread_cond_signal(&p->done);
 			pthread_mutex_unlock(&p->mu);
@@ -72,6 +74,7 @@ worker_main(void *v)
 	uint32_t seen = 0, run;
 	void (*fn)(void *, int, int);
 	void *arg;
+	int parts;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -82,8 +85,9 @@ worker_main(void *v)
 		seen = run = p->run;
 		fn = p->fn;
 		arg = p->arg;
+		parts = p->parts;
 		pthread_mutex_unlock(&p->mu);
-		take_parts(p, run, fn, arg);
+		take_parts(p, run, fn, arg, parts);
 		pthread_mutex_lock(&p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -143,26 +147,34 @@ sq_pool_threads(const struct sq_pool *p)
 void
 sq_pool_run(struct sq_pool *p, void (*fn)(void *, int, int), void *arg)
 {
+	sq_pool_run_parts(p, fn, arg, sq_pool_threads(p));
+}
+
+void
+sq_pool_run_parts(struct sq_pool *p, void (*fn)(void *, int, int),
+    void *arg, int parts)
+{
 	uint32_t run;
 	int i;
 
-	if (p == NULL || p->n == 1) {
-		for (i = 0; i < sq_pool_threads(p); i++)
-			fn(arg, i, sq_pool_threads(p));
+	if (p == NULL || p->n == 1 || parts <= 1) {
+		for (i = 0; i < parts; i++)
+			fn(arg, i, parts);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
 	run = ++p->run;
 	p->fn = fn;
 	p->arg = arg;
+	p->parts = parts;
 	atomic_store(&p->finished, 0);
 	atomic_store(&p->ticket, (uint64_t)run << 32);
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	take_parts(p, run, fn, arg);
+	take_parts(p, run, fn, arg, parts);
 	/* wait for the parts the workers took, if they are not done */
 	pthread_mutex_lock(&p->mu);
-	while (atomic_load(&p->finished) < p->n)
+	while (atomic_load(&p->finished) < parts)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 }

@@ -39,7 +39,14 @@ int sq_pool_threads(const struct sq_pool *p);
 void sq_pool_run(struct sq_pool *p, void (*fn)(void *arg, int i, int n),
     void *arg);
 
-/* The range [*lo, *hi) of thread i of n in [0, len), in units of align. */
+/*
+ * The same with parts parts (>= 1) instead of one per thread: more parts
+ * than threads even out the work when a worker wakes late.
+ */
+void sq_pool_run_parts(struct sq_pool *p, void (*fn)(void *arg, int i,
+    int n), void *arg, int parts);
+
+/* The range [*lo, *hi) of part i of n in [0, len), in units of align. */
 void sq_pool_share(int len, int align, int i, int n, int *lo, int *hi);
 
 #endif

@@ -200,7 +200,16 @@ test_pool(void)
 	for (r = 0; r < 100; r++)
 		sq_pool_run(p, count_runs, seen);
 	ok(seen[0] == 100 && seen[1] == 100 && seen[2] == 100,
-	    "pool runs every thread once per run", 0);
+	    "pool runs every part once per run", 0);
+	{
+		int parts[7] = { 0 }, k, good7 = 1;
+
+		for (r = 0; r < 50; r++)
+			sq_pool_run_parts(p, count_runs, parts, 7);
+		for (k = 0; k < 7; k++)
+			good7 &= parts[k] == 50;
+		ok(good7, "pool runs 7 parts on 3 threads, each once per run", 0);
+	}
 	for (i = 0; i < 3; i++) {
 		sq_pool_share(1000, 16, i, 3, &lo, &hi);
 		good &= lo == prev && lo % 16 == 0 && hi >= lo;
