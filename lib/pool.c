@@ -1,12 +1,23 @@
 /*
  * pool: fork-join threads that sleep when idle (see pool.h).
  *
- * One mutex and two condition variables: workers wait on `work` for the
- * generation counter to move, the caller waits on `done` for `pending` to
- * reach 0.  A run costs one broadcast and one signal; a worker with
- * nothing to do is blocked in pthread_cond_wait, never spinning.
+ * A run has n parts, n the pool's threads.  The caller announces the run
+ * (a new run id, a broadcast on `work`) and then claims parts itself, as
+ * the woken workers do: a part goes to whoever takes it first from the
+ * ticket, a 64-bit word holding the run id (high half) and the next part
+ * (low half), so a worker that wakes late, after its run is over, finds
+ * nothing to take for that run and sleeps again.  The caller then waits
+ * only for parts in progress, never for a worker to be scheduled: on a
+ * machine whose cores are busy with the other stages of a pipeline, a
+ * run costs the caller no more than doing it alone.
+ *
+ * Parts are independent and identified by their index, never by the
+ * thread that runs them, so results do not depend on which thread did
+ * what.  Idle workers block in pthread_cond_wait; nothing spins.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "pool.h"
@@ -14,7 +25,6 @@
 
 struct worker {
 	struct sq_pool *p;
-	int i;				/* thread index, 1.. */
 	pthread_t th;
 };
 
@@ -23,32 +33,58 @@ struct sq_pool {
 	struct worker *w;		/* (n-1) */
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
-	unsigned long gen;		/* bumped by every run */
-	int pending;			/* workers still in this run */
+	uint32_t run;			/* id of the latest run, under mu */
 	int stop;
-	void (*fn)(void *, int, int);
+	void (*fn)(void *, int, int);	/* the latest run's, under mu */
 	void *arg;
+	_Atomic uint64_t ticket;	/* run id << 32 | next part */
+	_Atomic int finished;		/* parts of the current run done */
 };
+
+/*
+ * Takes and runs parts of run `run` while there are; returns after the
+ * last one it ran.  Signals the caller when it finishes the run's last
+ * part.
+ */
+static void
+take_parts(struct sq_pool *p, uint32_t run, void (*fn)(void *, int, int),
+    void *arg)
+{
+	uint64_t t = atomic_load(&p->ticket);
+
+	while ((uint32_t)(t >> 32) == run && (int)(uint32_t)t < p->n) {
+		if (!atomic_compare_exchange_weak(&p->ticket, &t, t + 1))
+			continue;	/* t now holds the new value */
+		fn(arg, (int)(uint32_t)t, p->n);
+		if (atomic_fetch_add(&p->finished, 1) + 1 == p->n) {
+			pthread_mutex_lock(&p->mu);
+			pthread_cond_signal(&p->done);
+			pthread_mutex_unlock(&p->mu);
+		}
+		t = atomic_load(&p->ticket);
+	}
+}
 
 static void *
 worker_main(void *v)
 {
-	struct worker *w = v;
-	struct sq_pool *p = w->p;
-	unsigned long seen = 0;
+	struct sq_pool *p = ((struct worker *)v)->p;
+	uint32_t seen = 0, run;
+	void (*fn)(void *, int, int);
+	void *arg;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (p->gen == seen && !p->stop)
+		while (p->run == seen && !p->stop)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
-		seen = p->gen;
+		seen = run = p->run;
+		fn = p->fn;
+		arg = p->arg;
 		pthread_mutex_unlock(&p->mu);
-		p->fn(p->arg, w->i, p->n);
+		take_parts(p, run, fn, arg);
 		pthread_mutex_lock(&p->mu);
-		if (--p->pending == 0)
-			pthread_cond_signal(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -64,10 +100,11 @@ sq_pool_new(int n_threads)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->done, NULL);
+	atomic_init(&p->ticket, 0);
+	atomic_init(&p->finished, 0);
 	p->w = sq_calloc(p->n, sizeof(*p->w));
 	for (i = 1; i < p->n; i++) {
 		p->w[i - 1].p = p;
-		p->w[i - 1].i = i;
 		if (pthread_create(&p->w[i - 1].th, NULL, worker_main,
 		    &p->w[i - 1]) != 0) {
 			p->n = i;	/* run with the threads we got */
@@ -106,20 +143,26 @@ sq_pool_threads(const struct sq_pool *p)
 void
 sq_pool_run(struct sq_pool *p, void (*fn)(void *, int, int), void *arg)
 {
+	uint32_t run;
+	int i;
+
 	if (p == NULL || p->n == 1) {
-		fn(arg, 0, 1);
+		for (i = 0; i < sq_pool_threads(p); i++)
+			fn(arg, i, sq_pool_threads(p));
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
+	run = ++p->run;
 	p->fn = fn;
 	p->arg = arg;
-	p->pending = p->n - 1;
-	p->gen++;
+	atomic_store(&p->finished, 0);
+	atomic_store(&p->ticket, (uint64_t)run << 32);
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	fn(arg, 0, p->n);
+	take_parts(p, run, fn, arg);
+	/* wait for the parts the workers took, if they are not done */
 	pthread_mutex_lock(&p->mu);
-	while (p->pending > 0)
+	while (atomic_load(&p->finished) < p->n)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 }

@@ -2,12 +2,16 @@
  * pool: a fixed set of threads that run one function together, fork-join
  * (OpenMP's "parallel" region without the spinning).
  *
- * sq_pool_run(p, fn, arg) calls fn(arg, i, n) once for every thread index
- * i in [0, n), the calling thread being index 0, and returns when all
- * have returned.  Idle workers sleep on a condition variable: a pool
- * never spins, so the stages of a pipeline that share the cores get them
- * (design.md §5).  The split of the work is the caller's: fn derives its
- * share from i and n, which makes the result independent of timing.
+ * sq_pool_run(p, fn, arg) calls fn(arg, i, n) once for every part i in
+ * [0, n), n being the pool's threads, and returns when all have returned.
+ * Parts go to whichever thread takes them first, the caller included: a
+ * caller whose workers are slow to wake (the cores busy with the other
+ * stages of a pipeline) runs the parts itself instead of waiting.  Idle
+ * workers sleep on a condition variable: a pool never spins, so the
+ * stages of a pipeline that share the cores get them (design.md §5).
+ * The split of the work is the caller's: fn derives its share from i and
+ * n (not from the thread it runs on), which makes the result independent
+ * of timing.
  *
  * One thread at a time may call sq_pool_run() on a pool; fn must not call
  * it again.
@@ -28,8 +32,9 @@ void sq_pool_free(struct sq_pool *p);
 int sq_pool_threads(const struct sq_pool *p);
 
 /*
- * Runs fn(arg, i, n) on every thread i of the pool (n threads) and waits
- * for all.  A NULL pool runs fn(arg, 0, 1) in the caller.
+ * Runs fn(arg, i, n) for every part i in [0, n), n = sq_pool_threads(p),
+ * on the pool's threads, and waits for all.  A NULL pool runs fn(arg, 0,
+ * 1) in the caller.
  */
 void sq_pool_run(struct sq_pool *p, void (*fn)(void *arg, int i, int n),
     void *arg);
