@@ -87,12 +87,30 @@ is_mteval_punct(uint32_t c)
 	    (c >= 0x3a && c <= 0x40) || c == 0x2f;
 }
 
+/* The major class of c's general category: 'N', 'P', 'S' or 0 */
 static int
-is_cat(uint32_t c, char major)
+major(uint32_t c)
 {
-	const char *s = utf8proc_category_string((utf8proc_int32_t)c);
+	utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
 
-	return s[0] == major;
+	if (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO)
+		return 'N';
+	if (k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO)
+		return 'P';
+	if (k >= UTF8PROC_CATEGORY_SM && k <= UTF8PROC_CATEGORY_SO)
+		return 'S';
+	return 0;
+}
+
+static int
+is_cat(uint32_t c, int cat)
+{
+	/* ASCII letters, digits and space first: most of any text */
+	if (c < 0x80 && ((c | 0x20) - 'a' < 26 || c == ' '))
+		return 0;
+	if (c - '0' < 10)
+		return cat == 'N';
+	return major(c) == cat;
 }
 
 static int
