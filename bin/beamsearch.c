@@ -63,11 +63,7 @@ static const struct option longopts[] = {
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "model", required_argument, NULL, 'm' },
 	{ "threads", required_argument, NULL, 't' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+	SQ_CLI_LONGOPTS
 };
 
 /* Sentences per window: enough batches to sort by length. */
@@ -265,11 +261,7 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 		case 't':
 			cli->threads = sq_parse_long("-t", optarg, 1, 1024);
 			break;
-		case 'q': cli->quiet = 1; break;
-		case 'v': cli->verbose = 1; break;
-		case 'h': sq_help_exit();
-		case 'V': sq_version_exit();
-		default: sq_usage(stderr, 0); exit(2);
+		default: sq_cli_option(cli, ch);
 		}
 	if (o->beam.nbest > o->beam.beam_size)
 		sq_usage_error("--nbest %d: more than the beam size %d",

@@ -72,11 +72,7 @@ static const struct option longopts[] = {
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "score", required_argument, NULL, OPT_SCORE },
 	{ "text", no_argument, NULL, OPT_TEXT },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+	SQ_CLI_LONGOPTS
 };
 
 /* One sentence of a batch: its input, then its hypothesis. */
@@ -453,11 +449,7 @@ main(int argc, char *argv[])
 			d.scoring = ch == OPT_SCORE;
 			break;
 		case OPT_TEXT: d.mode = SQ_WRITE_TEXT; break;
-		case 'q': d.cli.quiet = 1; break;
-		case 'v': d.cli.verbose = 1; break;
-		case 'h': sq_help_exit();
-		case 'V': sq_version_exit();
-		default: sq_usage(stderr, 0); return 2;
+		default: sq_cli_option(&d.cli, ch);
 		}
 	if (d.scoring && d.sampling)
 		sq_usage_error("--score excludes sampling options");

@@ -49,11 +49,7 @@ static const struct option longopts[] = {
 	{ "spm", required_argument, NULL, OPT_SPM },
 	{ "nbest", no_argument, NULL, 'n' },
 	{ "moses", no_argument, NULL, OPT_MOSES },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+	SQ_CLI_LONGOPTS
 };
 
 /* The model in use and which header ids it accepts. */
@@ -166,11 +162,7 @@ main(int argc, char *argv[])
 		case OPT_SPM: spm_path = optarg; break;
 		case 'n': fmt = FMT_NBEST; break;
 		case OPT_MOSES: fmt = FMT_MOSES; break;
-		case 'q': cli.quiet = 1; break;
-		case 'v': cli.verbose = 1; break;
-		case 'h': sq_help_exit();
-		case 'V': sq_version_exit();
-		default: sq_usage(stderr, 0); return 2;
+		default: sq_cli_option(&cli, ch);
 		}
 	if (spm_path && cli.model)
 		sq_usage_error("-m and --spm exclude each other");

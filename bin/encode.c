@@ -45,11 +45,7 @@ static const struct option longopts[] = {
 	{ "batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS },
 	{ "compress", no_argument, NULL, 'z' },
 	{ "text", no_argument, NULL, OPT_TEXT },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+	SQ_CLI_LONGOPTS
 };
 
 /* The sentences waiting to be encoded, copied out of the reader. */
@@ -218,11 +214,7 @@ main(int argc, char *argv[])
 			break;
 		case 'z': e.mode = SQ_WRITE_ZLIB; break;
 		case OPT_TEXT: e.mode = SQ_WRITE_TEXT; break;
-		case 'q': e.cli.quiet = 1; break;
-		case 'v': e.cli.verbose = 1; break;
-		case 'h': sq_help_exit();
-		case 'V': sq_version_exit();
-		default: sq_usage(stderr, 0); return 2;
+		default: sq_cli_option(&e.cli, ch);
 		}
 	sq_cli_echo(&e.cli, argc, argv);
 	if (optind == argc)

@@ -82,11 +82,7 @@ static const struct option longopts[] = {
 	{ "nbest-size", required_argument, NULL, OPT_NBEST_SIZE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "threads", required_argument, NULL, 't' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+	SQ_CLI_LONGOPTS
 };
 
 struct opts {
@@ -357,11 +353,7 @@ main(int argc, char *argv[])
 		case 't':
 			cli.threads = sq_parse_long("--threads", optarg, 1, 1024);
 			break;
-		case 'q': cli.quiet = 1; break;
-		case 'v': cli.verbose = 1; break;
-		case 'h': sq_help_exit();
-		case 'V': sq_version_exit();
-		default: sq_usage(stderr, 0); return 2;
+		default: sq_cli_option(&cli, ch);
 		}
 	if (spm_path && cli.model)
 		sq_usage_error("-m and --spm exclude each other");

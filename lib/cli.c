@@ -65,6 +65,20 @@ sq_usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+void
+sq_cli_option(struct sq_cli *cli, int ch)
+{
+	switch (ch) {
+	case 'q': cli->quiet = 1; break;
+	case 'v': cli->verbose = 1; break;
+	case 'h': sq_help_exit();
+	case 'V': sq_version_exit();
+	default:
+		sq_usage(stderr, 0);
+		exit(2);
+	}
+}
+
 long
 sq_parse_long(const char *opt, const char *s, long lo, long hi)
 {

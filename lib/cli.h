@@ -27,6 +27,21 @@ struct sq_cli {
  */
 void sq_cli_begin(char *argv0, const char *usage, const char *help);
 
+/* The long options every filter has: ends its getopt_long table. */
+#define SQ_CLI_LONGOPTS \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }, \
+	{ NULL, 0, NULL, 0 }
+
+/*
+ * The default: case of a program's option switch: -q and -v set cli,
+ * -h and -V print and exit 0, anything else is a usage error (getopt has
+ * said why) and exits 2.
+ */
+void sq_cli_option(struct sq_cli *cli, int ch);
+
 /* "usage: prog USAGE" and, if full, the HELP text. */
 void sq_usage(FILE *f, int full);
 /* --help: full usage on stdout, exit 0. */
