@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "decoder.h"
+#include "decoding.h"
 #include "engine.h"
 #include "model.h"
 #include "pool.h"
@@ -25,7 +26,7 @@
 #include "util.h"
 
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
-    "[--max-len a,b] [--min-len n] [--temperature t] [--top-k k] " \
+    "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
     "[--prefix file | --score file] [--text] [file ...]"
 #define HELP \
@@ -33,7 +34,7 @@
 "                         the input stream names)\n" \
 "  -t, --threads N        threads (default: the online cores)\n" \
 "      --batch-size N     sentences decoded together (default: 32)\n" \
-"      --max-len A,B      at most A*source_length+B tokens (default: 2,10)\n" \
+"      --max-len [A,]B    at most A*source_length+B tokens (default: 2,10)\n" \
 "      --min-len N        no EOS before N tokens (default: 0)\n" \
 "      --temperature T    sample, from softmax(logits/T) (default: greedy)\n" \
 "      --top-k K          sample among the K most probable (default: all)\n" \
@@ -96,8 +97,8 @@ struct sent {
 struct decode {
 	struct sq_cli cli;
 	int batch_size;
-	double max_a;
-	int max_b, min_len;
+	struct sq_maxlen max_len;
+	int min_len;
 	int sampling, scores, alignment, no_unk, mode;
 	uint64_t seed;
 	const char *forced_path;	/* --prefix or --score */
@@ -124,13 +125,17 @@ static int
 steps_for(const struct decode *d, const struct sent *s)
 {
 	const struct sq_config *c = &d->m->cfg;
-	double want = d->scoring ? s->n_forced + 1.0 :
-	    d->max_a * s->n_src + d->max_b;
 	int limit = c->max_positions - c->position_offset;
+	int want;
 
-	if (!d->scoring && s->forced != NULL)
-		want = SQ_MAX(want, s->n_forced + 1.0);
-	return want < limit ? (int)SQ_MAX(want, 0.0) : limit;
+	if (d->scoring)
+		want = s->n_forced + 1;
+	else {
+		want = sq_maxlen_steps(&d->max_len, s->n_src, d->m);
+		if (s->forced != NULL)
+			want = SQ_MAX(want, s->n_forced + 1);
+	}
+	return SQ_MIN(want, limit);
 }
 
 /* The forced prefix or target of the record with key key. */
@@ -382,24 +387,10 @@ decode_file(struct decode *d, const char *path)
 	sq_stream_close(r);
 }
 
-/* "A,B" for --max-len. */
-static void
-parse_max_len(struct decode *d, const char *arg)
-{
-	char *comma = strchr(arg, ','), a[64];
-
-	if (comma == NULL || comma - arg >= (long)sizeof(a))
-		sq_usage_error("--max-len: '%s' is not A,B", arg);
-	memcpy(a, arg, comma - arg);
-	a[comma - arg] = '\0';
-	d->max_a = sq_parse_double("--max-len", a, 0, 1000);
-	d->max_b = sq_parse_long("--max-len", comma + 1, 0, 1 << 20);
-}
-
 int
 main(int argc, char *argv[])
 {
-	struct decode d = { .batch_size = 32, .max_a = 2, .max_b = 10,
+	struct decode d = { .batch_size = 32, .max_len = { 2, 10 },
 	    .sampler = { .temperature = 1, .top_p = 1 } };
 	int ch, i;
 
@@ -415,7 +406,10 @@ main(int argc, char *argv[])
 			d.batch_size = sq_parse_long("--batch-size", optarg, 1,
 			    1 << 16);
 			break;
-		case OPT_MAX_LEN: parse_max_len(&d, optarg); break;
+		case OPT_MAX_LEN:
+			if (sq_maxlen_parse(&d.max_len, optarg) < 0)
+				sq_usage_error("--max-len: %s", sq_errstr());
+			break;
 		case OPT_MIN_LEN:
 			d.min_len = sq_parse_long("--min-len", optarg, 0,
 			    1 << 20);

@@ -219,7 +219,8 @@ ids() {
 }
 
 @test "usage errors exit 2" {
-	run -2 --separate-stderr decode --max-len 3
+	run -2 --separate-stderr decode --max-len 1,2,3
+	run -2 --separate-stderr decode --max-len 2,x
 	run -2 --separate-stderr decode --top-p 2
 	run -2 --separate-stderr decode --prefix a --score b
 	run -2 --separate-stderr decode --score a --temperature 1
