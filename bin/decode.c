@@ -17,7 +17,6 @@
 #include "engine.h"
 #include "greedy.h"
 #include "model.h"
-#include "pool.h"
 #include "sample.h"
 #include "stream.h"
 #include "util.h"
@@ -77,16 +76,13 @@ struct decode {
 	struct sq_cli cli;
 	int batch_size;
 	struct sq_greedy_opts o;
-	int scores, mode;
+	int scores;
 	const char *forced_path;	/* --prefix or --score */
 	struct sq_sampler sampler;
 
-	struct sq_model *m;
-	struct sq_pool *pool;
+	struct sq_engine eng;		/* model, pool and output */
 	struct sq_greedy *g;
-	struct sq_writer *w;
 	struct sq_reader *forced;	/* the --prefix/--score stream */
-	char hint[4096];		/* model path for the output header */
 	uint64_t n_forced;		/* its records read */
 };
 
@@ -108,40 +104,31 @@ run_batch(struct decode *d)
 		rec.n_ids = s[i].n;
 		rec.ids = s[i].ids;
 		rec.token_scores = d->scores ? s[i].tok_scores : NULL;
-		if (sq_stream_write(d->w, &rec) < 0)
+		if (sq_stream_write(d->eng.w, &rec) < 0)
 			sq_die("<stdout>: %s", sq_errstr());
-		if (d->o.alignment && d->mode != SQ_WRITE_TEXT) {
+		if (d->o.alignment && d->eng.mode != SQ_WRITE_TEXT) {
 			rec.kind = SQ_REC_ALIGN;
 			rec.rows = s[i].n;
 			rec.cols = s[i].n_src;
 			rec.data = s[i].align;
-			if (sq_stream_write(d->w, &rec) < 0)
+			if (sq_stream_write(d->eng.w, &rec) < 0)
 				sq_die("<stdout>: %s", sq_errstr());
 		}
 	}
 	sq_greedy_clear(d->g);
 }
 
+/* The decoder and the forced stream, at the first record. */
 static void
-start(struct decode *d, const struct sq_reader *r)
+start(struct decode *d)
 {
-	const char *path = sq_cli_model(&d->cli);
-
-	if ((d->m = sq_engine_model(path, r)) == NULL)
-		sq_die("%s", sq_errstr());
-	d->pool = sq_pool_new(sq_cli_threads(&d->cli));
-	d->g = sq_greedy_new(d->m, d->pool, &d->o, d->batch_size);
-	d->w = sq_writer_open(stdout, SQ_STREAM_TOKENS, d->m->model_id,
-	    sq_engine_hint(path ? path : sq_stream_info(r)->model_path,
-	    d->hint, sizeof(d->hint)), d->mode);
-	if (d->w == NULL)
-		sq_die("%s", sq_errstr());
+	d->g = sq_greedy_new(d->eng.m, d->eng.pool, &d->o, d->batch_size);
 	if (d->forced_path != NULL &&
 	    (d->forced = sq_stream_open(d->forced_path, SQ_STREAM_TOKENS)) ==
 	    NULL)
 		sq_die("%s", sq_errstr());
 	if (d->forced != NULL &&
-	    sq_stream_check_model(d->forced, d->m->model_id) < 0)
+	    sq_stream_check_model(d->forced, d->eng.m->model_id) < 0)
 		sq_die("%s", sq_errstr());
 }
 
@@ -162,24 +149,28 @@ read_forced(struct decode *d, uint64_t key, struct sq_record *rec)
 	d->n_forced++;
 	for (t = 0; t < rec->n_ids; t++)
 		if (rec->ids[t] < 0 ||
-		    rec->ids[t] >= d->m->cfg.tgt_vocab_size)
+		    rec->ids[t] >= d->eng.m->cfg.tgt_vocab_size)
 			sq_die("%s: record %llu (key %llu): id %d outside the "
 			    "target vocabulary [0, %d)", d->forced_path,
 			    (unsigned long long)(d->n_forced - 1),
 			    (unsigned long long)key, (int)rec->ids[t],
-			    d->m->cfg.tgt_vocab_size);
+			    d->eng.m->cfg.tgt_vocab_size);
 }
 
 /* Takes one memory record into the batch, decoding the batch when full. */
 static void
-add(struct decode *d, const char *name, uint64_t n_rec,
-    const struct sq_record *rec)
+add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
+    const struct sq_reader *r)
 {
-	const struct sq_config *c = &d->m->cfg;
+	struct decode *d = ctx;
+	const struct sq_config *c = &d->eng.m->cfg;
 	const struct sq_greedy_sent *s;
 	struct sq_record f = { 0 };
 	uint32_t t;
 
+	(void)r;
+	if (d->g == NULL)
+		start(d);
 	if (rec->cols != (uint32_t)c->d_model || rec->rows != rec->n_src)
 		sq_die("%s: record %llu (key %llu): memory of %u x %u for %u "
 		    "source tokens, the model needs %u x %d", name,
@@ -207,29 +198,6 @@ add(struct decode *d, const char *name, uint64_t n_rec,
 		    s->max_steps);
 	if (sq_greedy_count(d->g) == d->batch_size)
 		run_batch(d);
-}
-
-static void
-decode_file(struct decode *d, const char *path)
-{
-	struct sq_reader *r = sq_stream_open(path, SQ_STREAM_MEMORY);
-	const char *name = sq_input_name(path);
-	struct sq_record rec;
-	uint64_t n = 0;
-	int rc;
-
-	if (r == NULL)
-		sq_die("%s", sq_errstr());
-	if (d->m != NULL && sq_stream_check_model(r, d->m->model_id) < 0)
-		sq_die("%s", sq_errstr());
-	while ((rc = sq_stream_next(r, &rec)) == 1) {
-		if (d->m == NULL)
-			start(d, r);
-		add(d, name, n++, &rec);
-	}
-	if (rc < 0)
-		sq_die("%s", sq_errstr());
-	sq_stream_close(r);
 }
 
 int
@@ -287,28 +255,27 @@ main(int argc, char *argv[])
 			d.forced_path = optarg;
 			d.o.scoring = ch == OPT_SCORE;
 			break;
-		case OPT_TEXT: d.mode = SQ_WRITE_TEXT; break;
+		case OPT_TEXT: d.eng.mode = SQ_WRITE_TEXT; break;
 		default: sq_cli_option(&d.cli, ch);
 		}
 	if (d.o.scoring && d.o.sampling)
 		sq_usage_error("--score excludes sampling options");
-	if (d.o.alignment && d.mode == SQ_WRITE_TEXT)
+	if (d.o.alignment && d.eng.mode == SQ_WRITE_TEXT)
 		sq_usage_error("--alignment needs a binary output (no --text)");
 	d.o.sampler = &d.sampler;
+	d.eng.model_path = sq_cli_model(&d.cli);
+	d.eng.threads = sq_cli_threads(&d.cli);
+	d.eng.out_kind = SQ_STREAM_TOKENS;
 	sq_cli_echo(&d.cli, argc, argv);
-	if (optind == argc)
-		decode_file(&d, NULL);
-	for (i = optind; i < argc; i++)
-		decode_file(&d, argv[i]);
-	if (d.m != NULL) {
-		if (sq_greedy_count(d.g) > 0)
-			run_batch(&d);
-		sq_writer_close(d.w);
-	}
+	for (i = optind; i < argc || i == optind; i++)
+		if (sq_engine_read(&d.eng, i < argc ? argv[i] : NULL,
+		    SQ_STREAM_MEMORY, add, &d) < 0)
+			sq_die("%s", sq_errstr());
+	if (d.g != NULL && sq_greedy_count(d.g) > 0)
+		run_batch(&d);
 	sq_stream_close(d.forced);
 	sq_sampler_free(&d.sampler);
 	sq_greedy_free(d.g);
-	sq_pool_free(d.pool);
-	sq_model_close(d.m);
+	sq_engine_close(&d.eng);
 	return sq_fshut(stdout, "<stdout>");
 }
