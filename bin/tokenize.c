@@ -165,7 +165,8 @@ push(struct share *sh, uint64_t key, uint32_t rank, float score,
 	} else {
 		sh->ids = reserve(sh->ids, &sh->cap_ids, sh->n_ids, n,
 		    sizeof(*ids));
-		memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
+		if (n > 0)	/* an empty line's ids may be NULL */
+			memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
 		it->at = sh->n_ids;
 		sh->n_ids += n;
 	}
