@@ -342,16 +342,6 @@ struct system {
 	struct sq_lines lines;
 };
 
-/* Python's repr() of a file name, as sacrebleu's messages quote it */
-static const char *
-py_repr(char *buf, size_t size, const char *s)
-{
-	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-
-	snprintf(buf, size, "%c%s%c", q, s, q);
-	return buf;
-}
-
 static void
 check(int status)
 {
@@ -372,13 +362,13 @@ read_inputs(const struct args *a, struct system *sys)
 		if (j < n && a->paired && j == 0) {
 			if (!a->quiet)
 				sq_warn("Ignoring %s as it was also given as "
-				    "the baseline.", py_repr(q, sizeof(q),
+				    "the baseline.", sq_pystr_repr(q, sizeof(q),
 				    a->inputs[i]));
 			continue;
 		}
 		if (j < n) {
 			sq_warn("%s already used to name a system.",
-			    py_repr(q, sizeof(q), a->inputs[i]));
+			    sq_pystr_repr(q, sizeof(q), a->inputs[i]));
 			fail(1, "Make sure to have a different basename for "
 			    "each system.");
 		}
@@ -597,7 +587,7 @@ paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
 		if (!a->quiet)
 			sq_warn("Pre-computing %s statistics for %s",
 			    m[j].kind == SQ_METRIC_BLEU ? "BLEU" : "CHRF",
-			    py_repr(q, sizeof(q), c->sys[0].name));
+			    sq_pystr_repr(q, sizeof(q), c->sys[0].name));
 		evaluate(&bl[j], &res, a, &m[j], c, 0);
 		t->names[j] = m[j].kind == SQ_METRIC_BLEU ? "BLEU" : NULL;
 		if (a->paired == 'b')
@@ -617,7 +607,7 @@ paired(const struct args *a, const struct corpus *c, struct sq_systable *t,
 			if (!a->quiet)
 				sq_warn("Computing %s for %s and extracting "
 				    "sufficient statistics", t->names[j],
-				    py_repr(q, sizeof(q), c->sys[s].name));
+				    sq_pystr_repr(q, sizeof(q), c->sys[s].name));
 			evaluate(&st, &res, a, &m[j], c, s);
 			if (!a->quiet)
 				sq_warn(a->paired == 'b' ? " > Performing "
