@@ -335,12 +335,12 @@ parse(struct args *a, int argc, char *argv[])
 	a->bleu.effective_order = a->sentence;
 }
 
-/* One system's hypotheses and its name. */
-struct system {
-	char *name;
-	struct sq_segs hyp;
-	struct sq_lines lines;
-};
+/* sacrebleu's notes and warnings, as its logger prints them */
+static void
+log_msg(const char *msg)
+{
+	sq_warn("%s", msg);
+}
 
 static void
 check(int status)
@@ -349,63 +349,8 @@ check(int status)
 		fail(status, sq_errstr());
 }
 
-/* -i FILE...: a system per file, named by the file */
-static size_t
-read_inputs(const struct args *a, struct system *sys)
-{
-	size_t n = 0, i, j;
-	char q[1024];
-
-	for (i = 0; i < a->n_inputs; i++) {
-		for (j = 0; j < n && strcmp(sys[j].name, a->inputs[i]); j++)
-			;
-		if (j < n && a->paired && j == 0) {
-			if (!a->quiet)
-				sq_warn("Ignoring %s as it was also given as "
-				    "the baseline.", sq_pystr_repr(q, sizeof(q),
-				    a->inputs[i]));
-			continue;
-		}
-		if (j < n) {
-			sq_warn("%s already used to name a system.",
-			    sq_pystr_repr(q, sizeof(q), a->inputs[i]));
-			fail(1, "Make sure to have a different basename for "
-			    "each system.");
-		}
-		sys[n].name = sq_strdup(a->inputs[i]);
-		check(sq_corpus_system(&sys[n].hyp, &sys[n].lines,
-		    a->inputs[i]));
-		n++;
-	}
-	return n;
-}
-
-/* stdin: tab-separated systems "System 1", "System 2", ... */
-static struct system *
-read_stdin(size_t *n_sys)
-{
-	struct sq_segs *hyps;
-	struct system *sys;
-	struct sq_lines l;
-	char name[32];
-	int status;
-	size_t k;
-
-	status = sq_corpus_stdin(&hyps, n_sys, &l);
-	check(status);
-	sys = sq_calloc(*n_sys, sizeof(*sys));
-	for (k = 0; k < *n_sys; k++) {
-		snprintf(name, sizeof(name), "System %zu", k + 1);
-		sys[k].name = sq_strdup(name);
-		sys[k].hyp = hyps[k];
-	}
-	sys[0].lines = l;	/* owns the text of every system */
-	free(hyps);
-	return sys;
-}
-
 struct corpus {
-	struct system *sys;	/* (n_sys) */
+	struct sq_system *sys;	/* (n_sys) */
 	size_t n_sys;
 	struct sq_uspan **refs;	/* (n_refs) each as long as every system */
 	size_t n_refs;
@@ -698,7 +643,6 @@ main(int argc, char *argv[])
 	struct sq_segs *refs;
 	struct sq_lines *ref_lines;
 	size_t r, s;
-	char name[1100];
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	parse(&a, argc, argv);
@@ -720,24 +664,8 @@ main(int argc, char *argv[])
 	refs = sq_calloc(c.n_refs, sizeof(*refs));
 	ref_lines = sq_calloc(a.n_refs, sizeof(*ref_lines));
 	check(sq_corpus_refs(refs, ref_lines, a.refs, a.n_refs, (size_t)a.nr));
-	if (a.has_input) {
-		c.sys = sq_calloc(a.n_inputs ? a.n_inputs : 1, sizeof(*c.sys));
-		c.n_sys = read_inputs(&a, c.sys);
-	} else {
-		c.sys = read_stdin(&c.n_sys);
-	}
-	if (a.paired && a.has_input && c.n_sys > 0) {
-		snprintf(name, sizeof(name), "Baseline: %s", c.sys[0].name);
-		free(c.sys[0].name);
-		c.sys[0].name = sq_strdup(name);
-	} else if (a.paired) {
-		for (s = 0; s < c.n_sys; s++) {
-			free(c.sys[s].name);
-			if (s)
-				snprintf(name, sizeof(name), "System %zu", s);
-			c.sys[s].name = sq_strdup(s ? name : "Baseline");
-		}
-	}
+	check(sq_corpus_systems(&c.sys, &c.n_sys, a.inputs, a.n_inputs,
+	    !a.has_input, a.paired, a.quiet, log_msg));
 	if (a.sentence && c.n_sys > 1)
 		fail(1, "Only one system can be evaluated in sentence-level "
 		    "mode.");
@@ -772,12 +700,7 @@ main(int argc, char *argv[])
 		sq_lines_free(&ref_lines[r]);
 	for (r = 0; r < c.n_refs; r++)
 		sq_segs_free(&refs[r]);
-	for (s = 0; s < c.n_sys; s++) {
-		free(c.sys[s].name);
-		sq_segs_free(&c.sys[s].hyp);
-		sq_lines_free(&c.sys[s].lines);
-	}
-	free(c.sys);
+	sq_systems_free(c.sys, c.n_sys);
 	free(refs);
 	free(ref_lines);
 	free(c.refs);
