@@ -69,64 +69,42 @@ enum {
 	O_PBS, O_PARN, O_PBSN, O_JOBS,
 };
 
+/* an option's long name and sacrebleu's short one (-nr): the same option */
+#define OPT2(l, s, has, val) \
+	{ l, has, NULL, val }, { s, has, NULL, val }
+
 static const struct option longopts[] = {
-	{ "input", no_argument, NULL, O_INPUT },
-	{ "i", no_argument, NULL, O_INPUT },
-	{ "num-refs", required_argument, NULL, O_NREFS },
-	{ "nr", required_argument, NULL, O_NREFS },
-	{ "metrics", required_argument, NULL, O_METRICS },
-	{ "m", required_argument, NULL, O_METRICS },
-	{ "sentence-level", no_argument, NULL, O_SL },
-	{ "sl", no_argument, NULL, O_SL },
-	{ "tokenize", required_argument, NULL, O_TOK },
-	{ "tok", required_argument, NULL, O_TOK },
-	{ "smooth-method", required_argument, NULL, O_SMOOTH },
-	{ "s", required_argument, NULL, O_SMOOTH },
-	{ "smooth-value", required_argument, NULL, O_SV },
-	{ "sv", required_argument, NULL, O_SV },
-	{ "lowercase", no_argument, NULL, O_LC },
-	{ "lc", no_argument, NULL, O_LC },
+	OPT2("input", "i", no_argument, O_INPUT),
+	OPT2("num-refs", "nr", required_argument, O_NREFS),
+	OPT2("metrics", "m", required_argument, O_METRICS),
+	OPT2("sentence-level", "sl", no_argument, O_SL),
+	OPT2("tokenize", "tok", required_argument, O_TOK),
+	OPT2("smooth-method", "s", required_argument, O_SMOOTH),
+	OPT2("smooth-value", "sv", required_argument, O_SV),
+	OPT2("lowercase", "lc", no_argument, O_LC),
 	{ "force", no_argument, NULL, O_FORCE },
-	{ "chrf-char-order", required_argument, NULL, O_CC },
-	{ "cc", required_argument, NULL, O_CC },
-	{ "chrf-word-order", required_argument, NULL, O_CW },
-	{ "cw", required_argument, NULL, O_CW },
+	OPT2("chrf-char-order", "cc", required_argument, O_CC),
+	OPT2("chrf-word-order", "cw", required_argument, O_CW),
 	{ "chrf-beta", required_argument, NULL, O_BETA },
 	{ "chrf-whitespace", no_argument, NULL, O_WS },
 	{ "chrf-lowercase", no_argument, NULL, O_CLC },
 	{ "chrf-eps-smoothing", no_argument, NULL, O_EPS },
-	{ "confidence", no_argument, NULL, O_CI },
-	{ "ci", no_argument, NULL, O_CI },
-	{ "confidence-n", required_argument, NULL, O_CIN },
-	{ "cin", required_argument, NULL, O_CIN },
-	{ "paired-ar", no_argument, NULL, O_PAR },
-	{ "par", no_argument, NULL, O_PAR },
-	{ "paired-bs", no_argument, NULL, O_PBS },
-	{ "pbs", no_argument, NULL, O_PBS },
-	{ "paired-ar-n", required_argument, NULL, O_PARN },
-	{ "parn", required_argument, NULL, O_PARN },
-	{ "paired-bs-n", required_argument, NULL, O_PBSN },
-	{ "pbsn", required_argument, NULL, O_PBSN },
-	{ "paired-jobs", required_argument, NULL, O_JOBS },
-	{ "j", required_argument, NULL, O_JOBS },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "f", required_argument, NULL, O_FORMAT },
-	{ "score-only", no_argument, NULL, O_B },
-	{ "b", no_argument, NULL, O_B },
-	{ "width", required_argument, NULL, O_W },
-	{ "w", required_argument, NULL, O_W },
-	{ "short", no_argument, NULL, O_SHORT },
-	{ "sh", no_argument, NULL, O_SHORT },
-	{ "encoding", required_argument, NULL, O_ENC },
-	{ "e", required_argument, NULL, O_ENC },
-	{ "no-color", no_argument, NULL, O_NC },
-	{ "nc", no_argument, NULL, O_NC },
-	{ "quiet", no_argument, NULL, O_Q },
-	{ "q", no_argument, NULL, O_Q },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "h", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ "V", no_argument, NULL, O_VERSION },
+	OPT2("confidence", "ci", no_argument, O_CI),
+	OPT2("confidence-n", "cin", required_argument, O_CIN),
+	OPT2("paired-ar", "par", no_argument, O_PAR),
+	OPT2("paired-bs", "pbs", no_argument, O_PBS),
+	OPT2("paired-ar-n", "parn", required_argument, O_PARN),
+	OPT2("paired-bs-n", "pbsn", required_argument, O_PBSN),
+	OPT2("paired-jobs", "j", required_argument, O_JOBS),
+	OPT2("format", "f", required_argument, O_FORMAT),
+	OPT2("score-only", "b", no_argument, O_B),
+	OPT2("width", "w", required_argument, O_W),
+	OPT2("short", "sh", no_argument, O_SHORT),
+	OPT2("encoding", "e", required_argument, O_ENC),
+	OPT2("no-color", "nc", no_argument, O_NC),
+	OPT2("quiet", "q", no_argument, O_Q),
+	OPT2("help", "h", no_argument, O_HELP),
+	OPT2("version", "V", no_argument, O_VERSION),
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -135,7 +113,7 @@ struct args {
 	size_t n_refs, n_inputs;
 	int has_input, use_chrf, n_metrics;
 	long nr;
-	struct sq_bleu_run run;		/* the rest */
+	struct sq_bleu_run run;		/* what the evaluation reads */
 };
 
 /* sacrebleu's logged errors: its text, after our name */
@@ -164,9 +142,11 @@ static void
 add_metric(struct args *a, const char *m)
 {
 	if (strcmp(m, "bleu") == 0 && !a->run.use_bleu)
-		a->run.use_bleu = 1, a->run.order[a->run.n_order++] = SQ_METRIC_BLEU;
+		a->run.use_bleu = 1,
+		    a->run.order[a->run.n_order++] = SQ_METRIC_BLEU;
 	else if (strcmp(m, "chrf") == 0 && !a->use_chrf)
-		a->use_chrf = 1, a->run.order[a->run.n_order++] = SQ_METRIC_CHRF;
+		a->use_chrf = 1,
+		    a->run.order[a->run.n_order++] = SQ_METRIC_CHRF;
 	else if (strcmp(m, "bleu") == 0 || strcmp(m, "chrf") == 0)
 		;
 	else if (strcmp(m, "ter") == 0)
@@ -230,17 +210,19 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		a->run.bleu.smooth = (enum sq_bleu_smooth)k;
 		break;
 	case O_SV:
-		a->run.bleu.smooth_value = sq_parse_double("-sv", optarg, -1e300,
-		    1e300);
+		a->run.bleu.smooth_value = sq_parse_double("-sv", optarg,
+		    -1e300, 1e300);
 		*sv_set = 1;
 		break;
 	case O_LC: a->run.bleu.lowercase = 1; break;
 	case O_FORCE: a->run.force = 1; break;
 	case O_CC:
-		a->run.chrf.char_order = (int)sq_parse_long("-cc", optarg, 0, 1000);
+		a->run.chrf.char_order = (int)sq_parse_long("-cc", optarg, 0,
+		    1000);
 		break;
 	case O_CW:
-		a->run.chrf.word_order = (int)sq_parse_long("-cw", optarg, 0, 1000);
+		a->run.chrf.word_order = (int)sq_parse_long("-cw", optarg, 0,
+		    1000);
 		break;
 	case O_BETA:
 		a->run.chrf.beta = (int)sq_parse_long("--chrf-beta", optarg, 0,
@@ -251,7 +233,8 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 	case O_EPS: a->run.chrf.eps_smoothing = 1; break;
 	case O_CI: a->run.confidence = 1; break;
 	case O_CIN:
-		a->run.confidence_n = sq_parse_long("-cin", optarg, 0, 100000000);
+		a->run.confidence_n = sq_parse_long("-cin", optarg, 0,
+		    100000000);
 		break;
 	case O_PAR: case O_PBS:
 		if (a->run.paired && a->run.paired != (ch == O_PAR ? 'a' : 'b'))
@@ -260,10 +243,12 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		a->run.paired = ch == O_PAR ? 'a' : 'b';
 		break;
 	case O_PARN:
-		a->run.paired_ar_n = sq_parse_long("-parn", optarg, 0, 100000000);
+		a->run.paired_ar_n = sq_parse_long("-parn", optarg, 0,
+		    100000000);
 		break;
 	case O_PBSN:
-		a->run.paired_bs_n = sq_parse_long("-pbsn", optarg, 0, 100000000);
+		a->run.paired_bs_n = sq_parse_long("-pbsn", optarg, 0,
+		    100000000);
 		break;
 	case O_JOBS:	/* one process does it all, fast enough */
 		sq_parse_long("-j", optarg, 0, 100000);
@@ -323,7 +308,8 @@ parse(struct args *a, int argc, char *argv[])
 		a->run.order[a->run.n_order++] = SQ_METRIC_BLEU;
 	}
 	if (!sv_set)
-		a->run.bleu.smooth_value = sq_bleu_smooth_default(a->run.bleu.smooth);
+		a->run.bleu.smooth_value =
+		    sq_bleu_smooth_default(a->run.bleu.smooth);
 	if ((env = getenv("SACREBLEU_FORMAT")) && *env)
 		set_format(a, env, 1);
 	/* sacrebleu enables effective order for sentence-level BLEU */

@@ -45,7 +45,7 @@ int sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
 struct sq_system {
 	char *name;
 	struct sq_segs hyp;
-	struct sq_lines lines;	/* the text (stdin: system 0 holds it all) */
+	struct sq_lines lines;	/* its text (stdin: all in system 0's) */
 };
 
 /*

@@ -16,7 +16,7 @@
 struct corpus {
 	const struct sq_system *sys;	/* (n_sys) */
 	size_t n_sys;
-	struct sq_uspan **refs;	/* (n_refs) each as long as every system */
+	struct sq_uspan **refs;	/* (n_refs, n), n as every hyp.n */
 	size_t n_refs;
 };
 
@@ -296,7 +296,8 @@ multi_system(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 	int status = 0;
 
 	log_msg(r, 1, "Found %zu systems.", c->n_sys);
-	if (c->n_sys == 0 && (!r->json || r->paired)) {	/* sacrebleu crashes */
+	if (c->n_sys == 0 && (!r->json || r->paired)) {
+		/* sacrebleu crashes there */
 		sq_seterr("-i: no hypothesis file");
 		return 1;
 	}
@@ -338,7 +339,8 @@ check(const struct sq_bleu_run *r, const struct sq_system *sys,
 	size_t s, k;
 
 	if (r->sentence && n_sys > 1)
-		why = "Only one system can be evaluated in sentence-level mode.";
+		why = "Only one system can be evaluated in sentence-level "
+		    "mode.";
 	else if (r->sentence && (r->confidence || r->paired))
 		why = "Statistical tests are unavailable in sentence-level "
 		    "mode.";

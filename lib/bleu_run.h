@@ -31,7 +31,7 @@ struct sq_bleu_run {
 	int sentence, force, quiet;
 	int confidence;			/* -ci */
 	long confidence_n, paired_bs_n, paired_ar_n;
-	int paired;		/* 'b' --paired-bs, 'a' --paired-ar, else 0 */
+	int paired;			/* 'b' -pbs, 'a' -par, else 0 */
 	long width;
 	int score_only, short_sig, json, latex;
 	void (*log)(const char *msg);	/* notes and warnings */
