@@ -17,7 +17,6 @@
 #include "encoder.h"
 #include "engine.h"
 #include "model.h"
-#include "pool.h"
 #include "stream.h"
 #include "util.h"
 
@@ -61,15 +60,11 @@ struct encode {
 	struct sq_cli cli;
 	int batch_size;
 	long batch_tokens;
-	int mode;			/* SQ_WRITE_* */
-	struct sq_model *m;
-	const char *model_path;		/* for the output header */
-	char hint[4096];
-	struct sq_pool *pool;
+	struct sq_engine eng;		/* model, pool and output */
 	struct sq_encoder *enc;
-	struct sq_writer *w;
 	struct batch b;
 	uint64_t key_base;		/* lines of earlier text operands */
+	int is_text;			/* the operand being read */
 };
 
 static void
@@ -91,9 +86,9 @@ flush(struct encode *e)
 		rec.n_src = b->len[i];
 		rec.src = b->src[i];
 		rec.rows = b->len[i];
-		rec.cols = e->m->cfg.d_model;
+		rec.cols = e->eng.m->cfg.d_model;
 		rec.data = (float *)sq_encoder_out(e->enc, i);
-		if (sq_stream_write(e->w, &rec) < 0)
+		if (sq_stream_write(e->eng.w, &rec) < 0)
 			sq_die("<stdout>: %s", sq_errstr());
 		free(b->src[i]);
 	}
@@ -101,22 +96,31 @@ flush(struct encode *e)
 	b->tokens = 0;
 }
 
-/* Takes one tokens record into the batch, encoding the batch when full. */
+/*
+ * Takes one tokens record into the batch, encoding the batch when full;
+ * ids of a text operand get keys after the earlier text operands' lines.
+ */
 static void
-add(struct encode *e, const char *name, uint64_t n_rec,
-    const struct sq_record *rec)
+add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
+    const struct sq_reader *r)
 {
+	struct encode *e = ctx;
 	struct batch *b = &e->b;
-	int max_len = sq_encoder_max_len(e->m);
+	int max_len = sq_encoder_max_len(e->eng.m);
 	uint32_t len = rec->n_ids, t;
 
+	if (e->enc == NULL)
+		e->enc = sq_encoder_new(e->eng.m, e->eng.pool);
+	if ((e->is_text = sq_stream_info(r)->is_text))
+		rec->key += e->key_base;
+
 	for (t = 0; t < len; t++)
-		if (rec->ids[t] < 0 || rec->ids[t] >= e->m->cfg.src_vocab_size)
+		if (rec->ids[t] < 0 || rec->ids[t] >= e->eng.m->cfg.src_vocab_size)
 			sq_die("%s: record %llu (key %llu): id %d outside the "
 			    "source vocabulary [0, %d)", name,
 			    (unsigned long long)n_rec,
 			    (unsigned long long)rec->key, (int)rec->ids[t],
-			    e->m->cfg.src_vocab_size);
+			    e->eng.m->cfg.src_vocab_size);
 	if (len > (uint32_t)max_len) {
 		sq_warn("%s: record %llu (key %llu): %u tokens, the model "
 		    "takes %d: encoding the first %d", name,
@@ -142,52 +146,16 @@ add(struct encode *e, const char *name, uint64_t n_rec,
 	b->n++;
 }
 
-/*
- * The model, encoder and writer, at the first record: an empty input
- * gives an empty output and needs no model.
- */
-static void
-start(struct encode *e, const struct sq_reader *r)
-{
-	const char *path = sq_cli_model(&e->cli);
-
-	if ((e->m = sq_engine_model(path, r)) == NULL)
-		sq_die("%s", sq_errstr());
-	e->model_path = sq_engine_hint(path ? path :
-	    sq_stream_info(r)->model_path, e->hint, sizeof(e->hint));
-	e->pool = sq_pool_new(sq_cli_threads(&e->cli));
-	e->enc = sq_encoder_new(e->m, e->pool);
-	e->w = sq_writer_open(stdout, SQ_STREAM_MEMORY, e->m->model_id,
-	    e->model_path, e->mode);
-	if (e->w == NULL)
-		sq_die("%s", sq_errstr());
-}
-
 static void
 encode_file(struct encode *e, const char *path)
 {
-	struct sq_reader *r = sq_stream_open(path, SQ_STREAM_TOKENS);
-	const char *name = sq_input_name(path);
-	struct sq_record rec;
-	uint64_t n = 0;
-	int rc;
+	long n = sq_engine_read(&e->eng, path, SQ_STREAM_TOKENS, add, e);
 
-	if (r == NULL)
+	if (n < 0)
 		sq_die("%s", sq_errstr());
-	if (e->m != NULL && sq_stream_check_model(r, e->m->model_id) < 0)
-		sq_die("%s", sq_errstr());
-	while ((rc = sq_stream_next(r, &rec)) == 1) {
-		if (e->m == NULL)
-			start(e, r);
-		if (sq_stream_info(r)->is_text)
-			rec.key += e->key_base;
-		add(e, name, n++, &rec);
-	}
-	if (rc < 0)
-		sq_die("%s", sq_errstr());
-	if (sq_stream_info(r)->is_text)
+	if (e->is_text)
 		e->key_base += n;
-	sq_stream_close(r);
+	e->is_text = 0;
 }
 
 int
@@ -212,22 +180,22 @@ main(int argc, char *argv[])
 			e.batch_tokens = sq_parse_long("--batch-tokens", optarg,
 			    1, INT_MAX);
 			break;
-		case 'z': e.mode = SQ_WRITE_ZLIB; break;
-		case OPT_TEXT: e.mode = SQ_WRITE_TEXT; break;
+		case 'z': e.eng.mode = SQ_WRITE_ZLIB; break;
+		case OPT_TEXT: e.eng.mode = SQ_WRITE_TEXT; break;
 		default: sq_cli_option(&e.cli, ch);
 		}
+	e.eng.model_path = sq_cli_model(&e.cli);
+	e.eng.threads = sq_cli_threads(&e.cli);
+	e.eng.out_kind = SQ_STREAM_MEMORY;
 	sq_cli_echo(&e.cli, argc, argv);
 	if (optind == argc)
 		encode_file(&e, NULL);
 	for (i = optind; i < argc; i++)
 		encode_file(&e, argv[i]);
-	if (e.m != NULL) {
+	if (e.eng.m != NULL)
 		flush(&e);
-		sq_writer_close(e.w);
-	}
 	sq_encoder_free(e.enc);
-	sq_pool_free(e.pool);
-	sq_model_close(e.m);
+	sq_engine_close(&e.eng);
 	free(e.b.key), free(e.b.len), free(e.b.src);
 	return sq_fshut(stdout, "<stdout>");
 }

@@ -114,7 +114,7 @@ struct item {
 
 /* What one thread made of its share of a batch. */
 struct share {
-	struct sq_spm *spm;	/* the thread's own handle */
+	struct sq_spm *spm;	/* the thread's own, from its first lines on */
 	int32_t *ids;
 	size_t n_ids, cap_ids;
 	char *text;
@@ -165,7 +165,8 @@ push(struct share *sh, uint64_t key, uint32_t rank, float score,
 	} else {
 		sh->ids = reserve(sh->ids, &sh->cap_ids, sh->n_ids, n,
 		    sizeof(*ids));
-		memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
+		if (n > 0)	/* an empty line's ids may be NULL */
+			memcpy(sh->ids + sh->n_ids, ids, n * sizeof(*ids));
 		it->at = sh->n_ids;
 		sh->n_ids += n;
 	}
@@ -229,6 +230,24 @@ work(void *arg, int i, int n)
 		}
 }
 
+/*
+ * Gives each thread that has lines of the batch to do its own handle,
+ * copied from thread 0's when first needed: a copy rebuilds the model
+ * (tens of milliseconds), which a one-line job should not wait for.
+ */
+static void
+dup_handles(struct job *j, const struct batch *b, int n_threads)
+{
+	int i, lo, hi;
+
+	for (i = 1; i < n_threads; i++) {
+		sq_pool_share((int)b->n, 1, i, n_threads, &lo, &hi);
+		if (lo < hi && j->shares[i].spm == NULL &&
+		    !(j->shares[i].spm = sq_spm_dup(j->shares[0].spm)))
+			sq_die("%s", sq_errstr());
+	}
+}
+
 /* Segments the batch on the pool and writes it in order; then empties it. */
 static void
 flush(struct sq_pool *pool, struct job *j, struct batch *b,
@@ -239,6 +258,7 @@ flush(struct sq_pool *pool, struct job *j, struct batch *b,
 
 	if (b->n == 0)
 		return;
+	dup_handles(j, b, sq_pool_threads(pool));
 	sq_pool_run(pool, work, j);
 	for (i = 0; i < sq_pool_threads(pool); i++) {
 		const struct share *sh = &j->shares[i];
@@ -374,9 +394,6 @@ main(int argc, char *argv[])
 	if (sq_spm_set_options(j.shares[0].spm, bos && eos ? "bos:eos" : bos ?
 	    "bos" : eos ? "eos" : "", NULL) < 0)
 		sq_die("%s", sq_errstr());
-	for (i = 1; i < n_threads; i++)
-		if (!(j.shares[i].spm = sq_spm_dup(j.shares[0].spm)))
-			sq_die("%s", sq_errstr());
 	/* big buffers: the lines are short and many */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (!o.pieces && !(w = sq_writer_open(stdout, SQ_STREAM_TOKENS, id,

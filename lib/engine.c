@@ -1,5 +1,6 @@
 /*
- * engine: the model of a stream (see engine.h).
+ * engine: the model of a stream and the record loop of the filters that
+ * run it (see engine.h).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "engine.h"
 #include "model.h"
+#include "pool.h"
 #include "stream.h"
 #include "util.h"
 
@@ -53,4 +55,54 @@ sq_engine_hint(const char *path, char *buf, size_t size)
 	    path);
 	free(abs);
 	return buf;
+}
+
+/* The model, pool and output, for the first record, read from r. */
+static int
+start(struct sq_engine *e, const struct sq_reader *r)
+{
+	if ((e->m = sq_engine_model(e->model_path, r)) == NULL)
+		return -1;
+	sq_engine_hint(e->model_path ? e->model_path :
+	    sq_stream_info(r)->model_path, e->hint, sizeof(e->hint));
+	e->pool = sq_pool_new(e->threads);
+	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,
+	    e->mode);
+	return e->w == NULL ? -1 : 0;
+}
+
+long
+sq_engine_read(struct sq_engine *e, const char *path, int in_kind,
+    sq_engine_add_fn *add, void *ctx)
+{
+	struct sq_reader *r = sq_stream_open(path, in_kind);
+	const char *name = sq_input_name(path);
+	struct sq_record rec;
+	long n = 0;
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	if (e->m != NULL && sq_stream_check_model(r, e->m->model_id) < 0)
+		goto fail;
+	while ((rc = sq_stream_next(r, &rec)) == 1) {
+		if (e->m == NULL && start(e, r) < 0)
+			goto fail;
+		add(ctx, name, n++, &rec, r);
+	}
+	if (rc < 0)
+		goto fail;
+	sq_stream_close(r);
+	return n;
+fail:
+	sq_stream_close(r);
+	return -1;
+}
+
+void
+sq_engine_close(struct sq_engine *e)
+{
+	sq_writer_close(e->w);
+	sq_pool_free(e->pool);
+	sq_model_close(e->m);
 }
