@@ -3,9 +3,12 @@
  * Reference: sacrebleu 2.6.0 sacrebleu.py, main(), "Read references" and
  * "Read hypotheses".
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bleu_corpus.h"
+#include "bleu_report.h"
 #include "util.h"
 
 static void
@@ -88,8 +91,9 @@ sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
 	return 0;
 }
 
-int
-sq_corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
+/* One -i file's hypotheses.  Returns 0 or the exit status. */
+static int
+corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
     const char *path)
 {
 	if (sq_lines_read(lines, path, 0) < 0)
@@ -99,8 +103,12 @@ sq_corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
 	return 0;
 }
 
-int
-sq_corpus_stdin(struct sq_segs **hyps, size_t *n_sys, struct sq_lines *l)
+/*
+ * The systems on the standard input: *hyps (*n_sys streams) is allocated;
+ * the caller frees it and each stream.  Returns 0 or the exit status.
+ */
+static int
+corpus_stdin(struct sq_segs **hyps, size_t *n_sys, struct sq_lines *l)
 {
 	static const uint32_t empty[1];
 	struct sq_uspan x = { empty, 0 };
@@ -129,5 +137,131 @@ sq_corpus_stdin(struct sq_segs **hyps, size_t *n_sys, struct sq_lines *l)
 		}
 		split_tabs(*hyps, n, x, 1);
 	}
+	return 0;
+}
+
+void
+sq_systems_free(struct sq_system *sys, size_t n)
+{
+	if (!sys)
+		return;
+	for (size_t s = 0; s < n; s++) {
+		free(sys[s].name);
+		sq_segs_free(&sys[s].hyp);
+		sq_lines_free(&sys[s].lines);
+	}
+	free(sys);
+}
+
+/* -i FILE...: a system per file, named by the file; *n is how many */
+static int
+read_paths(struct sq_system *sys, size_t *n, const char *const *paths,
+    size_t n_paths, int paired, int quiet, void (*log)(const char *))
+{
+	char q[1024], msg[1100];
+	size_t i, j;
+	int status;
+
+	for (i = 0; i < n_paths; i++) {
+		for (j = 0; j < *n && strcmp(sys[j].name, paths[i]); j++)
+			;
+		if (j < *n && paired && j == 0) {
+			snprintf(msg, sizeof(msg), "Ignoring %s as it was also "
+			    "given as the baseline.", sq_pystr_repr(q,
+			    sizeof(q), paths[i]));
+			if (!quiet)
+				log(msg);
+			continue;
+		}
+		if (j < *n) {
+			snprintf(msg, sizeof(msg), "%s already used to name a "
+			    "system.", sq_pystr_repr(q, sizeof(q), paths[i]));
+			log(msg);
+			sq_seterr("Make sure to have a different basename for "
+			    "each system.");
+			return 1;
+		}
+		sys[*n].name = sq_strdup(paths[i]);
+		if ((status = corpus_system(&sys[*n].hyp, &sys[*n].lines,
+		    paths[i])) != 0) {
+			free(sys[*n].name);
+			return status;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/* stdin: tab-separated systems "System 1", "System 2", ... */
+static struct sq_system *
+read_stdin(size_t *n_sys, int *status)
+{
+	struct sq_segs *hyps;
+	struct sq_system *sys;
+	struct sq_lines l;
+	char name[32];
+	size_t k;
+
+	if ((*status = corpus_stdin(&hyps, n_sys, &l)) != 0) {
+		for (k = 0; hyps && k < *n_sys; k++)
+			sq_segs_free(&hyps[k]);
+		free(hyps);
+		sq_lines_free(&l);
+		return NULL;
+	}
+	sys = sq_calloc(*n_sys, sizeof(*sys));
+	for (k = 0; k < *n_sys; k++) {
+		snprintf(name, sizeof(name), "System %zu", k + 1);
+		sys[k].name = sq_strdup(name);
+		sys[k].hyp = hyps[k];
+	}
+	sys[0].lines = l;	/* owns the text of every system */
+	free(hyps);
+	return sys;
+}
+
+/* The names of PairedTest: the baseline is system 0 */
+static void
+name_paired(struct sq_system *sys, size_t n_sys, int from_stdin)
+{
+	char name[1100];
+
+	if (!from_stdin && n_sys > 0) {
+		snprintf(name, sizeof(name), "Baseline: %s", sys[0].name);
+		free(sys[0].name);
+		sys[0].name = sq_strdup(name);
+		return;
+	}
+	for (size_t s = 0; s < n_sys; s++) {
+		free(sys[s].name);
+		if (s)
+			snprintf(name, sizeof(name), "System %zu", s);
+		sys[s].name = sq_strdup(s ? name : "Baseline");
+	}
+}
+
+int
+sq_corpus_systems(struct sq_system **sys, size_t *n_sys,
+    const char *const *paths, size_t n_paths, int from_stdin, int paired,
+    int quiet, void (*log)(const char *msg))
+{
+	int status = 0;
+
+	*n_sys = 0;
+	if (from_stdin) {
+		*sys = read_stdin(n_sys, &status);
+	} else {
+		*sys = sq_calloc(n_paths ? n_paths : 1, sizeof(**sys));
+		status = read_paths(*sys, n_sys, paths, n_paths, paired, quiet,
+		    log);
+	}
+	if (status) {
+		sq_systems_free(*sys, *n_sys);
+		*sys = NULL;
+		*n_sys = 0;
+		return status;
+	}
+	if (paired)
+		name_paired(*sys, *n_sys, from_stdin);
 	return 0;
 }

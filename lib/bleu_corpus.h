@@ -13,6 +13,10 @@
  * The segments are spans into struct sq_lines that the caller keeps.
  * Failures return the exit status sacrebleu uses (1, or 17 for a wrong
  * number of fields) with the message in sq_errstr().
+ *
+ * The systems (sq_corpus_systems) carry the names sacrebleu gives them
+ * in its tables and messages; notes and warnings on the way go to the
+ * caller's log function, since lib/ prints nothing itself.
  */
 #ifndef SQ_BLEU_CORPUS_H
 #define SQ_BLEU_CORPUS_H
@@ -37,15 +41,28 @@ void sq_segs_free(struct sq_segs *s);
 int sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
     const char *const *paths, size_t n_paths, size_t nr);
 
-/* One -i file's hypotheses.  Returns 0 or the exit status. */
-int sq_corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
-    const char *path);
+/* One system: its name and hypotheses. */
+struct sq_system {
+	char *name;
+	struct sq_segs hyp;
+	struct sq_lines lines;	/* its text (stdin: all in system 0's) */
+};
 
 /*
- * The systems on the standard input: *hyps (*n_sys streams) is allocated;
- * the caller frees it and each stream.  Returns 0 or the exit status.
+ * The systems to evaluate into *sys (*n_sys of them, allocated): one per
+ * path, named by it, or with from_stdin the standard input's ("System 1",
+ * ...).  A path given twice is an error, except that paired skips a repeat
+ * of the baseline (the first) with a note.  paired also renames them as
+ * sacrebleu's paired tests do: "Baseline: PATH", or for the standard input
+ * "Baseline", "System 1", ...  Notes (none if quiet) and warnings go to
+ * log, one message a call.  Returns 0, or the exit status with *sys NULL.
+ * The caller frees *sys with sq_systems_free().
  */
-int sq_corpus_stdin(struct sq_segs **hyps, size_t *n_sys,
-    struct sq_lines *lines);
+int sq_corpus_systems(struct sq_system **sys, size_t *n_sys,
+    const char *const *paths, size_t n_paths, int from_stdin, int paired,
+    int quiet, void (*log)(const char *msg));
+
+/* Frees the n systems sys and their text; sys may be NULL. */
+void sq_systems_free(struct sq_system *sys, size_t n);
 
 #endif

@@ -125,6 +125,16 @@ sq_pyfloat_repr(char *buf, size_t size, double x)
 		snprintf(buf + k, size - k, "0");
 }
 
+/* repr() of a Python str, as sacrebleu's messages quote file names */
+const char *
+sq_pystr_repr(char *buf, size_t size, const char *s)
+{
+	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+
+	snprintf(buf, size, "%c%s%c", q, s, q);
+	return buf;
+}
+
 /* A growing string. */
 struct sb {
 	char *s;

@@ -68,4 +68,10 @@ void sq_json_string(FILE *f, const char *s, int ascii);
 /* repr() of a Python float into buf (at least 32 bytes). */
 void sq_pyfloat_repr(char *buf, size_t size, double x);
 
+/*
+ * repr() of the string s into buf, quoted as Python quotes it (no escapes:
+ * file names); truncated to size.  Returns buf.
+ */
+const char *sq_pystr_repr(char *buf, size_t size, const char *s);
+
 #endif

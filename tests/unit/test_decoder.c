@@ -17,20 +17,9 @@
 #include "model.h"
 #include "pool.h"
 #include "util.h"
+#include "tap.h"
 
 enum { D = 32, H = 4, F = 48, L = 2, V = 37, P = 64, S = 5, T = 6 };
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *what, double err)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s (max abs diff %.3g)\n", cond ? "" : "not ",
-	    n_test, what, err);
-}
 
 static unsigned long long rng = 0x9E3779B97F4A7C15ULL;
 
@@ -244,14 +233,14 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	snprintf(what, sizeof(what), "%s, %d thread(s): reordered, "
 	    "duplicated, dropped rows equal rows decoded alone", name,
 	    sq_pool_threads(pool));
-	ok(err < 1e-5, what, err);
+	ok(err < 1e-5, "%s (max abs diff %.3g)", what, err);
 
 	/* the encoder: sentence 1 alone equals sentence 1 in the pair */
 	sq_encoder_run(e, 1, srcs + 1, lens + 1);
 	err = max_diff(sq_encoder_out(e, 0), mem[1], 3L * D);
 	snprintf(what, sizeof(what), "%s: encoder output independent of the "
 	    "batch", name);
-	ok(err < 1e-5, what, err);
+	ok(err < 1e-5, "%s (max abs diff %.3g)", what, err);
 
 	sq_decoder_free(d);
 	sq_encoder_free(e);
@@ -274,6 +263,5 @@ main(void)
 	free(pre->enc), free(pre->dec), free(pre);
 	while (n_weights > 0)
 		free(weights[--n_weights]);
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }

@@ -13,18 +13,7 @@
 #include "ops.h"
 #include "pool.h"
 #include "util.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *what, double err)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s (max abs diff %.3g)\n", cond ? "" : "not ",
-	    n_test, what, err);
-}
+#include "tap.h"
 
 static unsigned long long rng = 88172645463325252ULL;
 
@@ -84,13 +73,13 @@ test_linear(struct sq_pool *pool)
 		e = max_diff(y, yr, (long)M * N);
 		snprintf(what, sizeof(what), "linear M=%d K=%d N=%d, %d threads",
 		    M, K, N, sq_pool_threads(pool));
-		ok(e < 1e-4, what, e);
+		ok(e < 1e-4, "%s (max abs diff %.3g)", what, e);
 		sq_linear(y, x, w, NULL, M, K, N, pool);
 		sq_linear_ref(yr, x, w, NULL, M, K, N);
 		e = max_diff(y, yr, (long)M * N);
 		snprintf(what, sizeof(what), "linear without bias M=%d N=%d",
 		    M, N);
-		ok(e < 1e-4, what, e);
+		ok(e < 1e-4, "%s (max abs diff %.3g)", what, e);
 		free(x), free(w), free(b), free(y), free(yr);
 	}
 }
@@ -113,7 +102,7 @@ test_elementwise(struct sq_pool *pool)
 		sq_activate_ref(r, n, act);
 		e = max_diff(a, r, n);
 		snprintf(what, sizeof(what), "activation %s", names[act]);
-		ok(e < 2e-6 * 12, what, e);
+		ok(e < 2e-6 * 12, "%s (max abs diff %.3g)", what, e);
 	}
 	free(x), free(a), free(r);
 }
@@ -134,10 +123,10 @@ test_layernorm(struct sq_pool *pool)
 	sq_layernorm(y, x, g, b, M, D, 1e-5f, NULL);
 	sq_layernorm_ref(yr, x, g, b, M, D, 1e-5f);
 	e = max_diff(y, yr, (long)M * D);
-	ok(e < 1e-4, "layernorm", e);
+	ok(e < 1e-4, "layernorm (max abs diff %.3g)", e);
 	sq_layernorm(x, x, g, b, M, D, 1e-5f, pool);	/* in place */
 	e = max_diff(x, yr, (long)M * D);
-	ok(e < 1e-4, "layernorm in place", e);
+	ok(e < 1e-4, "layernorm in place (max abs diff %.3g)", e);
 	free(x), free(g), free(b), free(y), free(yr);
 }
 
@@ -154,7 +143,8 @@ test_logsoftmax(struct sq_pool *pool)
 	sq_logsoftmax(x, M, V, pool);
 	sq_logsoftmax_ref(r, M, V);
 	e = max_diff(x + 6, r + 6, (long)M * V - 6);
-	ok(e < 1e-4 && isinf(x[5]) && x[5] < 0, "logsoftmax", e);
+	ok(e < 1e-4 && isinf(x[5]) && x[5] < 0,
+	    "logsoftmax (max abs diff %.3g)", e);
 	free(x), free(r);
 }
 
@@ -177,7 +167,7 @@ test_attend(void)
 		sq_attend_ref(orf, pr, q, k, v, cell, n, D, H);
 		e = SQ_MAX(max_diff(o, orf, D), max_diff(p, pr, (long)H * n));
 		snprintf(what, sizeof(what), "attend over %d keys", n);
-		ok(e < 1e-5, what, e);
+		ok(e < 1e-5, "%s (max abs diff %.3g)", what, e);
 		free(q), free(k), free(v);
 	}
 }
@@ -200,7 +190,7 @@ test_pool(void)
 	for (r = 0; r < 100; r++)
 		sq_pool_run(p, count_runs, seen);
 	ok(seen[0] == 100 && seen[1] == 100 && seen[2] == 100,
-	    "pool runs every part once per run", 0);
+	    "pool runs every part once per run");
 	{
 		int parts[7] = { 0 }, k, good7 = 1;
 
@@ -208,14 +198,14 @@ test_pool(void)
 			sq_pool_run_parts(p, count_runs, parts, 7);
 		for (k = 0; k < 7; k++)
 			good7 &= parts[k] == 50;
-		ok(good7, "pool runs 7 parts on 3 threads, each once per run", 0);
+		ok(good7, "pool runs 7 parts on 3 threads, each once per run");
 	}
 	for (i = 0; i < 3; i++) {
 		sq_pool_share(1000, 16, i, 3, &lo, &hi);
 		good &= lo == prev && lo % 16 == 0 && hi >= lo;
 		prev = hi;
 	}
-	ok(good && prev == 1000, "pool shares tile the range", 0);
+	ok(good && prev == 1000, "pool shares tile the range");
 	sq_pool_free(p);
 	sq_pool_free(NULL);
 }
@@ -235,6 +225,5 @@ main(void)
 	test_attend();
 	test_pool();
 	sq_pool_free(pool);
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }

@@ -10,17 +10,7 @@
 #include <stdio.h>
 
 #include "sample.h"
-
-static int n_test, n_fail;
-
-static void
-ok(int cond, const char *what)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
-}
+#include "tap.h"
 
 #define V 6
 #define DRAWS 40000
@@ -102,6 +92,5 @@ main(void)
 		ok(sq_sample(&s, none, V, &g) == -1, "nothing to draw: -1");
 	}
 	sq_sampler_free(&s);
-	printf("1..%d\n", n_test);
-	return n_fail != 0;
+	return tap_done();
 }
