@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "decoder.h"
 #include "decoding.h"
+#include "engine.h"
 #include "model.h"
 #include "pool.h"
 #include "stream.h"
@@ -176,13 +177,19 @@ run_batch(const struct opts *o, const struct sq_model *m, struct stepper *sp,
 		keep_hyps(res, bs, i, order[i], o->beam.nbest, s[order[i]].key);
 }
 
-/* The output stream, opened at the first record (none for no input). */
+/*
+ * The output stream, opened at the first record (none for no input).  Its
+ * header names the model by absolute path, as encode's and decode's do,
+ * so that detok finds it from any directory.
+ */
 static struct sq_writer *
 writer(struct sq_writer **w, const struct sq_model *m, int text)
 {
+	char hint[4096];
+
 	if (*w == NULL && (*w = sq_writer_open(stdout, SQ_STREAM_TOKENS,
-	    m->model_id, m->path, text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY)) ==
-	    NULL)
+	    m->model_id, sq_engine_hint(m->path, hint, sizeof(hint)),
+	    text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY)) == NULL)
 		sq_die("%s", sq_errstr());
 	return *w;
 }

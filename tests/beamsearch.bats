@@ -130,6 +130,13 @@ same_beams() {
 	[ "$(wc -l < twice)" -eq 24 ]
 }
 
+@test "the output header names the model by its absolute path" {
+	run -0 --separate-stderr bash -c \
+	    'beamsearch -m untied.sq untied.mem | seqcat -H | head -n 1'
+	[[ "$output" == "H tokens 1.0 "*" $BATS_FILE_TMPDIR/untied.sq" ]] ||
+	    fail "header: $output"
+}
+
 # status 1, one line on stderr starting "beamsearch: " then $1
 one_error() {
 	[ "$status" -eq 1 ] || fail "status $status, expected 1"
