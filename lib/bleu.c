@@ -91,12 +91,8 @@ preprocess(struct sq_bleu *b, struct sq_words *sg, struct sq_uspan x)
 	struct sq_uspan t;
 	size_t n;
 
-	if (b->o.lowercase) {
-		b->low.n = 0;
-		sq_py_lower(&b->low, x.c, x.n);
-		x.c = b->low.c;
-		x.n = b->low.n;
-	}
+	if (b->o.lowercase)
+		x = sq_py_lowered(&b->low, x);
 	t = sq_bleutok_run(&b->tok, x.c, sq_py_rstrip(x.c, x.n));
 	while ((n = sq_py_split(b->w, b->w_cap, t.c, t.n)) > b->w_cap) {
 		b->w_cap = n;

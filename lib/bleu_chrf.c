@@ -122,12 +122,8 @@ extract(struct sq_chrf *c, struct side *s, struct sq_uspan x)
 {
 	size_t n;
 
-	if (c->o.lowercase) {
-		c->low.n = 0;
-		sq_py_lower(&c->low, x.c, x.n);
-		x.c = c->low.c;
-		x.n = c->low.n;
-	}
+	if (c->o.lowercase)
+		x = sq_py_lowered(&c->low, x);
 	s->chars.n = 0;
 	if (c->o.whitespace) {
 		sq_ustr_append(&s->chars, x.c, x.n);

@@ -211,6 +211,14 @@ final_sigma(const uint32_t *c, size_t n, size_t i)
 	return j == n || !is_cased(c[j]);
 }
 
+struct sq_uspan
+sq_py_lowered(struct sq_ustr *buf, struct sq_uspan x)
+{
+	buf->n = 0;
+	sq_py_lower(buf, x.c, x.n);
+	return (struct sq_uspan){ buf->c, buf->n };
+}
+
 void
 sq_py_lower(struct sq_ustr *out, const uint32_t *c, size_t n)
 {

@@ -67,4 +67,10 @@ size_t sq_py_split(struct sq_uspan *w, size_t max, const uint32_t *c,
 /* Appends str.lower() of c[0..n) to out. */
 void sq_py_lower(struct sq_ustr *out, const uint32_t *c, size_t n);
 
+/*
+ * x lower-cased (-lc) into buf, which is emptied first: the returned span
+ * borrows buf until it changes.
+ */
+struct sq_uspan sq_py_lowered(struct sq_ustr *buf, struct sq_uspan x);
+
 #endif
