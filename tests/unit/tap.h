@@ -6,6 +6,7 @@
 #ifndef SQ_TAP_H
 #define SQ_TAP_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -28,6 +29,19 @@ ok(int cond, const char *fmt, ...)
 		tap_failed++;
 		printf("# sq_errstr: %s\n", sq_errstr());
 	}
+}
+
+/* The largest |a[i] - b[i]| of n floats, for kernels against references. */
+static inline double
+max_diff(const float *a, const float *b, long n)
+{
+	double m = 0.0;
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (!(fabs((double)a[i] - b[i]) <= m))
+			m = fabs((double)a[i] - b[i]);
+	return m;
 }
 
 /* Prints the plan; the exit status: 1 if any test failed. */

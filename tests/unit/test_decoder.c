@@ -116,18 +116,6 @@ make_model(int pre_norm, int act)
 	return m;
 }
 
-static double
-max_diff(const float *a, const float *b, long n)
-{
-	double m = 0.0;
-	long i;
-
-	for (i = 0; i < n; i++)
-		if (!(fabs((double)a[i] - b[i]) <= m))
-			m = fabs((double)a[i] - b[i]);
-	return m;
-}
-
 /*
  * Hypothesis h of the test: tokens toks[h][0..T) fed after the start
  * token, over sentence sent_of[h].  Decoded alone: logp (T, V).

@@ -37,18 +37,6 @@ rand_vec(long n, float scale)
 	return x;
 }
 
-static double
-max_diff(const float *a, const float *b, long n)
-{
-	double m = 0.0;
-	long i;
-
-	for (i = 0; i < n; i++)
-		if (!(fabs((double)a[i] - b[i]) <= m))
-			m = fabs((double)a[i] - b[i]);
-	return m;
-}
-
 static void
 test_linear(struct sq_pool *pool)
 {
