@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "beam.h"
-#include "cli.h"
-#include "decoder.h"
-#include "decoding.h"
-#include "engine.h"
-#include "model.h"
-#include "pool.h"
-#include "stream.h"
-#include "util.h"
+#include "search/beam.h"
+#include "base/cli.h"
+#include "nn/decoder.h"
+#include "search/decoding.h"
+#include "search/engine.h"
+#include "nn/model.h"
+#include "base/pool.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-qv] [-k size] [-a alpha] [-n nbest] [-m model] [-t threads]\n" \
 "       [--length-norm power|gnmt] [--word-penalty w] [--no-repeat-ngram n]\n" \
@@ -79,7 +79,7 @@ struct opts {
 	int scores, text;
 };
 
-/* The step function over the decoder (lib/beam.h's contract). */
+/* The step function over the decoder (lib/search/beam.h's contract). */
 struct stepper {
 	struct sq_decoder *dec;
 	int n_sent;		/* rows after sq_decoder_begin() */

@@ -4,8 +4,8 @@
  * bootstrap confidence intervals) or several (tables, paired bootstrap and
  * approximate randomization tests), in text, JSON or LaTeX.  This file
  * holds sacrebleu's argparse command line, its checks of the options, and
- * the order of the work: lib/bleu_corpus.c reads the references and the
- * systems, lib/bleu_run.c checks them against the mode, evaluates and
+ * the order of the work: lib/bleu/corpus.c reads the references and the
+ * systems, lib/bleu/run.c checks them against the mode, evaluates and
  * writes; their notes and warnings come back here to go to stderr.  See
  * man/bleu.1.
  */
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bleu_corpus.h"
-#include "bleu_eval.h"
-#include "bleu_run.h"
-#include "cli.h"
-#include "util.h"
+#include "bleu/corpus.h"
+#include "bleu/eval.h"
+#include "bleu/run.h"
+#include "base/cli.h"
+#include "base/util.h"
 
 #define USAGE \
 	"[-b] [-lc] [-q] [-sh] [-sl] [--force] [-f format] [-m metric ...]\n" \

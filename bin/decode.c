@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "decoding.h"
-#include "engine.h"
-#include "greedy.h"
-#include "model.h"
-#include "sample.h"
-#include "stream.h"
-#include "util.h"
+#include "base/cli.h"
+#include "search/decoding.h"
+#include "search/engine.h"
+#include "search/greedy.h"
+#include "nn/model.h"
+#include "search/sample.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \

@@ -1,6 +1,6 @@
 /*
  * detok: tokens streams (binary or text ids) back to text with
- * SentencePiece (lib/spm.h), one line per record, in stream order.
+ * SentencePiece (lib/io/spm.h), one line per record, in stream order.
  *
  * The text of a record is what spm_decode --input_format=id prints for
  * its ids.  By default only the records of rank 0 are printed, so an
@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "spm.h"
-#include "stream.h"
-#include "util.h"
+#include "base/cli.h"
+#include "io/spm.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-qv] [-m model | --spm file] [-n | --moses] [file ...]"
 #define HELP \

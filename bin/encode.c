@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "encoder.h"
-#include "engine.h"
-#include "model.h"
-#include "stream.h"
-#include "util.h"
+#include "base/cli.h"
+#include "nn/encoder.h"
+#include "search/engine.h"
+#include "nn/model.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-qvz] [-m model] [-t threads] [--batch-size n] " \
     "[--batch-tokens n] [--text] [file ...]"

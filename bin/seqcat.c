@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "stream.h"
-#include "util.h"
+#include "base/cli.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-abHtz] [--model-id id] [--model-path path] [file ...]"
 #define HELP \

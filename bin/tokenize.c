@@ -1,5 +1,5 @@
 /*
- * tokenize: text lines to a tokens stream with SentencePiece (lib/spm.h).
+ * tokenize: text lines to a tokens stream with SentencePiece (lib/io/spm.h).
  *
  * Line i (0-based, counted across all operands as if they were cat'ed) is
  * record key i; every line gives one record (or one n-best group), empty
@@ -27,12 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "pool.h"
-#include "segment.h"
-#include "spm.h"
-#include "stream.h"
-#include "util.h"
+#include "base/cli.h"
+#include "base/pool.h"
+#include "io/segment.h"
+#include "io/spm.h"
+#include "io/stream.h"
+#include "base/util.h"
 
 #define USAGE "[-qv] [-m model | --spm file] [-t threads] " \
 	"[--text | --pieces] [--bos] [--eos] [-k key] " \

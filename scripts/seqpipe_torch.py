@@ -150,7 +150,7 @@ def spm_info(blob):
 
 
 # ---------------------------------------------------------------------------
-# the config: struct sq_config in lib/model.h, defaults as documented there
+# the config: struct sq_config in lib/nn/model.h, defaults as documented there
 
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size", "max_positions",
@@ -560,7 +560,7 @@ def repeats(ids, n):
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
                 no_repeat_ngram=0):
-    """A straightforward beam search with lib/beam.h's rules.  Each step
+    """A straightforward beam search with lib/search/beam.h's rules.  Each step
     extends every live hypothesis by every token and keeps the best
     k - (finished so far) extensions by summed log-prob (Marian's shrinking
     beam); one ending in EOS is finished with the score

@@ -29,7 +29,7 @@ As in the stream's records, the per-token log-probs s are those of the
 ids, one each; a score that sums log-probs (greedy, --score) includes the
 EOS's, and so does L below.
 
-Search follows lib/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
+Search follows lib/search/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
 --max-len [A,]B (at most floor(A * n_src + B) tokens, EOS included, capped
 at max_positions - position_offset), --min-len N (no EOS before N tokens),

@@ -12,7 +12,7 @@ setup() {
 	(cd "$SRCDIR" && git ls-files -z | xargs -0 cp --parents -t "$tree")
 	# the built programs come along so install need not rebuild them
 	local f
-	for f in "$SRCDIR"/lib/*.[oa] "$SRCDIR"/bin/*; do
+	for f in "$SRCDIR"/lib/*.a "$SRCDIR"/lib/*/*.o "$SRCDIR"/bin/*; do
 		[ -f "$f" ] && [ ! -e "$tree/${f#"$SRCDIR"/}" ] && cp -p "$f" "$tree/${f#"$SRCDIR"/}"
 	done
 	true

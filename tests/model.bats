@@ -1,4 +1,4 @@
-# The model file: lib/model.c's validation through tests/unit/test_model
+# The model file: lib/nn/model.c's validation through tests/unit/test_model
 # (a program that opens models, until encode exists), the model scripts,
 # and the PyTorch reference against torch.nn.Transformer.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Builds seqpipe streams byte by byte from man/seqpipe-stream.5 alone,
-independently of lib/stream.c, for tests/stream.bats.
+independently of lib/io/stream.c, for tests/stream.bats.
 
 usage: streamgen.py EXPR ...
 Each EXPR is a Python expression over the functions below that gives bytes;

@@ -10,7 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static int tap_n, tap_failed;
 

@@ -1,5 +1,5 @@
 /*
- * test_beam: lib/beam.c against independent checks on a toy model whose
+ * test_beam: lib/search/beam.c against independent checks on a toy model whose
  * log-probs are a hash of (sentence, prefix, token):
  * - a plain reference beam search written here from the rules in beam.h
  *   (explicit token vectors, a full sort of all candidates, no early
@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "beam.h"
+#include "search/beam.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MAXT 16		/* longest hypothesis */
 #define MAXR 4096	/* rows per step */

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bleu_report.h"
-#include "bleu_rng.h"
-#include "bleu_text.h"
-#include "bleu_tok.h"
+#include "bleu/report.h"
+#include "bleu/rng.h"
+#include "bleu/text.h"
+#include "bleu/tok.h"
 #include "tap.h"
 
 static struct sq_ustr

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoder.h"
-#include "encoder.h"
-#include "model.h"
-#include "pool.h"
-#include "util.h"
+#include "nn/decoder.h"
+#include "nn/encoder.h"
+#include "nn/model.h"
+#include "base/pool.h"
+#include "base/util.h"
 #include "tap.h"
 
 enum { D = 32, H = 4, F = 48, L = 2, V = 37, P = 64, S = 5, T = 6 };

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoding.h"
-#include "model.h"
+#include "search/decoding.h"
+#include "nn/model.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static void
 test_maxlen(void)

@@ -1,5 +1,5 @@
 /*
- * test_model: lib/model.c against model files written here by hand.
+ * test_model: lib/nn/model.c against model files written here by hand.
  *
  * Without operands: TAP.  Writes a minimal model (D 4, 2 heads, one layer
  * each side, everything tied, no SentencePiece models) with the tensor
@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model.h"
+#include "nn/model.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The tensors of the test model, in file order, with their element counts. */
 #define D 4

@@ -1,5 +1,5 @@
 /*
- * test_ops: every fast kernel of lib/ops.c against its float32 reference
+ * test_ops: every fast kernel of lib/nn/ops.c against its float32 reference
  * (llm.c's dev/ kernels against the CPU version), on seeded random data
  * with the shapes of a small model and the odd sizes that catch tails.
  * Also the pool: every thread index runs once per run, shares tile a range.
@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "ops.h"
-#include "pool.h"
-#include "util.h"
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "base/pool.h"
+#include "base/util.h"
 #include "tap.h"
 
 static unsigned long long rng = 88172645463325252ULL;

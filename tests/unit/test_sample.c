@@ -9,7 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "sample.h"
+#include "search/sample.h"
 #include "tap.h"
 
 #define V 6

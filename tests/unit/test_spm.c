@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spm.h"
+#include "io/spm.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char *words[] = {
 	"the", "model", "reads", "a", "line", "of", "text", "and", "writes",

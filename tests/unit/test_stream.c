@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream.h"
+#include "io/stream.h"
 #include "tap.h"
 
 /* Deterministic test data: record i of a stream. */

@@ -1,0 +1,152 @@
+/*
+ * cli: usage, version, option values and the -m/-t/-q/-v conventions.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cli.h"
+#include "base/util.h"
+
+#ifndef SQ_VERSION
+#define SQ_VERSION "0.0"
+#endif
+
+static const char *cli_usage = "";
+static const char *cli_help = "";
+
+void
+sq_cli_begin(char *argv0, const char *usage, const char *help)
+{
+	char *slash = strrchr(argv0, '/');
+
+	if (slash)
+		memmove(argv0, slash + 1, strlen(slash + 1) + 1);
+	sq_setprogname(argv0);
+	cli_usage = usage;
+	cli_help = help;
+}
+
+void
+sq_usage(FILE *f, int full)
+{
+	fprintf(f, "usage: %s %s\n", sq_progname(), cli_usage);
+	if (full && cli_help[0])
+		fprintf(f, "\n%s", cli_help);
+}
+
+void
+sq_help_exit(void)
+{
+	sq_usage(stdout, 1);
+	exit(sq_fshut(stdout, "<stdout>"));
+}
+
+void
+sq_version_exit(void)
+{
+	printf("%s (seqpipe) %s\n", sq_progname(), SQ_VERSION);
+	exit(sq_fshut(stdout, "<stdout>"));
+}
+
+void
+sq_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", sq_progname());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	sq_usage(stderr, 0);
+	exit(2);
+}
+
+void
+sq_cli_option(struct sq_cli *cli, int ch)
+{
+	switch (ch) {
+	case 'q': cli->quiet = 1; break;
+	case 'v': cli->verbose = 1; break;
+	case 'h': sq_help_exit();
+	case 'V': sq_version_exit();
+	default:
+		sq_usage(stderr, 0);
+		exit(2);
+	}
+}
+
+long
+sq_parse_long(const char *opt, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		sq_usage_error("%s: '%s' is not an integer in [%ld, %ld]", opt,
+		    s, lo, hi);
+	return v;
+}
+
+double
+sq_parse_double(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || isnan(v) || v < lo || v > hi)
+		sq_usage_error("%s: '%s' is not a number in [%g, %g]", opt, s,
+		    lo, hi);
+	return v;
+}
+
+const char *
+sq_cli_model(const struct sq_cli *cli)
+{
+	const char *env;
+
+	if (cli->model)
+		return cli->model;
+	env = getenv("SEQPIPE_MODEL");
+	return env && *env ? env : NULL;
+}
+
+int
+sq_cli_threads(const struct sq_cli *cli)
+{
+	return cli->threads > 0 ? cli->threads : sq_ncores();
+}
+
+void
+sq_cli_echo(const struct sq_cli *cli, int argc, char *argv[])
+{
+	int i;
+
+	if (!cli->verbose)
+		return;
+	fprintf(stderr, "%s:", sq_progname());
+	for (i = 0; i < argc; i++)
+		fprintf(stderr, " %s", argv[i]);
+	fputc('\n', stderr);
+}
+
+void
+sq_note(const struct sq_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet)
+		return;
+	fprintf(stderr, "%s: ", sq_progname());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

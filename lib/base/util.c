@@ -1,0 +1,167 @@
+/*
+ * util: diagnostics, aborting allocators and stdio helpers shared by all
+ * programs.  See util.h for the conventions.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+static const char *progname = "seqpipe";
+static _Thread_local char errbuf[512];
+
+void
+sq_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "%s: %s:%d: assertion failed: %s\n", progname, file,
+	    line, expr);
+	abort();
+}
+
+void
+sq_setprogname(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	progname = slash ? slash + 1 : argv0;
+}
+
+const char *
+sq_progname(void)
+{
+	return progname;
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+void
+sq_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+sq_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+sq_seterr(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+sq_errstr(void)
+{
+	return errbuf;
+}
+
+static void *
+check_alloc(void *p, size_t n)
+{
+	if (!p && n)
+		sq_die("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *
+sq_malloc(size_t n)
+{
+	return check_alloc(malloc(n ? n : 1), n ? n : 1);
+}
+
+void *
+sq_calloc(size_t n, size_t size)
+{
+	return check_alloc(calloc(n ? n : 1, size ? size : 1), 1);
+}
+
+void *
+sq_realloc(void *p, size_t n)
+{
+	return check_alloc(realloc(p, n ? n : 1), n ? n : 1);
+}
+
+void *
+sq_reallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		sq_die("out of memory (%zu x %zu bytes)", n, size);
+	return sq_realloc(p, n * size);
+}
+
+char *
+sq_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(sq_malloc(n), s, n);
+}
+
+int
+sq_fshut(FILE *f, const char *name)
+{
+	int ret = 0;
+
+	/* fflush+ferror catch the write error even on a stream stdio buffered */
+	if (fflush(f) == EOF || ferror(f)) {
+		sq_warn("%s: write error:", name);
+		ret = 1;
+	}
+	if (f != stdin && fclose(f) == EOF && !ret) {
+		sq_warn("%s: close:", name);
+		ret = 1;
+	}
+	return ret;
+}
+
+FILE *
+sq_fopen_input(const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return stdin;
+	return fopen(path, "rb");
+}
+
+const char *
+sq_input_name(const char *path)
+{
+	return (!path || strcmp(path, "-") == 0) ? "<stdin>" : path;
+}
+
+int
+sq_ncores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}

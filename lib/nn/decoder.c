@@ -1,0 +1,451 @@
+/*
+ * decoder: the Transformer decoder one position at a time, over rows of
+ * hypotheses (see decoder.h for the contract; the math is model.h's).
+ *
+ * Memory layout.  The self-attention cache is one block of steps: step t
+ * holds, for every layer l, the keys then the values of rows [0, R_cap):
+ *	kv: (T_cap, L, 2, R_cap, D)
+ * Row r's key at step t of layer l sits at kv + ((t*L + l)*2)*R_cap*D +
+ * slot*D, where slot is the row that wrote it (row r's ancestor at step
+ * t).  cell[r][t] keeps t*L*2*R_cap*D + slot*D, so that attention reads
+ * keys at k_l + cell[r][t] and values at v_l + cell[r][t], with k_l and
+ * v_l the layer's offsets; selecting parents copies cell lists only.  The
+ * block is allocated once per batch shape and touched only where rows
+ * live, so its resident part follows the real work.
+ *
+ * The cross-attention keys and values of every sentence, computed by
+ * begin() with one product per layer over all sentences' rows:
+ *	cross: (L, 2, sum S, D)
+ *
+ * Workload per step with R rows: the products of (R, D) by the layer
+ * weights (D, D) x 6 and (F, D), (D, F), then (R, D) by the output
+ * projection (Vt, D): with one row it reads every decoder weight once
+ * (memory-bound), with many it is compute-bound.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/decoder.h"
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "base/pool.h"
+#include "base/util.h"
+
+struct sq_decoder {
+	const struct sq_model *m;
+	struct sq_pool *pool;
+	int n_thr;
+
+	float *pe;		/* (n_pe, D) positions offset.. */
+	int n_pe;
+
+	/* the batch */
+	int n_sent;
+	long *src_first;	/* (n_sent + 1) first memory row of each */
+	int max_src;		/* longest source */
+	int R_cap, T_cap;	/* max_rows, max_steps of this batch */
+	int rows, t;		/* live rows, steps taken */
+	float *cross;		/* (L, 2, sum S, D) */
+	float *packed;		/* (sum S, D) the memories, packed */
+	long cross_rows;	/* sum S */
+	float *kv;		/* (T_cap, L, 2, R_cap, D) */
+	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
+	int *sent, *sent2;	/* (R_cap) sentence of each row */
+	long *src_cell;		/* (max_src) s * D */
+
+	/* scratch for one step, (R_cap, ...) */
+	float *x, *h, *q, *a;	/* (R_cap, D) each */
+	float *f;		/* (R_cap, F) */
+	float *att;		/* (n_thr, att_stride): per thread a softmax
+				   (max(T_cap, max_src) + 1), then the
+				   cross-attention probs (H, max_src) */
+	long att_stride;
+	float *align;		/* (R_cap, max_src) */
+	int want_align, have_align;
+	long cap_kv, cap_cross, cap_scratch, cap_att, cap_align;
+	int cap_rows, cap_steps, cap_sent, cap_src;
+};
+
+struct sq_decoder *
+sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
+{
+	struct sq_decoder *d = sq_calloc(1, sizeof(*d));
+
+	sq_ops_init();
+	d->m = m;
+	d->pool = pool;
+	d->n_thr = sq_pool_threads(pool);
+	return d;
+}
+
+void
+sq_decoder_free(struct sq_decoder *d)
+{
+	if (d == NULL)
+		return;
+	free(d->pe);
+	free(d->src_first);
+	free(d->cross);
+	free(d->kv);
+	free(d->cell);
+	free(d->cell2);
+	free(d->sent);
+	free(d->sent2);
+	free(d->src_cell);
+	free(d->x);
+	free(d->att);
+	free(d->align);
+	free(d);
+}
+
+int
+sq_decoder_rows(const struct sq_decoder *d)
+{
+	return d->rows;
+}
+
+int
+sq_decoder_sentence(const struct sq_decoder *d, int r)
+{
+	return d->sent[r];
+}
+
+int
+sq_decoder_steps(const struct sq_decoder *d)
+{
+	return d->t;
+}
+
+void
+sq_decoder_set_align(struct sq_decoder *d, int on)
+{
+	d->want_align = on;
+}
+
+const float *
+sq_decoder_align(const struct sq_decoder *d, int *S)
+{
+	*S = d->max_src;
+	return d->have_align ? d->align : NULL;
+}
+
+/* p grown to at least n elements of size sz (contents lost); *cap kept. */
+static void *
+grow(void *p, long *cap, long n, size_t sz)
+{
+	if (n <= *cap)
+		return p;
+	free(p);
+	*cap = n;
+	return sq_reallocarray(NULL, n, sz);
+}
+
+/* Sizes every buffer for a batch; only ever grows. */
+static void
+reserve(struct sq_decoder *d, int n, long sum_src, int max_rows,
+    int max_steps)
+{
+	const struct sq_config *c = &d->m->cfg;
+	long D = c->d_model, F = c->d_ff, L = c->decoder_layers, H = c->n_heads;
+	long per_thr, s;
+
+	if (max_steps > d->n_pe) {
+		d->pe = sq_reallocarray(d->pe, (size_t)max_steps * D,
+		    sizeof(float));
+		sq_positions(d->pe, c->position_offset, max_steps, D,
+		    c->positions, d->m->dec_pos);
+		d->n_pe = max_steps;
+	}
+	if (n + 1 > d->cap_sent) {
+		d->cap_sent = n + 1;
+		d->src_first = sq_reallocarray(d->src_first, n + 1,
+		    sizeof(long));
+	}
+	if ((2 * L + 1) * sum_src * D > d->cap_cross) {
+		free(d->cross);
+		d->cap_cross = (2 * L + 1) * sum_src * D;
+		d->cross = sq_reallocarray(NULL, d->cap_cross, sizeof(float));
+	}
+	d->packed = d->cross + L * 2 * sum_src * D;
+	if (max_rows > d->cap_rows || max_steps > d->cap_steps) {
+		d->cap_rows = SQ_MAX(max_rows, d->cap_rows);
+		d->cap_steps = SQ_MAX(max_steps, d->cap_steps);
+		free(d->cell), free(d->cell2), free(d->sent), free(d->sent2);
+		d->cell = sq_reallocarray(NULL, (size_t)d->cap_rows *
+		    d->cap_steps, sizeof(long));
+		d->cell2 = sq_reallocarray(NULL, (size_t)d->cap_rows *
+		    d->cap_steps, sizeof(long));
+		d->sent = sq_reallocarray(NULL, d->cap_rows, sizeof(int));
+		d->sent2 = sq_reallocarray(NULL, d->cap_rows, sizeof(int));
+	}
+	/* the cache is laid out for this batch's R_cap */
+	d->kv = grow(d->kv, &d->cap_kv, (long)max_steps * L * 2 * max_rows * D,
+	    sizeof(float));
+	if ((long)d->max_src > d->cap_src) {
+		d->src_cell = sq_reallocarray(d->src_cell, d->max_src,
+		    sizeof(long));
+		for (s = 0; s < d->max_src; s++)
+			d->src_cell[s] = s * D;
+		d->cap_src = d->max_src;
+	}
+	if (d->cap_scratch < (long)max_rows * (4 * D + F)) {
+		free(d->x);
+		d->cap_scratch = (long)max_rows * (4 * D + F);
+		d->x = sq_reallocarray(NULL, d->cap_scratch, sizeof(float));
+	}
+	d->h = d->x + max_rows * D;
+	d->q = d->h + max_rows * D;
+	d->a = d->q + max_rows * D;
+	d->f = d->a + max_rows * D;
+	per_thr = SQ_MAX(max_steps, d->max_src) + 1 + H * d->max_src;
+	d->att = grow(d->att, &d->cap_att, d->n_thr * per_thr, sizeof(float));
+	d->att_stride = per_thr;
+	d->align = grow(d->align, &d->cap_align, (long)max_rows * d->max_src +
+	    1, sizeof(float));
+}
+
+int
+sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
+    const int *src_len, int max_rows, int max_steps)
+{
+	const struct sq_model *m = d->m;
+	const struct sq_config *c = &m->cfg;
+	int D = c->d_model, i, l, limit;
+	long sum = 0;
+
+	limit = c->max_positions - c->position_offset;
+	if (n < 0 || max_rows < n || max_steps < 0 || max_steps > limit) {
+		sq_seterr("decoder: bad batch (%d sentences, %d rows, %d "
+		    "steps; the model takes %d positions)", n, max_rows,
+		    max_steps, limit);
+		return -1;
+	}
+	d->max_src = 0;
+	for (i = 0; i < n; i++) {
+		if (src_len[i] < 0) {
+			sq_seterr("decoder: sentence %d: bad length %d", i,
+			    src_len[i]);
+			return -1;
+		}
+		sum += src_len[i];
+		d->max_src = SQ_MAX(d->max_src, src_len[i]);
+	}
+	reserve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1));
+	d->n_sent = n;
+	d->R_cap = SQ_MAX(max_rows, 1);
+	d->T_cap = max_steps;
+	d->rows = n;
+	d->t = 0;
+	d->have_align = 0;
+	d->cross_rows = sum;
+	d->src_first[0] = 0;
+	for (i = 0; i < n; i++) {
+		d->src_first[i + 1] = d->src_first[i] + src_len[i];
+		d->sent[i] = i;
+	}
+	if (sum == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (src_len[i] > 0)
+			memcpy(d->packed + d->src_first[i] * D, mem[i],
+			    (size_t)src_len[i] * D * sizeof(float));
+	for (l = 0; l < c->decoder_layers; l++) {
+		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
+		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
+
+		sq_linear(k, d->packed, w->k.w, w->k.b, (int)sum, D, D,
+		    d->pool);
+		sq_linear(v, d->packed, w->v.w, w->v.b, (int)sum, D, D,
+		    d->pool);
+	}
+	return 0;
+}
+
+/* Attention of a share of the rows: self over their prefixes, or cross. */
+struct attn_job {
+	struct sq_decoder *d;
+	int l;			/* layer */
+	int cross;		/* 0 self-attention, 1 cross-attention */
+};
+
+static void
+attn_part(void *arg, int i, int n)
+{
+	struct attn_job *j = arg;
+	struct sq_decoder *d = j->d;
+	const struct sq_config *c = &d->m->cfg;
+	long D = c->d_model, L = c->decoder_layers, H = c->n_heads;
+	float *soft = d->att + i * d->att_stride;	/* softmax scratch */
+	float *probs = soft + SQ_MAX(d->T_cap, d->max_src) + 1; /* (H, S) */
+	int lo, hi, r, s, h;
+
+	sq_pool_share(d->rows, 1, i, n, &lo, &hi);
+	for (r = lo; r < hi; r++) {
+		if (!j->cross) {
+			const float *k = d->kv + j->l * 2 * d->R_cap * D;
+
+			sq_attend(d->a + r * D, NULL, soft, d->q + r * D, k,
+			    k + d->R_cap * D, d->cell + (long)r * d->T_cap,
+			    d->t + 1, (int)D, (int)H);
+		} else {
+			int sn = d->sent[r];
+			int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
+			const float *k = d->cross + j->l * 2 *
+			    d->cross_rows * D + d->src_first[sn] * D;
+			int keep = d->want_align && j->l == L - 1;
+			float *al = d->align + (long)r * d->max_src;
+
+			sq_attend(d->a + r * D, keep ? probs : NULL, soft,
+			    d->q + r * D, k, k + d->cross_rows * D,
+			    d->src_cell, S, (int)D, (int)H);
+			if (!keep)
+				continue;
+			memset(al, 0, d->max_src * sizeof(float));
+			for (h = 0; h < H; h++)
+				for (s = 0; s < S; s++)
+					al[s] += probs[h * S + s] / H;
+		}
+	}
+}
+
+static void
+attend(struct sq_decoder *d, int l, int cross)
+{
+	struct attn_job j = { d, l, cross };
+
+	if (d->rows >= 8)
+		sq_pool_run(d->pool, attn_part, &j);
+	else
+		attn_part(&j, 0, 1);
+}
+
+/* The sublayer's input: LN(x) into h for pre-norm, x itself for post. */
+static const float *
+sub_in(struct sq_decoder *d, const struct sq_norm *nm)
+{
+	const struct sq_config *c = &d->m->cfg;
+
+	if (!c->pre_norm)
+		return d->x;
+	sq_layernorm(d->h, d->x, nm->g, nm->b, d->rows, c->d_model,
+	    c->layer_norm_eps, d->pool);
+	return d->h;
+}
+
+/* x += o; then, post-norm, x = LN(x). */
+static void
+sub_out(struct sq_decoder *d, const float *o, const struct sq_norm *nm)
+{
+	const struct sq_config *c = &d->m->cfg;
+
+	sq_add(d->x, o, (long)d->rows * c->d_model);
+	if (!c->pre_norm)
+		sq_layernorm(d->x, d->x, nm->g, nm->b, d->rows, c->d_model,
+		    c->layer_norm_eps, d->pool);
+}
+
+static void
+layer(struct sq_decoder *d, int l)
+{
+	const struct sq_config *c = &d->m->cfg;
+	const struct sq_decoder_layer *w = &d->m->dec[l];
+	int D = c->d_model, F = c->d_ff, R = d->rows, L = c->decoder_layers;
+	float *k = d->kv + (((long)d->t * L + l) * 2) * d->R_cap * D;
+	const float *in;
+
+	in = sub_in(d, &w->self_attn_norm);
+	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
+	    d->pool);
+	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
+	sq_linear(k + (long)d->R_cap * D, in, w->self_attn.v.w,
+	    w->self_attn.v.b, R, D, D, d->pool);
+	attend(d, l, 0);
+	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
+	    d->pool);
+	sub_out(d, d->q, &w->self_attn_norm);
+
+	in = sub_in(d, &w->cross_attn_norm);
+	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
+	    d->pool);
+	attend(d, l, 1);
+	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
+	    D, d->pool);
+	sub_out(d, d->q, &w->cross_attn_norm);
+
+	in = sub_in(d, &w->final_norm);
+	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
+	sq_activate(d->f, R, F, c->activation, d->pool);
+	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
+	sub_out(d, d->q, &w->final_norm);
+}
+
+int
+sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
+{
+	const struct sq_model *m = d->m;
+	const struct sq_config *c = &m->cfg;
+	long D = c->d_model, L = c->decoder_layers;
+	int r, l;
+	const float *out = d->x;
+
+	if (d->t >= d->T_cap) {
+		sq_seterr("decoder: step %d: beyond the %d steps of the batch",
+		    d->t + 1, d->T_cap);
+		return -1;
+	}
+	for (r = 0; r < d->rows; r++) {
+		if (tokens[r] < 0 || tokens[r] >= c->tgt_vocab_size) {
+			sq_seterr("decoder: row %d: token %d outside the target "
+			    "vocabulary [0, %d)", r, (int)tokens[r],
+			    c->tgt_vocab_size);
+			return -1;
+		}
+		sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
+		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
+		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
+		    d->R_cap * D + r * D;
+	}
+	for (l = 0; l < L; l++)
+		layer(d, l);
+	if (c->decoder_final_norm) {
+		sq_layernorm(d->h, d->x, m->dec_final.g, m->dec_final.b,
+		    d->rows, (int)D, c->layer_norm_eps, d->pool);
+		out = d->h;
+	}
+	sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
+	    c->tgt_vocab_size, d->pool);
+	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
+	d->have_align = d->want_align && d->rows > 0;
+	d->t++;
+	return 0;
+}
+
+int
+sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
+{
+	int r;
+	long *tc;
+	int *ts;
+
+	if (n < 0 || n > d->R_cap) {
+		sq_seterr("decoder: %d rows asked, the batch has room for %d",
+		    n, d->R_cap);
+		return -1;
+	}
+	for (r = 0; r < n; r++) {
+		if (parent[r] < 0 || parent[r] >= d->rows) {
+			sq_seterr("decoder: row %d: parent %d is not a row (%d "
+			    "rows)", r, parent[r], d->rows);
+			return -1;
+		}
+		memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
+		    (long)parent[r] * d->T_cap, d->t * sizeof(long));
+		d->sent2[r] = d->sent[parent[r]];
+	}
+	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
+	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
+	d->rows = n;
+	d->have_align = 0;
+	return 0;
+}

@@ -1,0 +1,780 @@
+/*
+ * ops: Transformer kernels over float arrays (see ops.h), after llm.c's
+ * layer functions.  The fast paths are plain C written for the compiler to
+ * vectorize (configure builds with -march=native) plus CBLAS for the
+ * products; each has a float32 reference path kept deliberately naive.
+ *
+ * Dimension letters, used in every shape comment of the engine:
+ *   B batch (sentences)   S source length   T target length
+ *   D model width         H heads           F feed-forward width
+ *   L layers              V vocabulary      M rows of a product
+ *   N columns of a product, K its inner size
+ *
+ * Threads: OpenBLAS runs single-threaded (its own pool would spin and
+ * would fight ours); a product is split over our pool by output columns
+ * when it is large enough to repay waking a thread (about 30 us here), and
+ * never when it is one row: a matrix-vector product is bound by memory
+ * bandwidth, which one core already saturates on this machine.
+ */
+/* the vectors below never cross a non-static function: no ABI notes */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "base/pool.h"
+#include "base/util.h"
+
+/* Below this many multiply-adds a product stays on the calling thread. */
+#define SPLIT_MIN_MACS (4L << 20)
+/* Column slices are multiples of this (the kernels' register block). */
+#define COL_ALIGN 16
+
+/*
+ * The kernel set is OpenBLAS's own choice (its CPU detection, or
+ * $OPENBLAS_CORETYPE when the user sets it).
+ */
+
+static void
+ops_init(void)
+{
+	openblas_set_num_threads(1);
+}
+
+void
+sq_ops_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ops_init);
+}
+
+const char *
+sq_ops_blas_core(void)
+{
+	return openblas_get_corename();
+}
+
+/* ---- products ---- */
+
+/*
+ * Products of a few rows (beam search at batch 1 has k of them): sgemm
+ * would first copy the whole weight matrix into its panel layout, which
+ * costs more than the product itself at this size, so up to FEW_ROWS rows
+ * go through linear_rows4(), which reads each weight row once for four
+ * input rows, with 16 partial sums per row kept in registers (the j loop
+ * vectorizes without -ffast-math because the lanes never mix until the
+ * end).  A row's result depends on its own input only, never on M.
+ */
+#define FEW_ROWS 8
+#define ROW_LANES 16
+
+static void
+linear_rows4(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	/* rows past M alias row 0: computed, never stored */
+	const float *x0 = inp, *x1 = inp + (M > 1) * (long)K;
+	const float *x2 = inp + (M > 2) * 2L * K, *x3 = inp + (M > 3) * 3L * K;
+	int n, k, j, m, K0 = K - K % ROW_LANES;
+
+	for (n = lo; n < hi; n++) {
+		const float *wn = w + (long)n * K;	/* (K) */
+		float a0[ROW_LANES] = { 0 }, a1[ROW_LANES] = { 0 };
+		float a2[ROW_LANES] = { 0 }, a3[ROW_LANES] = { 0 };
+		float s[4] = { 0 };
+
+		for (k = 0; k < K0; k += ROW_LANES)
+			for (j = 0; j < ROW_LANES; j++) {
+				float v = wn[k + j];
+
+				a0[j] += v * x0[k + j];
+				a1[j] += v * x1[k + j];
+				a2[j] += v * x2[k + j];
+				a3[j] += v * x3[k + j];
+			}
+		for (j = 0; j < ROW_LANES; j++) {
+			s[0] += a0[j];
+			s[1] += a1[j];
+			s[2] += a2[j];
+			s[3] += a3[j];
+		}
+		for (m = 0; m < M; m++) {
+			float t = s[m] + (bias != NULL ? bias[n] : 0.0f);
+
+			for (k = K0; k < K; k++)
+				t += wn[k] * inp[(long)m * K + k];
+			out[(long)m * ldo + n] = t;
+		}
+	}
+}
+
+void
+sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	int i, N = hi - lo;
+
+	if (N <= 0 || M <= 0)
+		return;
+	if (M == 1) {
+		if (bias != NULL)
+			memcpy(out + lo, bias + lo, N * sizeof(float));
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, 1.0f,
+		    w + (long)lo * K, K, inp, 1, bias != NULL ? 1.0f : 0.0f,
+		    out + lo, 1);
+		return;
+	}
+	if (M <= FEW_ROWS) {
+		for (i = 0; i < M; i += 4)
+			linear_rows4(out + (long)i * ldo, ldo, inp + (long)i * K,
+			    w, bias, SQ_MIN(4, M - i), K, lo, hi);
+		return;
+	}
+	if (bias != NULL)
+		for (i = 0; i < M; i++)
+			memcpy(out + (long)i * ldo + lo, bias + lo,
+			    N * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f,
+	    inp, K, w + (long)lo * K, K, bias != NULL ? 1.0f : 0.0f,
+	    out + lo, ldo);
+}
+
+struct linear_job {
+	float *out;
+	const float *inp, *w, *bias;
+	int M, K, N;
+};
+
+static void
+linear_part(void *arg, int i, int n)
+{
+	struct linear_job *j = arg;
+	int lo, hi;
+
+	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
+	sq_linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
+	    hi);
+}
+
+void
+sq_linear(float *out, const float *inp, const float *w, const float *bias,
+    int M, int K, int N, struct sq_pool *pool)
+{
+	struct linear_job j = { out, inp, w, bias, M, K, N };
+
+	/*
+	 * A few rows (decoding): parts of a quarter of a thread's share, so
+	 * a late worker still takes its half; many rows (encoding): one part
+	 * per thread, as each part packs the whole input again.
+	 */
+	if (M > 1 && (long)M * K * N >= SPLIT_MIN_MACS &&
+	    sq_pool_threads(pool) > 1)
+		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
+		    (M <= 128 ? 4 : 1));
+	else
+		sq_linear_cols(out, N, inp, w, bias, M, K, 0, N);
+}
+
+void
+sq_linear_ref(float *out, const float *inp, const float *w,
+    const float *bias, int M, int K, int N)
+{
+	int i, o, k;
+
+	for (i = 0; i < M; i++)
+		for (o = 0; o < N; o++) {
+			float s = bias != NULL ? bias[o] : 0.0f;
+
+			for (k = 0; k < K; k++)
+				s += inp[(long)i * K + k] * w[(long)o * K + k];
+			out[(long)i * N + o] = s;
+		}
+}
+
+/* ---- element-wise ---- */
+
+/*
+ * exp(x) for x <= 88, vectorizable: x = k ln2 + r with |r| <= ln2/2
+ * (Cody-Waite), exp(r) by Cephes' expf polynomial, 2^k by the exponent
+ * bits.  Relative error about 2e-7; below -87 it returns about 1e-38.
+ */
+static inline float
+fast_expf(float x)
+{
+	union { float f; int32_t i; } s;
+	float k, r, p;
+
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	k = rintf(x * 1.44269504088896341f);
+	r = x - k * 0.693359375f;
+	r = r + k * 2.12194440e-4f;
+	p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	s.i = ((int32_t)k + 127) << 23;
+	return p * s.f;
+}
+
+/*
+ * Vectors of 16 floats (GCC and Clang vector extensions: one AVX-512
+ * register, two AVX2 ones).  The reductions keep 16 partial sums in an
+ * order that depends on n alone; a plain "s += x[i]" loop would stay
+ * scalar without -ffast-math.
+ */
+#define LANES 16
+typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(float))));
+
+static inline vf
+vload(const float *p)
+{
+	vf v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void
+vstore(float *p, vf v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* v[0] + ... + v[15], pairing lane l with l + 8, then + 4, + 2, + 1 */
+static inline float
+hsum(vf v)
+{
+	v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15,
+	    0, 1, 2, 3, 4, 5, 6, 7);
+	v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	v += __builtin_shufflevector(v, v, 1, 0, 2, 3, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15);
+	return v[0];
+}
+
+static inline float
+dot(const float *a, const float *b, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vload(a + i) * vload(b + i);
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return hsum(acc) + t;
+}
+
+static inline float
+sum(const float *a, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vload(a + i);
+	for (; i < n; i++)
+		t += a[i];
+	return hsum(acc) + t;
+}
+
+/* sum of (a[i] - c)^2 */
+static inline float
+sqdev(const float *a, float c, int n)
+{
+	vf acc = { 0 }, d;
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES) {
+		d = vload(a + i) - c;
+		acc += d * d;
+	}
+	for (; i < n; i++)
+		t += (a[i] - c) * (a[i] - c);
+	return hsum(acc) + t;
+}
+
+/* a where m, else b (C has no ?: on vectors) */
+static inline vf
+vsel(vi m, vf a, vf b)
+{
+	return (vf)(((vi)a & m) | ((vi)b & ~m));
+}
+
+/* fast_expf() on 16 lanes, the same operations in the same order */
+static inline vf
+vexp(vf x)
+{
+	vf k, r, p, zero = { 0 };
+	vi e;
+
+	x = vsel(x < -87.0f, zero - 87.0f, x);
+	x = vsel(x > 88.0f, zero + 88.0f, x);
+	/* round to nearest even, as rintf(): add and remove 1.5 * 2^23 */
+	k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	r = x - k * 0.693359375f;
+	r = r + k * 2.12194440e-4f;
+	p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	e = (__builtin_convertvector(k, vi) + 127) << 23;
+	return p * (vf)e;
+}
+
+/*
+ * erf(x) by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7),
+ * odd-symmetric, with the exponential above.
+ */
+static inline float
+fast_erff(float x)
+{
+	float a = fabsf(x), t, y;
+
+	t = 1.0f / (1.0f + 0.3275911f * a);
+	y = 1.061405429f;
+	y = y * t - 1.453152027f;
+	y = y * t + 1.421413741f;
+	y = y * t - 0.284496736f;
+	y = y * t + 0.254829592f;
+	y = 1.0f - y * t * fast_expf(-a * a);
+	return x < 0.0f ? -y : y;
+}
+
+/* fast_erff() on 16 lanes */
+static inline vf
+verf(vf x)
+{
+	vf a = vsel(x < 0.0f, -x, x), t, y;
+
+	t = 1.0f / (1.0f + 0.3275911f * a);
+	y = t * 1.061405429f - 1.453152027f;
+	y = y * t + 1.421413741f;
+	y = y * t - 0.284496736f;
+	y = y * t + 0.254829592f;
+	y = 1.0f - y * t * vexp(-a * a);
+	return vsel(x < 0.0f, -y, y);
+}
+
+/* One activation on 16 lanes; the scalar tail does the same math. */
+static inline vf
+vact(vf x, int act)
+{
+	vf zero = { 0 };
+
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + verf(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + vexp(-x));
+	default:
+		return vsel(x > 0.0f, x, zero);
+	}
+}
+
+static inline float
+act1(float x, int act)
+{
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + fast_erff(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + fast_expf(-x));
+	default:
+		return x > 0.0f ? x : 0.0f;
+	}
+}
+
+static inline float
+maxf(const float *a, int n)
+{
+	float m = -INFINITY, h[LANES];
+	vf acc, x;
+	int i, j;
+
+	if (n >= LANES) {
+		acc = vload(a);
+		for (i = LANES; i + LANES <= n; i += LANES) {
+			x = vload(a + i);
+			acc = vsel(x > acc, x, acc);
+		}
+		vstore(h, acc);
+		for (j = 0; j < LANES; j++)
+			m = h[j] > m ? h[j] : m;
+	} else
+		i = 0;
+	for (; i < n; i++)
+		m = a[i] > m ? a[i] : m;
+	return m;
+}
+
+/* y += a x */
+static inline void
+axpy(float *y, float a, const float *x, int n)
+{
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(y + i, vload(y + i) + a * vload(x + i));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+/* sum of exp(a[i] - c) */
+static inline float
+sumexp(const float *a, float c, int n)
+{
+	vf acc = { 0 };
+	float t = 0.0f;
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		acc += vexp(vload(a + i) - c);
+	for (; i < n; i++)
+		t += fast_expf(a[i] - c);
+	return hsum(acc) + t;
+}
+
+/* a[i] = exp(a[i] - c) */
+static inline void
+expsub(float *a, float c, int n)
+{
+	int i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(a + i, vexp(vload(a + i) - c));
+	for (; i < n; i++)
+		a[i] = fast_expf(a[i] - c);
+}
+
+void
+sq_add(float *x, const float *y, long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		x[i] += y[i];
+}
+
+static void
+activate(float *x, long n, int act)
+{
+	long i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(x + i, vact(vload(x + i), act));
+	for (; i < n; i++)
+		x[i] = act1(x[i], act);
+}
+
+void
+sq_activate_ref(float *x, long n, int act)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		switch (act) {
+		case SQ_ACT_RELU:
+			x[i] = fmaxf(x[i], 0.0f);
+			break;
+		case SQ_ACT_GELU:
+			x[i] = 0.5f * x[i] * (1.0f + erff(x[i] / sqrtf(2.0f)));
+			break;
+		case SQ_ACT_SILU:
+			x[i] = x[i] / (1.0f + expf(-x[i]));
+			break;
+		}
+}
+
+/* ---- normalisation ---- */
+
+static void
+layernorm(float *out, const float *inp, const float *g, const float *b,
+    int M, int D, float eps)
+{
+	int i, d;
+
+	for (i = 0; i < M; i++) {
+		const float *x = inp + (long)i * D;	/* (D) */
+		float *y = out + (long)i * D;		/* (D) */
+		float mean = sum(x, D) / D;
+		float rs = 1.0f / sqrtf(sqdev(x, mean, D) / D + eps);
+
+		for (d = 0; d < D; d++)
+			y[d] = (x[d] - mean) * rs * g[d] + b[d];
+	}
+}
+
+void
+sq_layernorm_ref(float *out, const float *inp, const float *g,
+    const float *b, int M, int D, float eps)
+{
+	int i, d;
+
+	for (i = 0; i < M; i++) {
+		double mean = 0.0, var = 0.0;
+
+		for (d = 0; d < D; d++)
+			mean += inp[(long)i * D + d];
+		mean /= D;
+		for (d = 0; d < D; d++) {
+			double c = inp[(long)i * D + d] - mean;
+
+			var += c * c;
+		}
+		var /= D;
+		for (d = 0; d < D; d++)
+			out[(long)i * D + d] = (float)((inp[(long)i * D + d] -
+			    mean) / sqrt(var + eps)) * g[d] + b[d];
+	}
+}
+
+static void
+logsoftmax(float *x, int M, int V)
+{
+	int i, v;
+
+	for (i = 0; i < M; i++) {
+		float *r = x + (long)i * V;	/* (V) */
+		float mx = maxf(r, V);
+		float lse = mx + logf(sumexp(r, mx, V));
+
+		for (v = 0; v < V; v++)
+			r[v] -= lse;
+	}
+}
+
+void
+sq_logsoftmax_ref(float *x, int M, int V)
+{
+	int i, v;
+
+	for (i = 0; i < M; i++) {
+		float *r = x + (long)i * V;
+		double mx = -INFINITY, s = 0.0;
+
+		for (v = 0; v < V; v++)
+			mx = fmax(mx, r[v]);
+		for (v = 0; v < V; v++)
+			s += exp(r[v] - mx);
+		for (v = 0; v < V; v++)
+			r[v] = (float)(r[v] - mx - log(s));
+	}
+}
+
+/*
+ * Row-parallel element-wise work: worth a second thread only when there
+ * is enough of it to repay the wake-up.
+ */
+#define SPLIT_MIN_ELEMS 65536
+
+struct rows_job {
+	int kind;		/* which kernel */
+	float *out;
+	const float *inp, *g, *b;
+	int M, D, act;
+	float eps;
+};
+
+enum { JOB_NORM, JOB_ACT, JOB_LOGSOFTMAX };
+
+static void
+rows_part(void *arg, int i, int n)
+{
+	struct rows_job *j = arg;
+	long D = j->D;
+	int lo, hi;
+
+	sq_pool_share(j->M, 1, i, n, &lo, &hi);
+	switch (j->kind) {
+	case JOB_NORM:
+		layernorm(j->out + lo * D, j->inp + lo * D, j->g, j->b,
+		    hi - lo, j->D, j->eps);
+		break;
+	case JOB_ACT:
+		activate(j->out + lo * D, (hi - lo) * D, j->act);
+		break;
+	case JOB_LOGSOFTMAX:
+		logsoftmax(j->out + lo * D, hi - lo, j->D);
+		break;
+	}
+}
+
+static void
+rows_run(struct sq_pool *pool, struct rows_job *j)
+{
+	if (j->M > 1 && (long)j->M * j->D >= SPLIT_MIN_ELEMS &&
+	    sq_pool_threads(pool) > 1)
+		sq_pool_run(pool, rows_part, j);
+	else
+		rows_part(j, 0, 1);
+}
+
+void
+sq_layernorm(float *out, const float *inp, const float *g, const float *b,
+    int M, int D, float eps, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_NORM, out, inp, g, b, M, D, 0, eps };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_activate(float *x, int M, int N, int act, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_ACT, x, NULL, NULL, NULL, M, N, act, 0 };
+
+	rows_run(pool, &j);
+}
+
+void
+sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
+{
+	struct rows_job j = { JOB_LOGSOFTMAX, x, NULL, NULL, NULL, M, V, 0, 0 };
+
+	rows_run(pool, &j);
+}
+
+/* ---- attention ---- */
+
+void
+sq_attend(float *out, float *probs, float *scratch, const float *q,
+    const float *k, const float *v, const long *cell, int n, int D, int H)
+{
+	int dh = D / H, h, t;
+	float scale = 1.0f / sqrtf((float)dh);
+
+	for (h = 0; h < H; h++) {
+		const float *qh = q + h * dh;	/* (dh) */
+		float *oh = out + h * dh;	/* (dh) */
+		float *p = scratch;		/* (n) */
+		float mx, s;
+
+		for (t = 0; t < n; t++)
+			p[t] = dot(qh, k + cell[t] + h * dh, dh) * scale;
+		mx = maxf(p, n);
+		expsub(p, mx, n);
+		s = sum(p, n);
+		s = n > 0 ? 1.0f / s : 0.0f;
+		memset(oh, 0, dh * sizeof(float));
+		for (t = 0; t < n; t++) {
+			float pt = p[t] * s;
+
+			axpy(oh, pt, v + cell[t] + h * dh, dh);
+			if (probs != NULL)
+				probs[(long)h * n + t] = pt;
+		}
+	}
+}
+
+void
+sq_attend_ref(float *out, float *probs, const float *q, const float *k,
+    const float *v, const long *cell, int n, int D, int H)
+{
+	int dh = D / H, h, t, e;
+
+	for (h = 0; h < H; h++) {
+		double mx = -INFINITY, s = 0.0;
+		double *p = sq_calloc(n + 1, sizeof(double));
+
+		for (t = 0; t < n; t++) {
+			double dot = 0.0;
+
+			for (e = 0; e < dh; e++)
+				dot += (double)q[h * dh + e] *
+				    k[cell[t] + h * dh + e];
+			p[t] = dot / sqrt((double)dh);
+			mx = fmax(mx, p[t]);
+		}
+		for (t = 0; t < n; t++)
+			s += p[t] = exp(p[t] - mx);
+		for (e = 0; e < dh; e++) {
+			double o = 0.0;
+
+			for (t = 0; t < n; t++)
+				o += p[t] / s * v[cell[t] + h * dh + e];
+			out[h * dh + e] = (float)o;
+		}
+		if (probs != NULL)
+			for (t = 0; t < n; t++)
+				probs[(long)h * n + t] = (float)(p[t] / s);
+		free(p);
+	}
+}
+
+/* ---- positions ---- */
+
+static void
+sinusoid(float *out, int pos, int D, int kind)
+{
+	int i, half = D / 2;
+
+	if (kind == SQ_POS_SIN_INTERLEAVED) {
+		for (i = 0; i < half; i++) {
+			double a = pos * exp(-log(10000.0) * 2.0 * i / D);
+
+			out[2 * i] = (float)sin(a);
+			out[2 * i + 1] = (float)cos(a);
+		}
+	} else {
+		double step = log(10000.0) / (half > 1 ? half - 1 : 1);
+
+		for (i = 0; i < half; i++) {
+			double a = pos * exp(-step * i);
+
+			out[i] = (float)sin(a);
+			out[half + i] = (float)cos(a);
+		}
+	}
+}
+
+void
+sq_positions(float *out, int first, int n, int D, int kind,
+    const float *learned)
+{
+	int t;
+
+	if (kind == SQ_POS_LEARNED) {
+		memcpy(out, learned + (long)first * D, (long)n * D * sizeof(float));
+		return;
+	}
+	for (t = 0; t < n; t++)
+		sinusoid(out + (long)t * D, first + t, D, kind);
+}
+
+void
+sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
+    float scale, int n, int D)
+{
+	int t, d;
+
+	for (t = 0; t < n; t++) {
+		const float *e = E + (long)ids[t] * D;	/* (D) */
+		float *o = out + (long)t * D;		/* (D) */
+		const float *p = pe + (long)t * D;	/* (D) */
+
+		for (d = 0; d < D; d++)
+			o[d] = scale * e[d] + p[d];
+	}
+}

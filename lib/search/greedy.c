@@ -1,0 +1,210 @@
+/*
+ * greedy: one hypothesis per sentence over lib/decoder (greedy.h).
+ *
+ * Invariants: row r of the decoder is sentence sq_decoder_sentence(r);
+ * keep[] and tok[] hold, for the rows going on, their parent row and the
+ * token each feeds to the next step.  A sentence allowed no step at all
+ * is done before the first step.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/decoder.h"
+#include "search/greedy.h"
+#include "nn/model.h"
+#include "base/util.h"
+
+struct sq_greedy {
+	const struct sq_model *m;
+	struct sq_greedy_opts o;
+	struct sq_decoder *dec;
+	int batch_size;
+	struct sq_greedy_sent *s;	/* (batch_size) */
+	int n;
+	float *logp;			/* (batch_size, Vt) */
+	int32_t *tok;			/* (batch_size) next input per row */
+	int *keep;			/* (batch_size) parent rows */
+	const float **mem;		/* (batch_size) */
+	int *len;			/* (batch_size) */
+};
+
+struct sq_greedy *
+sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
+    const struct sq_greedy_opts *o, int batch_size)
+{
+	struct sq_greedy *g = sq_calloc(1, sizeof(*g));
+
+	g->m = m;
+	g->o = *o;
+	g->dec = sq_decoder_new(m, pool);
+	g->batch_size = batch_size;
+	g->s = sq_calloc(batch_size, sizeof(*g->s));
+	g->logp = sq_reallocarray(NULL, (size_t)batch_size *
+	    m->cfg.tgt_vocab_size, sizeof(float));
+	g->tok = sq_calloc(batch_size, sizeof(*g->tok));
+	g->keep = sq_calloc(batch_size, sizeof(*g->keep));
+	g->mem = sq_calloc(batch_size, sizeof(*g->mem));
+	g->len = sq_calloc(batch_size, sizeof(*g->len));
+	return g;
+}
+
+/* Steps sentence s may take: --max-len, a target's length + 1, positions. */
+static int
+steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int limit = c->max_positions - c->position_offset;
+	int want;
+
+	if (g->o.scoring)
+		want = s->n_forced + 1;
+	else {
+		want = sq_maxlen_steps(&g->o.max_len, s->n_src, g->m);
+		if (s->forced != NULL)
+			want = SQ_MAX(want, s->n_forced + 1);
+	}
+	return SQ_MIN(want, limit);
+}
+
+struct sq_greedy_sent *
+sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
+    const int32_t *forced, int n_forced)
+{
+	struct sq_greedy_sent *s = &g->s[g->n++];
+	size_t n_mem = (size_t)n_src * g->m->cfg.d_model;
+
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	s->n_src = n_src;
+	s->mem = sq_malloc((n_mem + 1) * sizeof(float));
+	if (n_mem > 0)
+		memcpy(s->mem, mem, n_mem * sizeof(float));
+	if (n_forced >= 0) {
+		s->n_forced = n_forced;
+		s->forced = sq_malloc((n_forced + 1) * sizeof(int32_t));
+		if (n_forced > 0)
+			memcpy(s->forced, forced, n_forced * sizeof(int32_t));
+	}
+	s->max_steps = steps_for(g, s);
+	sq_sample_seed(&s->rng, g->o.seed, key);
+	s->ids = sq_malloc((s->max_steps + 1) * sizeof(int32_t));
+	s->tok_scores = sq_malloc((s->max_steps + 1) * sizeof(float));
+	if (g->o.alignment)
+		s->align = sq_calloc((size_t)s->max_steps * n_src + 1,
+		    sizeof(float));
+	return s;
+}
+
+int
+sq_greedy_count(const struct sq_greedy *g)
+{
+	return g->n;
+}
+
+/* The token sentence s takes from its log-probs lp (Vt). */
+static int32_t
+choose(struct sq_greedy *g, struct sq_greedy_sent *s, float *lp)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int V = c->tgt_vocab_size, v;
+	int32_t best;
+
+	if (g->o.scoring)
+		return s->n < s->n_forced ? s->forced[s->n] : c->eos_id;
+	if (s->forced != NULL && s->n < s->n_forced)
+		return s->forced[s->n];
+	if (g->o.no_unk && c->unk_id >= 0)
+		lp[c->unk_id] = -INFINITY;
+	if (s->n < g->o.min_len)
+		lp[c->eos_id] = -INFINITY;
+	if (g->o.sampling) {
+		best = sq_sample(g->o.sampler, lp, V, &s->rng);
+		return best >= 0 ? best : c->eos_id;
+	}
+	for (best = 0, v = 1; v < V; v++)
+		if (lp[v] > lp[best])
+			best = v;
+	return best;
+}
+
+int
+sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int V = c->tgt_vocab_size, i, r, rows, kept, max_steps = 0, S;
+	const float *al;
+
+	for (i = 0; i < g->n; i++) {
+		g->mem[i] = g->s[i].mem;
+		g->len[i] = g->s[i].n_src;
+		max_steps = SQ_MAX(max_steps, g->s[i].max_steps);
+		g->tok[i] = c->decoder_start_id;
+	}
+	if (sq_decoder_begin(g->dec, g->n, g->mem, g->len, g->n,
+	    max_steps) < 0)
+		return -1;
+	sq_decoder_set_align(g->dec, g->o.alignment);
+	for (i = 0, kept = 0; i < g->n; i++)
+		if (g->s[i].max_steps > 0)
+			g->keep[kept++] = i;
+		else
+			g->s[i].done = 1;
+	while ((rows = kept) > 0) {
+		if (sq_decoder_select(g->dec, g->keep, rows) < 0 ||
+		    sq_decoder_step(g->dec, g->tok, g->logp) < 0)
+			return -1;
+		al = sq_decoder_align(g->dec, &S);
+		for (r = 0, kept = 0; r < rows; r++) {
+			struct sq_greedy_sent *s =
+			    &g->s[sq_decoder_sentence(g->dec, r)];
+			float *lp = g->logp + (long)r * V;
+			int32_t t = choose(g, s, lp);
+
+			s->score += lp[t];
+			if (t == c->eos_id) {
+				s->done = 1;
+				continue;
+			}
+			if (al != NULL)
+				memcpy(s->align + (long)s->n * s->n_src,
+				    al + (long)r * S, s->n_src * sizeof(float));
+			s->tok_scores[s->n] = lp[t];
+			s->ids[s->n++] = t;
+			if (s->n >= s->max_steps) {
+				s->done = 1;
+				continue;
+			}
+			g->keep[kept] = r;
+			g->tok[kept++] = t;
+		}
+	}
+	*sents = g->s;
+	return g->n;
+}
+
+void
+sq_greedy_clear(struct sq_greedy *g)
+{
+	int i;
+
+	for (i = 0; i < g->n; i++) {
+		struct sq_greedy_sent *s = &g->s[i];
+
+		free(s->mem), free(s->forced), free(s->ids);
+		free(s->tok_scores), free(s->align);
+	}
+	g->n = 0;
+}
+
+void
+sq_greedy_free(struct sq_greedy *g)
+{
+	if (g == NULL)
+		return;
+	sq_greedy_clear(g);
+	sq_decoder_free(g->dec);
+	free(g->s), free(g->logp), free(g->tok), free(g->keep);
+	free(g->mem), free(g->len);
+	free(g);
+}
