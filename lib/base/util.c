@@ -72,11 +72,13 @@ sq_warn(const char *fmt, ...)
 void
 sq_seterr(const char *fmt, ...)
 {
+	char buf[sizeof(errbuf)];	/* so a message may quote sq_errstr() */
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(errbuf, buf, sizeof(buf));
 }
 
 const char *

@@ -27,7 +27,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/config.h"
 #include "nn/model.h"
+#include "nn/params.h"
 #include "base/util.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -59,7 +61,7 @@ static const struct {
 	{"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1}, {"U64", 8},
 	{"U32", 4}, {"U16", 2}, {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1},
 };
-enum { DT_F32 = 0, DT_U8 = 1 };
+enum { DT_F32 = 0, DT_U8 = 1, DT_I32 = 6 };
 
 /* State while opening: the model under construction and its tensors. */
 struct loader {
@@ -244,11 +246,13 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 			return -1;
 		t->data = data + t->begin;
 		/* other multi-byte dtypes are refused later anyway */
-		if (t->dtype == DT_F32 && (data_pos + t->begin) % 4 != 0) {
+		if ((t->dtype == DT_F32 || t->dtype == DT_I32) &&
+		    (data_pos + t->begin) % 4 != 0) {
 			sq_seterr("%s: data at file offset %llu is not 4-byte "
-			    "aligned, which F32 access needs: rewrite the file "
+			    "aligned, which %s access needs: rewrite the file "
 			    "with aligned offsets (tensor %s)", l->path,
-			    (unsigned long long)(data_pos + t->begin), name);
+			    (unsigned long long)(data_pos + t->begin),
+			    dtypes[t->dtype].name, name);
 			return -1;
 		}
 		l->n_t++;
@@ -282,89 +286,6 @@ out:
 
 /* ---- metadata and config ---- */
 
-/* The config keys, in struct order; kind says how the value parses. */
-enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS };
-static const struct {
-	const char *key;
-	size_t off;
-	int kind;
-	int required;
-} keys[] = {
-#define F(name, kind, req) {#name, offsetof(struct sq_config, name), kind, req}
-	F(d_model, K_INT, 1), F(n_heads, K_INT, 1), F(d_ff, K_INT, 1),
-	F(encoder_layers, K_INT, 1), F(decoder_layers, K_INT, 1),
-	F(src_vocab_size, K_INT, 1), F(tgt_vocab_size, K_INT, 1),
-	F(max_positions, K_INT, 0), F(pre_norm, K_BOOL, 0),
-	F(encoder_final_norm, K_BOOL, 0), F(decoder_final_norm, K_BOOL, 0),
-	F(activation, K_ACT, 0), F(positions, K_POS, 0),
-	F(position_offset, K_INT, 0), F(embed_scale, K_FLOAT, 0),
-	F(tie_src_tgt, K_BOOL, 0), F(tie_output, K_BOOL, 0),
-	F(output_bias, K_BOOL, 0), F(shared_vocab, K_BOOL, 0),
-	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
-	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
-	F(layer_norm_eps, K_FLOAT, 0),
-#undef F
-};
-
-static const char *const activations[] = {"relu", "gelu", "silu"};
-static const char *const pos_kinds[] = {
-	"sinusoidal", "sinusoidal_half", "learned"
-};
-
-static int
-lookup_name(const char *s, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
-/* Parses one config value s into the field at p.  Returns 0 or -1. */
-static int
-parse_value(void *p, int kind, const char *s)
-{
-	char *end;
-	long v;
-	float f;
-
-	switch (kind) {
-	case K_INT:
-	case K_BOOL:
-		errno = 0;
-		v = strtol(s, &end, 10);
-		if (*s == '\0' || *end != '\0' || errno || v < -1 || v > INT32_MAX ||
-		    (kind == K_BOOL && v != 0 && v != 1))
-			return -1;
-		*(int *)p = (int)v;
-		return 0;
-	case K_FLOAT:
-		errno = 0;
-		f = strtof(s, &end);
-		if (*s == '\0' || *end != '\0' || errno || !isfinite(f))
-			return -1;
-		*(float *)p = f;
-		return 0;
-	case K_ACT:
-		return (*(int *)p = lookup_name(s, activations, 3)) < 0 ? -1 : 0;
-	case K_POS:
-		return (*(int *)p = lookup_name(s, pos_kinds, 3)) < 0 ? -1 : 0;
-	}
-	return -1;
-}
-
-static const char *
-kind_hint(int kind)
-{
-	switch (kind) {
-	case K_INT: return "an integer";
-	case K_BOOL: return "0 or 1";
-	case K_FLOAT: return "a finite number";
-	case K_ACT: return "relu, gelu or silu";
-	default: return "sinusoidal, sinusoidal_half or learned";
-	}
-}
-
 /*
  * A model id travels in stream headers and their one-line text forms: 1
  * to size - 1 bytes, no control characters.  Returns 0 or -1.
@@ -397,8 +318,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 	struct sq_config *c = &m->cfg;
 	json_t *meta = json_object_get(root, "__metadata__"), *v;
 	const char *k, *s;
-	int seen[sizeof(keys) / sizeof(keys[0])] = {0};
-	size_t i;
+	int seen[64] = {0}, i;
 
 	if (!json_is_object(meta)) {
 		sq_seterr("%s: no __metadata__ object: not a seqpipe model", path);
@@ -411,17 +331,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		    s ? "\"" : "", s ? s : "missing", s ? "\"" : "");
 		return -1;
 	}
-	memset(c, 0, sizeof(*c));
-	c->max_positions = 1024;
-	c->activation = SQ_ACT_RELU;
-	c->positions = SQ_POS_SIN_INTERLEAVED;
-	c->embed_scale = NAN;		/* sqrt(D), once D is known */
-	c->bos_id = 1;
-	c->eos_id = 2;
-	c->pad_id = 0;
-	c->unk_id = 3;
-	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
-	c->layer_norm_eps = 1e-5f;
+	sq_config_defaults(c);
 	m->provenance = "";
 
 	json_object_foreach(meta, k, v) {
@@ -443,10 +353,7 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 			memcpy(m->model_id, s, strlen(s) + 1);
 			continue;
 		}
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(k, keys[i].key) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0])) {
+		if ((i = sq_config_set(c, k, s)) == -2) {
 			/* a misspelt config key must not pass for a default */
 			if (strchr(k, '.') != NULL)
 				continue;
@@ -454,9 +361,8 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 			    "add keys that contain a dot)", path, k);
 			return -1;
 		}
-		if (parse_value((char *)c + keys[i].off, keys[i].kind, s) < 0) {
-			sq_seterr("%s: config %s = \"%s\": expected %s", path,
-			    k, s, kind_hint(keys[i].kind));
+		if (i < 0) {
+			sq_seterr("%s: %s", path, sq_errstr());
 			return -1;
 		}
 		seen[i] = 1;
@@ -465,66 +371,14 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		sq_seterr("%s: metadata has no model_id", path);
 		return -1;
 	}
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].required && !seen[i]) {
+	for (i = 0; i < sq_config_n_keys(); i++)
+		if (sq_config_required(i) && !seen[i]) {
 			sq_seterr("%s: config %s missing from the metadata",
-			    path, keys[i].key);
+			    path, sq_config_key(i));
 			return -1;
 		}
-	if (isnan(c->embed_scale))
-		c->embed_scale = sqrtf((float)c->d_model);
-	if (c->decoder_start_id == -2)	/* fairseq starts with EOS */
-		c->decoder_start_id = c->bos_id >= 0 ? c->bos_id : c->eos_id;
+	sq_config_finish(c);
 	return 0;
-}
-
-/* Checks the config for coherence.  Returns 0 or -1. */
-static int
-check_config(const struct sq_config *c, const char *path)
-{
-#define BAD(...) do { sq_seterr(__VA_ARGS__); return -1; } while (0)
-	int v_min = SQ_MIN(c->src_vocab_size, c->tgt_vocab_size);
-
-	if (c->d_model < 1 || c->n_heads < 1 || c->d_ff < 1)
-		BAD("%s: config d_model, n_heads and d_ff must be positive", path);
-	if (c->d_model % c->n_heads != 0)
-		BAD("%s: config n_heads = %d does not divide d_model = %d",
-		    path, c->n_heads, c->d_model);
-	if (c->encoder_layers < 1 || c->decoder_layers < 1)
-		BAD("%s: config encoder_layers and decoder_layers must be "
-		    "positive", path);
-	if (c->src_vocab_size < 1 || c->tgt_vocab_size < 1)
-		BAD("%s: config src_vocab_size and tgt_vocab_size must be "
-		    "positive", path);
-	if (c->max_positions < 1 || c->position_offset < 0)
-		BAD("%s: config max_positions must be positive and "
-		    "position_offset not negative", path);
-	if (c->positions != SQ_POS_LEARNED && c->d_model % 2 != 0)
-		BAD("%s: config d_model = %d: sinusoidal positions need an "
-		    "even width", path, c->d_model);
-	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
-		BAD("%s: config d_model = %d: sinusoidal_half positions need "
-		    "a width of at least 4", path, c->d_model);
-	if (!(c->layer_norm_eps > 0))
-		BAD("%s: config layer_norm_eps must be positive", path);
-	if ((c->tie_src_tgt || c->shared_vocab) &&
-	    c->src_vocab_size != c->tgt_vocab_size)
-		BAD("%s: config %s needs src_vocab_size = tgt_vocab_size "
-		    "(%d, %d)", path, c->tie_src_tgt ? "tie_src_tgt" :
-		    "shared_vocab", c->src_vocab_size, c->tgt_vocab_size);
-	if (c->eos_id < 0 || c->eos_id >= v_min)
-		BAD("%s: config eos_id = %d outside both vocabularies (%d)",
-		    path, c->eos_id, v_min);
-	if (c->decoder_start_id < 0 || c->decoder_start_id >= c->tgt_vocab_size)
-		BAD("%s: config decoder_start_id = %d outside the target "
-		    "vocabulary (%d)", path, c->decoder_start_id,
-		    c->tgt_vocab_size);
-	if (c->bos_id >= v_min || c->pad_id >= v_min || c->unk_id >= v_min)
-		BAD("%s: config bos_id, pad_id, unk_id (%d, %d, %d) must be "
-		    "-1 (none) or inside both vocabularies (%d)", path,
-		    c->bos_id, c->pad_id, c->unk_id, v_min);
-	return 0;
-#undef BAD
 }
 
 /* ---- binding tensors to the struct ---- */
@@ -583,96 +437,16 @@ take(struct loader *l, const char *name, int dtype, int optional, int *absent,
 	return t->data;
 }
 
-/* A required float32 tensor of shape (a) or (a, b): b = 0 means 1-D. */
-static const float *
-take_f32(struct loader *l, const char *name, long a, long b)
-{
-	return b ? take(l, name, DT_F32, 0, NULL, 2, a, b) :
-	    take(l, name, DT_F32, 0, NULL, 1, a);
-}
-
 /*
- * prefix.weight, (out, in) or with in = 0 (out), and prefix.bias (out):
- * a linear layer or a layer norm.  Returns 0 or -1.
+ * Every tensor of the config's table (nn/params.h), checked and bound to
+ * its field of the model.  Returns 0 or -1.
  */
 static int
-take_wb(struct loader *l, const float **w, const float **b,
-    const char *prefix, long out, long in)
-{
-	char name[160];
-
-	snprintf(name, sizeof(name), "%s.weight", prefix);
-	if ((*w = take_f32(l, name, out, in)) == NULL)
-		return -1;
-	snprintf(name, sizeof(name), "%s.bias", prefix);
-	return (*b = take_f32(l, name, out, 0)) == NULL ? -1 : 0;
-}
-
-static int
-take_linear(struct loader *l, struct sq_linear *lin, const char *prefix,
-    long out, long in)
-{
-	return take_wb(l, &lin->w, &lin->b, prefix, out, in);
-}
-
-static int
-take_norm(struct loader *l, struct sq_norm *nm, const char *prefix, long d)
-{
-	return take_wb(l, &nm->g, &nm->b, prefix, d, 0);
-}
-
-static int
-take_attn(struct loader *l, struct sq_attn_weights *a, const char *prefix,
-    long d)
-{
-	static const char *const proj[] = {"q_proj", "k_proj", "v_proj",
-	    "out_proj"};
-	struct sq_linear *lin[] = {&a->q, &a->k, &a->v, &a->out};
-	char name[160];
-
-	for (int i = 0; i < 4; i++) {
-		snprintf(name, sizeof(name), "%s.%s", prefix, proj[i]);
-		if (take_linear(l, lin[i], name, d, d) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * What a layer of either stack has, under prefix p: self-attention, its
- * norm, the FFN and the final norm.  Returns 0 or -1.
- */
-static int
-take_layer(struct loader *l, const char *p, struct sq_attn_weights *sa,
-    struct sq_norm *sa_norm, struct sq_linear *fc1, struct sq_linear *fc2,
-    struct sq_norm *final)
-{
-	long d = l->m->cfg.d_model, f = l->m->cfg.d_ff;
-	char name[160];
-
-	snprintf(name, sizeof(name), "%s.self_attn", p);
-	if (take_attn(l, sa, name, d) < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
-	if (take_norm(l, sa_norm, name, d) < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.fc1", p);
-	if (take_linear(l, fc1, name, f, d) < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.fc2", p);
-	if (take_linear(l, fc2, name, d, f) < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.final_layer_norm", p);
-	return take_norm(l, final, name, d);
-}
-
-static int
-take_layers(struct loader *l)
+take_params(struct loader *l)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
-	long d = c->d_model;
-	char p[96], name[160];
+	const struct sq_params *t;
 	int i;
 
 	/* each layer has over 10 tensors: refuse before allocating for a
@@ -685,34 +459,18 @@ take_layers(struct loader *l)
 	}
 	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
 	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
-	for (i = 0; i < c->encoder_layers; i++) {
-		struct sq_encoder_layer *e = &m->enc[i];
+	t = m->params = sq_params_new(c);
+	for (i = 0; i < t->n; i++) {
+		const struct sq_param *p = &t->p[i];
+		const float *data = p->n_dims == 2 ?
+		    take(l, p->name, DT_F32, 0, NULL, 2, p->dims[0], p->dims[1]) :
+		    take(l, p->name, DT_F32, 0, NULL, 1, p->dims[0]);
 
-		snprintf(p, sizeof(p), "encoder.layers.%d", i);
-		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
-		    &e->fc2, &e->final_norm) < 0)
+		if (data == NULL)
 			return -1;
+		*sq_param_field(m, p) = data;
 	}
-	for (i = 0; i < c->decoder_layers; i++) {
-		struct sq_decoder_layer *e = &m->dec[i];
-
-		snprintf(p, sizeof(p), "decoder.layers.%d", i);
-		if (take_layer(l, p, &e->self_attn, &e->self_attn_norm, &e->fc1,
-		    &e->fc2, &e->final_norm) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.encoder_attn", p);
-		if (take_attn(l, &e->cross_attn, name, d) < 0)
-			return -1;
-		snprintf(name, sizeof(name), "%s.encoder_attn_layer_norm", p);
-		if (take_norm(l, &e->cross_attn_norm, name, d) < 0)
-			return -1;
-	}
-	if (c->encoder_final_norm &&
-	    take_norm(l, &m->enc_final, "encoder.layer_norm", d) < 0)
-		return -1;
-	if (c->decoder_final_norm &&
-	    take_norm(l, &m->dec_final, "decoder.layer_norm", d) < 0)
-		return -1;
+	sq_params_tie(m);
 	return 0;
 }
 
@@ -731,38 +489,37 @@ take_spm(struct loader *l, const uint8_t **p, size_t *len, const char *name)
 	return 0;
 }
 
+/*
+ * An optional I32 piece-to-id map of n entries: model id -> SentencePiece
+ * id, -1 for a model id with no piece.  NULL if absent.
+ */
+static int
+take_vocab(struct loader *l, const int32_t **map, const char *name, long n)
+{
+	int absent;
+	long i;
+
+	*map = take(l, name, DT_I32, 1, &absent, 1, n);
+	if (*map == NULL)
+		return absent ? 0 : -1;
+	for (i = 0; i < n; i++)
+		if ((*map)[i] < -1) {
+			sq_seterr("%s: entry %ld is %d, not a SentencePiece id "
+			    "or -1 (tensor %s)", l->path, i, (int)(*map)[i],
+			    name);
+			return -1;
+		}
+	return 0;
+}
+
 static int
 take_all(struct loader *l)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
-	long d = c->d_model;
 	size_t i;
 
-	m->src_embed = take_f32(l, "encoder.embed_tokens.weight",
-	    c->src_vocab_size, d);
-	if (m->src_embed == NULL)
-		return -1;
-	m->tgt_embed = c->tie_src_tgt ? m->src_embed :
-	    take_f32(l, "decoder.embed_tokens.weight", c->tgt_vocab_size, d);
-	if (m->tgt_embed == NULL)
-		return -1;
-	if (c->positions == SQ_POS_LEARNED) {
-		m->enc_pos = take_f32(l, "encoder.embed_positions.weight",
-		    c->max_positions, d);
-		m->dec_pos = take_f32(l, "decoder.embed_positions.weight",
-		    c->max_positions, d);
-		if (m->enc_pos == NULL || m->dec_pos == NULL)
-			return -1;
-	}
-	if (take_layers(l) < 0)
-		return -1;
-	m->out_proj = c->tie_output ? m->tgt_embed :
-	    take_f32(l, "output_projection.weight", c->tgt_vocab_size, d);
-	if (m->out_proj == NULL)
-		return -1;
-	if (c->output_bias && (m->out_bias = take_f32(l,
-	    "output_projection.bias", c->tgt_vocab_size, 0)) == NULL)
+	if (take_params(l) < 0)
 		return -1;
 	if (take_spm(l, &m->spm_src, &m->spm_src_len, "spm.source") < 0)
 		return -1;
@@ -770,6 +527,13 @@ take_all(struct loader *l)
 		m->spm_tgt = m->spm_src;
 		m->spm_tgt_len = m->spm_src_len;
 	} else if (take_spm(l, &m->spm_tgt, &m->spm_tgt_len, "spm.target") < 0)
+		return -1;
+	if (take_vocab(l, &m->vocab_src, "vocab.source", c->src_vocab_size) < 0)
+		return -1;
+	if (c->shared_vocab)
+		m->vocab_tgt = m->vocab_src;
+	else if (take_vocab(l, &m->vocab_tgt, "vocab.target",
+	    c->tgt_vocab_size) < 0)
 		return -1;
 
 	/* a tensor nobody reads is a config that does not say what it is */
@@ -843,7 +607,7 @@ sq_model_open(const char *path)
 	m->json = parse_header(path, (unsigned char *)m->map + 8, hdr_len, size);
 	if (m->json == NULL ||
 	    parse_metadata(m, path, m->json) < 0 ||
-	    check_config(&m->cfg, path) < 0 ||
+	    sq_config_check(&m->cfg, path) < 0 ||
 	    parse_tensors(&l, m->json, (unsigned char *)m->map + 8 + hdr_len,
 	    8 + hdr_len, size - 8 - hdr_len) < 0 ||
 	    take_all(&l) < 0)
@@ -866,8 +630,30 @@ sq_model_close(struct sq_model *m)
 	json_decref(m->json);
 	free(m->enc);
 	free(m->dec);
+	free(m->owned);
+	sq_params_free(m->params);
 	free(m->path);
 	free(m);
+}
+
+struct sq_model *
+sq_model_new(const struct sq_config *c, const char *id)
+{
+	struct sq_model *m;
+
+	if (sq_config_check(c, "new model") < 0 ||
+	    check_id("new model", id, sizeof(m->model_id)) < 0)
+		return NULL;
+	m = sq_calloc(1, sizeof(*m));
+	m->cfg = *c;
+	memcpy(m->model_id, id, strlen(id) + 1);
+	m->provenance = "";
+	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
+	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	m->params = sq_params_new(c);
+	m->owned = sq_calloc((size_t)m->params->total, sizeof(float));
+	sq_params_bind(m->params, m, m->owned);
+	return m;
 }
 
 int

@@ -35,9 +35,19 @@
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
  *                                               absent if shared_vocab
+ *   vocab.source, vocab.target                  I32 (Vs), (Vt): model id ->
+ *                                               SentencePiece id of the same
+ *                                               piece, -1 if none; optional
+ *                                               (absent: the ids are
+ *                                               SentencePiece's, as in a
+ *                                               model trained here; present
+ *                                               in imported Marian models);
+ *                                               vocab.target absent if
+ *                                               shared_vocab
  *   extra.*                                     ignored (free for tools)
  * Any other tensor, or one that the config makes unused (a tied one), is
- * an error.
+ * an error.  nn/params.h has the float32 tensors as a table built from the
+ * config, in the order a written file has them.
  *
  * The math (man/seqpipe-model.5 has it in full; scripts/seqpipe_torch.py is
  * the PyTorch reference of it).  Rows are positions t = 0, 1, ...:
@@ -149,6 +159,8 @@ struct sq_decoder_layer {
 	struct sq_norm final_norm;
 };
 
+struct sq_params;
+
 struct sq_model {
 	struct sq_config cfg;
 	char model_id[256];
@@ -170,6 +182,12 @@ struct sq_model {
 	size_t spm_src_len;
 	const uint8_t *spm_tgt;		/* == spm_src if shared_vocab */
 	size_t spm_tgt_len;
+	const int32_t *vocab_src;	/* (Vs) model id -> piece, or NULL */
+	const int32_t *vocab_tgt;	/* (Vt); == vocab_src if shared_vocab */
+
+	struct sq_params *params;	/* the table of the weights, owned */
+	float *owned;			/* the weights of sq_model_new(), owned;
+					   NULL for a mapped file */
 
 	void *map;			/* the whole file, mmap'ed */
 	size_t map_len;
@@ -185,6 +203,26 @@ struct sq_model {
  */
 struct sq_model *sq_model_open(const char *path);
 void sq_model_close(struct sq_model *m);
+
+/*
+ * A model in memory for config c (checked with sq_config_check() and
+ * finished with sq_config_finish()) and id: every weight zero, in one
+ * writable array m->owned laid out as m->params says, no SentencePiece
+ * models or vocabularies (the caller may point those fields at memory it
+ * keeps alive).  Returns NULL with sq_errstr() set on a bad config.
+ * Caller frees with sq_model_close().
+ */
+struct sq_model *sq_model_new(const struct sq_config *c, const char *id);
+
+/*
+ * Writes m to path as a seqpipe model file, atomically: a temporary file
+ * beside it, fsync'ed, then renamed over path, so a reader never sees a
+ * half-written model and a crash leaves the old file.  Tensors in the
+ * order of m->params, then spm.* and vocab.*; metadata: format, model_id,
+ * provenance and every config key.  Returns 0, or -1 with sq_errstr() set
+ * (the temporary file removed).
+ */
+int sq_model_save(const struct sq_model *m, const char *path);
 
 /*
  * Reads only the header's metadata to learn the model id, without mapping

@@ -1,0 +1,228 @@
+/*
+ * config: struct sq_config to and from key = value strings (see
+ * config.h).  The keys are the struct's fields in struct order; a key's
+ * kind says how its value parses and prints.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/config.h"
+#include "nn/model.h"
+#include "base/util.h"
+
+enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS };
+static const struct {
+	const char *key;
+	size_t off;
+	int kind;
+	int required;
+} keys[] = {
+#define F(name, kind, req) {#name, offsetof(struct sq_config, name), kind, req}
+	F(d_model, K_INT, 1), F(n_heads, K_INT, 1), F(d_ff, K_INT, 1),
+	F(encoder_layers, K_INT, 1), F(decoder_layers, K_INT, 1),
+	F(src_vocab_size, K_INT, 1), F(tgt_vocab_size, K_INT, 1),
+	F(max_positions, K_INT, 0), F(pre_norm, K_BOOL, 0),
+	F(encoder_final_norm, K_BOOL, 0), F(decoder_final_norm, K_BOOL, 0),
+	F(activation, K_ACT, 0), F(positions, K_POS, 0),
+	F(position_offset, K_INT, 0), F(embed_scale, K_FLOAT, 0),
+	F(tie_src_tgt, K_BOOL, 0), F(tie_output, K_BOOL, 0),
+	F(output_bias, K_BOOL, 0), F(shared_vocab, K_BOOL, 0),
+	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
+	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
+	F(layer_norm_eps, K_FLOAT, 0),
+#undef F
+};
+#define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
+
+static const char *const activations[] = {"relu", "gelu", "silu"};
+static const char *const pos_kinds[] = {
+	"sinusoidal", "sinusoidal_half", "learned"
+};
+
+void
+sq_config_defaults(struct sq_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_positions = 1024;
+	c->activation = SQ_ACT_RELU;
+	c->positions = SQ_POS_SIN_INTERLEAVED;
+	c->embed_scale = NAN;		/* sqrt(D), once D is known */
+	c->bos_id = 1;
+	c->eos_id = 2;
+	c->pad_id = 0;
+	c->unk_id = 3;
+	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
+	c->layer_norm_eps = 1e-5f;
+}
+
+void
+sq_config_finish(struct sq_config *c)
+{
+	if (isnan(c->embed_scale))
+		c->embed_scale = sqrtf((float)c->d_model);
+	if (c->decoder_start_id == -2)	/* fairseq starts with EOS */
+		c->decoder_start_id = c->bos_id >= 0 ? c->bos_id : c->eos_id;
+}
+
+int
+sq_config_n_keys(void)
+{
+	return N_KEYS;
+}
+
+const char *
+sq_config_key(int i)
+{
+	return keys[i].key;
+}
+
+int
+sq_config_required(int i)
+{
+	return keys[i].required;
+}
+
+static int
+lookup_name(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Parses one config value s into the field at p.  Returns 0 or -1. */
+static int
+parse_value(void *p, int kind, const char *s)
+{
+	char *end;
+	long v;
+	float f;
+
+	switch (kind) {
+	case K_INT:
+	case K_BOOL:
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (*s == '\0' || *end != '\0' || errno || v < -1 || v > INT32_MAX ||
+		    (kind == K_BOOL && v != 0 && v != 1))
+			return -1;
+		*(int *)p = (int)v;
+		return 0;
+	case K_FLOAT:
+		errno = 0;
+		f = strtof(s, &end);
+		if (*s == '\0' || *end != '\0' || errno || !isfinite(f))
+			return -1;
+		*(float *)p = f;
+		return 0;
+	case K_ACT:
+		return (*(int *)p = lookup_name(s, activations, 3)) < 0 ? -1 : 0;
+	case K_POS:
+		return (*(int *)p = lookup_name(s, pos_kinds, 3)) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+static const char *
+kind_hint(int kind)
+{
+	switch (kind) {
+	case K_INT: return "an integer";
+	case K_BOOL: return "0 or 1";
+	case K_FLOAT: return "a finite number";
+	case K_ACT: return "relu, gelu or silu";
+	default: return "sinusoidal, sinusoidal_half or learned";
+	}
+}
+
+int
+sq_config_set(struct sq_config *c, const char *key, const char *s)
+{
+	int i;
+
+	for (i = 0; i < N_KEYS; i++)
+		if (strcmp(key, keys[i].key) == 0)
+			break;
+	if (i == N_KEYS)
+		return -2;
+	if (parse_value((char *)c + keys[i].off, keys[i].kind, s) < 0) {
+		sq_seterr("config %s = \"%s\": expected %s", key, s,
+		    kind_hint(keys[i].kind));
+		return -1;
+	}
+	return i;
+}
+
+const char *
+sq_config_value(const struct sq_config *c, int i, char *buf, size_t size)
+{
+	const void *p = (const char *)c + keys[i].off;
+
+	switch (keys[i].kind) {
+	case K_FLOAT:
+		snprintf(buf, size, "%.9g", *(const float *)p);
+		break;
+	case K_ACT:
+		snprintf(buf, size, "%s", activations[*(const int *)p]);
+		break;
+	case K_POS:
+		snprintf(buf, size, "%s", pos_kinds[*(const int *)p]);
+		break;
+	default:
+		snprintf(buf, size, "%d", *(const int *)p);
+	}
+	return buf;
+}
+
+int
+sq_config_check(const struct sq_config *c, const char *path)
+{
+#define BAD(...) do { sq_seterr(__VA_ARGS__); return -1; } while (0)
+	int v_min = SQ_MIN(c->src_vocab_size, c->tgt_vocab_size);
+
+	if (c->d_model < 1 || c->n_heads < 1 || c->d_ff < 1)
+		BAD("%s: config d_model, n_heads and d_ff must be positive", path);
+	if (c->d_model % c->n_heads != 0)
+		BAD("%s: config n_heads = %d does not divide d_model = %d",
+		    path, c->n_heads, c->d_model);
+	if (c->encoder_layers < 1 || c->decoder_layers < 1)
+		BAD("%s: config encoder_layers and decoder_layers must be "
+		    "positive", path);
+	if (c->src_vocab_size < 1 || c->tgt_vocab_size < 1)
+		BAD("%s: config src_vocab_size and tgt_vocab_size must be "
+		    "positive", path);
+	if (c->max_positions < 1 || c->position_offset < 0)
+		BAD("%s: config max_positions must be positive and "
+		    "position_offset not negative", path);
+	if (c->positions != SQ_POS_LEARNED && c->d_model % 2 != 0)
+		BAD("%s: config d_model = %d: sinusoidal positions need an "
+		    "even width", path, c->d_model);
+	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
+		BAD("%s: config d_model = %d: sinusoidal_half positions need "
+		    "a width of at least 4", path, c->d_model);
+	if (!(c->layer_norm_eps > 0))
+		BAD("%s: config layer_norm_eps must be positive", path);
+	if ((c->tie_src_tgt || c->shared_vocab) &&
+	    c->src_vocab_size != c->tgt_vocab_size)
+		BAD("%s: config %s needs src_vocab_size = tgt_vocab_size "
+		    "(%d, %d)", path, c->tie_src_tgt ? "tie_src_tgt" :
+		    "shared_vocab", c->src_vocab_size, c->tgt_vocab_size);
+	if (c->eos_id < 0 || c->eos_id >= v_min)
+		BAD("%s: config eos_id = %d outside both vocabularies (%d)",
+		    path, c->eos_id, v_min);
+	if (c->decoder_start_id < 0 || c->decoder_start_id >= c->tgt_vocab_size)
+		BAD("%s: config decoder_start_id = %d outside the target "
+		    "vocabulary (%d)", path, c->decoder_start_id,
+		    c->tgt_vocab_size);
+	if (c->bos_id >= v_min || c->pad_id >= v_min || c->unk_id >= v_min)
+		BAD("%s: config bos_id, pad_id, unk_id (%d, %d, %d) must be "
+		    "-1 (none) or inside both vocabularies (%d)", path,
+		    c->bos_id, c->pad_id, c->unk_id, v_min);
+	return 0;
+#undef BAD
+}

@@ -1,0 +1,200 @@
+/*
+ * params: the table of a model's tensors (see params.h).  Each entry
+ * names a const float * field of struct sq_model or of one of its layers
+ * by offsetof(), so one table serves any instance: a mapped file, a
+ * model being trained, its gradients.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/model.h"
+#include "nn/params.h"
+#include "base/util.h"
+
+/* Appends an entry; d1 = 0 makes it a vector of d0. */
+static void
+add(struct sq_params *t, int owner, int layer, size_t field, long d0,
+    long d1, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void
+add(struct sq_params *t, int owner, int layer, size_t field, long d0,
+    long d1, const char *fmt, ...)
+{
+	struct sq_param *p;
+	va_list ap;
+
+	t->p = sq_reallocarray(t->p, (size_t)t->n + 1, sizeof(*t->p));
+	p = &t->p[t->n++];
+	memset(p, 0, sizeof(*p));
+	va_start(ap, fmt);
+	vsnprintf(p->name, sizeof(p->name), fmt, ap);
+	va_end(ap);
+	p->n_dims = d1 ? 2 : 1;
+	p->dims[0] = d0;
+	p->dims[1] = d1;
+	p->numel = d1 ? d0 * d1 : d0;
+	p->offset = t->total;
+	p->owner = owner;
+	p->layer = layer;
+	p->field = field;
+	t->total += p->numel;
+}
+
+/* prefix.weight and prefix.bias of a linear layer (in > 0) or a norm. */
+static void
+add_wb(struct sq_params *t, int owner, int layer, size_t w, size_t b,
+    long out, long in, const char *prefix)
+{
+	add(t, owner, layer, w, out, in, "%s.weight", prefix);
+	add(t, owner, layer, b, out, 0, "%s.bias", prefix);
+}
+
+static void
+add_attn(struct sq_params *t, int owner, int layer, size_t at, long D,
+    const char *prefix)
+{
+	static const char *const proj[] = {"q_proj", "k_proj", "v_proj",
+	    "out_proj"};
+	/* q, k, v, out are consecutive struct sq_linear in the struct */
+	size_t lin = sizeof(struct sq_linear);
+	char name[64];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "%s.%s", prefix, proj[i]);
+		add_wb(t, owner, layer, at + i * lin + offsetof(struct sq_linear,
+		    w), at + i * lin + offsetof(struct sq_linear, b), D, D, name);
+	}
+}
+
+#define LIN(type, f) offsetof(type, f.w), offsetof(type, f.b)
+#define NORM(type, f) offsetof(type, f.g), offsetof(type, f.b)
+
+static void
+add_encoder_layer(struct sq_params *t, const struct sq_config *c, int i)
+{
+	typedef struct sq_encoder_layer E;
+	long D = c->d_model, F = c->d_ff;
+	char p[64];
+	int o = SQ_IN_ENCODER_LAYER;
+
+	snprintf(p, sizeof(p), "encoder.layers.%d.self_attn", i);
+	add_attn(t, o, i, offsetof(E, self_attn), D, p);
+	snprintf(p, sizeof(p), "encoder.layers.%d.self_attn_layer_norm", i);
+	add_wb(t, o, i, NORM(E, self_attn_norm), D, 0, p);
+	snprintf(p, sizeof(p), "encoder.layers.%d.fc1", i);
+	add_wb(t, o, i, LIN(E, fc1), F, D, p);
+	snprintf(p, sizeof(p), "encoder.layers.%d.fc2", i);
+	add_wb(t, o, i, LIN(E, fc2), D, F, p);
+	snprintf(p, sizeof(p), "encoder.layers.%d.final_layer_norm", i);
+	add_wb(t, o, i, NORM(E, final_norm), D, 0, p);
+}
+
+static void
+add_decoder_layer(struct sq_params *t, const struct sq_config *c, int i)
+{
+	typedef struct sq_decoder_layer E;
+	long D = c->d_model, F = c->d_ff;
+	char p[64];
+	int o = SQ_IN_DECODER_LAYER;
+
+	snprintf(p, sizeof(p), "decoder.layers.%d.self_attn", i);
+	add_attn(t, o, i, offsetof(E, self_attn), D, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.self_attn_layer_norm", i);
+	add_wb(t, o, i, NORM(E, self_attn_norm), D, 0, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.encoder_attn", i);
+	add_attn(t, o, i, offsetof(E, cross_attn), D, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.encoder_attn_layer_norm", i);
+	add_wb(t, o, i, NORM(E, cross_attn_norm), D, 0, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.fc1", i);
+	add_wb(t, o, i, LIN(E, fc1), F, D, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.fc2", i);
+	add_wb(t, o, i, LIN(E, fc2), D, F, p);
+	snprintf(p, sizeof(p), "decoder.layers.%d.final_layer_norm", i);
+	add_wb(t, o, i, NORM(E, final_norm), D, 0, p);
+}
+
+struct sq_params *
+sq_params_new(const struct sq_config *c)
+{
+	typedef struct sq_model M;
+	struct sq_params *t = sq_calloc(1, sizeof(*t));
+	long D = c->d_model, P = c->max_positions;
+	int i, o = SQ_IN_MODEL;
+
+	add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
+	    "encoder.embed_tokens.weight");
+	if (!c->tie_src_tgt)
+		add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size, D,
+		    "decoder.embed_tokens.weight");
+	if (c->positions == SQ_POS_LEARNED) {
+		add(t, o, 0, offsetof(M, enc_pos), P, D,
+		    "encoder.embed_positions.weight");
+		add(t, o, 0, offsetof(M, dec_pos), P, D,
+		    "decoder.embed_positions.weight");
+	}
+	for (i = 0; i < c->encoder_layers; i++)
+		add_encoder_layer(t, c, i);
+	for (i = 0; i < c->decoder_layers; i++)
+		add_decoder_layer(t, c, i);
+	if (c->encoder_final_norm)
+		add_wb(t, o, 0, NORM(M, enc_final), D, 0, "encoder.layer_norm");
+	if (c->decoder_final_norm)
+		add_wb(t, o, 0, NORM(M, dec_final), D, 0, "decoder.layer_norm");
+	if (!c->tie_output)
+		add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
+		    "output_projection.weight");
+	if (c->output_bias)
+		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
+		    "output_projection.bias");
+	return t;
+}
+
+void
+sq_params_free(struct sq_params *t)
+{
+	if (t == NULL)
+		return;
+	free(t->p);
+	free(t);
+}
+
+const struct sq_param *
+sq_params_find(const struct sq_params *t, const char *name)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->p[i].name, name) == 0)
+			return &t->p[i];
+	return NULL;
+}
+
+const float **
+sq_param_field(struct sq_model *m, const struct sq_param *p)
+{
+	char *base = (char *)m;
+
+	if (p->owner == SQ_IN_ENCODER_LAYER)
+		base = (char *)&m->enc[p->layer];
+	else if (p->owner == SQ_IN_DECODER_LAYER)
+		base = (char *)&m->dec[p->layer];
+	return (const float **)(base + p->field);
+}
+
+void
+sq_params_tie(struct sq_model *m)
+{
+	if (m->cfg.tie_src_tgt)
+		m->tgt_embed = m->src_embed;
+	if (m->cfg.tie_output)
+		m->out_proj = m->tgt_embed;
+}
+
+void
+sq_params_bind(const struct sq_params *t, struct sq_model *m,
+    const float *flat)
+{
+	for (int i = 0; i < t->n; i++)
+		*sq_param_field(m, &t->p[i]) = flat + t->p[i].offset;
+	sq_params_tie(m);
+}

@@ -1,0 +1,72 @@
+/*
+ * params: the table of a model's float32 tensors, built from its config:
+ * for each tensor its name (man/seqpipe-model.5), its shape, its offset
+ * in one flat array, and the field of struct sq_model it binds to.
+ *
+ * Everything that walks a model's weights walks this table: the loader
+ * (names and shapes to check, fields to set), the writer (what to write,
+ * in which order), training (gradients and optimizer state are flat
+ * arrays laid out as the weights: the same offsets), and importers (what
+ * a foreign name must map to).  The order is the file order: embeddings,
+ * positions, encoder layers, decoder layers, final norms, output.
+ *
+ * Tied tensors (tie_src_tgt, tie_output) have no entry: binding makes
+ * their fields point at the tensor they share, so a gradient that flows
+ * into a tied field adds to the one array.
+ */
+#ifndef SQ_PARAMS_H
+#define SQ_PARAMS_H
+
+#include <stddef.h>
+
+struct sq_config;
+struct sq_model;
+
+enum sq_param_owner { SQ_IN_MODEL, SQ_IN_ENCODER_LAYER, SQ_IN_DECODER_LAYER };
+
+struct sq_param {
+	char name[64];
+	int n_dims;		/* 1 or 2 */
+	long dims[2];		/* (out, in) for a weight, (n) for a vector */
+	long numel;
+	long offset;		/* in floats, into the flat array */
+	int owner;		/* enum sq_param_owner */
+	int layer;		/* for a layer's tensor */
+	size_t field;		/* offsetof() the const float * it binds */
+};
+
+struct sq_params {
+	struct sq_param *p;	/* (n) */
+	int n;
+	long total;		/* floats in the flat array */
+};
+
+/*
+ * Builds the table for config c (checked by sq_config_check()).  Caller
+ * frees with sq_params_free().
+ */
+struct sq_params *sq_params_new(const struct sq_config *c);
+void sq_params_free(struct sq_params *t);
+
+/* The entry named name, or NULL. */
+const struct sq_param *sq_params_find(const struct sq_params *t,
+    const char *name);
+
+/*
+ * The field of m that entry p binds: m->enc and m->dec must be allocated
+ * for the config's layers.
+ */
+const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
+
+/*
+ * Points every field of m at flat + offset (flat holds t->total floats)
+ * and the tied fields at what they share.  m->enc and m->dec must be
+ * allocated.
+ */
+void sq_params_bind(const struct sq_params *t, struct sq_model *m,
+    const float *flat);
+
+/* Sets the tied fields of m from the ones they share (after binding). */
+void sq_params_tie(struct sq_model *m);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * save: writes a struct sq_model as a seqpipe model file (safetensors;
+ * the format is model.h's and man/seqpipe-model.5's), for train and the
+ * importers.
+ *
+ * Layout: the float32 tensors in the order of the parameter table, then
+ * the I32 vocabularies, then the U8 SentencePiece models, with no gaps (a
+ * safetensors data area is fully covered); every F32 and I32 tensor then
+ * starts 4-aligned because the JSON header is padded with spaces to end
+ * at a multiple of 8.  The same model gives the same bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn/config.h"
+#include "nn/model.h"
+#include "nn/params.h"
+#include "base/util.h"
+
+/* One tensor to write: its header entry and its bytes. */
+struct blob {
+	const char *name;
+	const char *dtype;
+	long dims[2];
+	int n_dims;
+	const void *data;
+	size_t len;
+};
+
+static void
+add_entry(json_t *root, const struct blob *b, size_t *pos)
+{
+	json_t *e = json_object(), *shape = json_array(), *off = json_array();
+
+	for (int i = 0; i < b->n_dims; i++)
+		json_array_append_new(shape, json_integer(b->dims[i]));
+	json_array_append_new(off, json_integer((json_int_t)*pos));
+	json_array_append_new(off, json_integer((json_int_t)(*pos + b->len)));
+	json_object_set_new(e, "dtype", json_string(b->dtype));
+	json_object_set_new(e, "shape", shape);
+	json_object_set_new(e, "data_offsets", off);
+	json_object_set_new(root, b->name, e);
+	*pos += b->len;
+}
+
+static json_t *
+metadata(const struct sq_model *m)
+{
+	json_t *meta = json_object();
+	char buf[64];
+
+	json_object_set_new(meta, "format", json_string("seqpipe-1"));
+	json_object_set_new(meta, "model_id", json_string(m->model_id));
+	json_object_set_new(meta, "provenance", json_string(m->provenance ?
+	    m->provenance : ""));
+	for (int i = 0; i < sq_config_n_keys(); i++)
+		json_object_set_new(meta, sq_config_key(i), json_string(
+		    sq_config_value(&m->cfg, i, buf, sizeof(buf))));
+	return meta;
+}
+
+/* The tensors of m in file order: b has room for params->n + 4. */
+static int
+list_blobs(struct blob *b, const struct sq_model *m)
+{
+	const struct sq_params *t = m->params;
+	const struct sq_config *c = &m->cfg;
+	int n = 0;
+
+	for (int i = 0; i < t->n; i++, n++) {
+		const struct sq_param *p = &t->p[i];
+
+		b[n] = (struct blob){p->name, "F32", {p->dims[0], p->dims[1]},
+		    p->n_dims, *sq_param_field((struct sq_model *)m, p),
+		    (size_t)p->numel * sizeof(float)};
+	}
+	if (m->vocab_src != NULL)
+		b[n++] = (struct blob){"vocab.source", "I32",
+		    {c->src_vocab_size}, 1, m->vocab_src,
+		    (size_t)c->src_vocab_size * 4};
+	if (m->vocab_tgt != NULL && !c->shared_vocab)
+		b[n++] = (struct blob){"vocab.target", "I32",
+		    {c->tgt_vocab_size}, 1, m->vocab_tgt,
+		    (size_t)c->tgt_vocab_size * 4};
+	if (m->spm_src != NULL)
+		b[n++] = (struct blob){"spm.source", "U8",
+		    {(long)m->spm_src_len}, 1, m->spm_src, m->spm_src_len};
+	if (m->spm_tgt != NULL && !c->shared_vocab)
+		b[n++] = (struct blob){"spm.target", "U8",
+		    {(long)m->spm_tgt_len}, 1, m->spm_tgt, m->spm_tgt_len};
+	return n;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The header: 8-byte length, then JSON padded to a multiple of 8. */
+static char *
+header(const struct sq_model *m, const struct blob *b, int n, size_t *len)
+{
+	json_t *root = json_object();
+	size_t pos = 0, jlen, padded;
+	char *json, *out;
+	int i;
+
+	json_object_set_new(root, "__metadata__", metadata(m));
+	for (i = 0; i < n; i++)
+		add_entry(root, &b[i], &pos);
+	json = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (json == NULL)
+		sq_die("out of memory (model header)");
+	jlen = strlen(json);
+	padded = (jlen + 7) / 8 * 8;
+	out = sq_malloc(8 + padded);
+	for (i = 0; i < 8; i++)
+		out[i] = (char)((uint64_t)padded >> (8 * i));
+	memcpy(out + 8, json, jlen);
+	memset(out + 8 + jlen, ' ', padded - jlen);
+	free(json);
+	*len = 8 + padded;
+	return out;
+}
+
+int
+sq_model_save(const struct sq_model *m, const char *path)
+{
+	struct blob *b = sq_calloc((size_t)m->params->n + 4, sizeof(*b));
+	size_t plen = strlen(path), hlen;
+	char *tmp = sq_malloc(plen + 16), *hdr;
+	mode_t mask;
+	int fd, n, i, err;
+
+	n = list_blobs(b, m);
+	hdr = header(m, b, n, &hlen);
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		sq_seterr("%s: cannot create a file beside it: %s", path,
+		    strerror(errno));
+		free(b);
+		free(hdr);
+		free(tmp);
+		return -1;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, hdr, hlen) < 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (write_all(fd, b[i].data, b[i].len) < 0)
+			goto fail;
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	free(b);
+	free(hdr);
+	free(tmp);
+	return 0;
+fail:
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	sq_seterr("%s: %s", path, strerror(err));
+	free(b);
+	free(hdr);
+	free(tmp);
+	return -1;
+}
