@@ -481,7 +481,7 @@ def load(path):
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = Seq2Seq(Config.from_metadata(meta))
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
-             if not k.startswith(("spm.", "extra."))}
+             if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)
     model.model_id = meta.get("model_id", "")
     return model.eval()

@@ -656,6 +656,39 @@ sq_model_new(const struct sq_config *c, const char *id)
 	return m;
 }
 
+const float *
+sq_model_extra(const struct sq_model *m, const char *name, long *numel)
+{
+	json_t *e, *shape, *off;
+	const unsigned char *data;
+	uint64_t b, end;
+
+	if (m->json == NULL || strncmp(name, "extra.", 6) != 0)
+		return NULL;
+	e = json_object_get(m->json, name);
+	shape = json_object_get(e, "shape");
+	off = json_object_get(e, "data_offsets");
+	if (!json_is_string(json_object_get(e, "dtype")) ||
+	    strcmp(json_string_value(json_object_get(e, "dtype")), "F32") != 0 ||
+	    json_array_size(shape) != 1)
+		return NULL;
+	/* the loader checked every entry's offsets, sizes and alignment */
+	b = (uint64_t)json_integer_value(json_array_get(off, 0));
+	end = (uint64_t)json_integer_value(json_array_get(off, 1));
+	data = (const unsigned char *)m->map + 8 + get_le64(m->map);
+	*numel = (long)((end - b) / 4);
+	return (const float *)(data + b);
+}
+
+const char *
+sq_model_meta(const struct sq_model *m, const char *key)
+{
+	if (m->json == NULL)
+		return NULL;
+	return json_string_value(json_object_get(json_object_get(m->json,
+	    "__metadata__"), key));
+}
+
 int
 sq_model_peek_id(const char *path, char *id, size_t id_size)
 {

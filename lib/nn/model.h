@@ -215,14 +215,45 @@ void sq_model_close(struct sq_model *m);
 struct sq_model *sq_model_new(const struct sq_config *c, const char *id);
 
 /*
+ * What a tool stores beside the model in the same file (train's
+ * optimizer state and position): float32 vectors named "extra.*", which
+ * the loader ignores, and metadata keys that contain a dot.
+ */
+struct sq_extra_tensor {
+	const char *name;
+	const float *data;	/* (numel) */
+	long numel;
+};
+struct sq_extra_meta {
+	const char *key, *value;
+};
+struct sq_save_extra {
+	int n_tensors;
+	const struct sq_extra_tensor *tensors;
+	int n_meta;
+	const struct sq_extra_meta *meta;
+};
+
+/*
  * Writes m to path as a seqpipe model file, atomically: a temporary file
  * beside it, fsync'ed, then renamed over path, so a reader never sees a
  * half-written model and a crash leaves the old file.  Tensors in the
- * order of m->params, then spm.* and vocab.*; metadata: format, model_id,
- * provenance and every config key.  Returns 0, or -1 with sq_errstr() set
- * (the temporary file removed).
+ * order of m->params, then x's (x may be NULL), vocab.* and spm.*;
+ * metadata: format, model_id, provenance, every config key, then x's.
+ * Returns 0, or -1 with sq_errstr() set (the temporary file removed).
  */
-int sq_model_save(const struct sq_model *m, const char *path);
+int sq_model_save(const struct sq_model *m, const char *path,
+    const struct sq_save_extra *x);
+
+/*
+ * A float32 vector "extra.*" of a mapped model file, and its length; NULL
+ * if absent or not a 1-D F32 tensor.  Borrowed from the map.
+ */
+const float *sq_model_extra(const struct sq_model *m, const char *name,
+    long *numel);
+
+/* A metadata value of a mapped model file, or NULL.  Borrowed. */
+const char *sq_model_meta(const struct sq_model *m, const char *key);
 
 /*
  * Reads only the header's metadata to learn the model id, without mapping

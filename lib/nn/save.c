@@ -3,8 +3,8 @@
  * the format is model.h's and man/seqpipe-model.5's), for train and the
  * importers.
  *
- * Layout: the float32 tensors in the order of the parameter table, then
- * the I32 vocabularies, then the U8 SentencePiece models, with no gaps (a
+ * Layout: the float32 tensors in the order of the parameter table, the
+ * caller's extra float32 tensors, the I32 vocabularies, then the U8 SentencePiece models, with no gaps (a
  * safetensors data area is fully covered); every F32 and I32 tensor then
  * starts 4-aligned because the JSON header is padded with spaces to end
  * at a multiple of 8.  The same model gives the same bytes.
@@ -51,36 +51,48 @@ add_entry(json_t *root, const struct blob *b, size_t *pos)
 }
 
 static json_t *
-metadata(const struct sq_model *m)
+metadata(const struct sq_model *m, const struct sq_save_extra *x)
 {
 	json_t *meta = json_object();
 	char buf[64];
+	int i;
 
 	json_object_set_new(meta, "format", json_string("seqpipe-1"));
 	json_object_set_new(meta, "model_id", json_string(m->model_id));
 	json_object_set_new(meta, "provenance", json_string(m->provenance ?
 	    m->provenance : ""));
-	for (int i = 0; i < sq_config_n_keys(); i++)
+	for (i = 0; i < sq_config_n_keys(); i++)
 		json_object_set_new(meta, sq_config_key(i), json_string(
 		    sq_config_value(&m->cfg, i, buf, sizeof(buf))));
+	for (i = 0; x != NULL && i < x->n_meta; i++)
+		json_object_set_new(meta, x->meta[i].key,
+		    json_string(x->meta[i].value));
 	return meta;
 }
 
-/* The tensors of m in file order: b has room for params->n + 4. */
+/*
+ * The tensors of m and x in file order: b has room for params->n +
+ * x->n_tensors + 4.
+ */
 static int
-list_blobs(struct blob *b, const struct sq_model *m)
+list_blobs(struct blob *b, const struct sq_model *m,
+    const struct sq_save_extra *x)
 {
 	const struct sq_params *t = m->params;
 	const struct sq_config *c = &m->cfg;
-	int n = 0;
+	int n = 0, i;
 
-	for (int i = 0; i < t->n; i++, n++) {
+	for (i = 0; i < t->n; i++, n++) {
 		const struct sq_param *p = &t->p[i];
 
 		b[n] = (struct blob){p->name, "F32", {p->dims[0], p->dims[1]},
 		    p->n_dims, *sq_param_field((struct sq_model *)m, p),
 		    (size_t)p->numel * sizeof(float)};
 	}
+	for (i = 0; x != NULL && i < x->n_tensors; i++, n++)
+		b[n] = (struct blob){x->tensors[i].name, "F32",
+		    {x->tensors[i].numel}, 1, x->tensors[i].data,
+		    (size_t)x->tensors[i].numel * sizeof(float)};
 	if (m->vocab_src != NULL)
 		b[n++] = (struct blob){"vocab.source", "I32",
 		    {c->src_vocab_size}, 1, m->vocab_src,
@@ -118,14 +130,15 @@ write_all(int fd, const void *p, size_t n)
 
 /* The header: 8-byte length, then JSON padded to a multiple of 8. */
 static char *
-header(const struct sq_model *m, const struct blob *b, int n, size_t *len)
+header(const struct sq_model *m, const struct sq_save_extra *x,
+    const struct blob *b, int n, size_t *len)
 {
 	json_t *root = json_object();
 	size_t pos = 0, jlen, padded;
 	char *json, *out;
 	int i;
 
-	json_object_set_new(root, "__metadata__", metadata(m));
+	json_object_set_new(root, "__metadata__", metadata(m, x));
 	for (i = 0; i < n; i++)
 		add_entry(root, &b[i], &pos);
 	json = json_dumps(root, JSON_COMPACT);
@@ -145,16 +158,18 @@ header(const struct sq_model *m, const struct blob *b, int n, size_t *len)
 }
 
 int
-sq_model_save(const struct sq_model *m, const char *path)
+sq_model_save(const struct sq_model *m, const char *path,
+    const struct sq_save_extra *x)
 {
-	struct blob *b = sq_calloc((size_t)m->params->n + 4, sizeof(*b));
+	struct blob *b = sq_calloc((size_t)m->params->n + 4 +
+	    (x ? x->n_tensors : 0), sizeof(*b));
 	size_t plen = strlen(path), hlen;
 	char *tmp = sq_malloc(plen + 16), *hdr;
 	mode_t mask;
 	int fd, n, i, err;
 
-	n = list_blobs(b, m);
-	hdr = header(m, b, n, &hlen);
+	n = list_blobs(b, m, x);
+	hdr = header(m, x, b, n, &hlen);
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
 		sq_seterr("%s: cannot create a file beside it: %s", path,

@@ -57,6 +57,39 @@ slurp(const char *path, long *len)
 	return p;
 }
 
+/* Extra tensors and metadata ride along and read back; the loader
+   ignores them. */
+static void
+extra_round_trip(const struct sq_model *m, const char *dir)
+{
+	static const float state[5] = {1, -2, 3.5f, 0, 1e-30f};
+	struct sq_extra_tensor xt[] = {{"extra.adam.m", state, 5},
+	    {"extra.step", state + 2, 1}};
+	struct sq_extra_meta xm[] = {{"train.step", "1234"}};
+	struct sq_save_extra x = {2, xt, 1, xm};
+	struct sq_model *back;
+	const float *p;
+	char path[320];
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s/extra.model", dir);
+	ok(sq_model_save(m, path, &x) == 0 &&
+	    (back = sq_model_open(path)) != NULL,
+	    "%s: saved with extras, and opens", m->model_id);
+	if (back == NULL)
+		return;
+	p = sq_model_extra(back, "extra.adam.m", &n);
+	ok(p != NULL && n == 5 && memcmp(p, state, sizeof(state)) == 0,
+	    "%s: extra tensor reads back", m->model_id);
+	ok(sq_model_extra(back, "extra.none", &n) == NULL &&
+	    sq_model_extra(back, "encoder.embed_tokens.weight", &n) == NULL,
+	    "%s: absent or non-extra names give NULL", m->model_id);
+	ok(sq_model_meta(back, "train.step") != NULL &&
+	    strcmp(sq_model_meta(back, "train.step"), "1234") == 0,
+	    "%s: extra metadata reads back", m->model_id);
+	sq_model_close(back);
+}
+
 static void
 round_trip(const char *dir, int untied)
 {
@@ -86,7 +119,7 @@ round_trip(const char *dir, int untied)
 	}
 	m->provenance = "test_save";
 	snprintf(path, sizeof(path), "%s/%s.model", dir, m->model_id);
-	ok(sq_model_save(m, path) == 0, "%s: saved", m->model_id);
+	ok(sq_model_save(m, path, NULL) == 0, "%s: saved", m->model_id);
 	back = sq_model_open(path);
 	ok(back != NULL, "%s: the loader takes the saved file", m->model_id);
 	if (back == NULL)
@@ -122,8 +155,9 @@ round_trip(const char *dir, int untied)
 		ok(back->vocab_src == NULL && back->vocab_tgt == NULL,
 		    "%s: no vocabularies: SentencePiece ids", m->model_id);
 	snprintf(path2, sizeof(path2), "%s/again.model", dir);
-	ok(sq_model_save(back, path2) == 0, "%s: a mapped model saves too",
+	ok(sq_model_save(back, path2, NULL) == 0, "%s: a mapped model saves too",
 	    m->model_id);
+	extra_round_trip(m, dir);
 	x = slurp(path, &la);
 	y = slurp(path2, &lb);
 	ok(x && y && la == lb && memcmp(x, y, (size_t)la) == 0,
@@ -158,7 +192,7 @@ main(void)
 	config(&c, 0);
 	m = sq_model_new(&c, "x");
 	snprintf(bad, sizeof(bad), "%s/no/such/dir/m.model", dir);
-	ok(sq_model_save(m, bad) < 0 && strstr(sq_errstr(), bad) != NULL,
+	ok(sq_model_save(m, bad, NULL) < 0 && strstr(sq_errstr(), bad) != NULL,
 	    "an unwritable path fails naming it: %s", sq_errstr());
 	sq_model_close(m);
 

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""torch-train.py: the PyTorch reference of one training batch (issue 6 §4).
+
+    torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
+                   [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
+                    --out MODEL2]
+
+MODEL is a seqpipe model file, PAIRS a text file of sentence pairs, one per
+line: source ids, a TAB, target ids (no BOS or EOS).  The model of
+scripts/seqpipe_torch.py (plain torch ops, written from
+man/seqpipe-model.5, no dropout) reads the batch teacher-forced: the decoder
+reads decoder_start_id, y_1 .. y_n and is scored on y_1 .. y_n, EOS.
+
+The loss is the sum over scored positions of PyTorch's cross_entropy with
+label_smoothing=E.  OUT gets the gradient of that sum for every tensor of
+the model file (tied ones once, under their owner's name), with metadata
+"loss" and "tokens".  With --adam N, it then takes N steps of
+torch.optim.AdamW on the same batch, each on the mean loss per token, and
+writes the resulting model to MODEL2 (--out).
+
+Run with Debian's python (/usr/bin/python3: torch 1.13, numpy).
+"""
+
+import argparse
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seqpipe_torch as sq  # noqa: E402
+
+
+def read_pairs(path):
+    pairs = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            src, tgt = line.rstrip("\n").split("\t")
+            pairs.append(([int(x) for x in src.split()],
+                          [int(x) for x in tgt.split()]))
+    if not pairs:
+        sys.exit("torch-train.py: %s: no pairs" % path)
+    return pairs
+
+
+def batch_loss(model, pairs, eps):
+    """The summed label-smoothed cross-entropy and the positions scored."""
+    cfg = model.cfg
+    n = len(pairs)
+    S = max(1, max(len(s) for s, _ in pairs))
+    T = max(len(t) for _, t in pairs) + 1
+    src = torch.zeros(n, S, dtype=torch.long)
+    src_len = torch.tensor([len(s) for s, _ in pairs])
+    tgt_in = torch.zeros(n, T, dtype=torch.long)
+    gold = torch.full((n, T), -100, dtype=torch.long)
+    for i, (s, t) in enumerate(pairs):
+        src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        tgt_in[i, :len(t) + 1] = torch.tensor([cfg.decoder_start_id] + t)
+        gold[i, :len(t) + 1] = torch.tensor(t + [cfg.eos_id])
+    mem = model.encode(src, src_len)
+    logp = model.decode_full(tgt_in, mem, src_len)
+    loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
+                           ignore_index=-100, label_smoothing=eps,
+                           reduction="sum")
+    return loss, int((gold != -100).sum())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model")
+    ap.add_argument("pairs")
+    ap.add_argument("--grads", required=True)
+    ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--adam", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--betas", default="0.9,0.98")
+    ap.add_argument("--eps", type=float, default=1e-9)
+    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+
+    torch.set_num_threads(1)
+    model = sq.load(a.model).train()
+    pairs = read_pairs(a.pairs)
+    params = dict(model.named_parameters())
+
+    loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+    loss.backward()
+    grads = {k: p.grad.detach().clone() for k, p in params.items()}
+    sq.write_safetensors(a.grads, grads, {"loss": "%.17g" % loss.item(),
+                                          "tokens": str(ntok)})
+    if a.adam:
+        b1, b2 = (float(x) for x in a.betas.split(","))
+        opt = torch.optim.AdamW(params.values(), lr=a.lr, betas=(b1, b2),
+                                eps=a.eps, weight_decay=a.weight_decay)
+        for _ in range(a.adam):
+            opt.zero_grad()
+            loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+            (loss / ntok).backward()
+            opt.step()
+        tensors, meta = sq.read_safetensors(a.model)
+        state = model.state_dict()
+        for k in tensors:
+            if k in state:
+                tensors[k] = state[k].detach().numpy()
+        sq.write_safetensors(a.out, tensors, meta)
+
+
+if __name__ == "__main__":
+    main()
