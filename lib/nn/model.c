@@ -61,7 +61,7 @@ static const struct {
 	{"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1}, {"U64", 8},
 	{"U32", 4}, {"U16", 2}, {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1},
 };
-enum { DT_F32 = 0, DT_U8 = 1, DT_I32 = 6 };
+enum { DT_F32 = 0, DT_U8 = 1, DT_F16 = 3, DT_I32 = 6 };
 
 /* State while opening: the model under construction and its tensors. */
 struct loader {
@@ -246,8 +246,9 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 			return -1;
 		t->data = data + t->begin;
 		/* other multi-byte dtypes are refused later anyway */
-		if ((t->dtype == DT_F32 || t->dtype == DT_I32) &&
-		    (data_pos + t->begin) % 4 != 0) {
+		if ((((t->dtype == DT_F32 || t->dtype == DT_I32) &&
+		    (data_pos + t->begin) % 4 != 0) || (t->dtype == DT_F16 &&
+		    (data_pos + t->begin) % 2 != 0))) {
 			sq_seterr("%s: data at file offset %llu is not 4-byte "
 			    "aligned, which %s access needs: rewrite the file "
 			    "with aligned offsets (tensor %s)", l->path,
@@ -462,12 +463,29 @@ take_params(struct loader *l)
 	t = m->params = sq_params_new(c);
 	for (i = 0; i < t->n; i++) {
 		const struct sq_param *p = &t->p[i];
-		const float *data = p->n_dims == 2 ?
-		    take(l, p->name, DT_F32, 0, NULL, 2, p->dims[0], p->dims[1]) :
-		    take(l, p->name, DT_F32, 0, NULL, 1, p->dims[0]);
+		struct tensor key = {.name = p->name}, *f;
+		int dt = DT_F32;
+		const void *data;
 
+		/* F16 weights are widened once, into memory of the model's */
+		f = bsearch(&key, l->t, l->n_t, sizeof(*l->t), tensor_cmp_name);
+		if (f != NULL && f->dtype == DT_F16)
+			dt = DT_F16;
+		data = p->n_dims == 2 ?
+		    take(l, p->name, dt, 0, NULL, 2, p->dims[0], p->dims[1]) :
+		    take(l, p->name, dt, 0, NULL, 1, p->dims[0]);
 		if (data == NULL)
 			return -1;
+		if (dt == DT_F16) {
+			const _Float16 *h = data;
+
+			if (m->owned == NULL)
+				m->owned = sq_malloc((size_t)t->total *
+				    sizeof(float));
+			for (long k = 0; k < p->numel; k++)
+				m->owned[p->offset + k] = (float)h[k];
+			data = m->owned + p->offset;
+		}
 		*sq_param_field(m, p) = data;
 	}
 	sq_params_tie(m);

@@ -13,7 +13,8 @@
  * The file is mmap'ed; every weight pointer below is a view into the map,
  * owned by struct sq_model and valid until sq_model_close().  Weights are
  * float32 (4-byte aligned in the file), stored [out, in] as PyTorch's
- * nn.Linear does.  Every linear layer and layer norm has a bias.
+ * nn.Linear does; a weight stored as F16 (half the size on disk) is
+ * widened to float32 once, at load.  Every linear layer and layer norm has a bias.
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
  *   encoder.embed_tokens.weight                 (Vs, D)
@@ -186,8 +187,10 @@ struct sq_model {
 	const int32_t *vocab_tgt;	/* (Vt); == vocab_src if shared_vocab */
 
 	struct sq_params *params;	/* the table of the weights, owned */
-	float *owned;			/* the weights of sq_model_new(), owned;
-					   NULL for a mapped file */
+	float *owned;			/* (params->total) owned: the weights of
+					   sq_model_new(), or those a file
+					   stores as F16, widened; NULL for a
+					   file of F32 weights */
 
 	void *map;			/* the whole file, mmap'ed */
 	size_t map_len;
@@ -215,9 +218,11 @@ void sq_model_close(struct sq_model *m);
 struct sq_model *sq_model_new(const struct sq_config *c, const char *id);
 
 /*
- * What a tool stores beside the model in the same file (train's
- * optimizer state and position): float32 vectors named "extra.*", which
- * the loader ignores, and metadata keys that contain a dot.
+ * How sq_model_save() writes: the weights as F16 (half the bytes; the
+ * loader widens them back), and what a tool stores beside the model in
+ * the same file (train's optimizer state and position): float32 vectors
+ * named "extra.*", which the loader ignores, and metadata keys that
+ * contain a dot.
  */
 struct sq_extra_tensor {
 	const char *name;
@@ -227,7 +232,8 @@ struct sq_extra_tensor {
 struct sq_extra_meta {
 	const char *key, *value;
 };
-struct sq_save_extra {
+struct sq_save_opts {
+	int f16;
 	int n_tensors;
 	const struct sq_extra_tensor *tensors;
 	int n_meta;
@@ -237,13 +243,14 @@ struct sq_save_extra {
 /*
  * Writes m to path as a seqpipe model file, atomically: a temporary file
  * beside it, fsync'ed, then renamed over path, so a reader never sees a
- * half-written model and a crash leaves the old file.  Tensors in the
- * order of m->params, then x's (x may be NULL), vocab.* and spm.*;
+ * half-written model and a crash leaves the old file.  Tensors by falling
+ * element size (F32, I32, F16, U8), in the order of m->params, x's (x may
+ * be NULL), vocab.* and spm.* within a size;
  * metadata: format, model_id, provenance, every config key, then x's.
  * Returns 0, or -1 with sq_errstr() set (the temporary file removed).
  */
 int sq_model_save(const struct sq_model *m, const char *path,
-    const struct sq_save_extra *x);
+    const struct sq_save_opts *x);
 
 /*
  * A float32 vector "extra.*" of a mapped model file, and its length; NULL

@@ -3,8 +3,10 @@
  * the format is model.h's and man/seqpipe-model.5's), for train and the
  * importers.
  *
- * Layout: the float32 tensors in the order of the parameter table, the
- * caller's extra float32 tensors, the I32 vocabularies, then the U8 SentencePiece models, with no gaps (a
+ * Layout: by falling element size, so that every tensor is aligned to its
+ * size: the float32 tensors (the parameter table's, in its order, then the
+ * caller's extra ones), the I32 vocabularies, the weights if they are
+ * stored as F16, then the U8 SentencePiece models, with no gaps (a
  * safetensors data area is fully covered); every F32 and I32 tensor then
  * starts 4-aligned because the JSON header is padded with spaces to end
  * at a multiple of 8.  The same model gives the same bytes.
@@ -28,6 +30,7 @@
 struct blob {
 	const char *name;
 	const char *dtype;
+	int size;		/* of an element: the file's order */
 	long dims[2];
 	int n_dims;
 	const void *data;
@@ -51,7 +54,7 @@ add_entry(json_t *root, const struct blob *b, size_t *pos)
 }
 
 static json_t *
-metadata(const struct sq_model *m, const struct sq_save_extra *x)
+metadata(const struct sq_model *m, const struct sq_save_opts *x)
 {
 	json_t *meta = json_object();
 	char buf[64];
@@ -76,7 +79,7 @@ metadata(const struct sq_model *m, const struct sq_save_extra *x)
  */
 static int
 list_blobs(struct blob *b, const struct sq_model *m,
-    const struct sq_save_extra *x)
+    const struct sq_save_opts *x, _Float16 *half)
 {
 	const struct sq_params *t = m->params;
 	const struct sq_config *c = &m->cfg;
@@ -84,30 +87,51 @@ list_blobs(struct blob *b, const struct sq_model *m,
 
 	for (i = 0; i < t->n; i++, n++) {
 		const struct sq_param *p = &t->p[i];
+		const float *w = *sq_param_field((struct sq_model *)m, p);
 
-		b[n] = (struct blob){p->name, "F32", {p->dims[0], p->dims[1]},
-		    p->n_dims, *sq_param_field((struct sq_model *)m, p),
-		    (size_t)p->numel * sizeof(float)};
+		b[n] = (struct blob){p->name, "F32", 4, {p->dims[0],
+		    p->dims[1]}, p->n_dims, w, (size_t)p->numel * 4};
+		if (half == NULL)
+			continue;
+		for (long k = 0; k < p->numel; k++)
+			half[p->offset + k] = (_Float16)w[k];
+		b[n].dtype = "F16";
+		b[n].size = 2;
+		b[n].data = half + p->offset;
+		b[n].len = (size_t)p->numel * 2;
 	}
 	for (i = 0; x != NULL && i < x->n_tensors; i++, n++)
-		b[n] = (struct blob){x->tensors[i].name, "F32",
+		b[n] = (struct blob){x->tensors[i].name, "F32", 4,
 		    {x->tensors[i].numel}, 1, x->tensors[i].data,
 		    (size_t)x->tensors[i].numel * sizeof(float)};
 	if (m->vocab_src != NULL)
-		b[n++] = (struct blob){"vocab.source", "I32",
+		b[n++] = (struct blob){"vocab.source", "I32", 4,
 		    {c->src_vocab_size}, 1, m->vocab_src,
 		    (size_t)c->src_vocab_size * 4};
 	if (m->vocab_tgt != NULL && !c->shared_vocab)
-		b[n++] = (struct blob){"vocab.target", "I32",
+		b[n++] = (struct blob){"vocab.target", "I32", 4,
 		    {c->tgt_vocab_size}, 1, m->vocab_tgt,
 		    (size_t)c->tgt_vocab_size * 4};
 	if (m->spm_src != NULL)
-		b[n++] = (struct blob){"spm.source", "U8",
+		b[n++] = (struct blob){"spm.source", "U8", 1,
 		    {(long)m->spm_src_len}, 1, m->spm_src, m->spm_src_len};
 	if (m->spm_tgt != NULL && !c->shared_vocab)
-		b[n++] = (struct blob){"spm.target", "U8",
+		b[n++] = (struct blob){"spm.target", "U8", 1,
 		    {(long)m->spm_tgt_len}, 1, m->spm_tgt, m->spm_tgt_len};
 	return n;
+}
+
+/* Stable: by falling element size, list order within a size. */
+static void
+order_blobs(struct blob *b, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && b[j - 1].size < b[j].size; j--) {
+			struct blob tmp = b[j];
+
+			b[j] = b[j - 1];
+			b[j - 1] = tmp;
+		}
 }
 
 static int
@@ -130,7 +154,7 @@ write_all(int fd, const void *p, size_t n)
 
 /* The header: 8-byte length, then JSON padded to a multiple of 8. */
 static char *
-header(const struct sq_model *m, const struct sq_save_extra *x,
+header(const struct sq_model *m, const struct sq_save_opts *x,
     const struct blob *b, int n, size_t *len)
 {
 	json_t *root = json_object();
@@ -159,21 +183,26 @@ header(const struct sq_model *m, const struct sq_save_extra *x,
 
 int
 sq_model_save(const struct sq_model *m, const char *path,
-    const struct sq_save_extra *x)
+    const struct sq_save_opts *x)
 {
 	struct blob *b = sq_calloc((size_t)m->params->n + 4 +
 	    (x ? x->n_tensors : 0), sizeof(*b));
 	size_t plen = strlen(path), hlen;
 	char *tmp = sq_malloc(plen + 16), *hdr;
+	_Float16 *half;
 	mode_t mask;
 	int fd, n, i, err;
 
-	n = list_blobs(b, m, x);
+	half = x != NULL && x->f16 ? sq_malloc((size_t)m->params->total *
+	    sizeof(*half)) : NULL;
+	n = list_blobs(b, m, x, half);
+	order_blobs(b, n);
 	hdr = header(m, x, b, n, &hlen);
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
 		sq_seterr("%s: cannot create a file beside it: %s", path,
 		    strerror(errno));
+		free(half);
 		free(b);
 		free(hdr);
 		free(tmp);
@@ -193,6 +222,7 @@ sq_model_save(const struct sq_model *m, const char *path,
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
+	free(half);
 	free(b);
 	free(hdr);
 	free(tmp);
@@ -203,6 +233,7 @@ fail:
 		close(fd);
 	unlink(tmp);
 	sq_seterr("%s: %s", path, strerror(err));
+	free(half);
 	free(b);
 	free(hdr);
 	free(tmp);

@@ -10,6 +10,7 @@
  * made fails with the path in the message and leaves nothing behind.
  */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,7 @@ extra_round_trip(const struct sq_model *m, const char *dir)
 	struct sq_extra_tensor xt[] = {{"extra.adam.m", state, 5},
 	    {"extra.step", state + 2, 1}};
 	struct sq_extra_meta xm[] = {{"train.step", "1234"}};
-	struct sq_save_extra x = {2, xt, 1, xm};
+	struct sq_save_opts x = {0, 2, xt, 1, xm};
 	struct sq_model *back;
 	const float *p;
 	char path[320];
@@ -169,6 +170,57 @@ out:
 	sq_model_close(m);
 }
 
+/* F16 storage: about half the bytes, weights rounded to half precision. */
+static void
+f16_round_trip(const char *dir)
+{
+	struct sq_config c;
+	struct sq_model *m, *back;
+	struct sq_save_opts x = {1, 0, NULL, 0, NULL};
+	char p32[320], p16[320];
+	long i, n32, n16, bad = 0;
+	FILE *f;
+
+	config(&c, 0);
+	m = sq_model_new(&c, "f16-test");
+	for (i = 0; i < m->params->total; i++)
+		m->owned[i] = (float)sin((double)i) * 3.0f;
+	snprintf(p32, sizeof(p32), "%s/f32.model", dir);
+	snprintf(p16, sizeof(p16), "%s/f16.model", dir);
+	ok(sq_model_save(m, p32, NULL) == 0 && sq_model_save(m, p16, &x) == 0,
+	    "saved as F32 and as F16");
+	f = fopen(p32, "rb");
+	fseek(f, 0, SEEK_END);
+	n32 = ftell(f);
+	fclose(f);
+	f = fopen(p16, "rb");
+	fseek(f, 0, SEEK_END);
+	n16 = ftell(f);
+	fclose(f);
+	ok(labs(n32 - n16 - m->params->total * 2) < 64, "the F16 file has 2 "
+	    "bytes less per weight (%ld and %ld bytes, %ld weights)", n16, n32,
+	    m->params->total);
+	back = sq_model_open(p16);
+	ok(back != NULL, "the loader takes F16 weights");
+	if (back == NULL)
+		goto out;
+	for (i = 0; i < m->params->n; i++) {
+		const struct sq_param *p = &m->params->p[i];
+		const float *a = *sq_param_field(m, p);
+		const float *b = *sq_param_field(back, p);
+
+		for (long k = 0; k < p->numel; k++)
+			if (b[k] != (float)(_Float16)a[k])
+				bad++;
+	}
+	ok(bad == 0, "each weight reads back as its half-precision rounding");
+	ok(back->tgt_embed == back->src_embed && back->out_proj ==
+	    back->src_embed, "tied fields share the widened tensor");
+	sq_model_close(back);
+out:
+	sq_model_close(m);
+}
+
 int
 main(void)
 {
@@ -183,6 +235,7 @@ main(void)
 		sq_die("mkdtemp:");
 	round_trip(dir, 0);
 	round_trip(dir, 1);
+	f16_round_trip(dir);
 
 	config(&c, 0);
 	c.n_heads = 3;
