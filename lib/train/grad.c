@@ -729,9 +729,12 @@ struct adamw_job {
 };
 
 /*
- * torch's float kernels: mul_ by a scalar, add_ with alpha as a fused
- * multiply-add (Vectorized::fmadd), addcmul_ as self + value * t1 * t2,
- * sqrt, div_ by a scalar, add_, addcdiv_ as self + value * t1 / t2.
+ * torch's float kernels, as measured against torch 1.13 on this machine
+ * (tests/train_kernels.py): mul_ by a scalar rounded to float, add_ with
+ * alpha as a fused multiply-add, addcmul_ as fma(value t1, t2, self),
+ * sqrt, div_ by a scalar (a true division), add_, addcdiv_ as self +
+ * value t1 / t2 unfused.  (C11 mode contracts nothing: the fmaf calls
+ * are the only fused operations.)
  */
 static void
 adamw_range(struct adamw_job *j, long lo, long hi)
@@ -743,7 +746,7 @@ adamw_range(struct adamw_job *j, long lo, long hi)
 
 		j->p[i] = j->p[i] * j->decay;
 		m = fmaf(j->a1, g, j->m[i] * j->b1);
-		v = j->v[i] * j->b2 + j->a2 * g * g;
+		v = fmaf(j->a2 * g, g, j->v[i] * j->b2);
 		den = sqrtf(v) / j->bc2s + j->eps;
 		j->p[i] = j->p[i] + j->neg_step * m / den;
 		j->m[i] = m;
@@ -763,16 +766,16 @@ adamw_part(void *arg, int i, int n)
 
 void
 sq_adamw_step(float *p, float *m, float *v, const float *g, long n,
-    float lr, float beta1, float beta2, float eps, float weight_decay,
+    double lr, double beta1, double beta2, double eps, double weight_decay,
     long step, struct sq_pool *pool)
 {
-	/* the scalars as torch computes them: Python floats (double) */
+	/* the scalars as torch computes them, in double (Python floats) */
 	double bc1 = 1.0 - pow(beta1, (double)step);
 	double bc2 = 1.0 - pow(beta2, (double)step);
 	struct adamw_job j = { p, m, v, g, n,
-		(float)(1.0 - (double)lr * weight_decay),
-		beta1, (float)(1.0 - beta1), beta2, (float)(1.0 - beta2),
-		(float)sqrt(bc2), eps, (float)(-(double)lr / bc1) };
+		(float)(1.0 - lr * weight_decay), (float)beta1,
+		(float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2),
+		(float)sqrt(bc2), (float)eps, (float)(-(lr / bc1)) };
 
 	if (n >= SPLIT_MIN_ELEMS && sq_pool_threads(pool) > 1)
 		sq_pool_run(pool, adamw_part, &j);

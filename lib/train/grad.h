@@ -205,16 +205,19 @@ double sq_sumsq(const float *x, long n, struct sq_pool *pool);
 void sq_scale(float *x, long n, float s);
 
 /*
- * One step of torch.optim.AdamW (torch 1.13's _single_tensor_adamw, the
- * operations in its order, each rounded to float as torch does on a
- * float tensor) over p (n), its moments m (n), v (n) and gradient g (n);
- * step is the step number after this update (1 for the first):
+ * One step of torch.optim.AdamW (torch 1.13's _single_tensor_adamw: its
+ * operations in its order, rounded as its float kernels round, so the
+ * same bits as torch on this machine) over p (n), its moments m (n), v
+ * (n) and gradient g (n); step is the step number after this update (1
+ * for the first):
  *   p *= 1 - lr wd
  *   m = m beta1 + (1 - beta1) g,  v = v beta2 + (1 - beta2) g g
  *   p -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+ * The hyperparameters are doubles, as torch's Python floats: pass the
+ * options' doubles (a float 0.9 gives 1 - beta1 three ulps off torch's).
  */
 void sq_adamw_step(float *p, float *m, float *v, const float *g, long n,
-    float lr, float beta1, float beta2, float eps, float weight_decay,
+    double lr, double beta1, double beta2, double eps, double weight_decay,
     long step, struct sq_pool *pool);
 
 #endif

@@ -11,8 +11,9 @@
  * Also: the forwards against the inference kernels (sq_layernorm bit for
  * bit, sq_attend within float rounding), bit-identical results on 1, 2
  * and 3 threads, dropout's mask statistics, AdamW against a double
- * reference of torch's formula.  With "adamw FILE" as arguments it runs
- * AdamW steps from a file instead (tests/train_kernels.bats, against torch).
+ * reference of torch's formula.  With "adamw FILE" or "xent FILE" as
+ * arguments it runs that kernel on numbers from FILE and prints the
+ * results instead (tests/train_kernels.bats compares them with torch).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -932,10 +933,9 @@ test_adamw(struct sq_pool **pools)
 	for (step = 1; step <= 5; step++) {
 		g = rand_vec(n, step == 3 ? 1e-4f : 0.3f);
 		for (t = 0; t < 3; t++)
-			sq_adamw_step(pp[t], mm[t], vv[t], g, n, 1e-3f, 0.9f, 0.98f,
-			    1e-8f, 0.01f, step, pools[t]);
-		adamw_ref(pd, md, vd, g, n, 1e-3f, 0.9f, 0.98f, 1e-8f, 0.01f,
-		    step);
+			sq_adamw_step(pp[t], mm[t], vv[t], g, n, 1e-3, 0.9, 0.98,
+			    1e-8, 0.01, step, pools[t]);
+		adamw_ref(pd, md, vd, g, n, 1e-3, 0.9, 0.98, 1e-8, 0.01, step);
 		free(g);
 	}
 	for (i = 0; i < n; i++)
@@ -951,12 +951,101 @@ test_adamw(struct sq_pool **pools)
 	free(p), free(m), free(v), free(pd), free(md), free(vd);
 }
 
+/* ---- dump modes, for tests/train_kernels.bats ---- */
+
+static float *
+read_floats(FILE *f, long n)
+{
+	float *x = sq_malloc((n + 1) * sizeof(float));
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (fscanf(f, "%f", &x[i]) != 1)
+			sq_die("short input at number %ld", i);
+	return x;
+}
+
+/*
+ * adamw: reads "n steps lr beta1 beta2 eps wd", then p (n), then steps
+ * gradients (n each); prints p, m, v after the steps, one per line.
+ */
+static int
+dump_adamw(FILE *f)
+{
+	long n, steps, s, i;
+	double lr, b1, b2, eps, wd;
+	float *p, *m, *v, *g;
+
+	if (fscanf(f, "%ld %ld %lf %lf %lf %lf %lf", &n, &steps, &lr, &b1, &b2,
+	    &eps, &wd) != 7 || n < 1)
+		sq_die("bad header");
+	p = read_floats(f, n), m = zeros(n), v = zeros(n);
+	for (s = 1; s <= steps; s++) {
+		g = read_floats(f, n);
+		sq_adamw_step(p, m, v, g, n, lr, b1, b2, eps, wd, s, NULL);
+		free(g);
+	}
+	for (i = 0; i < n; i++)
+		printf("%.9g %.9g %.9g\n", p[i], m[i], v[i]);
+	free(p), free(m), free(v);
+	return 0;
+}
+
+/*
+ * xent: reads "M V eps", logits (M V), targets (M, -1 ignored); prints
+ * the loss sum and the rows counted, then dlogits (scale 1), one a line.
+ */
+static int
+dump_xent(FILE *f)
+{
+	int M, V, m, cnt;
+	float eps, *z, *d;
+	int32_t *y;
+	double loss;
+	long i;
+
+	if (fscanf(f, "%d %d %f", &M, &V, &eps) != 3 || M < 1 || V < 1)
+		sq_die("bad header");
+	z = read_floats(f, (long)M * V), d = zeros((long)M * V);
+	y = sq_malloc(M * sizeof(int32_t));
+	for (m = 0; m < M; m++)
+		if (fscanf(f, "%" SCNd32, &y[m]) != 1 || y[m] >= V)
+			sq_die("bad target %d", m);
+	cnt = sq_xent_forward_backward(&loss, d, z, y, M, V, eps, 1.0f, NULL);
+	printf("%.17g %d\n", loss, cnt);
+	for (i = 0; i < (long)M * V; i++)
+		printf("%.9g\n", d[i]);
+	free(z), free(d), free(y);
+	return 0;
+}
+
+static int
+dump(const char *mode, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (f == NULL)
+		sq_die("%s:", path);
+	if (strcmp(mode, "adamw") == 0)
+		rc = dump_adamw(f);
+	else if (strcmp(mode, "xent") == 0)
+		rc = dump_xent(f);
+	else
+		sq_die("unknown mode %s", mode);
+	fclose(f);
+	return rc != 0 || sq_fshut(stdout, "<stdout>") != 0;
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	struct sq_pool *pools[3];
 
+	sq_setprogname(argv[0]);
 	sq_ops_init();
+	if (argc == 3)
+		return dump(argv[1], argv[2]);
 	pools[0] = NULL;
 	pools[1] = sq_pool_new(2);
 	pools[2] = sq_pool_new(3);
