@@ -1,0 +1,911 @@
+/*
+ * trainer: the training run (see trainer.h).
+ *
+ * The state that a checkpoint holds, and nothing else, decides what comes
+ * next: the weights, Adam's two moments (as extra.adam.m and extra.adam.v
+ * tensors of the checkpoint, itself a model file), and the position
+ * (train.step, train.epoch, train.batch metadata: the next batch of that
+ * epoch's order), with the best validation loss and the count of
+ * validations without progress.  The batches of an epoch are a function
+ * of (corpus, max_tokens, seed, epoch), the dropout masks of (seed, step),
+ * the scheduled-sampling draws of (seed, step, position), so a resumed run
+ * goes on exactly as the killed one would have.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "io/spm.h"
+#include "nn/config.h"
+#include "nn/model.h"
+#include "nn/params.h"
+#include "train/batches.h"
+#include "train/corpus.h"
+#include "train/grad.h"
+#include "train/graph.h"
+#include "train/init.h"
+#include "train/opts.h"
+#include "train/trainer.h"
+#include "train/validate.h"
+#include "base/pool.h"
+#include "base/util.h"
+
+struct trainer {
+	const struct sq_train_opts *o;
+	sq_train_report_fn *report;
+	sq_train_note_fn *note;
+	void *ctx;
+
+	char *spm_src, *spm_tgt;	/* serialized models, owned */
+	size_t spm_src_len, spm_tgt_len;
+	struct sq_spm *sp_src, *sp_tgt;
+	struct sq_model *m;		/* the weights, owned */
+	struct sq_model *gm;		/* the gradients, same layout */
+	float *adam_m, *adam_v;		/* (total) */
+	struct sq_corpus *train, *valid;
+	struct sq_pool *pool;
+	struct sq_graph *graph;
+	char *options;			/* the settings as a config file */
+	char ckpt[4096], best_path[4096], log_path[4096];
+	FILE *log;
+
+	long step, epoch, batch;	/* the next batch: (epoch, batch) */
+	long saved;			/* step of the last checkpoint, -1 */
+	long max_steps;			/* planned, 0 if unknown */
+	double best;			/* valid loss, INFINITY: none yet */
+	long bad;			/* validations without progress */
+	double t0;
+	double loss_acc;		/* since the last log line */
+	long tok_acc, tok_run;
+};
+
+/* Settings that may change between a run and its --resume. */
+static const char *const resumable[] = {
+	"resume", "max-steps", "max-epochs", "progress", "log-every",
+	"patience", "valid-every", "save-every", "valid-bleu-lines", "log",
+	NULL
+};
+
+/*
+ * Settings that name files: they do not make another model (the model
+ * id leaves them out, so the same run written elsewhere is the same).
+ */
+static const char *const paths[] = {
+	"src", "tgt", "tsv", "valid-src", "valid-tgt", "valid-tsv", "output",
+	"init", "checkpoint", "log", "src-spm", "tgt-spm", NULL
+};
+
+/* Whether the line "key value" of a settings dump has a key of list. */
+static int
+line_in(const char *line, const char *const *list)
+{
+	size_t k = strcspn(line, " \n");
+
+	for (int i = 0; list[i]; i++)
+		if (strlen(list[i]) == k && strncmp(line, list[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+note(struct trainer *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+note(struct trainer *t, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (t->note != NULL)
+		t->note(t->ctx, buf);
+}
+
+/* The whole file at path into *p (owned), or -1 with the error set. */
+static int
+slurp(const char *path, char **p, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0) {
+		sq_seterr("%s: %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	rewind(f);
+	*p = sq_malloc((size_t)n + 1);
+	*len = fread(*p, 1, (size_t)n, f);
+	fclose(f);
+	if (*len != (size_t)n) {
+		sq_seterr("%s: read error", path);
+		free(*p);
+		*p = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+take_spm(char **dst, size_t *dst_len, const void *src, size_t len)
+{
+	*dst = sq_malloc(len + 1);
+	memcpy(*dst, src, len);
+	*dst_len = len;
+}
+
+/* ---- vocabularies, config, model ---- */
+
+/* The SentencePiece models: from a model, from files, or trained. */
+static int
+vocabularies(struct trainer *t, const struct sq_model *from)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_vocab_opts vo = {0};
+
+	if (from != NULL) {
+		if (from->spm_src == NULL || from->spm_tgt == NULL) {
+			sq_seterr("%s: no SentencePiece models in it "
+			    "(spm.source, spm.target)", from->path);
+			return -1;
+		}
+		take_spm(&t->spm_src, &t->spm_src_len, from->spm_src,
+		    from->spm_src_len);
+		take_spm(&t->spm_tgt, &t->spm_tgt_len, from->spm_tgt,
+		    from->spm_tgt_len);
+	} else if (o->src_spm != NULL) {
+		if (slurp(o->src_spm, &t->spm_src, &t->spm_src_len) < 0 ||
+		    slurp(o->tgt_spm ? o->tgt_spm : o->src_spm, &t->spm_tgt,
+		    &t->spm_tgt_len) < 0)
+			return -1;
+	} else {
+		vo.vocab_size = (int)o->vocab_size;
+		vo.model_type = o->spm_type;
+		vo.sample = o->spm_sample;
+		vo.seed = (uint64_t)o->seed;
+		note(t, "training %s SentencePiece model%s (%ld pieces)",
+		    o->shared_vocab ? "a shared" : "the", o->shared_vocab ? "" :
+		    "s", o->vocab_size);
+		if (o->shared_vocab) {
+			if (sq_corpus_train_spm(o->src, o->tgt, o->tsv, 2, &vo,
+			    &t->spm_src, &t->spm_src_len) < 0)
+				return -1;
+			take_spm(&t->spm_tgt, &t->spm_tgt_len, t->spm_src,
+			    t->spm_src_len);
+		} else if (sq_corpus_train_spm(o->src, o->tgt, o->tsv, 0, &vo,
+		    &t->spm_src, &t->spm_src_len) < 0 ||
+		    sq_corpus_train_spm(o->src, o->tgt, o->tsv, 1, &vo,
+		    &t->spm_tgt, &t->spm_tgt_len) < 0)
+			return -1;
+	}
+	t->sp_src = sq_spm_new(t->spm_src, t->spm_src_len);
+	t->sp_tgt = sq_spm_new(t->spm_tgt, t->spm_tgt_len);
+	if (t->sp_src == NULL || t->sp_tgt == NULL)
+		return -1;
+	return 0;
+}
+
+/* The architecture from the settings and the vocabularies. */
+static int
+make_config(struct trainer *t, struct sq_config *c)
+{
+	const struct sq_train_opts *o = t->o;
+
+	sq_config_defaults(c);
+	c->d_model = (int)o->d_model;
+	c->n_heads = (int)o->heads;
+	c->d_ff = (int)o->ffn;
+	c->encoder_layers = (int)(o->enc_layers ? o->enc_layers : o->layers);
+	c->decoder_layers = (int)(o->dec_layers ? o->dec_layers : o->layers);
+	c->src_vocab_size = sq_spm_size(t->sp_src);
+	c->tgt_vocab_size = sq_spm_size(t->sp_tgt);
+	c->max_positions = (int)o->max_positions;
+	c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
+	    o->pre_norm;
+	if (sq_config_set(c, "activation", o->activation) < 0 ||
+	    sq_config_set(c, "positions", o->positions) < 0)
+		return -1;
+	c->shared_vocab = o->shared_vocab;
+	c->tie_src_tgt = c->tie_output = o->tie_embeddings;
+	c->bos_id = sq_spm_bos(t->sp_tgt);
+	c->eos_id = sq_spm_eos(t->sp_tgt);
+	c->pad_id = sq_spm_pad(t->sp_tgt);
+	c->unk_id = sq_spm_unk(t->sp_tgt);
+	if (c->eos_id < 0) {
+		sq_seterr("the target SentencePiece model has no EOS piece");
+		return -1;
+	}
+	sq_config_finish(c);
+	return sq_config_check(c, "train");
+}
+
+/*
+ * The model id: a function of the settings (but the file names and the
+ * bookkeeping) and the vocabularies.
+ */
+static void
+model_id(struct trainer *t, char *id, size_t size)
+{
+	uLong crc = crc32(0, NULL, 0);
+	const char *p, *e;
+
+	for (p = t->options; *p; p = *e ? e + 1 : e) {
+		e = p + strcspn(p, "\n");
+		if (!line_in(p, paths) && !line_in(p, resumable))
+			crc = crc32(crc, (const Bytef *)p, (uInt)(e - p));
+	}
+	crc = crc32(crc, (const Bytef *)t->spm_src, (uInt)t->spm_src_len);
+	crc = crc32(crc, (const Bytef *)t->spm_tgt, (uInt)t->spm_tgt_len);
+	snprintf(id, size, "train-%08lx", (unsigned long)crc);
+}
+
+/* A writable model of from's config and weights. */
+static struct sq_model *
+copy_model(const struct sq_model *from, const char *id)
+{
+	struct sq_model *m = sq_model_new(&from->cfg, id);
+
+	for (int i = 0; m != NULL && i < m->params->n; i++) {
+		const struct sq_param *p = &m->params->p[i];
+
+		memcpy(m->owned + p->offset,
+		    *sq_param_field((struct sq_model *)from, p),
+		    (size_t)p->numel * sizeof(float));
+	}
+	return m;
+}
+
+/* Points the model's SentencePiece fields at the trainer's copies. */
+static void
+attach_vocab(struct trainer *t, struct sq_model *m)
+{
+	m->spm_src = (const uint8_t *)t->spm_src;
+	m->spm_src_len = t->spm_src_len;
+	m->spm_tgt = (const uint8_t *)t->spm_tgt;
+	m->spm_tgt_len = t->spm_tgt_len;
+	m->provenance = "seqpipe train " SQ_VERSION;
+}
+
+/* The gradients and Adam's moments, zero, laid out as the weights. */
+static void
+make_state(struct trainer *t)
+{
+	long n = t->m->params->total;
+
+	t->gm = sq_model_new(&t->m->cfg, t->m->model_id);
+	t->adam_m = sq_calloc((size_t)n, sizeof(float));
+	t->adam_v = sq_calloc((size_t)n, sizeof(float));
+}
+
+/* ---- checkpoints ---- */
+
+static int
+save_checkpoint(struct trainer *t)
+{
+	char step[32], epoch[32], batch[32], best[40], bad[32];
+	long n = t->m->params->total;
+	struct sq_extra_tensor xt[] = {{"extra.adam.m", t->adam_m, n},
+	    {"extra.adam.v", t->adam_v, n}};
+	struct sq_extra_meta xm[] = {{"train.step", step},
+	    {"train.epoch", epoch}, {"train.batch", batch},
+	    {"train.best", best}, {"train.bad", bad},
+	    {"train.options", t->options}};
+	struct sq_save_opts x = {0, 2, xt, 6, xm};
+
+	snprintf(step, sizeof(step), "%ld", t->step);
+	snprintf(epoch, sizeof(epoch), "%ld", t->epoch);
+	snprintf(batch, sizeof(batch), "%ld", t->batch);
+	snprintf(best, sizeof(best), "%.17g", t->best);
+	snprintf(bad, sizeof(bad), "%ld", t->bad);
+	if (sq_model_save(t->m, t->ckpt, &x) < 0)
+		return -1;
+	t->saved = t->step;
+	return 0;
+}
+
+/* The first line of a that b does not have, or NULL. */
+static const char *
+changed_setting(const char *a, const char *b, char *key, size_t size)
+{
+	const char *p, *e;
+
+	for (p = a; *p; p = *e ? e + 1 : e) {
+		size_t n, k;
+
+		e = p + strcspn(p, "\n");
+		n = (size_t)(e - p);
+		k = strcspn(p, " \n");
+		if (line_in(p, resumable))
+			continue;
+		for (const char *q = b; q && *q; q = strchr(q, '\n') ?
+		    strchr(q, '\n') + 1 : NULL)
+			if (strncmp(q, p, n) == 0 && (q[n] == '\n' ||
+			    q[n] == '\0'))
+				goto found;
+		snprintf(key, size, "%.*s", (int)SQ_MIN(k, size - 1), p);
+		return key;
+found:		;
+	}
+	return NULL;
+}
+
+static long
+meta_long(const struct sq_model *c, const char *key, int *bad)
+{
+	const char *s = sq_model_meta(c, key);
+	char *end;
+	long v;
+
+	if (s == NULL) {
+		*bad = 1;
+		return 0;
+	}
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0)
+		*bad = 1;
+	return v;
+}
+
+static int
+resume(struct trainer *t)
+{
+	struct sq_model *c = sq_model_open(t->ckpt);
+	const float *am, *av;
+	const char *opts, *best;
+	long na = 0, nv = 0;
+	char key[64];
+	int bad = 0;
+
+	if (c == NULL)
+		return -1;
+	opts = sq_model_meta(c, "train.options");
+	am = sq_model_extra(c, "extra.adam.m", &na);
+	av = sq_model_extra(c, "extra.adam.v", &nv);
+	best = sq_model_meta(c, "train.best");
+	t->step = meta_long(c, "train.step", &bad);
+	t->epoch = meta_long(c, "train.epoch", &bad);
+	t->batch = meta_long(c, "train.batch", &bad);
+	t->bad = meta_long(c, "train.bad", &bad);
+	t->saved = t->step;
+	if (opts == NULL || am == NULL || av == NULL || best == NULL || bad ||
+	    na != c->params->total || nv != na) {
+		sq_seterr("%s: not a checkpoint of train (its train.* "
+		    "metadata or Adam state is missing or bad)", t->ckpt);
+		goto fail;
+	}
+	if (changed_setting(t->options, opts, key, sizeof(key)) != NULL ||
+	    changed_setting(opts, t->options, key, sizeof(key)) != NULL) {
+		sq_seterr("%s: --resume with other settings than the run that "
+		    "wrote it (%s); only %s and the like may change", t->ckpt,
+		    key, "--max-steps");
+		goto fail;
+	}
+	t->best = strtod(best, NULL);
+	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
+	    c->model_id)) == NULL)
+		goto fail;
+	attach_vocab(t, t->m);
+	make_state(t);
+	memcpy(t->adam_m, am, (size_t)na * sizeof(float));
+	memcpy(t->adam_v, av, (size_t)nv * sizeof(float));
+	note(t, "resuming from %s at step %ld (epoch %ld)", t->ckpt, t->step,
+	    t->epoch);
+	sq_model_close(c);
+	return 0;
+fail:
+	sq_model_close(c);
+	return -1;
+}
+
+/* A model to train: from --init, or new from the settings. */
+static int
+start(struct trainer *t)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_config cfg;
+	char id[64];
+
+	if (o->init != NULL) {
+		struct sq_model *from = sq_model_open(o->init);
+
+		if (from == NULL || vocabularies(t, from) < 0) {
+			sq_model_close(from);
+			return -1;
+		}
+		model_id(t, id, sizeof(id));
+		t->m = copy_model(from, id);
+		sq_model_close(from);
+		if (t->m == NULL)
+			return -1;
+		note(t, "starting from %s", o->init);
+	} else {
+		if (vocabularies(t, NULL) < 0 || make_config(t, &cfg) < 0)
+			return -1;
+		model_id(t, id, sizeof(id));
+		if ((t->m = sq_model_new(&cfg, id)) == NULL)
+			return -1;
+		sq_init_weights(t->m, (uint64_t)o->seed);
+	}
+	attach_vocab(t, t->m);
+	make_state(t);
+	t->epoch = 1;
+	t->best = INFINITY;
+	t->saved = -1;
+	return 0;
+}
+
+/* ---- the corpus ---- */
+
+static struct sq_corpus *
+read_corpus(struct trainer *t, const char *src, const char *tgt,
+    const char *tsv, const char *what)
+{
+	const struct sq_config *c = &t->m->cfg;
+	struct sq_corpus_opts co = {0};
+	struct sq_corpus_stats st = {0};
+	struct sq_corpus *corpus;
+
+	co.src_path = src;
+	co.tgt_path = tgt;
+	co.tsv_path = tsv;
+	co.max_len = c->max_positions - c->position_offset;
+	co.too_long = strcmp(t->o->too_long, "truncate") == 0 ?
+	    SQ_TOO_LONG_TRUNCATE : SQ_TOO_LONG_DROP;
+	co.threads = sq_pool_threads(t->pool);
+	if ((corpus = sq_corpus_read(&co, t->sp_src, t->sp_tgt, &st)) == NULL)
+		return NULL;
+	if (st.empty > 0)
+		note(t, "%s: %ld pairs with an empty side skipped", what,
+		    st.empty);
+	if (st.bad_utf8 > 0)
+		note(t, "%s: %ld lines had invalid UTF-8 (U+FFFD for each bad "
+		    "byte, as spm_encode)", what, st.bad_utf8);
+	if (st.too_long > 0)
+		note(t, "%s: %ld pairs longer than %d positions %s", what,
+		    st.too_long, co.max_len, co.too_long == SQ_TOO_LONG_DROP ?
+		    "dropped (--too-long truncate keeps them cut)" : "truncated");
+	note(t, "%s: %ld pairs", what, sq_corpus_size(corpus));
+	return corpus;
+}
+
+/* ---- one update ---- */
+
+/* lr at update step (from 1): linear warmup, then 1/sqrt decay. */
+static double
+learning_rate(const struct sq_train_opts *o, long step)
+{
+	double w = (double)o->warmup, s = (double)step;
+
+	if (o->warmup == 0)
+		return o->lr;
+	return o->lr * (s < w ? s / w : sqrt(w / s));
+}
+
+/* The batch's pairs as the graph reads them; arrays owned by b. */
+struct batch {
+	struct sq_pairs p;
+	const int32_t **src, **tgt;
+	int32_t **dec_in;
+	int *sl, *tl;
+	long tokens;		/* target positions, EOS included */
+};
+
+static void
+batch_fill(struct batch *b, const struct sq_corpus *c, const long *idx,
+    int n)
+{
+	b->src = sq_reallocarray(b->src, n, sizeof(*b->src));
+	b->tgt = sq_reallocarray(b->tgt, n, sizeof(*b->tgt));
+	b->sl = sq_reallocarray(b->sl, n, sizeof(int));
+	b->tl = sq_reallocarray(b->tl, n, sizeof(int));
+	b->tokens = 0;
+	for (int i = 0; i < n; i++) {
+		b->src[i] = sq_corpus_src(c, idx[i], &b->sl[i]);
+		b->tgt[i] = sq_corpus_tgt(c, idx[i], &b->tl[i]);
+		b->tokens += b->tl[i] + 1;
+	}
+	b->p = (struct sq_pairs){n, b->src, b->sl, b->tgt, b->tl, NULL};
+}
+
+static void
+batch_free(struct batch *b)
+{
+	for (int i = 0; b->dec_in != NULL && i < b->p.n; i++)
+		free(b->dec_in[i]);
+	free(b->dec_in);
+	free(b->src);
+	free(b->tgt);
+	free(b->sl);
+	free(b->tl);
+}
+
+/*
+ * Scheduled sampling, two passes (Mihaylova and Martins 2019): a
+ * teacher-forced pass without dropout predicts every position; then each
+ * decoder input after the first is, with probability p, the prediction
+ * of the position before it instead of the reference.
+ */
+static int
+sample_inputs(struct trainer *t, struct batch *b, double p)
+{
+	struct sq_graph_opts go = {0};
+	const struct sq_config *c = &t->m->cfg;
+	const int32_t *pred;
+	uint64_t st = (uint64_t)t->o->seed * 0x2545F4914F6CDD1Dull +
+	    (uint64_t)t->step;
+	long tok, r = 0;
+	int i, j;
+
+	if (sq_graph_forward(t->graph, &b->p, &go, &tok) < 0)
+		return -1;
+	pred = sq_graph_argmax(t->graph);
+	b->dec_in = sq_calloc((size_t)b->p.n, sizeof(*b->dec_in));
+	for (i = 0; i < b->p.n; i++) {
+		int32_t *in = sq_malloc(((size_t)b->tl[i] + 1) * sizeof(int32_t));
+
+		in[0] = c->decoder_start_id;
+		for (j = 1; j <= b->tl[i]; j++)
+			in[j] = sq_uniform(&st) < p ? pred[r + j - 1] :
+			    b->tgt[i][j - 1];
+		r += b->tl[i] + 1;
+		b->dec_in[i] = in;
+	}
+	b->p.dec_in = (const int32_t *const *)b->dec_in;
+	return 0;
+}
+
+/*
+ * Forward and backward over batches [t->batch, k_end) of order, the
+ * gradients scaled to the mean per target token; *loss gets the summed
+ * loss (not finite if the numbers went wrong).  Returns 0, or -1 with
+ * the error set.
+ */
+static int
+accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
+    double *loss_sum, long *tokens)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_graph_opts go = {(float)o->label_smoothing,
+	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step};
+	double loss = 0, p_ss = 0;
+	long k, total = 0, tok;
+	int n;
+
+	if (o->scheduled_sampling > 0 && t->max_steps > 0)
+		p_ss = o->scheduled_sampling * SQ_MIN(1.0, (double)t->step /
+		    (double)t->max_steps);
+	for (k = t->batch; k < k_end; k++) {
+		const long *idx = sq_batches_get(order, k, &n);
+
+		for (int i = 0; i < n; i++) {
+			int len;
+
+			sq_corpus_tgt(t->train, idx[i], &len);
+			total += len + 1;
+		}
+	}
+	for (k = t->batch; k < k_end; k++) {
+		const long *idx = sq_batches_get(order, k, &n);
+		struct batch b = {0};
+		double l;
+
+		batch_fill(&b, t->train, idx, n);
+		if ((p_ss > 0 && sample_inputs(t, &b, p_ss) < 0) ||
+		    (l = sq_graph_forward(t->graph, &b.p, &go, &tok)) < 0) {
+			batch_free(&b);
+			return -1;
+		}
+		sq_graph_backward(t->graph, (float)(1.0 / (double)total));
+		loss += l;
+		batch_free(&b);
+	}
+	*loss_sum = loss;
+	*tokens = total;
+	return 0;
+}
+
+static void
+log_line(struct trainer *t, const struct sq_train_report *r)
+{
+	if (t->log == NULL)
+		return;
+	fprintf(t->log, "%ld\t%ld\t%.6f\t%.8g\t%.1f\t%.1f", r->step, r->epoch,
+	    r->loss, r->lr, r->tok_per_s, r->elapsed);
+	if (r->validated)
+		fprintf(t->log, "\t%.6f\t%.4f\t%.2f\n", r->valid_loss,
+		    r->valid_ppl, r->valid_bleu);
+	else
+		fprintf(t->log, "\t\t\t\n");
+	fflush(t->log);
+}
+
+static int
+validate(struct trainer *t, struct sq_train_report *r)
+{
+	double vl, bleu = -1;
+
+	if (t->valid == NULL)
+		return 0;
+	if ((vl = sq_validate_loss(t->graph, t->valid, t->o->max_tokens)) < 0)
+		return -1;
+	if (t->o->valid_bleu_lines > 0 && (bleu = sq_validate_bleu(t->m,
+	    t->pool, t->valid, t->o->valid_bleu_lines, t->sp_tgt)) < 0)
+		return -1;
+	r->validated = 1;
+	r->valid_loss = vl;
+	r->valid_ppl = exp(vl);
+	r->valid_bleu = bleu;
+	r->best = vl < t->best;
+	if (r->best) {
+		t->best = vl;
+		t->bad = 0;
+		if (sq_model_save(t->m, t->best_path, NULL) < 0)
+			return -1;
+	} else
+		t->bad++;
+	return 0;
+}
+
+/* The planned number of updates, for the schedule and the ETA. */
+static long
+plan_steps(struct trainer *t)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_batches *b;
+	long per_epoch;
+
+	if (o->max_steps > 0)
+		return o->max_steps;
+	b = sq_batches_new(t->train, o->max_tokens, (uint64_t)o->seed, 1);
+	per_epoch = (sq_batches_count(b) + o->update_freq - 1) / o->update_freq;
+	sq_batches_free(b);
+	return per_epoch * o->max_epochs;
+}
+
+/* The updates until a limit, or early stopping.  0 or -1. */
+static int
+run(struct trainer *t)
+{
+	const struct sq_train_opts *o = t->o;
+	long n = t->m->params->total;
+	struct sq_train_report r = {0};
+
+	t->t0 = now();
+	for (; o->max_epochs == 0 || t->epoch <= o->max_epochs; t->epoch++,
+	    t->batch = 0) {
+		struct sq_batches *order = sq_batches_new(t->train,
+		    o->max_tokens, (uint64_t)o->seed, t->epoch);
+		long count = sq_batches_count(order);
+
+		while (t->batch < count) {
+			long k_end = SQ_MIN(count, t->batch + o->update_freq);
+			long tokens = 0;
+			double loss, norm, lr;
+
+			if (o->max_steps > 0 && t->step >= o->max_steps) {
+				sq_batches_free(order);
+				return 0;
+			}
+			memset(t->gm->owned, 0, (size_t)n * sizeof(float));
+			if (accumulate(t, order, k_end, &loss, &tokens) < 0) {
+				sq_batches_free(order);
+				return -1;
+			}
+			norm = sqrt(sq_sumsq(t->gm->owned, n, t->pool));
+			if (!isfinite(loss) || !isfinite(norm)) {
+				if (strcmp(o->on_nan, "stop") == 0) {
+					char ck[64] = "no checkpoint yet";
+
+					if (t->saved >= 0)
+						snprintf(ck, sizeof(ck), "the "
+						    "checkpoint holds step %ld",
+						    t->saved);
+					sq_seterr("step %ld: the %s is %s: stopped "
+					    "without writing the model (%s; "
+					    "--on-nan skip skips such batches)",
+					    t->step + 1, isfinite(loss) ?
+					    "gradient norm" : "loss",
+					    isnan(isfinite(loss) ? norm : loss) ?
+					    "NaN" : "infinite", ck);
+					sq_batches_free(order);
+					return -1;
+				}
+				note(t, "step %ld: non-finite loss or gradient: "
+				    "batch skipped", t->step + 1);
+				t->batch = k_end;
+				continue;
+			}
+			if (o->clip_norm > 0 && norm > o->clip_norm)
+				sq_scale(t->gm->owned, n,
+				    (float)(o->clip_norm / norm));
+			t->step++;
+			lr = learning_rate(o, t->step);
+			sq_adamw_step(t->m->owned, t->adam_m, t->adam_v,
+			    t->gm->owned, n, lr, o->beta1, o->beta2,
+			    o->adam_eps, o->weight_decay, t->step, t->pool);
+			t->batch = k_end;
+			t->loss_acc += loss;
+			t->tok_acc += tokens;
+			t->tok_run += tokens;
+
+			memset(&r, 0, sizeof(r));
+			r.step = t->step;
+			r.max_steps = t->max_steps;
+			r.epoch = t->epoch;
+			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
+			r.lr = lr;
+			r.elapsed = now() - t->t0;
+			r.tok_per_s = (double)t->tok_run / SQ_MAX(1e-9, r.elapsed);
+			if (t->step % o->valid_every == 0 && validate(t, &r) < 0) {
+				sq_batches_free(order);
+				return -1;
+			}
+			if (t->step % o->log_every == 0 || r.validated) {
+				log_line(t, &r);
+				t->loss_acc = 0;
+				t->tok_acc = 0;
+			}
+			if (t->report != NULL)
+				t->report(t->ctx, &r);
+			if (t->step % o->save_every == 0 &&
+			    save_checkpoint(t) < 0) {
+				sq_batches_free(order);
+				return -1;
+			}
+			if (o->patience > 0 && t->bad >= o->patience) {
+				note(t, "step %ld: no better validation loss "
+				    "in %ld validations: stopping", t->step,
+				    t->bad);
+				sq_batches_free(order);
+				return 0;
+			}
+		}
+		sq_batches_free(order);
+	}
+	return 0;
+}
+
+/* The model written at the end: the best validated one, else the last. */
+static int
+finish(struct trainer *t)
+{
+	struct sq_model *best;
+	int rc;
+
+	if (save_checkpoint(t) < 0)
+		return -1;
+	if (t->valid == NULL || !isfinite(t->best))
+		return sq_model_save(t->m, t->o->output, NULL);
+	if ((best = sq_model_open(t->best_path)) == NULL)
+		return -1;
+	rc = sq_model_save(best, t->o->output, NULL);
+	sq_model_close(best);
+	return rc;
+}
+
+static void
+trainer_free(struct trainer *t)
+{
+	sq_graph_free(t->graph);
+	sq_pool_free(t->pool);
+	sq_corpus_free(t->train);
+	sq_corpus_free(t->valid);
+	sq_model_close(t->m);
+	sq_model_close(t->gm);
+	free(t->adam_m);
+	free(t->adam_v);
+	sq_spm_free(t->sp_src);
+	sq_spm_free(t->sp_tgt);
+	free(t->spm_src);
+	free(t->spm_tgt);
+	free(t->options);
+	if (t->log != NULL)
+		fclose(t->log);
+}
+
+/*
+ * Whether a file can be made beside path (the output, the checkpoint),
+ * so a run does not find out after hours.  0, or -1 with the error set.
+ */
+static int
+check_writable(const char *path)
+{
+	size_t n = strlen(path) + 16;
+	char *tmp = sq_malloc(n);
+	int fd;
+
+	snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		sq_seterr("%s: cannot write beside it: %s", path,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	return 0;
+}
+
+static char *
+dump_options(const struct sq_train_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		sq_die("open_memstream:");
+	sq_train_opts_dump(o, f);
+	fclose(f);
+	return buf;
+}
+
+int
+sq_train(const struct sq_train_opts *o, int threads,
+    sq_train_report_fn *report, sq_train_note_fn *note_fn, void *ctx)
+{
+	struct trainer t = {0};
+	int rc = -1, fresh_log;
+
+	t.o = o;
+	t.report = report;
+	t.note = note_fn;
+	t.ctx = ctx;
+	t.options = dump_options(o);
+	snprintf(t.ckpt, sizeof(t.ckpt), "%s", o->checkpoint ? o->checkpoint :
+	    "");
+	if (o->checkpoint == NULL)
+		snprintf(t.ckpt, sizeof(t.ckpt), "%s.ckpt", o->output);
+	snprintf(t.best_path, sizeof(t.best_path), "%s.best", o->output);
+	snprintf(t.log_path, sizeof(t.log_path), "%s", o->log ? o->log : "");
+	if (o->log == NULL)
+		snprintf(t.log_path, sizeof(t.log_path), "%s.log.tsv",
+		    o->output);
+	t.pool = sq_pool_new(threads);
+	if (check_writable(o->output) < 0 || check_writable(t.ckpt) < 0 ||
+	    (o->resume ? resume(&t) : start(&t)) < 0)
+		goto out;
+	fresh_log = !o->resume;
+	if ((t.log = fopen(t.log_path, fresh_log ? "w" : "a")) == NULL) {
+		sq_seterr("%s: %s", t.log_path, strerror(errno));
+		goto out;
+	}
+	if (fresh_log)
+		fprintf(t.log, "step\tepoch\tloss\tlr\ttok_per_s\telapsed\t"
+		    "valid_loss\tvalid_ppl\tvalid_bleu\n");
+	if ((t.train = read_corpus(&t, o->src, o->tgt, o->tsv,
+	    "training data")) == NULL)
+		goto out;
+	if ((o->valid_src != NULL || o->valid_tsv != NULL) &&
+	    (t.valid = read_corpus(&t, o->valid_src, o->valid_tgt,
+	    o->valid_tsv, "validation data")) == NULL)
+		goto out;
+	t.graph = sq_graph_new(t.m, t.gm, t.pool);
+	t.max_steps = plan_steps(&t);
+	if (run(&t) < 0 || finish(&t) < 0)
+		goto out;
+	note(&t, "wrote %s (step %ld)", o->output, t.step);
+	rc = 0;
+out:
+	trainer_free(&t);
+	return rc;
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# train: settings (command line, config files, --dump-config), bad input,
+# the training against PyTorch (scripts/torch-train.py: loss, gradients,
+# AdamW steps), a synthetic task learnt to exact outputs through the
+# whole pipeline, determinism, kill and --resume, NaN, progress output.
+load helper
+bats_require_minimum_version 1.5.0
+
+# A reversal task: lines of 3 to 7 letters from a-h, reversed.  Word-level
+# SentencePiece models (one piece per letter) made by spm_train.
+setup_file() {
+	export TD="$BATS_FILE_TMPDIR"
+	"$PY" - "$TD" <<'PY'
+import random, sys
+d = sys.argv[1]
+r = random.Random(5)
+def lines(n):
+    out = []
+    for _ in range(n):
+        w = [r.choice("abcdefgh") for _ in range(r.randint(3, 7))]
+        out.append((" ".join(w), " ".join(reversed(w))))
+    return out
+for name, n in (("train", 3000), ("valid", 40), ("test", 60)):
+    pairs = lines(n)
+    with open("%s/%s.src" % (d, name), "w") as f:
+        f.write("".join(s + "\n" for s, _ in pairs))
+    with open("%s/%s.tgt" % (d, name), "w") as f:
+        f.write("".join(t + "\n" for _, t in pairs))
+PY
+	spm_train --input="$TD/train.src" --model_prefix="$TD/letters" \
+	    --model_type=word --vocab_size=12 --hard_vocab_limit=false \
+	    --pad_id=0 --bos_id=1 --eos_id=2 --unk_id=3 \
+	    --minloglevel=2 > /dev/null 2>&1
+}
+
+tiny() {	# the settings of a tiny model that learns the task fast
+	echo --src-spm "$TD/letters.model" --tgt-spm "$TD/letters.model" \
+	    --d-model 32 --heads 2 --ffn 64 --layers 2 --max-positions 32 \
+	    --max-tokens 400 --lr 0.005 --warmup 100 --dropout 0 \
+	    --label-smoothing 0 --seed 3 -t 1 --progress log
+}
+
+@test "--dump-config reads back through --config to the same settings" {
+	run -0 train --d-model 64 --heads 8 --no-pre-norm --lr 0.0003 \
+	    --tsv x.tsv -o m --dump-config
+	echo "$output" > "$BATS_TEST_TMPDIR/a.conf"
+	assert_line "d-model 64"
+	assert_line "pre-norm 0"
+	run -0 train --config "$BATS_TEST_TMPDIR/a.conf" --dump-config
+	[ "$output" = "$(cat "$BATS_TEST_TMPDIR/a.conf")" ]
+}
+
+@test "a JSON config works, and the command line wins over it" {
+	echo '{"d_model": 48, "heads": 6, "tie-embeddings": false, "lr": 0.002}' \
+	    > "$BATS_TEST_TMPDIR/c.json"
+	run -0 train --config "$BATS_TEST_TMPDIR/c.json" --heads 4 --dump-config
+	assert_line "d-model 48"
+	assert_line "heads 4"
+	assert_line "tie-embeddings 0"
+	assert_line "lr 0.002"
+}
+
+@test "a bad config file: one line naming the file and line, exit 1" {
+	printf 'd-model 64\n# a comment\n\nno-such-key 3\n' > "$BATS_TEST_TMPDIR/b.conf"
+	run -1 --separate-stderr train --config "$BATS_TEST_TMPDIR/b.conf" --dump-config
+	[ "$stderr" = "train: $BATS_TEST_TMPDIR/b.conf: line 4: unknown setting \"no-such-key\"" ]
+	printf 'heads x\n' > "$BATS_TEST_TMPDIR/b.conf"
+	run -1 --separate-stderr train --config "$BATS_TEST_TMPDIR/b.conf" --dump-config
+	[[ "$stderr" == *"b.conf: line 1: heads: \"x\" is not an integer"* ]]
+}
+
+@test "usage errors exit 2 with one line" {
+	run -2 --separate-stderr train --tsv x.tsv
+	[ "${stderr_lines[0]}" = "train: no output model: give -o FILE" ]
+	[[ "${stderr_lines[1]}" == "usage: train "* ]]
+	run -2 --separate-stderr train --tsv x.tsv -o m --d-model 30 --heads 4
+	[ "${stderr_lines[0]}" = "train: --heads 4 does not divide --d-model 30" ]
+	run -2 --separate-stderr train --tsv x.tsv -o m --too-long cut
+	[[ "$stderr" == *"--too-long"* ]]
+	run -2 --separate-stderr train --src a -o m
+	[[ "$stderr" == *"--src and --tgt"* ]]
+}
+
+@test "bad data: different lengths, empty file, a TSV line without a TAB" {
+	cd "$BATS_TEST_TMPDIR"
+	head -n 10 "$TD/train.src" > a.src
+	head -n 9 "$TD/train.tgt" > a.tgt
+	run -1 --separate-stderr train $(tiny) --src a.src --tgt a.tgt -o m
+	[[ "$stderr" == *"a.src has 10 lines, a.tgt 9"* ]]
+	[ "${#lines[@]}" -eq 0 ]
+	: > e.src; : > e.tgt
+	run -1 --separate-stderr train $(tiny) --src e.src --tgt e.tgt -o m
+	[[ "$stderr" == *"e.src: empty file"* ]]
+	printf 'a b\tb a\nno tab here\n' > t.tsv
+	run -1 --separate-stderr train $(tiny) --tsv t.tsv -o m
+	[[ "$stderr" == *"t.tsv: line 2:"* ]]
+	[ ! -e m ]
+}
+
+@test "an unwritable output is refused before any training" {
+	cd "$BATS_TEST_TMPDIR"
+	run -1 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" -o /nonexistent/dir/m.model
+	[[ "$stderr" == "train: /nonexistent/dir/m.model: "* ]]
+}
+
+@test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
+	cd "$BATS_TEST_TMPDIR"
+	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
+	    prenorm-gelu pre.sq marian marian.sq untied untied.sq
+	# pairs of mixed lengths, an empty source among them
+	"$PY" -c '
+import random
+r = random.Random(2)
+for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
+    print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
+          " ".join(str(r.randrange(4, 96)) for _ in range(t)))
+' > pairs.tsv
+	for m in paper pre marian untied; do
+		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv c.grads \
+		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
+		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
+		    --label-smoothing 0.1 --grads t.grads --adam 3 --lr 0.001 \
+		    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
+		run -0 "$PY" - "$m" <<'PY'
+import sys
+sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
+import numpy as np
+import seqpipe_torch as sq
+m = sys.argv[1]
+loss, tok = open("c.loss").read().split()
+g, meta = sq.read_safetensors("t.grads")
+assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
+dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
+c, _ = sq.read_safetensors("c.grads")
+worst = 0.0
+for k, v in g.items():
+    scale = max(1e-3, float(np.abs(v).max()))
+    worst = max(worst, float(np.abs(c[k] - v).max()) / scale)
+w1, _ = sq.read_safetensors("c.sq")
+w2, _ = sq.read_safetensors("t.sq")
+# a key bias shifts every score of a query alike: its gradient is 0 but
+# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out
+wd = max(float(np.abs(w1[k] - w2[k]).max()) for k in w2
+         if k in g and not k.endswith("k_proj.bias"))
+print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
+      "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
+assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
+PY
+		echo "$output"
+	done
+}
+
+@test "the reversal task is learnt: exact outputs through the pipeline" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --valid-src "$TD/valid.src" --valid-tgt "$TD/valid.tgt" \
+	    --max-steps 1500 --max-epochs 0 --valid-every 500 -o rev.model
+	tokenize -m rev.model < "$TD/test.src" | encode | decode | detok > out
+	[ "$(wc -l < out)" -eq 60 ]
+	right=$(paste -d'\t' out "$TD/test.tgt" | awk -F'\t' '$1 == $2' | wc -l)
+	echo "exact: $right of 60"
+	[ "$right" -ge 57 ]
+	# the curves: a header and a line per validation at least
+	run -0 awk -F'\t' 'NR > 1 && $7 != ""' rev.model.log.tsv
+	[ "${#lines[@]}" -ge 3 ]
+}
+
+@test "the same settings and seed give the same model, bit for bit" {
+	cd "$BATS_TEST_TMPDIR"
+	for r in 1 2; do
+		train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+		    --max-steps 40 --dropout 0.1 --label-smoothing 0.1 \
+		    -o same$r.model
+	done
+	cmp same1.model same2.model
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 40 --dropout 0.1 --label-smoothing 0.1 --seed 4 \
+	    -o other.model
+	run ! cmp -s same1.model other.model
+}
+
+@test "killed with SIGKILL and resumed: the same model as an unbroken run" {
+	cd "$BATS_TEST_TMPDIR"
+	set -- $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 120 --save-every 10 --dropout 0.1 \
+	    --scheduled-sampling 0.3
+	train "$@" -o whole.model
+	train "$@" -o broken.model & pid=$!
+	# until a checkpoint exists and the run is past it, then kill
+	for i in $(seq 200); do
+		[ -e broken.model.ckpt ] && break
+		sleep 0.05
+	done
+	sleep 0.$((RANDOM % 5))
+	kill -9 $pid 2>/dev/null || true
+	wait $pid || true
+	[ -e broken.model.ckpt ]
+	[ ! -e broken.model ] || echo "(the run ended before the kill)"
+	run -0 --separate-stderr train "$@" -o broken.model --resume
+	[[ "$stderr" == *"resuming from broken.model.ckpt at step "* ]]
+	cmp whole.model broken.model
+}
+
+@test "--resume with other settings is refused, naming one" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 10 --save-every 5 -o r.model
+	run -1 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-steps 20 --d-model 64 -o r.model --resume
+	[[ "$stderr" == *"r.model.ckpt: --resume with other settings"*"d-model"* ]]
+	run -0 train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 20 -o r.model --resume
+}
+
+@test "a NaN loss stops at the step it happens, no model written" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 2 -o ok.model
+	"$PY" - <<'PY'
+import sys, os
+sys.path.insert(0, os.environ["SRCDIR"] + "/scripts")
+import seqpipe_torch as sq
+t, meta = sq.read_safetensors("ok.model")
+t["decoder.layers.0.fc1.weight"][0, 0] = float("nan")
+sq.write_safetensors("nan.model", t, meta)
+PY
+	run -1 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-steps 5 --init nan.model -o n.model
+	# ReLU turns the NaN of one unit into 0: the gradient shows it
+	[[ "${stderr_lines[-1]}" == "train: step 1: the gradient norm is NaN: stopped"* ]]
+	[ ! -e n.model ]
+	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-steps 3 --init nan.model --on-nan skip \
+	    -o n.model
+	[[ "$stderr" == *"step 1: non-finite loss or gradient: batch skipped"* ]]
+}
+
+@test "progress: a bar on a terminal, log lines otherwise" {
+	cd "$BATS_TEST_TMPDIR"
+	set -- $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 30 --log-every 10
+	run -0 --separate-stderr train "$@" --progress auto -o p.model
+	[[ "$stderr" == *"train: step 10/30 epoch 1 loss "*"tok/s"* ]]
+	[[ "$stderr" != *$'\r'* ]]
+	script -qec "train $* --progress auto -o q.model" /dev/null > tty.out
+	grep -q $'\r.*step 30/30 \[#' tty.out
+}
+
+@test "train --init fine-tunes an existing model on new data" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 20 -o base.model
+	run -0 train $(tiny) --init base.model --src "$TD/valid.src" \
+	    --tgt "$TD/valid.tgt" --max-steps 5 -o tuned.model
+	# the same architecture and vocabularies, other weights
+	"$PY" - <<'PY'
+import sys, os
+sys.path.insert(0, os.environ["SRCDIR"] + "/scripts")
+import numpy as np
+import seqpipe_torch as sq
+a, ma = sq.read_safetensors("base.model")
+b, mb = sq.read_safetensors("tuned.model")
+assert sorted(a) == sorted(b)
+assert (a["spm.source"] == b["spm.source"]).all()
+assert any(not np.array_equal(a[k], b[k]) for k in a if not k.startswith("spm"))
+PY
+}
+
+@test "the loss train optimises equals what decode --score gives" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 30 -o s.model
+	head -n 3 "$TD/valid.src" > v.src
+	head -n 3 "$TD/valid.tgt" > v.tgt
+	tokenize -m s.model --text < v.src > v.src.ids
+	tokenize -m s.model --text < v.tgt > v.tgt.ids
+	paste v.src.ids v.tgt.ids > v.pairs
+	scores=$(tokenize -m s.model < v.src | encode | decode --score v.tgt.ids |
+	    seqcat | awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
+	LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
+	run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
+	    print $1, s, d; exit !(d < 1e-4) }' loss
+	echo "$output"
+}
