@@ -264,9 +264,16 @@ def sinusoids(n_pos, d, layout):
     return torch.from_numpy(pe.astype(np.float32))
 
 
+def drop(x, module):
+    """Dropout at module.p (0 unless set_dropout() said otherwise) while
+    training: the training benchmark's peer; the reference runs without."""
+    return F.dropout(x, module.p, module.training) if module.p > 0 else x
+
+
 class Attention(nn.Module):
     """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
     heads concatenated, then out_proj.  With no keys the context is 0."""
+    p = 0.0
 
     def __init__(self, d, h):
         super().__init__()
@@ -293,6 +300,7 @@ class Attention(nn.Module):
         s = s.masked_fill(mask, float("-inf"))
         # a query with every key hidden (an empty source) gets context 0
         w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        w = drop(w, self)
         ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
         return self.out_proj(ctx)
 
@@ -305,6 +313,7 @@ def activation(name):
 
 class Layer(nn.Module):
     """An encoder layer, or with cross=True a decoder layer."""
+    p = 0.0
 
     def __init__(self, cfg, cross):
         super().__init__()
@@ -322,8 +331,8 @@ class Layer(nn.Module):
 
     def sublayer(self, x, norm, f):
         if self.pre_norm:
-            return x + f(norm(x))
-        return norm(x + f(x))
+            return x + drop(f(norm(x)), self)
+        return norm(x + drop(f(x), self))
 
     def forward(self, x, self_mask, cache=None, cross_kv=None, cross_mask=None):
         """x (B, T, D).  cache: None (keys are x itself) or a [k, v] list
@@ -342,11 +351,12 @@ class Layer(nn.Module):
             x = self.sublayer(x, self.encoder_attn_layer_norm,
                               lambda y: self.encoder_attn(y, *cross_kv, cross_mask))
         return self.sublayer(x, self.final_layer_norm,
-                             lambda y: self.fc2(self.act(self.fc1(y))))
+                             lambda y: self.fc2(drop(self.act(self.fc1(y)), self)))
 
 
 class Stack(nn.Module):
     """Embeddings, positions, layers, optional final norm of one side."""
+    p = 0.0
 
     def __init__(self, cfg, vocab, cross, embed_tokens):
         super().__init__()
@@ -377,7 +387,7 @@ class Stack(nn.Module):
                              % (int(p[-1]), cfg.max_positions))
         pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
-        return F.embedding(ids, self.table()) * scale + pe[None]
+        return drop(F.embedding(ids, self.table()) * scale + pe[None], self)
 
     def finish(self, x):
         return self.layer_norm(x) if self.final else x
@@ -471,6 +481,15 @@ class Seq2Seq(nn.Module):
 
     def start(self, mem, src_len):
         return DecoderState(self, mem, src_len)
+
+
+def set_dropout(model, p):
+    """Dropout p on the embeddings, attention weights, sublayer outputs and
+    the FFN's hidden layer (where seqpipe's train applies it), in training
+    mode only."""
+    for m in model.modules():
+        if isinstance(m, (Attention, Layer, Stack)):
+            m.p = p
 
 
 def load(path):

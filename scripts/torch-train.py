@@ -4,6 +4,9 @@
     torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
                    [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
+    torch-train.py MODEL PAIRS --bench STEPS [--max-tokens N] [--dropout P]
+                   [--label-smoothing E] [--threads N] [--seconds S]
+                   [--out MODEL2]
 
 MODEL is a seqpipe model file, PAIRS a text file of sentence pairs, one per
 line: source ids, a TAB, target ids (no BOS or EOS).  The model of
@@ -18,11 +21,21 @@ the model file (tied ones once, under their owner's name), with metadata
 torch.optim.AdamW on the same batch, each on the mean loss per token, and
 writes the resulting model to MODEL2 (--out).
 
+--bench is the peer of make bench and of the equal-time quality run: the
+pairs sorted by length and cut into batches of at most --max-tokens padded
+tokens (train's rule), shuffled by a seeded generator, then STEPS AdamW
+updates (warmup 1000 then inverse square root of the step, as train) with
+dropout and label smoothing, cycling over the batches, or as many as fit
+in --seconds.  The first update is an untimed warm-up.  Prints "tokens
+seconds steps" (target positions, EOS included, of the timed updates);
+--out writes the trained model.
+
 Run with Debian's python (/usr/bin/python3: torch 1.13, numpy).
 """
 
 import argparse
 import os
+import random
 import sys
 
 import torch
@@ -66,11 +79,72 @@ def batch_loss(model, pairs, eps):
     return loss, int((gold != -100).sum())
 
 
+def save_trained(model, start, out):
+    """The model file start with model's weights, to out."""
+    tensors, meta = sq.read_safetensors(start)
+    state = model.state_dict()
+    for k in tensors:
+        if k in state:
+            tensors[k] = state[k].detach().numpy()
+    sq.write_safetensors(out, tensors, meta)
+
+
+def batches(pairs, max_tokens, seed):
+    """train's rule: sorted by max(source, target + 1), cut so that count x
+    longest <= max_tokens, the batches shuffled."""
+    order = sorted(range(len(pairs)),
+                   key=lambda i: max(len(pairs[i][0]), len(pairs[i][1]) + 1))
+    out, cur, longest = [], [], 0
+    for i in order:
+        n = max(len(pairs[i][0]), len(pairs[i][1]) + 1)
+        if cur and (len(cur) + 1) * max(longest, n) > max_tokens:
+            out.append(cur)
+            cur, longest = [], 0
+        cur.append(pairs[i])
+        longest = max(longest, n)
+    if cur:
+        out.append(cur)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def bench(model, pairs, a):
+    import time
+    sq.set_dropout(model, a.dropout)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98),
+                            eps=1e-9, weight_decay=0.0)
+    bs = batches(pairs, a.max_tokens, 1)
+    tokens, t0, step = 0, None, 0
+    while step <= a.bench:
+        b = bs[step % len(bs)]
+        for g in opt.param_groups:
+            s = step + 1
+            g["lr"] = a.lr * (s / 1000 if s < 1000 else (1000 / s) ** 0.5)
+        opt.zero_grad()
+        loss, ntok = batch_loss(model, b, a.label_smoothing)
+        (loss / ntok).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step == 0:
+            t0 = time.perf_counter()
+        else:
+            tokens += ntok
+        step += 1
+        if a.seconds and time.perf_counter() - t0 > a.seconds:
+            break
+    print(tokens, "%.3f" % (time.perf_counter() - t0), step - 1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
     ap.add_argument("pairs")
-    ap.add_argument("--grads", required=True)
+    ap.add_argument("--grads")
+    ap.add_argument("--bench", type=int, default=0)
+    ap.add_argument("--max-tokens", type=int, default=4096)
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--adam", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -80,10 +154,17 @@ def main():
     ap.add_argument("--out")
     a = ap.parse_args()
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     model = sq.load(a.model).train()
     pairs = read_pairs(a.pairs)
     params = dict(model.named_parameters())
+    if a.bench:
+        bench(model, pairs, a)
+        if a.out:
+            save_trained(model, a.model, a.out)
+        return
+    if a.grads is None:
+        sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
     loss, ntok = batch_loss(model, pairs, a.label_smoothing)
     loss.backward()
@@ -99,12 +180,7 @@ def main():
             loss, ntok = batch_loss(model, pairs, a.label_smoothing)
             (loss / ntok).backward()
             opt.step()
-        tensors, meta = sq.read_safetensors(a.model)
-        state = model.state_dict()
-        for k in tensors:
-            if k in state:
-                tensors[k] = state[k].detach().numpy()
-        sq.write_safetensors(a.out, tensors, meta)
+        save_trained(model, a.model, a.out)
 
 
 if __name__ == "__main__":

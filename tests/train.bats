@@ -283,3 +283,19 @@ PY
 	    print $1, s, d; exit !(d < 1e-4) }' loss
 	echo "$output"
 }
+
+@test "--f16 writes the weights as F16, and the programs run the model" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 20 --f16 -o h.model
+	"$PY" - <<'PY'
+import json, struct
+with open("h.model", "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    h = json.loads(f.read(n))
+w = [v["dtype"] for k, v in h.items() if k.endswith((".weight", ".bias"))]
+assert w and all(d == "F16" for d in w), set(w)
+PY
+	run -0 bash -c "tokenize -m h.model < '$TD/test.src' | encode | decode | detok | wc -l"
+	[ "$output" -eq 60 ]
+}

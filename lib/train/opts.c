@@ -89,6 +89,7 @@ static const struct setting {
 	S("on-nan", on_nan, "stop", "stop|skip", "a NaN or Inf loss or gradient stops, or skips the batch"),
 	S("progress", progress, "auto", "auto|bar|log", "a progress bar (auto: when stderr is a terminal) or log lines"),
 	L("log-every", log_every, "100", 1, 1000000000, "steps between log lines"),
+	B("f16", f16, "0", "the model written stores its weights as F16 (half the size)"),
 #undef S
 #undef L
 #undef D

@@ -54,6 +54,7 @@ struct sq_train_opts {
 	char *on_nan;			/* "stop" or "skip" */
 	char *progress;			/* "auto", "bar" or "log" */
 	long log_every;			/* steps between plain log lines */
+	int f16;			/* the model written stores F16 */
 };
 
 /* The defaults (strings owned).  Caller frees with sq_train_opts_free(). */

@@ -68,7 +68,7 @@ struct trainer {
 static const char *const resumable[] = {
 	"resume", "max-steps", "max-epochs", "progress", "log-every",
 	"patience", "valid-every", "save-every", "valid-bleu-lines", "log",
-	NULL
+	"f16", NULL
 };
 
 /*
@@ -787,16 +787,17 @@ run(struct trainer *t)
 static int
 finish(struct trainer *t)
 {
+	struct sq_save_opts so = {t->o->f16, 0, NULL, 0, NULL};
 	struct sq_model *best;
 	int rc;
 
 	if (save_checkpoint(t) < 0)
 		return -1;
 	if (t->valid == NULL || !isfinite(t->best))
-		return sq_model_save(t->m, t->o->output, NULL);
+		return sq_model_save(t->m, t->o->output, &so);
 	if ((best = sq_model_open(t->best_path)) == NULL)
 		return -1;
-	rc = sq_model_save(best, t->o->output, NULL);
+	rc = sq_model_save(best, t->o->output, &so);
 	sq_model_close(best);
 	return rc;
 }
