@@ -121,3 +121,21 @@ def program(name):
     if not os.access(os.path.join(ROOT, "bin", name), os.X_OK):
         die("bench: bin/%s is not built (make)" % name)
     return "bin/" + name
+
+
+def sgemm_peak(threads, coretype=None):
+    """Best GFLOP/s of OpenBLAS sgemm (2048^3, 10 calls) on threads threads,
+    and the command; coretype, if given, forces OpenBLAS's kernels
+    (OPENBLAS_CORETYPE)."""
+    exe = os.path.join(BUILD, "sgemm-peak")
+    if not os.path.exists(exe):
+        libs = os.popen("pkg-config --cflags --libs openblas 2>/dev/null").read().split() \
+            or ["-lopenblas"]
+        run(["cc", "-O2", "-o", rel(exe), "scripts/sgemm-peak.c"] + libs)
+    cmd = [rel(exe), str(threads), "2048", "2048", "2048", "10"]
+    env = dict(os.environ, OPENBLAS_CORETYPE=coretype) if coretype else None
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, check=False).stdout.split()
+    if len(out) != 2:
+        die("bench: %s failed" % " ".join(cmd))
+    log("+ %s: best %s, median %s GFLOP/s" % (" ".join(cmd), out[0].decode(), out[1].decode()))
+    return float(out[0]), " ".join(cmd)
