@@ -172,9 +172,11 @@ one_error() {
 
 @test "empty input: empty output, status 0" {
 	run -0 --separate-stderr beamsearch -m paper.sq < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	run -0 --separate-stderr beamsearch < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "usage errors exit 2" {

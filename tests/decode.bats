@@ -99,9 +99,9 @@ ids() {
 	stream_from "$REF/paper.mem" 25 | decode --temperature 2 --seed 7 | seqcat | ids > "$BATS_TEST_TMPDIR/shard"
 	diff <(tail -15 "$BATS_TEST_TMPDIR/a") "$BATS_TEST_TMPDIR/shard"
 	dec paper --temperature 2 --seed 8 | ids > "$BATS_TEST_TMPDIR/c"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
 	dec paper | ids > "$BATS_TEST_TMPDIR/greedy"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/greedy"
+	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/greedy"
 }
 
 @test "sampling with --top-k 1 or a tiny --top-p is greedy search" {
@@ -180,7 +180,8 @@ ids() {
 
 @test "empty input: empty output" {
 	run -0 --separate-stderr decode < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "memory of another model" {

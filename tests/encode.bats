@@ -80,7 +80,8 @@ setup_file() {
 
 @test "empty input: empty output, no model needed" {
 	run -0 --separate-stderr encode < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "no model anywhere" {
