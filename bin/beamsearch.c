@@ -39,7 +39,7 @@
 "      --text               write text ids, one line per hypothesis\n" \
 "  -m, --model FILE         the model (default: $SEQPIPE_MODEL, else the stream's)\n" \
 "  -t, --threads N          threads (default: the online cores)\n" \
-"  -q, --quiet              no notes on stderr\n" \
+"  -q, --quiet              accepted; there are no notes\n" \
 "  -v, --verbose            echo the command line\n" \
 "  -h, --help               print this help and exit\n" \
 "  -V, --version            print the version and exit\n"

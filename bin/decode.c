@@ -42,7 +42,7 @@
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
 "      --text             write ids as text, one line per sentence\n" \
-"  -q, --quiet            no notes on stderr\n" \
+"  -q, --quiet            no warning of a --score target cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
 "  -h, --help             print this help and exit\n" \
 "  -V, --version          print the version and exit\n"
@@ -191,8 +191,8 @@ add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
 	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
 	    d->forced != NULL ? (int)f.n_ids : -1);
 	if (d->o.scoring && s->n_forced + 1 > s->max_steps)
-		sq_warn("%s: record %llu (key %llu): a target of %d tokens, "
-		    "the model has %d positions: scoring the first %d",
+		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "
+		    "tokens, the model has %d positions: scoring the first %d",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);

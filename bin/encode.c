@@ -5,8 +5,8 @@
  * sentences and --batch-tokens tokens, packed without padding (so no
  * sorting by length is needed: a batch costs its tokens, however mixed
  * their lengths).  A source longer than the model's positions is cut to
- * them with a warning; an empty source gives a memory record of 0 rows;
- * an empty input, an empty output.
+ * them with a note (sq_note(): -q silences it); an empty source gives a
+ * memory record of 0 rows; an empty input, an empty output.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -30,7 +30,7 @@
 "      --batch-tokens N   source tokens per batch (default: 4096)\n" \
 "  -z, --compress         compress the records with zlib\n" \
 "      --text             write the memory records as text lines\n" \
-"  -q, --quiet            no notes on stderr\n" \
+"  -q, --quiet            no warning of a source cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
 "  -h, --help             print this help and exit\n" \
 "  -V, --version          print the version and exit\n"
@@ -122,8 +122,8 @@ add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
 			    (unsigned long long)rec->key, (int)rec->ids[t],
 			    e->eng.m->cfg.src_vocab_size);
 	if (len > (uint32_t)max_len) {
-		sq_warn("%s: record %llu (key %llu): %u tokens, the model "
-		    "takes %d: encoding the first %d", name,
+		sq_note(&e->cli, "%s: record %llu (key %llu): %u tokens, the "
+		    "model takes %d: encoding the first %d", name,
 		    (unsigned long long)n_rec, (unsigned long long)rec->key,
 		    len, max_len, max_len);
 		len = max_len;
