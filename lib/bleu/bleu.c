@@ -163,17 +163,6 @@ sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 	}
 }
 
-void
-sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st)
-{
-	acc->hyp_len += st->hyp_len;
-	acc->ref_len += st->ref_len;
-	for (int n = 0; n < SQ_BLEU_ORDER; n++) {
-		acc->correct[n] += st->correct[n];
-		acc->total[n] += st->total[n];
-	}
-}
-
 /* utils.my_log: log floored at a very low number */
 static double
 my_log(double x)

@@ -63,9 +63,6 @@ void sq_bleu_free(struct sq_bleu *b);
 void sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
     struct sq_uspan hyp, const struct sq_uspan *refs, size_t n_refs);
 
-/* acc += st */
-void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
-
 /*
  * How sacrebleu holds summed counts: Python ints; NumPy float32 (bootstrap
  * resamples); NumPy int64 (approximate randomization).  It shows in add-k

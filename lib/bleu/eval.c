@@ -46,13 +46,6 @@ sq_seed_parse(struct sq_seed *s, const char *text, char *norm, size_t size)
 	return 0;
 }
 
-size_t
-sq_metric_n_stats(const struct sq_metric *m)
-{
-	return m->kind == SQ_METRIC_BLEU ? 2 + 2 * SQ_BLEU_ORDER :
-	    sq_chrf_n_stats(&m->chrf);
-}
-
 /* struct sq_bleu_stats <-> sacrebleu's flat list */
 static void
 bleu_flat(int64_t *v, const struct sq_bleu_stats *s)
@@ -72,6 +65,14 @@ bleu_unflat(struct sq_bleu_stats *s, const int64_t *v)
 	memcpy(s->total, v + 2 + SQ_BLEU_ORDER, sizeof(s->total));
 }
 
+/* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
+static size_t
+metric_n_stats(const struct sq_metric *m)
+{
+	return m->kind == SQ_METRIC_BLEU ? 2 + 2 * SQ_BLEU_ORDER :
+	    sq_chrf_n_stats(&m->chrf);
+}
+
 void
 sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
     const struct sq_uspan *hyp, struct sq_uspan *const *refs, size_t n,
@@ -83,7 +84,7 @@ sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
 	struct sq_bleu_stats bs;
 	size_t i, r;
 
-	st->k = sq_metric_n_stats(m);
+	st->k = metric_n_stats(m);
 	st->n = n;
 	st->v = sq_calloc(n ? n * st->k : 1, sizeof(*st->v));
 	if (m->kind == SQ_METRIC_BLEU)

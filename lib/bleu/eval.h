@@ -49,9 +49,6 @@ struct sq_seed {
 int sq_seed_parse(struct sq_seed *s, const char *text, char *norm,
     size_t size);
 
-/* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
-size_t sq_metric_n_stats(const struct sq_metric *m);
-
 /*
  * The statistics of the n hypotheses hyp[i] against refs[r][i], r <
  * n_refs.  st->v is allocated; the caller frees it.

@@ -8,8 +8,9 @@
 #include "bleu/ngram.h"
 #include "base/util.h"
 
-uint64_t
-sq_ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n)
+/* The hash of an n-gram; entries keep it, so one table looks up another. */
+static uint64_t
+ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)tag << 32 | n);
 
@@ -75,7 +76,7 @@ int64_t *
 sq_ngrams_slot(struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
     uint32_t n)
 {
-	uint64_t h = sq_ngrams_hash(tag, c, n);
+	uint64_t h = ngrams_hash(tag, c, n);
 	size_t j;
 
 	if (2 * (t->n_used + 1) > t->cap)

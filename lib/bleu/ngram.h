@@ -40,8 +40,6 @@ int64_t *sq_ngrams_slot(struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
 /* The count of an n-gram, 0 if absent. */
 int64_t sq_ngrams_get(const struct sq_ngrams *t, uint32_t tag,
     const uint32_t *c, uint32_t n, uint64_t hash);
-/* The hash sq_ngrams uses, so an entry of one table looks up another. */
-uint64_t sq_ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n);
 
 /* Words joined by single spaces, so that words i..j are one span. */
 struct sq_words {

@@ -101,8 +101,8 @@ sq_nprng_next64(struct sq_nprng *g)
 	return (lo >> rot) | (lo << ((64 - rot) & 63));
 }
 
-uint32_t
-sq_nprng_next32(struct sq_nprng *g)
+static uint32_t
+nprng_next32(struct sq_nprng *g)
 {
 	uint64_t next;
 
@@ -120,7 +120,7 @@ int
 sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
 {
 	if (!b->left) {
-		b->buf = sq_nprng_next32(g);
+		b->buf = nprng_next32(g);
 		b->left = 31;
 	} else {
 		b->buf >>= 1;
@@ -138,14 +138,14 @@ sq_nprng_below(struct sq_nprng *g, uint64_t n)
 	if (rng == 0)
 		return 0;
 	if (rng == 0xffffffffU)
-		return sq_nprng_next32(g);
+		return nprng_next32(g);
 	/* Lemire's multiply and reject */
-	m = (uint64_t)sq_nprng_next32(g) * excl;
+	m = (uint64_t)nprng_next32(g) * excl;
 	left = (uint32_t)m;
 	if (left < excl) {
 		threshold = (UINT32_MAX - rng) % excl;
 		while (left < threshold) {
-			m = (uint64_t)sq_nprng_next32(g) * excl;
+			m = (uint64_t)nprng_next32(g) * excl;
 			left = (uint32_t)m;
 		}
 	}

@@ -28,7 +28,6 @@ struct sq_nprng {
 void sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n);
 
 uint64_t sq_nprng_next64(struct sq_nprng *g);
-uint32_t sq_nprng_next32(struct sq_nprng *g);
 
 /*
  * One element of Generator.integers(0, n) (int64), for 1 <= n <= 2^32:

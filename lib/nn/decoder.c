@@ -100,21 +100,9 @@ sq_decoder_free(struct sq_decoder *d)
 }
 
 int
-sq_decoder_rows(const struct sq_decoder *d)
-{
-	return d->rows;
-}
-
-int
 sq_decoder_sentence(const struct sq_decoder *d, int r)
 {
 	return d->sent[r];
-}
-
-int
-sq_decoder_steps(const struct sq_decoder *d)
-{
-	return d->t;
 }
 
 void

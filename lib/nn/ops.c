@@ -116,8 +116,12 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 	}
 }
 
-void
-sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
+/*
+ * sq_linear() for a column slice, single-threaded: out (M, ldo) columns
+ * [lo, hi) from rows [lo, hi) of w.
+ */
+static void
+linear_cols(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
 {
 	int i, N = hi - lo;
@@ -160,7 +164,7 @@ linear_part(void *arg, int i, int n)
 	int lo, hi;
 
 	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
-	sq_linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
+	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
 	    hi);
 }
 
@@ -180,7 +184,7 @@ sq_linear(float *out, const float *inp, const float *w, const float *bias,
 		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
 		    (M <= 128 ? 4 : 1));
 	else
-		sq_linear_cols(out, N, inp, w, bias, M, K, 0, N);
+		linear_cols(out, N, inp, w, bias, M, K, 0, N);
 }
 
 void

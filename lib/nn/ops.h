@@ -36,14 +36,6 @@ void sq_linear_ref(float *out, const float *inp, const float *w,
     const float *bias, int M, int K, int N);
 
 /*
- * The same for a column slice: out (M, ldo) columns [lo, hi) computed
- * from rows [lo, hi) of w, single-threaded.  For callers that split
- * several products in one pool run.
- */
-void sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
-    const float *bias, int M, int K, int lo, int hi);
-
-/*
  * out (M, D) = LayerNorm(inp) with gain g (D), bias b (D), epsilon eps;
  * out may be inp.  The element-wise kernels below split their rows over
  * the pool (NULL: the caller) when there are enough of them.
