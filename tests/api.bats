@@ -23,3 +23,9 @@ exported() {
 	done < <(exported)
 	[ -z "$dead" ] || fail "exported, used by no other file:$dead"
 }
+
+@test "lib/nn/ops allocates nothing, as ops.h says" {
+	run -0 nm -u "$SRCDIR/lib/nn/ops.o"
+	[ -n "$output" ]
+	run ! grep -E '^ *U (malloc|calloc|realloc|reallocarray|free|sq_[a-z]*alloc[a-z]*)$' <<<"$output"
+}

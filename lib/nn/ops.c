@@ -692,6 +692,20 @@ sq_attend(float *out, float *probs, float *scratch, const float *q,
 	}
 }
 
+/* q[h] . k_t[h] / sqrt(dh) in double, for the reference. */
+static double
+score_ref(const float *q, const float *k, const long *cell, int t, int h,
+    int dh)
+{
+	double dot = 0.0;
+	int e;
+
+	for (e = 0; e < dh; e++)
+		dot += (double)q[h * dh + e] * k[cell[t] + h * dh + e];
+	return dot / sqrt((double)dh);
+}
+
+/* Computes each score again where it needs it: no scratch to allocate. */
 void
 sq_attend_ref(float *out, float *probs, const float *q, const float *k,
     const float *v, const long *cell, int n, int D, int H)
@@ -700,30 +714,23 @@ sq_attend_ref(float *out, float *probs, const float *q, const float *k,
 
 	for (h = 0; h < H; h++) {
 		double mx = -INFINITY, s = 0.0;
-		double *p = sq_calloc(n + 1, sizeof(double));
 
-		for (t = 0; t < n; t++) {
-			double dot = 0.0;
-
-			for (e = 0; e < dh; e++)
-				dot += (double)q[h * dh + e] *
-				    k[cell[t] + h * dh + e];
-			p[t] = dot / sqrt((double)dh);
-			mx = fmax(mx, p[t]);
-		}
 		for (t = 0; t < n; t++)
-			s += p[t] = exp(p[t] - mx);
+			mx = fmax(mx, score_ref(q, k, cell, t, h, dh));
+		for (t = 0; t < n; t++)
+			s += exp(score_ref(q, k, cell, t, h, dh) - mx);
 		for (e = 0; e < dh; e++) {
 			double o = 0.0;
 
 			for (t = 0; t < n; t++)
-				o += p[t] / s * v[cell[t] + h * dh + e];
+				o += exp(score_ref(q, k, cell, t, h, dh) - mx) /
+				    s * v[cell[t] + h * dh + e];
 			out[h * dh + e] = (float)o;
 		}
 		if (probs != NULL)
 			for (t = 0; t < n; t++)
-				probs[(long)h * n + t] = (float)(p[t] / s);
-		free(p);
+				probs[(long)h * n + t] = (float)(exp(score_ref(q,
+				    k, cell, t, h, dh) - mx) / s);
 	}
 }
 
