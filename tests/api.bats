@@ -29,3 +29,16 @@ exported() {
 	[ -n "$output" ]
 	run ! grep -E '^ *U (malloc|calloc|realloc|reallocarray|free|sq_[a-z]*alloc[a-z]*)$' <<<"$output"
 }
+
+@test "every public name of lib/bleu begins sq_bleu_ or SQ_BLEU_" {
+	cd "$SRCDIR"
+	run -0 bash -c "nm -g --defined-only lib/bleu/*.o |
+	    awk '\$2 ~ /^[TDBR]\$/ && \$3 !~ /^sq_bleu_/ { print \$3 }'"
+	assert_output ""
+	# types, constants and macros too: the names lib/bleu's headers use
+	# that are not another subsystem's
+	run -0 bash -c "comm -23 <(grep -ohE '\\b(sq|SQ)_[A-Za-z0-9_]+' lib/bleu/*.h | sort -u) \\
+	    <(grep -ohE '\\b(sq|SQ)_[A-Za-z0-9_]+' lib/{base,io,nn,search}/*.h | sort -u) |
+	    awk '!/^(sq_bleu|SQ_BLEU)(_|\$)/'"
+	assert_output ""
+}

@@ -66,14 +66,14 @@ seed_words(uint64_t out[4], const uint32_t *w, size_t n)
 #define U128(hi, lo) ((unsigned __int128)(hi) << 64 | (lo))
 
 static void
-step(struct sq_nprng *g)
+step(struct sq_bleu_nprng *g)
 {
 	g->state = g->state * U128(2549297995355413924ULL,
 	    4865540595714422341ULL) + g->inc;
 }
 
 void
-sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n)
+sq_bleu_nprng_seed(struct sq_bleu_nprng *g, const uint32_t *w, size_t n)
 {
 	uint64_t v[4];
 
@@ -88,7 +88,7 @@ sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n)
 }
 
 uint64_t
-sq_nprng_next64(struct sq_nprng *g)
+sq_bleu_nprng_next64(struct sq_bleu_nprng *g)
 {
 	uint64_t hi, lo;
 	unsigned rot;
@@ -102,7 +102,7 @@ sq_nprng_next64(struct sq_nprng *g)
 }
 
 static uint32_t
-nprng_next32(struct sq_nprng *g)
+nprng_next32(struct sq_bleu_nprng *g)
 {
 	uint64_t next;
 
@@ -110,14 +110,14 @@ nprng_next32(struct sq_nprng *g)
 		g->has_uint32 = 0;
 		return g->uinteger;
 	}
-	next = sq_nprng_next64(g);
+	next = sq_bleu_nprng_next64(g);
 	g->has_uint32 = 1;
 	g->uinteger = (uint32_t)(next >> 32);
 	return (uint32_t)next;
 }
 
 int
-sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
+sq_bleu_nprng_bool(struct sq_bleu_nprng *g, struct sq_bleu_nprng_bits *b)
 {
 	if (!b->left) {
 		b->buf = nprng_next32(g);
@@ -130,7 +130,7 @@ sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
 }
 
 uint64_t
-sq_nprng_below(struct sq_nprng *g, uint64_t n)
+sq_bleu_nprng_below(struct sq_bleu_nprng *g, uint64_t n)
 {
 	uint32_t rng = (uint32_t)(n - 1), excl = rng + 1, left, threshold;
 	uint64_t m;
