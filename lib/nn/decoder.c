@@ -308,31 +308,6 @@ attend(struct sq_decoder *d, int l, int cross)
 		attn_part(&j, 0, 1);
 }
 
-/* The sublayer's input: LN(x) into h for pre-norm, x itself for post. */
-static const float *
-sub_in(struct sq_decoder *d, const struct sq_norm *nm)
-{
-	const struct sq_config *c = &d->m->cfg;
-
-	if (!c->pre_norm)
-		return d->x;
-	sq_layernorm(d->h, d->x, nm->g, nm->b, d->rows, c->d_model,
-	    c->layer_norm_eps, d->pool);
-	return d->h;
-}
-
-/* x += o; then, post-norm, x = LN(x). */
-static void
-sub_out(struct sq_decoder *d, const float *o, const struct sq_norm *nm)
-{
-	const struct sq_config *c = &d->m->cfg;
-
-	sq_add(d->x, o, (long)d->rows * c->d_model);
-	if (!c->pre_norm)
-		sq_layernorm(d->x, d->x, nm->g, nm->b, d->rows, c->d_model,
-		    c->layer_norm_eps, d->pool);
-}
-
 static void
 layer(struct sq_decoder *d, int l)
 {
@@ -342,7 +317,7 @@ layer(struct sq_decoder *d, int l)
 	float *k = d->kv + (((long)d->t * L + l) * 2) * d->R_cap * D;
 	const float *in;
 
-	in = sub_in(d, &w->self_attn_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->self_attn_norm, c, R, d->pool);
 	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
 	    d->pool);
 	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
@@ -351,21 +326,21 @@ layer(struct sq_decoder *d, int l)
 	attend(d, l, 0);
 	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
 	    d->pool);
-	sub_out(d, d->q, &w->self_attn_norm);
+	sq_sublayer_out(d->x, d->q, &w->self_attn_norm, c, R, d->pool);
 
-	in = sub_in(d, &w->cross_attn_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->cross_attn_norm, c, R, d->pool);
 	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
 	    d->pool);
 	attend(d, l, 1);
 	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
 	    D, d->pool);
-	sub_out(d, d->q, &w->cross_attn_norm);
+	sq_sublayer_out(d->x, d->q, &w->cross_attn_norm, c, R, d->pool);
 
-	in = sub_in(d, &w->final_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->final_norm, c, R, d->pool);
 	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
 	sq_activate(d->f, R, F, c->activation, d->pool);
 	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
-	sub_out(d, d->q, &w->final_norm);
+	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
 }
 
 int

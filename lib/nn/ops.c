@@ -644,6 +644,27 @@ sq_layernorm(float *out, const float *inp, const float *g, const float *b,
 	rows_run(pool, &j);
 }
 
+const float *
+sq_sublayer_in(float *h, const float *x, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool)
+{
+	if (!c->pre_norm)
+		return x;
+	sq_layernorm(h, x, nm->g, nm->b, M, c->d_model, c->layer_norm_eps,
+	    pool);
+	return h;
+}
+
+void
+sq_sublayer_out(float *x, const float *o, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool)
+{
+	sq_add(x, o, (long)M * c->d_model);
+	if (!c->pre_norm)
+		sq_layernorm(x, x, nm->g, nm->b, M, c->d_model,
+		    c->layer_norm_eps, pool);
+}
+
 void
 sq_activate(float *x, int M, int N, int act, struct sq_pool *pool)
 {
@@ -729,7 +750,8 @@ sq_attend_ref(float *out, float *probs, const float *q, const float *k,
 		}
 		if (probs != NULL)
 			for (t = 0; t < n; t++)
-				probs[(long)h * n + t] = (float)(exp(score_ref(q,
+				probs[(long)h * n + t] =
+				    (float)(exp(score_ref(q,
 				    k, cell, t, h, dh) - mx) / s);
 	}
 }
@@ -767,7 +789,8 @@ sq_positions(float *out, int first, int n, int D, int kind,
 	int t;
 
 	if (kind == SQ_POS_LEARNED) {
-		memcpy(out, learned + (long)first * D, (long)n * D * sizeof(float));
+		memcpy(out, learned + (long)first * D,
+		    (long)n * D * sizeof(float));
 		return;
 	}
 	for (t = 0; t < n; t++)

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+struct sq_config;
+struct sq_norm;
 struct sq_pool;
 
 /*
@@ -47,6 +49,19 @@ void sq_layernorm_ref(float *out, const float *inp, const float *g,
 
 /* x (n) += y (n). */
 void sq_add(float *x, const float *y, long n);
+
+/*
+ * The residual connection around a sublayer f, for the encoder and the
+ * decoder alike (model.h): pre-norm computes x + f(LN(x)), post-norm
+ * LN(x + f(x)).  sq_sublayer_in() returns f's input: LN(x) written to h
+ * for pre-norm, x itself for post-norm.  sq_sublayer_out() adds f's
+ * output o to x and, for post-norm, normalises x in place.  x, h and o
+ * are (M, D) with D = c->d_model; nm is the sublayer's norm.
+ */
+const float *sq_sublayer_in(float *h, const float *x, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool);
+void sq_sublayer_out(float *x, const float *o, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool);
 
 /* x (M, N) = act(x): SQ_ACT_RELU, SQ_ACT_GELU (erf form), SQ_ACT_SILU. */
 void sq_activate(float *x, int M, int N, int act, struct sq_pool *pool);
