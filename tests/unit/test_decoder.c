@@ -152,6 +152,7 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	int32_t toks[4][T];
 	float *mem[2], *ref = sq_malloc(4L * T * V * sizeof(float));
 	float *lp = sq_malloc(4L * V * sizeof(float));
+	float *lp4 = sq_malloc((long)T * V * sizeof(float));
 	double err = 0.0;
 	char what[128];
 
@@ -228,6 +229,15 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	    sq_pool_threads(pool));
 	ok(err < 1e-5, "%s (max abs diff %.3g)", what, err);
 
+	/*
+	 * The arena carved for that batch of 4 rows is carved again for one
+	 * row: the same decoder gives what it gave before the batch.
+	 */
+	alone(d, mem[sent_of[3]], lens[sent_of[3]], toks[3], lp4);
+	err = max_diff(lp4, ref + 3L * T * V, (long)T * V);
+	ok(err == 0, "%s: a decoder reused after a larger batch gives the "
+	    "same log-probs (max abs diff %.3g)", name, err);
+
 	/* the encoder: sentence 1 alone equals sentence 1 in the pair */
 	sq_encoder_run(e, 1, srcs + 1, lens + 1);
 	err = max_diff(sq_encoder_out(e, 0), mem[1], 3L * D);
@@ -237,7 +247,7 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 
 	sq_decoder_free(d);
 	sq_encoder_free(e);
-	free(mem[0]), free(mem[1]), free(ref), free(lp);
+	free(mem[0]), free(mem[1]), free(ref), free(lp), free(lp4);
 }
 
 /* sq_beam_run with sq_beam_decoder_step, k = 1, against sq_greedy. */
