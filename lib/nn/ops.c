@@ -472,8 +472,9 @@ expsub(float *a, float c, int n)
 		a[i] = fast_expf(a[i] - c);
 }
 
-void
-sq_add(float *x, const float *y, long n)
+/* x (n) += y (n). */
+static void
+add(float *x, const float *y, long n)
 {
 	long i;
 
@@ -659,7 +660,7 @@ void
 sq_sublayer_out(float *x, const float *o, const struct sq_norm *nm,
     const struct sq_config *c, int M, struct sq_pool *pool)
 {
-	sq_add(x, o, (long)M * c->d_model);
+	add(x, o, (long)M * c->d_model);
 	if (!c->pre_norm)
 		sq_layernorm(x, x, nm->g, nm->b, M, c->d_model,
 		    c->layer_norm_eps, pool);

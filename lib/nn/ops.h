@@ -47,9 +47,6 @@ void sq_layernorm(float *out, const float *inp, const float *g,
 void sq_layernorm_ref(float *out, const float *inp, const float *g,
     const float *b, int M, int D, float eps);
 
-/* x (n) += y (n). */
-void sq_add(float *x, const float *y, long n);
-
 /*
  * The residual connection around a sublayer f, for the encoder and the
  * decoder alike (model.h): pre-norm computes x + f(LN(x)), post-norm
