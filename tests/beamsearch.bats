@@ -202,3 +202,12 @@ one_error() {
 	done
 	[ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
 }
+
+@test "an empty first source (make check-asan: no copy from NULL)" {
+	{ echo; cat src.ids; } > empty-first.ids
+	encode -m paper.sq empty-first.ids > empty-first.mem
+	run -0 --separate-stderr beamsearch --text empty-first.mem
+	[ -z "$stderr" ]
+	[ "$(beamsearch --text empty-first.mem | wc -l)" -eq 13 ]
+	[ "$(beamsearch --text empty-first.mem | tail -n 12)" = "$(beamsearch --text paper.mem)" ]
+}

@@ -188,13 +188,20 @@ keep(struct sq_engine *e, const struct sq_record *rec, int i)
 	/* offsets for now: the buffers may move while the window fills */
 	e->src_off[i] = e->n_ids;
 	e->mem_off[i] = e->n_data;
-	e->ids = grow(e->ids, &e->cap_ids, e->n_ids + rec->n_src,
-	    sizeof(int32_t));
-	memcpy(e->ids + e->n_ids, rec->src, rec->n_src * sizeof(int32_t));
-	e->n_ids += rec->n_src;
-	e->data = grow(e->data, &e->cap_data, e->n_data + n, sizeof(float));
-	memcpy(e->data + e->n_data, rec->data, n * sizeof(float));
-	e->n_data += n;
+	/* an empty source may come first: no copy from or to NULL */
+	if (rec->n_src > 0) {
+		e->ids = grow(e->ids, &e->cap_ids, e->n_ids + rec->n_src,
+		    sizeof(int32_t));
+		memcpy(e->ids + e->n_ids, rec->src,
+		    rec->n_src * sizeof(int32_t));
+		e->n_ids += rec->n_src;
+	}
+	if (n > 0) {
+		e->data = grow(e->data, &e->cap_data, e->n_data + n,
+		    sizeof(float));
+		memcpy(e->data + e->n_data, rec->data, n * sizeof(float));
+		e->n_data += n;
+	}
 }
 
 int
