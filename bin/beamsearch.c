@@ -1,22 +1,20 @@
 /*
  * beamsearch: memory streams to tokens streams by beam search
- * (man/beamsearch.1).  Reads windows of sentences, cuts each into batches
- * of similar source length, runs lib/beam over lib/decoder for each batch
- * (one decoder step serves every live hypothesis of the batch), and
- * writes each sentence's n-best group in input order.
+ * (man/beamsearch.1).  Reads windows of sentences (lib/search/engine),
+ * cuts each into batches of similar source length, runs lib/beam over
+ * lib/decoder for each batch (sq_beam_decoder_step: one decoder step
+ * serves every live hypothesis of the batch), and writes each sentence's
+ * n-best group in input order.
  */
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "search/beam.h"
 #include "base/cli.h"
-#include "nn/decoder.h"
 #include "search/decoding.h"
 #include "search/engine.h"
 #include "nn/model.h"
-#include "base/pool.h"
 #include "io/stream.h"
 #include "base/util.h"
 
@@ -39,7 +37,7 @@
 "      --text               write text ids, one line per hypothesis\n" \
 "  -m, --model FILE         the model (default: $SEQPIPE_MODEL, else the stream's)\n" \
 "  -t, --threads N          threads (default: the online cores)\n" \
-"  -q, --quiet              no notes on stderr\n" \
+"  -q, --quiet              accepted; there are no notes\n" \
 "  -v, --verbose            echo the command line\n" \
 "  -h, --help               print this help and exit\n" \
 "  -V, --version            print the version and exit\n"
@@ -79,31 +77,11 @@ struct opts {
 	int scores, text;
 };
 
-/* The step function over the decoder (lib/search/beam.h's contract). */
-struct stepper {
-	struct sq_decoder *dec;
-	int n_sent;		/* rows after sq_decoder_begin() */
-	float *logp;		/* (batch_size * k, Vt) */
-	/* the batch, (batch_size) each */
+/* The batch being decoded, (batch_size) each. */
+struct batch {
 	const float **mem;
 	int *src_len, *steps, *min_len;
 };
-
-static float *
-dec_step(void *ctx, const struct sq_beam_step *st)
-{
-	struct stepper *sp = ctx;
-
-	/* at t 0 row i is sentence i; sentences with no step are left out */
-	if (st->t > 0 || st->n_rows != sp->n_sent) {
-		if (sq_decoder_select(sp->dec, st->t > 0 ? st->parent : st->sent,
-		    st->n_rows) < 0)
-			return NULL;
-	}
-	if (sq_decoder_step(sp->dec, st->ids, sp->logp) < 0)
-		return NULL;
-	return sp->logp;
-}
 
 /* A window's results, kept until they go out in input order. */
 struct results {
@@ -152,51 +130,32 @@ keep_hyps(struct results *res, struct sq_beam *bs, int bi, int i, int nbest,
 
 /* Decodes one batch (sentences order[0..n)) into res. */
 static void
-run_batch(const struct opts *o, const struct sq_model *m, struct stepper *sp,
-    struct sq_beam *bs, const struct sq_memsent *s, const int *order, int n,
-    struct results *res)
+run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
+    struct sq_beam_decoder *bd, struct sq_beam *bs,
+    const struct sq_memsent *s, const int *order, int n, struct results *res)
 {
 	int i, most = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct sq_memsent *x = &s[order[i]];
 
-		sp->mem[i] = x->mem;
-		sp->src_len[i] = x->rows;
-		sp->steps[i] = sq_maxlen_steps(&o->maxlen, x->n_src, m);
-		sp->min_len[i] = o->min_len;
-		most = SQ_MAX(most, sp->steps[i]);
+		b->mem[i] = x->mem;
+		b->src_len[i] = x->rows;
+		b->steps[i] = sq_maxlen_steps(&o->maxlen, x->n_src, m);
+		b->min_len[i] = o->min_len;
+		most = SQ_MAX(most, b->steps[i]);
 	}
-	if (sq_decoder_begin(sp->dec, n, sp->mem, sp->src_len,
-	    n * o->beam.beam_size, most) < 0)
-		sq_die("%s", sq_errstr());
-	sp->n_sent = n;
-	if (sq_beam_run(bs, n, sp->steps, sp->min_len, dec_step, sp) < 0)
+	if (sq_beam_decoder_begin(bd, n, b->mem, b->src_len, most) < 0 ||
+	    sq_beam_run(bs, n, b->steps, b->min_len, sq_beam_decoder_step,
+	    bd) < 0)
 		sq_die("%s", sq_errstr());
 	for (i = 0; i < n; i++)
 		keep_hyps(res, bs, i, order[i], o->beam.nbest, s[order[i]].key);
 }
 
-/*
- * The output stream, opened at the first record (none for no input).  Its
- * header names the model by absolute path, as encode's and decode's do,
- * so that detok finds it from any directory.
- */
-static struct sq_writer *
-writer(struct sq_writer **w, const struct sq_model *m, int text)
-{
-	char hint[4096];
-
-	if (*w == NULL && (*w = sq_writer_open(stdout, SQ_STREAM_TOKENS,
-	    m->model_id, sq_engine_hint(m->path, hint, sizeof(hint)),
-	    text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY)) == NULL)
-		sq_die("%s", sq_errstr());
-	return *w;
-}
-
 static void
 write_results(struct results *res, int n, const struct opts *o,
-    const struct sq_model *m, struct sq_writer **w)
+    struct sq_writer *w)
 {
 	int i, j, nbest = o->beam.nbest;
 
@@ -208,7 +167,7 @@ write_results(struct results *res, int n, const struct opts *o,
 			rec->ids = res->ids + res->off[at];
 			rec->token_scores = o->scores ? res->logp + res->off[at] :
 			    NULL;
-			if (sq_stream_write(writer(w, m, o->text), rec) < 0)
+			if (sq_stream_write(w, rec) < 0)
 				sq_die("<stdout>: %s", sq_errstr());
 		}
 }
@@ -275,6 +234,27 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 		    o->beam.nbest, o->beam.beam_size);
 }
 
+/* The search and the batch, for model m, at the first window. */
+static struct sq_beam *
+start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
+    struct batch *b)
+{
+	const struct sq_model *m = e->m;
+	struct sq_beam *bs;
+
+	o->beam.start_id = m->cfg.decoder_start_id;
+	o->beam.eos_id = m->cfg.eos_id;
+	o->beam.n_vocab = m->cfg.tgt_vocab_size;
+	if ((bs = sq_beam_new(&o->beam)) == NULL)
+		sq_die("%s: %s", m->path, sq_errstr());
+	*bd = sq_beam_decoder_new(m, e->pool, o->batch_size, o->beam.beam_size);
+	b->mem = sq_reallocarray(NULL, o->batch_size, sizeof(*b->mem));
+	b->src_len = sq_reallocarray(NULL, o->batch_size, sizeof(int));
+	b->steps = sq_reallocarray(NULL, o->batch_size, sizeof(int));
+	b->min_len = sq_reallocarray(NULL, o->batch_size, sizeof(int));
+	return bs;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -284,75 +264,56 @@ main(int argc, char *argv[])
 		.batch_size = 32,
 	};
 	struct sq_cli cli = { 0 };
+	struct sq_engine e = { .in_kind = SQ_STREAM_MEMORY,
+	    .out_kind = SQ_STREAM_TOKENS };
 	struct results res = { 0 };
-	struct stepper sp = { 0 };
+	struct batch batch = { 0 };
 	const struct sq_memsent *s;
-	const struct sq_model *m;
-	struct sq_memin *in;
-	struct sq_writer *w = NULL;
-	struct sq_beam *bs;
-	struct sq_pool *pool;
-	int n, nb, b, i, window, *order, *start, *len;
+	struct sq_beam_decoder *bd = NULL;
+	struct sq_beam *bs = NULL;
+	int n, nb, b, i, window, *order, *start_at, *len;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	parse(argc, argv, &o, &cli);
 	sq_cli_echo(&cli, argc, argv);
-	argc -= optind;
-	argv += optind;
-
-	if ((in = sq_memin_open(argc, argv, sq_cli_model(&cli))) == NULL)
-		sq_die("%s", sq_errstr());
-	if ((m = sq_memin_model(in)) == NULL) {	/* and no records */
-		if (sq_memin_read(in, 1, &s) != 0)
-			sq_die("%s", sq_errstr());
-		sq_memin_close(in);
-		return sq_fshut(stdout, "<stdout>");
-	}
-	o.beam.start_id = m->cfg.decoder_start_id;
-	o.beam.eos_id = m->cfg.eos_id;
-	o.beam.n_vocab = m->cfg.tgt_vocab_size;
-	if ((bs = sq_beam_new(&o.beam)) == NULL)
-		sq_die("%s: %s", m->path, sq_errstr());
-	pool = sq_pool_new(sq_cli_threads(&cli));
-	sp.dec = sq_decoder_new(m, pool);
-	sp.logp = sq_reallocarray(NULL, (size_t)o.batch_size *
-	    o.beam.beam_size, sizeof(float) * m->cfg.tgt_vocab_size);
-	sp.mem = sq_reallocarray(NULL, o.batch_size, sizeof(*sp.mem));
-	sp.src_len = sq_reallocarray(NULL, o.batch_size, sizeof(int));
-	sp.steps = sq_reallocarray(NULL, o.batch_size, sizeof(int));
-	sp.min_len = sq_reallocarray(NULL, o.batch_size, sizeof(int));
+	e.model_path = sq_cli_model(&cli);
+	e.threads = sq_cli_threads(&cli);
+	e.paths = argv + optind;
+	e.n_paths = argc - optind;
+	e.mode = o.text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY;
 
 	window = o.batch_size * WINDOW_BATCHES;
 	order = sq_reallocarray(NULL, window, sizeof(int));
-	start = sq_reallocarray(NULL, window + 1, sizeof(int));
+	start_at = sq_reallocarray(NULL, window + 1, sizeof(int));
 	len = sq_reallocarray(NULL, window, sizeof(int));
 	res.recs = sq_reallocarray(NULL, (size_t)window * o.beam.nbest,
 	    sizeof(*res.recs));
 	res.off = sq_reallocarray(NULL, (size_t)window * o.beam.nbest,
 	    sizeof(*res.off));
 	res.n_hyps = sq_reallocarray(NULL, window, sizeof(int));
-	while ((n = sq_memin_read(in, window, &s)) > 0) {
+	while ((n = sq_engine_window(&e, window, &s)) > 0) {
+		if (bs == NULL)
+			bs = start(&o, &e, &bd, &batch);
 		for (i = 0; i < n; i++)
 			len[i] = s[i].rows;
-		nb = sq_batch_plan(order, start, len, n, o.batch_size,
+		nb = sq_batch_plan(order, start_at, len, n, o.batch_size,
 		    o.batch_tokens);
 		res.n_ids = 0;
 		for (b = 0; b < nb; b++)
-			run_batch(&o, m, &sp, bs, s, order + start[b],
-			    start[b + 1] - start[b], &res);
-		write_results(&res, n, &o, m, &w);
+			run_batch(&o, e.m, &batch, bd, bs, s,
+			    order + start_at[b], start_at[b + 1] - start_at[b],
+			    &res);
+		write_results(&res, n, &o, e.w);
 	}
 	if (n < 0)
 		sq_die("%s", sq_errstr());
-	sq_writer_close(w);
-	free(order); free(start); free(len);
+	free(order); free(start_at); free(len);
 	free(res.recs); free(res.off); free(res.n_hyps);
 	free(res.ids); free(res.logp);
-	free(sp.logp); free(sp.mem); free(sp.src_len); free(sp.steps);
-	free(sp.min_len);
-	sq_decoder_free(sp.dec);
-	sq_pool_free(pool);
+	free(batch.mem); free(batch.src_len); free(batch.steps);
+	free(batch.min_len);
+	sq_beam_decoder_free(bd);
 	sq_beam_free(bs);
-	sq_memin_close(in);
+	sq_engine_close(&e);
 	return sq_fshut(stdout, "<stdout>");
 }

@@ -143,10 +143,10 @@ add_metric(struct args *a, const char *m)
 {
 	if (strcmp(m, "bleu") == 0 && !a->run.use_bleu)
 		a->run.use_bleu = 1,
-		    a->run.order[a->run.n_order++] = SQ_METRIC_BLEU;
+		    a->run.order[a->run.n_order++] = SQ_BLEU_METRIC_BLEU;
 	else if (strcmp(m, "chrf") == 0 && !a->use_chrf)
 		a->use_chrf = 1,
-		    a->run.order[a->run.n_order++] = SQ_METRIC_CHRF;
+		    a->run.order[a->run.n_order++] = SQ_BLEU_METRIC_CHRF;
 	else if (strcmp(m, "bleu") == 0 || strcmp(m, "chrf") == 0)
 		;
 	else if (strcmp(m, "ter") == 0)
@@ -198,10 +198,10 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 		break;
 	case O_SL: a->run.sentence = 1; break;
 	case O_TOK:
-		if ((k = sq_bleutok_kind(optarg)) < 0)
+		if ((k = sq_bleu_tok_kind(optarg)) < 0)
 			sq_usage_error("-tok: '%s': not one of 13a, intl, zh, "
 			    "char, none", optarg);
-		a->run.bleu.tok = (enum sq_bleutok_kind)k;
+		a->run.bleu.tok = (enum sq_bleu_tok_kind)k;
 		break;
 	case O_SMOOTH:
 		if ((k = sq_bleu_smooth_kind(optarg)) < 0)
@@ -305,7 +305,7 @@ parse(struct args *a, int argc, char *argv[])
 		push_arg(&a->refs, &a->n_refs, argv[optind++]);
 	if (!a->n_metrics) {
 		a->run.use_bleu = a->n_metrics = 1;
-		a->run.order[a->run.n_order++] = SQ_METRIC_BLEU;
+		a->run.order[a->run.n_order++] = SQ_BLEU_METRIC_BLEU;
 	}
 	if (!sv_set)
 		a->run.bleu.smooth_value =
@@ -334,9 +334,9 @@ int
 main(int argc, char *argv[])
 {
 	struct args a;
-	struct sq_system *sys;
-	struct sq_segs *refs;
-	struct sq_lines *ref_lines;
+	struct sq_bleu_system *sys;
+	struct sq_bleu_segs *refs;
+	struct sq_bleu_lines *ref_lines;
 	size_t n_refs, n_sys, r;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
@@ -359,16 +359,17 @@ main(int argc, char *argv[])
 	n_refs = a.n_refs > (size_t)a.nr ? a.n_refs : (size_t)a.nr;
 	refs = sq_calloc(n_refs, sizeof(*refs));
 	ref_lines = sq_calloc(a.n_refs, sizeof(*ref_lines));
-	check(sq_corpus_refs(refs, ref_lines, a.refs, a.n_refs, (size_t)a.nr));
-	check(sq_corpus_systems(&sys, &n_sys, a.inputs, a.n_inputs,
+	check(sq_bleu_corpus_refs(refs, ref_lines, a.refs, a.n_refs,
+	    (size_t)a.nr));
+	check(sq_bleu_corpus_systems(&sys, &n_sys, a.inputs, a.n_inputs,
 	    !a.has_input, a.run.paired, a.run.quiet, log_msg));
 	check(sq_bleu_run(stdout, &a.run, sys, n_sys, refs, n_refs));
 
 	for (r = 0; r < a.n_refs; r++)
-		sq_lines_free(&ref_lines[r]);
+		sq_bleu_lines_free(&ref_lines[r]);
 	for (r = 0; r < n_refs; r++)
-		sq_segs_free(&refs[r]);
-	sq_systems_free(sys, n_sys);
+		sq_bleu_segs_free(&refs[r]);
+	sq_bleu_systems_free(sys, n_sys);
 	free(refs);
 	free(ref_lines);
 	free(a.refs);

@@ -8,7 +8,6 @@
  */
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +41,7 @@
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
 "      --text             write ids as text, one line per sentence\n" \
-"  -q, --quiet            no notes on stderr\n" \
+"  -q, --quiet            no warning of a --score target cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
 "  -h, --help             print this help and exit\n" \
 "  -V, --version          print the version and exit\n"
@@ -159,40 +158,20 @@ read_forced(struct decode *d, uint64_t key, struct sq_record *rec)
 
 /* Takes one memory record into the batch, decoding the batch when full. */
 static void
-add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
-    const struct sq_reader *r)
+add(struct decode *d, const struct sq_record *rec)
 {
-	struct decode *d = ctx;
-	const struct sq_config *c = &d->eng.m->cfg;
 	const struct sq_greedy_sent *s;
 	struct sq_record f = { 0 };
-	uint32_t t;
 
-	(void)r;
 	if (d->g == NULL)
 		start(d);
-	if (rec->cols != (uint32_t)c->d_model || rec->rows != rec->n_src)
-		sq_die("%s: record %llu (key %llu): memory of %u x %u for %u "
-		    "source tokens, the model needs %u x %d", name,
-		    (unsigned long long)n_rec, (unsigned long long)rec->key,
-		    rec->rows, rec->cols, rec->n_src, rec->n_src, c->d_model);
-	if (rec->n_src > (uint32_t)(c->max_positions - c->position_offset))
-		sq_die("%s: record %llu (key %llu): %u source positions, the "
-		    "model has %d", name, (unsigned long long)n_rec,
-		    (unsigned long long)rec->key, rec->n_src,
-		    c->max_positions - c->position_offset);
-	for (t = 0; t < (uint32_t)rec->rows * rec->cols; t++)
-		if (!isfinite(rec->data[t]))
-			sq_die("%s: record %llu (key %llu): memory holds %g",
-			    name, (unsigned long long)n_rec,
-			    (unsigned long long)rec->key, rec->data[t]);
 	if (d->forced != NULL)
 		read_forced(d, rec->key, &f);
 	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
 	    d->forced != NULL ? (int)f.n_ids : -1);
 	if (d->o.scoring && s->n_forced + 1 > s->max_steps)
-		sq_warn("%s: record %llu (key %llu): a target of %d tokens, "
-		    "the model has %d positions: scoring the first %d",
+		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "
+		    "tokens, the model has %d positions: scoring the first %d",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);
@@ -204,8 +183,11 @@ int
 main(int argc, char *argv[])
 {
 	struct decode d = { .batch_size = 32, .o = { .max_len = { 2, 10 } },
-	    .sampler = { .temperature = 1, .top_p = 1 } };
-	int ch, i;
+	    .sampler = { .temperature = 1, .top_p = 1 },
+	    .eng = { .in_kind = SQ_STREAM_MEMORY,
+	    .out_kind = SQ_STREAM_TOKENS } };
+	struct sq_record rec;
+	int ch, rc;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:t:qvhV", longopts, NULL)) !=
@@ -265,12 +247,13 @@ main(int argc, char *argv[])
 	d.o.sampler = &d.sampler;
 	d.eng.model_path = sq_cli_model(&d.cli);
 	d.eng.threads = sq_cli_threads(&d.cli);
-	d.eng.out_kind = SQ_STREAM_TOKENS;
+	d.eng.paths = argv + optind;
+	d.eng.n_paths = argc - optind;
 	sq_cli_echo(&d.cli, argc, argv);
-	for (i = optind; i < argc || i == optind; i++)
-		if (sq_engine_read(&d.eng, i < argc ? argv[i] : NULL,
-		    SQ_STREAM_MEMORY, add, &d) < 0)
-			sq_die("%s", sq_errstr());
+	while ((rc = sq_engine_next(&d.eng, &rec)) > 0)
+		add(&d, &rec);
+	if (rc < 0)
+		sq_die("%s", sq_errstr());
 	if (d.g != NULL && sq_greedy_count(d.g) > 0)
 		run_batch(&d);
 	sq_stream_close(d.forced);

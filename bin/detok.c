@@ -34,7 +34,7 @@
 "  -n, --nbest         every record: key TAB rank TAB score TAB text\n" \
 "                      (default: the text of rank-0 records only)\n" \
 "      --moses         every record: key ||| text ||| score\n" \
-"  -q, --quiet         no notes on stderr\n" \
+"  -q, --quiet         accepted; there are no notes\n" \
 "  -v, --verbose       echo the command line on stderr\n" \
 "  -h, --help          this help\n" \
 "  -V, --version       the version\n"

@@ -5,8 +5,8 @@
  * sentences and --batch-tokens tokens, packed without padding (so no
  * sorting by length is needed: a batch costs its tokens, however mixed
  * their lengths).  A source longer than the model's positions is cut to
- * them with a warning; an empty source gives a memory record of 0 rows;
- * an empty input, an empty output.
+ * them with a note (sq_note(): -q silences it); an empty source gives a
+ * memory record of 0 rows; an empty input, an empty output.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -30,7 +30,7 @@
 "      --batch-tokens N   source tokens per batch (default: 4096)\n" \
 "  -z, --compress         compress the records with zlib\n" \
 "      --text             write the memory records as text lines\n" \
-"  -q, --quiet            no notes on stderr\n" \
+"  -q, --quiet            no warning of a source cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
 "  -h, --help             print this help and exit\n" \
 "  -V, --version          print the version and exit\n"
@@ -63,8 +63,6 @@ struct encode {
 	struct sq_engine eng;		/* model, pool and output */
 	struct sq_encoder *enc;
 	struct batch b;
-	uint64_t key_base;		/* lines of earlier text operands */
-	int is_text;			/* the operand being read */
 };
 
 static void
@@ -96,36 +94,28 @@ flush(struct encode *e)
 	b->tokens = 0;
 }
 
-/*
- * Takes one tokens record into the batch, encoding the batch when full;
- * ids of a text operand get keys after the earlier text operands' lines.
- */
+/* Takes one tokens record into the batch, encoding the batch when full. */
 static void
-add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
-    const struct sq_reader *r)
+add(struct encode *e, const struct sq_record *rec)
 {
-	struct encode *e = ctx;
 	struct batch *b = &e->b;
+	const char *name = e->eng.name;
+	unsigned long long n_rec = e->eng.n_rec;
 	int max_len = sq_encoder_max_len(e->eng.m);
 	uint32_t len = rec->n_ids, t;
 
 	if (e->enc == NULL)
 		e->enc = sq_encoder_new(e->eng.m, e->eng.pool);
-	if ((e->is_text = sq_stream_info(r)->is_text))
-		rec->key += e->key_base;
-
 	for (t = 0; t < len; t++)
 		if (rec->ids[t] < 0 || rec->ids[t] >= e->eng.m->cfg.src_vocab_size)
 			sq_die("%s: record %llu (key %llu): id %d outside the "
-			    "source vocabulary [0, %d)", name,
-			    (unsigned long long)n_rec,
+			    "source vocabulary [0, %d)", name, n_rec,
 			    (unsigned long long)rec->key, (int)rec->ids[t],
 			    e->eng.m->cfg.src_vocab_size);
 	if (len > (uint32_t)max_len) {
-		sq_warn("%s: record %llu (key %llu): %u tokens, the model "
-		    "takes %d: encoding the first %d", name,
-		    (unsigned long long)n_rec, (unsigned long long)rec->key,
-		    len, max_len, max_len);
+		sq_note(&e->cli, "%s: record %llu (key %llu): %u tokens, the "
+		    "model takes %d: encoding the first %d", name, n_rec,
+		    (unsigned long long)rec->key, len, max_len, max_len);
 		len = max_len;
 	}
 	if (b->n > 0 && (b->n == e->batch_size ||
@@ -146,23 +136,14 @@ add(void *ctx, const char *name, uint64_t n_rec, struct sq_record *rec,
 	b->n++;
 }
 
-static void
-encode_file(struct encode *e, const char *path)
-{
-	long n = sq_engine_read(&e->eng, path, SQ_STREAM_TOKENS, add, e);
-
-	if (n < 0)
-		sq_die("%s", sq_errstr());
-	if (e->is_text)
-		e->key_base += n;
-	e->is_text = 0;
-}
-
 int
 main(int argc, char *argv[])
 {
-	struct encode e = { .batch_size = 32, .batch_tokens = 4096 };
-	int ch, i;
+	struct encode e = { .batch_size = 32, .batch_tokens = 4096,
+	    .eng = { .in_kind = SQ_STREAM_TOKENS,
+	    .out_kind = SQ_STREAM_MEMORY } };
+	struct sq_record rec;
+	int ch, rc;
 
 	sq_cli_begin(argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:t:zqvhV", longopts, NULL)) !=
@@ -186,12 +167,13 @@ main(int argc, char *argv[])
 		}
 	e.eng.model_path = sq_cli_model(&e.cli);
 	e.eng.threads = sq_cli_threads(&e.cli);
-	e.eng.out_kind = SQ_STREAM_MEMORY;
+	e.eng.paths = argv + optind;
+	e.eng.n_paths = argc - optind;
 	sq_cli_echo(&e.cli, argc, argv);
-	if (optind == argc)
-		encode_file(&e, NULL);
-	for (i = optind; i < argc; i++)
-		encode_file(&e, argv[i]);
+	while ((rc = sq_engine_next(&e.eng, &rec)) > 0)
+		add(&e, &rec);
+	if (rc < 0)
+		sq_die("%s", sq_errstr());
 	if (e.eng.m != NULL)
 		flush(&e);
 	sq_encoder_free(e.enc);

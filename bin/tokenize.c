@@ -54,7 +54,7 @@
 "                      (default: no sampling)\n" \
 "      --nbest-size N  sample from the N best; -1: from all (default: -1)\n" \
 "      --seed S        seed of the sampling, applied per line (default: 0)\n" \
-"  -q, --quiet         no notes on stderr\n" \
+"  -q, --quiet         accepted; there are no notes\n" \
 "  -v, --verbose       echo the command line on stderr\n" \
 "  -h, --help          this help\n" \
 "  -V, --version       the version\n"

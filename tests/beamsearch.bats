@@ -172,9 +172,11 @@ one_error() {
 
 @test "empty input: empty output, status 0" {
 	run -0 --separate-stderr beamsearch -m paper.sq < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	run -0 --separate-stderr beamsearch < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "usage errors exit 2" {
@@ -183,4 +185,29 @@ one_error() {
 	run -2 --separate-stderr beamsearch --length-norm cubic paper.mem
 	run -2 --separate-stderr beamsearch --max-len x paper.mem
 	run -2 --separate-stderr beamsearch -k 0 paper.mem
+}
+
+@test "a memory record decode refuses, beamsearch refuses with the same message" {
+	local D f want
+	D=$(seqcat paper.mem | head -1 | cut -d' ' -f5)
+	gen() { "$PY" "$SRCDIR/tests/streamgen.py" 'H(2)' "$@"; }
+	gen "M(0, [5, 6], 2, $D, [0.5] * 2 * $D)" "M(1, [5], 1, $D, [NAN] * $D)" > nan.mem
+	gen "M(0, [5, 6], 2, 7, [0.5] * 14)" > width.mem
+	gen "M(0, [5, 6], 1, $D, [0.5] * $D)" > rows.mem
+	for f in nan width rows; do
+		run -1 --separate-stderr decode -m paper.sq $f.mem
+		want=${stderr#decode: }
+		run -1 --separate-stderr beamsearch -m paper.sq $f.mem
+		[ "$stderr" = "beamsearch: $want" ] || fail "$f: '$stderr', decode: '$want'"
+	done
+	[ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
+}
+
+@test "an empty first source (make check-asan: no copy from NULL)" {
+	{ echo; cat src.ids; } > empty-first.ids
+	encode -m paper.sq empty-first.ids > empty-first.mem
+	run -0 --separate-stderr beamsearch --text empty-first.mem
+	[ -z "$stderr" ]
+	[ "$(beamsearch --text empty-first.mem | wc -l)" -eq 13 ]
+	[ "$(beamsearch --text empty-first.mem | tail -n 12)" = "$(beamsearch --text paper.mem)" ]
 }

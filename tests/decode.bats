@@ -41,6 +41,20 @@ dec() {
 	done
 }
 
+@test "--score: a target past the positions is scored as far as they go, warned of unless -q" {
+	# paper has 256 positions: line 3's target of 300 tokens is scored for 256
+	awk 'NR == 4 { $0 = ""; for (i = 0; i < 300; i++) $0 = $0 " 5" } 1' \
+	    "$REF/paper.tgt" > "$BATS_TEST_TMPDIR/tgt"
+	run -0 --separate-stderr decode --text --score "$BATS_TEST_TMPDIR/tgt" "$REF/paper.mem"
+	[ "$stderr" = "decode: $BATS_TEST_TMPDIR/tgt: record 3 (key 3): a target of 300 tokens, the model has 256 positions: scoring the first 256" ]
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/loud"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/loud")" -eq 40 ]
+	[ "$(sed -n 4p "$BATS_TEST_TMPDIR/loud" | wc -w)" -eq 256 ]
+	run -0 --separate-stderr decode -q --text --score "$BATS_TEST_TMPDIR/tgt" "$REF/paper.mem"
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" | cmp - "$BATS_TEST_TMPDIR/loud"
+}
+
 @test "--prefix: forced prefixes, then PyTorch's greedy continuation" {
 	local c
 	for c in paper untied; do
@@ -99,9 +113,9 @@ ids() {
 	stream_from "$REF/paper.mem" 25 | decode --temperature 2 --seed 7 | seqcat | ids > "$BATS_TEST_TMPDIR/shard"
 	diff <(tail -15 "$BATS_TEST_TMPDIR/a") "$BATS_TEST_TMPDIR/shard"
 	dec paper --temperature 2 --seed 8 | ids > "$BATS_TEST_TMPDIR/c"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
 	dec paper | ids > "$BATS_TEST_TMPDIR/greedy"
-	! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/greedy"
+	run ! cmp -s "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/greedy"
 }
 
 @test "sampling with --top-k 1 or a tiny --top-p is greedy search" {
@@ -180,7 +194,8 @@ ids() {
 
 @test "empty input: empty output" {
 	run -0 --separate-stderr decode < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "memory of another model" {

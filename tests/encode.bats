@@ -29,6 +29,14 @@ setup_file() {
 	# the 300-token line 7 is cut to the 254 positions (256 - offset 2)
 	[ "$(echo "${lines[7]}" | cut -d' ' -f3-5)" = "254 254 32" ]
 	[ "$stderr" = "encode: $REF/src.txt: record 7 (key 7): 300 tokens, the model takes 254: encoding the first 254" ]
+	# -q silences that warning only: the same records, nothing on stderr
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/loud"
+	run -0 --separate-stderr encode -q -m "$REF/untied.sq" --text "$REF/src.txt"
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" | cmp - "$BATS_TEST_TMPDIR/loud"
+	# and never an error
+	run -1 --separate-stderr encode -q -m "$REF/no-such.sq" "$REF/src.txt"
+	[[ "$stderr" == "encode: "* ]]
 }
 
 @test "batch sizes and thread counts give the same outputs" {
@@ -80,7 +88,8 @@ setup_file() {
 
 @test "empty input: empty output, no model needed" {
 	run -0 --separate-stderr encode < /dev/null
-	[ -z "$output" ] && [ -z "$stderr" ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 }
 
 @test "no model anywhere" {

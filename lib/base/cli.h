@@ -16,7 +16,7 @@
 struct sq_cli {
 	const char *model;	/* -m, else $SEQPIPE_MODEL, else NULL */
 	int threads;		/* -t; 0 means "the online cores" */
-	int quiet;		/* -q: no notes on stderr */
+	int quiet;		/* -q: sq_note() prints nothing */
 	int verbose;		/* -v: echo the command line, more notes */
 };
 
@@ -63,7 +63,11 @@ int sq_cli_threads(const struct sq_cli *cli);
 /* With -v: echo argv to stderr, as Kaldi does, for logs of many programs. */
 void sq_cli_echo(const struct sq_cli *cli, int argc, char *argv[]);
 
-/* Notes on stderr that -q silences. */
+/*
+ * "prog: message" on stderr unless -q: the one way a program reports
+ * something after which it goes on (a source cut to the positions, say);
+ * errors go through sq_die() and are never silenced.
+ */
 void sq_note(const struct sq_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -19,13 +19,13 @@
 
 struct sq_bleu {
 	struct sq_bleu_opts o;
-	struct sq_bleutok tok;
-	struct sq_ustr low;		/* lowercase scratch */
-	struct sq_uspan *w;		/* (w_cap) split scratch */
+	struct sq_bleu_tok tok;
+	struct sq_bleu_ustr low;		/* lowercase scratch */
+	struct sq_bleu_uspan *w;		/* (w_cap) split scratch */
 	size_t w_cap;
-	struct sq_words *seg;		/* (n_seg) [0] hypothesis, then refs */
+	struct sq_bleu_words *seg;	/* (n_seg) [0] hypothesis, then refs */
 	size_t n_seg;
-	struct sq_ngrams hyp, ref, one;
+	struct sq_bleu_ngrams hyp, ref, one;
 };
 
 static const char *const smooth_names[] = {
@@ -63,7 +63,7 @@ sq_bleu_new(const struct sq_bleu_opts *o)
 	struct sq_bleu *b = sq_calloc(1, sizeof(*b));
 
 	b->o = *o;
-	sq_bleutok_init(&b->tok, o->tok);
+	sq_bleu_tok_init(&b->tok, o->tok);
 	return b;
 }
 
@@ -72,33 +72,33 @@ sq_bleu_free(struct sq_bleu *b)
 {
 	if (!b)
 		return;
-	sq_bleutok_free(&b->tok);
-	sq_ustr_free(&b->low);
+	sq_bleu_tok_free(&b->tok);
+	sq_bleu_ustr_free(&b->low);
 	free(b->w);
 	for (size_t i = 0; i < b->n_seg; i++)
-		sq_words_free(&b->seg[i]);
+		sq_bleu_words_free(&b->seg[i]);
 	free(b->seg);
-	sq_ngrams_free(&b->hyp);
-	sq_ngrams_free(&b->ref);
-	sq_ngrams_free(&b->one);
+	sq_bleu_ngrams_free(&b->hyp);
+	sq_bleu_ngrams_free(&b->ref);
+	sq_bleu_ngrams_free(&b->one);
 	free(b);
 }
 
 /* BLEU._preprocess_segment, then split(): the words of x into sg */
 static void
-preprocess(struct sq_bleu *b, struct sq_words *sg, struct sq_uspan x)
+preprocess(struct sq_bleu *b, struct sq_bleu_words *sg, struct sq_bleu_uspan x)
 {
-	struct sq_uspan t;
+	struct sq_bleu_uspan t;
 	size_t n;
 
 	if (b->o.lowercase)
-		x = sq_py_lowered(&b->low, x);
-	t = sq_bleutok_run(&b->tok, x.c, sq_py_rstrip(x.c, x.n));
-	while ((n = sq_py_split(b->w, b->w_cap, t.c, t.n)) > b->w_cap) {
+		x = sq_bleu_py_lowered(&b->low, x);
+	t = sq_bleu_tok_run(&b->tok, x.c, sq_bleu_py_rstrip(x.c, x.n));
+	while ((n = sq_bleu_py_split(b->w, b->w_cap, t.c, t.n)) > b->w_cap) {
 		b->w_cap = n;
 		b->w = sq_reallocarray(b->w, n, sizeof(*b->w));
 	}
-	sq_words_set(sg, b->w, n);
+	sq_bleu_words_set(sg, b->w, n);
 }
 
 /* BLEU._get_closest_ref_len */
@@ -122,9 +122,9 @@ closest_ref_len(const struct sq_bleu *b, size_t n_refs, int64_t hyp_len)
 
 void
 sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
-    struct sq_uspan hyp, const struct sq_uspan *refs, size_t n_refs)
+    struct sq_bleu_uspan hyp, const struct sq_bleu_uspan *refs, size_t n_refs)
 {
-	const struct sq_ngram *e;
+	const struct sq_bleu_ngram *e;
 	int64_t *slot, m;
 	size_t r, i;
 
@@ -135,30 +135,31 @@ sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 		b->n_seg = n_refs + 1;
 	}
 	/* the merged reference counts: max over references */
-	sq_ngrams_clear(&b->ref);
+	sq_bleu_ngrams_clear(&b->ref);
 	for (r = 1; r <= n_refs; r++) {
 		preprocess(b, &b->seg[r], refs[r - 1]);
-		sq_ngrams_clear(&b->one);
-		sq_ngrams_add_words(r == 1 ? &b->ref : &b->one, &b->seg[r], 0,
+		sq_bleu_ngrams_clear(&b->one);
+		sq_bleu_ngrams_add_words(r == 1 ? &b->ref : &b->one, &b->seg[r],
+		    0,
 		    SQ_BLEU_ORDER);
 		for (i = 0; i < b->one.n_used; i++) {
-			e = sq_ngrams_at(&b->one, i);
-			slot = sq_ngrams_slot(&b->ref, e->tag, e->c, e->n);
+			e = sq_bleu_ngrams_at(&b->one, i);
+			slot = sq_bleu_ngrams_slot(&b->ref, e->tag, e->c, e->n);
 			if (e->count > *slot)
 				*slot = e->count;
 		}
 	}
 	preprocess(b, &b->seg[0], hyp);
-	sq_ngrams_clear(&b->hyp);
-	sq_ngrams_add_words(&b->hyp, &b->seg[0], 0, SQ_BLEU_ORDER);
+	sq_bleu_ngrams_clear(&b->hyp);
+	sq_bleu_ngrams_add_words(&b->hyp, &b->seg[0], 0, SQ_BLEU_ORDER);
 
 	memset(st, 0, sizeof(*st));
 	st->hyp_len = (int64_t)b->seg[0].n;
 	st->ref_len = closest_ref_len(b, n_refs, st->hyp_len);
 	for (i = 0; i < b->hyp.n_used; i++) {
-		e = sq_ngrams_at(&b->hyp, i);
+		e = sq_bleu_ngrams_at(&b->hyp, i);
 		st->total[e->tag - 1] += e->count;
-		m = sq_ngrams_get(&b->ref, e->tag, e->c, e->n, e->hash);
+		m = sq_bleu_ngrams_get(&b->ref, e->tag, e->c, e->n, e->hash);
 		st->correct[e->tag - 1] += m < e->count ? m : e->count;
 	}
 }
@@ -183,7 +184,7 @@ my_log(double x)
 
 void
 sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o, enum sq_num num)
+    const struct sq_bleu_opts *o, enum sq_bleu_num num)
 {
 	double correct[SQ_BLEU_ORDER], total[SQ_BLEU_ORDER];
 	double smooth_mteval = 1.0, sum = 0.0;
@@ -208,10 +209,10 @@ sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
 		if (o->smooth == SQ_BLEU_SMOOTH_ADDK && n > 1) {
 			correct[n - 1] += o->smooth_value;
 			total[n - 1] += o->smooth_value;
-			if (num == SQ_NUM_F32) {
+			if (num == SQ_BLEU_NUM_F32) {
 				correct[n - 1] = (float)correct[n - 1];
 				total[n - 1] = (float)total[n - 1];
-			} else if (num == SQ_NUM_I64) {
+			} else if (num == SQ_BLEU_NUM_I64) {
 				correct[n - 1] = trunc(correct[n - 1]);
 				total[n - 1] = trunc(total[n - 1]);
 			}

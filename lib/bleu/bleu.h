@@ -28,7 +28,7 @@ enum sq_bleu_smooth {
 };
 
 struct sq_bleu_opts {
-	enum sq_bleutok_kind tok;
+	enum sq_bleu_tok_kind tok;
 	enum sq_bleu_smooth smooth;
 	double smooth_value;	/* used by floor and add-k */
 	int lowercase;
@@ -61,9 +61,9 @@ void sq_bleu_free(struct sq_bleu *b);
 
 /* Statistics of one hypothesis against its n_refs references. */
 void sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
-    struct sq_uspan hyp, const struct sq_uspan *refs, size_t n_refs);
+    struct sq_bleu_uspan hyp, const struct sq_bleu_uspan *refs, size_t n_refs);
 
-/* acc += st */
+/* acc += st: corpus statistics from segments' (train's validation). */
 void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
 
 /*
@@ -72,11 +72,11 @@ void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
  * smoothing, whose sums are rounded to float32 or truncated to integers,
  * and in chrF's float32 quotients.
  */
-enum sq_num { SQ_NUM_INT, SQ_NUM_F32, SQ_NUM_I64 };
+enum sq_bleu_num { SQ_BLEU_NUM_INT, SQ_BLEU_NUM_F32, SQ_BLEU_NUM_I64 };
 
 /* BLEU.compute_bleu() on summed statistics held as num says. */
 void sq_bleu_compute(struct sq_bleu_score *s, const struct sq_bleu_stats *st,
-    const struct sq_bleu_opts *o, enum sq_num num);
+    const struct sq_bleu_opts *o, enum sq_bleu_num num);
 
 /*
  * Writes the verbose part, "P1/P2/P3/P4 (BP = x ratio = x hyp_len = n

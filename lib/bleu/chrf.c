@@ -17,44 +17,44 @@
 #include "base/util.h"
 
 struct side {
-	struct sq_ustr chars;	/* the line for character n-grams */
-	struct sq_words words;	/* the words for word n-grams */
-	struct sq_ngrams ng;
+	struct sq_bleu_ustr chars;	/* the line for character n-grams */
+	struct sq_bleu_words words;	/* the words for word n-grams */
+	struct sq_bleu_ngrams ng;
 };
 
-struct sq_chrf {
-	struct sq_chrf_opts o;
-	struct sq_ustr low;
-	struct sq_uspan *w;	/* (w_cap) split scratch */
+struct sq_bleu_chrf {
+	struct sq_bleu_chrf_opts o;
+	struct sq_bleu_ustr low;
+	struct sq_bleu_uspan *w;	/* (w_cap) split scratch */
 	size_t w_cap;
 	struct side hyp, ref;
 	int64_t *st;		/* (n_stats) one reference's statistics */
 };
 
-struct sq_chrf *
-sq_chrf_new(const struct sq_chrf_opts *o)
+struct sq_bleu_chrf *
+sq_bleu_chrf_new(const struct sq_bleu_chrf_opts *o)
 {
-	struct sq_chrf *c = sq_calloc(1, sizeof(*c));
+	struct sq_bleu_chrf *c = sq_calloc(1, sizeof(*c));
 
 	c->o = *o;
-	c->st = sq_calloc(sq_chrf_n_stats(o), sizeof(*c->st));
+	c->st = sq_calloc(sq_bleu_chrf_n_stats(o), sizeof(*c->st));
 	return c;
 }
 
 static void
 side_free(struct side *s)
 {
-	sq_ustr_free(&s->chars);
-	sq_words_free(&s->words);
-	sq_ngrams_free(&s->ng);
+	sq_bleu_ustr_free(&s->chars);
+	sq_bleu_words_free(&s->words);
+	sq_bleu_ngrams_free(&s->ng);
 }
 
 void
-sq_chrf_free(struct sq_chrf *c)
+sq_bleu_chrf_free(struct sq_bleu_chrf *c)
 {
 	if (!c)
 		return;
-	sq_ustr_free(&c->low);
+	sq_bleu_ustr_free(&c->low);
 	free(c->w);
 	side_free(&c->hyp);
 	side_free(&c->ref);
@@ -63,18 +63,18 @@ sq_chrf_free(struct sq_chrf *c)
 }
 
 size_t
-sq_chrf_n_stats(const struct sq_chrf_opts *o)
+sq_bleu_chrf_n_stats(const struct sq_bleu_chrf_opts *o)
 {
 	return 3 * (size_t)(o->char_order + o->word_order);
 }
 
 /* str.split() into c->w; returns the number of words */
 static size_t
-split(struct sq_chrf *c, const uint32_t *s, size_t n)
+split(struct sq_bleu_chrf *c, const uint32_t *s, size_t n)
 {
 	size_t k;
 
-	while ((k = sq_py_split(c->w, c->w_cap, s, n)) > c->w_cap) {
+	while ((k = sq_bleu_py_split(c->w, c->w_cap, s, n)) > c->w_cap) {
 		c->w_cap = 2 * k;
 		c->w = sq_reallocarray(c->w, c->w_cap, sizeof(*c->w));
 	}
@@ -90,9 +90,9 @@ is_punct(uint32_t c)
 
 /* CHRF._remove_punctuation of the n words in c->w, in place (room 2n) */
 static size_t
-remove_punctuation(struct sq_chrf *c, size_t n)
+remove_punctuation(struct sq_bleu_chrf *c, size_t n)
 {
-	struct sq_uspan *w = c->w, x;
+	struct sq_bleu_uspan *w = c->w, x;
 	size_t i, k = 2 * n;
 
 	if (n == 0)
@@ -118,22 +118,22 @@ remove_punctuation(struct sq_chrf *c, size_t n)
 
 /* Extracts the n-grams of line x into s. */
 static void
-extract(struct sq_chrf *c, struct side *s, struct sq_uspan x)
+extract(struct sq_bleu_chrf *c, struct side *s, struct sq_bleu_uspan x)
 {
 	size_t n;
 
 	if (c->o.lowercase)
-		x = sq_py_lowered(&c->low, x);
+		x = sq_bleu_py_lowered(&c->low, x);
 	s->chars.n = 0;
 	if (c->o.whitespace) {
-		sq_ustr_append(&s->chars, x.c, x.n);
+		sq_bleu_ustr_append(&s->chars, x.c, x.n);
 	} else {
 		n = split(c, x.c, x.n);
 		for (size_t i = 0; i < n; i++)
-			sq_ustr_append(&s->chars, c->w[i].c, c->w[i].n);
+			sq_bleu_ustr_append(&s->chars, c->w[i].c, c->w[i].n);
 	}
-	sq_ngrams_clear(&s->ng);
-	sq_ngrams_add_chars(&s->ng, s->chars.c, s->chars.n, 0,
+	sq_bleu_ngrams_clear(&s->ng);
+	sq_bleu_ngrams_add_chars(&s->ng, s->chars.c, s->chars.n, 0,
 	    (uint32_t)c->o.char_order);
 	if (c->o.word_order > 0) {
 		n = split(c, x.c, x.n);
@@ -142,15 +142,15 @@ extract(struct sq_chrf *c, struct side *s, struct sq_uspan x)
 			c->w = sq_reallocarray(c->w, c->w_cap, sizeof(*c->w));
 		}
 		n = remove_punctuation(c, n);
-		sq_words_set(&s->words, c->w, n);
-		sq_ngrams_add_words(&s->ng, &s->words,
+		sq_bleu_words_set(&s->words, c->w, n);
+		sq_bleu_ngrams_add_words(&s->ng, &s->words,
 		    (uint32_t)c->o.char_order, (uint32_t)c->o.word_order);
 	}
 }
 
 /* Number of n-grams of order k (1-based, chars then words) in s. */
 static int64_t
-n_ngrams(const struct sq_chrf *c, const struct side *s, int k)
+n_ngrams(const struct sq_bleu_chrf *c, const struct side *s, int k)
 {
 	int64_t len = k <= c->o.char_order ? (int64_t)s->chars.n :
 	    (int64_t)s->words.n;
@@ -160,13 +160,14 @@ n_ngrams(const struct sq_chrf *c, const struct side *s, int k)
 }
 
 void
-sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
-    const struct sq_uspan *refs, size_t n_refs)
+sq_bleu_chrf_segment(struct sq_bleu_chrf *c, int64_t *st,
+    struct sq_bleu_uspan hyp,
+    const struct sq_bleu_uspan *refs, size_t n_refs)
 {
-	size_t n_st = sq_chrf_n_stats(&c->o), i;
+	size_t n_st = sq_bleu_chrf_n_stats(&c->o), i;
 	int order = c->o.char_order + c->o.word_order, k;
 	double f, best = -1.0;
-	const struct sq_ngram *e;
+	const struct sq_bleu_ngram *e;
 	int64_t m;
 
 	memset(st, 0, n_st * sizeof(*st));
@@ -181,13 +182,13 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 				c->st[3 * (k - 1)] = n_ngrams(c, &c->hyp, k);
 		}
 		for (i = 0; i < c->hyp.ng.n_used; i++) {
-			e = sq_ngrams_at(&c->hyp.ng, i);
-			m = sq_ngrams_get(&c->ref.ng, e->tag, e->c, e->n,
+			e = sq_bleu_ngrams_at(&c->hyp.ng, i);
+			m = sq_bleu_ngrams_get(&c->ref.ng, e->tag, e->c, e->n,
 			    e->hash);
 			c->st[3 * (e->tag - 1) + 2] += m < e->count ? m :
 			    e->count;
 		}
-		f = sq_chrf_score(&c->o, c->st, SQ_NUM_INT);
+		f = sq_bleu_chrf_score(&c->o, c->st, SQ_BLEU_NUM_INT);
 		if (f > best) {
 			best = f;
 			memcpy(st, c->st, n_st * sizeof(*st));
@@ -196,8 +197,8 @@ sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
 }
 
 double
-sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
-    enum sq_num num)
+sq_bleu_chrf_score(const struct sq_bleu_chrf_opts *o, const int64_t *st,
+    enum sq_bleu_num num)
 {
 	const double eps = 1e-16;
 	double score = 0.0, avg_prec = 0.0, avg_rec = 0.0, prec, rec, denom;
@@ -210,9 +211,9 @@ sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
 
 		prec = n_hyp > 0 ? (double)n_match / (double)n_hyp : eps;
 		rec = n_ref > 0 ? (double)n_match / (double)n_ref : eps;
-		if (num == SQ_NUM_F32 && n_hyp > 0)
+		if (num == SQ_BLEU_NUM_F32 && n_hyp > 0)
 			prec = (float)n_match / (float)n_hyp;
-		if (num == SQ_NUM_F32 && n_ref > 0)
+		if (num == SQ_BLEU_NUM_F32 && n_ref > 0)
 			rec = (float)n_match / (float)n_ref;
 		denom = factor * prec + rec;
 		score += denom > 0 ? (1 + factor) * prec * rec / denom : eps;

@@ -16,7 +16,7 @@
 #include "bleu/bleu.h"
 #include "bleu/text.h"
 
-struct sq_chrf_opts {
+struct sq_bleu_chrf_opts {
 	int char_order;		/* -cc, default 6 */
 	int word_order;		/* -cw, default 0; 2 is chrF++ */
 	int beta;		/* default 2 */
@@ -25,25 +25,26 @@ struct sq_chrf_opts {
 	int eps_smoothing;	/* chrF++.py/NLTK/Moses style */
 };
 
-struct sq_chrf;
+struct sq_bleu_chrf;
 
-/* Caller frees with sq_chrf_free(). */
-struct sq_chrf *sq_chrf_new(const struct sq_chrf_opts *o);
-void sq_chrf_free(struct sq_chrf *c);
+/* Caller frees with sq_bleu_chrf_free(). */
+struct sq_bleu_chrf *sq_bleu_chrf_new(const struct sq_bleu_chrf_opts *o);
+void sq_bleu_chrf_free(struct sq_bleu_chrf *c);
 
 /* Number of statistics per segment: 3 * (char_order + word_order). */
-size_t sq_chrf_n_stats(const struct sq_chrf_opts *o);
+size_t sq_bleu_chrf_n_stats(const struct sq_bleu_chrf_opts *o);
 
-/* st: (sq_chrf_n_stats) statistics of one hypothesis against its refs. */
-void sq_chrf_segment(struct sq_chrf *c, int64_t *st, struct sq_uspan hyp,
-    const struct sq_uspan *refs, size_t n_refs);
+/* st: (sq_bleu_chrf_n_stats) statistics of one hypothesis against its refs. */
+void sq_bleu_chrf_segment(struct sq_bleu_chrf *c, int64_t *st,
+    struct sq_bleu_uspan hyp,
+    const struct sq_bleu_uspan *refs, size_t n_refs);
 
 /*
  * CHRF._compute_f_score: the score in [0, 100] of (summed) statistics.
- * With SQ_NUM_F32, precision and recall are quotients of float32 counts,
+ * With SQ_BLEU_NUM_F32, precision and recall are quotients of float32 counts,
  * as in sacrebleu's bootstrap with NumPy 1.x.
  */
-double sq_chrf_score(const struct sq_chrf_opts *o, const int64_t *st,
-    enum sq_num num);
+double sq_bleu_chrf_score(const struct sq_bleu_chrf_opts *o, const int64_t *st,
+    enum sq_bleu_num num);
 
 #endif

@@ -12,7 +12,7 @@
 #include "base/util.h"
 
 static void
-push(struct sq_segs *st, struct sq_uspan x)
+push(struct sq_bleu_segs *st, struct sq_bleu_uspan x)
 {
 	if (st->n == st->cap) {
 		st->cap = st->cap ? 2 * st->cap : 1024;
@@ -22,7 +22,7 @@ push(struct sq_segs *st, struct sq_uspan x)
 }
 
 void
-sq_segs_free(struct sq_segs *s)
+sq_bleu_segs_free(struct sq_bleu_segs *s)
 {
 	if (!s)
 		return;
@@ -36,9 +36,10 @@ sq_segs_free(struct sq_segs *s)
  * out[k] while k < max; returns how many there are (up to max).
  */
 static size_t
-split_tabs(struct sq_segs *out, size_t max, struct sq_uspan x, int rstrip)
+split_tabs(struct sq_bleu_segs *out, size_t max, struct sq_bleu_uspan x,
+    int rstrip)
 {
-	struct sq_uspan f = x;
+	struct sq_bleu_uspan f = x;
 	size_t j = 0, k;
 
 	for (k = 0;; k++) {
@@ -48,7 +49,7 @@ split_tabs(struct sq_segs *out, size_t max, struct sq_uspan x, int rstrip)
 		if (k >= max)
 			return k + 1;
 		if (rstrip)
-			f.n = sq_py_rstrip(f.c, f.n);
+			f.n = sq_bleu_py_rstrip(f.c, f.n);
 		push(&out[k], f);
 		if (j == x.n)
 			return k + 1;
@@ -57,23 +58,23 @@ split_tabs(struct sq_segs *out, size_t max, struct sq_uspan x, int rstrip)
 }
 
 /* line i of l, right-stripped */
-static struct sq_uspan
-line(const struct sq_lines *l, size_t i)
+static struct sq_bleu_uspan
+line(const struct sq_bleu_lines *l, size_t i)
 {
-	struct sq_uspan x = sq_lines_at(l, i);
+	struct sq_bleu_uspan x = sq_bleu_lines_at(l, i);
 
-	x.n = sq_py_rstrip(x.c, x.n);
+	x.n = sq_bleu_py_rstrip(x.c, x.n);
 	return x;
 }
 
 int
-sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
+sq_bleu_corpus_refs(struct sq_bleu_segs *refs, struct sq_bleu_lines *lines,
     const char *const *paths, size_t n_paths, size_t nr)
 {
 	size_t i, r, k;
 
 	for (r = 0; r < n_paths; r++) {
-		if (sq_lines_read(&lines[r], paths[r], 0) < 0)
+		if (sq_bleu_lines_read(&lines[r], paths[r], 0) < 0)
 			return 1;
 		for (i = 0; i < lines[r].n; i++) {
 			if (nr == 1) {
@@ -93,10 +94,10 @@ sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
 
 /* One -i file's hypotheses.  Returns 0 or the exit status. */
 static int
-corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
+corpus_system(struct sq_bleu_segs *hyp, struct sq_bleu_lines *lines,
     const char *path)
 {
-	if (sq_lines_read(lines, path, 0) < 0)
+	if (sq_bleu_lines_read(lines, path, 0) < 0)
 		return 1;
 	for (size_t i = 0; i < lines->n; i++)
 		push(hyp, line(lines, i));
@@ -108,15 +109,15 @@ corpus_system(struct sq_segs *hyp, struct sq_lines *lines,
  * the caller frees it and each stream.  Returns 0 or the exit status.
  */
 static int
-corpus_stdin(struct sq_segs **hyps, size_t *n_sys, struct sq_lines *l)
+corpus_stdin(struct sq_bleu_segs **hyps, size_t *n_sys, struct sq_bleu_lines *l)
 {
 	static const uint32_t empty[1];
-	struct sq_uspan x = { empty, 0 };
+	struct sq_bleu_uspan x = { empty, 0 };
 	size_t i, j, n = 1;
 
 	*hyps = NULL;
 	*n_sys = 0;
-	if (sq_lines_read(l, NULL, 1) < 0)
+	if (sq_bleu_lines_read(l, NULL, 1) < 0)
 		return 1;
 	if (l->n > 0)
 		x = line(l, 0);
@@ -141,21 +142,21 @@ corpus_stdin(struct sq_segs **hyps, size_t *n_sys, struct sq_lines *l)
 }
 
 void
-sq_systems_free(struct sq_system *sys, size_t n)
+sq_bleu_systems_free(struct sq_bleu_system *sys, size_t n)
 {
 	if (!sys)
 		return;
 	for (size_t s = 0; s < n; s++) {
 		free(sys[s].name);
-		sq_segs_free(&sys[s].hyp);
-		sq_lines_free(&sys[s].lines);
+		sq_bleu_segs_free(&sys[s].hyp);
+		sq_bleu_lines_free(&sys[s].lines);
 	}
 	free(sys);
 }
 
 /* -i FILE...: a system per file, named by the file; *n is how many */
 static int
-read_paths(struct sq_system *sys, size_t *n, const char *const *paths,
+read_paths(struct sq_bleu_system *sys, size_t *n, const char *const *paths,
     size_t n_paths, int paired, int quiet, void (*log)(const char *))
 {
 	char q[1024], msg[1100];
@@ -167,7 +168,7 @@ read_paths(struct sq_system *sys, size_t *n, const char *const *paths,
 			;
 		if (j < *n && paired && j == 0) {
 			snprintf(msg, sizeof(msg), "Ignoring %s as it was also "
-			    "given as the baseline.", sq_pystr_repr(q,
+			    "given as the baseline.", sq_bleu_pystr_repr(q,
 			    sizeof(q), paths[i]));
 			if (!quiet)
 				log(msg);
@@ -175,7 +176,8 @@ read_paths(struct sq_system *sys, size_t *n, const char *const *paths,
 		}
 		if (j < *n) {
 			snprintf(msg, sizeof(msg), "%s already used to name a "
-			    "system.", sq_pystr_repr(q, sizeof(q), paths[i]));
+			    "system.", sq_bleu_pystr_repr(q, sizeof(q),
+			    paths[i]));
 			log(msg);
 			sq_seterr("Make sure to have a different basename for "
 			    "each system.");
@@ -193,20 +195,20 @@ read_paths(struct sq_system *sys, size_t *n, const char *const *paths,
 }
 
 /* stdin: tab-separated systems "System 1", "System 2", ... */
-static struct sq_system *
+static struct sq_bleu_system *
 read_stdin(size_t *n_sys, int *status)
 {
-	struct sq_segs *hyps;
-	struct sq_system *sys;
-	struct sq_lines l;
+	struct sq_bleu_segs *hyps;
+	struct sq_bleu_system *sys;
+	struct sq_bleu_lines l;
 	char name[32];
 	size_t k;
 
 	if ((*status = corpus_stdin(&hyps, n_sys, &l)) != 0) {
 		for (k = 0; hyps && k < *n_sys; k++)
-			sq_segs_free(&hyps[k]);
+			sq_bleu_segs_free(&hyps[k]);
 		free(hyps);
-		sq_lines_free(&l);
+		sq_bleu_lines_free(&l);
 		return NULL;
 	}
 	sys = sq_calloc(*n_sys, sizeof(*sys));
@@ -222,7 +224,7 @@ read_stdin(size_t *n_sys, int *status)
 
 /* The names of PairedTest: the baseline is system 0 */
 static void
-name_paired(struct sq_system *sys, size_t n_sys, int from_stdin)
+name_paired(struct sq_bleu_system *sys, size_t n_sys, int from_stdin)
 {
 	char name[1100];
 
@@ -241,7 +243,7 @@ name_paired(struct sq_system *sys, size_t n_sys, int from_stdin)
 }
 
 int
-sq_corpus_systems(struct sq_system **sys, size_t *n_sys,
+sq_bleu_corpus_systems(struct sq_bleu_system **sys, size_t *n_sys,
     const char *const *paths, size_t n_paths, int from_stdin, int paired,
     int quiet, void (*log)(const char *msg))
 {
@@ -256,7 +258,7 @@ sq_corpus_systems(struct sq_system **sys, size_t *n_sys,
 		    log);
 	}
 	if (status) {
-		sq_systems_free(*sys, *n_sys);
+		sq_bleu_systems_free(*sys, *n_sys);
 		*sys = NULL;
 		*n_sys = 0;
 		return status;

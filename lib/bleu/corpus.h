@@ -10,11 +10,11 @@
  * fields keep their own trailing spaces, as in sacrebleu); an empty
  * standard input is one empty hypothesis.
  *
- * The segments are spans into struct sq_lines that the caller keeps.
+ * The segments are spans into struct sq_bleu_lines that the caller keeps.
  * Failures return the exit status sacrebleu uses (1, or 17 for a wrong
  * number of fields) with the message in sq_errstr().
  *
- * The systems (sq_corpus_systems) carry the names sacrebleu gives them
+ * The systems (sq_bleu_corpus_systems) carry the names sacrebleu gives them
  * in its tables and messages; notes and warnings on the way go to the
  * caller's log function, since lib/ prints nothing itself.
  */
@@ -27,25 +27,26 @@
 #include "bleu/text.h"
 
 /* One stream of segments. */
-struct sq_segs {
-	struct sq_uspan *s;	/* (n) */
+struct sq_bleu_segs {
+	struct sq_bleu_uspan *s;	/* (n) */
 	size_t n, cap;
 };
 
-void sq_segs_free(struct sq_segs *s);
+void sq_bleu_segs_free(struct sq_bleu_segs *s);
 
 /*
  * The n_paths reference files into lines (n_paths) and refs (n_paths
  * streams, or nr when nr > 1).  Returns 0 or the exit status.
  */
-int sq_corpus_refs(struct sq_segs *refs, struct sq_lines *lines,
+int sq_bleu_corpus_refs(struct sq_bleu_segs *refs, struct sq_bleu_lines *lines,
     const char *const *paths, size_t n_paths, size_t nr);
 
 /* One system: its name and hypotheses. */
-struct sq_system {
+struct sq_bleu_system {
 	char *name;
-	struct sq_segs hyp;
-	struct sq_lines lines;	/* its text (stdin: all in system 0's) */
+	struct sq_bleu_segs hyp;
+	/* its text (stdin: all in system 0's) */
+	struct sq_bleu_lines lines;
 };
 
 /*
@@ -56,13 +57,13 @@ struct sq_system {
  * sacrebleu's paired tests do: "Baseline: PATH", or for the standard input
  * "Baseline", "System 1", ...  Notes (none if quiet) and warnings go to
  * log, one message a call.  Returns 0, or the exit status with *sys NULL.
- * The caller frees *sys with sq_systems_free().
+ * The caller frees *sys with sq_bleu_systems_free().
  */
-int sq_corpus_systems(struct sq_system **sys, size_t *n_sys,
+int sq_bleu_corpus_systems(struct sq_bleu_system **sys, size_t *n_sys,
     const char *const *paths, size_t n_paths, int from_stdin, int paired,
     int quiet, void (*log)(const char *msg));
 
 /* Frees the n systems sys and their text; sys may be NULL. */
-void sq_systems_free(struct sq_system *sys, size_t n);
+void sq_bleu_systems_free(struct sq_bleu_system *sys, size_t n);
 
 #endif

@@ -13,7 +13,8 @@
 #include "base/util.h"
 
 int
-sq_seed_parse(struct sq_seed *s, const char *text, char *norm, size_t size)
+sq_bleu_seed_parse(struct sq_bleu_seed *s, const char *text, char *norm,
+    size_t size)
 {
 	unsigned long long v;
 	char *end;
@@ -46,13 +47,6 @@ sq_seed_parse(struct sq_seed *s, const char *text, char *norm, size_t size)
 	return 0;
 }
 
-size_t
-sq_metric_n_stats(const struct sq_metric *m)
-{
-	return m->kind == SQ_METRIC_BLEU ? 2 + 2 * SQ_BLEU_ORDER :
-	    sq_chrf_n_stats(&m->chrf);
-}
-
 /* struct sq_bleu_stats <-> sacrebleu's flat list */
 static void
 bleu_flat(int64_t *v, const struct sq_bleu_stats *s)
@@ -72,24 +66,35 @@ bleu_unflat(struct sq_bleu_stats *s, const int64_t *v)
 	memcpy(s->total, v + 2 + SQ_BLEU_ORDER, sizeof(s->total));
 }
 
+/* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
+static size_t
+metric_n_stats(const struct sq_bleu_metric *m)
+{
+	return m->kind == SQ_BLEU_METRIC_BLEU ? 2 + 2 * SQ_BLEU_ORDER :
+	    sq_bleu_chrf_n_stats(&m->chrf);
+}
+
 void
-sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
-    const struct sq_uspan *hyp, struct sq_uspan *const *refs, size_t n,
+sq_bleu_metric_stats(struct sq_bleu_segstats *st,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_uspan *hyp, struct sq_bleu_uspan *const *refs,
+    size_t n,
     size_t n_refs)
 {
 	struct sq_bleu *b = NULL;
-	struct sq_chrf *c = NULL;
-	struct sq_uspan *seg = sq_calloc(n_refs ? n_refs : 1, sizeof(*seg));
+	struct sq_bleu_chrf *c = NULL;
+	struct sq_bleu_uspan *seg = sq_calloc(n_refs ? n_refs : 1,
+	    sizeof(*seg));
 	struct sq_bleu_stats bs;
 	size_t i, r;
 
-	st->k = sq_metric_n_stats(m);
+	st->k = metric_n_stats(m);
 	st->n = n;
 	st->v = sq_calloc(n ? n * st->k : 1, sizeof(*st->v));
-	if (m->kind == SQ_METRIC_BLEU)
+	if (m->kind == SQ_BLEU_METRIC_BLEU)
 		b = sq_bleu_new(&m->bleu);
 	else
-		c = sq_chrf_new(&m->chrf);
+		c = sq_bleu_chrf_new(&m->chrf);
 	for (i = 0; i < n; i++) {
 		for (r = 0; r < n_refs; r++)
 			seg[r] = refs[r][i];
@@ -97,17 +102,17 @@ sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
 			sq_bleu_segment(b, &bs, hyp[i], seg, n_refs);
 			bleu_flat(st->v + i * st->k, &bs);
 		} else {
-			sq_chrf_segment(c, st->v + i * st->k, hyp[i], seg,
+			sq_bleu_chrf_segment(c, st->v + i * st->k, hyp[i], seg,
 			    n_refs);
 		}
 	}
 	sq_bleu_free(b);
-	sq_chrf_free(c);
+	sq_bleu_chrf_free(c);
 	free(seg);
 }
 
 void
-sq_stats_sum(int64_t *sum, const struct sq_stats *st)
+sq_bleu_segstats_sum(int64_t *sum, const struct sq_bleu_segstats *st)
 {
 	memset(sum, 0, st->k * sizeof(*sum));
 	for (size_t j = 0; j < st->n; j++)
@@ -116,20 +121,20 @@ sq_stats_sum(int64_t *sum, const struct sq_stats *st)
 }
 
 void
-sq_metric_score(struct sq_result *res, const struct sq_metric *m,
-    const int64_t *sum, long nrefs, enum sq_num num)
+sq_bleu_metric_score(struct sq_bleu_result *res, const struct sq_bleu_metric *m,
+    const int64_t *sum, long nrefs, enum sq_bleu_num num)
 {
 	struct sq_bleu_stats bs;
 	struct sq_bleu_score s;
 
 	memset(res, 0, sizeof(*res));
-	if (m->kind == SQ_METRIC_BLEU) {
+	if (m->kind == SQ_BLEU_METRIC_BLEU) {
 		bleu_unflat(&bs, sum);
 		sq_bleu_compute(&s, &bs, &m->bleu, num);
 		snprintf(res->name, sizeof(res->name), "BLEU");
 		res->score = s.score;
 		sq_bleu_verbose(res->verbose, sizeof(res->verbose), &s);
-		sq_sig_bleu(&res->sig, &m->bleu, nrefs);
+		sq_bleu_sig_bleu(&res->sig, &m->bleu, nrefs);
 		return;
 	}
 	/* CHRFScore: "chrF" beta, then a "+" per word order */
@@ -137,16 +142,17 @@ sq_metric_score(struct sq_result *res, const struct sq_metric *m,
 	for (int i = 0; i < m->chrf.word_order &&
 	    strlen(res->name) + 1 < sizeof(res->name); i++)
 		strcat(res->name, "+");
-	res->score = sq_chrf_score(&m->chrf, sum, num);
-	sq_sig_chrf(&res->sig, &m->chrf, nrefs);
+	res->score = sq_bleu_chrf_score(&m->chrf, sum, num);
+	sq_bleu_sig_chrf(&res->sig, &m->chrf, nrefs);
 }
 
 static double
-score_of(const struct sq_metric *m, const int64_t *sum, enum sq_num num)
+score_of(const struct sq_bleu_metric *m, const int64_t *sum,
+    enum sq_bleu_num num)
 {
-	struct sq_result r;
+	struct sq_bleu_result r;
 
-	sq_metric_score(&r, m, sum, 0, num);
+	sq_bleu_metric_score(&r, m, sum, 0, num);
 	return r.score;
 }
 
@@ -216,34 +222,36 @@ ci95(double *x, size_t n)
  * NULL): their float32 scores into bl_scores and sys_scores (n_samples).
  */
 static void
-resample(double *bl_scores, double *sys_scores, const struct sq_metric *m,
-    const struct sq_stats *bl, const struct sq_stats *sys,
-    size_t n_samples, const struct sq_seed *seed)
+resample(double *bl_scores, double *sys_scores, const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, const struct sq_bleu_segstats *sys,
+    size_t n_samples, const struct sq_bleu_seed *seed)
 {
 	int64_t *a = sq_calloc(2 * bl->k, sizeof(*a)), *b = a + bl->k;
-	struct sq_nprng g;
+	struct sq_bleu_nprng g;
 	size_t i, j, k, row;
 
-	sq_nprng_seed(&g, seed->w, seed->n);
+	sq_bleu_nprng_seed(&g, seed->w, seed->n);
 	for (i = 0; i < n_samples; i++) {
 		memset(a, 0, 2 * bl->k * sizeof(*a));
 		for (j = 0; j < bl->n; j++) {
-			row = (size_t)sq_nprng_below(&g, bl->n) * bl->k;
+			row = (size_t)sq_bleu_nprng_below(&g, bl->n) * bl->k;
 			for (k = 0; k < bl->k; k++)
 				a[k] += bl->v[row + k];
 			for (k = 0; sys && k < bl->k; k++)
 				b[k] += sys->v[row + k];
 		}
-		bl_scores[i] = score_of(m, a, SQ_NUM_F32);
+		bl_scores[i] = score_of(m, a, SQ_BLEU_NUM_F32);
 		if (sys)
-			sys_scores[i] = score_of(m, b, SQ_NUM_F32);
+			sys_scores[i] = score_of(m, b, SQ_BLEU_NUM_F32);
 	}
 	free(a);
 }
 
 void
-sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
-    const struct sq_stats *st, size_t n_samples, const struct sq_seed *seed)
+sq_bleu_metric_bootstrap(struct sq_bleu_result *res,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *st, size_t n_samples,
+    const struct sq_bleu_seed *seed)
 {
 	double *x;
 
@@ -257,8 +265,10 @@ sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
 }
 
 void
-sq_paired_baseline(struct sq_paired *r, const struct sq_metric *m,
-    const struct sq_stats *bl, size_t n_samples, const struct sq_seed *seed)
+sq_bleu_paired_baseline(struct sq_bleu_paired *r,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, size_t n_samples,
+    const struct sq_bleu_seed *seed)
 {
 	double *x = sq_calloc(n_samples ? n_samples : 1, sizeof(*x));
 
@@ -286,24 +296,24 @@ p_value(const double *x, size_t n, double diff)
 
 /* approximate randomization: shuffled pseudo-systems a and b */
 static void
-shuffle_scores(double *d, const struct sq_metric *m,
-    const struct sq_stats *bl, const struct sq_stats *sys,
-    size_t n_samples, const struct sq_seed *seed)
+shuffle_scores(double *d, const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, const struct sq_bleu_segstats *sys,
+    size_t n_samples, const struct sq_bleu_seed *seed)
 {
 	int64_t *a = sq_calloc(2 * bl->k, sizeof(*a)), *b = a + bl->k;
-	struct sq_nprng_bits bits = { 0, 0 };
+	struct sq_bleu_nprng_bits bits = { 0, 0 };
 	const int64_t *x, *y;
-	struct sq_nprng g;
+	struct sq_bleu_nprng g;
 	size_t i, j, k;
 
-	sq_nprng_seed(&g, seed->w, seed->n);
+	sq_bleu_nprng_seed(&g, seed->w, seed->n);
 	for (i = 0; i < n_samples; i++) {
 		memset(a, 0, 2 * bl->k * sizeof(*a));
 		for (j = 0; j < bl->n; j++) {
 			/* pos_sel @ bl + neg_sel @ sys, and the converse */
 			x = bl->v + j * bl->k;
 			y = sys->v + j * bl->k;
-			if (!sq_nprng_bool(&g, &bits)) {
+			if (!sq_bleu_nprng_bool(&g, &bits)) {
 				const int64_t *t = x;
 
 				x = y, y = t;
@@ -313,16 +323,18 @@ shuffle_scores(double *d, const struct sq_metric *m,
 				b[k] += y[k];
 			}
 		}
-		d[i] = fabs(score_of(m, a, SQ_NUM_I64) -
-		    score_of(m, b, SQ_NUM_I64));
+		d[i] = fabs(score_of(m, a, SQ_BLEU_NUM_I64) -
+		    score_of(m, b, SQ_BLEU_NUM_I64));
 	}
 	free(a);
 }
 
 void
-sq_paired_test(struct sq_paired *r, int bs, const struct sq_metric *m,
-    const struct sq_stats *bl, double bl_score, const struct sq_stats *sys,
-    size_t n_samples, const struct sq_seed *seed)
+sq_bleu_paired_test(struct sq_bleu_paired *r, int bs,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, double bl_score,
+    const struct sq_bleu_segstats *sys,
+    size_t n_samples, const struct sq_bleu_seed *seed)
 {
 	double *x = sq_calloc(n_samples ? 2 * n_samples : 1, sizeof(*x));
 	double *y = x + n_samples, diff = fabs(bl_score - r->score), mu;

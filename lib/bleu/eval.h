@@ -20,22 +20,22 @@
 #include "bleu/chrf.h"
 #include "bleu/report.h"
 
-enum sq_metric_kind { SQ_METRIC_BLEU, SQ_METRIC_CHRF };
+enum sq_bleu_metric_kind { SQ_BLEU_METRIC_BLEU, SQ_BLEU_METRIC_CHRF };
 
-struct sq_metric {
-	enum sq_metric_kind kind;
+struct sq_bleu_metric {
+	enum sq_bleu_metric_kind kind;
 	struct sq_bleu_opts bleu;
-	struct sq_chrf_opts chrf;
+	struct sq_bleu_chrf_opts chrf;
 };
 
 /* Statistics per segment in sacrebleu's layout: (n, k), row-major. */
-struct sq_stats {
+struct sq_bleu_segstats {
 	int64_t *v;
 	size_t n, k;
 };
 
 /* A NumPy seed: the integer whose 32-bit words are w[0..n). */
-struct sq_seed {
+struct sq_bleu_seed {
 	uint32_t w[4];
 	size_t n;
 };
@@ -46,55 +46,61 @@ struct sq_seed {
  * bits from the system, as NumPy's SeedSequence(None).  Sets norm to
  * str(int(seed)) or "none".  Returns 0, or -1 with sq_errstr() set.
  */
-int sq_seed_parse(struct sq_seed *s, const char *text, char *norm,
+int sq_bleu_seed_parse(struct sq_bleu_seed *s, const char *text, char *norm,
     size_t size);
-
-/* k: 10 for BLEU (hyp_len, ref_len, 4 matches, 4 totals), 3 per chrF order */
-size_t sq_metric_n_stats(const struct sq_metric *m);
 
 /*
  * The statistics of the n hypotheses hyp[i] against refs[r][i], r <
  * n_refs.  st->v is allocated; the caller frees it.
  */
-void sq_metric_stats(struct sq_stats *st, const struct sq_metric *m,
-    const struct sq_uspan *hyp, struct sq_uspan *const *refs, size_t n,
+void sq_bleu_metric_stats(struct sq_bleu_segstats *st,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_uspan *hyp, struct sq_bleu_uspan *const *refs,
+    size_t n,
     size_t n_refs);
 
 /* Column sums of st into sum (k). */
-void sq_stats_sum(int64_t *sum, const struct sq_stats *st);
+void sq_bleu_segstats_sum(int64_t *sum, const struct sq_bleu_segstats *st);
 
 /*
  * The score of summed statistics sum (k), held as num says, into res
  * (name, score, verbose, signature for nrefs).
  */
-void sq_metric_score(struct sq_result *res, const struct sq_metric *m,
-    const int64_t *sum, long nrefs, enum sq_num num);
+void sq_bleu_metric_score(struct sq_bleu_result *res,
+    const struct sq_bleu_metric *m,
+    const int64_t *sum, long nrefs, enum sq_bleu_num num);
 
 /*
  * --confidence: n_samples resamples of the rows of st, drawn as
  * default_rng(seed).choice(n, (n_samples, n)); sets res->mean and res->ci
  * as Score.estimate_ci does.
  */
-void sq_metric_bootstrap(struct sq_result *res, const struct sq_metric *m,
-    const struct sq_stats *st, size_t n_samples, const struct sq_seed *seed);
+void sq_bleu_metric_bootstrap(struct sq_bleu_result *res,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *st, size_t n_samples,
+    const struct sq_bleu_seed *seed);
 
 /* A system's result in a paired test (significance.Result). */
-struct sq_paired {
+struct sq_bleu_paired {
 	double score;
 	double p;		/* < 0: none (the baseline) */
 	double mean, ci;	/* ci < 0: none */
 };
 
 /* The baseline of --paired-bs: its bootstrap mean and CI (NumPy's). */
-void sq_paired_baseline(struct sq_paired *r, const struct sq_metric *m,
-    const struct sq_stats *bl, size_t n_samples, const struct sq_seed *seed);
+void sq_bleu_paired_baseline(struct sq_bleu_paired *r,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, size_t n_samples,
+    const struct sq_bleu_seed *seed);
 
 /*
  * _paired_bs_test (bs) or _paired_ar_test (!bs) of a system against the
  * baseline, with the scores of both in r->score and bl_score.
  */
-void sq_paired_test(struct sq_paired *r, int bs, const struct sq_metric *m,
-    const struct sq_stats *bl, double bl_score, const struct sq_stats *sys,
-    size_t n_samples, const struct sq_seed *seed);
+void sq_bleu_paired_test(struct sq_bleu_paired *r, int bs,
+    const struct sq_bleu_metric *m,
+    const struct sq_bleu_segstats *bl, double bl_score,
+    const struct sq_bleu_segstats *sys,
+    size_t n_samples, const struct sq_bleu_seed *seed);
 
 #endif

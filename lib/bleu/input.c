@@ -73,7 +73,7 @@ slurp(struct bytes *b, const char *path, const char *name)
 }
 
 int
-sq_lines_read(struct sq_lines *l, const char *path, int universal)
+sq_bleu_lines_read(struct sq_bleu_lines *l, const char *path, int universal)
 {
 	const char *name = sq_input_name(path);
 	struct bytes b = { 0 };
@@ -91,12 +91,12 @@ sq_lines_read(struct sq_lines *l, const char *path, int universal)
 		while (i < b.n && b.p[i] != '\n' &&
 		    !(universal && b.p[i] == '\r'))
 			i++;
-		if (sq_utf8_decode(&l->text, b.p + start, i - start,
+		if (sq_bleu_utf8_decode(&l->text, b.p + start, i - start,
 		    &bad) < 0) {
 			sq_seterr("%s: line %zu: invalid UTF-8", name,
 			    l->n + 1);
 			free(b.p);
-			sq_lines_free(l);
+			sq_bleu_lines_free(l);
 			return -1;
 		}
 		if (i + 1 < b.n && b.p[i] == '\r' && b.p[i + 1] == '\n')
@@ -114,11 +114,11 @@ sq_lines_read(struct sq_lines *l, const char *path, int universal)
 }
 
 void
-sq_lines_free(struct sq_lines *l)
+sq_bleu_lines_free(struct sq_bleu_lines *l)
 {
 	if (!l)
 		return;
-	sq_ustr_free(&l->text);
+	sq_bleu_ustr_free(&l->text);
 	free(l->off);
 	l->off = NULL;
 	l->n = 0;

@@ -16,8 +16,9 @@
 
 #include "bleu/text.h"
 
-struct sq_lines {
-	struct sq_ustr text;	/* every line's code points, back to back */
+struct sq_bleu_lines {
+	/* every line's code points, back to back */
+	struct sq_bleu_ustr text;
 	size_t *off;		/* (n + 1) line i is text.c[off[i]..off[i+1]) */
 	size_t n;
 };
@@ -27,13 +28,14 @@ struct sq_lines {
  * CR and CR LF end lines too.  Returns 0, or -1 with sq_errstr() set to
  * "NAME: what" (NAME: line N: invalid UTF-8 for bad bytes).
  */
-int sq_lines_read(struct sq_lines *l, const char *path, int universal);
-void sq_lines_free(struct sq_lines *l);
+int sq_bleu_lines_read(struct sq_bleu_lines *l, const char *path,
+    int universal);
+void sq_bleu_lines_free(struct sq_bleu_lines *l);
 
-static inline struct sq_uspan
-sq_lines_at(const struct sq_lines *l, size_t i)
+static inline struct sq_bleu_uspan
+sq_bleu_lines_at(const struct sq_bleu_lines *l, size_t i)
 {
-	struct sq_uspan s;
+	struct sq_bleu_uspan s;
 
 	s.c = l->text.c + l->off[i];
 	s.n = l->off[i + 1] - l->off[i];

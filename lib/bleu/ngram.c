@@ -8,8 +8,9 @@
 #include "bleu/ngram.h"
 #include "base/util.h"
 
-uint64_t
-sq_ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n)
+/* The hash of an n-gram; entries keep it, so one table looks up another. */
+static uint64_t
+ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)tag << 32 | n);
 
@@ -24,7 +25,7 @@ sq_ngrams_hash(uint32_t tag, const uint32_t *c, uint32_t n)
 }
 
 void
-sq_ngrams_clear(struct sq_ngrams *t)
+sq_bleu_ngrams_clear(struct sq_bleu_ngrams *t)
 {
 	for (size_t i = 0; i < t->n_used; i++)
 		t->e[t->used[i]].c = NULL;
@@ -32,7 +33,7 @@ sq_ngrams_clear(struct sq_ngrams *t)
 }
 
 void
-sq_ngrams_free(struct sq_ngrams *t)
+sq_bleu_ngrams_free(struct sq_bleu_ngrams *t)
 {
 	if (!t)
 		return;
@@ -42,7 +43,7 @@ sq_ngrams_free(struct sq_ngrams *t)
 }
 
 static int
-same(const struct sq_ngram *e, uint64_t hash, uint32_t tag,
+same(const struct sq_bleu_ngram *e, uint64_t hash, uint32_t tag,
     const uint32_t *c, uint32_t n)
 {
 	return e->hash == hash && e->tag == tag && e->n == n &&
@@ -50,9 +51,9 @@ same(const struct sq_ngram *e, uint64_t hash, uint32_t tag,
 }
 
 static void
-grow(struct sq_ngrams *t)
+grow(struct sq_bleu_ngrams *t)
 {
-	struct sq_ngram *old = t->e;
+	struct sq_bleu_ngram *old = t->e;
 	size_t oldcap = t->cap, i, j, k = 0;
 
 	t->cap = oldcap ? 2 * oldcap : 256;
@@ -72,10 +73,10 @@ grow(struct sq_ngrams *t)
 }
 
 int64_t *
-sq_ngrams_slot(struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
+sq_bleu_ngrams_slot(struct sq_bleu_ngrams *t, uint32_t tag, const uint32_t *c,
     uint32_t n)
 {
-	uint64_t h = sq_ngrams_hash(tag, c, n);
+	uint64_t h = ngrams_hash(tag, c, n);
 	size_t j;
 
 	if (2 * (t->n_used + 1) > t->cap)
@@ -93,7 +94,8 @@ sq_ngrams_slot(struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
 }
 
 int64_t
-sq_ngrams_get(const struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
+sq_bleu_ngrams_get(const struct sq_bleu_ngrams *t, uint32_t tag,
+    const uint32_t *c,
     uint32_t n, uint64_t hash)
 {
 	size_t j;
@@ -107,7 +109,8 @@ sq_ngrams_get(const struct sq_ngrams *t, uint32_t tag, const uint32_t *c,
 }
 
 void
-sq_words_set(struct sq_words *w, const struct sq_uspan *words, size_t n)
+sq_bleu_words_set(struct sq_bleu_words *w, const struct sq_bleu_uspan *words,
+    size_t n)
 {
 	if (n > w->cap) {
 		w->cap = n;
@@ -116,26 +119,27 @@ sq_words_set(struct sq_words *w, const struct sq_uspan *words, size_t n)
 	w->s.n = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sq_ustr_push(&w->s, ' ');
+			sq_bleu_ustr_push(&w->s, ' ');
 		w->start[i] = w->s.n;
-		sq_ustr_append(&w->s, words[i].c, words[i].n);
+		sq_bleu_ustr_append(&w->s, words[i].c, words[i].n);
 	}
 	w->n = n;
 }
 
 void
-sq_words_free(struct sq_words *w)
+sq_bleu_words_free(struct sq_bleu_words *w)
 {
 	if (!w)
 		return;
-	sq_ustr_free(&w->s);
+	sq_bleu_ustr_free(&w->s);
 	free(w->start);
 	w->start = NULL;
 	w->n = w->cap = 0;
 }
 
 void
-sq_ngrams_add_words(struct sq_ngrams *t, const struct sq_words *w,
+sq_bleu_ngrams_add_words(struct sq_bleu_ngrams *t,
+    const struct sq_bleu_words *w,
     uint32_t tag0, uint32_t max)
 {
 	size_t i, end;
@@ -143,16 +147,17 @@ sq_ngrams_add_words(struct sq_ngrams *t, const struct sq_words *w,
 	for (uint32_t n = 1; n <= max; n++)
 		for (i = 0; i + n <= w->n; i++) {
 			end = i + n < w->n ? w->start[i + n] - 1 : w->s.n;
-			++*sq_ngrams_slot(t, tag0 + n, w->s.c + w->start[i],
+			++*sq_bleu_ngrams_slot(t, tag0 + n,
+			    w->s.c + w->start[i],
 			    (uint32_t)(end - w->start[i]));
 		}
 }
 
 void
-sq_ngrams_add_chars(struct sq_ngrams *t, const uint32_t *c, size_t n,
+sq_bleu_ngrams_add_chars(struct sq_bleu_ngrams *t, const uint32_t *c, size_t n,
     uint32_t tag0, uint32_t max)
 {
 	for (uint32_t k = 1; k <= max; k++)
 		for (size_t i = 0; i + k <= n; i++)
-			++*sq_ngrams_slot(t, tag0 + k, c + i, k);
+			++*sq_bleu_ngrams_slot(t, tag0 + k, c + i, k);
 }

@@ -12,12 +12,12 @@
 #include "base/util.h"
 
 static void
-sig_add(struct sq_sig *s, const char *key, const char *abbr,
+sig_add(struct sq_bleu_sig *s, const char *key, const char *abbr,
     const char *fmt, ...)
 {
 	va_list ap;
 
-	SQ_ASSERT(s->n < SQ_SIG_MAX);
+	SQ_ASSERT(s->n < SQ_BLEU_SIG_MAX);
 	s->kv[s->n].key = key;
 	s->kv[s->n].abbr = abbr;
 	va_start(ap, fmt);
@@ -27,7 +27,7 @@ sig_add(struct sq_sig *s, const char *key, const char *abbr,
 }
 
 static void
-sig_nrefs(struct sq_sig *s, long nrefs)
+sig_nrefs(struct sq_bleu_sig *s, long nrefs)
 {
 	s->n = 0;
 	if (nrefs < 0)
@@ -37,23 +37,25 @@ sig_nrefs(struct sq_sig *s, long nrefs)
 }
 
 void
-sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs)
+sq_bleu_sig_bleu(struct sq_bleu_sig *s, const struct sq_bleu_opts *o,
+    long nrefs)
 {
 	sig_nrefs(s, nrefs);
 	sig_add(s, "case", "c", o->lowercase ? "lc" : "mixed");
 	sig_add(s, "eff", "e", o->effective_order ? "yes" : "no");
-	sig_add(s, "tok", "tok", "%s", sq_bleutok_name(o->tok));
+	sig_add(s, "tok", "tok", "%s", sq_bleu_tok_name(o->tok));
 	if (o->smooth == SQ_BLEU_SMOOTH_FLOOR ||
 	    o->smooth == SQ_BLEU_SMOOTH_ADDK)
 		sig_add(s, "smooth", "s", "%s[%.2f]",
 		    sq_bleu_smooth_name(o->smooth), o->smooth_value);
 	else
 		sig_add(s, "smooth", "s", "%s", sq_bleu_smooth_name(o->smooth));
-	sig_add(s, "version", "v", SQ_SACREBLEU_VERSION);
+	sig_add(s, "version", "v", SQ_BLEU_SACREBLEU_VERSION);
 }
 
 void
-sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs)
+sq_bleu_sig_chrf(struct sq_bleu_sig *s, const struct sq_bleu_chrf_opts *o,
+    long nrefs)
 {
 	sig_nrefs(s, nrefs);
 	sig_add(s, "case", "c", o->lowercase ? "lc" : "mixed");
@@ -61,14 +63,14 @@ sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs)
 	sig_add(s, "nc", "nc", "%d", o->char_order);
 	sig_add(s, "nw", "nw", "%d", o->word_order);
 	sig_add(s, "space", "s", o->whitespace ? "yes" : "no");
-	sig_add(s, "version", "v", SQ_SACREBLEU_VERSION);
+	sig_add(s, "version", "v", SQ_BLEU_SACREBLEU_VERSION);
 }
 
 void
-sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
+sq_bleu_sig_bootstrap(struct sq_bleu_sig *s, const char *kind, long n_samples,
     const char *seed)
 {
-	struct sq_sig tail = *s;
+	struct sq_bleu_sig tail = *s;
 
 	s->n = 1;
 	sig_add(s, kind, kind, "%ld", n_samples);
@@ -78,7 +80,7 @@ sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
 }
 
 void
-sq_pyfloat_repr(char *buf, size_t size, double x)
+sq_bleu_pyfloat_repr(char *buf, size_t size, double x)
 {
 	char e[40], digits[24], *p;
 	int prec, exp, nd, i;
@@ -127,7 +129,7 @@ sq_pyfloat_repr(char *buf, size_t size, double x)
 
 /* repr() of a Python str, as sacrebleu's messages quote file names */
 const char *
-sq_pystr_repr(char *buf, size_t size, const char *s)
+sq_bleu_pystr_repr(char *buf, size_t size, const char *s)
 {
 	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
 
@@ -189,7 +191,7 @@ sb_json_str(struct sb *b, const char *s)
 }
 
 void
-sq_json_string(FILE *f, const char *s, int ascii)
+sq_bleu_json_string(FILE *f, const char *s, int ascii)
 {
 	struct sb b = { 0 };
 	const unsigned char *p = (const unsigned char *)s;
@@ -228,7 +230,8 @@ sq_json_string(FILE *f, const char *s, int ascii)
 }
 
 void
-sq_sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
+sq_bleu_sig_string(char *buf, size_t size, const struct sq_bleu_sig *sig,
+    int short_sig)
 {
 	size_t k = 0;
 
@@ -241,12 +244,12 @@ sq_sig_string(char *buf, size_t size, const struct sq_sig *sig, int short_sig)
 
 
 static void
-sb_sig(struct sb *b, const struct sq_sig *s, int short_sig)
+sb_sig(struct sb *b, const struct sq_bleu_sig *s, int short_sig)
 {
 	char buf[1200];
 
 	/* version last: it is last in every sq_sig_* already */
-	sq_sig_string(buf, sizeof(buf), s, short_sig);
+	sq_bleu_sig_string(buf, sizeof(buf), s, short_sig);
 	sb_printf(b, "%s", buf);
 }
 
@@ -259,7 +262,7 @@ sb_json_key(struct sb *b, const char *key)
 }
 
 char *
-sq_result_format(const struct sq_result *r, int width, int score_only,
+sq_bleu_result_format(const struct sq_bleu_result *r, int width, int score_only,
     int short_sig, int json)
 {
 	struct sb b = { 0 };
@@ -294,17 +297,17 @@ sq_result_format(const struct sq_result *r, int width, int score_only,
 	sb_json_key(&b, "name");
 	sb_json_str(&b, r->name);
 	sb_json_key(&b, "score");
-	sq_pyfloat_repr(num, sizeof(num), strtod(sc, NULL));
+	sq_bleu_pyfloat_repr(num, sizeof(num), strtod(sc, NULL));
 	sb_printf(&b, "%s", num);
 	sb_json_key(&b, "signature");
 	sb_sig(&sig, &r->sig, 0);
 	sb_json_str(&b, sig.s ? sig.s : "");
 	if (r->mean > 0) {
 		sb_json_key(&b, "confidence_mean");
-		sq_pyfloat_repr(num, sizeof(num), strtod(mean, NULL));
+		sq_bleu_pyfloat_repr(num, sizeof(num), strtod(mean, NULL));
 		sb_printf(&b, "%s", num);
 		sb_json_key(&b, "confidence_var");
-		sq_pyfloat_repr(num, sizeof(num), strtod(ci, NULL));
+		sq_bleu_pyfloat_repr(num, sizeof(num), strtod(ci, NULL));
 		sb_printf(&b, "%s", num);
 		sb_json_key(&b, "confidence");
 		sb_json_str(&b, conf);

@@ -18,36 +18,39 @@
 #include "bleu/chrf.h"
 
 /* The sacrebleu release whose behaviour bleu follows, and signs with. */
-#define SQ_SACREBLEU_VERSION "2.6.0"
+#define SQ_BLEU_SACREBLEU_VERSION "2.6.0"
 
-#define SQ_SIG_MAX 16
+#define SQ_BLEU_SIG_MAX 16
 
-struct sq_sig {
+struct sq_bleu_sig {
 	size_t n;
 	struct {
 		const char *key, *abbr;
 		char val[48];
-	} kv[SQ_SIG_MAX];
+	} kv[SQ_BLEU_SIG_MAX];
 };
 
 /* nrefs: the number of references, or -1 for a variable number ("var") */
-void sq_sig_bleu(struct sq_sig *s, const struct sq_bleu_opts *o, long nrefs);
-void sq_sig_chrf(struct sq_sig *s, const struct sq_chrf_opts *o, long nrefs);
+void sq_bleu_sig_bleu(struct sq_bleu_sig *s, const struct sq_bleu_opts *o,
+    long nrefs);
+void sq_bleu_sig_chrf(struct sq_bleu_sig *s, const struct sq_bleu_chrf_opts *o,
+    long nrefs);
 /* Adds "bs:N|seed:S" (or "ar:N|seed:S") after nrefs, as resampling does. */
-void sq_sig_bootstrap(struct sq_sig *s, const char *kind, long n_samples,
+void sq_bleu_sig_bootstrap(struct sq_bleu_sig *s, const char *kind,
+    long n_samples,
     const char *seed);
 
 /* Signature.format(short) into buf. */
-void sq_sig_string(char *buf, size_t size, const struct sq_sig *sig,
+void sq_bleu_sig_string(char *buf, size_t size, const struct sq_bleu_sig *sig,
     int short_sig);
 
 /* One metric's result, as Score.format() sees it. */
-struct sq_result {
+struct sq_bleu_result {
 	char name[32];		/* "BLEU", "chrF2", "chrF2++" */
 	double score;
 	char verbose[256];	/* BLEU's verbose part, else "" */
 	double mean, ci;	/* bootstrap: shown if mean > 0 */
-	struct sq_sig sig;
+	struct sq_bleu_sig sig;
 };
 
 /*
@@ -55,7 +58,8 @@ struct sq_result {
  * the caller frees.  The text form is "NAME|SIG = SCORE VERBOSE" with the
  * signature full or short; JSON always has the full signature.
  */
-char *sq_result_format(const struct sq_result *r, int width, int score_only,
+char *sq_bleu_result_format(const struct sq_bleu_result *r, int width,
+    int score_only,
     int short_sig, int json);
 
 /*
@@ -63,15 +67,15 @@ char *sq_result_format(const struct sq_result *r, int width, int score_only,
  * ascii: ensure_ascii (non-ASCII as \uXXXX, UTF-16 surrogates above
  * U+FFFF).
  */
-void sq_json_string(FILE *f, const char *s, int ascii);
+void sq_bleu_json_string(FILE *f, const char *s, int ascii);
 
 /* repr() of a Python float into buf (at least 32 bytes). */
-void sq_pyfloat_repr(char *buf, size_t size, double x);
+void sq_bleu_pyfloat_repr(char *buf, size_t size, double x);
 
 /*
  * repr() of the string s into buf, quoted as Python quotes it (no escapes:
  * file names); truncated to size.  Returns buf.
  */
-const char *sq_pystr_repr(char *buf, size_t size, const char *s);
+const char *sq_bleu_pystr_repr(char *buf, size_t size, const char *s);
 
 #endif

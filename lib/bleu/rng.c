@@ -66,14 +66,14 @@ seed_words(uint64_t out[4], const uint32_t *w, size_t n)
 #define U128(hi, lo) ((unsigned __int128)(hi) << 64 | (lo))
 
 static void
-step(struct sq_nprng *g)
+step(struct sq_bleu_nprng *g)
 {
 	g->state = g->state * U128(2549297995355413924ULL,
 	    4865540595714422341ULL) + g->inc;
 }
 
 void
-sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n)
+sq_bleu_nprng_seed(struct sq_bleu_nprng *g, const uint32_t *w, size_t n)
 {
 	uint64_t v[4];
 
@@ -88,7 +88,7 @@ sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n)
 }
 
 uint64_t
-sq_nprng_next64(struct sq_nprng *g)
+sq_bleu_nprng_next64(struct sq_bleu_nprng *g)
 {
 	uint64_t hi, lo;
 	unsigned rot;
@@ -101,8 +101,8 @@ sq_nprng_next64(struct sq_nprng *g)
 	return (lo >> rot) | (lo << ((64 - rot) & 63));
 }
 
-uint32_t
-sq_nprng_next32(struct sq_nprng *g)
+static uint32_t
+nprng_next32(struct sq_bleu_nprng *g)
 {
 	uint64_t next;
 
@@ -110,17 +110,17 @@ sq_nprng_next32(struct sq_nprng *g)
 		g->has_uint32 = 0;
 		return g->uinteger;
 	}
-	next = sq_nprng_next64(g);
+	next = sq_bleu_nprng_next64(g);
 	g->has_uint32 = 1;
 	g->uinteger = (uint32_t)(next >> 32);
 	return (uint32_t)next;
 }
 
 int
-sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
+sq_bleu_nprng_bool(struct sq_bleu_nprng *g, struct sq_bleu_nprng_bits *b)
 {
 	if (!b->left) {
-		b->buf = sq_nprng_next32(g);
+		b->buf = nprng_next32(g);
 		b->left = 31;
 	} else {
 		b->buf >>= 1;
@@ -130,7 +130,7 @@ sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b)
 }
 
 uint64_t
-sq_nprng_below(struct sq_nprng *g, uint64_t n)
+sq_bleu_nprng_below(struct sq_bleu_nprng *g, uint64_t n)
 {
 	uint32_t rng = (uint32_t)(n - 1), excl = rng + 1, left, threshold;
 	uint64_t m;
@@ -138,14 +138,14 @@ sq_nprng_below(struct sq_nprng *g, uint64_t n)
 	if (rng == 0)
 		return 0;
 	if (rng == 0xffffffffU)
-		return sq_nprng_next32(g);
+		return nprng_next32(g);
 	/* Lemire's multiply and reject */
-	m = (uint64_t)sq_nprng_next32(g) * excl;
+	m = (uint64_t)nprng_next32(g) * excl;
 	left = (uint32_t)m;
 	if (left < excl) {
 		threshold = (UINT32_MAX - rng) % excl;
 		while (left < threshold) {
-			m = (uint64_t)sq_nprng_next32(g) * excl;
+			m = (uint64_t)nprng_next32(g) * excl;
 			left = (uint32_t)m;
 		}
 	}

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sq_nprng {
+struct sq_bleu_nprng {
 	unsigned __int128 state, inc;
 	int has_uint32;
 	uint32_t uinteger;
@@ -25,27 +25,26 @@ struct sq_nprng {
  * Seeds g as default_rng(SeedSequence(entropy)) does, where the entropy is
  * the integer whose 32-bit words, least significant first, are w[0..n).
  */
-void sq_nprng_seed(struct sq_nprng *g, const uint32_t *w, size_t n);
+void sq_bleu_nprng_seed(struct sq_bleu_nprng *g, const uint32_t *w, size_t n);
 
-uint64_t sq_nprng_next64(struct sq_nprng *g);
-uint32_t sq_nprng_next32(struct sq_nprng *g);
+uint64_t sq_bleu_nprng_next64(struct sq_bleu_nprng *g);
 
 /*
  * One element of Generator.integers(0, n) (int64), for 1 <= n <= 2^32:
  * a uniform integer in [0, n).
  */
-uint64_t sq_nprng_below(struct sq_nprng *g, uint64_t n);
+uint64_t sq_bleu_nprng_below(struct sq_bleu_nprng *g, uint64_t n);
 
 /*
  * Generator.integers(2, size, dtype=bool), one at a time: each 32-bit draw
  * gives 32 booleans, least significant bit first.  A zeroed struct
- * sq_nprng_bits starts a new call of integers().
+ * sq_bleu_nprng_bits starts a new call of integers().
  */
-struct sq_nprng_bits {
+struct sq_bleu_nprng_bits {
 	uint32_t buf;
 	int left;
 };
 
-int sq_nprng_bool(struct sq_nprng *g, struct sq_nprng_bits *b);
+int sq_bleu_nprng_bool(struct sq_bleu_nprng *g, struct sq_bleu_nprng_bits *b);
 
 #endif

@@ -14,9 +14,9 @@
 
 /* The systems and references of one run. */
 struct corpus {
-	const struct sq_system *sys;	/* (n_sys) */
+	const struct sq_bleu_system *sys;	/* (n_sys) */
 	size_t n_sys;
-	struct sq_uspan **refs;	/* (n_refs, n), n as every hyp.n */
+	struct sq_bleu_uspan **refs;	/* (n_refs, n), n as every hyp.n */
 	size_t n_refs;
 };
 
@@ -37,13 +37,14 @@ log_msg(const struct sq_bleu_run *r, int note, const char *fmt, ...)
 
 /* The metrics: by name (sacrebleu sorts them), or in -m order. */
 static size_t
-metrics(struct sq_metric *m, const struct sq_bleu_run *r, int given_order)
+metrics(struct sq_bleu_metric *m, const struct sq_bleu_run *r, int given_order)
 {
 	size_t n;
 
 	for (n = 0; n < r->n_order; n++) {
 		m[n].kind = given_order ? r->order[n] :
-		    n == 0 && r->use_bleu ? SQ_METRIC_BLEU : SQ_METRIC_CHRF;
+		    n == 0 && r->use_bleu ? SQ_BLEU_METRIC_BLEU :
+		    SQ_BLEU_METRIC_CHRF;
 		m[n].bleu = r->bleu;
 		m[n].chrf = r->chrf;
 	}
@@ -54,18 +55,19 @@ metrics(struct sq_metric *m, const struct sq_bleu_run *r, int given_order)
 static void
 sentence_level(FILE *out, const struct sq_bleu_run *r, const struct corpus *c)
 {
-	struct sq_metric m[2];
-	struct sq_result res;
-	struct sq_stats st;
+	struct sq_bleu_metric m[2];
+	struct sq_bleu_result res;
+	struct sq_bleu_segstats st;
 	char *s;
 
 	metrics(m, r, 0);
-	sq_metric_stats(&st, &m[0], c->sys[0].hyp.s, c->refs, c->sys[0].hyp.n,
+	sq_bleu_metric_stats(&st, &m[0], c->sys[0].hyp.s, c->refs,
+	    c->sys[0].hyp.n,
 	    c->n_refs);
 	for (size_t i = 0; i < st.n; i++) {
-		sq_metric_score(&res, &m[0], st.v + i * st.k,
-		    (long)c->n_refs, SQ_NUM_INT);
-		s = sq_result_format(&res, (int)r->width, r->score_only,
+		sq_bleu_metric_score(&res, &m[0], st.v + i * st.k,
+		    (long)c->n_refs, SQ_BLEU_NUM_INT);
+		s = sq_bleu_result_format(&res, (int)r->width, r->score_only,
 		    r->short_sig, 0);
 		fputs(s, out);
 		fputc('\n', out);
@@ -76,13 +78,13 @@ sentence_level(FILE *out, const struct sq_bleu_run *r, const struct corpus *c)
 
 /* Metric._extract_corpus_statistics' warning, for BLEU without --force */
 static void
-warn_tokenized(const struct sq_bleu_run *r, const struct sq_metric *m,
-    const struct sq_segs *hyp)
+warn_tokenized(const struct sq_bleu_run *r, const struct sq_bleu_metric *m,
+    const struct sq_bleu_segs *hyp)
 {
-	const struct sq_uspan *h;
+	const struct sq_bleu_uspan *h;
 	size_t i, k = 0;
 
-	if (m->kind != SQ_METRIC_BLEU || r->force)
+	if (m->kind != SQ_BLEU_METRIC_BLEU || r->force)
 		return;
 	for (i = 0; i < hyp->n; i++) {
 		h = &hyp->s[i];
@@ -104,7 +106,7 @@ warn_tokenized(const struct sq_bleu_run *r, const struct sq_metric *m,
  * with sq_errstr() set.
  */
 static int
-get_seed(struct sq_seed *s, char *lower, char *norm, size_t size)
+get_seed(struct sq_bleu_seed *s, char *lower, char *norm, size_t size)
 {
 	const char *e = getenv("SACREBLEU_SEED");
 	char why[256];
@@ -116,7 +118,7 @@ get_seed(struct sq_seed *s, char *lower, char *norm, size_t size)
 		lower[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ? e[i] + 32 :
 		    e[i]);
 	lower[i] = '\0';
-	if (sq_seed_parse(s, e, norm, size) < 0) {
+	if (sq_bleu_seed_parse(s, e, norm, size) < 0) {
 		snprintf(why, sizeof(why), "%s", sq_errstr());
 		sq_seterr("SACREBLEU_SEED: %s", why);
 		return -1;
@@ -126,18 +128,18 @@ get_seed(struct sq_seed *s, char *lower, char *norm, size_t size)
 
 /* The statistics and score of metric m for system s. */
 static void
-evaluate(struct sq_stats *st, struct sq_result *res,
-    const struct sq_bleu_run *r, const struct sq_metric *m,
+evaluate(struct sq_bleu_segstats *st, struct sq_bleu_result *res,
+    const struct sq_bleu_run *r, const struct sq_bleu_metric *m,
     const struct corpus *c, size_t s)
 {
 	int64_t *sum;
 
-	sq_metric_stats(st, m, c->sys[s].hyp.s, c->refs, c->sys[s].hyp.n,
+	sq_bleu_metric_stats(st, m, c->sys[s].hyp.s, c->refs, c->sys[s].hyp.n,
 	    c->n_refs);
 	warn_tokenized(r, m, &c->sys[s].hyp);
 	sum = sq_calloc(st->k, sizeof(*sum));
-	sq_stats_sum(sum, st);
-	sq_metric_score(res, m, sum, (long)c->n_refs, SQ_NUM_INT);
+	sq_bleu_segstats_sum(sum, st);
+	sq_bleu_metric_score(res, m, sum, (long)c->n_refs, SQ_BLEU_NUM_INT);
 	free(sum);
 }
 
@@ -168,10 +170,10 @@ print_single(FILE *f, const struct sq_bleu_run *r, char **out, size_t n_m)
 static int
 corpus_level(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 {
-	struct sq_metric m[2];
-	struct sq_result res[2];
-	struct sq_stats st;
-	struct sq_seed seed;
+	struct sq_bleu_metric m[2];
+	struct sq_bleu_result res[2];
+	struct sq_bleu_segstats st;
+	struct sq_bleu_seed seed;
 	char *out[2], norm[32], seed_text[32];
 	size_t n_m = metrics(m, r, 0), i;
 	int ci = r->confidence && r->confidence_n > 1;
@@ -181,13 +183,14 @@ corpus_level(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 	for (i = 0; i < n_m; i++) {
 		evaluate(&st, &res[i], r, &m[i], c, 0);
 		if (ci) {
-			sq_metric_bootstrap(&res[i], &m[i], &st,
+			sq_bleu_metric_bootstrap(&res[i], &m[i], &st,
 			    (size_t)r->confidence_n, &seed);
-			sq_sig_bootstrap(&res[i].sig, "bs", r->confidence_n,
+			sq_bleu_sig_bootstrap(&res[i].sig, "bs",
+			    r->confidence_n,
 			    seed_text);
 		}
 		free(st.v);
-		out[i] = sq_result_format(&res[i], (int)r->width,
+		out[i] = sq_bleu_result_format(&res[i], (int)r->width,
 		    r->score_only, r->short_sig && !r->json, r->json);
 	}
 	print_single(f, r, out, n_m);
@@ -199,12 +202,12 @@ corpus_level(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 /* PairedTest: the baseline is system 0 */
 static int
 paired(const struct sq_bleu_run *r, const struct corpus *c,
-    struct sq_systable *t, struct sq_metric *m)
+    struct sq_bleu_systable *t, struct sq_bleu_metric *m)
 {
 	long n_samples = r->paired == 'b' ? r->paired_bs_n : r->paired_ar_n;
-	struct sq_stats *bl, st;
-	struct sq_seed seed, sys_seed;
-	struct sq_result res;
+	struct sq_bleu_segstats *bl, st;
+	struct sq_bleu_seed seed, sys_seed;
+	struct sq_bleu_result res;
 	char norm[32], lower[32], q[1024];
 	size_t s, j;
 
@@ -215,24 +218,24 @@ paired(const struct sq_bleu_run *r, const struct corpus *c,
 	sys_seed = seed;
 	/* "self._seed if self._seed else None": 0 is no seed */
 	if (strcmp(norm, "0") == 0 &&
-	    sq_seed_parse(&sys_seed, "none", norm, sizeof(norm)) < 0)
+	    sq_bleu_seed_parse(&sys_seed, "none", norm, sizeof(norm)) < 0)
 		return 1;
 	bl = sq_calloc(t->n_m, sizeof(*bl));
 	t->r = sq_calloc(t->n_sys * t->n_m, sizeof(*t->r));
 	for (j = 0; j < t->n_m; j++) {
 		log_msg(r, 1, "Pre-computing %s statistics for %s",
-		    m[j].kind == SQ_METRIC_BLEU ? "BLEU" : "CHRF",
-		    sq_pystr_repr(q, sizeof(q), c->sys[0].name));
+		    m[j].kind == SQ_BLEU_METRIC_BLEU ? "BLEU" : "CHRF",
+		    sq_bleu_pystr_repr(q, sizeof(q), c->sys[0].name));
 		evaluate(&bl[j], &res, r, &m[j], c, 0);
 		if (r->paired == 'b')
-			sq_paired_baseline(&t->r[j], &m[j], &bl[j],
+			sq_bleu_paired_baseline(&t->r[j], &m[j], &bl[j],
 			    (size_t)n_samples, &seed);
 		else
 			t->r[j].p = t->r[j].ci = -1;
 		t->r[j].score = res.score;
-		sq_sig_bootstrap(&res.sig, r->paired == 'b' ? "bs" : "ar",
+		sq_bleu_sig_bootstrap(&res.sig, r->paired == 'b' ? "bs" : "ar",
 		    n_samples, norm);
-		sq_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+		sq_bleu_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
 		    r->short_sig);
 		t->names[j] = sq_strdup(res.name);
 	}
@@ -240,7 +243,7 @@ paired(const struct sq_bleu_run *r, const struct corpus *c,
 		for (j = 0; j < t->n_m; j++) {
 			log_msg(r, 1, "Computing %s for %s and extracting "
 			    "sufficient statistics", t->names[j],
-			    sq_pystr_repr(q, sizeof(q), c->sys[s].name));
+			    sq_bleu_pystr_repr(q, sizeof(q), c->sys[s].name));
 			evaluate(&st, &res, r, &m[j], c, s);
 			log_msg(r, 1, r->paired == 'b' ? " > Performing "
 			    "paired bootstrap resampling test (# "
@@ -248,7 +251,8 @@ paired(const struct sq_bleu_run *r, const struct corpus *c,
 			    "approximate randomization test (# "
 			    "trials: %ld)", n_samples);
 			t->r[s * t->n_m + j].score = res.score;
-			sq_paired_test(&t->r[s * t->n_m + j], r->paired == 'b',
+			sq_bleu_paired_test(&t->r[s * t->n_m + j],
+			    r->paired == 'b',
 			    &m[j], &bl[j], t->r[j].score, &st,
 			    (size_t)n_samples, &sys_seed);
 			free(st.v);
@@ -262,10 +266,10 @@ paired(const struct sq_bleu_run *r, const struct corpus *c,
 /* Several systems without a test: each score, formatted as text */
 static void
 plain(const struct sq_bleu_run *r, const struct corpus *c,
-    struct sq_systable *t, struct sq_metric *m)
+    struct sq_bleu_systable *t, struct sq_bleu_metric *m)
 {
-	struct sq_result res;
-	struct sq_stats st;
+	struct sq_bleu_result res;
+	struct sq_bleu_segstats st;
 	size_t s, j, k;
 
 	t->cell = sq_calloc(t->n_sys * t->n_m, sizeof(*t->cell));
@@ -280,7 +284,8 @@ plain(const struct sq_bleu_run *r, const struct corpus *c,
 			if (s > 0)
 				continue;
 			t->names[j] = sq_strdup(res.name);
-			sq_sig_string(t->sig[j], sizeof(t->sig[j]), &res.sig,
+			sq_bleu_sig_string(t->sig[j], sizeof(t->sig[j]),
+			    &res.sig,
 			    r->short_sig);
 		}
 }
@@ -289,8 +294,8 @@ plain(const struct sq_bleu_run *r, const struct corpus *c,
 static int
 multi_system(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 {
-	struct sq_systable t = { 0 };
-	struct sq_metric m[2];
+	struct sq_bleu_systable t = { 0 };
+	struct sq_bleu_metric m[2];
 	const char **names;
 	size_t s, j;
 	int status = 0;
@@ -317,9 +322,9 @@ multi_system(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 	for (s = 0; s < c->n_sys; s++)
 		names[s] = c->sys[s].name;
 	if (r->json)
-		sq_systable_json(f, &t);
+		sq_bleu_systable_json(f, &t);
 	else
-		sq_systable_text(f, &t);
+		sq_bleu_systable_text(f, &t);
 	free(names);
 	for (j = 0; j < t.n_m; j++)
 		free((char *)t.names[j]);
@@ -332,8 +337,8 @@ multi_system(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 
 /* sacrebleu's checks of the mode against the systems, in its order */
 static int
-check(const struct sq_bleu_run *r, const struct sq_system *sys,
-    size_t n_sys, const struct sq_segs *refs, size_t n_refs)
+check(const struct sq_bleu_run *r, const struct sq_bleu_system *sys,
+    size_t n_sys, const struct sq_bleu_segs *refs, size_t n_refs)
 {
 	const char *why = NULL;
 	size_t s, k;
@@ -364,7 +369,8 @@ check(const struct sq_bleu_run *r, const struct sq_system *sys,
 
 int
 sq_bleu_run(FILE *out, const struct sq_bleu_run *r,
-    const struct sq_system *sys, size_t n_sys, const struct sq_segs *refs,
+    const struct sq_bleu_system *sys, size_t n_sys,
+    const struct sq_bleu_segs *refs,
     size_t n_refs)
 {
 	struct corpus c = { sys, n_sys, NULL, n_refs };

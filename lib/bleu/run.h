@@ -23,11 +23,11 @@
 
 /* What the options ask for. */
 struct sq_bleu_run {
-	enum sq_metric_kind order[2];	/* -m order, for paired tests */
+	enum sq_bleu_metric_kind order[2];	/* -m order, for paired tests */
 	size_t n_order;
 	int use_bleu;			/* -m has bleu */
 	struct sq_bleu_opts bleu;
-	struct sq_chrf_opts chrf;
+	struct sq_bleu_chrf_opts chrf;
 	int sentence, force, quiet;
 	int confidence;			/* -ci */
 	long confidence_n, paired_bs_n, paired_ar_n;
@@ -43,7 +43,8 @@ struct sq_bleu_run {
  * to out.  Returns 0 or the exit status, with sq_errstr() set.
  */
 int sq_bleu_run(FILE *out, const struct sq_bleu_run *r,
-    const struct sq_system *sys, size_t n_sys, const struct sq_segs *refs,
+    const struct sq_bleu_system *sys, size_t n_sys,
+    const struct sq_bleu_segs *refs,
     size_t n_refs);
 
 #endif

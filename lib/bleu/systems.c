@@ -20,15 +20,15 @@ json_float(FILE *f, double x, int null)
 		fputs("null", f);
 		return;
 	}
-	sq_pyfloat_repr(buf, sizeof(buf), x);
+	sq_bleu_pyfloat_repr(buf, sizeof(buf), x);
 	fputs(buf, f);
 }
 
 /* json.dumps(results, indent=4) of utils.print_results_table */
 void
-sq_systable_json(FILE *f, const struct sq_systable *t)
+sq_bleu_systable_json(FILE *f, const struct sq_bleu_systable *t)
 {
-	const struct sq_paired *r;
+	const struct sq_bleu_paired *r;
 	size_t s, j;
 
 	if (t->n_sys == 0) {	/* json.dumps([], indent=4) */
@@ -38,13 +38,14 @@ sq_systable_json(FILE *f, const struct sq_systable *t)
 	fprintf(f, "[\n");
 	for (s = 0; s < t->n_sys; s++) {
 		fprintf(f, "    {\n        \"system\": ");
-		sq_json_string(f, t->sys_names[s], 1);
+		sq_bleu_json_string(f, t->sys_names[s], 1);
 		for (j = 0; j < t->n_m; j++) {
 			fprintf(f, ",\n        ");
-			sq_json_string(f, t->names[j], 1);
+			sq_bleu_json_string(f, t->names[j], 1);
 			fprintf(f, ": ");
 			if (!t->r) {
-				sq_json_string(f, t->cell[s * t->n_m + j], 1);
+				sq_bleu_json_string(f, t->cell[s * t->n_m + j],
+				    1);
 				continue;
 			}
 			r = &t->r[s * t->n_m + j];
@@ -65,7 +66,7 @@ sq_systable_json(FILE *f, const struct sq_systable *t)
 
 /* _format_score_lines: "score (mean ± ci)" then the p-value, starred */
 static char *
-paired_cell(const struct sq_systable *t, const struct sq_paired *r)
+paired_cell(const struct sq_bleu_systable *t, const struct sq_bleu_paired *r)
 {
 	char *c = sq_malloc(1024);
 	int n, w = t->width;
@@ -108,7 +109,7 @@ static const char *const explanation[] = {
 
 /* print_results_table's header for the paired tests */
 static void
-explain(FILE *f, const struct sq_systable *t)
+explain(FILE *f, const struct sq_bleu_systable *t)
 {
 	const char *bl = strncmp(t->sys_names[0], "Baseline:", 9) ? "" :
 	    t->sys_names[0];
@@ -133,17 +134,17 @@ explain(FILE *f, const struct sq_systable *t)
 }
 
 void
-sq_systable_text(FILE *f, const struct sq_systable *t)
+sq_bleu_systable_text(FILE *f, const struct sq_bleu_systable *t)
 {
 	size_t nc = t->n_m + 1, s, j;
 	const char **hdr = sq_calloc(nc, sizeof(*hdr));
 	const char **cells = sq_calloc(t->n_sys * nc, sizeof(*cells));
-	enum sq_table_align *al = sq_calloc(nc, sizeof(*al));
+	enum sq_bleu_table_align *al = sq_calloc(nc, sizeof(*al));
 	char **own = sq_calloc(t->n_sys * t->n_m + 2, sizeof(*own));
 
 	hdr[0] = "System";
 	for (j = 0; j < t->n_m; j++) {
-		al[j + 1] = SQ_ALIGN_CENTER;
+		al[j + 1] = SQ_BLEU_ALIGN_CENTER;
 		hdr[j + 1] = t->names[j];
 		if (t->r && t->paired == 'b') {	/* _format_score_lines */
 			own[t->n_sys * t->n_m + j] = sq_malloc(64);
@@ -164,7 +165,7 @@ sq_systable_text(FILE *f, const struct sq_systable *t)
 			cells[s * nc + j + 1] = own[s * t->n_m + j];
 		}
 	}
-	sq_table_print(f, hdr, al, cells, t->n_sys, nc, t->latex);
+	sq_bleu_table_print(f, hdr, al, cells, t->n_sys, nc, t->latex);
 	fprintf(f, "\n");
 	if (t->paired)
 		explain(f, t);

@@ -12,12 +12,12 @@
 
 #include "bleu/eval.h"
 
-struct sq_systable {
+struct sq_bleu_systable {
 	size_t n_sys, n_m;
 	const char *const *sys_names;	/* (n_sys) */
 	const char *names[2];		/* metric names, header order */
 	char sig[2][1200];		/* their signatures */
-	struct sq_paired *r;		/* (n_sys, n_m) paired tests, or */
+	struct sq_bleu_paired *r;	/* (n_sys, n_m) paired tests, or */
 	char **cell;			/* (n_sys, n_m) formatted scores */
 	int width;			/* -w */
 	int paired;			/* 'b' bootstrap, 'a' AR, 0 */
@@ -26,8 +26,8 @@ struct sq_systable {
 };
 
 /* The JSON list, one object per system. */
-void sq_systable_json(FILE *f, const struct sq_systable *t);
+void sq_bleu_systable_json(FILE *f, const struct sq_bleu_systable *t);
 /* The table, the paired test's explanation, the signatures. */
-void sq_systable_text(FILE *f, const struct sq_systable *t);
+void sq_bleu_systable_text(FILE *f, const struct sq_bleu_systable *t);
 
 #endif

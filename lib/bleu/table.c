@@ -39,7 +39,7 @@ lines(const char *s, size_t *maxw)
 
 /* line k of s ("" past the end) padded to w */
 static void
-put_line(FILE *f, const char *s, size_t k, size_t w, enum sq_table_align a)
+put_line(FILE *f, const char *s, size_t k, size_t w, enum sq_bleu_table_align a)
 {
 	size_t n, lw, left;
 	const char *e;
@@ -52,7 +52,7 @@ put_line(FILE *f, const char *s, size_t k, size_t w, enum sq_table_align a)
 	}
 	n = (e = strchr(s, '\n')) ? (size_t)(e - s) : strlen(s);
 	lw = width(s, n);
-	left = a == SQ_ALIGN_RIGHT ? w - lw : (w - lw) / 2;
+	left = a == SQ_BLEU_ALIGN_RIGHT ? w - lw : (w - lw) / 2;
 	fprintf(f, "%*s%.*s%*s", (int)left, "", (int)n, s,
 	    (int)(w - lw - left), "");
 }
@@ -72,7 +72,7 @@ rule(FILE *f, const size_t *w, size_t n_cols, const char *l, const char *h,
 
 /* tabulate's LATEX_ESCAPE_RULES */
 static void
-put_latex(FILE *f, const char *s, size_t w, enum sq_table_align a)
+put_latex(FILE *f, const char *s, size_t w, enum sq_bleu_table_align a)
 {
 	static const char *const esc[][2] = {
 		{ "&", "\\&" }, { "%", "\\%" }, { "$", "\\$" },
@@ -83,7 +83,7 @@ put_latex(FILE *f, const char *s, size_t w, enum sq_table_align a)
 	};
 	size_t lw = width(s, strlen(s)), left, i;
 
-	left = a == SQ_ALIGN_RIGHT ? w - lw : (w - lw) / 2;
+	left = a == SQ_BLEU_ALIGN_RIGHT ? w - lw : (w - lw) / 2;
 	fprintf(f, "%*s", (int)left, "");
 	for (; *s; s++) {
 		for (i = 0; i < sizeof(esc) / sizeof(esc[0]); i++)
@@ -99,7 +99,7 @@ put_latex(FILE *f, const char *s, size_t w, enum sq_table_align a)
 
 static void
 latex_row(FILE *f, const char *const *cells, const size_t *w,
-    const enum sq_table_align *align, size_t n_cols)
+    const enum sq_bleu_table_align *align, size_t n_cols)
 {
 	for (size_t c = 0; c < n_cols; c++) {
 		fputc(' ', f);
@@ -110,7 +110,7 @@ latex_row(FILE *f, const char *const *cells, const size_t *w,
 
 static void
 row(FILE *f, const char *const *cells, const size_t *w,
-    const enum sq_table_align *align, size_t n_cols)
+    const enum sq_bleu_table_align *align, size_t n_cols)
 {
 	size_t n = 1, k, c, mw, nl;
 
@@ -129,8 +129,8 @@ row(FILE *f, const char *const *cells, const size_t *w,
 }
 
 void
-sq_table_print(FILE *f, const char *const *headers,
-    const enum sq_table_align *align, const char *const *cells,
+sq_bleu_table_print(FILE *f, const char *const *headers,
+    const enum sq_bleu_table_align *align, const char *const *cells,
     size_t n_rows, size_t n_cols, int latex)
 {
 	size_t *w = sq_calloc(n_cols, sizeof(*w)), r, c, mw;
@@ -146,7 +146,7 @@ sq_table_print(FILE *f, const char *const *headers,
 	if (latex) {
 		fputs("\\begin{tabular}{", f);
 		for (c = 0; c < n_cols; c++)
-			fputc(align[c] == SQ_ALIGN_RIGHT ? 'r' : 'c', f);
+			fputc(align[c] == SQ_BLEU_ALIGN_RIGHT ? 'r' : 'c', f);
 		fputs("}\n\\toprule\n", f);
 		latex_row(f, headers, w, align, n_cols);
 		fputs("\\midrule\n", f);

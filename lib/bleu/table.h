@@ -15,15 +15,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum sq_table_align { SQ_ALIGN_RIGHT, SQ_ALIGN_CENTER };
+enum sq_bleu_table_align { SQ_BLEU_ALIGN_RIGHT, SQ_BLEU_ALIGN_CENTER };
 
 /*
  * Prints the table of n_rows rows of n_cols cells (cells[r * n_cols + c])
  * under headers to f.  latex: tablefmt="latex_booktabs" instead, whose
  * cells are single lines, padded first, then LaTeX-escaped.
  */
-void sq_table_print(FILE *f, const char *const *headers,
-    const enum sq_table_align *align, const char *const *cells,
+void sq_bleu_table_print(FILE *f, const char *const *headers,
+    const enum sq_bleu_table_align *align, const char *const *cells,
     size_t n_rows, size_t n_cols, int latex);
 
 #endif

@@ -18,7 +18,7 @@
 #include "base/util.h"
 
 void
-sq_ustr_reserve(struct sq_ustr *s, size_t n)
+sq_bleu_ustr_reserve(struct sq_bleu_ustr *s, size_t n)
 {
 	if (n <= s->cap)
 		return;
@@ -31,17 +31,17 @@ sq_ustr_reserve(struct sq_ustr *s, size_t n)
 }
 
 void
-sq_ustr_append(struct sq_ustr *s, const uint32_t *c, size_t n)
+sq_bleu_ustr_append(struct sq_bleu_ustr *s, const uint32_t *c, size_t n)
 {
 	if (n == 0)
 		return;
-	sq_ustr_reserve(s, s->n + n);
+	sq_bleu_ustr_reserve(s, s->n + n);
 	memcpy(s->c + s->n, c, n * sizeof(*c));
 	s->n += n;
 }
 
 void
-sq_ustr_free(struct sq_ustr *s)
+sq_bleu_ustr_free(struct sq_bleu_ustr *s)
 {
 	free(s->c);
 	s->c = NULL;
@@ -49,14 +49,15 @@ sq_ustr_free(struct sq_ustr *s)
 }
 
 int
-sq_utf8_decode(struct sq_ustr *out, const char *p, size_t n, size_t *bad)
+sq_bleu_utf8_decode(struct sq_bleu_ustr *out, const char *p, size_t n,
+    size_t *bad)
 {
 	const unsigned char *s = (const unsigned char *)p;
 	size_t i = 0, len;
 	uint32_t c;
 	unsigned char lo, hi;
 
-	sq_ustr_reserve(out, out->n + n);
+	sq_bleu_ustr_reserve(out, out->n + n);
 	while (i < n) {
 		c = s[i];
 		if (c < 0x80) {
@@ -99,7 +100,7 @@ invalid:
 }
 
 int
-sq_py_isspace(uint32_t c)
+sq_bleu_py_isspace(uint32_t c)
 {
 	if (c < 0x80)
 		return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
@@ -112,20 +113,20 @@ sq_py_isspace(uint32_t c)
 }
 
 size_t
-sq_py_rstrip(const uint32_t *c, size_t n)
+sq_bleu_py_rstrip(const uint32_t *c, size_t n)
 {
-	while (n > 0 && sq_py_isspace(c[n - 1]))
+	while (n > 0 && sq_bleu_py_isspace(c[n - 1]))
 		n--;
 	return n;
 }
 
-struct sq_uspan
-sq_py_strip(const uint32_t *c, size_t n)
+struct sq_bleu_uspan
+sq_bleu_py_strip(const uint32_t *c, size_t n)
 {
-	struct sq_uspan s;
+	struct sq_bleu_uspan s;
 
-	n = sq_py_rstrip(c, n);
-	while (n > 0 && sq_py_isspace(*c))
+	n = sq_bleu_py_rstrip(c, n);
+	while (n > 0 && sq_bleu_py_isspace(*c))
 		c++, n--;
 	s.c = c;
 	s.n = n;
@@ -133,17 +134,18 @@ sq_py_strip(const uint32_t *c, size_t n)
 }
 
 size_t
-sq_py_split(struct sq_uspan *w, size_t max, const uint32_t *c, size_t n)
+sq_bleu_py_split(struct sq_bleu_uspan *w, size_t max, const uint32_t *c,
+    size_t n)
 {
 	size_t i = 0, start, nw = 0;
 
 	for (;;) {
-		while (i < n && sq_py_isspace(c[i]))
+		while (i < n && sq_bleu_py_isspace(c[i]))
 			i++;
 		if (i == n)
 			return nw;
 		start = i;
-		while (i < n && !sq_py_isspace(c[i]))
+		while (i < n && !sq_bleu_py_isspace(c[i]))
 			i++;
 		if (nw < max) {
 			w[nw].c = c + start;
@@ -211,31 +213,32 @@ final_sigma(const uint32_t *c, size_t n, size_t i)
 	return j == n || !is_cased(c[j]);
 }
 
-struct sq_uspan
-sq_py_lowered(struct sq_ustr *buf, struct sq_uspan x)
+struct sq_bleu_uspan
+sq_bleu_py_lowered(struct sq_bleu_ustr *buf, struct sq_bleu_uspan x)
 {
 	buf->n = 0;
-	sq_py_lower(buf, x.c, x.n);
-	return (struct sq_uspan){ buf->c, buf->n };
+	sq_bleu_py_lower(buf, x.c, x.n);
+	return (struct sq_bleu_uspan){ buf->c, buf->n };
 }
 
 void
-sq_py_lower(struct sq_ustr *out, const uint32_t *c, size_t n)
+sq_bleu_py_lower(struct sq_bleu_ustr *out, const uint32_t *c, size_t n)
 {
 	size_t i;
 
-	sq_ustr_reserve(out, out->n + n);
+	sq_bleu_ustr_reserve(out, out->n + n);
 	for (i = 0; i < n; i++) {
 		if (c[i] < 0x80) {
-			sq_ustr_push(out, c[i] >= 'A' && c[i] <= 'Z' ?
+			sq_bleu_ustr_push(out, c[i] >= 'A' && c[i] <= 'Z' ?
 			    c[i] + 32 : c[i]);
 		} else if (c[i] == 0x130) {
-			sq_ustr_push(out, 0x69);
-			sq_ustr_push(out, 0x307);
+			sq_bleu_ustr_push(out, 0x69);
+			sq_bleu_ustr_push(out, 0x307);
 		} else if (c[i] == 0x3a3) {
-			sq_ustr_push(out, final_sigma(c, n, i) ? 0x3c2 : 0x3c3);
+			sq_bleu_ustr_push(out, final_sigma(c, n,
+			    i) ? 0x3c2 : 0x3c3);
 		} else {
-			sq_ustr_push(out, (uint32_t)utf8proc_tolower(
+			sq_bleu_ustr_push(out, (uint32_t)utf8proc_tolower(
 			    (utf8proc_int32_t)c[i]));
 		}
 	}

@@ -10,7 +10,7 @@
  * code points, and a capital sigma becomes final sigma at the end of a
  * word).  Case and category data come from libutf8proc.
  *
- * A struct sq_ustr owns its buffer; sq_ustr_free() releases it.
+ * A struct sq_bleu_ustr owns its buffer; sq_bleu_ustr_free() releases it.
  */
 #ifndef SQ_BLEU_TEXT_H
 #define SQ_BLEU_TEXT_H
@@ -18,59 +18,61 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sq_ustr {
+struct sq_bleu_ustr {
 	uint32_t *c;	/* (n) code points */
 	size_t n, cap;
 };
 
 /* A span of code points borrowed from somewhere else. */
-struct sq_uspan {
+struct sq_bleu_uspan {
 	const uint32_t *c;
 	size_t n;
 };
 
-void sq_ustr_reserve(struct sq_ustr *s, size_t n);
+void sq_bleu_ustr_reserve(struct sq_bleu_ustr *s, size_t n);
 /* Appends one code point. */
 static inline void
-sq_ustr_push(struct sq_ustr *s, uint32_t c)
+sq_bleu_ustr_push(struct sq_bleu_ustr *s, uint32_t c)
 {
 	if (s->n == s->cap)
-		sq_ustr_reserve(s, s->n + 1);
+		sq_bleu_ustr_reserve(s, s->n + 1);
 	s->c[s->n++] = c;
 }
-void sq_ustr_append(struct sq_ustr *s, const uint32_t *c, size_t n);
-void sq_ustr_free(struct sq_ustr *s);
+void sq_bleu_ustr_append(struct sq_bleu_ustr *s, const uint32_t *c, size_t n);
+void sq_bleu_ustr_free(struct sq_bleu_ustr *s);
 
 /*
  * Decodes n bytes of UTF-8 at p and appends the code points to out.
  * Returns 0, or -1 at the first invalid sequence (Python's strict
  * decoder rejects the same ones) with *bad set to its byte offset.
  */
-int sq_utf8_decode(struct sq_ustr *out, const char *p, size_t n, size_t *bad);
+int sq_bleu_utf8_decode(struct sq_bleu_ustr *out, const char *p, size_t n,
+    size_t *bad);
 
 /* Python's str.isspace() for one code point. */
-int sq_py_isspace(uint32_t c);
+int sq_bleu_py_isspace(uint32_t c);
 
 /* Length of c[0..n) once str.rstrip() has removed trailing whitespace. */
-size_t sq_py_rstrip(const uint32_t *c, size_t n);
+size_t sq_bleu_py_rstrip(const uint32_t *c, size_t n);
 /* str.strip(): the span without leading and trailing whitespace. */
-struct sq_uspan sq_py_strip(const uint32_t *c, size_t n);
+struct sq_bleu_uspan sq_bleu_py_strip(const uint32_t *c, size_t n);
 
 /*
  * str.split() with no argument: the words of c[0..n), separated by runs of
  * whitespace.  Stores at most max spans (borrowing c) and returns the
  * number of words; a larger result means "call again with more room".
  */
-size_t sq_py_split(struct sq_uspan *w, size_t max, const uint32_t *c,
+size_t sq_bleu_py_split(struct sq_bleu_uspan *w, size_t max, const uint32_t *c,
     size_t n);
 
 /* Appends str.lower() of c[0..n) to out. */
-void sq_py_lower(struct sq_ustr *out, const uint32_t *c, size_t n);
+void sq_bleu_py_lower(struct sq_bleu_ustr *out, const uint32_t *c, size_t n);
 
 /*
  * x lower-cased (-lc) into buf, which is emptied first: the returned span
  * borrows buf until it changes.
  */
-struct sq_uspan sq_py_lowered(struct sq_ustr *buf, struct sq_uspan x);
+struct sq_bleu_uspan sq_bleu_py_lowered(struct sq_bleu_ustr *buf,
+    struct sq_bleu_uspan x);
 
 #endif

@@ -28,15 +28,15 @@
 #include "base/util.h"
 
 static const char *const names[] = {
-	[SQ_BLEUTOK_13A] = "13a",
-	[SQ_BLEUTOK_INTL] = "intl",
-	[SQ_BLEUTOK_ZH] = "zh",
-	[SQ_BLEUTOK_CHAR] = "char",
-	[SQ_BLEUTOK_NONE] = "none",
+	[SQ_BLEU_TOK_13A] = "13a",
+	[SQ_BLEU_TOK_INTL] = "intl",
+	[SQ_BLEU_TOK_ZH] = "zh",
+	[SQ_BLEU_TOK_CHAR] = "char",
+	[SQ_BLEU_TOK_NONE] = "none",
 };
 
 int
-sq_bleutok_kind(const char *name)
+sq_bleu_tok_kind(const char *name)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0)
@@ -45,25 +45,25 @@ sq_bleutok_kind(const char *name)
 }
 
 const char *
-sq_bleutok_name(enum sq_bleutok_kind kind)
+sq_bleu_tok_name(enum sq_bleu_tok_kind kind)
 {
 	return names[kind];
 }
 
 void
-sq_bleutok_init(struct sq_bleutok *t, enum sq_bleutok_kind kind)
+sq_bleu_tok_init(struct sq_bleu_tok *t, enum sq_bleu_tok_kind kind)
 {
 	memset(t, 0, sizeof(*t));
 	t->kind = kind;
 }
 
 void
-sq_bleutok_free(struct sq_bleutok *t)
+sq_bleu_tok_free(struct sq_bleu_tok *t)
 {
 	if (!t)
 		return;
-	sq_ustr_free(&t->a);
-	sq_ustr_free(&t->b);
+	sq_bleu_ustr_free(&t->a);
+	sq_bleu_ustr_free(&t->b);
 }
 
 static int
@@ -156,17 +156,18 @@ is_chinese(uint32_t c)
 
 /* re.sub(r'(X)', r' \1 ', s) */
 static void
-pass1(struct sq_ustr *out, const struct sq_ustr *in, int (*x)(uint32_t))
+pass1(struct sq_bleu_ustr *out, const struct sq_bleu_ustr *in,
+    int (*x)(uint32_t))
 {
 	out->n = 0;
-	sq_ustr_reserve(out, in->n);
+	sq_bleu_ustr_reserve(out, in->n);
 	for (size_t i = 0; i < in->n; i++) {
 		if (x(in->c[i])) {
-			sq_ustr_push(out, ' ');
-			sq_ustr_push(out, in->c[i]);
-			sq_ustr_push(out, ' ');
+			sq_bleu_ustr_push(out, ' ');
+			sq_bleu_ustr_push(out, in->c[i]);
+			sq_bleu_ustr_push(out, ' ');
 		} else {
-			sq_ustr_push(out, in->c[i]);
+			sq_bleu_ustr_push(out, in->c[i]);
 		}
 	}
 }
@@ -176,25 +177,26 @@ pass1(struct sq_ustr *out, const struct sq_ustr *in, int (*x)(uint32_t))
  * between the groups, and after \2 (!lead): r' \1 \2' or r'\1 \2 '.
  */
 static void
-pass2(struct sq_ustr *out, const struct sq_ustr *in, int (*x)(uint32_t),
+pass2(struct sq_bleu_ustr *out, const struct sq_bleu_ustr *in,
+    int (*x)(uint32_t),
     int (*y)(uint32_t), int lead)
 {
 	size_t i = 0;
 
 	out->n = 0;
-	sq_ustr_reserve(out, in->n);
+	sq_bleu_ustr_reserve(out, in->n);
 	while (i < in->n) {
 		if (i + 1 < in->n && x(in->c[i]) && y(in->c[i + 1])) {
 			if (lead)
-				sq_ustr_push(out, ' ');
-			sq_ustr_push(out, in->c[i]);
-			sq_ustr_push(out, ' ');
-			sq_ustr_push(out, in->c[i + 1]);
+				sq_bleu_ustr_push(out, ' ');
+			sq_bleu_ustr_push(out, in->c[i]);
+			sq_bleu_ustr_push(out, ' ');
+			sq_bleu_ustr_push(out, in->c[i + 1]);
 			if (!lead)
-				sq_ustr_push(out, ' ');
+				sq_bleu_ustr_push(out, ' ');
 			i += 2;
 		} else {
-			sq_ustr_push(out, in->c[i++]);
+			sq_bleu_ustr_push(out, in->c[i++]);
 		}
 	}
 }
@@ -213,7 +215,7 @@ is_dash(uint32_t c)
 
 /* TokenizerRegexp.__call__ on t->a; the result is in t->a. */
 static void
-mteval_post(struct sq_bleutok *t)
+mteval_post(struct sq_bleu_tok *t)
 {
 	pass1(&t->b, &t->a, is_mteval_punct);
 	pass2(&t->a, &t->b, is_not_digit, is_period_comma, 0);
@@ -223,25 +225,26 @@ mteval_post(struct sq_bleutok *t)
 
 /* s.replace(from, to): out = in with every from (left to right) replaced */
 static int
-replace(struct sq_ustr *out, const struct sq_ustr *in, const char *from,
+replace(struct sq_bleu_ustr *out, const struct sq_bleu_ustr *in,
+    const char *from,
     const char *to)
 {
 	size_t nf = strlen(from), i = 0, k;
 	int hit = 0;
 
 	out->n = 0;
-	sq_ustr_reserve(out, in->n);
+	sq_bleu_ustr_reserve(out, in->n);
 	while (i < in->n) {
 		for (k = 0; k < nf && i + k < in->n &&
 		    in->c[i + k] == (unsigned char)from[k]; k++)
 			;
 		if (k == nf) {
 			for (k = 0; to[k]; k++)
-				sq_ustr_push(out, (unsigned char)to[k]);
+				sq_bleu_ustr_push(out, (unsigned char)to[k]);
 			i += nf;
 			hit = 1;
 		} else {
-			sq_ustr_push(out, in->c[i++]);
+			sq_bleu_ustr_push(out, in->c[i++]);
 		}
 	}
 	return hit;
@@ -249,7 +252,7 @@ replace(struct sq_ustr *out, const struct sq_ustr *in, const char *from,
 
 /* Tokenizer13a.__call__: t->a holds the line, the result goes to t->a */
 static void
-tok_13a(struct sq_bleutok *t)
+tok_13a(struct sq_bleu_tok *t)
 {
 	static const char *const rep[][2] = {
 		{ "<skipped>", "" }, { "-\n", "" }, { "\n", " " },
@@ -258,7 +261,7 @@ tok_13a(struct sq_bleutok *t)
 		{ "&quot;", "\"" }, { "&amp;", "&" }, { "&lt;", "<" },
 		{ "&gt;", ">" },
 	};
-	struct sq_ustr tmp;
+	struct sq_bleu_ustr tmp;
 	size_t i;
 	int amp = 0;
 
@@ -274,61 +277,61 @@ tok_13a(struct sq_bleutok *t)
 	}
 	/* f' {line} ' */
 	t->b.n = 0;
-	sq_ustr_push(&t->b, ' ');
-	sq_ustr_append(&t->b, t->a.c, t->a.n);
-	sq_ustr_push(&t->b, ' ');
+	sq_bleu_ustr_push(&t->b, ' ');
+	sq_bleu_ustr_append(&t->b, t->a.c, t->a.n);
+	sq_bleu_ustr_push(&t->b, ' ');
 	tmp = t->a, t->a = t->b, t->b = tmp;
 	mteval_post(t);
 }
 
 static void
-tok_intl(struct sq_bleutok *t)
+tok_intl(struct sq_bleu_tok *t)
 {
 	pass2(&t->b, &t->a, is_not_number, is_punct, 0);
 	pass2(&t->a, &t->b, is_punct, is_not_number, 1);
 	pass1(&t->b, &t->a, is_symbol);
-	struct sq_ustr tmp = t->a;
+	struct sq_bleu_ustr tmp = t->a;
 	t->a = t->b, t->b = tmp;
 }
 
 /* TokenizerZh.__call__: strip, space out Chinese characters, post */
 static void
-tok_zh(struct sq_bleutok *t, const uint32_t *c, size_t n)
+tok_zh(struct sq_bleu_tok *t, const uint32_t *c, size_t n)
 {
-	struct sq_uspan s = sq_py_strip(c, n);
-	struct sq_ustr in = { (uint32_t *)s.c, s.n, s.n };
+	struct sq_bleu_uspan s = sq_bleu_py_strip(c, n);
+	struct sq_bleu_ustr in = { (uint32_t *)s.c, s.n, s.n };
 
 	pass1(&t->a, &in, is_chinese);
 	mteval_post(t);
 }
 
-struct sq_uspan
-sq_bleutok_run(struct sq_bleutok *t, const uint32_t *c, size_t n)
+struct sq_bleu_uspan
+sq_bleu_tok_run(struct sq_bleu_tok *t, const uint32_t *c, size_t n)
 {
-	struct sq_uspan r = { c, n };
+	struct sq_bleu_uspan r = { c, n };
 
 	switch (t->kind) {
-	case SQ_BLEUTOK_NONE:
+	case SQ_BLEU_TOK_NONE:
 		return r;
-	case SQ_BLEUTOK_CHAR:
+	case SQ_BLEU_TOK_CHAR:
 		/* " ".join(line): split() then sees each non-space alone */
 		t->a.n = 0;
 		for (size_t i = 0; i < n; i++) {
-			sq_ustr_push(&t->a, c[i]);
-			sq_ustr_push(&t->a, ' ');
+			sq_bleu_ustr_push(&t->a, c[i]);
+			sq_bleu_ustr_push(&t->a, ' ');
 		}
 		break;
-	case SQ_BLEUTOK_ZH:
+	case SQ_BLEU_TOK_ZH:
 		tok_zh(t, c, n);
 		break;
-	case SQ_BLEUTOK_13A:
+	case SQ_BLEU_TOK_13A:
 		t->a.n = 0;
-		sq_ustr_append(&t->a, c, n);
+		sq_bleu_ustr_append(&t->a, c, n);
 		tok_13a(t);
 		break;
-	case SQ_BLEUTOK_INTL:
+	case SQ_BLEU_TOK_INTL:
 		t->a.n = 0;
-		sq_ustr_append(&t->a, c, n);
+		sq_bleu_ustr_append(&t->a, c, n);
 		tok_intl(t);
 		break;
 	}

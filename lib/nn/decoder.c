@@ -10,8 +10,10 @@
  * t).  cell[r][t] keeps t*L*2*R_cap*D + slot*D, so that attention reads
  * keys at k_l + cell[r][t] and values at v_l + cell[r][t], with k_l and
  * v_l the layer's offsets; selecting parents copies cell lists only.  The
- * block is allocated once per batch shape and touched only where rows
- * live, so its resident part follows the real work.
+ * block is carved, with every other buffer of the batch, from one arena
+ * planned from the batch's sizes (carve(); it grows only for a larger
+ * batch), and is touched only where rows live, so its resident part
+ * follows the real work.
  *
  * The cross-attention keys and values of every sentence, computed by
  * begin() with one product per layer over all sentences' rows:
@@ -37,24 +39,30 @@ struct sq_decoder {
 	struct sq_pool *pool;
 	int n_thr;
 
-	float *pe;		/* (n_pe, D) positions offset.. */
-	int n_pe;
+	float *pe;		/* (max_positions - offset, D) from offset */
 
 	/* the batch */
 	int n_sent;
-	long *src_first;	/* (n_sent + 1) first memory row of each */
 	int max_src;		/* longest source */
 	int R_cap, T_cap;	/* max_rows, max_steps of this batch */
 	int rows, t;		/* live rows, steps taken */
+	long cross_rows;	/* sum S */
+	int want_align, have_align;
+
+	/*
+	 * One arena, carved for each batch by carve() from the batch's sizes
+	 * (llm.c's fill_in_activation_sizes); it only grows.
+	 */
+	char *arena;
+	size_t cap_arena;
+	long *src_first;	/* (n_sent + 1) first memory row of each */
+	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
+	long *src_cell;		/* (max_src) s * D */
+	int *sent, *sent2;	/* (R_cap) sentence of each row */
 	float *cross;		/* (L, 2, sum S, D) */
 	float *packed;		/* (sum S, D) the memories, packed */
-	long cross_rows;	/* sum S */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
-	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
-	int *sent, *sent2;	/* (R_cap) sentence of each row */
-	long *src_cell;		/* (max_src) s * D */
-
-	/* scratch for one step, (R_cap, ...) */
+	/* scratch for one step */
 	float *x, *h, *q, *a;	/* (R_cap, D) each */
 	float *f;		/* (R_cap, F) */
 	float *att;		/* (n_thr, att_stride): per thread a softmax
@@ -62,9 +70,6 @@ struct sq_decoder {
 				   cross-attention probs (H, max_src) */
 	long att_stride;
 	float *align;		/* (R_cap, max_src) */
-	int want_align, have_align;
-	long cap_kv, cap_cross, cap_scratch, cap_att, cap_align;
-	int cap_rows, cap_steps, cap_sent, cap_src;
 };
 
 struct sq_decoder *
@@ -72,10 +77,17 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 {
 	struct sq_decoder *d = sq_calloc(1, sizeof(*d));
 
+	const struct sq_config *c = &m->cfg;
+	int n_pe = SQ_MAX(c->max_positions - c->position_offset, 0);
+
 	sq_ops_init();
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
+	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
+	    sizeof(float));
+	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
+	    c->positions, m->dec_pos);
 	return d;
 }
 
@@ -85,36 +97,14 @@ sq_decoder_free(struct sq_decoder *d)
 	if (d == NULL)
 		return;
 	free(d->pe);
-	free(d->src_first);
-	free(d->cross);
-	free(d->kv);
-	free(d->cell);
-	free(d->cell2);
-	free(d->sent);
-	free(d->sent2);
-	free(d->src_cell);
-	free(d->x);
-	free(d->att);
-	free(d->align);
+	free(d->arena);
 	free(d);
-}
-
-int
-sq_decoder_rows(const struct sq_decoder *d)
-{
-	return d->rows;
 }
 
 int
 sq_decoder_sentence(const struct sq_decoder *d, int r)
 {
 	return d->sent[r];
-}
-
-int
-sq_decoder_steps(const struct sq_decoder *d)
-{
-	return d->t;
 }
 
 void
@@ -130,79 +120,67 @@ sq_decoder_align(const struct sq_decoder *d, int *S)
 	return d->have_align ? d->align : NULL;
 }
 
-/* p grown to at least n elements of size sz (contents lost); *cap kept. */
-static void *
-grow(void *p, long *cap, long n, size_t sz)
-{
-	if (n <= *cap)
-		return p;
-	free(p);
-	*cap = n;
-	return sq_reallocarray(NULL, n, sz);
-}
-
-/* Sizes every buffer for a batch; only ever grows. */
+/*
+ * Plans the arena for a batch of n sentences with sum_src memory rows, at
+ * most max_rows rows and max_steps steps (d->max_src set), growing it if
+ * it is too small, and carves every buffer out of it.  Each buffer's
+ * offset is a multiple of 64 bytes: no two share a cache line.
+ */
 static void
-reserve(struct sq_decoder *d, int n, long sum_src, int max_rows,
-    int max_steps)
+carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 {
 	const struct sq_config *c = &d->m->cfg;
-	long D = c->d_model, F = c->d_ff, L = c->decoder_layers, H = c->n_heads;
-	long per_thr, s;
+	size_t D = c->d_model, F = c->d_ff, L = c->decoder_layers;
+	size_t H = c->n_heads, R = max_rows, T = max_steps, S = d->max_src;
+	size_t per_thr = SQ_MAX(T, S) + 1 + H * S;
+	enum {
+		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, CROSS, KV,
+		SCRATCH, ATT, ALIGN, N_BUF
+	};
+	size_t size[N_BUF] = {
+		[SRC_FIRST] = (n + 1) * sizeof(long),
+		[CELL] = R * T * sizeof(long),
+		[CELL2] = R * T * sizeof(long),
+		[SRC_CELL] = S * sizeof(long),
+		[SENT] = R * sizeof(int),
+		[SENT2] = R * sizeof(int),
+		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
+		[KV] = T * L * 2 * R * D * sizeof(float),
+		[SCRATCH] = R * (4 * D + F) * sizeof(float),
+		[ATT] = d->n_thr * per_thr * sizeof(float),
+		[ALIGN] = (R * S + 1) * sizeof(float),
+	};
+	size_t off[N_BUF], total = 0, s;
+	int i;
 
-	if (max_steps > d->n_pe) {
-		d->pe = sq_reallocarray(d->pe, (size_t)max_steps * D,
-		    sizeof(float));
-		sq_positions(d->pe, c->position_offset, max_steps, D,
-		    c->positions, d->m->dec_pos);
-		d->n_pe = max_steps;
+	for (i = 0; i < N_BUF; i++) {
+		off[i] = total;
+		total += (size[i] + 63) & ~(size_t)63;
 	}
-	if (n + 1 > d->cap_sent) {
-		d->cap_sent = n + 1;
-		d->src_first = sq_reallocarray(d->src_first, n + 1,
-		    sizeof(long));
+	if (total > d->cap_arena) {
+		free(d->arena);
+		d->arena = sq_malloc(total);
+		d->cap_arena = total;
 	}
-	if ((2 * L + 1) * sum_src * D > d->cap_cross) {
-		free(d->cross);
-		d->cap_cross = (2 * L + 1) * sum_src * D;
-		d->cross = sq_reallocarray(NULL, d->cap_cross, sizeof(float));
-	}
+	d->src_first = (long *)(d->arena + off[SRC_FIRST]);
+	d->cell = (long *)(d->arena + off[CELL]);
+	d->cell2 = (long *)(d->arena + off[CELL2]);
+	d->src_cell = (long *)(d->arena + off[SRC_CELL]);
+	d->sent = (int *)(d->arena + off[SENT]);
+	d->sent2 = (int *)(d->arena + off[SENT2]);
+	d->cross = (float *)(d->arena + off[CROSS]);
 	d->packed = d->cross + L * 2 * sum_src * D;
-	if (max_rows > d->cap_rows || max_steps > d->cap_steps) {
-		d->cap_rows = SQ_MAX(max_rows, d->cap_rows);
-		d->cap_steps = SQ_MAX(max_steps, d->cap_steps);
-		free(d->cell), free(d->cell2), free(d->sent), free(d->sent2);
-		d->cell = sq_reallocarray(NULL, (size_t)d->cap_rows *
-		    d->cap_steps, sizeof(long));
-		d->cell2 = sq_reallocarray(NULL, (size_t)d->cap_rows *
-		    d->cap_steps, sizeof(long));
-		d->sent = sq_reallocarray(NULL, d->cap_rows, sizeof(int));
-		d->sent2 = sq_reallocarray(NULL, d->cap_rows, sizeof(int));
-	}
-	/* the cache is laid out for this batch's R_cap */
-	d->kv = grow(d->kv, &d->cap_kv, (long)max_steps * L * 2 * max_rows * D,
-	    sizeof(float));
-	if ((long)d->max_src > d->cap_src) {
-		d->src_cell = sq_reallocarray(d->src_cell, d->max_src,
-		    sizeof(long));
-		for (s = 0; s < d->max_src; s++)
-			d->src_cell[s] = s * D;
-		d->cap_src = d->max_src;
-	}
-	if (d->cap_scratch < (long)max_rows * (4 * D + F)) {
-		free(d->x);
-		d->cap_scratch = (long)max_rows * (4 * D + F);
-		d->x = sq_reallocarray(NULL, d->cap_scratch, sizeof(float));
-	}
-	d->h = d->x + max_rows * D;
-	d->q = d->h + max_rows * D;
-	d->a = d->q + max_rows * D;
-	d->f = d->a + max_rows * D;
-	per_thr = SQ_MAX(max_steps, d->max_src) + 1 + H * d->max_src;
-	d->att = grow(d->att, &d->cap_att, d->n_thr * per_thr, sizeof(float));
+	d->kv = (float *)(d->arena + off[KV]);
+	d->x = (float *)(d->arena + off[SCRATCH]);
+	d->h = d->x + R * D;
+	d->q = d->h + R * D;
+	d->a = d->q + R * D;
+	d->f = d->a + R * D;
+	d->att = (float *)(d->arena + off[ATT]);
 	d->att_stride = per_thr;
-	d->align = grow(d->align, &d->cap_align, (long)max_rows * d->max_src +
-	    1, sizeof(float));
+	d->align = (float *)(d->arena + off[ALIGN]);
+	for (s = 0; s < S; s++)
+		d->src_cell[s] = s * D;
 }
 
 int
@@ -231,7 +209,7 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
-	reserve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1));
+	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1));
 	d->n_sent = n;
 	d->R_cap = SQ_MAX(max_rows, 1);
 	d->T_cap = max_steps;
@@ -320,31 +298,6 @@ attend(struct sq_decoder *d, int l, int cross)
 		attn_part(&j, 0, 1);
 }
 
-/* The sublayer's input: LN(x) into h for pre-norm, x itself for post. */
-static const float *
-sub_in(struct sq_decoder *d, const struct sq_norm *nm)
-{
-	const struct sq_config *c = &d->m->cfg;
-
-	if (!c->pre_norm)
-		return d->x;
-	sq_layernorm(d->h, d->x, nm->g, nm->b, d->rows, c->d_model,
-	    c->layer_norm_eps, d->pool);
-	return d->h;
-}
-
-/* x += o; then, post-norm, x = LN(x). */
-static void
-sub_out(struct sq_decoder *d, const float *o, const struct sq_norm *nm)
-{
-	const struct sq_config *c = &d->m->cfg;
-
-	sq_add(d->x, o, (long)d->rows * c->d_model);
-	if (!c->pre_norm)
-		sq_layernorm(d->x, d->x, nm->g, nm->b, d->rows, c->d_model,
-		    c->layer_norm_eps, d->pool);
-}
-
 static void
 layer(struct sq_decoder *d, int l)
 {
@@ -354,7 +307,7 @@ layer(struct sq_decoder *d, int l)
 	float *k = d->kv + (((long)d->t * L + l) * 2) * d->R_cap * D;
 	const float *in;
 
-	in = sub_in(d, &w->self_attn_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->self_attn_norm, c, R, d->pool);
 	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
 	    d->pool);
 	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
@@ -363,21 +316,21 @@ layer(struct sq_decoder *d, int l)
 	attend(d, l, 0);
 	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
 	    d->pool);
-	sub_out(d, d->q, &w->self_attn_norm);
+	sq_sublayer_out(d->x, d->q, &w->self_attn_norm, c, R, d->pool);
 
-	in = sub_in(d, &w->cross_attn_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->cross_attn_norm, c, R, d->pool);
 	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
 	    d->pool);
 	attend(d, l, 1);
 	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
 	    D, d->pool);
-	sub_out(d, d->q, &w->cross_attn_norm);
+	sq_sublayer_out(d->x, d->q, &w->cross_attn_norm, c, R, d->pool);
 
-	in = sub_in(d, &w->final_norm);
+	in = sq_sublayer_in(d->h, d->x, &w->final_norm, c, R, d->pool);
 	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
 	sq_activate(d->f, R, F, c->activation, d->pool);
 	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
-	sub_out(d, d->q, &w->final_norm);
+	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
 }
 
 int

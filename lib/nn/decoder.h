@@ -69,12 +69,8 @@ void sq_decoder_free(struct sq_decoder *d);
 int sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
     const int *src_len, int max_rows, int max_steps);
 
-/* Rows now live. */
-int sq_decoder_rows(const struct sq_decoder *d);
 /* The sentence (index into the begin() batch) row r belongs to. */
 int sq_decoder_sentence(const struct sq_decoder *d, int r);
-/* Steps taken since begin(): the length of every row's prefix. */
-int sq_decoder_steps(const struct sq_decoder *d);
 
 /*
  * One step for every row: row r reads tokens[r] as its next input (at the

@@ -113,14 +113,6 @@ reserve(struct sq_encoder *e, long R, int len)
 	e->cap_len = len;
 }
 
-/* h = LN(x) */
-static void
-norm(struct sq_encoder *e, const struct sq_norm *nm)
-{
-	sq_layernorm(e->h, e->x, nm->g, nm->b, (int)e->first[e->n],
-	    e->m->cfg.d_model, e->m->cfg.layer_norm_eps, e->pool);
-}
-
 /* Self-attention of a share of the sentences, each over its own rows. */
 static void
 attn_part(void *arg, int i, int n)
@@ -142,61 +134,33 @@ attn_part(void *arg, int i, int n)
 }
 
 static void
-swap(float **a, float **b)
-{
-	float *t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/* x = x + a, the sublayer's output; then, post-norm, x = LN(x). */
-static void
-residual(struct sq_encoder *e, const struct sq_norm *nm)
-{
-	long R = e->first[e->n];
-	int D = e->m->cfg.d_model;
-
-	sq_add(e->x, e->a, R * D);
-	if (!e->m->cfg.pre_norm) {
-		norm(e, nm);
-		swap(&e->x, &e->h);	/* the normed stream goes on */
-	}
-}
-
-static void
 layer(struct sq_encoder *e, const struct sq_encoder_layer *L)
 {
 	const struct sq_config *c = &e->m->cfg;
 	int D = c->d_model, F = c->d_ff;
 	long R = e->first[e->n];
-	const float *in = e->x;
+	const float *in;
 
-	if (c->pre_norm) {
-		norm(e, &L->self_attn_norm);
-		in = e->h;
-	}
-	sq_linear(e->q, in, L->self_attn.q.w, L->self_attn.q.b, R, D, D, e->pool);
-	sq_linear(e->k, in, L->self_attn.k.w, L->self_attn.k.b, R, D, D, e->pool);
-	sq_linear(e->v, in, L->self_attn.v.w, L->self_attn.v.b, R, D, D, e->pool);
+	in = sq_sublayer_in(e->h, e->x, &L->self_attn_norm, c, R, e->pool);
+	sq_linear(e->q, in, L->self_attn.q.w, L->self_attn.q.b, R, D, D,
+	    e->pool);
+	sq_linear(e->k, in, L->self_attn.k.w, L->self_attn.k.b, R, D, D,
+	    e->pool);
+	sq_linear(e->v, in, L->self_attn.v.w, L->self_attn.v.b, R, D, D,
+	    e->pool);
 	if (e->n > 1 && R >= 64)
 		sq_pool_run(e->pool, attn_part, e);
 	else
 		attn_part(e, 0, 1);
 	sq_linear(e->q, e->a, L->self_attn.out.w, L->self_attn.out.b, R, D,
 	    D, e->pool);
-	swap(&e->a, &e->q);
-	residual(e, &L->self_attn_norm);
+	sq_sublayer_out(e->x, e->q, &L->self_attn_norm, c, R, e->pool);
 
-	in = e->x;
-	if (c->pre_norm) {
-		norm(e, &L->final_norm);
-		in = e->h;
-	}
+	in = sq_sublayer_in(e->h, e->x, &L->final_norm, c, R, e->pool);
 	sq_linear(e->f, in, L->fc1.w, L->fc1.b, R, D, F, e->pool);
 	sq_activate(e->f, (int)R, F, c->activation, e->pool);
 	sq_linear(e->a, e->f, L->fc2.w, L->fc2.b, R, F, D, e->pool);
-	residual(e, &L->final_norm);
+	sq_sublayer_out(e->x, e->a, &L->final_norm, c, R, e->pool);
 }
 
 int
@@ -238,9 +202,8 @@ sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
 	}
 	for (l = 0; l < c->encoder_layers; l++)
 		layer(e, &m->enc[l]);
-	if (c->encoder_final_norm) {
-		norm(e, &m->enc_final);
-		swap(&e->x, &e->h);
-	}
+	if (c->encoder_final_norm)
+		sq_layernorm(e->x, e->x, m->enc_final.g, m->enc_final.b,
+		    (int)R, D, c->layer_norm_eps, e->pool);
 	return 0;
 }

@@ -117,8 +117,12 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 	}
 }
 
-void
-sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
+/*
+ * sq_linear() for a column slice, single-threaded: out (M, ldo) columns
+ * [lo, hi) from rows [lo, hi) of w.
+ */
+static void
+linear_cols(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
 {
 	int i, N = hi - lo;
@@ -161,7 +165,7 @@ linear_part(void *arg, int i, int n)
 	int lo, hi;
 
 	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
-	sq_linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
+	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
 	    hi);
 }
 
@@ -181,7 +185,7 @@ sq_linear(float *out, const float *inp, const float *w, const float *bias,
 		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
 		    (M <= 128 ? 4 : 1));
 	else
-		sq_linear_cols(out, N, inp, w, bias, M, K, 0, N);
+		linear_cols(out, N, inp, w, bias, M, K, 0, N);
 }
 
 void
@@ -403,6 +407,27 @@ sq_layernorm(float *out, const float *inp, const float *g, const float *b,
 	rows_run(pool, &j);
 }
 
+const float *
+sq_sublayer_in(float *h, const float *x, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool)
+{
+	if (!c->pre_norm)
+		return x;
+	sq_layernorm(h, x, nm->g, nm->b, M, c->d_model, c->layer_norm_eps,
+	    pool);
+	return h;
+}
+
+void
+sq_sublayer_out(float *x, const float *o, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool)
+{
+	sq_add(x, o, (long)M * c->d_model);
+	if (!c->pre_norm)
+		sq_layernorm(x, x, nm->g, nm->b, M, c->d_model,
+		    c->layer_norm_eps, pool);
+}
+
 void
 sq_activate(float *x, int M, int N, int act, struct sq_pool *pool)
 {
@@ -451,6 +476,20 @@ sq_attend(float *out, float *probs, float *scratch, const float *q,
 	}
 }
 
+/* q[h] . k_t[h] / sqrt(dh) in double, for the reference. */
+static double
+score_ref(const float *q, const float *k, const long *cell, int t, int h,
+    int dh)
+{
+	double dot = 0.0;
+	int e;
+
+	for (e = 0; e < dh; e++)
+		dot += (double)q[h * dh + e] * k[cell[t] + h * dh + e];
+	return dot / sqrt((double)dh);
+}
+
+/* Computes each score again where it needs it: no scratch to allocate. */
 void
 sq_attend_ref(float *out, float *probs, const float *q, const float *k,
     const float *v, const long *cell, int n, int D, int H)
@@ -459,30 +498,24 @@ sq_attend_ref(float *out, float *probs, const float *q, const float *k,
 
 	for (h = 0; h < H; h++) {
 		double mx = -INFINITY, s = 0.0;
-		double *p = sq_calloc(n + 1, sizeof(double));
 
-		for (t = 0; t < n; t++) {
-			double dot = 0.0;
-
-			for (e = 0; e < dh; e++)
-				dot += (double)q[h * dh + e] *
-				    k[cell[t] + h * dh + e];
-			p[t] = dot / sqrt((double)dh);
-			mx = fmax(mx, p[t]);
-		}
 		for (t = 0; t < n; t++)
-			s += p[t] = exp(p[t] - mx);
+			mx = fmax(mx, score_ref(q, k, cell, t, h, dh));
+		for (t = 0; t < n; t++)
+			s += exp(score_ref(q, k, cell, t, h, dh) - mx);
 		for (e = 0; e < dh; e++) {
 			double o = 0.0;
 
 			for (t = 0; t < n; t++)
-				o += p[t] / s * v[cell[t] + h * dh + e];
+				o += exp(score_ref(q, k, cell, t, h, dh) - mx) /
+				    s * v[cell[t] + h * dh + e];
 			out[h * dh + e] = (float)o;
 		}
 		if (probs != NULL)
 			for (t = 0; t < n; t++)
-				probs[(long)h * n + t] = (float)(p[t] / s);
-		free(p);
+				probs[(long)h * n + t] =
+				    (float)(exp(score_ref(q,
+				    k, cell, t, h, dh) - mx) / s);
 	}
 }
 
@@ -519,7 +552,8 @@ sq_positions(float *out, int first, int n, int D, int kind,
 	int t;
 
 	if (kind == SQ_POS_LEARNED) {
-		memcpy(out, learned + (long)first * D, (long)n * D * sizeof(float));
+		memcpy(out, learned + (long)first * D,
+		    (long)n * D * sizeof(float));
 		return;
 	}
 	for (t = 0; t < n; t++)

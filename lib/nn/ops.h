@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+struct sq_config;
+struct sq_norm;
 struct sq_pool;
 
 /*
@@ -36,14 +38,6 @@ void sq_linear_ref(float *out, const float *inp, const float *w,
     const float *bias, int M, int K, int N);
 
 /*
- * The same for a column slice: out (M, ldo) columns [lo, hi) computed
- * from rows [lo, hi) of w, single-threaded.  For callers that split
- * several products in one pool run.
- */
-void sq_linear_cols(float *out, int ldo, const float *inp, const float *w,
-    const float *bias, int M, int K, int lo, int hi);
-
-/*
  * out (M, D) = LayerNorm(inp) with gain g (D), bias b (D), epsilon eps;
  * out may be inp.  The element-wise kernels below split their rows over
  * the pool (NULL: the caller) when there are enough of them.
@@ -53,8 +47,21 @@ void sq_layernorm(float *out, const float *inp, const float *g,
 void sq_layernorm_ref(float *out, const float *inp, const float *g,
     const float *b, int M, int D, float eps);
 
-/* x (n) += y (n). */
+/* x (n) += y (n): a residual connection, and its backward. */
 void sq_add(float *x, const float *y, long n);
+
+/*
+ * The residual connection around a sublayer f, for the encoder and the
+ * decoder alike (model.h): pre-norm computes x + f(LN(x)), post-norm
+ * LN(x + f(x)).  sq_sublayer_in() returns f's input: LN(x) written to h
+ * for pre-norm, x itself for post-norm.  sq_sublayer_out() adds f's
+ * output o to x and, for post-norm, normalises x in place.  x, h and o
+ * are (M, D) with D = c->d_model; nm is the sublayer's norm.
+ */
+const float *sq_sublayer_in(float *h, const float *x, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool);
+void sq_sublayer_out(float *x, const float *o, const struct sq_norm *nm,
+    const struct sq_config *c, int M, struct sq_pool *pool);
 
 /* x (M, N) = act(x): SQ_ACT_RELU, SQ_ACT_GELU (erf form), SQ_ACT_SILU. */
 void sq_activate(float *x, int M, int N, int act, struct sq_pool *pool);

@@ -160,15 +160,6 @@ sq_params_free(struct sq_params *t)
 	free(t);
 }
 
-const struct sq_param *
-sq_params_find(const struct sq_params *t, const char *name)
-{
-	for (int i = 0; i < t->n; i++)
-		if (strcmp(t->p[i].name, name) == 0)
-			return &t->p[i];
-	return NULL;
-}
-
 const float **
 sq_param_field(struct sq_model *m, const struct sq_param *p)
 {

@@ -48,10 +48,6 @@ struct sq_params {
 struct sq_params *sq_params_new(const struct sq_config *c);
 void sq_params_free(struct sq_params *t);
 
-/* The entry named name, or NULL. */
-const struct sq_param *sq_params_find(const struct sq_params *t,
-    const char *name);
-
 /*
  * The field of m that entry p binds: m->enc and m->dec must be allocated
  * for the config's layers.

@@ -1,10 +1,10 @@
 /*
- * decoding: what the programs that turn memory streams into tokens share
- * (decode, beamsearch): the --max-len rule, the model found for the input
- * (-m, else $SEQPIPE_MODEL, else the stream header's path hint) and
- * checked against every operand's header, the input read in windows of
- * owned sentences, and the order in which a window is cut into batches of
- * similar source length (design.md §5), so results go out in input order.
+ * decoding: what the searches over lib/decoder share (decode, beamsearch;
+ * their input comes from lib/search/engine): the --max-len rule, the order
+ * in which a window of sentences is cut into batches of similar source
+ * length (design.md §5), so results go out in input order, and beam
+ * search's step function over the decoder (lib/search/beam's contract),
+ * which any program may reuse.
  */
 #ifndef SQ_DECODING_H
 #define SQ_DECODING_H
@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 struct sq_model;
+struct sq_pool;
+struct sq_beam_step;
 
 /* --max-len a,b: at most floor(a * S + b) steps for a source of S tokens. */
 struct sq_maxlen {
@@ -29,40 +31,6 @@ int sq_maxlen_parse(struct sq_maxlen *ml, const char *s);
 int sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
     const struct sq_model *m);
 
-/* One input sentence, owned by the window it was read into. */
-struct sq_memsent {
-	uint64_t key;
-	int n_src;
-	const int32_t *src;	/* (n_src) */
-	int rows;		/* S: source positions */
-	const float *mem;	/* (S, D) */
-};
-
-struct sq_memin;
-
-/*
- * Opens the operands (n_paths 0: stdin) as memory streams, one after the
- * other.  The model: model_arg (-m or $SEQPIPE_MODEL, may be NULL), else
- * the first operand's header path hint, found and checked by
- * sq_engine_model(); it is opened (mmap) at once when known.  Returns NULL with sq_errstr() set on failure; an input with no
- * records and no model is not a failure (sq_memin_model() is then NULL).
- * Caller frees with sq_memin_close(), which closes the model too.
- */
-struct sq_memin *sq_memin_open(int n_paths, char **paths,
-    const char *model_arg);
-const struct sq_model *sq_memin_model(const struct sq_memin *in);
-
-/*
- * Reads the next up to max sentences, in input order, copying them
- * (earlier windows' sentences are freed); each operand's header is
- * checked against the model and each record's width against D.  Sets
- * *sents and returns how many, 0 at the end of the last operand, or -1
- * with sq_errstr() set to "FILE: record N (key K): what".
- */
-int sq_memin_read(struct sq_memin *in, int max,
-    const struct sq_memsent **sents);
-void sq_memin_close(struct sq_memin *in);
-
 /*
  * Cuts n sentences of source lengths len[] into batches of similar
  * length: order[] receives the sentence indices sorted by length (ties in
@@ -73,5 +41,32 @@ void sq_memin_close(struct sq_memin *in);
  */
 int sq_batch_plan(int *order, int *start, const int *len, int n,
     int batch_size, long batch_tokens);
+
+/*
+ * Beam search (lib/search/beam) over the decoder of model m, for batches
+ * of up to max_sent sentences of k hypotheses each, computing with pool
+ * (borrowed, may be NULL).  Caller frees with sq_beam_decoder_free().
+ */
+struct sq_beam_decoder;
+struct sq_beam_decoder *sq_beam_decoder_new(const struct sq_model *m,
+    struct sq_pool *pool, int max_sent, int k);
+void sq_beam_decoder_free(struct sq_beam_decoder *bd);
+
+/*
+ * Starts a batch of n <= max_sent sentences, sentence i of source mem[i]
+ * (src_len[i], D), of at most max_steps steps, as sq_decoder_begin().
+ * Returns 0, or -1 with sq_errstr() set.
+ */
+int sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
+    const float *const *mem, const int *src_len, int max_steps);
+
+/*
+ * The step function (a sq_beam_step_fn) of sq_beam_run(..., ctx = bd)
+ * after sq_beam_decoder_begin(): selects the rows the search asks for
+ * (their parents, or at the first step the sentences that take one) and
+ * steps the decoder.  Returns (n_rows, Vt) log-probabilities, owned by bd
+ * until the next call, or NULL with sq_errstr() set.
+ */
+float *sq_beam_decoder_step(void *bd, const struct sq_beam_step *st);
 
 #endif

@@ -1,8 +1,15 @@
 /*
- * engine: the model of a stream and the record loop of the filters that
- * run it (see engine.h).
+ * engine: the operands, the model, the pool and the output of the
+ * programs that run a model (see engine.h).
+ *
+ * Invariants: e->m is NULL until the first record, and from then on every
+ * operand opened has a header naming e->m (or none); a memory record
+ * handed out has n_src rows of D finite floats (none if n_src is 0); a
+ * window's ids and floats are copies, since stream records are only
+ * borrowed until the next sq_stream_next().
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +31,13 @@ check(struct sq_model *m, const struct sq_reader *r)
 	return m;
 }
 
-struct sq_model *
-sq_engine_model(const char *path, const struct sq_reader *r)
+/*
+ * The model for stream r: path if not NULL (-m or $SEQPIPE_MODEL), else
+ * r's header hint; NULL with sq_errstr() set when there is none, it does
+ * not load, or the stream belongs to another model.
+ */
+static struct sq_model *
+find_model(const char *path, const struct sq_reader *r)
 {
 	const struct sq_stream_info *info = sq_stream_info(r);
 	struct sq_model *m;
@@ -46,8 +58,13 @@ sq_engine_model(const char *path, const struct sq_reader *r)
 	return check(m, r);
 }
 
-const char *
-sq_engine_hint(const char *path, char *buf, size_t size)
+/*
+ * The model path for an output stream's header: path made absolute (so
+ * that a stream kept on disk finds its model from any directory), or
+ * path as it is if that fails or does not fit.  Returns buf.
+ */
+static const char *
+hint(const char *path, char *buf, size_t size)
 {
 	char *abs = realpath(path, NULL);
 
@@ -57,52 +74,172 @@ sq_engine_hint(const char *path, char *buf, size_t size)
 	return buf;
 }
 
-/* The model, pool and output, for the first record, read from r. */
+/* The model, pool and output, for the first record, read from e->r. */
 static int
-start(struct sq_engine *e, const struct sq_reader *r)
+start(struct sq_engine *e)
 {
-	if ((e->m = sq_engine_model(e->model_path, r)) == NULL)
+	if ((e->m = find_model(e->model_path, e->r)) == NULL)
 		return -1;
-	sq_engine_hint(e->model_path ? e->model_path :
-	    sq_stream_info(r)->model_path, e->hint, sizeof(e->hint));
+	hint(e->model_path ? e->model_path :
+	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);
 	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,
 	    e->mode);
 	return e->w == NULL ? -1 : 0;
 }
 
-long
-sq_engine_read(struct sq_engine *e, const char *path, int in_kind,
-    sq_engine_add_fn *add, void *ctx)
+/* Opens the next operand, checking its header against the model. */
+static int
+open_next(struct sq_engine *e)
 {
-	struct sq_reader *r = sq_stream_open(path, in_kind);
-	const char *name = sq_input_name(path);
-	struct sq_record rec;
-	long n = 0;
+	const char *path = e->n_paths ? e->paths[e->next_path] : NULL;
+
+	e->next_path++;
+	e->n_read = 0;
+	e->name = sq_input_name(path);
+	if ((e->r = sq_stream_open(path, e->in_kind)) == NULL)
+		return -1;
+	if (e->m != NULL && sq_stream_check_model(e->r, e->m->model_id) < 0)
+		return -1;
+	return 0;
+}
+
+/* A memory record the model can decode: 0, or -1 with sq_errstr() set. */
+static int
+check_memory(const struct sq_engine *e, const struct sq_record *rec)
+{
+	const struct sq_config *c = &e->m->cfg;
+	unsigned long long n = e->n_rec, key = rec->key;
+	size_t t;
+
+	if (rec->rows != rec->n_src ||
+	    (rec->rows > 0 && rec->cols != (uint32_t)c->d_model)) {
+		sq_seterr("%s: record %llu (key %llu): memory of %u x %u for %u "
+		    "source tokens, the model needs %u x %d", e->name, n, key,
+		    rec->rows, rec->cols, rec->n_src, rec->n_src, c->d_model);
+		return -1;
+	}
+	if (rec->n_src > (uint32_t)(c->max_positions - c->position_offset)) {
+		sq_seterr("%s: record %llu (key %llu): %u source positions, "
+		    "the model has %d", e->name, n, key, rec->n_src,
+		    c->max_positions - c->position_offset);
+		return -1;
+	}
+	for (t = 0; t < (size_t)rec->rows * rec->cols; t++)
+		if (!isfinite(rec->data[t])) {
+			sq_seterr("%s: record %llu (key %llu): memory holds %g",
+			    e->name, n, key, rec->data[t]);
+			return -1;
+		}
+	return 0;
+}
+
+int
+sq_engine_next(struct sq_engine *e, struct sq_record *rec)
+{
 	int rc;
 
-	if (r == NULL)
-		return -1;
-	if (e->m != NULL && sq_stream_check_model(r, e->m->model_id) < 0)
-		goto fail;
-	while ((rc = sq_stream_next(r, &rec)) == 1) {
-		if (e->m == NULL && start(e, r) < 0)
-			goto fail;
-		add(ctx, name, n++, &rec, r);
+	for (;;) {
+		if (e->r == NULL) {
+			if (e->next_path >= SQ_MAX(e->n_paths, 1))
+				return 0;
+			if (open_next(e) < 0)
+				return -1;
+		}
+		if ((rc = sq_stream_next(e->r, rec)) < 0)
+			return -1;
+		if (rc == 1)
+			break;
+		if (sq_stream_info(e->r)->is_text)
+			e->key_base += e->n_read;
+		sq_stream_close(e->r);
+		e->r = NULL;
 	}
+	e->n_rec = e->n_read++;
+	if (e->m == NULL && start(e) < 0)
+		return -1;
+	if (sq_stream_info(e->r)->is_text)
+		rec->key += e->key_base;
+	if (e->in_kind == SQ_STREAM_MEMORY && check_memory(e, rec) < 0)
+		return -1;
+	return 1;
+}
+
+/* Grows *p (of *cap elements of size sz) to hold need; keeps contents. */
+static void *
+grow(void *p, size_t *cap, size_t need, size_t sz)
+{
+	if (need <= *cap)
+		return p;
+	*cap = SQ_MAX(need, 2 * *cap);
+	return sq_reallocarray(p, *cap, sz);
+}
+
+/* Copies memory record rec into sentence i of the window. */
+static void
+keep(struct sq_engine *e, const struct sq_record *rec, int i)
+{
+	struct sq_memsent *s = &e->sents[i];
+	size_t n = (size_t)rec->rows * rec->cols;
+
+	s->key = rec->key;
+	s->n_src = (int)rec->n_src;
+	s->rows = (int)rec->rows;
+	/* offsets for now: the buffers may move while the window fills */
+	e->src_off[i] = e->n_ids;
+	e->mem_off[i] = e->n_data;
+	/* an empty source may come first: no copy from or to NULL */
+	if (rec->n_src > 0) {
+		e->ids = grow(e->ids, &e->cap_ids, e->n_ids + rec->n_src,
+		    sizeof(int32_t));
+		memcpy(e->ids + e->n_ids, rec->src,
+		    rec->n_src * sizeof(int32_t));
+		e->n_ids += rec->n_src;
+	}
+	if (n > 0) {
+		e->data = grow(e->data, &e->cap_data, e->n_data + n,
+		    sizeof(float));
+		memcpy(e->data + e->n_data, rec->data, n * sizeof(float));
+		e->n_data += n;
+	}
+}
+
+int
+sq_engine_window(struct sq_engine *e, int max,
+    const struct sq_memsent **sents)
+{
+	struct sq_record rec;
+	int n = 0, rc = 1, i;
+
+	e->n_ids = e->n_data = 0;
+	if (max > e->cap) {
+		e->sents = sq_reallocarray(e->sents, max, sizeof(*e->sents));
+		e->src_off = sq_reallocarray(e->src_off, max, sizeof(size_t));
+		e->mem_off = sq_reallocarray(e->mem_off, max, sizeof(size_t));
+		e->cap = max;
+	}
+	while (n < max && (rc = sq_engine_next(e, &rec)) > 0)
+		keep(e, &rec, n++);
 	if (rc < 0)
-		goto fail;
-	sq_stream_close(r);
+		return -1;
+	for (i = 0; i < n; i++) {
+		e->sents[i].src = e->ids + e->src_off[i];
+		e->sents[i].mem = e->data + e->mem_off[i];
+	}
+	*sents = e->sents;
 	return n;
-fail:
-	sq_stream_close(r);
-	return -1;
 }
 
 void
 sq_engine_close(struct sq_engine *e)
 {
+	sq_stream_close(e->r);
 	sq_writer_close(e->w);
 	sq_pool_free(e->pool);
 	sq_model_close(e->m);
+	free(e->sents);
+	free(e->src_off);
+	free(e->mem_off);
+	free(e->ids);
+	free(e->data);
 }

@@ -1,19 +1,28 @@
 /*
- * engine: what the programs that run a model on a stream share (encode,
- * decode, beamsearch): finding the model the stream belongs to, and for
- * encode and decode the loop over an operand's records that opens the
- * model, a thread pool and the output stream at the first record.
+ * engine: the run-time glue of the programs that run a model on streams
+ * (encode, decode, beamsearch), in one place: the operands read one after
+ * the other as one stream of records, the model they belong to, the
+ * thread pool, and the output stream; for memory streams, each record
+ * checked against the model and, for a program that sorts by length,
+ * read in windows of owned sentences.
  *
  * The model named by -m, else by $SEQPIPE_MODEL, else by the path hint in
  * the input stream's header, so that "tokenize -m M | encode | decode"
  * names the model once (design.md §2).  The stream's model id, when it
- * has one, must be the model's.
+ * has one, must be the model's.  The model, the pool and the output are
+ * opened at the first record, so that an empty input needs no model and
+ * gives an empty output.
+ *
+ * A program is then its options and one loop:
+ *	while ((rc = sq_engine_next(&e, &rec)) > 0)
+ *		... rec, then sq_stream_write(e.w, ...)
+ * (or sq_engine_window() for windows of memory sentences), and
+ * sq_engine_close().
  */
 #ifndef SQ_ENGINE_H
 #define SQ_ENGINE_H
 
 #include <stddef.h>
-
 #include <stdint.h>
 
 struct sq_model;
@@ -22,53 +31,72 @@ struct sq_reader;
 struct sq_record;
 struct sq_writer;
 
-/*
- * Opens the model for stream r: path if not NULL (from -m or
- * $SEQPIPE_MODEL: sq_cli_model()), else r's header hint.  Returns NULL
- * with sq_errstr() set when there is none, it does not load, or the
- * stream belongs to another model.  Caller frees with sq_model_close().
- */
-struct sq_model *sq_engine_model(const char *path, const struct sq_reader *r);
-
-/*
- * The model path to put in an output stream's header: path made absolute
- * (so that a stream kept on disk finds its model from any directory), or
- * path as it is if that fails or does not fit.  Returns buf.
- */
-const char *sq_engine_hint(const char *path, char *buf, size_t size);
+/* One memory sentence of a window, owned by the engine until the next. */
+struct sq_memsent {
+	uint64_t key;
+	int n_src;
+	const int32_t *src;	/* (n_src) */
+	int rows;		/* S: source positions */
+	const float *mem;	/* (S, D) */
+};
 
 /*
  * A filter from input streams to one output stream on stdout.  The caller
- * sets the first four fields; the rest start zeroed and are set at the
- * first record, so that an empty input needs no model and gives an empty
- * output (m stays NULL).
+ * sets the fields up to mode (zero the rest) and calls sq_engine_next()
+ * or sq_engine_window(); m, pool and w are set at the first record (m
+ * stays NULL for an empty input), name and n_rec with each record.
  */
 struct sq_engine {
 	const char *model_path;	/* sq_cli_model(): -m or $SEQPIPE_MODEL */
 	int threads;		/* of the pool */
+	char **paths;		/* the operands; none: stdin */
+	int n_paths;
+	int in_kind;		/* SQ_STREAM_* of the operands */
 	int out_kind;		/* SQ_STREAM_* of the output */
 	int mode;		/* SQ_WRITE_* of the output */
+
 	struct sq_model *m;
 	struct sq_pool *pool;
-	struct sq_writer *w;	/* its header names m by hint */
+	struct sq_writer *w;	/* its header names m by absolute path */
+	const char *name;	/* the operand of the last record */
+	uint64_t n_rec;		/* the last record's index in it, from 0 */
+
+	/* private */
+	struct sq_reader *r;	/* the operand being read, NULL between */
+	int next_path;		/* operands opened */
+	uint64_t n_read;	/* records read from r */
+	uint64_t key_base;	/* lines of the earlier text operands */
 	char hint[4096];
+	struct sq_memsent *sents;	/* (cap) the window */
+	size_t *src_off, *mem_off;	/* (cap) where their copies start */
+	int cap;
+	int32_t *ids;		/* copies of the window's ids and floats */
+	size_t n_ids, cap_ids;
+	float *data;
+	size_t n_data, cap_data;
 };
 
-/* Called for record n_rec (from 0) of operand name, read from r. */
-typedef void sq_engine_add_fn(void *ctx, const char *name, uint64_t n_rec,
-    struct sq_record *rec, const struct sq_reader *r);
+/*
+ * The next record of all operands, in order, into rec (borrowed until
+ * the next call).  Opens the model, pool and output at the first record
+ * and checks every operand's header against the model.  The keys of a
+ * text ids operand continue from the lines of the earlier ones.  A
+ * memory record is checked against the model: its shape (n_src rows of
+ * D), its positions (at most the model's) and its floats (finite).
+ * Returns 1, 0 at the end of the last operand, or -1 with sq_errstr() set
+ * to "FILE: record N (key K): what" or the like.
+ */
+int sq_engine_next(struct sq_engine *e, struct sq_record *rec);
 
 /*
- * Reads operand path (NULL or "-": stdin) as a stream of in_kind,
- * checking its header against e->m when there is one; at the first
- * record of all opens the model (sq_engine_model() with e->model_path,
- * else r's hint), the pool and the output; then calls add for each
- * record.  Returns the records read, or -1 with sq_errstr() set.
+ * The next up to max memory sentences, in input order, copied (and
+ * owned until the next call; the previous window's are freed): sets
+ * *sents and returns how many, 0 at the end, or -1 as sq_engine_next().
  */
-long sq_engine_read(struct sq_engine *e, const char *path, int in_kind,
-    sq_engine_add_fn *add, void *ctx);
+int sq_engine_window(struct sq_engine *e, int max,
+    const struct sq_memsent **sents);
 
-/* Frees the output writer, the pool and the model (NULL ones too). */
+/* Frees the window, the reader, the writer, the pool and the model. */
 void sq_engine_close(struct sq_engine *e);
 
 #endif

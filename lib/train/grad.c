@@ -397,8 +397,8 @@ drop_key(uint64_t seed, uint64_t stream)
 	return fmix(fmix(seed) ^ stream);
 }
 
-uint64_t
-sq_dropout_bits(uint64_t seed, uint64_t stream, uint64_t index)
+static uint64_t
+dropout_bits(uint64_t seed, uint64_t stream, uint64_t index)
 {
 	return fmix(drop_key(seed, stream) + (index + 1) *
 	    0x9E3779B97F4A7C15ull);
@@ -417,7 +417,7 @@ drop_threshold(float p)
 int
 sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p)
 {
-	return (sq_dropout_bits(seed, stream, index) >> 32) >=
+	return (dropout_bits(seed, stream, index) >> 32) >=
 	    drop_threshold(p);
 }
 

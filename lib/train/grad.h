@@ -20,7 +20,7 @@
  *
  * Dropout everywhere is inverted dropout (PyTorch's): a kept element is
  * scaled by 1/(1-p).  Whether element i of a stream is kept is a pure
- * function of (seed, stream, i), see sq_dropout_bits(), so masks need not
+ * function of (seed, stream, i), see sq_dropout_keep(), so masks need not
  * be stored, and do not depend on the thread count or the call order.
  *
  * Nothing here allocates or fails; sizes are the caller's to check.
@@ -83,7 +83,8 @@ void sq_activate_backward(float *dx, const float *pre, const float *dy,
 /* ---- dropout ---- */
 
 /*
- * The random bits of element index of a stream: the (index+1)-th output
+ * Whether element index of a stream is kept.  Its random bits: the
+ * (index+1)-th output
  * of splitmix64 (Steele, Lea, Flood 2014) started from the state
  * fmix(fmix(seed) ^ stream), fmix being splitmix64's output function
  *   z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9; z = (z ^ z >> 27) *
@@ -91,7 +92,6 @@ void sq_activate_backward(float *dx, const float *pre, const float *dy,
  * i.e. fmix(key + (index + 1) * 0x9E3779B97F4A7C15).  The element is kept
  * when its top 32 bits, read as u / 2^32, are >= p.
  */
-uint64_t sq_dropout_bits(uint64_t seed, uint64_t stream, uint64_t index);
 int sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p);
 
 /*

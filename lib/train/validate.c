@@ -69,25 +69,25 @@ static void
 segment_stats(struct sq_bleu *b, struct sq_bleu_stats *st, const char *hyp,
     size_t hyp_len, const char *ref, size_t ref_len)
 {
-	struct sq_ustr h = {0}, r = {0};
-	struct sq_uspan hs, rs;
+	struct sq_bleu_ustr h = {0}, r = {0};
+	struct sq_bleu_uspan hs, rs;
 	size_t bad;
 
 	/* SentencePiece's output is valid UTF-8; a failure leaves a prefix */
-	sq_utf8_decode(&h, hyp, hyp_len, &bad);
-	sq_utf8_decode(&r, ref, ref_len, &bad);
-	hs = (struct sq_uspan){h.c, h.n};
-	rs = (struct sq_uspan){r.c, r.n};
+	sq_bleu_utf8_decode(&h, hyp, hyp_len, &bad);
+	sq_bleu_utf8_decode(&r, ref, ref_len, &bad);
+	hs = (struct sq_bleu_uspan){h.c, h.n};
+	rs = (struct sq_bleu_uspan){r.c, r.n};
 	sq_bleu_segment(b, st, hs, &rs, 1);
-	sq_ustr_free(&h);
-	sq_ustr_free(&r);
+	sq_bleu_ustr_free(&h);
+	sq_bleu_ustr_free(&r);
 }
 
 double
 sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
     const struct sq_corpus *c, long n, struct sq_spm *tgt)
 {
-	struct sq_bleu_opts bo = {SQ_BLEUTOK_13A, SQ_BLEU_SMOOTH_EXP, 0, 0, 0};
+	struct sq_bleu_opts bo = {SQ_BLEU_TOK_13A, SQ_BLEU_SMOOTH_EXP, 0, 0, 0};
 	struct sq_greedy_opts go = {0};
 	struct sq_bleu_stats total = {0};
 	struct sq_bleu_score score;
@@ -138,7 +138,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 		}
 		sq_greedy_clear(gr);
 	}
-	sq_bleu_compute(&score, &total, &bo, SQ_NUM_INT);
+	sq_bleu_compute(&score, &total, &bo, SQ_BLEU_NUM_INT);
 	rc = score.score;
 out:
 	sq_greedy_free(gr);

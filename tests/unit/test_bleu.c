@@ -14,13 +14,13 @@
 #include "bleu/tok.h"
 #include "tap.h"
 
-static struct sq_ustr
+static struct sq_bleu_ustr
 decode(const char *s)
 {
-	struct sq_ustr u = { 0 };
+	struct sq_bleu_ustr u = { 0 };
 	size_t bad;
 
-	if (sq_utf8_decode(&u, s, strlen(s), &bad) < 0)
+	if (sq_bleu_utf8_decode(&u, s, strlen(s), &bad) < 0)
 		abort();
 	return u;
 }
@@ -58,41 +58,41 @@ encode(const uint32_t *c, size_t n)
 static void
 lower(const char *in, const char *want)
 {
-	struct sq_ustr u = decode(in), out = { 0 };
+	struct sq_bleu_ustr u = decode(in), out = { 0 };
 	const char *got;
 
-	sq_py_lower(&out, u.c, u.n);
+	sq_bleu_py_lower(&out, u.c, u.n);
 	got = encode(out.c, out.n);
 	ok(strcmp(got, want) == 0, "str.lower(\"%s\") is \"%s\" (got \"%s\")",
 	    in, want, got);
-	sq_ustr_free(&u);
-	sq_ustr_free(&out);
+	sq_bleu_ustr_free(&u);
+	sq_bleu_ustr_free(&out);
 }
 
 /* ' '.join(tokenizer(line).split()) */
 static void
 tok(const char *name, const char *in, const char *want)
 {
-	struct sq_ustr u = decode(in), j = { 0 };
-	struct sq_uspan w[256], t;
-	struct sq_bleutok tk;
+	struct sq_bleu_ustr u = decode(in), j = { 0 };
+	struct sq_bleu_uspan w[256], t;
+	struct sq_bleu_tok tk;
 	size_t n;
 	const char *got;
 
-	sq_bleutok_init(&tk, (enum sq_bleutok_kind)sq_bleutok_kind(name));
-	t = sq_bleutok_run(&tk, u.c, u.n);
-	n = sq_py_split(w, 256, t.c, t.n);
+	sq_bleu_tok_init(&tk, (enum sq_bleu_tok_kind)sq_bleu_tok_kind(name));
+	t = sq_bleu_tok_run(&tk, u.c, u.n);
+	n = sq_bleu_py_split(w, 256, t.c, t.n);
 	for (size_t i = 0; i < n && i < 256; i++) {
 		if (i)
-			sq_ustr_push(&j, ' ');
-		sq_ustr_append(&j, w[i].c, w[i].n);
+			sq_bleu_ustr_push(&j, ' ');
+		sq_bleu_ustr_append(&j, w[i].c, w[i].n);
 	}
 	got = encode(j.c, j.n);
 	ok(strcmp(got, want) == 0, "%s: \"%s\" -> \"%s\" (got \"%s\")", name,
 	    in, want, got);
-	sq_bleutok_free(&tk);
-	sq_ustr_free(&u);
-	sq_ustr_free(&j);
+	sq_bleu_tok_free(&tk);
+	sq_bleu_ustr_free(&u);
+	sq_bleu_ustr_free(&j);
 }
 
 static void
@@ -100,19 +100,19 @@ repr(double x, const char *want)
 {
 	char buf[64];
 
-	sq_pyfloat_repr(buf, sizeof(buf), x);
+	sq_bleu_pyfloat_repr(buf, sizeof(buf), x);
 	ok(strcmp(buf, want) == 0, "repr(%.17g) is %s (got %s)", x, want, buf);
 }
 
 static void
 utf8(const char *s, int valid, const char *what)
 {
-	struct sq_ustr u = { 0 };
+	struct sq_bleu_ustr u = { 0 };
 	size_t bad;
 
-	ok((sq_utf8_decode(&u, s, strlen(s), &bad) == 0) == valid,
+	ok((sq_bleu_utf8_decode(&u, s, strlen(s), &bad) == 0) == valid,
 	    "UTF-8 %s: %s", valid ? "accepts" : "rejects", what);
-	sq_ustr_free(&u);
+	sq_bleu_ustr_free(&u);
 }
 
 int
@@ -122,7 +122,7 @@ main(void)
 	    5843160025838961886ULL, 14708796524633321433ULL };
 	static const int choice[20] = { 6, 2, 7, 3, 2, 7, 6, 6, 9, 3, 8, 3, 5,
 	    5, 2, 1, 2, 6, 6, 9 };
-	struct sq_nprng g;
+	struct sq_bleu_nprng g;
 	uint32_t seed = 12345;
 	int same;
 
@@ -137,10 +137,12 @@ main(void)
 	lower("\xce\x91\xce\xa3\xcc\x81\xce\x92",
 	    "\xce\xb1\xcf\x83\xcc\x81\xce\xb2");
 
-	ok(sq_py_isspace(0x1c) && sq_py_isspace(0xa0) && sq_py_isspace(0x3000)
-	    && sq_py_isspace(0x85), "isspace: U+001C U+00A0 U+3000 U+0085");
-	ok(!sq_py_isspace(0x200b) && !sq_py_isspace(0xfeff) &&
-	    !sq_py_isspace(0x180e), "not isspace: U+200B U+FEFF U+180E");
+	ok(sq_bleu_py_isspace(0x1c) && sq_bleu_py_isspace(0xa0) &&
+	    sq_bleu_py_isspace(0x3000)
+	    && sq_bleu_py_isspace(0x85),
+	    "isspace: U+001C U+00A0 U+3000 U+0085");
+	ok(!sq_bleu_py_isspace(0x200b) && !sq_bleu_py_isspace(0xfeff) &&
+	    !sq_bleu_py_isspace(0x180e), "not isspace: U+200B U+FEFF U+180E");
 
 	tok("13a", "Hello, world! 3.5-4 &amp;lt;tag&amp;gt; <skipped>x",
 	    "Hello , world ! 3.5 - 4 < tag > x");
@@ -175,15 +177,15 @@ main(void)
 	utf8("\xf4\x90\x80\x80", 0, "above U+10FFFF");
 	utf8("\xe2\x82", 0, "a truncated sequence");
 
-	sq_nprng_seed(&g, &seed, 1);
+	sq_bleu_nprng_seed(&g, &seed, 1);
 	same = 1;
 	for (int i = 0; i < 3; i++)
-		same &= sq_nprng_next64(&g) == raw[i];
+		same &= sq_bleu_nprng_next64(&g) == raw[i];
 	ok(same, "PCG64(SeedSequence(12345)) draws NumPy's first 3 numbers");
-	sq_nprng_seed(&g, &seed, 1);
+	sq_bleu_nprng_seed(&g, &seed, 1);
 	same = 1;
 	for (int i = 0; i < 20; i++)
-		same &= (int)sq_nprng_below(&g, 10) == choice[i];
+		same &= (int)sq_bleu_nprng_below(&g, 10) == choice[i];
 	ok(same, "default_rng(12345).choice(10, 20) as NumPy");
 	return tap_done();
 }

@@ -5,7 +5,9 @@
  * log-probs they get when each hypothesis is decoded alone from the start
  * (the key/value cache follows its parents by index), for one and two
  * threads; plus the encoder's packing: a sentence's output does not
- * depend on the batch it is in.  Post-norm and pre-norm, ReLU and GELU.
+ * depend on the batch it is in.  And lib/search's beam step function
+ * over the decoder, reused here as any program may: a beam of 1 is
+ * greedy search.  Post-norm and pre-norm, ReLU and GELU.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +17,9 @@
 #include "nn/decoder.h"
 #include "nn/encoder.h"
 #include "nn/model.h"
+#include "search/beam.h"
+#include "search/decoding.h"
+#include "search/greedy.h"
 #include "base/pool.h"
 #include "base/util.h"
 #include "tap.h"
@@ -147,6 +152,7 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	int32_t toks[4][T];
 	float *mem[2], *ref = sq_malloc(4L * T * V * sizeof(float));
 	float *lp = sq_malloc(4L * V * sizeof(float));
+	float *lp4 = sq_malloc((long)T * V * sizeof(float));
 	double err = 0.0;
 	char what[128];
 
@@ -223,6 +229,15 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	    sq_pool_threads(pool));
 	ok(err < 1e-5, "%s (max abs diff %.3g)", what, err);
 
+	/*
+	 * The arena carved for that batch of 4 rows is carved again for one
+	 * row: the same decoder gives what it gave before the batch.
+	 */
+	alone(d, mem[sent_of[3]], lens[sent_of[3]], toks[3], lp4);
+	err = max_diff(lp4, ref + 3L * T * V, (long)T * V);
+	ok(err == 0, "%s: a decoder reused after a larger batch gives the "
+	    "same log-probs (max abs diff %.3g)", name, err);
+
 	/* the encoder: sentence 1 alone equals sentence 1 in the pair */
 	sq_encoder_run(e, 1, srcs + 1, lens + 1);
 	err = max_diff(sq_encoder_out(e, 0), mem[1], 3L * D);
@@ -232,7 +247,45 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 
 	sq_decoder_free(d);
 	sq_encoder_free(e);
-	free(mem[0]), free(mem[1]), free(ref), free(lp);
+	free(mem[0]), free(mem[1]), free(ref), free(lp), free(lp4);
+}
+
+/* sq_beam_run with sq_beam_decoder_step, k = 1, against sq_greedy. */
+static void
+test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
+{
+	struct sq_encoder *e = sq_encoder_new(m, pool);
+	int32_t src0[S] = { 4, 5, 6, 7, 8 }, src1[3] = { 9, 10, 11 };
+	const int32_t *srcs[2] = { src0, src1 };
+	int lens[2] = { S, 3 }, steps[2] = { T, T }, i, same = 1;
+	struct sq_greedy_opts go = { .max_len = { 0, T } };
+	struct sq_beam_opts bo = { .beam_size = 1, .nbest = 1, .alpha = 1,
+	    .start_id = 1, .eos_id = 2, .n_vocab = V };
+	struct sq_greedy *g = sq_greedy_new(m, pool, &go, 2);
+	struct sq_beam_decoder *bd = sq_beam_decoder_new(m, pool, 2, 1);
+	struct sq_beam *bs = sq_beam_new(&bo);
+	const struct sq_beam_hyp *h;
+	struct sq_greedy_sent *gs;
+	const float *mem[2];
+
+	sq_encoder_run(e, 2, srcs, lens);
+	for (i = 0; i < 2; i++) {
+		mem[i] = sq_encoder_out(e, i);
+		sq_greedy_add(g, i, lens[i], mem[i], NULL, -1);
+	}
+	same = sq_greedy_run(g, &gs) == 2 &&
+	    sq_beam_decoder_begin(bd, 2, mem, lens, T) == 0 &&
+	    sq_beam_run(bs, 2, steps, NULL, sq_beam_decoder_step, bd) == 0;
+	for (i = 0; same && i < 2; i++)
+		same = sq_beam_hyps(bs, i, &h) == 1 && h->n_ids == gs[i].n &&
+		    gs[i].n > 1 &&
+		    memcmp(h->ids, gs[i].ids, gs[i].n * sizeof(int32_t)) == 0;
+	ok(same, "%s, %d thread(s): a beam of 1 over sq_beam_decoder_step "
+	    "is greedy search", name, sq_pool_threads(pool));
+	sq_greedy_free(g);
+	sq_beam_decoder_free(bd);
+	sq_beam_free(bs);
+	sq_encoder_free(e);
 }
 
 int
@@ -246,6 +299,8 @@ main(void)
 	test_select(post, two, "post-norm ReLU");
 	test_select(pre, NULL, "pre-norm GELU");
 	test_select(pre, two, "pre-norm GELU");
+	test_beam_step(post, NULL, "post-norm ReLU");
+	test_beam_step(pre, two, "pre-norm GELU");
 	sq_pool_free(two);
 	free(post->enc), free(post->dec), free(post);
 	free(pre->enc), free(pre->dec), free(pre);

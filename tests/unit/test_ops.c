@@ -59,7 +59,8 @@ test_linear(struct sq_pool *pool)
 		sq_linear(y, x, w, b, M, K, N, pool);
 		sq_linear_ref(yr, x, w, b, M, K, N);
 		e = max_diff(y, yr, (long)M * N);
-		snprintf(what, sizeof(what), "linear M=%d K=%d N=%d, %d threads",
+		snprintf(what, sizeof(what),
+		    "linear M=%d K=%d N=%d, %d threads",
 		    M, K, N, sq_pool_threads(pool));
 		ok(e < 1e-4, "%s (max abs diff %.3g)", what, e);
 		sq_linear(y, x, w, NULL, M, K, N, pool);
@@ -118,6 +119,46 @@ test_layernorm(struct sq_pool *pool)
 	free(x), free(g), free(b), free(y), free(yr);
 }
 
+/* The residual around a sublayer f, pre-norm and post-norm, by hand. */
+static void
+test_sublayer(struct sq_pool *pool)
+{
+	int M = 7, D = 64, pre;
+	struct sq_config c = { .d_model = D, .layer_norm_eps = 1e-5f };
+	float *x = rand_vec((long)M * D, 2.0f), *o = rand_vec((long)M * D,
+	    2.0f);
+	struct sq_norm nm = { rand_vec(D, 1.0f), rand_vec(D, 1.0f) };
+	float *h = sq_malloc((long)M * D * sizeof(float));
+	float *want = sq_malloc((long)M * D * sizeof(float));
+	float *y = sq_malloc((long)M * D * sizeof(float));
+	const float *in;
+	long i;
+
+	for (pre = 0; pre <= 1; pre++) {
+		c.pre_norm = pre;
+		memcpy(y, x, (long)M * D * sizeof(float));
+		in = sq_sublayer_in(h, y, &nm, &c, M, pool);
+		if (pre) {	/* x + f(LN(x)): f's input is LN(x) */
+			sq_layernorm_ref(want, x, nm.g, nm.b, M, D, 1e-5f);
+			ok(in == h && max_diff(h, want, (long)M * D) < 1e-5,
+			    "pre-norm: the sublayer reads LN(x)");
+			for (i = 0; i < (long)M * D; i++)
+				want[i] = x[i] + o[i];
+		} else {	/* LN(x + f(x)): f's input is x */
+			ok(in == y, "post-norm: the sublayer reads x");
+			for (i = 0; i < (long)M * D; i++)
+				h[i] = x[i] + o[i];
+			sq_layernorm_ref(want, h, nm.g, nm.b, M, D, 1e-5f);
+		}
+		sq_sublayer_out(y, o, &nm, &c, M, pool);
+		ok(max_diff(y, want, (long)M * D) < 1e-5, "%s: the sublayer's "
+		    "output joins x as %s", pre ? "pre-norm" : "post-norm",
+		    pre ? "x + o" : "LN(x + o)");
+	}
+	free(x), free(o), free((float *)nm.g), free((float *)nm.b);
+	free(h), free(want), free(y);
+}
+
 static void
 test_logsoftmax(struct sq_pool *pool)
 {
@@ -142,7 +183,8 @@ test_attend(void)
 	int D = 64, H = 4, n, t;
 
 	for (n = 0; n <= 37; n += 37) {
-		float *q = rand_vec(D, 2.0f), *k = rand_vec((long)2 * n * D, 2.0f);
+		float *q = rand_vec(D, 2.0f), *k = rand_vec((long)2 * n * D,
+		    2.0f);
 		float *v = rand_vec((long)2 * n * D, 1.0f);
 		float o[64], orf[64], p[4 * 37 + 1], pr[4 * 37 + 1], s[38];
 		long cell[38];
@@ -209,6 +251,7 @@ main(void)
 	test_linear(pool);
 	test_elementwise(pool);
 	test_layernorm(pool);
+	test_sublayer(pool);
 	test_logsoftmax(pool);
 	test_attend();
 	test_pool();
