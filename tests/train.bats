@@ -299,3 +299,77 @@ PY
 	run -0 bash -c "tokenize -m h.model < '$TD/test.src' | encode | decode | detok | wc -l"
 	[ "$output" -eq 60 ]
 }
+
+@test "--average 2: the model is the mean of the last two checkpoints" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-steps 10 --save-every 5 --average 2 \
+	    -o a.model
+	[[ "$stderr" == *"the mean of the last 2 checkpoints"* ]]
+	"$PY" - <<'PY'
+import sys, os
+sys.path.insert(0, os.environ["SRCDIR"] + "/scripts")
+import numpy as np
+import seqpipe_torch as sq
+m, _ = sq.read_safetensors("a.model")
+s = [sq.read_safetensors("a.model.ckpt.avg%d" % k) for k in (0, 1)]
+assert sorted(x[1]["train.step"] for x in s) == ["10", "5"]
+worst = max(float(np.abs(m[k] - (s[0][0][k] + s[1][0][k]) / 2).max())
+            for k in m if k.endswith("weight"))
+assert worst < 1e-6, worst
+assert any(not np.array_equal(s[0][0][k], s[1][0][k]) for k in m if k.endswith("weight"))
+PY
+}
+
+@test "--patience stops after that many validations without progress" {
+	cd "$BATS_TEST_TMPDIR"
+	# a learning rate of 0: the validation loss never gets better
+	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --valid-src "$TD/valid.src" \
+	    --valid-tgt "$TD/valid.tgt" --lr 0 --valid-every 5 --patience 2 \
+	    --valid-bleu-lines 0 --max-steps 100 -o p.model
+	[[ "$stderr" == *"step 15: no better validation loss in 2 validations: stopping"* ]]
+}
+
+@test "overlong pairs and invalid UTF-8: counted in one warning each, or truncated" {
+	cd "$BATS_TEST_TMPDIR"
+	head -n 200 "$TD/train.src" > w.src
+	head -n 200 "$TD/train.tgt" > w.tgt
+	printf 'a b c d e f g h a b c d e f g h a b c d e f g h a b c d e f g h a b\n' >> w.src
+	printf 'a\n' >> w.tgt
+	printf 'a \377 b\n' >> w.src
+	printf 'b a\n' >> w.tgt
+	run -0 --separate-stderr train $(tiny) --src w.src --tgt w.tgt \
+	    --max-steps 2 -o w.model
+	[[ "$stderr" == *"training data: 1 pairs longer than 32 positions dropped"* ]]
+	[[ "$stderr" == *"training data: 1 lines had invalid UTF-8"* ]]
+	[[ "$stderr" == *"training data: 201 pairs"* ]]
+	run -0 --separate-stderr train $(tiny) --src w.src --tgt w.tgt \
+	    --max-steps 2 --too-long truncate -o w.model
+	[[ "$stderr" == *"1 pairs longer than 32 positions truncated"* ]]
+	[[ "$stderr" == *"training data: 202 pairs"* ]]
+}
+
+@test "--update-freq 2 accumulates two batches per update" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-epochs 1 --update-freq 2 --log-every 1 \
+	    -o u.model
+	one=$(grep -c '^[0-9]' u.model.log.tsv)
+	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
+	    --tgt "$TD/train.tgt" --max-epochs 1 --log-every 1 -o v.model
+	two=$(grep -c '^[0-9]' v.model.log.tsv)
+	echo "updates in an epoch: $one with --update-freq 2, $two without"
+	[ $(( (two + 1) / 2 )) -eq "$one" ]
+}
+
+@test "scripts/plot-train draws the log to a PNG" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --valid-src "$TD/valid.src" --valid-tgt "$TD/valid.tgt" \
+	    --max-steps 20 --valid-every 10 --log-every 5 -o g.model
+	run -0 "$SRCDIR/scripts/plot-train" g.model.log.tsv g.png
+	[ "$(head -c 8 g.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	run -1 "$SRCDIR/scripts/plot-train" no-such.tsv g.png
+	[[ "$output" == *"no-such.tsv: cannot read"* ]]
+}

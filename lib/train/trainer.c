@@ -297,6 +297,82 @@ make_state(struct trainer *t)
 
 /* ---- checkpoints ---- */
 
+/*
+ * With --average N, the weights of the last N checkpoints are kept in N
+ * files beside the checkpoint, CKPT.avgK, K the checkpoint's number
+ * (ceil(step / save_every)) modulo N, each with its step in train.step:
+ * the same files whatever the interruptions, so averaging survives
+ * --resume.
+ */
+static void
+snapshot_path(const struct trainer *t, long k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.avg%ld", t->ckpt, k);
+}
+
+static int
+save_snapshot(struct trainer *t)
+{
+	const struct sq_train_opts *o = t->o;
+	char path[4200], step[32];
+	struct sq_extra_meta xm[] = {{"train.step", step}};
+	struct sq_save_opts x = {0, 0, NULL, 1, xm};
+	long k = (t->step + o->save_every - 1) / o->save_every % o->average;
+
+	if (o->average < 2)
+		return 0;
+	snprintf(step, sizeof(step), "%ld", t->step);
+	snapshot_path(t, k, path, sizeof(path));
+	return sq_model_save(t->m, path, &x);
+}
+
+/*
+ * The mean of the snapshots of the last average checkpoints (those of
+ * this run: step within average saves of the last) into t->m's weights.
+ * Returns how many were averaged, or -1 with the error set.
+ */
+static int
+average_snapshots(struct trainer *t)
+{
+	const struct sq_train_opts *o = t->o;
+	long n = t->m->params->total, k, i;
+	double *sum = sq_calloc((size_t)n, sizeof(double));
+	int used = 0;
+
+	for (k = 0; k < o->average; k++) {
+		char path[4200];
+		struct sq_model *s;
+		const char *st;
+		long step;
+
+		snapshot_path(t, k, path, sizeof(path));
+		if (access(path, F_OK) != 0)
+			continue;
+		if ((s = sq_model_open(path)) == NULL) {
+			free(sum);
+			return -1;
+		}
+		st = sq_model_meta(s, "train.step");
+		step = st ? strtol(st, NULL, 10) : -1;
+		if (step > t->step - o->average * o->save_every && step <=
+		    t->step) {
+			for (int j = 0; j < s->params->n; j++) {
+				const struct sq_param *p = &s->params->p[j];
+				const float *w = *sq_param_field(s, p);
+
+				for (i = 0; i < p->numel; i++)
+					sum[p->offset + i] += w[i];
+			}
+			used++;
+		}
+		sq_model_close(s);
+	}
+	for (i = 0; used > 0 && i < n; i++)
+		t->m->owned[i] = (float)(sum[i] / used);
+	free(sum);
+	return used;
+}
+
 static int
 save_checkpoint(struct trainer *t)
 {
@@ -315,7 +391,7 @@ save_checkpoint(struct trainer *t)
 	snprintf(batch, sizeof(batch), "%ld", t->batch);
 	snprintf(best, sizeof(best), "%.17g", t->best);
 	snprintf(bad, sizeof(bad), "%ld", t->bad);
-	if (sq_model_save(t->m, t->ckpt, &x) < 0)
+	if (sq_model_save(t->m, t->ckpt, &x) < 0 || save_snapshot(t) < 0)
 		return -1;
 	t->saved = t->step;
 	return 0;
@@ -783,16 +859,25 @@ run(struct trainer *t)
 	return 0;
 }
 
-/* The model written at the end: the best validated one, else the last. */
+/*
+ * The model written at the end: with --average N, the mean of the last N
+ * checkpoints; else the best validated one, else the last.
+ */
 static int
 finish(struct trainer *t)
 {
 	struct sq_save_opts so = {t->o->f16, 0, NULL, 0, NULL};
 	struct sq_model *best;
-	int rc;
+	int rc, n;
 
 	if (save_checkpoint(t) < 0)
 		return -1;
+	if (t->o->average > 1) {
+		if ((n = average_snapshots(t)) < 0)
+			return -1;
+		note(t, "the model is the mean of the last %d checkpoints", n);
+		return sq_model_save(t->m, t->o->output, &so);
+	}
 	if (t->valid == NULL || !isfinite(t->best))
 		return sq_model_save(t->m, t->o->output, &so);
 	if ((best = sq_model_open(t->best_path)) == NULL)
