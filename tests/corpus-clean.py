@@ -4,6 +4,7 @@ for tests/corpus.bats (no network, no apt).
 
 usage: corpus-clean.py LANG < ENTRIES        one entry a line: en TAB tgt
        corpus-clean.py --mo LANG FILE.mo     rule 1: the entries of a .mo
+       corpus-clean.py --po LANG FILE.po     rule 1: the entries of a .po
 
 In ENTRIES, \\n is a newline and \\0 a NUL (between plural forms); an
 optional third field is the msgctxt.  Prints each kept pair as
@@ -22,8 +23,9 @@ spec = importlib.util.spec_from_loader("build_corpus", loader)
 bc = importlib.util.module_from_spec(spec)
 loader.exec_module(bc)
 
-if sys.argv[1] == "--mo":
-    for ctxt, en, tgt in bc.read_mo(sys.argv[3], collections.Counter()):
+if sys.argv[1] in ("--mo", "--po"):
+    read = bc.read_mo if sys.argv[1] == "--mo" else bc.read_po
+    for ctxt, en, tgt in read(sys.argv[3], collections.Counter()):
         print(f"{ctxt!r} {en!r} {tgt!r}")
     sys.exit(0)
 lang = sys.argv[1]

@@ -56,6 +56,42 @@ clean() {
 	assert_output "'' '%d files' '%d 个文件'"
 }
 
+@test "corpus: rule 1 reads a .po: fuzzy and obsolete entries skipped" {
+	cat > "$T/de.po" <<-'PO'
+	# header comment
+	msgid ""
+	msgstr ""
+	"Content-Type: text/plain; charset=UTF-8\n"
+
+	#. wiFk3
+	#: 02110000.xhp
+	msgctxt ""
+	"02110000.xhp\n"
+	"tit\n"
+	"help.text"
+	msgid "Toggle \"Ordered\" "
+	"List"
+	msgstr "Sortierte Liste "
+	"umschalten"
+
+	#, fuzzy
+	msgid "Close"
+	msgstr "Schließen"
+
+	#~ msgid "Old"
+	#~ msgstr "Alt"
+
+	msgid "Tab\there"
+	msgstr "Tab\thier"
+	PO
+	run "$PY" "$SRCDIR/tests/corpus-clean.py" --po de "$T/de.po"
+	assert_success
+	assert_output - <<-'OUT'
+	'02110000.xhp\ntit\nhelp.text' 'Toggle "Ordered" List' 'Sortierte Liste umschalten'
+	'' 'Tab\there' 'Tab\thier'
+	OUT
+}
+
 @test "corpus: rule 2 drops empty translations and translator meta entries" {
 	run clean de $'Open\t' $'translator-credits\tIch' $'Your names\tIch\tNAME OF TRANSLATORS' \
 	    $'Hello\tHallo\tTranslators: keep short' $'_: KDE comment\\nFile\tDatei'
@@ -92,7 +128,9 @@ clean() {
 	OUT
 }
 
-@test "corpus: rules 5 and 6 drop menu paths and single-token identifiers" {
+@test "corpus: rules 5 and 6 drop index keywords, menu paths, identifiers" {
+	run clean de '<bookmark_value>frames;unlinking</bookmark_value>	<bookmark_value>Rahmen;lösen</bookmark_value>'
+	assert_output "drop: 5 lo-index/menu-path"
 	run clean de $'/_File/_Open\t/_Datei/_Öffnen' $'/usr/share/doc\t/usr/share/doc' \
 	    $'http://example.org/\thttp://example.org/' $'user@example.org\tuser@example.org' \
 	    $'config.txt\tconfig.txt' $'MAX_SIZE\tMAX_SIZE' $'show_hidden\tshow_hidden' \
@@ -144,12 +182,14 @@ clean() {
 @test "corpus: rule 9 strips matching markup and unescapes entities" {
 	run clean de $'<b>Bold</b> text\t<b>Fetter</b> Text' $'<b>Bold</b> text\tFetter Text' \
 	    $'<p>One</p><p>Two &amp; three</p>\t<p>Eins</p><p>Zwei &amp; drei</p>' \
-	    $'Usage: foo <command>\tAufruf: foo <Befehl>'
+	    $'Usage: foo <command>\tAufruf: foo <Befehl>' \
+	    '<ahelp hid=".">Press <switchinline select="sys"><caseinline select="MAC">Command</caseinline><defaultinline>Ctrl</defaultinline></switchinline>+C.</ahelp>	<ahelp hid=".">Drücken Sie <switchinline select="sys"><caseinline select="MAC">Befehl</caseinline><defaultinline>Strg</defaultinline></switchinline>+C.</ahelp>'
 	assert_output - <<-'OUT'
 	Bold text => Fetter Text
 	drop: 9 markup
 	One Two & three => Eins Zwei & drei
 	Usage: foo <command> => Aufruf: foo <Befehl>
+	Press Ctrl+C. => Drücken Sie Strg+C.
 	OUT
 }
 
