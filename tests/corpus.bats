@@ -92,6 +92,25 @@ clean() {
 	OUT
 }
 
+@test "corpus: DDTP descriptions in paragraphs, bullet lists item by item" {
+	cat > "$T/desc" <<-'DESC'
+	office productivity suite
+	 LibreOffice is a full-featured office productivity suite
+	 that provides a near drop-in replacement for MS Office.
+	 .
+	 This package contains:
+	  * a word processor;
+	  * a spreadsheet, with
+	    charts.
+	DESC
+	run "$PY" "$SRCDIR/tests/corpus-clean.py" --ddtp "$T/desc"
+	assert_output - <<-'OUT'
+	office productivity suite
+	LibreOffice is a full-featured office productivity suite that provides a near drop-in replacement for MS Office.
+	This package contains: | a word processor; | a spreadsheet, with charts.
+	OUT
+}
+
 @test "corpus: rule 2 drops empty translations and translator meta entries" {
 	run clean de $'Open\t' $'translator-credits\tIch' $'Your names\tIch\tNAME OF TRANSLATORS' \
 	    $'Hello\tHallo\tTranslators: keep short' $'_: KDE comment\\nFile\tDatei'
