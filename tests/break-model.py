@@ -70,7 +70,7 @@ def overlap_past_empty(h):
 edit("overlap-past-empty", overlap_past_empty)
 edit("unknown-dtype", lambda h: h[BIAS].update(dtype="F33"))
 edit("wrong-dtype", lambda h: h[BIAS].update(
-    dtype="F16", shape=[2 * h[BIAS]["shape"][0]]))
+    dtype="I16", shape=[2 * h[BIAS]["shape"][0]]))
 edit("wrong-size", lambda h: h[BIAS].update(shape=[h[BIAS]["shape"][0] + 1]))
 edit("wrong-shape", lambda h: h[FC1].update(shape=h[FC1]["shape"][::-1]))
 edit("missing-tensor", lambda h: h.pop(FC1))

@@ -57,7 +57,7 @@ refuses() {
 @test "overlapping tensors" { refuses overlap 'overlaps tensor .*\(tensor encoder.layers.0.self_attn.[kq]_proj.weight\)$'; }
 @test "overlap hidden behind an empty tensor" { refuses overlap-past-empty 'overlaps tensor encoder.layers.0.self_attn.q_proj.weight \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "unknown dtype" { refuses unknown-dtype 'unknown dtype "F33" \(tensor decoder.layers.0.fc2.bias\)$'; }
-@test "wrong dtype" { refuses wrong-dtype 'dtype F16, expected F32 \(tensor decoder.layers.0.fc2.bias\)$'; }
+@test "wrong dtype" { refuses wrong-dtype 'dtype I16, expected F32 \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "size not shape times dtype size" { refuses wrong-size '128 data bytes, expected 132 for 33 F32 elements \(tensor decoder.layers.0.fc2.bias\)$'; }
 @test "wrong shape for the config names the tensor" {
 	refuses wrong-shape 'shape \(32, 64\), the config implies \(64, 32\) \(tensor decoder.layers.1.fc1.weight\)$'

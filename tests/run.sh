@@ -5,8 +5,11 @@
 # Exit status 0 only if nothing failed.  TESTS="tests/x.bats ..." narrows it.
 cd "$(dirname "$0")/.." || exit 1
 
-out=$(mktemp) || exit 1
-trap 'rm -f "$out"' EXIT INT TERM
+# the tally lives in the tree, not in /tmp, where a cleaner running beside
+# a long suite once removed it and the totals came out short
+dir=$(mktemp -d "$PWD/.check.XXXXXX") || exit 1
+trap 'rm -rf "$dir"' EXIT INT TERM
+out=$dir/tally
 
 run_tap () {	# NAME COMMAND...: run, echo its TAP, keep it for counting
 	name=$1; shift
