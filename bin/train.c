@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cli.h"
@@ -40,15 +39,6 @@ struct progress {
 	double last_draw;
 	int drawn;		/* a bar is on the line */
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void
 clear_bar(struct progress *p)
@@ -106,9 +96,9 @@ on_report(void *ctx, const struct sq_train_report *r)
 		double frac = r->max_steps > 0 ? (double)r->step /
 		    r->max_steps : 0;
 
-		if (now() - p->last_draw < 0.25 && r->step != r->max_steps)
+		if (sq_now() - p->last_draw < 0.25 && r->step != r->max_steps)
 			return;
-		p->last_draw = now();
+		p->last_draw = sq_now();
 		fill = (int)(frac * width);
 		fprintf(stderr, "\r\033[Kstep %ld/%ld [%.*s%*s] %3.0f%% loss "
 		    "%.3f lr %.2e %.0f tok/s ETA %s", r->step, r->max_steps,

@@ -45,6 +45,9 @@ void *sq_realloc(void *p, size_t n);
 void *sq_reallocarray(void *p, size_t n, size_t size);
 char *sq_strdup(const char *s);
 
+/* Seconds on the monotonic clock, for rates and progress. */
+double sq_now(void);
+
 /*
  * Flushes and closes f; on a write error warns "name: ..." and returns 1,
  * else 0.  Programs end with  return sq_fshut(stdout, "<stdout>");

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -90,15 +89,6 @@ line_in(const char *line, const char *const *list)
 		if (strlen(list[i]) == k && strncmp(line, list[i], k) == 0)
 			return 1;
 	return 0;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void
@@ -764,7 +754,7 @@ run(struct trainer *t)
 	long n = t->m->params->total;
 	struct sq_train_report r = {0};
 
-	t->t0 = now();
+	t->t0 = sq_now();
 	for (; o->max_epochs == 0 || t->epoch <= o->max_epochs; t->epoch++,
 	    t->batch = 0) {
 		struct sq_batches *order = sq_batches_new(t->train,
@@ -828,7 +818,7 @@ run(struct trainer *t)
 			r.epoch = t->epoch;
 			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
 			r.lr = lr;
-			r.elapsed = now() - t->t0;
+			r.elapsed = sq_now() - t->t0;
 			r.tok_per_s = (double)t->tok_run / SQ_MAX(1e-9, r.elapsed);
 			if (t->step % o->valid_every == 0 && validate(t, &r) < 0) {
 				sq_batches_free(order);

@@ -44,6 +44,31 @@ max_diff(const float *a, const float *b, long n)
 	return m;
 }
 
+/* The kernel tests' inputs: a fixed xorshift64 sequence. */
+static unsigned long long rng = 88172645463325252ULL;
+
+/* Uniform in [-1, 1). */
+static inline float
+urand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 40) / (double)(1 << 24) * 2.0 - 1.0);
+}
+
+/* n floats uniform in [-scale, scale) (one more allocated); caller frees. */
+static inline float *
+rand_vec(long n, float scale)
+{
+	float *x = sq_malloc((n + 1) * sizeof(float));
+	long i;
+
+	for (i = 0; i < n; i++)
+		x[i] = urand() * scale;
+	return x;
+}
+
 /* Prints the plan; the exit status: 1 if any test failed. */
 static int
 tap_done(void)

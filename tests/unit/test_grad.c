@@ -28,28 +28,6 @@
 #include "base/util.h"
 #include "tap.h"
 
-static unsigned long long rng = 88172645463325252ULL;
-
-static float
-urand(void)	/* uniform in [-1, 1), xorshift64 */
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 40) / (double)(1 << 24) * 2.0 - 1.0);
-}
-
-static float *
-rand_vec(long n, float scale)
-{
-	float *x = sq_malloc((n + 1) * sizeof(float));
-	long i;
-
-	for (i = 0; i < n; i++)
-		x[i] = urand() * scale;
-	return x;
-}
-
 static float *
 zeros(long n)
 {
