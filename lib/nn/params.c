@@ -68,51 +68,43 @@ add_attn(struct sq_params *t, int owner, int layer, size_t at, long D,
 	}
 }
 
-#define LIN(type, f) offsetof(type, f.w), offsetof(type, f.b)
-#define NORM(type, f) offsetof(type, f.g), offsetof(type, f.b)
-
+/*
+ * The tensors of layer i of the encoder, or of the decoder (which has
+ * cross-attention between self-attention and the FFN), in file order.
+ */
 static void
-add_encoder_layer(struct sq_params *t, const struct sq_config *c, int i)
+add_layer(struct sq_params *t, const struct sq_config *c, int i, int decoder)
 {
-	typedef struct sq_encoder_layer E;
+	/* a field of either layer struct */
+#define OFF(f) (decoder ? offsetof(struct sq_decoder_layer, f) : \
+	    offsetof(struct sq_encoder_layer, f))
 	long D = c->d_model, F = c->d_ff;
-	char p[64];
-	int o = SQ_IN_ENCODER_LAYER;
+	int o = decoder ? SQ_IN_DECODER_LAYER : SQ_IN_ENCODER_LAYER;
+	char p[64], name[96];
 
-	snprintf(p, sizeof(p), "encoder.layers.%d.self_attn", i);
-	add_attn(t, o, i, offsetof(E, self_attn), D, p);
-	snprintf(p, sizeof(p), "encoder.layers.%d.self_attn_layer_norm", i);
-	add_wb(t, o, i, NORM(E, self_attn_norm), D, 0, p);
-	snprintf(p, sizeof(p), "encoder.layers.%d.fc1", i);
-	add_wb(t, o, i, LIN(E, fc1), F, D, p);
-	snprintf(p, sizeof(p), "encoder.layers.%d.fc2", i);
-	add_wb(t, o, i, LIN(E, fc2), D, F, p);
-	snprintf(p, sizeof(p), "encoder.layers.%d.final_layer_norm", i);
-	add_wb(t, o, i, NORM(E, final_norm), D, 0, p);
-}
+	snprintf(p, sizeof(p), "%s.layers.%d", decoder ? "decoder" : "encoder",
+	    i);
+	snprintf(name, sizeof(name), "%s.self_attn", p);
+	add_attn(t, o, i, OFF(self_attn), D, name);
+	snprintf(name, sizeof(name), "%s.self_attn_layer_norm", p);
+	add_wb(t, o, i, OFF(self_attn_norm.g), OFF(self_attn_norm.b), D, 0,
+	    name);
+	if (decoder) {
+		typedef struct sq_decoder_layer L;
 
-static void
-add_decoder_layer(struct sq_params *t, const struct sq_config *c, int i)
-{
-	typedef struct sq_decoder_layer E;
-	long D = c->d_model, F = c->d_ff;
-	char p[64];
-	int o = SQ_IN_DECODER_LAYER;
-
-	snprintf(p, sizeof(p), "decoder.layers.%d.self_attn", i);
-	add_attn(t, o, i, offsetof(E, self_attn), D, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.self_attn_layer_norm", i);
-	add_wb(t, o, i, NORM(E, self_attn_norm), D, 0, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.encoder_attn", i);
-	add_attn(t, o, i, offsetof(E, cross_attn), D, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.encoder_attn_layer_norm", i);
-	add_wb(t, o, i, NORM(E, cross_attn_norm), D, 0, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.fc1", i);
-	add_wb(t, o, i, LIN(E, fc1), F, D, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.fc2", i);
-	add_wb(t, o, i, LIN(E, fc2), D, F, p);
-	snprintf(p, sizeof(p), "decoder.layers.%d.final_layer_norm", i);
-	add_wb(t, o, i, NORM(E, final_norm), D, 0, p);
+		snprintf(name, sizeof(name), "%s.encoder_attn", p);
+		add_attn(t, o, i, offsetof(L, cross_attn), D, name);
+		snprintf(name, sizeof(name), "%s.encoder_attn_layer_norm", p);
+		add_wb(t, o, i, offsetof(L, cross_attn_norm.g),
+		    offsetof(L, cross_attn_norm.b), D, 0, name);
+	}
+	snprintf(name, sizeof(name), "%s.fc1", p);
+	add_wb(t, o, i, OFF(fc1.w), OFF(fc1.b), F, D, name);
+	snprintf(name, sizeof(name), "%s.fc2", p);
+	add_wb(t, o, i, OFF(fc2.w), OFF(fc2.b), D, F, name);
+	snprintf(name, sizeof(name), "%s.final_layer_norm", p);
+	add_wb(t, o, i, OFF(final_norm.g), OFF(final_norm.b), D, 0, name);
+#undef OFF
 }
 
 struct sq_params *
@@ -135,13 +127,15 @@ sq_params_new(const struct sq_config *c)
 		    "decoder.embed_positions.weight");
 	}
 	for (i = 0; i < c->encoder_layers; i++)
-		add_encoder_layer(t, c, i);
+		add_layer(t, c, i, 0);
 	for (i = 0; i < c->decoder_layers; i++)
-		add_decoder_layer(t, c, i);
+		add_layer(t, c, i, 1);
 	if (c->encoder_final_norm)
-		add_wb(t, o, 0, NORM(M, enc_final), D, 0, "encoder.layer_norm");
+		add_wb(t, o, 0, offsetof(M, enc_final.g), offsetof(M, enc_final.b),
+		    D, 0, "encoder.layer_norm");
 	if (c->decoder_final_norm)
-		add_wb(t, o, 0, NORM(M, dec_final), D, 0, "decoder.layer_norm");
+		add_wb(t, o, 0, offsetof(M, dec_final.g), offsetof(M, dec_final.b),
+		    D, 0, "decoder.layer_norm");
 	if (!c->tie_output)
 		add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
 		    "output_projection.weight");
