@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "nn/config.h"
+#include "nn/half.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "base/util.h"
@@ -477,13 +478,13 @@ take_params(struct loader *l)
 		if (data == NULL)
 			return -1;
 		if (dt == DT_F16) {
-			const _Float16 *h = data;
+			const uint16_t *h = data;
 
 			if (m->owned == NULL)
 				m->owned = sq_malloc((size_t)t->total *
 				    sizeof(float));
 			for (long k = 0; k < p->numel; k++)
-				m->owned[p->offset + k] = (float)h[k];
+				m->owned[p->offset + k] = sq_half_to_float(h[k]);
 			data = m->owned + p->offset;
 		}
 		*sq_param_field(m, p) = data;

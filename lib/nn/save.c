@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "nn/config.h"
+#include "nn/half.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "base/util.h"
@@ -79,7 +80,7 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
  */
 static int
 list_blobs(struct blob *b, const struct sq_model *m,
-    const struct sq_save_opts *x, _Float16 *half)
+    const struct sq_save_opts *x, uint16_t *half)
 {
 	const struct sq_params *t = m->params;
 	const struct sq_config *c = &m->cfg;
@@ -94,7 +95,7 @@ list_blobs(struct blob *b, const struct sq_model *m,
 		if (half == NULL)
 			continue;
 		for (long k = 0; k < p->numel; k++)
-			half[p->offset + k] = (_Float16)w[k];
+			half[p->offset + k] = sq_float_to_half(w[k]);
 		b[n].dtype = "F16";
 		b[n].size = 2;
 		b[n].data = half + p->offset;
@@ -189,7 +190,7 @@ sq_model_save(const struct sq_model *m, const char *path,
 	    (x ? x->n_tensors : 0), sizeof(*b));
 	size_t plen = strlen(path), hlen;
 	char *tmp = sq_malloc(plen + 16), *hdr;
-	_Float16 *half;
+	uint16_t *half;
 	mode_t mask;
 	int fd, n, i, err;
 

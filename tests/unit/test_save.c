@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "nn/config.h"
+#include "nn/half.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "tap.h"
@@ -210,7 +211,7 @@ f16_round_trip(const char *dir)
 		const float *b = *sq_param_field(back, p);
 
 		for (long k = 0; k < p->numel; k++)
-			if (b[k] != (float)(_Float16)a[k])
+			if (b[k] != sq_half_to_float(sq_float_to_half(a[k])))
 				bad++;
 	}
 	ok(bad == 0, "each weight reads back as its half-precision rounding");
