@@ -45,16 +45,16 @@ max_diff(const float *a, const float *b, long n)
 }
 
 /* The kernel tests' inputs: a fixed xorshift64 sequence. */
-static unsigned long long rng = 88172645463325252ULL;
+static unsigned long long tap_rng = 88172645463325252ULL;
 
 /* Uniform in [-1, 1). */
 static inline float
 urand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 40) / (double)(1 << 24) * 2.0 - 1.0);
+	tap_rng ^= tap_rng << 13;
+	tap_rng ^= tap_rng >> 7;
+	tap_rng ^= tap_rng << 17;
+	return (float)((tap_rng >> 40) / (double)(1 << 24) * 2.0 - 1.0);
 }
 
 /* n floats uniform in [-scale, scale) (one more allocated); caller frees. */
