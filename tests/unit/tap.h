@@ -49,7 +49,7 @@ static unsigned long long tap_rng = 88172645463325252ULL;
 
 /* Uniform in [-1, 1). */
 static inline float
-urand(void)
+tap_urand(void)
 {
 	tap_rng ^= tap_rng << 13;
 	tap_rng ^= tap_rng >> 7;
@@ -59,13 +59,13 @@ urand(void)
 
 /* n floats uniform in [-scale, scale) (one more allocated); caller frees. */
 static inline float *
-rand_vec(long n, float scale)
+tap_rand_vec(long n, float scale)
 {
 	float *x = sq_malloc((n + 1) * sizeof(float));
 	long i;
 
 	for (i = 0; i < n; i++)
-		x[i] = urand() * scale;
+		x[i] = tap_urand() * scale;
 	return x;
 }
 

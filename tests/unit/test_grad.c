@@ -136,14 +136,14 @@ static void
 test_linear(void)
 {
 	int M = 9, K = 20, N = 17;
-	float *x = rand_vec((long)M * K, 1.0f), *w = rand_vec((long)N * K, 0.5f);
-	float *r = rand_vec((long)M * N, 1.0f);
-	float *dx = rand_vec((long)M * K, 1.0f), *dw = rand_vec((long)N * K, 1.0f);
-	float *db = rand_vec(N, 1.0f);
+	float *x = tap_rand_vec((long)M * K, 1.0f), *w = tap_rand_vec((long)N * K, 0.5f);
+	float *r = tap_rand_vec((long)M * N, 1.0f);
+	float *dx = tap_rand_vec((long)M * K, 1.0f), *dw = tap_rand_vec((long)N * K, 1.0f);
+	float *db = tap_rand_vec(N, 1.0f);
 	float *dx0 = sq_malloc((long)M * K * sizeof(float));
 	float *dw0 = sq_malloc((long)N * K * sizeof(float));
 	float *db0 = sq_malloc(N * sizeof(float));
-	float *bf = rand_vec(N, 0.5f);
+	float *bf = tap_rand_vec(N, 0.5f);
 	struct lin c = { to_double(x, (long)M * K), to_double(w, (long)N * K),
 		to_double(bf, N), r, M, K, N };
 	double *nx = sq_malloc((long)M * K * sizeof(double));
@@ -200,8 +200,8 @@ static void
 test_linear_big(struct sq_pool **pools)
 {
 	int M = 300, K = 96, N = 170, m, n, k, t;
-	float *x = rand_vec((long)M * K, 1.0f), *w = rand_vec((long)N * K, 0.5f);
-	float *r = rand_vec((long)M * N, 1.0f);
+	float *x = tap_rand_vec((long)M * K, 1.0f), *w = tap_rand_vec((long)N * K, 0.5f);
+	float *r = tap_rand_vec((long)M * N, 1.0f);
 	float *dx[3], *dw[3], *db[3];
 	double ex = 0, ew = 0, eb = 0, mx = 0, mw = 0, mb = 0;
 	int same_bits = 1;
@@ -288,8 +288,8 @@ test_layernorm(struct sq_pool **pools)
 {
 	int M = 4, D = 37, i, t;
 	long n = (long)M * D;
-	float *x = rand_vec(n, 2.0f), *g = rand_vec(D, 1.0f), *b = rand_vec(D, 1.0f);
-	float *r = rand_vec(n, 1.0f), *y = zeros(n), *y2 = zeros(n);
+	float *x = tap_rand_vec(n, 2.0f), *g = tap_rand_vec(D, 1.0f), *b = tap_rand_vec(D, 1.0f);
+	float *r = tap_rand_vec(n, 1.0f), *y = zeros(n), *y2 = zeros(n);
 	float mean[4], rstd[4];
 	float *dx = zeros(n), *dg = zeros(D), *db = zeros(D), *bad = zeros(n);
 	struct ln c;
@@ -333,8 +333,8 @@ test_layernorm(struct sq_pool **pools)
 	{
 		int Mb = 300, Db = 384, same_bits = 1;
 		long nb2 = (long)Mb * Db;
-		float *xb = rand_vec(nb2, 3.0f), *gb = rand_vec(Db, 1.0f);
-		float *bb = rand_vec(Db, 1.0f), *rb = rand_vec(nb2, 1.0f);
+		float *xb = tap_rand_vec(nb2, 3.0f), *gb = tap_rand_vec(Db, 1.0f);
+		float *bb = tap_rand_vec(Db, 1.0f), *rb = tap_rand_vec(nb2, 1.0f);
 		float *yb = zeros(nb2), *yr = zeros(nb2), *xi = zeros(nb2);
 		float *mb = zeros(Mb), *sb = zeros(Mb), *mb2 = zeros(Mb), *sb2 = zeros(Mb);
 		float *dxb[3], *dgb[3], *dbb[3];
@@ -413,7 +413,7 @@ test_activations(struct sq_pool **pools)
 {
 	static const char *names[] = { "relu", "gelu", "silu" };
 	long n = 67, i;
-	float *x = rand_vec(n, 5.0f), *r = rand_vec(n, 1.0f);
+	float *x = tap_rand_vec(n, 5.0f), *r = tap_rand_vec(n, 1.0f);
 	float *dx = zeros(n), *bad = zeros(n);
 	double *num = sq_malloc(n * sizeof(double));
 	struct act c;
@@ -444,7 +444,7 @@ test_activations(struct sq_pool **pools)
 	/* many elements: threads */
 	{
 		long nb = 200003;
-		float *xb = rand_vec(nb, 6.0f), *rb = rand_vec(nb, 1.0f);
+		float *xb = tap_rand_vec(nb, 6.0f), *rb = tap_rand_vec(nb, 1.0f);
 		float *d[3];
 		int t, act, good = 1;
 
@@ -518,8 +518,8 @@ attn_case(int Tq, int Tk, int D, int H, int causal,
     const struct sq_dropout *drop)
 {
 	long nq = (long)Tq * D, nk = (long)Tk * D, np = (long)H * Tq * Tk;
-	float *q = rand_vec(nq, 1.5f), *k = rand_vec(nk, 1.5f);
-	float *v = rand_vec(nk, 1.0f), *r = rand_vec(nq, 1.0f);
+	float *q = tap_rand_vec(nq, 1.5f), *k = tap_rand_vec(nk, 1.5f);
+	float *v = tap_rand_vec(nk, 1.0f), *r = tap_rand_vec(nq, 1.0f);
 	float *out = zeros(nq), *probs = zeros(np), *scr = zeros(np);
 	float *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk);
 	double *num = sq_malloc((nq + nk + 1) * sizeof(double));
@@ -572,9 +572,9 @@ static void
 attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal)
 {
 	long n = (long)T * D, np = (long)H * T * T;
-	float *q = rand_vec(n, 2.0f), *k = rand_vec(n, 2.0f), *v = rand_vec(n, 1.0f);
+	float *q = tap_rand_vec(n, 2.0f), *k = tap_rand_vec(n, 2.0f), *v = tap_rand_vec(n, 1.0f);
 	float *out = zeros(n), *probs = zeros(np), *o2 = zeros(n), *p2 = zeros(np);
-	float *ref = zeros(n), *pr = zeros(np), *scr = zeros(T), *r = rand_vec(n, 1);
+	float *ref = zeros(n), *pr = zeros(np), *scr = zeros(T), *r = tap_rand_vec(n, 1);
 	float *dq[3], *dk[3], *dv[3], *gs = zeros(np);
 	long *cell = sq_malloc(T * sizeof(long));
 	double eo = 0, mo = 0, ep = 0;
@@ -681,7 +681,7 @@ test_xent(struct sq_pool **pools)
 	int M = 5, V = 37, m, t;
 	int32_t y[5] = { 3, -1, 36, 0, 17 }, am[5];
 	long n = (long)M * V;
-	float *z = rand_vec(n, 4.0f), *d = zeros(n), *za = zeros(n);
+	float *z = tap_rand_vec(n, 4.0f), *d = zeros(n), *za = zeros(n);
 	double *num = sq_malloc(n * sizeof(double)), loss, loss2, eps;
 	struct xent c;
 	char what[80];
@@ -722,7 +722,7 @@ test_xent(struct sq_pool **pools)
 	{
 		int Mb = 70, Vb = 3001, i;
 		long nb = (long)Mb * Vb;
-		float *zb = rand_vec(nb, 8.0f), *db[3];
+		float *zb = tap_rand_vec(nb, 8.0f), *db[3];
 		int32_t *yb = sq_malloc(Mb * sizeof(int32_t)), amb[3][70];
 		double lb[3];
 
@@ -775,8 +775,8 @@ test_embed(void)
 {
 	int rows = 6, Pn = 9, n = 5, D = 19, first = 2;
 	int32_t ids[5] = { 4, 1, 4, 0, 4 };	/* repeats add up */
-	float *E = rand_vec((long)rows * D, 1.0f), *P = rand_vec((long)Pn * D, 1.0f);
-	float *r = rand_vec((long)n * D, 1.0f), *dE = zeros((long)rows * D);
+	float *E = tap_rand_vec((long)rows * D, 1.0f), *P = tap_rand_vec((long)Pn * D, 1.0f);
+	float *r = tap_rand_vec((long)n * D, 1.0f), *dE = zeros((long)rows * D);
 	float *dP = zeros((long)Pn * D), out[5 * 19], pe[5 * 19];
 	double *num = sq_malloc((long)rows * Pn * D * sizeof(double));
 	struct emb c = { to_double(E, (long)rows * D), to_double(P, (long)Pn * D),
@@ -805,7 +805,7 @@ static void
 test_dropout(struct sq_pool **pools)
 {
 	long n = 300007, i, kept = 0;
-	float p = 0.25f, *x = rand_vec(n, 1.0f), *x0 = zeros(n), *y[3], *d = zeros(n);
+	float p = 0.25f, *x = tap_rand_vec(n, 1.0f), *x0 = zeros(n), *y[3], *d = zeros(n);
 	uint8_t *mask = sq_malloc(n);
 	int t, good = 1, agree = 1;
 
@@ -855,7 +855,7 @@ static void
 test_sumsq(struct sq_pool **pools)
 {
 	long n = 1000003, i;
-	float *x = rand_vec(n, 3.0f);
+	float *x = tap_rand_vec(n, 3.0f);
 	double s[3], ref = 0;
 	float x0 = x[0], x2 = x[2];
 	int t;
@@ -898,7 +898,7 @@ static void
 test_adamw(struct sq_pool **pools)
 {
 	long n = 100003, i;
-	float *p = rand_vec(n, 1.0f), *m = zeros(n), *v = zeros(n), *g;
+	float *p = tap_rand_vec(n, 1.0f), *m = zeros(n), *v = zeros(n), *g;
 	double *pd = to_double(p, n), *md = to_double(m, n), *vd = to_double(v, n);
 	float *pp[3], *mm[3], *vv[3];
 	double e = 0;
@@ -909,7 +909,7 @@ test_adamw(struct sq_pool **pools)
 		pp[t] = zeros(n), mm[t] = zeros(n), vv[t] = zeros(n),
 		memcpy(pp[t], p, n * sizeof(float));
 	for (step = 1; step <= 5; step++) {
-		g = rand_vec(n, step == 3 ? 1e-4f : 0.3f);
+		g = tap_rand_vec(n, step == 3 ? 1e-4f : 0.3f);
 		for (t = 0; t < 3; t++)
 			sq_adamw_step(pp[t], mm[t], vv[t], g, n, 1e-3, 0.9, 0.98,
 			    1e-8, 0.01, step, pools[t]);

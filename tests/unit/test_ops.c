@@ -27,11 +27,11 @@ test_linear(struct sq_pool *pool)
 
 	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
-		float *x = rand_vec((long)M * K, 1.0f);
-		float *w = rand_vec((long)N * K, 0.1f);
-		float *b = rand_vec(N, 0.5f);
-		float *y = rand_vec((long)M * N, 1.0f);
-		float *yr = rand_vec((long)M * N, 1.0f);
+		float *x = tap_rand_vec((long)M * K, 1.0f);
+		float *w = tap_rand_vec((long)N * K, 0.1f);
+		float *b = tap_rand_vec(N, 0.5f);
+		float *y = tap_rand_vec((long)M * N, 1.0f);
+		float *yr = tap_rand_vec((long)M * N, 1.0f);
 		double e;
 
 		sq_linear(y, x, w, b, M, K, N, pool);
@@ -56,7 +56,7 @@ test_elementwise(struct sq_pool *pool)
 {
 	static const char *names[] = { "relu", "gelu", "silu" };
 	long n = 4099 * 20;
-	float *x = rand_vec(n, 12.0f), *a = sq_malloc(n * sizeof(float));
+	float *x = tap_rand_vec(n, 12.0f), *a = sq_malloc(n * sizeof(float));
 	float *r = sq_malloc(n * sizeof(float));
 	char what[64];
 	int act;
@@ -78,8 +78,8 @@ static void
 test_layernorm(struct sq_pool *pool)
 {
 	int M = 200, D = 515;
-	float *x = rand_vec((long)M * D, 3.0f), *g = rand_vec(D, 1.0f);
-	float *b = rand_vec(D, 1.0f);
+	float *x = tap_rand_vec((long)M * D, 3.0f), *g = tap_rand_vec(D, 1.0f);
+	float *b = tap_rand_vec(D, 1.0f);
 	float *y = sq_malloc((long)M * D * sizeof(float));
 	float *yr = sq_malloc((long)M * D * sizeof(float));
 	double e;
@@ -103,9 +103,9 @@ test_sublayer(struct sq_pool *pool)
 {
 	int M = 7, D = 64, pre;
 	struct sq_config c = { .d_model = D, .layer_norm_eps = 1e-5f };
-	float *x = rand_vec((long)M * D, 2.0f), *o = rand_vec((long)M * D,
+	float *x = tap_rand_vec((long)M * D, 2.0f), *o = tap_rand_vec((long)M * D,
 	    2.0f);
-	struct sq_norm nm = { rand_vec(D, 1.0f), rand_vec(D, 1.0f) };
+	struct sq_norm nm = { tap_rand_vec(D, 1.0f), tap_rand_vec(D, 1.0f) };
 	float *h = sq_malloc((long)M * D * sizeof(float));
 	float *want = sq_malloc((long)M * D * sizeof(float));
 	float *y = sq_malloc((long)M * D * sizeof(float));
@@ -141,7 +141,7 @@ static void
 test_logsoftmax(struct sq_pool *pool)
 {
 	int M = 3, V = 32003;
-	float *x = rand_vec((long)M * V, 20.0f);
+	float *x = tap_rand_vec((long)M * V, 20.0f);
 	float *r = sq_malloc((long)M * V * sizeof(float));
 	double e;
 
@@ -161,9 +161,9 @@ test_attend(void)
 	int D = 64, H = 4, n, t;
 
 	for (n = 0; n <= 37; n += 37) {
-		float *q = rand_vec(D, 2.0f), *k = rand_vec((long)2 * n * D,
+		float *q = tap_rand_vec(D, 2.0f), *k = tap_rand_vec((long)2 * n * D,
 		    2.0f);
-		float *v = rand_vec((long)2 * n * D, 1.0f);
+		float *v = tap_rand_vec((long)2 * n * D, 1.0f);
 		float o[64], orf[64], p[4 * 37 + 1], pr[4 * 37 + 1], s[38];
 		long cell[38];
 		char what[64];
