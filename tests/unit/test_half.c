@@ -11,6 +11,7 @@
 #include "nn/half.h"
 #include "tap.h"
 
+#ifdef __FLT16_MAX__
 static float
 bits(uint32_t u)
 {
@@ -19,6 +20,7 @@ bits(uint32_t u)
 	memcpy(&f, &u, sizeof(f));
 	return f;
 }
+#endif
 
 int
 main(void)

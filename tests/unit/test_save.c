@@ -69,7 +69,7 @@ extra_round_trip(const struct sq_model *m, const char *dir)
 	    {"extra.step", state + 2, 1}};
 	struct sq_extra_meta xm[] = {{"train.step", "1234"}};
 	struct sq_save_opts x = {0, 2, xt, 1, xm};
-	struct sq_model *back;
+	struct sq_model *back = NULL;
 	const float *p;
 	char path[320];
 	long n = 0;
