@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""marian_ref.py: Marian's transformer math in numpy (float64), written
+from shared/marian-format.md §3 (not from seqpipe's code), over a release
+folder as tests/make-marian.py writes it (post-norm, self-attention
+decoder; any tying).  For tests/seqimport.bats.
+
+    marian_ref.py DIR enc   SRC       encoder output per line, flattened
+    marian_ref.py DIR step0 SRC       first-step log-probs, all Vt
+    marian_ref.py DIR score SRC TGT   targets' log-probs: sum, then per token
+    marian_ref.py DIR greedy SRC      greedy ids (EOS included), <= 3*len
+
+SRC and TGT hold model ids, one sentence per line (the source with its
+</s>, as Marian appends it, §3.6; the target with its </s>).
+"""
+import glob
+import io
+import sys
+import zipfile
+
+import numpy as np
+import yaml
+
+
+def load(d):
+    z = zipfile.ZipFile(glob.glob(d + "/*.npz")[0])
+    w = {}
+    for n in z.namelist():
+        a = np.load(io.BytesIO(z.read(n)))
+        w[n[:-4]] = a
+    text = w.pop("special:model.yml").tobytes().split(b"\0")[0]
+    return w, yaml.load(text, Loader=yaml.BaseLoader)
+
+
+def pe(n, d):
+    """§3.2: sin half, cos half, inc = ln(10000)/(d/2 - 1), from 0."""
+    nt = d // 2
+    inc = np.log(10000.0) / (nt - 1)
+    p = np.arange(n, dtype=np.float64)[:, None]
+    i = np.arange(d)
+    v = p * np.exp(-(i % nt) * inc)
+    return np.where(i < nt, np.sin(v), np.cos(v))
+
+
+def ln(x, s, b):
+    m = x.mean(-1, keepdims=True)
+    v = ((x - m) ** 2).mean(-1, keepdims=True)
+    return s.reshape(-1) * (x - m) / np.sqrt(v + 1e-6) + b.reshape(-1)
+
+
+class Marian:
+    def __init__(self, d):
+        w, c = load(d)
+        self.w = {k: v.astype(np.float64) for k, v in w.items()}
+        self.d = int(c["dim-emb"])
+        self.h = int(c["transformer-heads"])
+        self.enc_n = int(c["enc-depth"])
+        self.dec_n = int(c["dec-depth"])
+        self.act = c.get("transformer-ffn-activation", "swish")
+        tall = c.get("tied-embeddings-all") == "true" or \
+            c.get("tied-embeddings-src") == "true"
+        self.src_e = self.w["Wemb"] if tall else self.w["encoder_Wemb"]
+        self.tgt_e = self.w["Wemb"] if tall else self.w["decoder_Wemb"]
+        if "decoder_ff_logit_out_Wt" in self.w:
+            self.out = self.w["decoder_ff_logit_out_Wt"]
+        elif "decoder_ff_logit_out_W" in self.w:
+            self.out = self.w["decoder_ff_logit_out_W"].T
+        else:
+            self.out = self.tgt_e
+        self.out_b = self.w["decoder_ff_logit_out_b"].reshape(-1)
+
+    def attn(self, p, xq, xkv, mask):
+        w, h = self.w, self.h
+        q = xq @ w[p + "_Wq"] + w[p + "_bq"]
+        k = xkv @ w[p + "_Wk"] + w[p + "_bk"]
+        v = xkv @ w[p + "_Wv"] + w[p + "_bv"]
+        dh = self.d // h
+        out = np.zeros_like(q)
+        for j in range(h):
+            s = slice(j * dh, (j + 1) * dh)
+            z = q[:, s] @ k[:, s].T / np.sqrt(dh) + mask
+            a = np.exp(z - z.max(-1, keepdims=True))
+            a /= a.sum(-1, keepdims=True)
+            out[:, s] = a @ v[:, s]
+        return out @ w[p + "_Wo"] + w[p + "_bo"]
+
+    def ffn(self, p, x):
+        w = self.w
+        y = x @ w[p + "_ffn_W1"] + w[p + "_ffn_b1"]
+        y = y / (1 + np.exp(-y)) * 1.0 if self.act == "swish" else \
+            np.maximum(y, 0)
+        return y @ w[p + "_ffn_W2"] + w[p + "_ffn_b2"]
+
+    def encode(self, ids):
+        w, d = self.w, self.d
+        x = np.sqrt(d) * self.src_e[ids] + pe(len(ids), d)
+        for i in range(1, self.enc_n + 1):
+            p = f"encoder_l{i}"
+            x = ln(self.attn(p + "_self", x, x, 0) + x,
+                   w[p + "_self_Wo_ln_scale"], w[p + "_self_Wo_ln_bias"])
+            x = ln(self.ffn(p, x) + x, w[p + "_ffn_ffn_ln_scale"],
+                   w[p + "_ffn_ffn_ln_bias"])
+        return x
+
+    def logprobs(self, mem, prev):
+        """log-softmax at every step given the previous target ids."""
+        w, d = self.w, self.d
+        emb = np.zeros((len(prev) + 1, d))	# step 0: the zero vector
+        if prev:
+            emb[1:] = np.sqrt(d) * self.tgt_e[prev]
+        y = emb + pe(len(prev) + 1, d)
+        n = len(y)
+        causal = np.where(np.tril(np.ones((n, n))) > 0, 0.0, -99999999.0)
+        for i in range(1, self.dec_n + 1):
+            p = f"decoder_l{i}"
+            y = ln(self.attn(p + "_self", y, y, causal) + y,
+                   w[p + "_self_Wo_ln_scale"], w[p + "_self_Wo_ln_bias"])
+            y = ln(self.attn(p + "_context", y, mem, 0) + y,
+                   w[p + "_context_Wo_ln_scale"],
+                   w[p + "_context_Wo_ln_bias"])
+            y = ln(self.ffn(p, y) + y, w[p + "_ffn_ffn_ln_scale"],
+                   w[p + "_ffn_ffn_ln_bias"])
+        z = y @ self.out.T + self.out_b
+        m = z.max(-1, keepdims=True)
+        return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def lines(path):
+    with open(path) as f:
+        return [[int(t) for t in line.split()] for line in f]
+
+
+def main():
+    d, cmd = sys.argv[1], sys.argv[2]
+    m = Marian(d)
+    fmt = lambda v: " ".join("%.6g" % x for x in v)
+    src = lines(sys.argv[3])
+    if cmd == "enc":
+        for s in src:
+            print(fmt(m.encode(s).reshape(-1)))
+    elif cmd == "step0":
+        for s in src:
+            print(fmt(m.logprobs(m.encode(s), [])[0]))
+    elif cmd == "score":
+        for s, t in zip(src, lines(sys.argv[4])):
+            lp = m.logprobs(m.encode(s), t[:-1])
+            v = lp[np.arange(len(t)), t]
+            # as decode --score --scores: the sum, then each token's but
+            # the final </s>'s
+            print(fmt(np.concatenate([[v.sum()], v[:-1]])))
+    elif cmd == "greedy":
+        eos = int(sys.argv[4])
+        for s in src:
+            mem, out = m.encode(s), []
+            while len(out) < 3 * len(s):
+                out.append(int(m.logprobs(mem, out)[-1].argmax()))
+                if out[-1] == eos:
+                    break
+            print(" ".join(map(str, out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# seqimport: tiny fake OPUS-MT releases (tests/make-marian.py, written from
+# shared/marian-format.md) in both vocabulary forms, zips stored and
+# deflated and unpacked folders, imported and run; encoder outputs, the
+# first step's log-probs over the whole vocabulary, forced scores and
+# greedy outputs against tests/marian_ref.py (Marian's math in numpy from
+# the same spec); every refusal and error: exit 1, one line, no file.
+load helper
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR i
+	for i in $(seq 1 150); do
+		echo "the cat sat on the mat and the dog ran to the house $i"
+		echo "der Hund lief zum Haus und die Katze sass auf der Matte $i"
+	done > "$d/corpus"
+	spm_train --input="$d/corpus" --model_prefix="$d/src" --vocab_size=40 \
+	    --hard_vocab_limit=false --minloglevel=2 > /dev/null 2>&1
+	spm_train --input="$d/corpus" --model_prefix="$d/trg" --vocab_size=46 \
+	    --hard_vocab_limit=false --minloglevel=2 > /dev/null 2>&1
+	# source ids (each ending in an id of </s>, set per release below)
+	printf '3 4 5 6 7\n10\n12 13 3 8 9 14 20 21\n' > "$d/src.body"
+	printf '7 9 2\n12\n5 6 7 8 9 4\n' > "$d/tgt.body"
+}
+
+# mk NAME OPTIONS...: the release NAME (a .zip or a folder) in the tmpdir
+mk() {
+	local n=$1
+	shift
+	"$PY" "$SRCDIR/tests/make-marian.py" "$BATS_FILE_TMPDIR/$n" \
+	    "$BATS_FILE_TMPDIR/src.model" "$BATS_FILE_TMPDIR/src.vocab" \
+	    "$BATS_FILE_TMPDIR/trg.model" "$BATS_FILE_TMPDIR/trg.vocab" "$@"
+}
+
+# meta MODEL KEY: a metadata value of a model file
+meta() {
+	"$PY" -c 'import json,struct,sys
+f=open(sys.argv[1],"rb"); n=struct.unpack("<Q",f.read(8))[0]
+print(json.loads(f.read(n))["__metadata__"].get(sys.argv[2],"-"))' "$1" "$2"
+}
+
+# check RELEASE MODEL: the imported model against marian_ref.py
+check() {
+	local rel=$1 m=$2 t=$BATS_TEST_TMPDIR dir eos vt
+	dir=$rel
+	if [[ $rel == *.zip ]]; then
+		dir=$t/unzipped
+		rm -rf "$dir" && mkdir "$dir" && (cd "$dir" && unzip -q "$rel")
+	fi
+	eos=$(meta "$m" marian.source-eos-id)
+	teos=$(meta "$m" eos_id)
+	# sources and targets end with </s> (and have none before)
+	awk -v e="$eos" '{ print $0 " " e }' "$BATS_FILE_TMPDIR/src.body" > "$t/src"
+	awk -v e="$teos" '{ for (i = 1; i <= NF; i++) if ($i == e) $i = e + 1
+	    print $0 " " e }' "$BATS_FILE_TMPDIR/tgt.body" > "$t/tgt"
+	# encoder outputs: the floats of each memory record
+	encode -m "$m" --text "$t/src" |
+	    awk '{ n = $4 * $5; s = ""; for (i = NF - n + 1; i <= NF; i++) s = s (s ? " " : "") $i; print s }' > "$t/enc"
+	"$PY" "$SRCDIR/tests/marian_ref.py" "$dir" enc "$t/src" > "$t/enc.ref"
+	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$t/enc" "$t/enc.ref" ||
+	    fail "$rel: encoder outputs"
+	encode -m "$m" "$t/src" > "$t/mem"
+	# forced scores: the sum, then per token (but </s>)
+	decode -m "$m" --scores --score "$t/tgt" "$t/mem" | seqcat |
+	    awk -F' [|] ' '{ split($1, f, " "); print f[4] ($2 == "" ? "" : " " $2) }' > "$t/score"
+	"$PY" "$SRCDIR/tests/marian_ref.py" "$dir" score "$t/src" "$t/tgt" > "$t/score.ref"
+	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$t/score" "$t/score.ref" ||
+	    fail "$rel: forced scores"
+	# the first step over the whole vocabulary: every id as a 1-token
+	# target of the first source (minus the start row, last)
+	vt=$(( $(meta "$m" tgt_vocab_size) - 1 ))
+	head -n 1 "$t/src" > "$t/src1"
+	seq 0 $((vt - 1)) > "$t/all"
+	for i in $(seq 1 $vt); do cat "$t/src1"; done > "$t/srcv"
+	# (decode adds a </s> to a target without one: its own token's
+	# score is the per-token one, </s>'s the sum)
+	encode -m "$m" "$t/srcv" | decode -m "$m" --scores --score "$t/all" | seqcat |
+	    awk '{ printf "%s%s", (NR > 1 ? " " : ""), ($6 == "|" ? $7 : $4) }
+	    END { print "" }' > "$t/step0"
+	"$PY" "$SRCDIR/tests/marian_ref.py" "$dir" step0 "$t/src1" > "$t/step0.ref"
+	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$t/step0" "$t/step0.ref" ||
+	    fail "$rel: first-step log-probs"
+	# greedy: the same ids, at most 3 x the source length
+	decode -m "$m" --max-len 3,0 --text "$t/mem" > "$t/greedy"
+	"$PY" "$SRCDIR/tests/marian_ref.py" "$dir" greedy "$t/src" "$teos" |
+	    sed "s/ $teos\$//; s/^$teos\$//" > "$t/greedy.ref"
+	diff "$t/greedy.ref" "$t/greedy" || fail "$rel: greedy ids"
+}
+
+@test "yml vocabulary, tied-all, swish, stored zip: Marian's numbers" {
+	mk a.zip --vocab yml
+	run -0 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/a.model" "$BATS_FILE_TMPDIR/a.zip"
+	check "$BATS_FILE_TMPDIR/a.zip" "$BATS_TEST_TMPDIR/a.model"
+}
+
+@test "text vocabularies, separate embeddings, relu, deflated zip and npz" {
+	mk b.zip --vocab text --act relu --deflate --seed 2
+	run -0 --separate-stderr seqimport -q -o "$BATS_TEST_TMPDIR/b.model" "$BATS_FILE_TMPDIR/b.zip"
+	[ -z "$stderr" ]
+	check "$BATS_FILE_TMPDIR/b.zip" "$BATS_TEST_TMPDIR/b.model"
+}
+
+@test "an unpacked folder; untied output (Wt) and legacy output (W)" {
+	mk c --vocab yml --output untied --seed 3
+	run -0 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/c.model" "$BATS_FILE_TMPDIR/c"
+	check "$BATS_FILE_TMPDIR/c" "$BATS_TEST_TMPDIR/c.model"
+	mk d --vocab text --output legacy --seed 4
+	run -0 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/d.model" "$BATS_FILE_TMPDIR/d"
+	check "$BATS_FILE_TMPDIR/d" "$BATS_TEST_TMPDIR/d.model"
+}
+
+@test "the model records decoder.yml's defaults and Marian's ids" {
+	local m=$BATS_TEST_TMPDIR/a.model y
+	mk a.zip --vocab yml
+	seqimport -q -o "$m" "$BATS_FILE_TMPDIR/a.zip"
+	[ "$(meta "$m" marian.beam-size)" = 4 ]
+	[ "$(meta "$m" marian.normalize)" = 1 ]
+	[ "$(meta "$m" marian.max-length-factor)" = 3 ]
+	[ "$(meta "$m" marian.allow-unk)" = 0 ]
+	[ "$(meta "$m" layer_norm_eps)" = 9.99999997e-07 ]
+	[ "$(meta "$m" positions)" = sinusoidal_half ]
+	[ "$(meta "$m" activation)" = silu ]
+	[ "$(meta "$m" bos_id)" = -1 ]
+	# </s> and <unk> by string, in the sorted joint vocabulary
+	y=$(cd "$BATS_TEST_TMPDIR" && unzip -q -o "$BATS_FILE_TMPDIR/a.zip" '*.vocab.yml' && cat ./*.vocab.yml)
+	[ "$(meta "$m" eos_id)" = "$(sed -n 's/^<\/s>: //p' <<<"$y")" ]
+	[ "$(meta "$m" unk_id)" = "$(sed -n 's/^<unk>: //p' <<<"$y")" ]
+	[ "$(meta "$m" eos_id)" != 0 ]
+	# the start row: one more target id than Marian's
+	[ "$(meta "$m" decoder_start_id)" = $(( $(meta "$m" tgt_vocab_size) - 1 )) ]
+}
+
+# refused REGEX RELEASE: exit 1, one line matching REGEX, no model
+refused() {
+	mkdir -p "$BATS_TEST_TMPDIR/out"
+	run -1 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/out/x.model" "$BATS_FILE_TMPDIR/$2"
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "$2: ${#stderr_lines[@]} lines: $stderr"
+	[[ $stderr =~ ^seqimport:\ .*$1 ]] || fail "$2: $stderr"
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/out")" ] || fail "$2: left $(ls -A "$BATS_TEST_TMPDIR/out")"
+}
+
+@test "a truncated zip is an error" {
+	mk e.zip
+	head -c 100000 "$BATS_FILE_TMPDIR/e.zip" > "$BATS_FILE_TMPDIR/trunc.zip"
+	refused 'truncated zip' trunc.zip
+}
+
+@test "a bad npy header is an error" {
+	mk badnpy.zip --bad-npy encoder_l1_ffn_W1
+	refused 'encoder_l1_ffn_W1: bad npy header' badnpy.zip
+}
+
+@test "a missing tensor, a shape against the config: errors" {
+	mk miss.zip --drop decoder_l2_context_Wk
+	refused 'missing tensor decoder_l2_context_Wk' miss.zip
+	mk shape.zip --yml-ffn 64
+	refused 'encoder_l1_ffn_W1: shape \(16, 32\), the config implies \(16, 64\)' shape.zip
+}
+
+@test "unsupported variants are refused by name" {
+	mk aan.zip --autoreg average-attention
+	refused 'average-attention decoders' aan.zip
+	mk ssru.zip --autoreg rnn
+	refused 'RNN decoders .*ssru' ssru.zip
+	mk short.zip --shortlist
+	refused 'lexical shortlists' short.zip
+	mk gelu.zip --act gelu
+	refused "transformer-ffn-activation 'gelu'" gelu.zip
+}
+
+@test "usage: -o and one release" {
+	run -2 --separate-stderr seqimport "$BATS_FILE_TMPDIR/a.zip"
+	[[ $stderr == "seqimport: no output"* ]]
+	run -2 --separate-stderr seqimport -o x
+	run -1 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/x" /nonexistent.zip
+	[[ $stderr == "seqimport: /nonexistent.zip: No such file or directory" ]]
+}
