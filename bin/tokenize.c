@@ -203,6 +203,7 @@ main(int argc, char *argv[])
 	pool = sq_pool_new(sq_cli_threads(&cli));
 	spm = load_spm(spm_path, spm_path ? NULL : sq_cli_model(&cli), id,
 	    sizeof(id), &hint);
+	eos = eos || sq_spm_model_eos(spm);	/* Marian models end with </s> */
 	if (sq_spm_set_options(spm, bos && eos ? "bos:eos" : bos ? "bos" :
 	    eos ? "eos" : "", NULL) < 0)
 		sq_die("%s", sq_errstr());

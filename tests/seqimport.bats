@@ -176,3 +176,31 @@ refused() {
 	run -1 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/x" /nonexistent.zip
 	[[ $stderr == "seqimport: /nonexistent.zip: No such file or directory" ]]
 }
+
+@test "tokenize and detok speak the model's vocabulary, and </s> ends each source" {
+	local t=$BATS_TEST_TMPDIR d=$BATS_FILE_TMPDIR
+	mk e --vocab yml --seed 5
+	seqimport -o "$t/e.model" "$d/e"
+	printf 'the cat sat on the mat 7\nthe dog\n' > "$t/in"
+	tokenize -m "$t/e.model" --text "$t/in" > "$t/ids"
+	# the same from the release's own files: spm_encode's pieces, then the
+	# yml vocabulary's ids, then </s>
+	spm_encode --model "$d/e/source.spm" --output_format=piece < "$t/in" |
+	    "$PY" -c 'import sys, yaml
+v = yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader)
+for line in sys.stdin:
+    ids = [v.get(p, v["<unk>"]) for p in line.split()] + [v["</s>"]]
+    print(" ".join(ids))' "$(ls "$d"/e/*.vocab.yml)" > "$t/ids.ref"
+	diff "$t/ids.ref" "$t/ids"
+	# the target side: the yml ids of spm_encode's pieces decode back, and
+	# </s> (no piece of the model's to show) is left out
+	spm_encode --model "$d/e/target.spm" --output_format=piece < "$t/in" |
+	    "$PY" -c 'import sys, yaml
+v = yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader)
+for line in sys.stdin:
+    print(" ".join([v.get(p, v["<unk>"]) for p in line.split()] + [v["</s>"]]))' \
+	    "$(ls "$d"/e/*.vocab.yml)" > "$t/tgt.ids"
+	run -0 detok -m "$t/e.model" "$t/tgt.ids"
+	[ "$output" = "$(spm_encode --model "$d/e/target.spm" < "$t/in" |
+	    spm_decode --model "$d/e/target.spm")" ]
+}

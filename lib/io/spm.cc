@@ -63,7 +63,25 @@ struct sq_spm {
 	std::vector<sq_spm_cand> cands;
 	char model_id[16];	/* "spm-" + CRC-32 of the serialized model */
 	std::string encode_options, decode_options;
+	/*
+	 * A model file's own numbering of the pieces (vocab.source or
+	 * vocab.target), when it has one: both empty otherwise.  Encoding
+	 * gives model ids (a piece the model lacks: its UNK); decoding takes
+	 * them (an id without a piece is left out of the text).
+	 */
+	std::vector<int32_t> to_model;	/* (pieces) */
+	std::vector<int32_t> to_spm;	/* (model ids) */
+	int model_eos = 0;	/* the model wants EOS after each source */
 };
+
+/* s->ids in the model's numbering, when it has its own. */
+static void
+map_out(struct sq_spm *s, std::vector<int> &ids)
+{
+	if (!s->to_model.empty())
+		for (auto &id : ids)
+			id = s->to_model[id];
+}
 
 static int
 status_err(const sentencepiece::util::Status &st, const char *what)
@@ -147,6 +165,46 @@ sq_spm_new(const void *data, size_t len)
 	return load(static_cast<const char *>(data), len, "SentencePiece model");
 }
 
+/*
+ * The model file's numbering: map (n model ids) gives each one's piece
+ * (-1: none); a piece the model lacks encodes as unk.  NULL map: none.
+ * 0, or -1 with the error set (a piece id the SentencePiece model has
+ * not, or a model without UNK whose vocabulary misses a piece).
+ */
+static int
+set_map(struct sq_spm *s, const int32_t *map, int n, int unk, const char *what)
+{
+	int pieces = s->sp.GetPieceSize();
+
+	if (map == nullptr)
+		return 0;
+	s->to_spm.assign(map, map + n);
+	s->to_model.assign((size_t)pieces, unk);
+	for (int i = n - 1; i >= 0; i--) {
+		if (map[i] >= pieces) {
+			sq_seterr("%s: vocabulary entry %d is piece %d, the "
+			    "SentencePiece model has %d", what, i, (int)map[i],
+			    pieces);
+			return -1;
+		}
+		if (map[i] >= 0)
+			s->to_model[map[i]] = i;	/* the lowest id wins */
+	}
+	for (int p = 0; p < pieces; p++)
+		if (s->to_model[p] < 0) {
+			sq_seterr("%s: piece %d has no model id and the model "
+			    "has no UNK", what, p);
+			return -1;
+		}
+	return 0;
+}
+
+extern "C" int
+sq_spm_model_eos(const struct sq_spm *s)
+{
+	return s->model_eos;
+}
+
 extern "C" struct sq_spm *
 sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 {
@@ -174,8 +232,17 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	}
 	snprintf(what, sizeof(what), "%s: %s", path, tensor);
 	s = load(reinterpret_cast<const char *>(data), len, what);
-	if (s)
+	if (s && set_map(s, target ? m->vocab_tgt : m->vocab_src, target ?
+	    m->cfg.tgt_vocab_size : m->cfg.src_vocab_size, m->cfg.unk_id,
+	    what) < 0) {
+		sq_spm_free(s);
+		s = nullptr;
+	}
+	if (s) {
 		snprintf(id, id_size, "%s", m->model_id);
+		s->model_eos = !target &&
+		    sq_model_meta(m, "marian.source-eos-id") != nullptr;
+	}
 	sq_model_close(m);
 	return s;
 }
@@ -195,6 +262,9 @@ sq_spm_dup(const struct sq_spm *s)
 		return nullptr;
 	}
 	memcpy(d->model_id, s->model_id, sizeof(d->model_id));
+	d->to_model = s->to_model;
+	d->to_spm = s->to_spm;
+	d->model_eos = s->model_eos;
 	if (sq_spm_set_options(d, s->encode_options.c_str(),
 	    s->decode_options.c_str()) < 0) {
 		sq_spm_free(d);
@@ -284,6 +354,7 @@ give_ids(struct sq_spm *s, const sentencepiece::util::Status &st,
 {
 	if (!st.ok())
 		return status_err(st, what);
+	map_out(s, s->ids);
 	*ids = reinterpret_cast<const int32_t *>(s->ids.data());
 	*n_ids = s->ids.size();
 	return 0;
@@ -355,6 +426,7 @@ sq_spm_nbest(struct sq_spm *s, const char *text, size_t len, int n,
 			v.clear();
 			for (size_t j = 0; j < c.pieces_size(); j++)
 				v.push_back(c.pieces(j).id());
+			map_out(s, v);
 			s->cands[i].ids =
 			    reinterpret_cast<const int32_t *>(v.data());
 			s->cands[i].n_ids = v.size();
@@ -387,16 +459,20 @@ sq_spm_decode(struct sq_spm *s, const int32_t *ids, size_t n_ids,
     const char **out, size_t *out_len)
 {
 	try {
-		int v = s->sp.GetPieceSize();
+		int v = s->to_spm.empty() ? s->sp.GetPieceSize() :
+		    (int)s->to_spm.size();
 
 		s->views.clear();
 		for (size_t i = 0; i < n_ids; i++) {
-			if (ids[i] < 0 || ids[i] >= v) {
-				sq_seterr("id %d out of range [0, %d)",
-				    (int)ids[i], v);
+			int id = ids[i];
+
+			if (id < 0 || id >= v) {
+				sq_seterr("id %d out of range [0, %d)", id, v);
 				return -1;
 			}
-			s->views.emplace_back(s->sp.IdToPiece(ids[i]));
+			if (!s->to_spm.empty() && (id = s->to_spm[id]) < 0)
+				continue;
+			s->views.emplace_back(s->sp.IdToPiece(id));
 		}
 		auto st = s->sp.Decode(s->views, &s->text);
 		if (!st.ok())

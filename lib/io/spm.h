@@ -46,11 +46,19 @@ struct sq_spm *sq_spm_new(const void *data, size_t len);
  * Loads the SentencePiece model a seqpipe model file embeds (model.h):
  * spm.target if target, else spm.source (one and the same with a shared
  * vocabulary), and copies the model file's id into id (id_size bytes).
+ * When the file numbers the pieces its own way (vocab.target, or
+ * vocab.source), every id this handle gives and takes is the model's.
  * NULL with sq_errstr() "PATH: what" on failure, a file without that
  * tensor included.  Caller frees with sq_spm_free().
  */
 struct sq_spm *sq_spm_open_model(const char *path, int target, char *id,
     size_t id_size);
+/*
+ * Whether the model file wants EOS at the end of every source (imported
+ * Marian models do): tokenize then appends it as --eos would.
+ */
+int sq_spm_model_eos(const struct sq_spm *s);
+
 /*
  * Another handle on the same model (id and options included), for another
  * thread.  NULL with sq_errstr() on failure.  Caller frees it.
