@@ -212,8 +212,11 @@ main(int argc, char *argv[])
 		sq_usage_error("unexpected operand \"%s\": the data are "
 		    "--src/--tgt or --tsv", argv[optind]);
 	sq_cli_echo(&cli, argc, argv);
+	free(lo);
 	if (dump) {
 		sq_train_opts_dump(&o, stdout);
+		sq_train_opts_free(&o);
+		free(help);
 		return sq_fshut(stdout, "<stdout>");
 	}
 	if (sq_train_opts_check(&o) < 0)
@@ -230,7 +233,6 @@ main(int argc, char *argv[])
 	if (rc < 0)
 		sq_die("%s", sq_errstr());
 	sq_train_opts_free(&o);
-	free(lo);
 	free(help);
 	return 0;
 }
