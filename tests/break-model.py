@@ -84,6 +84,11 @@ edit("bad-int", lambda h: h["__metadata__"].update(d_ff="64x"))
 edit("bad-dff", lambda h: h["__metadata__"].update(d_ff="48"))
 edit("huge-layers", lambda h: h["__metadata__"].update(
     encoder_layers="2000000000"))
+# sizes no file could hold: refused before anything is allocated for them
+edit("huge-vocab", lambda h: h["__metadata__"].update(
+    src_vocab_size="2000000000", tgt_vocab_size="2000000000"))
+edit("overflowing-sizes", lambda h: h["__metadata__"].update(
+    d_model="2147483644", d_ff="2147483647"))
 edit("control-id", lambda h: h["__metadata__"].update(model_id="a\nb"))
 edit("no-format", lambda h: h["__metadata__"].pop("format"))
 edit("misspelt-key", lambda h: h["__metadata__"].update(pre_nrom="1"))

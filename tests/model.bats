@@ -71,6 +71,10 @@ refuses() {
 @test "malformed integer" { refuses bad-int 'config d_ff = "64x": expected an integer$'; }
 @test "config disagreeing with the tensors" { refuses bad-dff 'shape \(64, 32\), the config implies \(48, 32\) \(tensor encoder.layers.0.fc1.weight\)$'; }
 @test "a layer count no file could hold" { refuses huge-layers 'more layers than the file has tensors'; }
+@test "a vocabulary no file could hold: an error, not an allocation" {
+	refuses huge-vocab 'config implies [0-9]{12} weights, more than the [0-9]+ bytes of data can hold$'
+	refuses overflowing-sizes 'config implies over [0-9]+ weights, more than'
+}
 @test "a model id with a control character" { refuses control-id 'model_id has a control character$'; }
 @test "not a seqpipe model: no format" { refuses no-format 'metadata format is missing'; }
 @test "not a seqpipe model: no metadata" { refuses no-metadata 'no __metadata__ object'; }

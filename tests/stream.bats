@@ -238,6 +238,16 @@ T 2 0 nan 3"
 	one_error 'ok.tok: header: stream of model "m" (/models/m.sqm), not "x"'
 }
 
+@test "a record claiming 1 GiB allocates what arrived, not what it claims" {
+	# ASan reserves terabytes of address space: no room under ulimit -v
+	if grep -q __asan_init "$SRCDIR/bin/seqcat"; then
+		skip "seqcat built with ASan, which ulimit -v cannot run"
+	fi
+	gen 'H(1)' 'struct.pack("<BBHIQ", 1, 0, 0, 1 << 30, 5) + bytes(4) + b"abcde"' > a
+	run --separate-stderr sh -c 'ulimit -v 100000 && exec seqcat a'
+	one_error 'a: record 0 (key 5): truncated payload (5 of 1073741824 bytes)'
+}
+
 @test "absurd lengths and unknown flags are errors, not allocations" {
 	gen 'H(1)' > a
 	printf '\001\000\000\000\377\377\377\177\005\000\000\000\000\000\000\000\000\000\000\000' >> a

@@ -52,6 +52,8 @@ parse_descr(struct sq_npy *a, const char *d, const char *where)
 		    "it little-endian ('<')", where, d);
 	if (order != '<' && order != '|' && order != '=')
 		BAD("%s: bad npy header: descr '%s'", where, d);
+	if (kind == '\0')
+		BAD("%s: bad npy header: descr '%s'", where, d);
 	size = strtol(d + 2, &end, 10);
 	if (*end != '\0' || !strchr("fiub", kind) ||
 	    (kind == 'f' && size != 2 && size != 4 && size != 8) ||
@@ -73,16 +75,20 @@ parse_shape(struct sq_npy *a, const char *p, const char *e, const char **endp,
 	a->n_dims = 0;
 	a->numel = 1;
 	for (;;) {
-		char *end;
-		long v;
+		long v = 0;
 
 		p = skip_ws(p, e);
 		if (p < e && *p == ')')
 			break;
 		if (p >= e || !isdigit((unsigned char)*p))
 			BAD("%s: bad npy header: shape", where);
-		v = strtol(p, &end, 10);
-		p = skip_ws(end, e);
+		/* not strtol: the header is not NUL-terminated */
+		for (; p < e && isdigit((unsigned char)*p); p++) {
+			if (v > (LONG_MAX - 9) / 10)
+				BAD("%s: npy shape too large", where);
+			v = v * 10 + (*p - '0');
+		}
+		p = skip_ws(p, e);
 		if (a->n_dims == SQ_NPY_MAX_DIMS)
 			BAD("%s: npy array of more than %d dimensions", where,
 			    SQ_NPY_MAX_DIMS);

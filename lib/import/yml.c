@@ -61,8 +61,9 @@ read_map(yaml_parser_t *p, struct sq_yml *y, const char *where)
 		}
 		if (ev.type != YAML_SCALAR_EVENT)
 			return bad(&ev, where, "a key that is not a scalar");
-		if ((size_t)y->n == cap) {
-			cap = cap ? 2 * cap : 64;
+		/* y may hold the maps of earlier documents already */
+		if ((size_t)y->n >= cap) {
+			cap = SQ_MAX(2 * cap, (size_t)y->n + 64);
 			y->e = sq_reallocarray(y->e, cap, sizeof(*y->e));
 		}
 		e = &y->e[y->n++];

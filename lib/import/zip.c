@@ -323,6 +323,15 @@ sq_zip_get(struct sq_zip *z, int i, size_t *len, void **owned)
 		}
 		out = src;
 	} else if (e->method == 8) {
+		/* deflate expands at most 1032:1, so a larger size is a lie
+		   that must not become an allocation */
+		if (e->usize > e->csize * 1032 + 64) {
+			sq_seterr("%s: member %s: corrupt zip (%llu bytes claimed "
+			    "from %llu deflated)", z->where, e->name,
+			    (unsigned long long)e->usize,
+			    (unsigned long long)e->csize);
+			return NULL;
+		}
 		buf = sq_malloc(e->usize ? e->usize : 1);
 		if (inflate_raw(buf, e->usize, src, e->csize) < 0) {
 			sq_seterr("%s: member %s: corrupt deflate data",

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ struct loader {
 	const char *path;
 	struct tensor *t;	/* sorted by name */
 	size_t n_t;
+	uint64_t data_len;	/* bytes of the data area */
 };
 
 static int
@@ -237,6 +239,7 @@ parse_tensors(struct loader *l, json_t *root, const unsigned char *data,
 	size_t i;
 	int rc = -1;
 
+	l->data_len = data_len;
 	l->t = sq_calloc(json_object_size(root) + 1, sizeof(*l->t));
 	json_object_foreach(root, name, v) {
 		struct tensor *t = &l->t[l->n_t];
@@ -462,6 +465,14 @@ take_params(struct loader *l)
 	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
 	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
 	t = m->params = sq_params_new(c);
+	/* each weight takes at least 2 bytes (F16): refuse sizes the file
+	   cannot hold before the F16 widening below allocates for them */
+	if ((uint64_t)t->total > l->data_len / 2) {
+		sq_seterr("%s: config implies %s%ld weights, more than the %llu "
+		    "bytes of data can hold", l->path, t->total == LONG_MAX ?
+		    "over " : "", t->total, (unsigned long long)l->data_len);
+		return -1;
+	}
 	for (i = 0; i < t->n; i++) {
 		const struct sq_param *p = &t->p[i];
 		struct tensor key = {.name = p->name}, *f;

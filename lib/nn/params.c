@@ -4,6 +4,7 @@
  * by offsetof(), so one table serves any instance: a mapped file, a
  * model being trained, its gradients.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +35,17 @@ add(struct sq_params *t, int owner, int layer, size_t field, long d0,
 	p->n_dims = d1 ? 2 : 1;
 	p->dims[0] = d0;
 	p->dims[1] = d1;
-	p->numel = d1 ? d0 * d1 : d0;
+	/* saturating: a config read from a file may claim any sizes */
+	if (d1 && __builtin_mul_overflow(d0, d1, &p->numel))
+		p->numel = LONG_MAX;
+	else if (!d1)
+		p->numel = d0;
 	p->offset = t->total;
 	p->owner = owner;
 	p->layer = layer;
 	p->field = field;
-	t->total += p->numel;
+	if (__builtin_add_overflow(t->total, p->numel, &t->total))
+		t->total = LONG_MAX;
 }
 
 /* prefix.weight and prefix.bias of a linear layer (in > 0) or a norm. */

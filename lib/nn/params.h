@@ -42,8 +42,11 @@ struct sq_params {
 };
 
 /*
- * Builds the table for config c (checked by sq_config_check()).  Caller
- * frees with sq_params_free().
+ * Builds the table for config c (checked by sq_config_check()).  Sizes
+ * saturate at LONG_MAX instead of overflowing: a config read from a file
+ * can claim more weights than a long counts, so a caller that sizes
+ * memory from an untrusted config checks t->total against what the
+ * input holds first.  Caller frees with sq_params_free().
  */
 struct sq_params *sq_params_new(const struct sq_config *c);
 void sq_params_free(struct sq_params *t);
