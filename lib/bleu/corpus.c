@@ -40,12 +40,13 @@ split_tabs(struct sq_bleu_segs *out, size_t max, struct sq_bleu_uspan x,
     int rstrip)
 {
 	struct sq_bleu_uspan f = x;
-	size_t j = 0, k;
+	size_t j = 0, start = 0, k;
 
+	/* by index: x.c is NULL for an empty line, and NULL takes no offset */
 	for (k = 0;; k++) {
 		while (j < x.n && (x.c[j] != '\t' || k + 1 == max))
 			j++;
-		f.n = (size_t)(x.c + j - f.c);
+		f.n = j - start;
 		if (k >= max)
 			return k + 1;
 		if (rstrip)
@@ -53,7 +54,8 @@ split_tabs(struct sq_bleu_segs *out, size_t max, struct sq_bleu_uspan x,
 		push(&out[k], f);
 		if (j == x.n)
 			return k + 1;
-		f.c = x.c + ++j;
+		start = ++j;
+		f.c = x.c + start;
 	}
 }
 

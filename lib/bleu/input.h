@@ -37,7 +37,8 @@ sq_bleu_lines_at(const struct sq_bleu_lines *l, size_t i)
 {
 	struct sq_bleu_uspan s;
 
-	s.c = l->text.c + l->off[i];
+	/* no text at all: no pointer to offset (UBSan: offset of NULL) */
+	s.c = l->text.c ? l->text.c + l->off[i] : l->text.c;
 	s.n = l->off[i + 1] - l->off[i];
 
 	return s;
