@@ -327,10 +327,14 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->pe = sq_reallocarray(g->pe, (size_t)g->max_len + 1, D * sizeof(float));
 
 	plan(g, &cv);
+	/*
+	 * Grown by realloc, though nothing in it is kept: the arena is
+	 * hundreds of MB, mapped apart, and glibc moves such a block with
+	 * mremap, so only the new pages fault in, not the whole arena again.
+	 */
 	if (cv.used > g->cap) {
-		free(g->arena);
 		g->cap = cv.used;
-		g->arena = sq_malloc((size_t)g->cap * sizeof(float));
+		g->arena = sq_realloc(g->arena, (size_t)g->cap * sizeof(float));
 	}
 	cv.base = g->arena;
 	cv.used = 0;
