@@ -421,15 +421,64 @@ sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p)
 	    drop_threshold(p);
 }
 
-/* x[lo, hi) = x * keep / (1 - p); mask gets keep; cmask, if given, is it */
+/* 64-bit lanes, one per float of a vf */
+typedef uint64_t vu64 __attribute__((vector_size(LANES * sizeof(uint64_t))));
+
+/* fmix() on every lane */
+static inline vu64
+vfmix(vu64 z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static inline float
+drop_scale(float p)
+{
+	return p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+}
+
+void
+sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
+    float p, uint64_t seed, uint64_t stream)
+{
+	uint64_t key = drop_key(seed, stream), thr = drop_threshold(p);
+	float s = drop_scale(p);
+	vu64 idx = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	vf zero = { 0 };
+	vi keep;
+	long i;
+
+	/* lane l: element i + l, its counter first + i + l + 1 */
+	idx += first;
+	for (i = 0; i + LANES <= n; i += LANES, idx += LANES) {
+		keep = __builtin_convertvector(
+		    vfmix(key + idx * 0x9E3779B97F4A7C15ull) >> 32 >= thr, vi);
+		vstore(dst + i, vsel(keep, vload(src + i) * s, zero));
+	}
+	for (; i < n; i++)
+		dst[i] = (fmix(key + (first + i + 1) * 0x9E3779B97F4A7C15ull) >>
+		    32) >= thr ? src[i] * s : 0.0f;
+}
+
+/*
+ * x[lo, hi) = x * keep / (1 - p); mask gets keep; cmask, if given, is it.
+ * Without masks, sq_dropout_apply()'s vectors.
+ */
 static void
 drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
     float p, uint64_t seed, uint64_t stream)
 {
 	uint64_t key = drop_key(seed, stream), thr = drop_threshold(p);
-	float s = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+	float s = drop_scale(p);
 	long i;
 
+	if (mask == NULL && cmask == NULL) {
+		sq_dropout_apply(x + lo, x + lo, hi - lo, (uint64_t)lo, p, seed,
+		    stream);
+		return;
+	}
 	for (i = lo; i < hi; i++) {
 		int keep = cmask != NULL ? cmask[i] != 0 :
 		    (fmix(key + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull) >>

@@ -95,6 +95,14 @@ void sq_activate_backward(float *dx, const float *pre, const float *dy,
 int sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p);
 
 /*
+ * dst[i] = src[i] keep / (1 - p) for i in [0, n), keep that of element
+ * first + i of the stream (sq_dropout_keep()); dst may be src.  16
+ * elements at a time.
+ */
+void sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
+    float p, uint64_t seed, uint64_t stream);
+
+/*
  * Where to draw a dropout mask: probability p (0 turns it off; p >= 1
  * drops everything), seed, and a stream telling apart the sites of one
  * step (layer, kind, sentence: the caller's numbering).
