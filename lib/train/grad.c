@@ -72,25 +72,40 @@ struct linear_job {
 	int bn, nbn;		/* rows of dw per block, blocks */
 };
 
-/* dbias[lo, hi) += column sums of dout (M, N), in double, row by row */
+/* 16 doubles, one per float of a vf */
+typedef double vd __attribute__((vector_size(LANES * sizeof(double))));
+
+/* Columns summed per sweep down the rows: vectors of LANES. */
+#define SWEEP 4
+
+/*
+ * dbias[lo, hi) += column sums of dout (M, N), in double, row by row:
+ * SWEEP vectors of columns at a time (lo is a multiple of 16), the last
+ * columns one by one; the order of each column's sum is the rows'.
+ */
 static void
 colsum(float *dbias, const float *dout, int M, int N, int lo, int hi)
 {
-	double acc[64];
-	int c0, c, m, nc;
+	vd acc[SWEEP];
+	double t;
+	int c0, c, v, nv, m;
 
-	for (c0 = lo; c0 < hi; c0 += 64) {
-		nc = SQ_MIN(64, hi - c0);
-		for (c = 0; c < nc; c++)
-			acc[c] = 0.0;
-		for (m = 0; m < M; m++) {
-			const float *r = dout + (long)m * N + c0;
-
-			for (c = 0; c < nc; c++)
-				acc[c] += r[c];
-		}
-		for (c = 0; c < nc; c++)
-			dbias[c0 + c] += (float)acc[c];
+	for (c0 = lo; c0 < hi; c0 += SWEEP * LANES) {
+		nv = SQ_MIN(SWEEP, (hi - c0) / LANES);
+		for (v = 0; v < nv; v++)
+			acc[v] = (vd){ 0 };
+		for (m = 0; m < M; m++)
+			for (v = 0; v < nv; v++)
+				acc[v] += __builtin_convertvector(vload(dout +
+				    (long)m * N + c0 + v * LANES), vd);
+		for (v = 0; v < nv; v++)
+			for (c = 0; c < LANES; c++)
+				dbias[c0 + v * LANES + c] += (float)acc[v][c];
+	}
+	for (c = lo + (hi - lo) / LANES * LANES; c < hi; c++) {
+		for (t = 0.0, m = 0; m < M; m++)
+			t += dout[(long)m * N + c];
+		dbias[c] += (float)t;
 	}
 }
 
@@ -207,6 +222,16 @@ sq_layernorm_forward_train(float *out, float *mean, float *rstd,
 	sq_layernorm(out, inp, g, b, M, D, eps, pool);
 }
 
+/* column c's sums into dg and db */
+static inline void
+ln_cols_add(struct ln_job *j, int c, double sg, double sb)
+{
+	if (j->dg != NULL)
+		j->dg[c] += (float)sg;
+	if (j->db != NULL)
+		j->db[c] += (float)sb;
+}
+
 /* dinp of rows [lo, hi) */
 static void
 ln_back_rows(struct ln_job *j, int lo, int hi)
@@ -243,33 +268,50 @@ ln_back_rows(struct ln_job *j, int lo, int hi)
 	}
 }
 
-/* dg, db of columns [lo, hi): sums over all rows in order, in double */
+/*
+ * dg, db of columns [lo, hi): sums over all rows in order, in double;
+ * whole vectors as colsum() (lo is a multiple of 16), then the last
+ * columns one by one.
+ */
 static void
 ln_back_cols(struct ln_job *j, int lo, int hi)
 {
-	double ag[64], ab[64];
-	int D = j->D, c0, c, m, nc;
+	vd ag[SWEEP], ab[SWEEP];
+	double tg, tb;
+	vf dy;
+	int D = j->D, c0, c, v, nv, m;
 
-	for (c0 = lo; c0 < hi; c0 += 64) {
-		nc = SQ_MIN(64, hi - c0);
-		for (c = 0; c < nc; c++)
-			ag[c] = ab[c] = 0.0;
+	for (c0 = lo; c0 < hi; c0 += SWEEP * LANES) {
+		nv = SQ_MIN(SWEEP, (hi - c0) / LANES);
+		for (v = 0; v < nv; v++)
+			ag[v] = ab[v] = (vd){ 0 };
 		for (m = 0; m < j->M; m++) {
 			const float *x = j->inp + (long)m * D + c0;
-			const float *dy = j->dout + (long)m * D + c0;
+			const float *d = j->dout + (long)m * D + c0;
 			float mu = j->mean[m], rs = j->rstd[m];
 
-			for (c = 0; c < nc; c++) {
-				ag[c] += dy[c] * ((x[c] - mu) * rs);
-				ab[c] += dy[c];
+			for (v = 0; v < nv; v++) {
+				dy = vload(d + v * LANES);
+				ag[v] += __builtin_convertvector(dy *
+				    ((vload(x + v * LANES) - mu) * rs), vd);
+				ab[v] += __builtin_convertvector(dy, vd);
 			}
 		}
-		for (c = 0; c < nc; c++) {
-			if (j->dg != NULL)
-				j->dg[c0 + c] += (float)ag[c];
-			if (j->db != NULL)
-				j->db[c0 + c] += (float)ab[c];
+		for (v = 0; v < nv; v++)
+			for (c = 0; c < LANES; c++)
+				ln_cols_add(j, c0 + v * LANES + c, ag[v][c],
+				    ab[v][c]);
+	}
+	for (c = lo + (hi - lo) / LANES * LANES; c < hi; c++) {
+		tg = tb = 0.0;
+		for (m = 0; m < j->M; m++) {
+			float x = j->inp[(long)m * D + c];
+			float dy1 = j->dout[(long)m * D + c];
+
+			tg += dy1 * ((x - j->mean[m]) * j->rstd[m]);
+			tb += dy1;
 		}
+		ln_cols_add(j, c, tg, tb);
 	}
 }
 
