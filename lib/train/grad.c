@@ -69,7 +69,8 @@ struct linear_job {
 	const float *dout, *inp, *w;
 	int M, K, N;
 	int bm, nbm;		/* rows of dinp per block, blocks */
-	int bn, nbn;		/* rows of dw per block, blocks */
+	int bn, nbn;		/* rows (columns if dw_cols) of dw per block, blocks */
+	int dw_cols;		/* dw in blocks of columns */
 };
 
 /* 16 doubles, one per float of a vf */
@@ -128,12 +129,21 @@ linear_part(void *arg, int i, int n)
 	}
 	i -= j->nbm;
 	lo = i * j->bn;
-	hi = SQ_MIN(j->N, lo + j->bn);
-	/* dw[lo:hi] (cols, K) += dout[:, lo:hi]^T (cols, M) inp (M, K) */
-	if (j->dw != NULL)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo,
-		    j->K, j->M, 1.0f, j->dout + lo, j->N, j->inp, j->K, 1.0f,
-		    j->dw + (long)lo * j->K, j->K);
+	if (j->dw_cols) {
+		/* dw[:, lo:hi] (N, cols) += dout^T (N, M) inp[:, lo:hi] (M, cols) */
+		hi = SQ_MIN(j->K, lo + j->bn);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j->N,
+		    hi - lo, j->M, 1.0f, j->dout, j->N, j->inp + lo, j->K, 1.0f,
+		    j->dw + lo, j->K);
+		sq_pool_share(j->N, 16, i, j->nbn, &lo, &hi);
+	} else {
+		/* dw[lo:hi] (rows, K) += dout[:, lo:hi]^T (rows, M) inp (M, K) */
+		hi = SQ_MIN(j->N, lo + j->bn);
+		if (j->dw != NULL)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+			    hi - lo, j->K, j->M, 1.0f, j->dout + lo, j->N, j->inp,
+			    j->K, 1.0f, j->dw + (long)lo * j->K, j->K);
+	}
 	if (j->dbias != NULL)
 		colsum(j->dbias, j->dout, j->M, j->N, lo, hi);
 }
@@ -144,7 +154,7 @@ sq_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
     struct sq_pool *pool)
 {
 	struct linear_job j = { dinp, dw, dbias, dout, inp, w, M, K, N,
-		0, 0, 0, 0 };
+		0, 0, 0, 0, 0 };
 	int i, parts;
 
 	if (M <= 0 || N <= 0)
@@ -153,9 +163,16 @@ sq_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 		j.bm = block_rows(M);
 		j.nbm = (M + j.bm - 1) / j.bm;
 	}
+	/*
+	 * Each block of dw packs the whole of the operand it does not
+	 * split: inp (M, K) for blocks of rows, dout (M, N) for blocks of
+	 * columns.  So the blocks are of columns when K > N (fc2: dout is
+	 * the smaller); a column of dbias is summed by one block either way.
+	 */
 	if ((K > 0 && dw != NULL) || dbias != NULL) {
-		j.bn = block_rows(N);
-		j.nbn = (N + j.bn - 1) / j.bn;
+		j.dw_cols = K > N && dw != NULL;
+		j.bn = block_rows(j.dw_cols ? K : N);
+		j.nbn = ((j.dw_cols ? K : N) + j.bn - 1) / j.bn;
 	}
 	parts = j.nbm + j.nbn;
 	if ((long)M * K * N >= SPLIT_MIN_MACS && sq_pool_threads(pool) > 1)

@@ -219,9 +219,9 @@ test_linear(void)
 
 /* Big products: blocks, pool; against double sums; same bits on 1-3 threads */
 static void
-test_linear_big(struct sq_pool **pools)
+test_linear_big(struct sq_pool **pools, int M, int K, int N)
 {
-	int M = 300, K = 96, N = 170, m, n, k, t;
+	int m, n, k, t;
 	float *x = rand_vec((long)M * K, 1.0f), *w = rand_vec((long)N * K, 0.5f);
 	float *r = rand_vec((long)M * N, 1.0f);
 	float *dx[3], *dw[3], *db[3];
@@ -266,7 +266,8 @@ test_linear_big(struct sq_pool **pools)
 	ok(ex / mx < 1e-6 && ew / mw < 1e-6 && eb / mb < 1e-6,
 	    "linear backward M=%d K=%d N=%d against double (rel err %.2g %.2g %.2g)",
 	    M, K, N, ex / mx, ew / mw, eb / mb);
-	ok(same_bits, "linear backward: the same bits on 1, 2 and 3 threads");
+	ok(same_bits, "linear backward M=%d K=%d N=%d: the same bits on 1, 2 "
+	    "and 3 threads", M, K, N);
 	for (t = 0; t < 3; t++)
 		free(dx[t]), free(dw[t]), free(db[t]);
 	free(x), free(w), free(r);
@@ -1050,7 +1051,9 @@ main(int argc, char *argv[])
 	pools[1] = sq_pool_new(2);
 	pools[2] = sq_pool_new(3);
 	test_linear();
-	test_linear_big(pools);
+	/* dw in blocks of rows (N >= K), then of columns (K > N) */
+	test_linear_big(pools, 300, 96, 170);
+	test_linear_big(pools, 300, 170, 96);
 	test_layernorm(pools);
 	test_activations(pools);
 	test_attention(pools);
