@@ -413,20 +413,6 @@ act_grad1(float x, int act)
 	}
 }
 
-struct elem_job {
-	int kind;
-	float *x, *y;			/* outputs */
-	const float *a, *b;		/* inputs */
-	uint8_t *mask;
-	const uint8_t *cmask;
-	long n;
-	int act;
-	float p;
-	uint64_t seed, stream;
-};
-
-enum { ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK };
-
 static void
 act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
     int act)
@@ -498,32 +484,85 @@ drop_scale(float p)
 	return p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
 }
 
+/* A stream's dropout, its key and threshold computed once. */
+struct dropper {
+	uint64_t key, thr;
+	float s;
+	int on;			/* p > 0: else every element is kept as is */
+};
+
+static struct dropper
+dropper(float p, uint64_t seed, uint64_t stream)
+{
+	struct dropper d = { drop_key(seed, stream), drop_threshold(p),
+		drop_scale(p), p > 0.0f };
+
+	return d;
+}
+
+/* x (16 lanes) dropped as the elements first .. first + 15 */
+static inline vf
+vdrop(const struct dropper *d, vf x, uint64_t first)
+{
+	const vu64 lane = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+		15, 16 };
+	vf zero = { 0 };
+	vi keep;
+
+	if (!d->on)
+		return x;
+	keep = __builtin_convertvector(vfmix(d->key + (first + lane) *
+	    0x9E3779B97F4A7C15ull) >> 32 >= d->thr, vi);
+	return vsel(keep, x * d->s, zero);
+}
+
+/* x dropped as element i */
+static inline float
+drop1(const struct dropper *d, float x, uint64_t i)
+{
+	if (!d->on)
+		return x;
+	return (fmix(d->key + (i + 1) * 0x9E3779B97F4A7C15ull) >> 32) >=
+	    d->thr ? x * d->s : 0.0f;
+}
+
+/* dst[i] = drop(src[i]) as element first + i, i in [0, n) */
+static void
+drop_copy(float *dst, const float *src, long n, uint64_t first,
+    const struct dropper *d)
+{
+	long i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(dst + i, vdrop(d, vload(src + i), first + i));
+	for (; i < n; i++)
+		dst[i] = drop1(d, src[i], first + i);
+}
+
 void
 sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
     float p, uint64_t seed, uint64_t stream)
 {
-	uint64_t key = drop_key(seed, stream), thr = drop_threshold(p);
-	float s = drop_scale(p);
-	vu64 idx = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-	vf zero = { 0 };
-	vi keep;
+	struct dropper d = dropper(p, seed, stream);
+
+	drop_copy(dst, src, n, first, &d);
+}
+
+/* x[lo, hi) = a + drop(b) */
+static void
+drop_add(float *x, const float *a, const float *b, long lo, long hi,
+    const struct dropper *d)
+{
 	long i;
 
-	/* lane l: element i + l, its counter first + i + l + 1 */
-	idx += first;
-	for (i = 0; i + LANES <= n; i += LANES, idx += LANES) {
-		keep = __builtin_convertvector(
-		    vfmix(key + idx * 0x9E3779B97F4A7C15ull) >> 32 >= thr, vi);
-		vstore(dst + i, vsel(keep, vload(src + i) * s, zero));
-	}
-	for (; i < n; i++)
-		dst[i] = (fmix(key + (first + i + 1) * 0x9E3779B97F4A7C15ull) >>
-		    32) >= thr ? src[i] * s : 0.0f;
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(x + i, vload(a + i) + vdrop(d, vload(b + i), i));
+	for (; i < hi; i++)
+		x[i] = a[i] + drop1(d, b[i], i);
 }
 
 /*
  * x[lo, hi) = x * keep / (1 - p); mask gets keep; cmask, if given, is it.
- * Without masks, sq_dropout_apply()'s vectors.
  */
 static void
 drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
@@ -533,11 +572,7 @@ drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
 	float s = drop_scale(p);
 	long i;
 
-	if (mask == NULL && cmask == NULL) {
-		sq_dropout_apply(x + lo, x + lo, hi - lo, (uint64_t)lo, p, seed,
-		    stream);
-		return;
-	}
+
 	for (i = lo; i < hi; i++) {
 		int keep = cmask != NULL ? cmask[i] != 0 :
 		    (fmix(key + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull) >>
@@ -548,6 +583,22 @@ drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
 			mask[i] = (uint8_t)keep;
 	}
 }
+
+struct elem_job {
+	int kind;
+	float *x, *y;			/* outputs */
+	const float *a, *b;		/* inputs */
+	uint8_t *mask;
+	const uint8_t *cmask;
+	long n;
+	int act;
+	float p;		/* ELEM_SCALE: the factor */
+	uint64_t seed, stream;
+	struct dropper d;
+};
+
+enum { ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK, ELEM_DROP_COPY,
+    ELEM_DROP_ADD, ELEM_SCALE };
 
 static void
 elem_part(void *arg, int i, int n)
@@ -562,8 +613,24 @@ elem_part(void *arg, int i, int n)
 		break;
 	case ELEM_DROP_FWD:
 	case ELEM_DROP_BACK:
-		drop_range(j->x, j->mask, j->cmask, lo, hi, j->p, j->seed,
-		    j->stream);
+		if (j->mask == NULL && j->cmask == NULL)
+			drop_copy(j->x + lo, j->x + lo, hi - lo, (uint64_t)lo,
+			    &j->d);
+		else
+			drop_range(j->x, j->mask, j->cmask, lo, hi, j->p,
+			    j->seed, j->stream);
+		break;
+	case ELEM_DROP_COPY:
+		drop_copy(j->x + lo, j->a + lo, hi - lo, (uint64_t)lo, &j->d);
+		break;
+	case ELEM_DROP_ADD:
+		drop_add(j->x, j->a, j->b, lo, hi, &j->d);
+		break;
+	case ELEM_SCALE:
+		for (; lo + LANES <= hi; lo += LANES)
+			vstore(j->x + lo, vload(j->x + lo) * j->p);
+		for (; lo < hi; lo++)
+			j->x[lo] *= j->p;
 		break;
 	}
 }
@@ -582,7 +649,7 @@ sq_activate_backward(float *dx, const float *pre, const float *dy, long n,
     int act, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_ACT_BACK, dx, NULL, pre, dy, NULL, NULL, n,
-		act, 0, 0, 0 };
+		act, 0, 0, 0, { 0, 0, 0.0f, 0 } };
 
 	elem_run(pool, &j);
 }
@@ -592,7 +659,7 @@ sq_dropout_forward(float *x, uint8_t *mask, long n, float p, uint64_t seed,
     uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_DROP_FWD, x, NULL, NULL, NULL, mask, NULL,
-		n, 0, p, seed, stream };
+		n, 0, p, seed, stream, dropper(p, seed, stream) };
 
 	if (p <= 0.0f && mask == NULL)
 		return;
@@ -604,10 +671,30 @@ sq_dropout_backward(float *d, const uint8_t *mask, long n, float p,
     uint64_t seed, uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_DROP_BACK, d, NULL, NULL, NULL, NULL, mask,
-		n, 0, p, seed, stream };
+		n, 0, p, seed, stream, dropper(p, seed, stream) };
 
 	if (p <= 0.0f)
 		return;
+	elem_run(pool, &j);
+}
+
+void
+sq_dropout_copy(float *dst, const float *src, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_DROP_COPY, dst, NULL, src, NULL, NULL,
+		NULL, n, 0, p, seed, stream, dropper(p, seed, stream) };
+
+	elem_run(pool, &j);
+}
+
+void
+sq_dropout_add(float *out, const float *x, const float *y, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_DROP_ADD, out, NULL, x, y, NULL, NULL, n,
+		0, p, seed, stream, dropper(p, seed, stream) };
+
 	elem_run(pool, &j);
 }
 
@@ -821,12 +908,12 @@ sq_sumsq(const float *x, long n, struct sq_pool *pool)
 }
 
 void
-sq_scale(float *x, long n, float s)
+sq_scale(float *x, long n, float s, struct sq_pool *pool)
 {
-	long i;
+	struct elem_job j = { ELEM_SCALE, x, NULL, NULL, NULL, NULL, NULL, n,
+		0, s, 0, 0, { 0, 0, 0.0f, 0 } };
 
-	for (i = 0; i < n; i++)
-		x[i] *= s;
+	elem_run(pool, &j);
 }
 
 struct adamw_job {

@@ -128,6 +128,20 @@ void sq_dropout_forward(float *x, uint8_t *mask, long n, float p,
 void sq_dropout_backward(float *d, const uint8_t *mask, long n, float p,
     uint64_t seed, uint64_t stream, struct sq_pool *pool);
 
+/*
+ * dst (n) = src * keep_i / (1 - p), the mask recomputed: a dropout, or
+ * its backward, into another array in one pass.  p <= 0 copies.
+ */
+void sq_dropout_copy(float *dst, const float *src, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
+/*
+ * out (n) = x + y * keep_i / (1 - p): a residual connection around a
+ * dropout, in one pass; out may be x.  p <= 0 only adds.
+ */
+void sq_dropout_add(float *out, const float *x, const float *y, long n,
+    float p, uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
 /* ---- attention ---- */
 
 /*
@@ -209,8 +223,8 @@ void sq_positions_backward(float *dP, const float *dout, int first, int n,
  */
 double sq_sumsq(const float *x, long n, struct sq_pool *pool);
 
-/* x (n) *= s. */
-void sq_scale(float *x, long n, float s);
+/* x (n) *= s, on the pool when n is large. */
+void sq_scale(float *x, long n, float s, struct sq_pool *pool);
 
 /*
  * One step of torch.optim.AdamW (torch 1.13's _single_tensor_adamw: its

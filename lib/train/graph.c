@@ -382,18 +382,17 @@ sub_begin(struct sq_graph *g, struct sub *s, const float *in,
 	return s->normed;
 }
 
-/* The stream leaving: y is f's output (R, D), dropped here. */
+/* The stream leaving: y is f's output (R, D), dropped here (y is kept). */
 static void
 sub_end(struct sq_graph *g, struct sub *s, float *y,
     const struct sq_norm *nm, long R)
 {
 	const struct sq_config *c = &g->m->cfg;
-	long D = c->d_model, i;
+	long D = c->d_model;
 	float *dst = c->pre_norm ? s->out : s->sum;
 
-	drop(g, y, R * D, s->site);
-	for (i = 0; i < R * D; i++)
-		dst[i] = s->in[i] + y[i];
+	sq_dropout_add(dst, s->in, y, R * D, g->o.dropout, step_seed(g),
+	    s->site, g->pool);
 	if (!c->pre_norm)
 		sq_layernorm_forward_train(s->out, s->mean, s->rstd, s->sum,
 		    nm->g, nm->b, (int)R, (int)D, c->layer_norm_eps, g->pool);
@@ -628,8 +627,8 @@ sub_back_begin(struct sq_graph *g, struct sub *s, const struct sq_norm *nm,
 		    s->mean, s->rstd, nm->g, (int)R, (int)D, g->pool);
 		memcpy(g->dx, g->d2, (size_t)R * D * sizeof(float));
 	}
-	memcpy(g->d1, g->dx, (size_t)R * D * sizeof(float));
-	undrop(g, g->d1, R * D, s->site);
+	sq_dropout_copy(g->d1, g->dx, R * D, g->o.dropout, step_seed(g),
+	    s->site, g->pool);
 }
 
 /*
@@ -840,7 +839,7 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	int32_t *src_ids;
 
 	/* d(logits): the forward left them for a scale of 1 */
-	sq_scale(g->logits, Rt * V, scale);
+	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);

@@ -894,7 +894,7 @@ test_sumsq(struct sq_pool **pools)
 	ok(sq_sumsq(x, 0, NULL) == 0 && sq_sumsq(x, 3, NULL) ==
 	    (double)x[0] * x[0] + (double)x[1] * x[1] + (double)x[2] * x[2],
 	    "sumsq of 0 and 3 elements");
-	sq_scale(x, 3, 0.5f);
+	sq_scale(x, 3, 0.5f, NULL);
 	ok(x[0] == 0.5f * x0 && x[2] == 0.5f * x2, "scale");
 	free(x);
 }
