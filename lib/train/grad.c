@@ -413,19 +413,6 @@ act_grad1(float x, int act)
 	}
 }
 
-static void
-act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
-    int act)
-{
-	long i;
-
-	for (i = lo; i + LANES <= hi; i += LANES)
-		vstore(dx + i, vload(dx + i) + vload(dy + i) *
-		    vact_grad(vload(pre + i), act));
-	for (; i < hi; i++)
-		dx[i] += dy[i] * act_grad1(pre[i], act);
-}
-
 /* ---- dropout ---- */
 
 static inline uint64_t
@@ -584,6 +571,33 @@ drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
 	}
 }
 
+/* dx[lo, hi) = drop(dy) act'(pre) */
+static void
+act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
+    int act, const struct dropper *d)
+{
+	long i;
+
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(dx + i, vdrop(d, vload(dy + i), i) *
+		    vact_grad(vload(pre + i), act));
+	for (; i < hi; i++)
+		dx[i] = drop1(d, dy[i], i) * act_grad1(pre[i], act);
+}
+
+/* x[lo, hi) = drop(act(pre)) */
+static void
+act_drop(float *x, const float *pre, long lo, long hi, int act,
+    const struct dropper *d)
+{
+	long i;
+
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(x + i, vdrop(d, vact(vload(pre + i), act), i));
+	for (; i < hi; i++)
+		x[i] = drop1(d, act1(pre[i], act), i);
+}
+
 struct elem_job {
 	int kind;
 	float *x, *y;			/* outputs */
@@ -597,8 +611,8 @@ struct elem_job {
 	struct dropper d;
 };
 
-enum { ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK, ELEM_DROP_COPY,
-    ELEM_DROP_ADD, ELEM_SCALE };
+enum { ELEM_ACT_DROP, ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK,
+    ELEM_DROP_COPY, ELEM_DROP_ADD, ELEM_SCALE };
 
 static void
 elem_part(void *arg, int i, int n)
@@ -608,8 +622,11 @@ elem_part(void *arg, int i, int n)
 
 	share(j->n, i, n, &lo, &hi);
 	switch (j->kind) {
+	case ELEM_ACT_DROP:
+		act_drop(j->x, j->a, lo, hi, j->act, &j->d);
+		break;
 	case ELEM_ACT_BACK:
-		act_back(j->x, j->a, j->b, lo, hi, j->act);
+		act_back(j->x, j->a, j->b, lo, hi, j->act, &j->d);
 		break;
 	case ELEM_DROP_FWD:
 	case ELEM_DROP_BACK:
@@ -645,11 +662,21 @@ elem_run(struct sq_pool *pool, struct elem_job *j)
 }
 
 void
+sq_activate_dropout(float *x, const float *pre, long n, int act, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_ACT_DROP, x, NULL, pre, NULL, NULL, NULL, n,
+		act, p, seed, stream, dropper(p, seed, stream) };
+
+	elem_run(pool, &j);
+}
+
+void
 sq_activate_backward(float *dx, const float *pre, const float *dy, long n,
-    int act, struct sq_pool *pool)
+    int act, float p, uint64_t seed, uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_ACT_BACK, dx, NULL, pre, dy, NULL, NULL, n,
-		act, 0, 0, 0, { 0, 0, 0.0f, 0 } };
+		act, p, seed, stream, dropper(p, seed, stream) };
 
 	elem_run(pool, &j);
 }

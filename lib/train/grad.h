@@ -72,13 +72,23 @@ void sq_layernorm_backward(float *dinp, float *dg, float *db,
 /* ---- activations ---- */
 
 /*
- * dx (n) += dy (n) * act'(pre (n)), pre the input of sq_activate():
+ * x (n) = drop(act(pre (n))): sq_activate()'s activation (the same bits)
+ * and then sq_dropout_forward()'s dropout (seed, stream), in one pass.
+ */
+void sq_activate_dropout(float *x, const float *pre, long n, int act,
+    float p, uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
+/*
+ * Its backward: dx (n) = drop(dy (n)) * act'(pre (n)), the dropout that
+ * of sq_activate_dropout() with the same (p, seed, stream) (p <= 0:
+ * none), and
  *   SQ_ACT_RELU  1 if pre > 0, else 0
  *   SQ_ACT_GELU  Phi(x) + x phi(x) = (1 + erf(x/sqrt2))/2 + x e^(-x^2/2)/sqrt(2 pi)
  *   SQ_ACT_SILU  s (1 + x (1 - s)),  s = 1 / (1 + e^-x)
  */
 void sq_activate_backward(float *dx, const float *pre, const float *dy,
-    long n, int act, struct sq_pool *pool);
+    long n, int act, float p, uint64_t seed, uint64_t stream,
+    struct sq_pool *pool);
 
 /* ---- dropout ---- */
 

@@ -474,9 +474,8 @@ ffn_forward(struct sq_graph *g, struct ffn *f, const struct sq_linear *fc1,
 	int D = c->d_model, F = c->d_ff;
 
 	sq_linear(f->pre, x, fc1->w, fc1->b, (int)R, D, F, g->pool);
-	memcpy(f->act, f->pre, (size_t)R * F * sizeof(float));
-	sq_activate(f->act, (int)R, F, c->activation, g->pool);
-	drop(g, f->act, R * F, f->site);
+	sq_activate_dropout(f->act, f->pre, R * F, c->activation, g->o.dropout,
+	    step_seed(g), f->site, g->pool);
 	sq_linear(g->y, f->act, fc2->w, fc2->b, (int)R, F, D, g->pool);
 }
 
@@ -700,10 +699,8 @@ ffn_backward(struct sq_graph *g, struct ffn *f, const struct sq_linear *fc1,
 	memset(g->df, 0, (size_t)R * F * sizeof(float));
 	sq_linear_backward(g->df, G(g2->w), G(g2->b), g->d1, f->act, fc2->w,
 	    (int)R, F, D, g->pool);
-	undrop(g, g->df, R * F, f->site);
-	memset(g->df2, 0, (size_t)R * F * sizeof(float));
 	sq_activate_backward(g->df2, f->pre, g->df, R * F, c->activation,
-	    g->pool);
+	    g->o.dropout, step_seed(g), f->site, g->pool);
 	sq_linear_backward(dx, G(g1->w), G(g1->b), g->df2, x, fc1->w, (int)R,
 	    D, F, g->pool);
 }

@@ -448,7 +448,7 @@ test_activations(struct sq_pool **pools)
 	c.x = to_double(x, n), c.r = r, c.n = n;
 	for (c.act = SQ_ACT_RELU; c.act <= SQ_ACT_SILU; c.act++) {
 		memset(dx, 0, n * sizeof(float));
-		sq_activate_backward(dx, x, r, n, c.act, NULL);
+		sq_activate_backward(dx, x, r, n, c.act, 0.0f, 0, 0, NULL);
 		fd_grad(num, c.x, n, act_loss, &c);
 		snprintf(what, sizeof(what), "activation backward %s",
 		    names[c.act]);
@@ -474,7 +474,8 @@ test_activations(struct sq_pool **pools)
 		for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++)
 			for (t = 0; t < 3; t++) {
 				d[t] = zeros(nb);
-				sq_activate_backward(d[t], xb, rb, nb, act, pools[t]);
+				sq_activate_backward(d[t], xb, rb, nb, act, 0.0f, 0, 0,
+				    pools[t]);
 				if (t > 0)
 					good &= same(d[t], d[0], nb);
 				if (t == 2)
@@ -872,6 +873,54 @@ test_dropout(struct sq_pool **pools)
 	free(x), free(x0), free(d), free(mask);
 }
 
+/*
+ * The fused passes give the bits of the separate ones: sq_dropout_add as
+ * dropout then add, sq_dropout_copy as copy then dropout backward,
+ * sq_activate_dropout as sq_activate then dropout, and
+ * sq_activate_backward with a dropout as dropout backward then without.
+ */
+static void
+test_dropout_fused(struct sq_pool **pools)
+{
+	long n = 100003, i;
+	float p = 0.3f, *x = rand_vec(n, 2.0f), *y = rand_vec(n, 1.0f);
+	float *want = zeros(n), *tmp = zeros(n), *got = zeros(n);
+	int t, act, add = 1, copy = 1, fwd = 1, back = 1;
+
+	for (t = 0; t < 3; t++) {
+		memcpy(tmp, y, n * sizeof(float));
+		sq_dropout_forward(tmp, NULL, n, p, 9, 5, NULL);
+		for (i = 0; i < n; i++)
+			want[i] = x[i] + tmp[i];
+		sq_dropout_add(got, x, y, n, p, 9, 5, pools[t]);
+		add &= same(got, want, n);
+		memcpy(want, y, n * sizeof(float));
+		sq_dropout_backward(want, NULL, n, p, 9, 6, NULL);
+		sq_dropout_copy(got, y, n, p, 9, 6, pools[t]);
+		copy &= same(got, want, n);
+		for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++) {
+			memcpy(want, x, n * sizeof(float));
+			sq_activate(want, 1, (int)n, act, NULL);
+			sq_dropout_forward(want, NULL, n, p, 9, 7, NULL);
+			sq_activate_dropout(got, x, n, act, p, 9, 7, pools[t]);
+			fwd &= same(got, want, n);
+			memcpy(tmp, y, n * sizeof(float));
+			sq_dropout_backward(tmp, NULL, n, p, 9, 7, NULL);
+			sq_activate_backward(want, x, tmp, n, act, 0.0f, 0, 0,
+			    NULL);
+			sq_activate_backward(got, x, y, n, act, p, 9, 7,
+			    pools[t]);
+			back &= same(got, want, n);
+		}
+	}
+	ok(add, "sq_dropout_add: dropout then add, on 1, 2 and 3 threads");
+	ok(copy, "sq_dropout_copy: copy then dropout, on 1, 2 and 3 threads");
+	ok(fwd, "sq_activate_dropout: activation then dropout, on 1-3 threads");
+	ok(back, "sq_activate_backward with dropout: dropout backward then "
+	    "activation backward, on 1-3 threads");
+	free(x), free(y), free(want), free(tmp), free(got);
+}
+
 /* ---- the step ---- */
 
 static void
@@ -1060,6 +1109,7 @@ main(int argc, char *argv[])
 	test_xent(pools);
 	test_embed();
 	test_dropout(pools);
+	test_dropout_fused(pools);
 	test_sumsq(pools);
 	test_adamw(pools);
 	sq_pool_free(pools[1]);
