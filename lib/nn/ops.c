@@ -206,35 +206,6 @@ sq_linear_ref(float *out, const float *inp, const float *w,
 
 /* ---- element-wise ---- */
 
-/* One activation on 16 lanes; the scalar tail does the same math. */
-static inline vf
-vact(vf x, int act)
-{
-	vf zero = { 0 };
-
-	switch (act) {
-	case SQ_ACT_GELU:
-		return 0.5f * x * (1.0f + verf(x * 0.70710678118654752f));
-	case SQ_ACT_SILU:
-		return x / (1.0f + vexp(-x));
-	default:
-		return vsel(x > 0.0f, x, zero);
-	}
-}
-
-static inline float
-act1(float x, int act)
-{
-	switch (act) {
-	case SQ_ACT_GELU:
-		return 0.5f * x * (1.0f + fast_erff(x * 0.70710678118654752f));
-	case SQ_ACT_SILU:
-		return x / (1.0f + fast_expf(-x));
-	default:
-		return x > 0.0f ? x : 0.0f;
-	}
-}
-
 void
 sq_add(float *x, const float *y, long n)
 {

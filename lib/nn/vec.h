@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "nn/model.h"
+
 /*
  * exp(x) for x <= 88, vectorizable: x = k ln2 + r with |r| <= ln2/2
  * (Cody-Waite), exp(r) by Cephes' expf polynomial, 2^k by the exponent
@@ -253,6 +255,38 @@ expsub(float *a, float c, int n)
 		vstore(a + i, vexp(vload(a + i) - c));
 	for (; i < n; i++)
 		a[i] = fast_expf(a[i] - c);
+}
+
+/*
+ * One activation (enum sq_activation) on 16 lanes, and act1() on one
+ * float: the same math, so a vector body and its scalar tail agree.
+ */
+static inline vf
+vact(vf x, int act)
+{
+	vf zero = { 0 };
+
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + verf(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + vexp(-x));
+	default:
+		return vsel(x > 0.0f, x, zero);
+	}
+}
+
+static inline float
+act1(float x, int act)
+{
+	switch (act) {
+	case SQ_ACT_GELU:
+		return 0.5f * x * (1.0f + fast_erff(x * 0.70710678118654752f));
+	case SQ_ACT_SILU:
+		return x / (1.0f + fast_expf(-x));
+	default:
+		return x > 0.0f ? x : 0.0f;
+	}
 }
 
 #endif

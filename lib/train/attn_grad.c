@@ -54,12 +54,10 @@ dropping(const struct sq_dropout *drop)
 static void
 drop_plane(float *dst, const float *src, const struct attn_job *j, int h)
 {
-	long n = (long)j->Tq * j->Tk, base = (long)h * n, i;
-	float s = j->drop->p < 1.0f ? 1.0f / (1.0f - j->drop->p) : 0.0f;
+	long n = (long)j->Tq * j->Tk;
 
-	for (i = 0; i < n; i++)
-		dst[i] = sq_dropout_keep(j->drop->seed, j->drop->stream,
-		    (uint64_t)(base + i), j->drop->p) ? src[i] * s : 0.0f;
+	sq_dropout_apply(dst, src, n, (uint64_t)(h * n), j->drop->p,
+	    j->drop->seed, j->drop->stream);
 }
 
 static void

@@ -69,28 +69,44 @@ struct linear_job {
 	const float *dout, *inp, *w;
 	int M, K, N;
 	int bm, nbm;		/* rows of dinp per block, blocks */
-	int bn, nbn;		/* rows of dw per block, blocks */
+	int bn, nbn;		/* rows (columns if dw_cols) of dw per block, blocks */
+	int dw_cols;		/* dw in blocks of columns */
 };
 
-/* dbias[lo, hi) += column sums of dout (M, N), in double, row by row */
+/* 16 doubles, one per float of a vf */
+typedef double vd __attribute__((vector_size(LANES * sizeof(double))));
+
+/* Columns summed per sweep down the rows: vectors of LANES. */
+#define SWEEP 4
+
+/*
+ * dbias[lo, hi) += column sums of dout (M, N), in double, row by row:
+ * SWEEP vectors of columns at a time (lo is a multiple of 16), the last
+ * columns one by one; the order of each column's sum is the rows'.
+ */
 static void
 colsum(float *dbias, const float *dout, int M, int N, int lo, int hi)
 {
-	double acc[64];
-	int c0, c, m, nc;
+	vd acc[SWEEP];
+	double t;
+	int c0, c, v, nv, m;
 
-	for (c0 = lo; c0 < hi; c0 += 64) {
-		nc = SQ_MIN(64, hi - c0);
-		for (c = 0; c < nc; c++)
-			acc[c] = 0.0;
-		for (m = 0; m < M; m++) {
-			const float *r = dout + (long)m * N + c0;
-
-			for (c = 0; c < nc; c++)
-				acc[c] += r[c];
-		}
-		for (c = 0; c < nc; c++)
-			dbias[c0 + c] += (float)acc[c];
+	for (c0 = lo; c0 < hi; c0 += SWEEP * LANES) {
+		nv = SQ_MIN(SWEEP, (hi - c0) / LANES);
+		for (v = 0; v < nv; v++)
+			acc[v] = (vd){ 0 };
+		for (m = 0; m < M; m++)
+			for (v = 0; v < nv; v++)
+				acc[v] += __builtin_convertvector(vload(dout +
+				    (long)m * N + c0 + v * LANES), vd);
+		for (v = 0; v < nv; v++)
+			for (c = 0; c < LANES; c++)
+				dbias[c0 + v * LANES + c] += (float)acc[v][c];
+	}
+	for (c = lo + (hi - lo) / LANES * LANES; c < hi; c++) {
+		for (t = 0.0, m = 0; m < M; m++)
+			t += dout[(long)m * N + c];
+		dbias[c] += (float)t;
 	}
 }
 
@@ -113,12 +129,21 @@ linear_part(void *arg, int i, int n)
 	}
 	i -= j->nbm;
 	lo = i * j->bn;
-	hi = SQ_MIN(j->N, lo + j->bn);
-	/* dw[lo:hi] (cols, K) += dout[:, lo:hi]^T (cols, M) inp (M, K) */
-	if (j->dw != NULL)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo,
-		    j->K, j->M, 1.0f, j->dout + lo, j->N, j->inp, j->K, 1.0f,
-		    j->dw + (long)lo * j->K, j->K);
+	if (j->dw_cols) {
+		/* dw[:, lo:hi] (N, cols) += dout^T (N, M) inp[:, lo:hi] (M, cols) */
+		hi = SQ_MIN(j->K, lo + j->bn);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j->N,
+		    hi - lo, j->M, 1.0f, j->dout, j->N, j->inp + lo, j->K, 1.0f,
+		    j->dw + lo, j->K);
+		sq_pool_share(j->N, 16, i, j->nbn, &lo, &hi);
+	} else {
+		/* dw[lo:hi] (rows, K) += dout[:, lo:hi]^T (rows, M) inp (M, K) */
+		hi = SQ_MIN(j->N, lo + j->bn);
+		if (j->dw != NULL)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+			    hi - lo, j->K, j->M, 1.0f, j->dout + lo, j->N, j->inp,
+			    j->K, 1.0f, j->dw + (long)lo * j->K, j->K);
+	}
 	if (j->dbias != NULL)
 		colsum(j->dbias, j->dout, j->M, j->N, lo, hi);
 }
@@ -129,7 +154,7 @@ sq_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
     struct sq_pool *pool)
 {
 	struct linear_job j = { dinp, dw, dbias, dout, inp, w, M, K, N,
-		0, 0, 0, 0 };
+		0, 0, 0, 0, 0 };
 	int i, parts;
 
 	if (M <= 0 || N <= 0)
@@ -138,9 +163,16 @@ sq_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
 		j.bm = block_rows(M);
 		j.nbm = (M + j.bm - 1) / j.bm;
 	}
+	/*
+	 * Each block of dw packs the whole of the operand it does not
+	 * split: inp (M, K) for blocks of rows, dout (M, N) for blocks of
+	 * columns.  So the blocks are of columns when K > N (fc2: dout is
+	 * the smaller); a column of dbias is summed by one block either way.
+	 */
 	if ((K > 0 && dw != NULL) || dbias != NULL) {
-		j.bn = block_rows(N);
-		j.nbn = (N + j.bn - 1) / j.bn;
+		j.dw_cols = K > N && dw != NULL;
+		j.bn = block_rows(j.dw_cols ? K : N);
+		j.nbn = ((j.dw_cols ? K : N) + j.bn - 1) / j.bn;
 	}
 	parts = j.nbm + j.nbn;
 	if ((long)M * K * N >= SPLIT_MIN_MACS && sq_pool_threads(pool) > 1)
@@ -207,6 +239,16 @@ sq_layernorm_forward_train(float *out, float *mean, float *rstd,
 	sq_layernorm(out, inp, g, b, M, D, eps, pool);
 }
 
+/* column c's sums into dg and db */
+static inline void
+ln_cols_add(struct ln_job *j, int c, double sg, double sb)
+{
+	if (j->dg != NULL)
+		j->dg[c] += (float)sg;
+	if (j->db != NULL)
+		j->db[c] += (float)sb;
+}
+
 /* dinp of rows [lo, hi) */
 static void
 ln_back_rows(struct ln_job *j, int lo, int hi)
@@ -243,33 +285,50 @@ ln_back_rows(struct ln_job *j, int lo, int hi)
 	}
 }
 
-/* dg, db of columns [lo, hi): sums over all rows in order, in double */
+/*
+ * dg, db of columns [lo, hi): sums over all rows in order, in double;
+ * whole vectors as colsum() (lo is a multiple of 16), then the last
+ * columns one by one.
+ */
 static void
 ln_back_cols(struct ln_job *j, int lo, int hi)
 {
-	double ag[64], ab[64];
-	int D = j->D, c0, c, m, nc;
+	vd ag[SWEEP], ab[SWEEP];
+	double tg, tb;
+	vf dy;
+	int D = j->D, c0, c, v, nv, m;
 
-	for (c0 = lo; c0 < hi; c0 += 64) {
-		nc = SQ_MIN(64, hi - c0);
-		for (c = 0; c < nc; c++)
-			ag[c] = ab[c] = 0.0;
+	for (c0 = lo; c0 < hi; c0 += SWEEP * LANES) {
+		nv = SQ_MIN(SWEEP, (hi - c0) / LANES);
+		for (v = 0; v < nv; v++)
+			ag[v] = ab[v] = (vd){ 0 };
 		for (m = 0; m < j->M; m++) {
 			const float *x = j->inp + (long)m * D + c0;
-			const float *dy = j->dout + (long)m * D + c0;
+			const float *d = j->dout + (long)m * D + c0;
 			float mu = j->mean[m], rs = j->rstd[m];
 
-			for (c = 0; c < nc; c++) {
-				ag[c] += dy[c] * ((x[c] - mu) * rs);
-				ab[c] += dy[c];
+			for (v = 0; v < nv; v++) {
+				dy = vload(d + v * LANES);
+				ag[v] += __builtin_convertvector(dy *
+				    ((vload(x + v * LANES) - mu) * rs), vd);
+				ab[v] += __builtin_convertvector(dy, vd);
 			}
 		}
-		for (c = 0; c < nc; c++) {
-			if (j->dg != NULL)
-				j->dg[c0 + c] += (float)ag[c];
-			if (j->db != NULL)
-				j->db[c0 + c] += (float)ab[c];
+		for (v = 0; v < nv; v++)
+			for (c = 0; c < LANES; c++)
+				ln_cols_add(j, c0 + v * LANES + c, ag[v][c],
+				    ab[v][c]);
+	}
+	for (c = lo + (hi - lo) / LANES * LANES; c < hi; c++) {
+		tg = tb = 0.0;
+		for (m = 0; m < j->M; m++) {
+			float x = j->inp[(long)m * D + c];
+			float dy1 = j->dout[(long)m * D + c];
+
+			tg += dy1 * ((x - j->mean[m]) * j->rstd[m]);
+			tb += dy1;
 		}
+		ln_cols_add(j, c, tg, tb);
 	}
 }
 
@@ -354,33 +413,6 @@ act_grad1(float x, int act)
 	}
 }
 
-struct elem_job {
-	int kind;
-	float *x, *y;			/* outputs */
-	const float *a, *b;		/* inputs */
-	uint8_t *mask;
-	const uint8_t *cmask;
-	long n;
-	int act;
-	float p;
-	uint64_t seed, stream;
-};
-
-enum { ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK };
-
-static void
-act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
-    int act)
-{
-	long i;
-
-	for (i = lo; i + LANES <= hi; i += LANES)
-		vstore(dx + i, vload(dx + i) + vload(dy + i) *
-		    vact_grad(vload(pre + i), act));
-	for (; i < hi; i++)
-		dx[i] += dy[i] * act_grad1(pre[i], act);
-}
-
 /* ---- dropout ---- */
 
 static inline uint64_t
@@ -421,14 +453,112 @@ sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p)
 	    drop_threshold(p);
 }
 
-/* x[lo, hi) = x * keep / (1 - p); mask gets keep; cmask, if given, is it */
+/* 64-bit lanes, one per float of a vf */
+typedef uint64_t vu64 __attribute__((vector_size(LANES * sizeof(uint64_t))));
+
+/* fmix() on every lane */
+static inline vu64
+vfmix(vu64 z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static inline float
+drop_scale(float p)
+{
+	return p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+}
+
+/* A stream's dropout, its key and threshold computed once. */
+struct dropper {
+	uint64_t key, thr;
+	float s;
+	int on;			/* p > 0: else every element is kept as is */
+};
+
+static struct dropper
+dropper(float p, uint64_t seed, uint64_t stream)
+{
+	struct dropper d = { drop_key(seed, stream), drop_threshold(p),
+		drop_scale(p), p > 0.0f };
+
+	return d;
+}
+
+/* x (16 lanes) dropped as the elements first .. first + 15 */
+static inline vf
+vdrop(const struct dropper *d, vf x, uint64_t first)
+{
+	const vu64 lane = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+		15, 16 };
+	vf zero = { 0 };
+	vi keep;
+
+	if (!d->on)
+		return x;
+	keep = __builtin_convertvector(vfmix(d->key + (first + lane) *
+	    0x9E3779B97F4A7C15ull) >> 32 >= d->thr, vi);
+	return vsel(keep, x * d->s, zero);
+}
+
+/* x dropped as element i */
+static inline float
+drop1(const struct dropper *d, float x, uint64_t i)
+{
+	if (!d->on)
+		return x;
+	return (fmix(d->key + (i + 1) * 0x9E3779B97F4A7C15ull) >> 32) >=
+	    d->thr ? x * d->s : 0.0f;
+}
+
+/* dst[i] = drop(src[i]) as element first + i, i in [0, n) */
+static void
+drop_copy(float *dst, const float *src, long n, uint64_t first,
+    const struct dropper *d)
+{
+	long i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		vstore(dst + i, vdrop(d, vload(src + i), first + i));
+	for (; i < n; i++)
+		dst[i] = drop1(d, src[i], first + i);
+}
+
+void
+sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
+    float p, uint64_t seed, uint64_t stream)
+{
+	struct dropper d = dropper(p, seed, stream);
+
+	drop_copy(dst, src, n, first, &d);
+}
+
+/* x[lo, hi) = a + drop(b) */
+static void
+drop_add(float *x, const float *a, const float *b, long lo, long hi,
+    const struct dropper *d)
+{
+	long i;
+
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(x + i, vload(a + i) + vdrop(d, vload(b + i), i));
+	for (; i < hi; i++)
+		x[i] = a[i] + drop1(d, b[i], i);
+}
+
+/*
+ * x[lo, hi) = x * keep / (1 - p); mask gets keep; cmask, if given, is it.
+ */
 static void
 drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
     float p, uint64_t seed, uint64_t stream)
 {
 	uint64_t key = drop_key(seed, stream), thr = drop_threshold(p);
-	float s = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+	float s = drop_scale(p);
 	long i;
+
 
 	for (i = lo; i < hi; i++) {
 		int keep = cmask != NULL ? cmask[i] != 0 :
@@ -441,6 +571,49 @@ drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
 	}
 }
 
+/* dx[lo, hi) = drop(dy) act'(pre) */
+static void
+act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
+    int act, const struct dropper *d)
+{
+	long i;
+
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(dx + i, vdrop(d, vload(dy + i), i) *
+		    vact_grad(vload(pre + i), act));
+	for (; i < hi; i++)
+		dx[i] = drop1(d, dy[i], i) * act_grad1(pre[i], act);
+}
+
+/* x[lo, hi) = drop(act(pre)) */
+static void
+act_drop(float *x, const float *pre, long lo, long hi, int act,
+    const struct dropper *d)
+{
+	long i;
+
+	for (i = lo; i + LANES <= hi; i += LANES)
+		vstore(x + i, vdrop(d, vact(vload(pre + i), act), i));
+	for (; i < hi; i++)
+		x[i] = drop1(d, act1(pre[i], act), i);
+}
+
+struct elem_job {
+	int kind;
+	float *x, *y;			/* outputs */
+	const float *a, *b;		/* inputs */
+	uint8_t *mask;
+	const uint8_t *cmask;
+	long n;
+	int act;
+	float p;		/* ELEM_SCALE: the factor */
+	uint64_t seed, stream;
+	struct dropper d;
+};
+
+enum { ELEM_ACT_DROP, ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK,
+    ELEM_DROP_COPY, ELEM_DROP_ADD, ELEM_SCALE };
+
 static void
 elem_part(void *arg, int i, int n)
 {
@@ -449,13 +622,32 @@ elem_part(void *arg, int i, int n)
 
 	share(j->n, i, n, &lo, &hi);
 	switch (j->kind) {
+	case ELEM_ACT_DROP:
+		act_drop(j->x, j->a, lo, hi, j->act, &j->d);
+		break;
 	case ELEM_ACT_BACK:
-		act_back(j->x, j->a, j->b, lo, hi, j->act);
+		act_back(j->x, j->a, j->b, lo, hi, j->act, &j->d);
 		break;
 	case ELEM_DROP_FWD:
 	case ELEM_DROP_BACK:
-		drop_range(j->x, j->mask, j->cmask, lo, hi, j->p, j->seed,
-		    j->stream);
+		if (j->mask == NULL && j->cmask == NULL)
+			drop_copy(j->x + lo, j->x + lo, hi - lo, (uint64_t)lo,
+			    &j->d);
+		else
+			drop_range(j->x, j->mask, j->cmask, lo, hi, j->p,
+			    j->seed, j->stream);
+		break;
+	case ELEM_DROP_COPY:
+		drop_copy(j->x + lo, j->a + lo, hi - lo, (uint64_t)lo, &j->d);
+		break;
+	case ELEM_DROP_ADD:
+		drop_add(j->x, j->a, j->b, lo, hi, &j->d);
+		break;
+	case ELEM_SCALE:
+		for (; lo + LANES <= hi; lo += LANES)
+			vstore(j->x + lo, vload(j->x + lo) * j->p);
+		for (; lo < hi; lo++)
+			j->x[lo] *= j->p;
 		break;
 	}
 }
@@ -470,11 +662,21 @@ elem_run(struct sq_pool *pool, struct elem_job *j)
 }
 
 void
+sq_activate_dropout(float *x, const float *pre, long n, int act, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_ACT_DROP, x, NULL, pre, NULL, NULL, NULL, n,
+		act, p, seed, stream, dropper(p, seed, stream) };
+
+	elem_run(pool, &j);
+}
+
+void
 sq_activate_backward(float *dx, const float *pre, const float *dy, long n,
-    int act, struct sq_pool *pool)
+    int act, float p, uint64_t seed, uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_ACT_BACK, dx, NULL, pre, dy, NULL, NULL, n,
-		act, 0, 0, 0 };
+		act, p, seed, stream, dropper(p, seed, stream) };
 
 	elem_run(pool, &j);
 }
@@ -484,7 +686,7 @@ sq_dropout_forward(float *x, uint8_t *mask, long n, float p, uint64_t seed,
     uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_DROP_FWD, x, NULL, NULL, NULL, mask, NULL,
-		n, 0, p, seed, stream };
+		n, 0, p, seed, stream, dropper(p, seed, stream) };
 
 	if (p <= 0.0f && mask == NULL)
 		return;
@@ -496,10 +698,30 @@ sq_dropout_backward(float *d, const uint8_t *mask, long n, float p,
     uint64_t seed, uint64_t stream, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_DROP_BACK, d, NULL, NULL, NULL, NULL, mask,
-		n, 0, p, seed, stream };
+		n, 0, p, seed, stream, dropper(p, seed, stream) };
 
 	if (p <= 0.0f)
 		return;
+	elem_run(pool, &j);
+}
+
+void
+sq_dropout_copy(float *dst, const float *src, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_DROP_COPY, dst, NULL, src, NULL, NULL,
+		NULL, n, 0, p, seed, stream, dropper(p, seed, stream) };
+
+	elem_run(pool, &j);
+}
+
+void
+sq_dropout_add(float *out, const float *x, const float *y, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_DROP_ADD, out, NULL, x, y, NULL, NULL, n,
+		0, p, seed, stream, dropper(p, seed, stream) };
+
 	elem_run(pool, &j);
 }
 
@@ -713,12 +935,12 @@ sq_sumsq(const float *x, long n, struct sq_pool *pool)
 }
 
 void
-sq_scale(float *x, long n, float s)
+sq_scale(float *x, long n, float s, struct sq_pool *pool)
 {
-	long i;
+	struct elem_job j = { ELEM_SCALE, x, NULL, NULL, NULL, NULL, NULL, n,
+		0, s, 0, 0, { 0, 0, 0.0f, 0 } };
 
-	for (i = 0; i < n; i++)
-		x[i] *= s;
+	elem_run(pool, &j);
 }
 
 struct adamw_job {

@@ -72,13 +72,23 @@ void sq_layernorm_backward(float *dinp, float *dg, float *db,
 /* ---- activations ---- */
 
 /*
- * dx (n) += dy (n) * act'(pre (n)), pre the input of sq_activate():
+ * x (n) = drop(act(pre (n))): sq_activate()'s activation (the same bits)
+ * and then sq_dropout_forward()'s dropout (seed, stream), in one pass.
+ */
+void sq_activate_dropout(float *x, const float *pre, long n, int act,
+    float p, uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
+/*
+ * Its backward: dx (n) = drop(dy (n)) * act'(pre (n)), the dropout that
+ * of sq_activate_dropout() with the same (p, seed, stream) (p <= 0:
+ * none), and
  *   SQ_ACT_RELU  1 if pre > 0, else 0
  *   SQ_ACT_GELU  Phi(x) + x phi(x) = (1 + erf(x/sqrt2))/2 + x e^(-x^2/2)/sqrt(2 pi)
  *   SQ_ACT_SILU  s (1 + x (1 - s)),  s = 1 / (1 + e^-x)
  */
 void sq_activate_backward(float *dx, const float *pre, const float *dy,
-    long n, int act, struct sq_pool *pool);
+    long n, int act, float p, uint64_t seed, uint64_t stream,
+    struct sq_pool *pool);
 
 /* ---- dropout ---- */
 
@@ -93,6 +103,14 @@ void sq_activate_backward(float *dx, const float *pre, const float *dy,
  * when its top 32 bits, read as u / 2^32, are >= p.
  */
 int sq_dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p);
+
+/*
+ * dst[i] = src[i] keep / (1 - p) for i in [0, n), keep that of element
+ * first + i of the stream (sq_dropout_keep()); dst may be src.  16
+ * elements at a time.
+ */
+void sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
+    float p, uint64_t seed, uint64_t stream);
 
 /*
  * Where to draw a dropout mask: probability p (0 turns it off; p >= 1
@@ -119,6 +137,20 @@ void sq_dropout_forward(float *x, uint8_t *mask, long n, float p,
  */
 void sq_dropout_backward(float *d, const uint8_t *mask, long n, float p,
     uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
+/*
+ * dst (n) = src * keep_i / (1 - p), the mask recomputed: a dropout, or
+ * its backward, into another array in one pass.  p <= 0 copies.
+ */
+void sq_dropout_copy(float *dst, const float *src, long n, float p,
+    uint64_t seed, uint64_t stream, struct sq_pool *pool);
+
+/*
+ * out (n) = x + y * keep_i / (1 - p): a residual connection around a
+ * dropout, in one pass; out may be x.  p <= 0 only adds.
+ */
+void sq_dropout_add(float *out, const float *x, const float *y, long n,
+    float p, uint64_t seed, uint64_t stream, struct sq_pool *pool);
 
 /* ---- attention ---- */
 
@@ -201,8 +233,8 @@ void sq_positions_backward(float *dP, const float *dout, int first, int n,
  */
 double sq_sumsq(const float *x, long n, struct sq_pool *pool);
 
-/* x (n) *= s. */
-void sq_scale(float *x, long n, float s);
+/* x (n) *= s, on the pool when n is large. */
+void sq_scale(float *x, long n, float s, struct sq_pool *pool);
 
 /*
  * One step of torch.optim.AdamW (torch 1.13's _single_tensor_adamw: its

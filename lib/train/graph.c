@@ -327,10 +327,14 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->pe = sq_reallocarray(g->pe, (size_t)g->max_len + 1, D * sizeof(float));
 
 	plan(g, &cv);
+	/*
+	 * Grown by realloc, though nothing in it is kept: the arena is
+	 * hundreds of MB, mapped apart, and glibc moves such a block with
+	 * mremap, so only the new pages fault in, not the whole arena again.
+	 */
 	if (cv.used > g->cap) {
-		free(g->arena);
 		g->cap = cv.used;
-		g->arena = sq_malloc((size_t)g->cap * sizeof(float));
+		g->arena = sq_realloc(g->arena, (size_t)g->cap * sizeof(float));
 	}
 	cv.base = g->arena;
 	cv.used = 0;
@@ -378,18 +382,17 @@ sub_begin(struct sq_graph *g, struct sub *s, const float *in,
 	return s->normed;
 }
 
-/* The stream leaving: y is f's output (R, D), dropped here. */
+/* The stream leaving: y is f's output (R, D), dropped here (y is kept). */
 static void
 sub_end(struct sq_graph *g, struct sub *s, float *y,
     const struct sq_norm *nm, long R)
 {
 	const struct sq_config *c = &g->m->cfg;
-	long D = c->d_model, i;
+	long D = c->d_model;
 	float *dst = c->pre_norm ? s->out : s->sum;
 
-	drop(g, y, R * D, s->site);
-	for (i = 0; i < R * D; i++)
-		dst[i] = s->in[i] + y[i];
+	sq_dropout_add(dst, s->in, y, R * D, g->o.dropout, step_seed(g),
+	    s->site, g->pool);
 	if (!c->pre_norm)
 		sq_layernorm_forward_train(s->out, s->mean, s->rstd, s->sum,
 		    nm->g, nm->b, (int)R, (int)D, c->layer_norm_eps, g->pool);
@@ -471,9 +474,8 @@ ffn_forward(struct sq_graph *g, struct ffn *f, const struct sq_linear *fc1,
 	int D = c->d_model, F = c->d_ff;
 
 	sq_linear(f->pre, x, fc1->w, fc1->b, (int)R, D, F, g->pool);
-	memcpy(f->act, f->pre, (size_t)R * F * sizeof(float));
-	sq_activate(f->act, (int)R, F, c->activation, g->pool);
-	drop(g, f->act, R * F, f->site);
+	sq_activate_dropout(f->act, f->pre, R * F, c->activation, g->o.dropout,
+	    step_seed(g), f->site, g->pool);
 	sq_linear(g->y, f->act, fc2->w, fc2->b, (int)R, F, D, g->pool);
 }
 
@@ -624,8 +626,8 @@ sub_back_begin(struct sq_graph *g, struct sub *s, const struct sq_norm *nm,
 		    s->mean, s->rstd, nm->g, (int)R, (int)D, g->pool);
 		memcpy(g->dx, g->d2, (size_t)R * D * sizeof(float));
 	}
-	memcpy(g->d1, g->dx, (size_t)R * D * sizeof(float));
-	undrop(g, g->d1, R * D, s->site);
+	sq_dropout_copy(g->d1, g->dx, R * D, g->o.dropout, step_seed(g),
+	    s->site, g->pool);
 }
 
 /*
@@ -697,10 +699,8 @@ ffn_backward(struct sq_graph *g, struct ffn *f, const struct sq_linear *fc1,
 	memset(g->df, 0, (size_t)R * F * sizeof(float));
 	sq_linear_backward(g->df, G(g2->w), G(g2->b), g->d1, f->act, fc2->w,
 	    (int)R, F, D, g->pool);
-	undrop(g, g->df, R * F, f->site);
-	memset(g->df2, 0, (size_t)R * F * sizeof(float));
 	sq_activate_backward(g->df2, f->pre, g->df, R * F, c->activation,
-	    g->pool);
+	    g->o.dropout, step_seed(g), f->site, g->pool);
 	sq_linear_backward(dx, G(g1->w), G(g1->b), g->df2, x, fc1->w, (int)R,
 	    D, F, g->pool);
 }
@@ -836,7 +836,7 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	int32_t *src_ids;
 
 	/* d(logits): the forward left them for a scale of 1 */
-	sq_scale(g->logits, Rt * V, scale);
+	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);

@@ -801,7 +801,7 @@ run(struct trainer *t)
 			}
 			if (o->clip_norm > 0 && norm > o->clip_norm)
 				sq_scale(t->gm->owned, n,
-				    (float)(o->clip_norm / norm));
+				    (float)(o->clip_norm / norm), t->pool);
 			t->step++;
 			lr = learning_rate(o, t->step);
 			sq_adamw_step(t->m->owned, t->adam_m, t->adam_v,

@@ -197,9 +197,9 @@ test_linear(void)
 
 /* Big products: blocks, pool; against double sums; same bits on 1-3 threads */
 static void
-test_linear_big(struct sq_pool **pools)
+test_linear_big(struct sq_pool **pools, int M, int K, int N)
 {
-	int M = 300, K = 96, N = 170, m, n, k, t;
+	int m, n, k, t;
 	float *x = tap_rand_vec((long)M * K, 1.0f), *w = tap_rand_vec((long)N * K, 0.5f);
 	float *r = tap_rand_vec((long)M * N, 1.0f);
 	float *dx[3], *dw[3], *db[3];
@@ -244,7 +244,8 @@ test_linear_big(struct sq_pool **pools)
 	ok(ex / mx < 1e-6 && ew / mw < 1e-6 && eb / mb < 1e-6,
 	    "linear backward M=%d K=%d N=%d against double (rel err %.2g %.2g %.2g)",
 	    M, K, N, ex / mx, ew / mw, eb / mb);
-	ok(same_bits, "linear backward: the same bits on 1, 2 and 3 threads");
+	ok(same_bits, "linear backward M=%d K=%d N=%d: the same bits on 1, 2 "
+	    "and 3 threads", M, K, N);
 	for (t = 0; t < 3; t++)
 		free(dx[t]), free(dw[t]), free(db[t]);
 	free(x), free(w), free(r);
@@ -425,7 +426,7 @@ test_activations(struct sq_pool **pools)
 	c.x = to_double(x, n), c.r = r, c.n = n;
 	for (c.act = SQ_ACT_RELU; c.act <= SQ_ACT_SILU; c.act++) {
 		memset(dx, 0, n * sizeof(float));
-		sq_activate_backward(dx, x, r, n, c.act, NULL);
+		sq_activate_backward(dx, x, r, n, c.act, 0.0f, 0, 0, NULL);
 		fd_grad(num, c.x, n, act_loss, &c);
 		snprintf(what, sizeof(what), "activation backward %s",
 		    names[c.act]);
@@ -451,7 +452,8 @@ test_activations(struct sq_pool **pools)
 		for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++)
 			for (t = 0; t < 3; t++) {
 				d[t] = zeros(nb);
-				sq_activate_backward(d[t], xb, rb, nb, act, pools[t]);
+				sq_activate_backward(d[t], xb, rb, nb, act, 0.0f, 0, 0,
+				    pools[t]);
 				if (t > 0)
 					good &= same(d[t], d[0], nb);
 				if (t == 2)
@@ -849,6 +851,54 @@ test_dropout(struct sq_pool **pools)
 	free(x), free(x0), free(d), free(mask);
 }
 
+/*
+ * The fused passes give the bits of the separate ones: sq_dropout_add as
+ * dropout then add, sq_dropout_copy as copy then dropout backward,
+ * sq_activate_dropout as sq_activate then dropout, and
+ * sq_activate_backward with a dropout as dropout backward then without.
+ */
+static void
+test_dropout_fused(struct sq_pool **pools)
+{
+	long n = 100003, i;
+	float p = 0.3f, *x = tap_rand_vec(n, 2.0f), *y = tap_rand_vec(n, 1.0f);
+	float *want = zeros(n), *tmp = zeros(n), *got = zeros(n);
+	int t, act, add = 1, copy = 1, fwd = 1, back = 1;
+
+	for (t = 0; t < 3; t++) {
+		memcpy(tmp, y, n * sizeof(float));
+		sq_dropout_forward(tmp, NULL, n, p, 9, 5, NULL);
+		for (i = 0; i < n; i++)
+			want[i] = x[i] + tmp[i];
+		sq_dropout_add(got, x, y, n, p, 9, 5, pools[t]);
+		add &= same(got, want, n);
+		memcpy(want, y, n * sizeof(float));
+		sq_dropout_backward(want, NULL, n, p, 9, 6, NULL);
+		sq_dropout_copy(got, y, n, p, 9, 6, pools[t]);
+		copy &= same(got, want, n);
+		for (act = SQ_ACT_RELU; act <= SQ_ACT_SILU; act++) {
+			memcpy(want, x, n * sizeof(float));
+			sq_activate(want, 1, (int)n, act, NULL);
+			sq_dropout_forward(want, NULL, n, p, 9, 7, NULL);
+			sq_activate_dropout(got, x, n, act, p, 9, 7, pools[t]);
+			fwd &= same(got, want, n);
+			memcpy(tmp, y, n * sizeof(float));
+			sq_dropout_backward(tmp, NULL, n, p, 9, 7, NULL);
+			sq_activate_backward(want, x, tmp, n, act, 0.0f, 0, 0,
+			    NULL);
+			sq_activate_backward(got, x, y, n, act, p, 9, 7,
+			    pools[t]);
+			back &= same(got, want, n);
+		}
+	}
+	ok(add, "sq_dropout_add: dropout then add, on 1, 2 and 3 threads");
+	ok(copy, "sq_dropout_copy: copy then dropout, on 1, 2 and 3 threads");
+	ok(fwd, "sq_activate_dropout: activation then dropout, on 1-3 threads");
+	ok(back, "sq_activate_backward with dropout: dropout backward then "
+	    "activation backward, on 1-3 threads");
+	free(x), free(y), free(want), free(tmp), free(got);
+}
+
 /* ---- the step ---- */
 
 static void
@@ -871,7 +921,7 @@ test_sumsq(struct sq_pool **pools)
 	ok(sq_sumsq(x, 0, NULL) == 0 && sq_sumsq(x, 3, NULL) ==
 	    (double)x[0] * x[0] + (double)x[1] * x[1] + (double)x[2] * x[2],
 	    "sumsq of 0 and 3 elements");
-	sq_scale(x, 3, 0.5f);
+	sq_scale(x, 3, 0.5f, NULL);
 	ok(x[0] == 0.5f * x0 && x[2] == 0.5f * x2, "scale");
 	free(x);
 }
@@ -1028,13 +1078,16 @@ main(int argc, char *argv[])
 	pools[1] = sq_pool_new(2);
 	pools[2] = sq_pool_new(3);
 	test_linear();
-	test_linear_big(pools);
+	/* dw in blocks of rows (N >= K), then of columns (K > N) */
+	test_linear_big(pools, 300, 96, 170);
+	test_linear_big(pools, 300, 170, 96);
 	test_layernorm(pools);
 	test_activations(pools);
 	test_attention(pools);
 	test_xent(pools);
 	test_embed();
 	test_dropout(pools);
+	test_dropout_fused(pools);
 	test_sumsq(pools);
 	test_adamw(pools);
 	sq_pool_free(pools[1]);
