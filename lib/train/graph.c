@@ -189,6 +189,18 @@ plan_ffn(struct carver *c, struct ffn *f, long R, long F)
 	f->act = carve(c, R * F);
 }
 
+/* Attention over Rq query and Rk key rows, n_probs weights in all. */
+static void
+plan_attn(struct carver *c, struct attn *a, long Rq, long Rk, long D,
+    long n_probs)
+{
+	a->q = carve(c, Rq * D);
+	a->k = carve(c, Rk * D);
+	a->v = carve(c, Rk * D);
+	a->ctx = carve(c, Rq * D);
+	a->probs = carve(c, n_probs);
+}
+
 /* Lays the activations of the batch out; counts only if c->base NULL. */
 static void
 plan(struct sq_graph *g, struct carver *c)
@@ -204,11 +216,7 @@ plan(struct sq_graph *g, struct carver *c)
 		struct enc_layer *e = &g->enc[l];
 
 		plan_sub(c, &e->sa_sub, Rs, D, pre);
-		e->sa.q = carve(c, Rs * D);
-		e->sa.k = carve(c, Rs * D);
-		e->sa.v = carve(c, Rs * D);
-		e->sa.ctx = carve(c, Rs * D);
-		e->sa.probs = carve(c, g->p_ss[g->n]);
+		plan_attn(c, &e->sa, Rs, Rs, D, g->p_ss[g->n]);
 		plan_sub(c, &e->ff_sub, Rs, D, pre);
 		plan_ffn(c, &e->ff, Rs, F);
 	}
@@ -219,17 +227,9 @@ plan(struct sq_graph *g, struct carver *c)
 		struct dec_layer *e = &g->dec[l];
 
 		plan_sub(c, &e->sa_sub, Rt, D, pre);
-		e->sa.q = carve(c, Rt * D);
-		e->sa.k = carve(c, Rt * D);
-		e->sa.v = carve(c, Rt * D);
-		e->sa.ctx = carve(c, Rt * D);
-		e->sa.probs = carve(c, g->p_tt[g->n]);
+		plan_attn(c, &e->sa, Rt, Rt, D, g->p_tt[g->n]);
 		plan_sub(c, &e->ca_sub, Rt, D, pre);
-		e->ca.q = carve(c, Rt * D);
-		e->ca.k = carve(c, Rs * D);
-		e->ca.v = carve(c, Rs * D);
-		e->ca.ctx = carve(c, Rt * D);
-		e->ca.probs = carve(c, g->p_ts[g->n]);
+		plan_attn(c, &e->ca, Rt, Rs, D, g->p_ts[g->n]);
 		plan_sub(c, &e->ff_sub, Rt, D, pre);
 		plan_ffn(c, &e->ff, Rt, F);
 	}
