@@ -45,6 +45,12 @@ void *sq_realloc(void *p, size_t n);
 void *sq_reallocarray(void *p, size_t n, size_t size);
 char *sq_strdup(const char *s);
 
+/*
+ * The whole regular file at path into *buf (NUL-terminated, *len bytes
+ * before the NUL; caller frees).  0, or -1 with sq_errstr() "PATH: what".
+ */
+int sq_read_file(const char *path, char **buf, size_t *len);
+
 /* Seconds on the monotonic clock, for rates and progress. */
 double sq_now(void);
 

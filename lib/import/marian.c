@@ -115,31 +115,14 @@ static const void *
 get(struct release *r, int i, size_t *len, void **owned)
 {
 	char path[4096];
-	FILE *f;
-	long n;
 	char *buf;
 
 	if (r->zip)
 		return sq_zip_get(r->zip, sq_zip_find(r->zip, r->names[i]),
 		    len, owned);
 	snprintf(path, sizeof(path), "%s/%s", r->path, r->names[i]);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) < 0 ||
-	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
-		sq_seterr("%s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
+	if (sq_read_file(path, &buf, len) < 0)
 		return NULL;
-	}
-	buf = sq_malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		sq_seterr("%s: read error", path);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
 	*owned = buf;
 	return buf;
 }

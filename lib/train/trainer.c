@@ -108,32 +108,6 @@ note(struct trainer *t, const char *fmt, ...)
 		t->note(t->ctx, buf);
 }
 
-/* The whole file at path into *p (owned), or -1 with the error set. */
-static int
-slurp(const char *path, char **p, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0) {
-		sq_seterr("%s: %s", path, strerror(errno));
-		if (f != NULL)
-			fclose(f);
-		return -1;
-	}
-	rewind(f);
-	*p = sq_malloc((size_t)n + 1);
-	*len = fread(*p, 1, (size_t)n, f);
-	fclose(f);
-	if (*len != (size_t)n) {
-		sq_seterr("%s: read error", path);
-		free(*p);
-		*p = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 static void
 take_spm(char **dst, size_t *dst_len, const void *src, size_t len)
 {
@@ -162,8 +136,8 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 		take_spm(&t->spm_tgt, &t->spm_tgt_len, from->spm_tgt,
 		    from->spm_tgt_len);
 	} else if (o->src_spm != NULL) {
-		if (slurp(o->src_spm, &t->spm_src, &t->spm_src_len) < 0 ||
-		    slurp(o->tgt_spm ? o->tgt_spm : o->src_spm, &t->spm_tgt,
+		if (sq_read_file(o->src_spm, &t->spm_src, &t->spm_src_len) < 0 ||
+		    sq_read_file(o->tgt_spm ? o->tgt_spm : o->src_spm, &t->spm_tgt,
 		    &t->spm_tgt_len) < 0)
 			return -1;
 	} else {
