@@ -65,11 +65,12 @@ eta(char *buf, size_t size, const struct sq_train_report *r)
 {
 	double left;
 
-	if (r->max_steps <= 0 || r->step == 0) {
+	if (r->max_steps <= 0 || r->run_steps == 0) {
 		snprintf(buf, size, "?");
 		return;
 	}
-	left = r->elapsed / r->step * (r->max_steps - r->step);
+	/* from this run's pace: a resumed run's earlier time says nothing */
+	left = r->run_elapsed / r->run_steps * (r->max_steps - r->step);
 	snprintf(buf, size, "%ld:%02ld:%02ld", (long)left / 3600,
 	    (long)left / 60 % 60, (long)left % 60);
 }
@@ -186,7 +187,7 @@ main(int argc, char *argv[])
 	help = sq_malloc(strlen(HELP_HEAD) + strlen(sq_train_opts_help()) + 1);
 	strcpy(help, HELP_HEAD);
 	strcat(help, sq_train_opts_help());
-	sq_cli_begin(argv[0], USAGE, help);
+	sq_cli_begin(&argv[0], USAGE, help);
 	sq_train_opts_init(&o);
 	if ((config = config_arg(argc, argv)) != NULL &&
 	    sq_train_opts_read(&o, config) < 0)

@@ -373,3 +373,26 @@ PY
 	run -1 "$SRCDIR/scripts/plot-train" no-such.tsv g.png
 	[[ "$output" == *"no-such.tsv: cannot read"* ]]
 }
+
+@test "the last step is validated too: a candidate for the best model" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --valid-src "$TD/valid.src" --valid-tgt "$TD/valid.tgt" \
+	    --max-steps 12 --valid-every 5 --log-every 100 -o e.model
+	# rows with a validation loss (column 7): after steps 5, 10 and 12
+	run -0 awk -F '\t' 'NR > 1 && $7 != "" { print $1 }' e.model.log.tsv
+	[ "$(echo $output)" = "5 10 12" ]
+}
+
+@test "--resume goes on counting the seconds of training in the log" {
+	cd "$BATS_TEST_TMPDIR"
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 40 --save-every 40 --log-every 10 -o s.model
+	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+	    --max-steps 50 --save-every 40 --log-every 10 -o s.model --resume
+	# column 6, seconds: never smaller than on the row before
+	run -0 awk -F '\t' 'NR > 2 && $6 + 0 < prev { print "row " NR }
+	    NR > 1 { prev = $6 + 0 }' s.model.log.tsv
+	[ -z "$output" ]
+	[ "$(grep -c '^[0-9]' s.model.log.tsv)" -eq 5 ]
+}

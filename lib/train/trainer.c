@@ -58,7 +58,9 @@ struct trainer {
 	long max_steps;			/* planned, 0 if unknown */
 	double best;			/* valid loss, INFINITY: none yet */
 	long bad;			/* validations without progress */
-	double t0;
+	double t0;			/* when this run started */
+	long step0;			/* the step this run started at */
+	double elapsed0;		/* seconds trained by earlier runs */
 	double loss_acc;		/* since the last log line */
 	long tok_acc, tok_run;
 };
@@ -340,21 +342,22 @@ average_snapshots(struct trainer *t)
 static int
 save_checkpoint(struct trainer *t)
 {
-	char step[32], epoch[32], batch[32], best[40], bad[32];
+	char step[32], epoch[32], batch[32], best[40], bad[32], secs[40];
 	long n = t->m->params->total;
 	struct sq_extra_tensor xt[] = {{"extra.adam.m", t->adam_m, n},
 	    {"extra.adam.v", t->adam_v, n}};
 	struct sq_extra_meta xm[] = {{"train.step", step},
 	    {"train.epoch", epoch}, {"train.batch", batch},
 	    {"train.best", best}, {"train.bad", bad},
-	    {"train.options", t->options}};
-	struct sq_save_opts x = {0, 2, xt, 6, xm};
+	    {"train.options", t->options}, {"train.elapsed", secs}};
+	struct sq_save_opts x = {0, 2, xt, 7, xm};
 
 	snprintf(step, sizeof(step), "%ld", t->step);
 	snprintf(epoch, sizeof(epoch), "%ld", t->epoch);
 	snprintf(batch, sizeof(batch), "%ld", t->batch);
 	snprintf(best, sizeof(best), "%.17g", t->best);
 	snprintf(bad, sizeof(bad), "%ld", t->bad);
+	snprintf(secs, sizeof(secs), "%.1f", t->elapsed0 + sq_now() - t->t0);
 	if (sq_model_save(t->m, t->ckpt, &x) < 0 || save_snapshot(t) < 0)
 		return -1;
 	t->saved = t->step;
@@ -409,7 +412,7 @@ resume(struct trainer *t)
 {
 	struct sq_model *c = sq_model_open(t->ckpt);
 	const float *am, *av;
-	const char *opts, *best;
+	const char *opts, *best, *secs;
 	long na = 0, nv = 0;
 	char key[64];
 	int bad = 0;
@@ -439,6 +442,9 @@ resume(struct trainer *t)
 		goto fail;
 	}
 	t->best = strtod(best, NULL);
+	/* absent from checkpoints of older versions: then from 0 */
+	if ((secs = sq_model_meta(c, "train.elapsed")) != NULL)
+		t->elapsed0 = strtod(secs, NULL);
 	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
 	    c->model_id)) == NULL)
 		goto fail;
@@ -729,6 +735,7 @@ run(struct trainer *t)
 	struct sq_train_report r = {0};
 
 	t->t0 = sq_now();
+	t->step0 = t->step;
 	for (; o->max_epochs == 0 || t->epoch <= o->max_epochs; t->epoch++,
 	    t->batch = 0) {
 		struct sq_batches *order = sq_batches_new(t->train,
@@ -739,6 +746,7 @@ run(struct trainer *t)
 			long k_end = SQ_MIN(count, t->batch + o->update_freq);
 			long tokens = 0;
 			double loss, norm, lr;
+			int last;
 
 			if (o->max_steps > 0 && t->step >= o->max_steps) {
 				sq_batches_free(order);
@@ -792,9 +800,17 @@ run(struct trainer *t)
 			r.epoch = t->epoch;
 			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
 			r.lr = lr;
-			r.elapsed = sq_now() - t->t0;
-			r.tok_per_s = (double)t->tok_run / SQ_MAX(1e-9, r.elapsed);
-			if (t->step % o->valid_every == 0 && validate(t, &r) < 0) {
+			r.run_steps = t->step - t->step0;
+			r.run_elapsed = sq_now() - t->t0;
+			r.elapsed = t->elapsed0 + r.run_elapsed;
+			r.tok_per_s = (double)t->tok_run /
+			    SQ_MAX(1e-9, r.run_elapsed);
+			/* the last weights are a candidate for the best too */
+			last = (o->max_steps > 0 && t->step >= o->max_steps) ||
+			    (o->max_epochs > 0 && t->epoch == o->max_epochs &&
+			    k_end == count);
+			if ((t->step % o->valid_every == 0 || last) &&
+			    validate(t, &r) < 0) {
 				sq_batches_free(order);
 				return -1;
 			}

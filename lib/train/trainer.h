@@ -28,7 +28,10 @@ struct sq_train_report {
 				   log interval (label-smoothed) */
 	double tok_per_s;	/* target tokens per second of training */
 	double lr;
-	double elapsed;		/* seconds since the start (this run) */
+	double elapsed;		/* seconds of training, over all runs
+				   (a --resume goes on counting) */
+	long run_steps;		/* updates done by this run */
+	double run_elapsed;	/* seconds since this run started */
 	int validated;		/* the valid_* fields are new */
 	double valid_loss, valid_ppl, valid_bleu;	/* bleu -1: none */
 	int best;		/* the best valid loss so far */
