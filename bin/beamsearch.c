@@ -273,7 +273,7 @@ main(int argc, char *argv[])
 	struct sq_beam *bs = NULL;
 	int n, nb, b, i, window, *order, *start_at, *len;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	parse(argc, argv, &o, &cli);
 	sq_cli_echo(&cli, argc, argv);
 	e.model_path = sq_cli_model(&cli);

@@ -339,7 +339,7 @@ main(int argc, char *argv[])
 	struct sq_bleu_lines *ref_lines;
 	size_t n_refs, n_sys, r;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	parse(&a, argc, argv);
 	a.run.log = log_msg;
 	if (a.run.sentence && a.n_metrics > 1)

@@ -189,7 +189,7 @@ main(int argc, char *argv[])
 	struct sq_record rec;
 	int ch, rc;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:t:qvhV", longopts, NULL)) !=
 	    -1)
 		switch (ch) {

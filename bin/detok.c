@@ -155,7 +155,7 @@ main(int argc, char *argv[])
 	const char *spm_path = NULL;
 	int ch, fmt = FMT_TEXT, i, rc;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:nqvhV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'm': cli.model = optarg; break;

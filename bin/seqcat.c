@@ -177,7 +177,7 @@ main(int argc, char *argv[])
 	const char *id_opt = NULL, *path_opt = NULL;
 	int ch, binary = 0, zlib = 0, text = 0;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "abztHhV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'a': c.hard_align = 1; break;

@@ -30,7 +30,7 @@ main(int argc, char *argv[])
 	const char *out = NULL;
 	int ch;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "o:qvhV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'o': out = optarg; break;

@@ -157,7 +157,7 @@ main(int argc, char *argv[])
 	size_t cap = 0;
 	ssize_t len;
 
-	sq_cli_begin(argv[0], USAGE, HELP);
+	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "k:m:n:t:qvhV", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'm': cli.model = optarg; break;

@@ -18,13 +18,13 @@ static const char *cli_usage = "";
 static const char *cli_help = "";
 
 void
-sq_cli_begin(char *argv0, const char *usage, const char *help)
+sq_cli_begin(char **argv0, const char *usage, const char *help)
 {
-	char *slash = strrchr(argv0, '/');
+	char *slash = strrchr(*argv0, '/');
 
 	if (slash)
-		memmove(argv0, slash + 1, strlen(slash + 1) + 1);
-	sq_setprogname(argv0);
+		*argv0 = slash + 1;
+	sq_setprogname(*argv0);
 	cli_usage = usage;
 	cli_help = help;
 }

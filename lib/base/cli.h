@@ -1,7 +1,7 @@
 /*
  * cli: what every program's command line shares (design.md §4).
  *
- * A program calls sq_cli_begin(argv[0], USAGE, HELP) first.  USAGE is the
+ * A program calls sq_cli_begin(&argv[0], USAGE, HELP) first.  USAGE is the
  * man page SYNOPSIS without the name ("[-q] [-m model] [file ...]"); HELP is
  * the option list printed after it by --help, one line per option with its
  * default.  Usage errors exit 2, runtime errors exit 1, --help and
@@ -21,11 +21,12 @@ struct sq_cli {
 };
 
 /*
- * argv0 is shortened in place to its basename (argv strings are the
- * program's to modify), so that getopt's own messages also begin
- * "prog:" rather than with the path the program was started by.
+ * *argv0 is pointed at its basename, so that getopt's own messages also
+ * begin "prog:" rather than with the path the program was started by.
+ * The string itself is left alone: ps and /proc/PID/cmdline still show
+ * the command as it was started.
  */
-void sq_cli_begin(char *argv0, const char *usage, const char *help);
+void sq_cli_begin(char **argv0, const char *usage, const char *help);
 
 /* The long options every filter has: ends its getopt_long table. */
 #define SQ_CLI_LONGOPTS \
