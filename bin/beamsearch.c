@@ -4,7 +4,9 @@
  * cuts each into batches of similar source length, runs lib/beam over
  * lib/decoder for each batch (sq_beam_decoder_step: one decoder step
  * serves every live hypothesis of the batch), and writes each sentence's
- * n-best group in input order.
+ * n-best group in input order.  With --marian, or by default for a model
+ * that records Marian's settings, the options not given come from
+ * lib/search/marian_search, which also bans ids and sets the length rule.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,17 +16,23 @@
 #include "base/cli.h"
 #include "search/decoding.h"
 #include "search/engine.h"
+#include "search/marian_search.h"
 #include "nn/model.h"
 #include "io/stream.h"
 #include "base/util.h"
 
 #define USAGE "[-qv] [-k size] [-a alpha] [-n nbest] [-m model] [-t threads]\n" \
-"       [--length-norm power|gnmt] [--word-penalty w] [--no-repeat-ngram n]\n" \
-"       [--max-len [a,]b] [--min-len n] [--batch-size n] [--batch-tokens n]\n" \
-"       [--scores] [--text] [file ...]"
+"       [--marian | --no-marian] [--length-norm power|gnmt] [--word-penalty w]\n" \
+"       [--no-repeat-ngram n] [--max-len [a,]b] [--min-len n] [--batch-size n]\n" \
+"       [--batch-tokens n] [--scores] [--text] [file ...]"
 #define HELP \
 "  -k, --beam-size N        hypotheses kept per sentence (default 4)\n" \
 "  -a, --alpha A            length normalisation exponent (default 1)\n" \
+"      --marian             Marian's search: no UNK or control byte pieces, at\n" \
+"                           most ceil(F*source length) tokens, the model's\n" \
+"                           marian.* settings as defaults, else -k 12 -a 0 F 3\n" \
+"                           (default: on for a model that records them)\n" \
+"      --no-marian          seqpipe's search and defaults even for such a model\n" \
 "      --length-norm KIND   power: L^A; gnmt: ((5+L)/6)^A (default power)\n" \
 "      --word-penalty W     subtract W per token before normalising (default 0)\n" \
 "  -n, --nbest N            write the N best of each sentence (default 1)\n" \
@@ -44,12 +52,14 @@
 
 enum {
 	OPT_NORM = 256, OPT_WP, OPT_NGRAM, OPT_MAXLEN, OPT_MINLEN, OPT_BSIZE,
-	OPT_BTOKENS, OPT_SCORES, OPT_TEXT
+	OPT_BTOKENS, OPT_SCORES, OPT_TEXT, OPT_MARIAN, OPT_NO_MARIAN
 };
 
 static const struct option longopts[] = {
 	{ "beam-size", required_argument, NULL, 'k' },
 	{ "alpha", required_argument, NULL, 'a' },
+	{ "marian", no_argument, NULL, OPT_MARIAN },
+	{ "no-marian", no_argument, NULL, OPT_NO_MARIAN },
 	{ "length-norm", required_argument, NULL, OPT_NORM },
 	{ "word-penalty", required_argument, NULL, OPT_WP },
 	{ "nbest", required_argument, NULL, 'n' },
@@ -68,6 +78,9 @@ static const struct option longopts[] = {
 /* Sentences per window: enough batches to sort by length. */
 #define WINDOW_BATCHES 8
 
+/* Options a model's Marian settings do not override. */
+enum { GIVEN_K = 1, GIVEN_ALPHA = 2, GIVEN_WP = 4, GIVEN_MAXLEN = 8 };
+
 struct opts {
 	struct sq_beam_opts beam;
 	struct sq_maxlen maxlen;
@@ -75,6 +88,9 @@ struct opts {
 	int batch_size;
 	long batch_tokens;
 	int scores, text;
+	int marian;		/* 1 --marian, 0 --no-marian, -1 as the model */
+	unsigned given;		/* GIVEN_* */
+	struct sq_marian_search ms;	/* if marian is 1 */
 };
 
 /* The batch being decoded, (batch_size) each. */
@@ -113,10 +129,12 @@ keep_hyps(struct results *res, struct sq_beam *bs, int bi, int i, int nbest,
 			res->logp = sq_reallocarray(res->logp, res->cap_ids,
 			    sizeof(float));
 		}
-		memcpy(res->ids + res->n_ids, h[j].ids,
-		    h[j].n_ids * sizeof(int32_t));
-		memcpy(res->logp + res->n_ids, h[j].token_logp,
-		    h[j].n_ids * sizeof(float));
+		if (h[j].n_ids > 0) {	/* else res->ids may still be NULL */
+			memcpy(res->ids + res->n_ids, h[j].ids,
+			    h[j].n_ids * sizeof(int32_t));
+			memcpy(res->logp + res->n_ids, h[j].token_logp,
+			    h[j].n_ids * sizeof(float));
+		}
 		memset(rec, 0, sizeof(*rec));
 		rec->kind = SQ_REC_TOKENS;
 		rec->key = key;
@@ -126,6 +144,14 @@ keep_hyps(struct results *res, struct sq_beam *bs, int bi, int i, int nbest,
 		res->off[at] = res->n_ids;
 		res->n_ids += h[j].n_ids;
 	}
+}
+
+/* Whether Marian would translate x as empty without searching. */
+static int
+marian_empty(const struct opts *o, const struct sq_memsent *x)
+{
+	return o->marian > 0 && sq_marian_empty_source(&o->ms, x->src,
+	    x->n_src);
 }
 
 /* Decodes one batch (sentences order[0..n)) into res. */
@@ -141,7 +167,8 @@ run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
 
 		b->mem[i] = x->mem;
 		b->src_len[i] = x->rows;
-		b->steps[i] = sq_maxlen_steps(&o->maxlen, x->n_src, m);
+		b->steps[i] = marian_empty(o, x) ? 0 :
+		    sq_maxlen_steps(&o->maxlen, x->n_src, m);
 		b->min_len[i] = o->min_len;
 		most = SQ_MAX(most, b->steps[i]);
 	}
@@ -149,8 +176,13 @@ run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
 	    sq_beam_run(bs, n, b->steps, b->min_len, sq_beam_decoder_step,
 	    bd) < 0)
 		sq_die("%s", sq_errstr());
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		keep_hyps(res, bs, i, order[i], o->beam.nbest, s[order[i]].key);
+		/* Marian's empty translation is a forced </s>: L = 1 */
+		if (marian_empty(o, &s[order[i]]))
+			res->recs[(size_t)order[i] * o->beam.nbest].score =
+			    sq_beam_score(&o->beam, 0, 1);
+	}
 }
 
 static void
@@ -173,6 +205,16 @@ write_results(struct results *res, int n, const struct opts *o,
 }
 
 static void
+check_nbest(const struct opts *o)
+{
+	if (o->beam.nbest > o->beam.beam_size)
+		sq_usage_error("--nbest %d: more than the beam size %d%s",
+		    o->beam.nbest, o->beam.beam_size, o->marian > 0 &&
+		    !(o->given & GIVEN_K) ? " (Marian's default; -k sets it)" :
+		    "");
+}
+
+static void
 parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 {
 	int ch;
@@ -182,10 +224,14 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 		switch (ch) {
 		case 'k':
 			o->beam.beam_size = sq_parse_long("-k", optarg, 1, 1024);
+			o->given |= GIVEN_K;
 			break;
 		case 'a':
 			o->beam.alpha = sq_parse_double("--alpha", optarg, -10, 10);
+			o->given |= GIVEN_ALPHA;
 			break;
+		case OPT_MARIAN: o->marian = 1; break;
+		case OPT_NO_MARIAN: o->marian = 0; break;
 		case OPT_NORM:
 			if (strcmp(optarg, "power") == 0)
 				o->beam.norm = SQ_BEAM_NORM_POWER;
@@ -198,6 +244,7 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 		case OPT_WP:
 			o->beam.word_penalty = sq_parse_double("--word-penalty",
 			    optarg, -1e6, 1e6);
+			o->given |= GIVEN_WP;
 			break;
 		case 'n':
 			o->beam.nbest = sq_parse_long("--nbest", optarg, 1, 1024);
@@ -209,6 +256,7 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 		case OPT_MAXLEN:
 			if (sq_maxlen_parse(&o->maxlen, optarg) < 0)
 				sq_usage_error("--max-len: %s", sq_errstr());
+			o->given |= GIVEN_MAXLEN;
 			break;
 		case OPT_MINLEN:
 			o->min_len = sq_parse_long("--min-len", optarg, 0, 1 << 20);
@@ -229,9 +277,34 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 			break;
 		default: sq_cli_option(cli, ch);
 		}
-	if (o->beam.nbest > o->beam.beam_size)
-		sq_usage_error("--nbest %d: more than the beam size %d",
-		    o->beam.nbest, o->beam.beam_size);
+	if (o->given & GIVEN_K || o->marian == 0)	/* else known at the model */
+		check_nbest(o);
+}
+
+/*
+ * Marian's settings of model m, under the options given, if o asks for
+ * them or m records them.
+ */
+static void
+marian_defaults(struct opts *o, const struct sq_model *m)
+{
+	if (o->marian == 0 || (o->marian < 0 && !sq_marian_recorded(m))) {
+		o->marian = 0;
+		return;
+	}
+	o->marian = 1;
+	if (sq_marian_search_get(&o->ms, m) < 0)
+		sq_die("%s", sq_errstr());
+	if (!(o->given & GIVEN_K))
+		o->beam.beam_size = o->ms.beam_size;
+	if (!(o->given & GIVEN_ALPHA))
+		o->beam.alpha = o->ms.alpha;
+	if (!(o->given & GIVEN_WP))
+		o->beam.word_penalty = o->ms.word_penalty;
+	if (!(o->given & GIVEN_MAXLEN))
+		o->maxlen = (struct sq_maxlen){ o->ms.max_length_factor, 0, 1 };
+	o->beam.banned = o->ms.banned;
+	o->beam.n_banned = o->ms.n_banned;
 }
 
 /* The search and the batch, for model m, at the first window. */
@@ -242,6 +315,8 @@ start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
 	const struct sq_model *m = e->m;
 	struct sq_beam *bs;
 
+	marian_defaults(o, m);
+	check_nbest(o);
 	o->beam.start_id = m->cfg.decoder_start_id;
 	o->beam.eos_id = m->cfg.eos_id;
 	o->beam.n_vocab = m->cfg.tgt_vocab_size;
@@ -262,6 +337,7 @@ main(int argc, char *argv[])
 		.beam = { .beam_size = 4, .nbest = 1, .alpha = 1 },
 		.maxlen = { 2, 10 },
 		.batch_size = 32,
+		.marian = -1,
 	};
 	struct sq_cli cli = { 0 };
 	struct sq_engine e = { .in_kind = SQ_STREAM_MEMORY,
@@ -314,6 +390,7 @@ main(int argc, char *argv[])
 	free(batch.min_len);
 	sq_beam_decoder_free(bd);
 	sq_beam_free(bs);
+	sq_marian_search_free(&o.ms);
 	sq_engine_close(&e);
 	return sq_fshut(stdout, "<stdout>");
 }

@@ -17,6 +17,9 @@ Vocabulary forms (§1.1, §3.6):
                 spm order; encoder_Wemb and decoder_Wemb, the output tied
                 to decoder_Wemb (tied-embeddings)
 Weights are random: W [in, out], b [1, out], layer norms [1, d] (§2.1).
+--bias PIECE=X sets the output bias of a target piece (to make <unk> or
+a byte piece win); --decoder KEY=VALUE sets a decoder.yml key (VALUE in
+YAML; empty: the key left out).
 """
 import argparse
 import io
@@ -154,6 +157,10 @@ def main():
                     help="decoder.yml asks for a lexical shortlist")
     ap.add_argument("--yml-ffn", type=int,
                     help="model.yml claims this FFN width (a lie)")
+    ap.add_argument("--bias", action="append", default=[],
+                    metavar="PIECE=X", help="a target piece's output bias")
+    ap.add_argument("--decoder", action="append", default=[],
+                    metavar="KEY=VALUE", help="a decoder.yml key")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
@@ -174,12 +181,22 @@ def main():
         vocabs = ["opus.src.vocab", "opus.trg.vocab"]
     npz = "opus.spm32k-spm32k.transformer-align.model1.npz.best-perplexity.npz"
     cfg = model_yml(a, vs, vt)
-    files[npz] = npz_bytes(weights(a, vs, vt, rng), cfg, a)
+    w = weights(a, vs, vt, rng)
+    tgt_ids = {p: i for i, p in enumerate(joint if a.vocab == "yml" else tp)}
+    for b in a.bias:
+        piece, x = b.rsplit("=", 1)
+        w["decoder_ff_logit_out_b"][0, tgt_ids[piece]] = float(x)
+    files[npz] = npz_bytes(w, cfg, a)
     dec = {"relative-paths": True, "models": [npz], "vocabs": vocabs,
            "beam-size": 4, "normalize": 1, "word-penalty": 0,
            "mini-batch": 1, "maxi-batch": 1, "maxi-batch-sort": "src"}
     if a.shortlist:
         dec["shortlist"] = ["lex.s2t.bin", "false"]
+    for kv in a.decoder:
+        key, v = kv.split("=", 1)
+        dec.pop(key, None)
+        if v:
+            dec[key] = yaml.safe_load(v)
     files["decoder.yml"] = yaml.dump(dec, default_flow_style=False).encode()
     files["source.spm"] = open(a.src_model, "rb").read()
     files["target.spm"] = open(a.trg_model, "rb").read()

@@ -2,18 +2,28 @@
 """marian_ref.py: Marian's transformer math in numpy (float64), written
 from shared/marian-format.md §3 (not from seqpipe's code), over a release
 folder as tests/make-marian.py writes it (post-norm, self-attention
-decoder; any tying).  For tests/seqimport.bats.
+decoder; any tying).  For tests/seqimport.bats and tests/marian-beam.bats.
 
     marian_ref.py DIR enc   SRC       encoder output per line, flattened
     marian_ref.py DIR step0 SRC       first-step log-probs, all Vt
     marian_ref.py DIR score SRC TGT   targets' log-probs: sum, then per token
     marian_ref.py DIR greedy SRC      greedy ids (EOS included), <= 3*len
+    marian_ref.py DIR beam SRC [options]
+                                      marian-decoder's beam search (§3.8),
+                                      its n-best lines "KEY RANK SCORE IDS"
+                                      (KEY: the line from 0; IDS without
+                                      the final </s>)
 
 SRC and TGT hold model ids, one sentence per line (the source with its
-</s>, as Marian appends it, §3.6; the target with its </s>).
+</s>, as Marian appends it, §3.6; the target with its </s>).  The beam
+settings are those of the release's decoder.yml, else marian-decoder's
+defaults (beam-size 12, normalize 0, word-penalty 0, max-length-factor 3,
+allow-unk false; §1.2); options override them (beam --help).
 """
+import argparse
 import glob
 import io
+import os
 import sys
 import zipfile
 
@@ -124,6 +134,84 @@ class Marian:
         return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
 
 
+def load_vocab(path):
+    """piece -> id of a *.yml vocabulary or a text one (line = id), §3.7."""
+    if path.endswith((".yml", ".yaml")):
+        with open(path, encoding="utf-8") as f:
+            v = yaml.load(f, Loader=yaml.BaseLoader)
+        return {p: int(i) for p, i in v.items()}
+    with open(path, encoding="utf-8") as f:
+        return {line.rstrip("\n"): i for i, line in enumerate(f)}
+
+
+def beam_settings(d, argv):
+    """decoder.yml's search keys, marian-decoder's defaults, argv's."""
+    ap = argparse.ArgumentParser(prog="marian_ref.py DIR beam SRC")
+    ap.add_argument("--beam-size", type=int)
+    ap.add_argument("--normalize", type=float)
+    ap.add_argument("--word-penalty", type=float)
+    ap.add_argument("--max-length-factor", type=float)
+    ap.add_argument("--allow-unk", type=int)
+    ap.add_argument("--allow-special", action="store_true",
+                    help="do not suppress the pieces <0x00>..<0x1F>")
+    ap.add_argument("--n-best", type=int, default=1,
+                    help="hypotheses printed per sentence")
+    ap.add_argument("--no-config", action="store_true",
+                    help="ignore decoder.yml (marian-decoder without -c)")
+    a = ap.parse_args(argv)
+    with open(os.path.join(d, "decoder.yml")) as f:
+        cfg = yaml.load(f, Loader=yaml.BaseLoader)
+    defaults = {"beam_size": 12, "normalize": 0.0, "word_penalty": 0.0,
+                "max_length_factor": 3.0, "allow_unk": 0}
+    for key, v in defaults.items():
+        yml = cfg.get(key.replace("_", "-"))
+        if getattr(a, key) is None:
+            if yml is not None and not a.no_config:
+                v = type(v)(float({"true": 1, "false": 0}.get(yml, yml)))
+            setattr(a, key, v)
+    a.vocabs = [os.path.join(d, os.path.basename(p)) for p in cfg["vocabs"]]
+    return a
+
+
+def beam_search(m, src, o, eos, src_eos, suppressed):
+    """Marian's BeamSearch::search for a batch of one sentence (§3.8).
+
+    Returns the finished hypotheses as (normalised score, ids with their
+    final </s> if any), best first; equal scores keep finishing order.
+    Equal path scores in the top-K go to the lower (row, word) index.
+    """
+    mem = m.encode(src)
+    beam = [((), 0.0)] * o.beam_size	# beam-size copies of the start hyp
+    hist = 1				# the history holds the start beam
+    finished = []
+    for t in range(10 ** 6):
+        rows = beam[:1] if t == 0 else beam	# t 0: only one row scored
+        scores = []
+        for toks, path in rows:
+            x = path + m.logprobs(mem, list(toks))[-1]
+            x[suppressed] = -np.inf		# after the log-softmax
+            scores.append(x)
+        flat = np.concatenate(scores)
+        v = len(scores[0])
+        best = np.argsort(-flat, kind="stable")[:len(beam)]	# K = live hyps
+        new = [(rows[j // v][0] + (int(j % v),), float(flat[j]))
+               for j in best]
+        if t == 0 and src[0] == src_eos:	# an empty line: </s>, score 0
+            new = [((eos,), 0.0)] * len(beam)
+        live = [h for h in new if h[0][-1] != eos]
+        at_max = hist >= np.float32(o.max_length_factor) * np.float32(len(src))
+        for toks, path in new:
+            if toks[-1] == eos or at_max:
+                length = hist		# tokens, the final </s> included
+                finished.append(((path - o.word_penalty * length) /
+                                 length ** o.normalize, toks))
+        hist += 1
+        if at_max or not live:
+            break
+        beam = live
+    return sorted(finished, key=lambda f: -f[0])
+
+
 def lines(path):
     with open(path) as f:
         return [[int(t) for t in line.split()] for line in f]
@@ -134,6 +222,19 @@ def main():
     m = Marian(d)
     fmt = lambda v: " ".join("%.6g" % x for x in v)
     src = lines(sys.argv[3])
+    if cmd == "beam":
+        o = beam_settings(d, sys.argv[4:])
+        sv, tv = load_vocab(o.vocabs[0]), load_vocab(o.vocabs[1])
+        eos = tv["</s>"]
+        suppressed = [] if o.allow_unk else [tv["<unk>"]]
+        if not o.allow_special:
+            suppressed += [tv[p] for p in ("<0x%02X>" % b for b in range(32))
+                           if p in tv]
+        for key, s in enumerate(src):
+            hyps = beam_search(m, s, o, eos, sv["</s>"], suppressed)
+            for rank, (score, toks) in enumerate(hyps[:o.n_best]):
+                ids = toks[:-1] if toks[-1] == eos else toks
+                print(key, rank, "%.9g" % score, *ids)
     if cmd == "enc":
         for s in src:
             print(fmt(m.encode(s).reshape(-1)))

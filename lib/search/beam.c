@@ -51,7 +51,8 @@ struct cand {
 };
 
 struct sq_beam {
-	struct sq_beam_opts o;
+	struct sq_beam_opts o;	/* o.banned points at banned */
+	int32_t *banned;	/* (o.n_banned) the copy */
 
 	struct node *nodes;
 	int n_nodes, cap_nodes;
@@ -84,6 +85,7 @@ struct sq_beam *
 sq_beam_new(const struct sq_beam_opts *o)
 {
 	struct sq_beam *bs;
+	int i;
 
 	if (o->beam_size < 1) {
 		sq_seterr("beam size %d: must be at least 1", o->beam_size);
@@ -102,12 +104,24 @@ sq_beam_new(const struct sq_beam_opts *o)
 	}
 	if (o->no_repeat_ngram < 0 || o->norm < SQ_BEAM_NORM_POWER ||
 	    o->norm > SQ_BEAM_NORM_GNMT || !isfinite(o->alpha) ||
-	    !isfinite(o->word_penalty)) {
+	    !isfinite(o->word_penalty) || o->n_banned < 0) {
 		sq_seterr("bad beam search options");
 		return NULL;
 	}
+	for (i = 0; i < o->n_banned; i++)
+		if (o->banned[i] < 0 || o->banned[i] >= o->n_vocab) {
+			sq_seterr("banned id %d: not in the vocabulary of %d",
+			    (int)o->banned[i], o->n_vocab);
+			return NULL;
+		}
 	bs = sq_calloc(1, sizeof(*bs));
 	bs->o = *o;
+	if (o->n_banned > 0) {
+		bs->banned = sq_reallocarray(NULL, o->n_banned,
+		    sizeof(*bs->banned));
+		memcpy(bs->banned, o->banned, o->n_banned * sizeof(*bs->banned));
+	}
+	bs->o.banned = bs->banned;
 	bs->cands = sq_reallocarray(NULL, (size_t)o->beam_size * o->beam_size,
 	    sizeof(*bs->cands));
 	return bs;
@@ -118,6 +132,7 @@ sq_beam_free(struct sq_beam *bs)
 {
 	if (bs == NULL)
 		return;
+	free(bs->banned);
 	free(bs->nodes);
 	free(bs->row_sent); free(bs->row_node); free(bs->row_parent);
 	free(bs->row_sum); free(bs->row_ids);
@@ -328,6 +343,8 @@ step_sentence(struct sq_beam *bs, int si, int r0, int r1, float *logp,
 	for (r = r0; r < r1; r++) {
 		float *lp = logp + (size_t)r * V;
 
+		for (i = 0; i < o->n_banned; i++)
+			lp[o->banned[i]] = -INFINITY;
 		if (t < s->min_len)
 			lp[o->eos_id] = -INFINITY;
 		if (o->no_repeat_ngram > 0)
@@ -393,7 +410,9 @@ collect(struct sq_beam *bs)
 		for (j = 0; j < bs->n_hyps[i]; j++)
 			total += bs->sents[i].fin[j].len;
 	}
-	if (total > bs->cap_out) {
+	if (total > bs->cap_out || bs->out_ids == NULL) {
+		/* at least one: an empty hypothesis's ids are not NULL */
+		total = SQ_MAX(total, 1);
 		bs->out_ids = sq_reallocarray(bs->out_ids, total, sizeof(int32_t));
 		bs->out_logp = sq_reallocarray(bs->out_logp, total, sizeof(float));
 		bs->cap_out = total;

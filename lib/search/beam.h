@@ -12,11 +12,11 @@
  * The rules (k = beam size, t = tokens a hypothesis has so far):
  * - Each sentence has k slots.  Step t extends every live hypothesis by
  *   every token whose log-probability is not -inf (EOS is set to -inf
- *   while t < min_len, and so is every token that would repeat an n-gram
- *   of the hypothesis under no_repeat_ngram), and keeps the best
- *   "free slots" extensions by cumulative log-probability.  Ties go to the
- *   earlier row, then to the larger token log-probability, then to the
- *   smaller token id, so k = 1 picks exactly greedy's argmax.
+ *   while t < min_len, every banned token always, and every token that
+ *   would repeat an n-gram of the hypothesis under no_repeat_ngram), and
+ *   keeps the best "free slots" extensions by cumulative log-probability.
+ *   Ties go to the earlier row, then to the larger token log-probability,
+ *   then to the smaller token id, so k = 1 picks exactly greedy's argmax.
  * - An extension ending in EOS is finished and takes its slot for good
  *   (Marian's shrinking beam).  At step max_steps - 1 every kept extension
  *   is finished as it stands.  A hypothesis with no allowed token left
@@ -55,6 +55,8 @@ struct sq_beam_opts {
 	float word_penalty;
 	int no_repeat_ngram;	/* n >= 1 bans repeated n-grams; 0: off */
 	int no_early_stop;	/* run until every slot is finished (tests) */
+	const int32_t *banned;	/* (n_banned) ids never chosen, e.g. UNK; */
+	int n_banned;		/* copied by sq_beam_new() */
 	int32_t start_id;	/* fed at step 0 */
 	int32_t eos_id;
 	int n_vocab;		/* V */

@@ -38,6 +38,7 @@ sq_maxlen_parse(struct sq_maxlen *ml, const char *s)
 	}
 	ml->a = a;
 	ml->b = b;
+	ml->marian = 0;
 	return 0;
 }
 
@@ -45,8 +46,18 @@ int
 sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
     const struct sq_model *m)
 {
-	double x = floor(ml->a * src_len + ml->b);
 	int cap = m->cfg.max_positions - m->cfg.position_offset;
+	double x;
+
+	/*
+	 * Marian checks "steps so far >= factor * source width" after each
+	 * step, comparing in float, and always takes the first step.
+	 */
+	if (ml->marian)
+		x = src_len < 1 ? 0 : SQ_MAX(1.0, ceilf((float)ml->a *
+		    (float)src_len));
+	else
+		x = floor(ml->a * src_len + ml->b);
 
 	if (cap < 0)
 		cap = 0;

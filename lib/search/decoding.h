@@ -15,9 +15,14 @@ struct sq_model;
 struct sq_pool;
 struct sq_beam_step;
 
-/* --max-len a,b: at most floor(a * S + b) steps for a source of S tokens. */
+/*
+ * --max-len a,b: at most floor(a * S + b) steps for a source of S tokens.
+ * With marian set, Marian's rule for its max-length-factor a instead (b
+ * unused): the smallest n >= 1 with n >= a * S in float32, for S >= 1.
+ */
 struct sq_maxlen {
 	double a, b;
+	int marian;
 };
 
 /* Parses "a,b" or "b" (a = 0); 0, or -1 with sq_errstr() set. */
@@ -25,8 +30,9 @@ int sq_maxlen_parse(struct sq_maxlen *ml, const char *s);
 
 /*
  * Steps allowed (EOS included) for a source of src_len tokens under
- * model m: floor(a * src_len + b), at least 0 and at most the positions
- * the decoder can embed (max_positions - position_offset).
+ * model m: ml's rule, at least 0 (0 for an empty source under Marian's)
+ * and at most the positions the decoder can embed (max_positions -
+ * position_offset).
  */
 int sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
     const struct sq_model *m);

@@ -97,7 +97,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 	double rc = -1;
 	long i;
 
-	go.max_len = (struct sq_maxlen){2, 10};
+	go.max_len = (struct sq_maxlen){ .a = 2, .b = 10 };
 	gr = sq_greedy_new(m, pool, &go, BLEU_BATCH);
 	n = SQ_MIN(n, sq_corpus_size(c));
 	for (i = 0; i < n; i += BLEU_BATCH) {

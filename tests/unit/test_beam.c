@@ -141,6 +141,8 @@ ref_bans(const struct sq_beam_opts *o, const int32_t *p, int n, int min_len,
 {
 	int g = o->no_repeat_ngram, i, j, same;
 
+	for (i = 0; i < o->n_banned; i++)
+		lp[o->banned[i]] = -INFINITY;
 	if (n < min_len)
 		lp[EOS] = -INFINITY;
 	if (g < 1)
@@ -309,6 +311,7 @@ random_opts(struct sq_beam_opts *o, struct toy *m)
 {
 	static const float alphas[] = { 0, 0.6f, 1, 1.5f };
 	static const float wps[] = { 0, 0.5f, -0.3f };
+	static int32_t banned[2];
 
 	memset(o, 0, sizeof(*o));
 	m->V = 3 + rnd(6);
@@ -323,6 +326,12 @@ random_opts(struct sq_beam_opts *o, struct toy *m)
 	o->start_id = START;
 	o->eos_id = EOS;
 	o->n_vocab = m->V;
+	if (rnd(3) == 0) {	/* one or two ids never chosen, EOS possibly */
+		o->n_banned = 1 + rnd(2);	/* below 3: test_exhaustive's V */
+		banned[0] = rnd(3);
+		banned[1] = rnd(3);
+		o->banned = banned;
+	}
 }
 
 /* Batched runs of n sentences against ref_beam, with and without early stop. */
@@ -430,6 +439,7 @@ test_greedy(void)
 		random_opts(&o, &m);
 		o.beam_size = o.nbest = 1;
 		o.no_repeat_ngram = 0;
+		o.n_banned = 0;
 		M = 1 + rnd(10);
 		mn = rnd(3);
 		n_g = 0;
@@ -472,6 +482,16 @@ test_misc(void)
 	o.eos_id = m.V;
 	ok(sq_beam_new(&o) == NULL, "EOS outside the vocabulary is refused");
 	o.eos_id = EOS;
+	{
+		int32_t out[1] = { m.V };
+
+		o.banned = out;
+		o.n_banned = 1;
+		ok(sq_beam_new(&o) == NULL && strstr(sq_errstr(), "banned"),
+		    "a banned id outside the vocabulary is refused: %s",
+		    sq_errstr());
+		o.n_banned = 0;
+	}
 
 	bs = sq_beam_new(&o);
 	m.cur = 0; m.calls = 0; m.fail_at = 2;

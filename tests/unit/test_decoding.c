@@ -1,5 +1,5 @@
 /*
- * test_decoding: lib/decoding's --max-len rule and batch plan, against
+ * test_decoding: lib/decoding's --max-len rules and batch plan, against
  * values worked out by hand and against the rules of decoding.h checked
  * over many random inputs.  Prints TAP.
  */
@@ -35,6 +35,17 @@ test_maxlen(void)
 	    sq_maxlen_parse(&ml, "-1,2") < 0 && sq_maxlen_parse(&ml, "") < 0 &&
 	    sq_maxlen_parse(&ml, "1,2,3") < 0 && sq_maxlen_parse(&ml, "nan") < 0,
 	    "bad values are refused: %s", sq_errstr());
+	/* Marian's rule: the smallest n >= 1 with n >= factor * S */
+	ml = (struct sq_maxlen){ .a = 3, .marian = 1 };
+	ok(sq_maxlen_steps(&ml, 7, &m) == 21, "Marian, factor 3: 3 * 7 = 21");
+	ml.a = 1.5;
+	ok(sq_maxlen_steps(&ml, 5, &m) == 8 && sq_maxlen_steps(&ml, 4, &m) == 6,
+	    "Marian, factor 1.5: 7.5 rounded up to 8, 6 stays 6");
+	ml.a = 0.1;
+	ok(sq_maxlen_steps(&ml, 2, &m) == 1 && sq_maxlen_steps(&ml, 0, &m) == 0,
+	    "Marian: at least 1 step, none for an empty source");
+	ml.a = 3;
+	ok(sq_maxlen_steps(&ml, 30, &m) == 62, "Marian: capped at 62 too");
 }
 
 static void
