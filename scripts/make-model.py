@@ -14,6 +14,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 starting at 2, embed_scale 1
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
                 shared vocabulary 32000, everything tied
+  opus          OPUS-MT's shape (Marian's transformer-align as most
+                releases have it): base's sizes with marian's features
+                and a shared vocabulary of 58101
 --d-model and the other size options override the sizes; --spm-source and
 --spm-target set the vocabulary sizes and the special ids from the
 SentencePiece models they embed.  The same CONFIG, options and --seed
@@ -78,6 +81,11 @@ CONFIGS = {
                  tgt_vocab_size=32000, max_positions=1024, tie_src_tgt=1,
                  tie_output=1, shared_vocab=1),
 }
+# OPUS-MT's shape for benchmarks (opus-mt-en-de: 6+6, d 512, 58101 pieces)
+CONFIGS["opus"] = dict(CONFIGS["marian"], **{k: CONFIGS["base"][k] for k in (
+    "d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
+    "max_positions")}, src_vocab_size=58101, tgt_vocab_size=58101,
+    pad_id=58100, decoder_start_id=58100)
 
 SIZE_OPTS = [("d-model", "d_model"), ("heads", "n_heads"), ("ff", "d_ff"),
              ("encoder-layers", "encoder_layers"),
