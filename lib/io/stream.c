@@ -623,7 +623,8 @@ scan(const struct sq_reader *r, size_t *at, size_t *need, int *paused)
 		}
 		if (p[0] == 0) {
 			uint32_t hdr_len = get32(p + 12);
-			if (hdr_len < 4 || hdr_len > HDR_MAX)
+			if (memcmp(p, SQ_STREAM_MAGIC, 4) != 0 || hdr_len < 4 ||
+			    hdr_len > HDR_MAX)
 				return 1;
 			len = FIXED_LEN + hdr_len + 4;
 		} else {
