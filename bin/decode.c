@@ -4,8 +4,9 @@
  * seeded per record key), continuing forced prefixes (--prefix), or
  * scoring given targets (--score), by lib/greedy in batches of
  * --batch-size (a partial batch as soon as the input pauses: streaming,
- * lib/search/engine.h).  Checks each memory record and forced record against the
- * model, and writes the hypotheses (and alignments) in input order.
+ * lib/search/engine.h).  Checks each memory record and forced record
+ * against the model, and writes the hypotheses (and alignments) in input
+ * order.
  */
 #include <getopt.h>
 #include <limits.h>

@@ -175,7 +175,7 @@ main(int argc, char *argv[])
 	e.eng.n_paths = argc - optind;
 	sq_cli_echo(&e.cli, argc, argv);
 	while ((rc = sq_engine_next(&e.eng, &rec)) > 0)
-		if (rc == SQ_ENGINE_PAUSE)	/* streaming: a partial batch */
+		if (rc == SQ_ENGINE_PAUSE)	/* streaming: partial batch */
 			flush(&e);
 		else
 			add(&e, &rec);

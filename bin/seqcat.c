@@ -174,7 +174,7 @@ cat(struct seqcat *c, const char *path)
 			rec.key += c->key_base;
 		n++;
 		put(c, info, &rec, &section);
-		if (sq_stream_wait(r))	/* streaming: what came goes out */
+		if (sq_stream_wait(r))	/* streaming: out what came */
 			out_pause(c);
 	}
 	if (rc < 0)

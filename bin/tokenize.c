@@ -19,8 +19,9 @@
  * and hands back in order, so the output does not depend on the number
  * of threads.  A batch ends early when the input is idle (no whole line
  * can be read without waiting: lib/io/inbuf), and its records go out at
- * once with a flush record (streaming, man/seqpipe.7).  An error stops the output at the line that caused it, as
- * if the lines were done one by one.
+ * once with a flush record (streaming, man/seqpipe.7).  An error stops
+ * the output at the line that caused it, as if the lines were done one
+ * by one.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -248,7 +249,7 @@ main(int argc, char *argv[])
 			if (idle || sq_segment_lines(seg) == BATCH_LINES ||
 			    sq_segment_bytes(seg) >= BATCH_BYTES)
 				flush(seg, w, name, &key, &lineno);
-			if (idle)	/* streaming: the lines so far go out */
+			if (idle)	/* streaming: the lines so far, out */
 				out_pause(w);
 		}
 		if (rc < 0)

@@ -77,7 +77,7 @@ struct sq_writer {
 	z_stream z;
 	int z_ready;
 	uint64_t last_key;		/* of the last record written */
-	int unflushed;			/* records since the last flush record */
+	int unflushed;			/* records after the last flush */
 };
 
 /* Little-endian fields. */

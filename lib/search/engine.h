@@ -79,7 +79,7 @@ struct sq_engine {
 	uint64_t n_read;	/* records read from r */
 	uint64_t key_base;	/* lines of the earlier text operands */
 	int held;		/* records handed out since the last pause */
-	int pause_due;		/* the output's flush record, at the next call */
+	int pause_due;		/* a flush record, at the next call */
 	char hint[4096];
 	struct sq_memsent *sents;	/* (cap) the window */
 	size_t *src_off, *mem_off;	/* (cap) where their copies start */
