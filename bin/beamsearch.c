@@ -1,6 +1,7 @@
 /*
  * beamsearch: memory streams to tokens streams by beam search
- * (man/beamsearch.1).  Reads windows of sentences (lib/search/engine),
+ * (man/beamsearch.1).  Reads windows of sentences (lib/search/engine;
+ * a window ends early when the input pauses: streaming),
  * cuts each into batches of similar source length, runs lib/beam over
  * lib/decoder for each batch (sq_beam_decoder_step: one decoder step
  * serves every live hypothesis of the batch), and writes each sentence's
@@ -380,6 +381,8 @@ main(int argc, char *argv[])
 			    order + start_at[b], start_at[b + 1] - start_at[b],
 			    &res);
 		write_results(&res, n, &o, e.w);
+		if (sq_writer_flush(e.w) < 0)
+			sq_die("<stdout>: %s", sq_errstr());
 	}
 	if (n < 0)
 		sq_die("%s", sq_errstr());

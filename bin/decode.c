@@ -3,8 +3,10 @@
  * (man/decode.1): greedy, sampled (--temperature, --top-k, --top-p,
  * seeded per record key), continuing forced prefixes (--prefix), or
  * scoring given targets (--score), by lib/greedy in batches of
- * --batch-size.  Checks each memory record and forced record against the
- * model, and writes the hypotheses (and alignments) in input order.
+ * --batch-size (a partial batch as soon as the input pauses: streaming,
+ * lib/search/engine.h).  Checks each memory record and forced record
+ * against the model, and writes the hypotheses (and alignments) in input
+ * order.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -114,6 +116,8 @@ run_batch(struct decode *d)
 				sq_die("<stdout>: %s", sq_errstr());
 		}
 	}
+	if (sq_writer_flush(d->eng.w) < 0)
+		sq_die("<stdout>: %s", sq_errstr());
 	sq_greedy_clear(d->g);
 }
 
@@ -251,7 +255,10 @@ main(int argc, char *argv[])
 	d.eng.n_paths = argc - optind;
 	sq_cli_echo(&d.cli, argc, argv);
 	while ((rc = sq_engine_next(&d.eng, &rec)) > 0)
-		add(&d, &rec);
+		if (rc != SQ_ENGINE_PAUSE)
+			add(&d, &rec);
+		else if (sq_greedy_count(d.g) > 0)	/* streaming */
+			run_batch(&d);
 	if (rc < 0)
 		sq_die("%s", sq_errstr());
 	if (d.g != NULL && sq_greedy_count(d.g) > 0)

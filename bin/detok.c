@@ -3,7 +3,9 @@
  * SentencePiece (lib/io/spm.h), one line per record, in stream order.
  *
  * The text of a record is what spm_decode --input_format=id prints for
- * its ids.  By default only the records of rank 0 are printed, so an
+ * its ids.  Output is buffered, and flushed whenever the input pauses
+ * (lib/io/stream.h: sq_stream_wait), so a line fed to the pipeline alone
+ * comes out alone.  By default only the records of rank 0 are printed, so an
  * n-best stream gives its best candidate per sentence; --nbest prints
  * every record as "key TAB rank TAB score TAB text" and --moses as
  * "key ||| text ||| score".
@@ -190,6 +192,9 @@ main(int argc, char *argv[])
 				sq_die("%s: no model: give -m or --spm, or set "
 				    "SEQPIPE_MODEL", name);
 			print_record(m.spm, &rec, fmt, name, n++);
+			/* streaming: no text waits in stdio while detok does */
+			if (sq_stream_wait(r) && fflush(stdout) != 0)
+				sq_die("<stdout>: write error:");
 		}
 		if (rc < 0)
 			sq_die("%s", sq_errstr());

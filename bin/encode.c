@@ -4,9 +4,11 @@
  * order.  Sentences are encoded in batches of up to --batch-size
  * sentences and --batch-tokens tokens, packed without padding (so no
  * sorting by length is needed: a batch costs its tokens, however mixed
- * their lengths).  A source longer than the model's positions is cut to
- * them with a note (sq_note(): -q silences it); an empty source gives a
- * memory record of 0 rows; an empty input, an empty output.
+ * their lengths); a partial batch as soon as the input pauses
+ * (streaming, lib/search/engine.h).  A source longer than the model's
+ * positions is cut to them with a note (sq_note(): -q silences it); an
+ * empty source gives a memory record of 0 rows; an empty input, an
+ * empty output.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -90,6 +92,8 @@ flush(struct encode *e)
 			sq_die("<stdout>: %s", sq_errstr());
 		free(b->src[i]);
 	}
+	if (sq_writer_flush(e->eng.w) < 0)
+		sq_die("<stdout>: %s", sq_errstr());
 	b->n = 0;
 	b->tokens = 0;
 }
@@ -171,7 +175,10 @@ main(int argc, char *argv[])
 	e.eng.n_paths = argc - optind;
 	sq_cli_echo(&e.cli, argc, argv);
 	while ((rc = sq_engine_next(&e.eng, &rec)) > 0)
-		add(&e, &rec);
+		if (rc == SQ_ENGINE_PAUSE)	/* streaming: partial batch */
+			flush(&e);
+		else
+			add(&e, &rec);
 	if (rc < 0)
 		sq_die("%s", sq_errstr());
 	if (e.eng.m != NULL)

@@ -113,6 +113,36 @@ print_hard_align(const struct sq_record *rec, int verbose)
 	putchar('\n');
 }
 
+/* Writes record rec of a stream with header info in c's form. */
+static void
+put(struct seqcat *c, const struct sq_stream_info *info,
+    const struct sq_record *rec, uint32_t *section)
+{
+	if (c->hard_align && rec->kind == SQ_REC_ALIGN &&
+	    (c->mode == OUT_VERBOSE || c->mode == OUT_TEXT)) {
+		print_hard_align(rec, c->mode == OUT_VERBOSE);
+		return;
+	}
+	if (c->mode != OUT_VERBOSE) {
+		if (sq_stream_write(writer(c), rec) < 0)
+			sq_die("<stdout>: %s", sq_errstr());
+		return;
+	}
+	if (c->headers && !info->is_text && info->section != *section)
+		print_header(info);
+	*section = info->section;
+	if (sq_record_print(stdout, rec, 1) < 0)
+		sq_die("<stdout>: %s", sq_errstr());
+}
+
+/* Before seqcat waits for input: what it wrote goes out, and the pause. */
+static void
+out_pause(struct seqcat *c)
+{
+	if (c->w ? sq_writer_pause(c->w) < 0 : fflush(stdout) != 0)
+		sq_die("<stdout>: write error:");
+}
+
 static void
 cat(struct seqcat *c, const char *path)
 {
@@ -143,21 +173,9 @@ cat(struct seqcat *c, const char *path)
 		if (info->is_text)
 			rec.key += c->key_base;
 		n++;
-		if (c->hard_align && rec.kind == SQ_REC_ALIGN &&
-		    (c->mode == OUT_VERBOSE || c->mode == OUT_TEXT)) {
-			print_hard_align(&rec, c->mode == OUT_VERBOSE);
-			continue;
-		}
-		if (c->mode != OUT_VERBOSE) {
-			if (sq_stream_write(writer(c), &rec) < 0)
-				sq_die("<stdout>: %s", sq_errstr());
-			continue;
-		}
-		if (c->headers && !info->is_text && info->section != section)
-			print_header(info);
-		section = info->section;
-		if (sq_record_print(stdout, &rec, 1) < 0)
-			sq_die("<stdout>: %s", sq_errstr());
+		put(c, info, &rec, &section);
+		if (sq_stream_wait(r))	/* streaming: out what came */
+			out_pause(c);
 	}
 	if (rc < 0)
 		sq_die("%s", sq_errstr());

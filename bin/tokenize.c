@@ -17,8 +17,11 @@
  *
  * Lines are read in batches, which lib/segment segments on a thread pool
  * and hands back in order, so the output does not depend on the number
- * of threads.  An error stops the output at the line that caused it, as
- * if the lines were done one by one.
+ * of threads.  A batch ends early when the input is idle (no whole line
+ * can be read without waiting: lib/io/inbuf), and its records go out at
+ * once with a flush record (streaming, man/seqpipe.7).  An error stops
+ * the output at the line that caused it, as if the lines were done one
+ * by one.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -29,6 +32,7 @@
 
 #include "base/cli.h"
 #include "base/pool.h"
+#include "io/inbuf.h"
 #include "io/segment.h"
 #include "io/spm.h"
 #include "io/stream.h"
@@ -115,6 +119,17 @@ flush(struct sq_segment *seg, struct sq_writer *w, const char *name,
 }
 
 /*
+ * Before tokenize waits for input: the stream's flush record, or the
+ * pieces printed so far, out now.
+ */
+static void
+out_pause(struct sq_writer *w)
+{
+	if (w ? sq_writer_pause(w) < 0 : fflush(stdout) != 0)
+		sq_die("<stdout>: write error:");
+}
+
+/*
  * The SentencePiece model, and the stream header's id and path: those of
  * the .model file (--spm) or of the model file (-m) it comes from.
  */
@@ -152,10 +167,9 @@ main(int argc, char *argv[])
 	struct sq_spm *spm;
 	uint64_t key = 0;
 	unsigned long long lineno;
-	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i;
-	char id[256], *hint, *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i, rc, idle;
+	char id[256], *hint, *line;
+	size_t len;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "k:m:n:t:qvhV", longopts, NULL)) != -1)
@@ -217,28 +231,31 @@ main(int argc, char *argv[])
 	for (i = optind; i < argc || i == optind; i++) {
 		const char *path = i < argc ? argv[i] : NULL;
 		const char *name = sq_input_name(path);
+		struct sq_inbuf in = { 0 };
 		FILE *f;
 
 		if (!(f = sq_fopen_input(path)))
 			sq_die("%s:", name);
-		setvbuf(f, NULL, _IOFBF, 1 << 16);
+		in.fd = fileno(f);
 		lineno = 1;
-		while ((len = getline(&line, &cap, f)) > 0) {
-			if (line[len - 1] == '\n')
-				len--;
+		while ((rc = sq_inbuf_line(&in, SIZE_MAX, &line, &len)) > 0) {
 			/* no text starts so: a stream was piped in by mistake */
 			if (sq_segment_lines(seg) == 0 && lineno == 1 &&
 			    len >= 4 &&
 			    memcmp(line, SQ_STREAM_MAGIC, 4) == 0)
 				sq_die("%s: a seqpipe stream, not text", name);
 			sq_segment_add(seg, line, len);
-			if (sq_segment_lines(seg) == BATCH_LINES ||
+			idle = !sq_inbuf_line_ready(&in);
+			if (idle || sq_segment_lines(seg) == BATCH_LINES ||
 			    sq_segment_bytes(seg) >= BATCH_BYTES)
 				flush(seg, w, name, &key, &lineno);
+			if (idle)	/* streaming: the lines so far, out */
+				out_pause(w);
 		}
-		if (ferror(f))
+		if (rc < 0)
 			sq_die("%s:", name);
 		flush(seg, w, name, &key, &lineno);
+		sq_inbuf_free(&in);
 		if (f != stdin)
 			fclose(f);
 	}
@@ -246,7 +263,6 @@ main(int argc, char *argv[])
 		sq_writer_close(w);
 	sq_segment_free(seg);
 	sq_pool_free(pool);
-	free(line);
 	free(hint);
 	return sq_fshut(stdout, "<stdout>");
 }

@@ -27,10 +27,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "io/inbuf.h"
 #include "io/stream.h"
 #include "base/util.h"
 
-#define BUF_MIN (1u << 20)	/* reader's first buffer and read size */
 #define HEAD_LEN 20		/* record head */
 #define FIXED_LEN 16		/* section header up to hdr_len */
 #define HDR_MAX (1u << 20)	/* absurd hdr_len */
@@ -51,14 +51,12 @@ struct sbuf {
 };
 
 struct sq_reader {
-	int fd;
+	struct sq_inbuf in;		/* [pos, end) not yet used */
 	FILE *own;			/* fclose'd at close, or NULL */
 	char *name;
 	int want_kind;
 	struct sq_stream_info info;
-	unsigned char *buf;		/* input: [pos, end) not yet used */
-	size_t cap, pos, end;
-	int eof, failed;
+	int failed;
 	uint64_t n_rec;			/* index of the next record or line */
 	unsigned char *scratch;		/* aligned payload copies, inflate */
 	size_t scratch_cap;
@@ -78,6 +76,8 @@ struct sq_writer {
 	struct sbuf text;
 	z_stream z;
 	int z_ready;
+	uint64_t last_key;		/* of the last record written */
+	int unflushed;			/* records after the last flush */
 };
 
 /* Little-endian fields. */
@@ -174,39 +174,15 @@ crc(uint32_t c, const unsigned char *p, size_t n)
 
 /* ---- reader ---- */
 
-/*
- * Makes at least need bytes available at buf[pos], or all that is left
- * before EOF.  Returns the bytes available, or -1 on a read error.  The
- * buffer grows only as data arrives, so a corrupt length cannot make it
- * allocate more than the input holds.
- */
+/* sq_inbuf_fill() with the error message: bytes available, or -1. */
 static long long
 fill(struct sq_reader *r, size_t need)
 {
-	while (r->end - r->pos < need && !r->eof) {
-		if (r->pos > 0 && (r->cap - r->pos < need ||
-		    r->cap - r->end < BUF_MIN / 4)) {
-			memmove(r->buf, r->buf + r->pos, r->end - r->pos);
-			r->end -= r->pos;
-			r->pos = 0;
-		}
-		if (r->end == r->cap) {
-			r->cap = r->cap ? 2 * r->cap : BUF_MIN;
-			r->buf = sq_realloc(r->buf, r->cap);
-		}
-		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sq_seterr("%s: read error: %s", r->name,
-			    strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			r->eof = 1;
-		r->end += (size_t)n;
-	}
-	return (long long)(r->end - r->pos);
+	long long got = sq_inbuf_fill(&r->in, need);
+
+	if (got < 0)
+		sq_seterr("%s: read error: %s", r->name, strerror(errno));
+	return got;
 }
 
 static unsigned char *
@@ -282,7 +258,7 @@ read_header(struct sq_reader *r)
 
 	if (got < 0)
 		return r->failed = 1, -1;
-	p = r->buf + r->pos;
+	p = r->in.buf + r->in.pos;
 	if (memcmp(p, SQ_STREAM_MAGIC, SQ_MIN((size_t)got, 4)) != 0)
 		return hdr_err(r, "bad magic: not a seqpipe stream");
 	if ((size_t)got < FIXED_LEN) {
@@ -306,7 +282,7 @@ read_header(struct sq_reader *r)
 	}
 	if ((got = fill(r, FIXED_LEN + hdr_len + 4)) < 0)
 		return r->failed = 1, -1;
-	p = r->buf + r->pos;
+	p = r->in.buf + r->in.pos;
 	if ((size_t)got < FIXED_LEN + hdr_len + 4) {
 		snprintf(msg, sizeof(msg), "truncated header (%lld of %u "
 		    "bytes)", got, FIXED_LEN + hdr_len + 4);
@@ -353,7 +329,7 @@ read_header(struct sq_reader *r)
 	strcpy(r->info.model_path, path);
 	r->info.major = major;
 	r->info.minor = minor;
-	r->pos += FIXED_LEN + hdr_len + 4;
+	r->in.pos += FIXED_LEN + hdr_len + 4;
 	return 0;
 }
 
@@ -566,7 +542,7 @@ next_binary(struct sq_reader *r, struct sq_record *rec)
 			return r->failed = 1, -1;
 		if (got == 0)
 			return 0;
-		h = r->buf + r->pos;
+		h = r->in.buf + r->in.pos;
 		if (h[0] == 0) {
 			if (read_header(r) < 0)
 				return -1;
@@ -590,7 +566,7 @@ next_binary(struct sq_reader *r, struct sq_record *rec)
 		}
 		if ((got = fill(r, HEAD_LEN + (size_t)len)) < 0)
 			return r->failed = 1, -1;
-		h = r->buf + r->pos;
+		h = r->in.buf + r->in.pos;
 		if ((size_t)got < HEAD_LEN + (size_t)len) {
 			snprintf(msg, sizeof(msg), "truncated payload (%lld of "
 			    "%u bytes)", got - HEAD_LEN, len);
@@ -599,7 +575,7 @@ next_binary(struct sq_reader *r, struct sq_record *rec)
 		sp = h + HEAD_LEN;
 		if (crc(crc(0, h, 16), sp, len) != get32(h + 16))
 			return rec_err(r, key, "bad CRC");
-		r->pos += HEAD_LEN + (size_t)len;
+		r->in.pos += HEAD_LEN + (size_t)len;
 		if (!wanted(r, kind)) {
 			r->n_rec++;
 			continue;
@@ -621,6 +597,51 @@ next_binary(struct sq_reader *r, struct sq_record *rec)
 			return -1;
 		r->n_rec++;
 		return 1;
+	}
+}
+
+/*
+ * Looks at the units (headers, records) buffered from buf[pos + *at] on,
+ * without using them up, for sq_stream_wait().  Returns 1 at a record
+ * next_binary() hands out, or at bytes it fails on at once; 0 when the
+ * buffer ends before the next whole unit, with *at where that unit
+ * starts and *need the bytes from pos that would complete its head or
+ * itself.  Sets *paused at a flush record, and leaves it at records the
+ * reader skips: those do not end the writer's pause.
+ */
+static int
+scan(const struct sq_reader *r, size_t *at, size_t *need, int *paused)
+{
+	for (;;) {
+		const unsigned char *p = r->in.buf + r->in.pos + *at;
+		size_t avail = r->in.end - r->in.pos - *at, len, head;
+
+		head = avail > 0 && p[0] == 0 ? FIXED_LEN : HEAD_LEN;
+		if (avail < head) {
+			*need = *at + head;
+			return 0;
+		}
+		if (p[0] == 0) {
+			uint32_t hdr_len = get32(p + 12);
+			if (memcmp(p, SQ_STREAM_MAGIC, 4) != 0 || hdr_len < 4 ||
+			    hdr_len > HDR_MAX)
+				return 1;
+			len = FIXED_LEN + hdr_len + 4;
+		} else {
+			uint32_t n = get32(p + 4);
+			if (n > SQ_STREAM_MAX_LEN)
+				return 1;
+			len = HEAD_LEN + n;
+		}
+		if (avail < len) {
+			*need = *at + len;
+			return 0;
+		}
+		if (p[0] != 0 && wanted(r, p[0]))
+			return 1;
+		if (p[0] == SQ_REC_FLUSH)
+			*paused = 1;
+		*at += len;
 	}
 }
 
@@ -684,39 +705,28 @@ parse_ids(struct sq_reader *r, const char *s, size_t n, uint32_t *n_ids)
 static int
 next_text(struct sq_reader *r, struct sq_record *rec)
 {
-	size_t scan = 0, line_len;
-	unsigned char *nl;
+	size_t len;
+	char *line;
 
-	for (;;) {
-		size_t avail = r->end - r->pos;
-		if ((nl = memchr(r->buf + r->pos + scan, '\n', avail - scan))) {
-			line_len = (size_t)(nl - (r->buf + r->pos));
-			break;
-		}
-		scan = avail;
-		if (r->eof) {
-			if (avail == 0)
-				return 0;
-			line_len = avail;	/* last line, no newline */
-			break;
-		}
-		if (avail >= SQ_STREAM_MAX_LEN) {
-			sq_seterr("%s: line %llu (key %llu): line longer than "
-			    "%u bytes", r->name, (unsigned long long)r->n_rec +
-			    1, (unsigned long long)r->n_rec, SQ_STREAM_MAX_LEN);
-			return r->failed = 1, -1;
-		}
-		if (fill(r, avail + 1) < 0)
-			return r->failed = 1, -1;
+	switch (sq_inbuf_line(&r->in, SQ_STREAM_MAX_LEN - 1, &line, &len)) {
+	case 0:
+		return 0;
+	case -1:
+		sq_seterr("%s: read error: %s", r->name, strerror(errno));
+		return r->failed = 1, -1;
+	case -2:
+		sq_seterr("%s: line %llu (key %llu): line longer than %u bytes",
+		    r->name, (unsigned long long)r->n_rec + 1,
+		    (unsigned long long)r->n_rec, SQ_STREAM_MAX_LEN);
+		return r->failed = 1, -1;
 	}
 	memset(rec, 0, sizeof(*rec));
-	if (parse_ids(r, (char *)r->buf + r->pos, line_len, &rec->n_ids) < 0)
+	if (parse_ids(r, line, len, &rec->n_ids) < 0)
 		return -1;
 	rec->kind = SQ_REC_TOKENS;
 	rec->key = r->n_rec++;
 	rec->score = NAN;
 	rec->ids = r->tids;
-	r->pos += line_len + (r->pos + line_len < r->end);
 	return 1;
 }
 
@@ -726,13 +736,13 @@ sq_stream_fopen(FILE *f, const char *name, int want_kind)
 	struct sq_reader *r = sq_calloc(1, sizeof(*r));
 	long long got;
 
-	r->fd = fileno(f);
+	r->in.fd = fileno(f);
 	r->name = sq_strdup(name);
 	r->want_kind = want_kind;
 	r->info.kind = want_kind;
 	if ((got = fill(r, 1)) < 0)
 		goto fail;
-	if (got > 0 && r->buf[r->pos] != 0) {
+	if (got > 0 && r->in.buf[r->in.pos] != 0) {
 		if (want_kind == SQ_STREAM_MEMORY) {
 			sq_seterr("%s: header: text, expected a memory "
 			    "stream", name);
@@ -796,6 +806,33 @@ sq_stream_next(struct sq_reader *r, struct sq_record *rec)
 	return r->info.is_text ? next_text(r, rec) : next_binary(r, rec);
 }
 
+int
+sq_stream_wait(struct sq_reader *r)
+{
+	size_t at = 0, need = 1;
+	int paused = 0;
+
+	if (r->failed)
+		return 0;
+	if (r->info.is_text)
+		return !sq_inbuf_line_ready(&r->in);
+	for (;;) {
+		if (scan(r, &at, &need, &paused) || r->in.eof)
+			return 0;
+		switch (sq_inbuf_poll(&r->in, need)) {
+		case 1:
+			continue;
+		case -1:
+			return 0;	/* next() meets the error */
+		}
+		if (paused)
+			return 1;
+		/* the writer is busy: wait for the unit it is writing */
+		if (sq_inbuf_fill(&r->in, need) < 0)
+			return 0;
+	}
+}
+
 void
 sq_stream_close(struct sq_reader *r)
 {
@@ -806,7 +843,7 @@ sq_stream_close(struct sq_reader *r)
 	if (r->z_ready)
 		inflateEnd(&r->z);
 	free(r->name);
-	free(r->buf);
+	sq_inbuf_free(&r->in);
 	free(r->scratch);
 	free(r->tids);
 	free(r);
@@ -1044,6 +1081,25 @@ deflate_payload(struct sq_writer *w, size_t len)
 	return 4 + w->z.total_out;
 }
 
+/*
+ * Completes the head of the record at out (its payload of len bytes
+ * follows the head) and writes it out.
+ */
+static int
+put_record(struct sq_writer *w, unsigned char *out, int kind, int flags,
+    size_t len, uint64_t key)
+{
+	out[0] = (unsigned char)kind;
+	out[1] = (unsigned char)flags;
+	put16(out + 2, 0);
+	put32(out + 4, (uint32_t)len);
+	put64(out + 8, key);
+	put32(out + 16, crc(crc(0, out, 16), out + HEAD_LEN, len));
+	w->last_key = key;
+	w->unflushed = kind != SQ_REC_FLUSH;
+	return write_out(w->f, out, HEAD_LEN + len);
+}
+
 int
 sq_stream_write(struct sq_writer *w, const struct sq_record *rec)
 {
@@ -1124,13 +1180,29 @@ sq_stream_write(struct sq_writer *w, const struct sq_record *rec)
 			flags = SQ_RECF_ZLIB;
 		}
 	}
-	out[0] = (unsigned char)rec->kind;
-	out[1] = (unsigned char)flags;
-	put16(out + 2, 0);
-	put32(out + 4, (uint32_t)len);
-	put64(out + 8, rec->key);
-	put32(out + 16, crc(crc(0, out, 16), out + HEAD_LEN, (size_t)len));
-	return write_out(w->f, out, HEAD_LEN + (size_t)len);
+	return put_record(w, out, rec->kind, flags, (size_t)len, rec->key);
+}
+
+int
+sq_writer_flush(struct sq_writer *w)
+{
+	if (fflush(w->f) != 0) {
+		sq_seterr("write error: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sq_writer_pause(struct sq_writer *w)
+{
+	unsigned char head[HEAD_LEN];
+
+	if (w->mode != SQ_WRITE_TEXT && w->unflushed &&
+	    put_record(w, head, SQ_REC_FLUSH, 0, 0, w->last_key) < 0)
+		return -1;
+	w->unflushed = 0;
+	return sq_writer_flush(w);
 }
 
 void

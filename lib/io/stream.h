@@ -62,6 +62,14 @@
  *	uint32_t rows, cols;		 target tokens x source tokens
  *	float    weights[rows * cols];	 row-major
  *
+ *   flush (SQ_REC_FLUSH), optional, in either kind of stream: no payload
+ *   (len 0), the key of the record before it.  Its writer had no more
+ *   input when it wrote it (a line in, its translation out): a reader
+ *   that holds records back to batch them runs what it holds when it
+ *   meets one and nothing whole has come after it yet.  A stream without
+ *   them (a file's) batches as if read from a file.  Readers never hand
+ *   it out (sq_stream_wait() reports it).
+ *
  * A tokens stream may also be plain text: one sentence per line, ids
  * separated by spaces (what spm_encode --output_format=id prints); line i
  * (0-based) is record key i, rank 0, no score.
@@ -78,7 +86,9 @@
 #define SQ_STREAM_MAX_LEN (1u << 30)	/* largest payload, stored or raw */
 
 enum sq_stream_kind { SQ_STREAM_TOKENS = 1, SQ_STREAM_MEMORY = 2 };
-enum sq_rec_kind { SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3 };
+enum sq_rec_kind {
+	SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3, SQ_REC_FLUSH = 4
+};
 enum sq_rec_flags { SQ_RECF_ZLIB = 1 };
 enum sq_dtype { SQ_DTYPE_F32 = 0 };
 
@@ -153,6 +163,20 @@ int sq_stream_check_model(const struct sq_reader *r, const char *model_id);
  * Every later call returns -1 again.
  */
 int sq_stream_next(struct sq_reader *r, struct sq_record *rec);
+
+/*
+ * For a caller that holds records back for a batch, before it asks for
+ * more: waits until sq_stream_next() has a record at once (or the end,
+ * or an error): 0; or until the producer is idle: 1, and the caller runs
+ * what it holds.  Idle means no whole record (or line) can be read now
+ * and, in a binary stream, the last unit read is a flush record.  Text
+ * ids carry none, so there nothing to read now is idle, at once.  In a
+ * binary stream without a flush record after the last record the writer
+ * is busy: its next record is waited for as a file's would be, and a
+ * flush record that comes instead is seen.  A regular file is never
+ * idle.  The flush record stays for sq_stream_next() to skip.
+ */
+int sq_stream_wait(struct sq_reader *r);
 void sq_stream_close(struct sq_reader *r);
 
 /* Writer modes. */
@@ -171,6 +195,18 @@ struct sq_writer *sq_writer_open(FILE *f, int kind, const char *model_id,
     const char *model_path, int mode);
 /* Writes one record; 0 or -1 (write error, sq_errstr() set). */
 int sq_stream_write(struct sq_writer *w, const struct sq_record *rec);
+/*
+ * Hands what stdio holds of the stream to the descriptor now (after a
+ * batch: no output waits in a buffer while the program computes or
+ * waits).  0 or -1 (write error, sq_errstr() set).
+ */
+int sq_writer_flush(struct sq_writer *w);
+/*
+ * For a producer about to wait for input: a flush record (binary modes,
+ * if a record was written since the last one), then sq_writer_flush(),
+ * so that the stage downstream runs what it holds.  0 or -1.
+ */
+int sq_writer_pause(struct sq_writer *w);
 void sq_writer_close(struct sq_writer *w);
 
 /*

@@ -134,6 +134,33 @@ check_memory(const struct sq_engine *e, const struct sq_record *rec)
 	return 0;
 }
 
+/*
+ * Before a read from e->r: the flush record the caller's batch has been
+ * written before, or the input's pause.  SQ_ENGINE_PAUSE for the caller
+ * to run what it holds, 0 to read on, -1 on a write error.
+ */
+static int
+pause_point(struct sq_engine *e)
+{
+	char err[1024];
+	int due = e->pause_due;
+
+	e->pause_due = 0;
+	if (!due && !sq_stream_wait(e->r))
+		return 0;
+	if (!due && e->held) {
+		e->held = 0;
+		e->pause_due = 1;
+		return SQ_ENGINE_PAUSE;
+	}
+	if (e->w != NULL && sq_writer_pause(e->w) < 0) {
+		snprintf(err, sizeof(err), "%s", sq_errstr());
+		sq_seterr("<stdout>: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 sq_engine_next(struct sq_engine *e, struct sq_record *rec)
 {
@@ -146,6 +173,8 @@ sq_engine_next(struct sq_engine *e, struct sq_record *rec)
 			if (open_next(e) < 0)
 				return -1;
 		}
+		if ((rc = pause_point(e)) != 0)
+			return rc;
 		if ((rc = sq_stream_next(e->r, rec)) < 0)
 			return -1;
 		if (rc == 1)
@@ -156,6 +185,7 @@ sq_engine_next(struct sq_engine *e, struct sq_record *rec)
 		e->r = NULL;
 	}
 	e->n_rec = e->n_read++;
+	e->held = 1;
 	if (e->m == NULL && start(e) < 0)
 		return -1;
 	if (sq_stream_info(e->r)->is_text)
@@ -218,8 +248,12 @@ sq_engine_window(struct sq_engine *e, int max,
 		e->mem_off = sq_reallocarray(e->mem_off, max, sizeof(size_t));
 		e->cap = max;
 	}
-	while (n < max && (rc = sq_engine_next(e, &rec)) > 0)
-		keep(e, &rec, n++);
+	while (n < max && (rc = sq_engine_next(e, &rec)) > 0) {
+		if (rc != SQ_ENGINE_PAUSE)
+			keep(e, &rec, n++);
+		else if (n > 0)
+			break;
+	}
 	if (rc < 0)
 		return -1;
 	for (i = 0; i < n; i++) {

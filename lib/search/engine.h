@@ -15,9 +15,18 @@
  *
  * A program is then its options and one loop:
  *	while ((rc = sq_engine_next(&e, &rec)) > 0)
- *		... rec, then sq_stream_write(e.w, ...)
+ *		if (rc == SQ_ENGINE_PAUSE)
+ *			... run the batch held, sq_stream_write(e.w, ...)
+ *		else
+ *			... rec into the batch (or run it at once)
  * (or sq_engine_window() for windows of memory sentences), and
  * sq_engine_close().
+ *
+ * Streaming (man/seqpipe.7): when the input pauses (sq_stream_wait(): a
+ * line fed in alone), the program runs the partial batch it holds, and
+ * the engine then ends the output with a flush record before it waits
+ * for more, so the stages downstream run theirs in turn.  From a file,
+ * or from a pipe whose writer is busy, batches fill as they always did.
  */
 #ifndef SQ_ENGINE_H
 #define SQ_ENGINE_H
@@ -32,6 +41,9 @@ struct sq_record;
 struct sq_writer;
 
 /* One memory sentence of a window, owned by the engine until the next. */
+/* sq_engine_next(): no record, the input paused: run what you hold. */
+#define SQ_ENGINE_PAUSE 2
+
 struct sq_memsent {
 	uint64_t key;
 	int n_src;
@@ -66,6 +78,8 @@ struct sq_engine {
 	int next_path;		/* operands opened */
 	uint64_t n_read;	/* records read from r */
 	uint64_t key_base;	/* lines of the earlier text operands */
+	int held;		/* records handed out since the last pause */
+	int pause_due;		/* a flush record, at the next call */
 	char hint[4096];
 	struct sq_memsent *sents;	/* (cap) the window */
 	size_t *src_off, *mem_off;	/* (cap) where their copies start */
@@ -84,7 +98,12 @@ struct sq_engine {
  * memory record is checked against the model: its shape (n_src rows of
  * D), its positions (at most the model's) and its floats (finite).
  * Returns 1, 0 at the end of the last operand, or -1 with sq_errstr() set
- * to "FILE: record N (key K): what" or the like.
+ * to "FILE: record N (key K): what" or the like.  Returns
+ * SQ_ENGINE_PAUSE, with no record, when the input pauses after records
+ * it handed out: the caller runs and writes what it holds of them, and
+ * the next call writes the output's flush record (sq_writer_pause())
+ * before it waits.  A pause with nothing handed out since the last one
+ * is passed on at once.
  */
 int sq_engine_next(struct sq_engine *e, struct sq_record *rec);
 
@@ -92,6 +111,8 @@ int sq_engine_next(struct sq_engine *e, struct sq_record *rec);
  * The next up to max memory sentences, in input order, copied (and
  * owned until the next call; the previous window's are freed): sets
  * *sents and returns how many, 0 at the end, or -1 as sq_engine_next().
+ * A window ends early, after at least one sentence, when the input
+ * pauses; the next call passes the pause on.
  */
 int sq_engine_window(struct sq_engine *e, int max,
     const struct sq_memsent **sents);

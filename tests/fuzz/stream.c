@@ -4,7 +4,9 @@
  * its length picks (size % 3: a viewer of any kind, tokens, memory: one
  * open per run, as each costs the reader's 1 MiB buffer), and every
  * record it gives is printed and written back, binary and compressed, so
- * each of its pointers is read over the length it claims.  The writers
+ * each of its pointers is read over the length it claims; before each
+ * record, sq_stream_wait() looks ahead over what follows (a file: it
+ * never waits).  The writers
  * live across runs: a deflate state per run would cost more than the
  * reading.
  */
@@ -36,7 +38,7 @@ read_all(const char *path, int want)
 		w = ws[kind][0];
 		z = ws[kind][1];
 	}
-	while (sq_stream_next(r, &rec) > 0) {
+	while (sq_stream_wait(r) == 0 && sq_stream_next(r, &rec) > 0) {
 		(void)sq_record_print(fz_null(), &rec, 1);
 		(void)sq_record_print(fz_null(), &rec, 0);
 		if (w && (rec.kind != SQ_REC_ALIGN || kind == SQ_STREAM_TOKENS)) {

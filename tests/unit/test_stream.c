@@ -1,12 +1,16 @@
 /*
  * test_stream: lib/stream round trips through a tmpfile: every record kind,
  * raw and zlib, per-token scores, borrowed pointers across calls,
- * concatenated sections, text ids input and the text forms.  TAP output.
+ * concatenated sections, text ids input and the text forms; through a
+ * pipe, what streaming asks: flush records, and when the input pauses.
+ * TAP output.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "io/stream.h"
 #include "tap.h"
@@ -353,6 +357,203 @@ text_forms(void)
 	fclose(f);
 }
 
+
+/* The bytes of a tokens record of key key, as a writer puts them. */
+static char *
+record_bytes(uint64_t key, size_t *n)
+{
+	char *p = NULL, *rec;
+	size_t len = 0;
+	FILE *f = open_memstream(&p, &len);
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "", 0);
+	struct sq_record r;
+	long head;
+
+	fflush(f);
+	head = (long)len;
+	make_tokens(&r, key, 4, 0);
+	sq_stream_write(w, &r);
+	sq_writer_close(w);
+	fclose(f);
+	*n = len - (size_t)head;
+	rec = memcpy(malloc(*n), p + head, *n);
+	free(p);
+	return rec;
+}
+
+static void
+pause_records(void)
+{
+	char *p = NULL;
+	size_t len = 0, at;
+	FILE *f = open_memstream(&p, &len);
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "", 0);
+	struct sq_record rec;
+
+	sq_writer_pause(w);
+	at = len;
+	ok(at > 0 && sq_writer_pause(w) == 0 && len == at,
+	    "a pause before any record writes no flush record");
+	make_tokens(&rec, 41, 2, 0);
+	sq_stream_write(w, &rec);
+	sq_writer_flush(w);
+	at = len;
+	sq_writer_pause(w);
+	ok(len == at + 20 && p[at] == SQ_REC_FLUSH && p[at + 4] == 0 &&
+	    p[at + 8] == 41, "a pause after a record: a flush record of 20 "
+	    "bytes, payload 0, the record's key");
+	sq_writer_pause(w);
+	ok(len == at + 20, "and no second one until the next record");
+	sq_writer_close(w);
+	fclose(f);
+	free(p);
+}
+
+/* A pipe's two ends as streams. */
+static void
+open_pipe(FILE **rf, FILE **wf)
+{
+	int fd[2];
+
+	if (pipe(fd) < 0)
+		abort();
+	*rf = fdopen(fd[0], "rb");
+	*wf = fdopen(fd[1], "wb");
+}
+
+/*
+ * In a child: a record of key key (paused: a flush record instead) on w,
+ * written while the parent waits (or before it does: the answer is the
+ * same).  The parent's stdio buffer is empty at the fork.
+ */
+static pid_t
+write_later(struct sq_writer *w, FILE *wf, uint64_t key, int paused)
+{
+	struct sq_record rec;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	usleep(100000);
+	make_tokens(&rec, key, 3, 0);
+	if (paused)
+		sq_writer_pause(w);
+	else
+		sq_stream_write(w, &rec);
+	fflush(wf);
+	_exit(0);
+}
+
+static void
+wait_binary(void)
+{
+	struct sq_writer *w;
+	struct sq_reader *r;
+	struct sq_record rec;
+	FILE *rf, *wf;
+	size_t n;
+	char *half = record_bytes(3, &n);
+	pid_t pid;
+
+	open_pipe(&rf, &wf);
+	w = sq_writer_open(wf, SQ_STREAM_TOKENS, "m", "", 0);
+	make_tokens(&rec, 0, 3, 0);
+	sq_stream_write(w, &rec);
+	sq_writer_flush(w);
+	r = sq_stream_fopen(rf, "pipe", SQ_STREAM_TOKENS);
+	ok(sq_stream_wait(r) == 0, "a record is there: 0 at once");
+	ok(sq_stream_next(r, &rec) == 1 && rec.key == 0, "and read");
+	pid = write_later(w, wf, 0, 1);
+	ok(sq_stream_wait(r) == 1, "the writer was busy; its flush record, "
+	    "when it comes, with nothing after it: 1 (paused)");
+	waitpid(pid, NULL, 0);
+	ok(sq_stream_wait(r) == 1, "and again, asked again");
+	make_tokens(&rec, 1, 3, 0);
+	sq_stream_write(w, &rec);
+	sq_writer_flush(w);
+	ok(sq_stream_wait(r) == 0, "a record after the flush record: 0");
+	ok(sq_stream_next(r, &rec) == 1 && rec.key == 1,
+	    "the flush record is skipped, the record read");
+	pid = write_later(w, wf, 2, 0);
+	ok(sq_stream_wait(r) == 0 && sq_stream_next(r, &rec) == 1 &&
+	    rec.key == 2, "a record that comes while it waits: 0, and read");
+	waitpid(pid, NULL, 0);
+	sq_writer_pause(w);
+	fwrite(half, 1, n / 2, wf);
+	fflush(wf);
+	ok(sq_stream_wait(r) == 1, "a flush record, then half a record: 1");
+	fwrite(half + n / 2, 1, n - n / 2, wf);
+	fflush(wf);
+	ok(sq_stream_wait(r) == 0, "the rest of it comes: 0");
+	ok(sq_stream_next(r, &rec) == 1 && rec.key == 3 && rec.n_ids == 4,
+	    "and it reads whole");
+	sq_writer_pause(w);
+	sq_writer_close(w);
+	fclose(wf);
+	ok(sq_stream_wait(r) == 0, "the end of the input: 0");
+	ok(sq_stream_next(r, &rec) == 0, "the end, after a flush record");
+	sq_stream_close(r);
+	fclose(rf);
+	free(half);
+}
+
+static void
+wait_text(void)
+{
+	struct sq_reader *r;
+	struct sq_record rec;
+	FILE *rf, *wf;
+
+	open_pipe(&rf, &wf);
+	fputs("1 2\n3", wf);
+	fflush(wf);
+	r = sq_stream_fopen(rf, "pipe", SQ_STREAM_TOKENS);
+	ok(sq_stream_wait(r) == 0, "text ids: a whole line is there: 0");
+	ok(sq_stream_next(r, &rec) == 1 && rec.n_ids == 2, "and read");
+	ok(sq_stream_wait(r) == 1, "text ids: half a line and no more: 1 "
+	    "at once (text has no flush records)");
+	fputs(" 4\n", wf);
+	fflush(wf);
+	ok(sq_stream_wait(r) == 0, "the rest of the line comes: 0");
+	ok(sq_stream_next(r, &rec) == 1 && rec.n_ids == 2 && rec.ids[1] == 4,
+	    "and it reads whole");
+	fclose(wf);
+	ok(sq_stream_wait(r) == 0 && sq_stream_next(r, &rec) == 0,
+	    "the end: 0");
+	sq_stream_close(r);
+	fclose(rf);
+}
+
+/* A file never pauses, flush records or not. */
+static void
+wait_file(void)
+{
+	FILE *f = tmpfile();
+	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "", 0);
+	struct sq_reader *r;
+	struct sq_record rec;
+	int i, paused = 0, n = 0;
+
+	for (i = 0; i < 5; i++) {
+		make_tokens(&rec, (uint64_t)i, 3, 0);
+		sq_stream_write(w, &rec);
+		sq_writer_pause(w);
+	}
+	sq_writer_close(w);
+	rewind(f);
+	r = sq_stream_fopen(f, "file", SQ_STREAM_TOKENS);
+	while (sq_stream_next(r, &rec) == 1) {
+		ok(rec.kind == SQ_REC_TOKENS && rec.key == (uint64_t)n,
+		    "file record %d", n);
+		n++;
+		paused |= sq_stream_wait(r);
+	}
+	ok(n == 5 && !paused, "a file with flush records: 5 records, never "
+	    "paused");
+	sq_stream_close(r);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -365,5 +566,9 @@ main(void)
 	concatenation();
 	text_ids();
 	text_forms();
+	pause_records();
+	wait_binary();
+	wait_text();
+	wait_file();
 	return tap_done();
 }
