@@ -4,7 +4,7 @@ tests/encode.bats and tests/decode.bats (one invocation per suite).
 
 usage: engine_ref.py DIR
 
-For each config (paper, prenorm-gelu, marian, untied) writes into DIR:
+For each config (paper, prenorm-gelu, marian, untied, zero-start) writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
   CONFIG.enc     encoder outputs, "M key n_src rows cols src... data..."
                  (seqcat's verbose form), sources cut to the model's
@@ -45,7 +45,7 @@ spec = importlib.util.spec_from_file_location(
 mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
-CONFIGS = ["paper", "prenorm-gelu", "marian", "untied"]
+CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start"]
 PREFIXED = ["paper", "untied"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions

@@ -67,8 +67,8 @@ check() {
 	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$t/score" "$t/score.ref" ||
 	    fail "$rel: forced scores"
 	# the first step over the whole vocabulary: every id as a 1-token
-	# target of the first source (minus the start row, last)
-	vt=$(( $(meta "$m" tgt_vocab_size) - 1 ))
+	# target of the first source
+	vt=$(meta "$m" tgt_vocab_size)
 	head -n 1 "$t/src" > "$t/src1"
 	seq 0 $((vt - 1)) > "$t/all"
 	for i in $(seq 1 $vt); do cat "$t/src1"; done > "$t/srcv"
@@ -126,8 +126,9 @@ check() {
 	[ "$(meta "$m" eos_id)" = "$(sed -n 's/^<\/s>: //p' <<<"$y")" ]
 	[ "$(meta "$m" unk_id)" = "$(sed -n 's/^<unk>: //p' <<<"$y")" ]
 	[ "$(meta "$m" eos_id)" != 0 ]
-	# the start row: one more target id than Marian's
-	[ "$(meta "$m" decoder_start_id)" = $(( $(meta "$m" tgt_vocab_size) - 1 )) ]
+	# the decoder starts from the zero vector, no token: Marian's vocabulary
+	[ "$(meta "$m" decoder_start_id)" = -1 ]
+	[ "$(meta "$m" tgt_vocab_size)" = "$(grep -c . <<<"$y")" ]
 }
 
 # refused REGEX RELEASE: exit 1, one line matching REGEX, no model

@@ -25,7 +25,6 @@
 #include "base/util.h"
 
 #define BAD(...) do { sq_seterr(__VA_ARGS__); goto out; } while (0)
-#define START_BIAS (-1e9f)	/* the zero start row's output bias */
 
 /* A release: a zip's members or a folder's files, found by basename. */
 struct release {
@@ -468,10 +467,9 @@ read_config(struct marian *mr, struct settings *s)
 	c->layer_norm_eps = 1e-6f;
 	c->output_bias = 1;
 	c->shared_vocab = 0;
-	/* the zero start row: one more target id (and source, if tied) */
-	c->tgt_vocab_size = mr->v_tgt + 1;
-	c->src_vocab_size = mr->v_src + (c->tie_src_tgt ? 1 : 0);
-	c->decoder_start_id = mr->v_tgt;
+	c->tgt_vocab_size = mr->v_tgt;
+	c->src_vocab_size = mr->v_src;
+	c->decoder_start_id = -1;	/* Marian starts from a zero vector */
 	c->bos_id = -1;
 	c->pad_id = -1;
 	return 0;
@@ -482,8 +480,8 @@ out:
 /*
  * The Marian tensor seqpipe entry p comes from, in out, and how: 'T' a
  * [in, out] weight to transpose, 'v' a [1, n] vector, 'E' an embedding
- * [V, d] (the zero row after), 'W' a legacy output [d, V] to transpose,
- * 'b' the output bias [1, V] (-1e9 after).
+ * [V, d] as it is, 'W' a legacy output [d, V] to transpose, 'b' the
+ * output bias [1, V].
  */
 static int
 marian_name(const struct marian *mr, const struct sq_param *p, char *out,
@@ -586,11 +584,8 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 		how = 'W';
 		found = sq_npz_get(npz, name, &a);
 	}
-	if (found == 0 && how == 'b' && mr->omit_bias) {
-		for (long i = 0; i < rows; i++)
-			dst[i] = i < mr->v_tgt ? 0 : START_BIAS;
-		return 0;
-	}
+	if (found == 0 && how == 'b' && mr->omit_bias)
+		return 0;	/* the model's weights start at zero */
 	if (found < 0)
 		return -1;
 	if (found == 0) {
@@ -606,13 +601,9 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 	}
 	switch (how) {
 	case 'T': want0 = cols, want1 = rows; break;
-	case 'v': case 'b': want0 = 1, want1 = how == 'b' ? mr->v_tgt : rows;
-		break;
-	case 'W': want0 = m->cfg.d_model, want1 = mr->v_tgt; break;
-	default:	/* 'E': the rows before the zero start row */
-		want0 = p->name[0] == 'e' && !m->cfg.tie_src_tgt ? rows :
-		    mr->v_tgt, want1 = cols;
-		break;
+	case 'v': case 'b': want0 = 1, want1 = rows; break;
+	case 'W': want0 = cols, want1 = rows; break;
+	default: want0 = rows, want1 = cols; break;	/* 'E' */
 	}
 	snprintf(iw, sizeof(iw), "%s: %s", where, name);
 	if (!(a.n_dims == 2 && a.dims[0] == want0 && a.dims[1] == want1) &&
@@ -631,21 +622,12 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 		goto out;
 	switch (how) {
 	case 'T':	/* [in, out] -> [out, in] */
+	case 'W':	/* [d, V] -> [V, d] */
 		for (long i = 0; i < want0; i++)
 			for (long o = 0; o < want1; o++)
 				dst[o * want0 + i] = tmp[i * want1 + o];
 		break;
-	case 'W':	/* [d, V] -> [V, d], the start row left zero */
-		for (long i = 0; i < want0; i++)
-			for (long o = 0; o < want1; o++)
-				dst[o * want0 + i] = tmp[i * want1 + o];
-		break;
-	case 'b':
-		memcpy(dst, tmp, (size_t)want1 * sizeof(float));
-		for (long i = want1; i < rows; i++)
-			dst[i] = START_BIAS;
-		break;
-	default:	/* 'v', 'E': as stored; the zero row is zero already */
+	default:	/* 'v', 'b', 'E': as stored */
 		memcpy(dst, tmp, (size_t)a.numel * sizeof(float));
 		break;
 	}

@@ -55,7 +55,7 @@ struct sq_beam_opts {
 	float word_penalty;
 	int no_repeat_ngram;	/* n >= 1 bans repeated n-grams; 0: off */
 	int no_early_stop;	/* run until every slot is finished (tests) */
-	int32_t start_id;	/* fed at step 0 */
+	int32_t start_id;	/* fed at step 0; -1 the zero vector */
 	int32_t eos_id;
 	int n_vocab;		/* V */
 };
