@@ -205,3 +205,62 @@ for line in sys.stdin:
 	[ "$output" = "$(spm_encode --model "$d/e/target.spm" < "$t/in" |
 	    spm_decode --model "$d/e/target.spm")" ]
 }
+
+@test "train --init fine-tunes an imported model: its ids, </s>, vocabularies and metadata kept" {
+	local t=$BATS_TEST_TMPDIR d=$BATS_FILE_TMPDIR i
+	mk f.zip --vocab yml --seed 6
+	seqimport -q -o "$t/f.model" "$d/f.zip"
+	for i in 1 2 3 4 5 6 7 8; do echo "the cat sat on the mat $i"; done > "$t/ft.src"
+	for i in 1 2 3 4 5 6 7 8; do echo "die Katze sass auf der Matte $i"; done > "$t/ft.tgt"
+	# label smoothing puts weight on every id: with a never-produced
+	# start id it would have had a -1e9 log-prob to pull up
+	run -0 --separate-stderr train --init "$t/f.model" --src "$t/ft.src" \
+	    --tgt "$t/ft.tgt" --max-steps 10 --lr 0.003 --warmup 0 --dropout 0 \
+	    --label-smoothing 0.1 --log-every 1 -t 1 --progress log \
+	    -o "$t/ft.model" --log "$t/ft.log"
+	# the loss falls
+	awk -F'\t' 'NR == 2 { a = $3 } NR > 1 { b = $3 } END { print a, b; exit !(b < 0.8 * a) }' "$t/ft.log"
+	# the same config, numbering, SentencePiece models and marian.*
+	"$PY" - "$t/f.model" "$t/ft.model" <<'PY'
+import json, struct, sys
+def read(path):
+    blob = open(path, "rb").read()
+    n, = struct.unpack("<Q", blob[:8])
+    h = json.loads(blob[8:8 + n])
+    data = blob[8 + n:]
+    t = {k: data[v["data_offsets"][0]:v["data_offsets"][1]]
+         for k, v in h.items() if k != "__metadata__"}
+    return h["__metadata__"], t
+ma, ta = read(sys.argv[1])
+mb, tb = read(sys.argv[2])
+for k in ("vocab.source", "vocab.target", "spm.source", "spm.target"):
+    assert ta[k] == tb[k], k
+for k in ma:
+    if k not in ("model_id", "provenance"):
+        assert mb.get(k) == ma[k], (k, ma[k], mb.get(k))
+assert any(ta[k] != tb[k] for k in ta if not k.startswith(("vocab", "spm")))
+assert mb["provenance"].endswith("fine-tuned from: " + ma["provenance"])
+PY
+	# train's loss on two pairs (a step at lr 0, then validation) equals
+	# decode --score's on the fine-tuned model: the same source ids (with
+	# </s>) and target ids, here from the release's own files
+	head -n 2 "$t/ft.src" > "$t/v.src"
+	head -n 2 "$t/ft.tgt" > "$t/v.tgt"
+	train --init "$t/ft.model" --src "$t/ft.src" --tgt "$t/ft.tgt" \
+	    --valid-src "$t/v.src" --valid-tgt "$t/v.tgt" --max-steps 1 --lr 0 \
+	    --warmup 0 --dropout 0 --valid-every 1 --valid-bleu-lines 0 -t 1 \
+	    -q -o "$t/z.model" --log "$t/z.log"
+	(cd "$t" && unzip -q -o "$d/f.zip" '*.vocab.yml' target.spm)
+	spm_encode --model "$t/target.spm" --output_format=piece < "$t/v.tgt" |
+	    "$PY" -c 'import sys, yaml
+v = yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader)
+for line in sys.stdin:
+    print(" ".join(v.get(p, v["<unk>"]) for p in line.split()))' \
+	    "$(ls "$t"/*.vocab.yml)" > "$t/v.tgt.ids"
+	tokenize -m "$t/ft.model" "$t/v.src" | encode |
+	    decode --score "$t/v.tgt.ids" | seqcat |
+	    awk '$1 == "T" { s += $4; n += NF - 3 } END { printf "%.6f\n", -s / n }' > "$t/score"
+	run -0 awk -F'\t' -v s="$(cat "$t/score")" 'NR == 2 { d = $7 - s; if (d < 0) d = -d
+	    print $7, s, d; exit !(d < 1e-4) }' "$t/z.log"
+	echo "$output"
+}

@@ -720,6 +720,23 @@ sq_model_meta(const struct sq_model *m, const char *key)
 }
 
 int
+sq_model_tool_meta(const struct sq_model *m, struct sq_extra_meta **kv)
+{
+	json_t *meta = json_object_get(m->json, "__metadata__"), *v;
+	const char *k;
+	int n = 0;
+
+	*kv = NULL;
+	json_object_foreach(meta, k, v)
+		if (strchr(k, '.') != NULL) {
+			*kv = sq_reallocarray(*kv, (size_t)n + 1, sizeof(**kv));
+			(*kv)[n].key = k;
+			(*kv)[n++].value = json_string_value(v);
+		}
+	return n;
+}
+
+int
 sq_model_peek_id(const char *path, char *id, size_t id_size)
 {
 	unsigned char len8[8], *hdr = NULL;

@@ -268,6 +268,13 @@ const float *sq_model_extra(const struct sq_model *m, const char *name,
 const char *sq_model_meta(const struct sq_model *m, const char *key);
 
 /*
+ * The tools' metadata of a mapped model file (the keys with a dot), in
+ * file order, into *kv: n entries whose strings are borrowed from m, in
+ * an array the caller frees (NULL if n is 0).  Returns n.
+ */
+int sq_model_tool_meta(const struct sq_model *m, struct sq_extra_meta **kv);
+
+/*
  * Reads only the header's metadata to learn the model id, without mapping
  * weights: for stream readers that check a header against -m.  Returns 0
  * or -1 (sq_errstr() set).
