@@ -166,6 +166,7 @@ struct sq_decoder_layer {
 };
 
 struct sq_params;
+struct sq_st;
 
 struct sq_model {
 	struct sq_config cfg;
@@ -197,9 +198,8 @@ struct sq_model {
 					   stores as F16, widened; NULL for a
 					   file of F32 weights */
 
-	void *map;			/* the whole file, mmap'ed */
-	size_t map_len;
-	void *json;			/* parsed header, owned */
+	struct sq_st *file;		/* the mapped file (nn/safetensors.h),
+					   owned; NULL for sq_model_new() */
 };
 
 /*
