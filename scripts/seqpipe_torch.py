@@ -539,6 +539,13 @@ def _encode_one(model, src):
 
 
 @torch.no_grad()
+def ban(cfg, lp):
+    """The searches never produce pad (man/decode.1): lp (rows, Vt)."""
+    if cfg.pad_id >= 0 and cfg.pad_id != cfg.eos_id:
+        lp[:, cfg.pad_id] = float("-inf")
+    return lp
+
+
 def greedy(model, src, max_len, min_len=0):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
     token (EOS forbidden before step min_len); stops after EOS.  Returns
@@ -548,7 +555,7 @@ def greedy(model, src, max_len, min_len=0):
     st = model.start(mem, n)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
-        lp = st.step(torch.tensor([tok]))[0]
+        lp = ban(cfg, st.step(torch.tensor([tok])))[0]
         if step < min_len:
             lp[cfg.eos_id] = float("-inf")
         tok = int(torch.argmax(lp))
@@ -607,7 +614,7 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     last = torch.tensor([cfg.decoder_start_id])
     finished = []
     for step in range(steps):
-        lp = st.step(last)
+        lp = ban(cfg, st.step(last))
         if step < min_len:
             lp[:, cfg.eos_id] = float("-inf")
         for r, h in enumerate(live):
