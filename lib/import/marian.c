@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "import/marian.h"
 #include "import/npy.h"
+#include "import/pieces.h"
 #include "import/yml.h"
 #include "import/zip.h"
 #include "io/spm.h"
@@ -140,91 +140,8 @@ get_named(struct release *r, const char *name, size_t *len, void **owned)
 	return get(r, i, len, owned);
 }
 
-/* A vocabulary: pieces by id. */
-struct vocab {
-	char **piece;		/* (n) */
-	int n;
-};
-
-static void
-free_vocab(struct vocab *v)
-{
-	for (int i = 0; i < v->n; i++)
-		free(v->piece[i]);
-	free(v->piece);
-	v->piece = NULL;
-	v->n = 0;
-}
-
 static int
-vocab_id(const struct vocab *v, const char *piece)
-{
-	for (int i = 0; i < v->n; i++)
-		if (strcmp(v->piece[i], piece) == 0)
-			return i;
-	return -1;
-}
-
-/* A YAML map piece: id, the ids 0..n-1 each once. */
-static int
-vocab_from_yml(struct vocab *v, const void *text, size_t len,
-    const char *where)
-{
-	struct sq_yml *y = sq_yml_parse(text, len, where);
-	int rc = -1;
-
-	if (y == NULL)
-		return -1;
-	v->n = y->n;
-	v->piece = sq_calloc((size_t)y->n + 1, sizeof(char *));
-	for (int i = 0; i < y->n; i++) {
-		const struct sq_yml_entry *e = &y->e[i];
-		char *end;
-		long id;
-
-		if (e->value == NULL)
-			BAD("%s: piece '%s': the id is a list", where, e->key);
-		id = strtol(e->value, &end, 10);
-		if (*e->value == '\0' || *end != '\0' || id < 0 || id >= y->n)
-			BAD("%s: piece '%s': id '%s' is not in 0..%d", where,
-			    e->key, e->value, y->n - 1);
-		if (v->piece[id] != NULL)
-			BAD("%s: id %ld given to both '%s' and '%s'", where, id,
-			    v->piece[id], e->key);
-		if (strlen(e->key) != e->key_len)
-			BAD("%s: piece with a NUL byte (id %ld)", where, id);
-		v->piece[id] = sq_strdup(e->key);
-	}
-	rc = 0;
-out:
-	sq_yml_free(y);
-	if (rc < 0)
-		free_vocab(v);
-	return rc;
-}
-
-/* A text vocabulary: line number = id, split on '\n' only. */
-static void
-vocab_from_text(struct vocab *v, const char *text, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t n = nl ? (size_t)(nl - text) - i : len - i;
-		char *p = sq_malloc(n + 1);
-
-		memcpy(p, text + i, n);
-		p[n] = '\0';
-		v->piece = sq_reallocarray(v->piece, (size_t)v->n + 1,
-		    sizeof(char *));
-		v->piece[v->n++] = p;
-		i += n + 1;
-	}
-}
-
-static int
-load_vocab(struct release *r, const char *name, struct vocab *v)
+load_vocab(struct release *r, const char *name, struct sq_pieces *v)
 {
 	char where[4200];
 	const void *d;
@@ -246,34 +163,18 @@ load_vocab(struct release *r, const char *name, struct vocab *v)
 	if ((d = get_named(r, name, &len, &owned)) == NULL)
 		return -1;
 	snprintf(where, sizeof(where), "%s: %s", r->path, name);
-	if (ends(name, ".yml") || ends(name, ".yaml") || ends(name, ".json"))
-		rc = vocab_from_yml(v, d, len, where);
+	if (ends(name, ".yml") || ends(name, ".yaml"))
+		rc = sq_pieces_yml(v, d, len, where);
+	else if (ends(name, ".json"))
+		rc = sq_pieces_json(v, d, len, where);
 	else
-		vocab_from_text(v, d, len);
+		sq_pieces_text(v, d, len);
 	free(owned);
 	if (rc == 0 && v->n == 0) {
 		sq_seterr("%s: empty vocabulary", where);
 		rc = -1;
 	}
 	return rc;
-}
-
-/*
- * model id -> SentencePiece id of the same piece, -1 if the spm model has
- * no such piece; (n) entries, the rest -1.  Caller frees.
- */
-static int32_t *
-spm_map(const struct vocab *v, struct sq_spm *s, int n)
-{
-	int32_t *map = sq_malloc((size_t)n * sizeof(int32_t));
-
-	for (int i = 0; i < n; i++) {
-		int id = i < v->n ? sq_spm_id(s, v->piece[i]) : -1;
-		const char *p = id >= 0 ? sq_spm_piece(s, id) : NULL;
-
-		map[i] = p && strcmp(p, v->piece[i]) == 0 ? id : -1;
-	}
-	return map;
 }
 
 /* Settings from special:model.yml, with Marian's CLI defaults. */
@@ -682,7 +583,7 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 	struct release r;
 	struct sq_npz *npz = NULL;
 	struct sq_yml *dec = NULL, *cfg = NULL;
-	struct vocab vs = {0}, vt = {0};
+	struct sq_pieces vs = {0}, vt = {0};
 	struct sq_spm *spm_s = NULL, *spm_t = NULL;
 	struct sq_model *m = NULL;
 	struct marian mr;
@@ -814,11 +715,11 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 		BAD("%s: vocabularies of %d and %d pieces (%s, %s), "
 		    "dim-vocabs says [%d, %d]", in, vs.n, vt.n, src_vocab,
 		    tgt_vocab, mr.v_src, mr.v_tgt);
-	if ((mr.c.eos_id = vocab_id(&vt, "</s>")) < 0)
+	if ((mr.c.eos_id = sq_pieces_id(&vt, "</s>")) < 0)
 		BAD("%s: %s: no </s> piece", in, tgt_vocab);
-	if ((eos_s = vocab_id(&vs, "</s>")) < 0)
+	if ((eos_s = sq_pieces_id(&vs, "</s>")) < 0)
 		BAD("%s: %s: no </s> piece", in, src_vocab);
-	mr.c.unk_id = vocab_id(&vt, "<unk>");
+	mr.c.unk_id = sq_pieces_id(&vt, "<unk>");
 	if (find(&r, "source.bpe") >= 0 || find(&r, "source.spm") < 0)
 		BAD("%s: no source.spm", in);
 	if (!(spm_sd = get_named(&r, "source.spm", &spm_sl, &spm_so)) ||
@@ -832,19 +733,8 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 		goto out;
 
 	/* the weights, entry by entry */
-	{
-		uLong crc = crc32(0L, Z_NULL, 0);
-		const uint8_t *z = npz->zip->data;
-
-		for (size_t done = 0; done < npz->zip->len; ) {
-			uInt n = (uInt)SQ_MIN(npz->zip->len - done,
-			    (size_t)1 << 30);
-
-			crc = crc32(crc, z + done, n);
-			done += n;
-		}
-		snprintf(id, sizeof(id), "marian-%08lx", (unsigned long)crc);
-	}
+	snprintf(id, sizeof(id), "marian-%08lx", (unsigned long)sq_crc32(
+	    npz->zip->data, npz->zip->len));
 	if ((m = sq_model_new(&mr.c, id)) == NULL)
 		goto out;
 	used = sq_calloc((size_t)sq_npz_count(npz) + 1, 1);
@@ -860,8 +750,8 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 			goto out;
 		}
 	}
-	map_s = spm_map(&vs, spm_s, mr.c.src_vocab_size);
-	map_t = spm_map(&vt, spm_t, mr.c.tgt_vocab_size);
+	map_s = sq_pieces_spm_map(&vs, spm_s, mr.c.src_vocab_size);
+	map_t = sq_pieces_spm_map(&vt, spm_t, mr.c.tgt_vocab_size);
 	m->vocab_src = map_s;
 	m->vocab_tgt = map_t;
 	m->spm_src = spm_sd, m->spm_src_len = spm_sl;
@@ -891,8 +781,8 @@ out:
 	sq_spm_free(spm_t);
 	free(spm_so);
 	free(spm_to);
-	free_vocab(&vs);
-	free_vocab(&vt);
+	sq_pieces_free(&vs);
+	sq_pieces_free(&vt);
 	sq_yml_free(cfg);
 	sq_yml_free(dec);
 	free(dyml_owned);
