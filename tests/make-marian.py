@@ -40,6 +40,8 @@ import zipfile
 import numpy as np
 import yaml
 
+import marian_ref     # its table of HF's layer names (§4.1)
+
 D, H, F, ENC, DEC = 16, 2, 32, 2, 2
 
 
@@ -138,21 +140,7 @@ def hf_state(w, a, v):
         return np.concatenate([x, np.zeros((1, x.shape[1]), x.dtype)])
 
     s = {}
-    sub = {"self_Wq": "self_attn.q_proj.weight", "self_Wk": "self_attn.k_proj.weight",
-           "self_Wv": "self_attn.v_proj.weight", "self_Wo": "self_attn.out_proj.weight",
-           "self_bq": "self_attn.q_proj.bias", "self_bk": "self_attn.k_proj.bias",
-           "self_bv": "self_attn.v_proj.bias", "self_bo": "self_attn.out_proj.bias",
-           "self_Wo_ln_scale": "self_attn_layer_norm.weight",
-           "self_Wo_ln_bias": "self_attn_layer_norm.bias",
-           "context_Wq": "encoder_attn.q_proj.weight", "context_Wk": "encoder_attn.k_proj.weight",
-           "context_Wv": "encoder_attn.v_proj.weight", "context_Wo": "encoder_attn.out_proj.weight",
-           "context_bq": "encoder_attn.q_proj.bias", "context_bk": "encoder_attn.k_proj.bias",
-           "context_bv": "encoder_attn.v_proj.bias", "context_bo": "encoder_attn.out_proj.bias",
-           "context_Wo_ln_scale": "encoder_attn_layer_norm.weight",
-           "context_Wo_ln_bias": "encoder_attn_layer_norm.bias",
-           "ffn_W1": "fc1.weight", "ffn_b1": "fc1.bias", "ffn_W2": "fc2.weight",
-           "ffn_b2": "fc2.bias", "ffn_ffn_ln_scale": "final_layer_norm.weight",
-           "ffn_ffn_ln_bias": "final_layer_norm.bias"}
+    sub = {m: hf for hf, m in marian_ref.HF_LAYER.items()}
     for name, x in w.items():
         side, _, rest = name.partition("_l")
         if side not in ("encoder", "decoder") or not rest[:1].isdigit():
