@@ -27,6 +27,8 @@ setup() {
 	run -2 --separate-stderr "$SRCDIR/scripts/opus-mt" en deutsch
 	run -2 --separate-stderr "$SRCDIR/scripts/opus-mt" en
 	[[ $stderr == "usage: scripts/opus-mt SRC TGT [DIR]"* ]]
+	run -0 --separate-stderr "$SRCDIR/scripts/opus-mt" --help
+	[[ $output == "usage: scripts/opus-mt SRC TGT [DIR]"* ]]
 }
 
 @test "offline, no release on disk: one line naming what it could not reach, exit 1" {
