@@ -10,6 +10,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 vocabulary 96, layer_norm_eps 1e-6
   marian        post-norm, SiLU, sin-half sinusoids, everything tied,
                 output bias, EOS 0, UNK 1, no BOS, pad = start = last id
+  zero-start    marian's, but the decoder starts from the zero vector
+                (decoder_start_id -1, no pad) and the positions are
+                sinusoidal_half_hf, layer_norm_eps 1e-6
   untied        vocabularies 160 and 112, nothing tied, learned positions
                 starting at 2, embed_scale 1
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
@@ -71,6 +74,12 @@ CONFIGS = {
                    tie_src_tgt=1, tie_output=1, output_bias=1,
                    shared_vocab=1, eos_id=0, unk_id=1, bos_id=-1,
                    pad_id=127, decoder_start_id=127),
+    # Marian as seqimport makes it: the decoder starts from a zero vector;
+    # with Hugging Face's position frequencies
+    "zero-start": dict(TINY, activation="silu", positions="sinusoidal_half_hf",
+                       tie_src_tgt=1, tie_output=1, output_bias=1,
+                       shared_vocab=1, eos_id=0, unk_id=1, bos_id=-1,
+                       pad_id=-1, decoder_start_id=-1, layer_norm_eps=1e-6),
     # separate vocabularies, untied embeddings, learned positions starting
     # at 2 (fairseq's padding_idx + 1), no embedding scale
     "untied": dict(TINY, positions="learned", position_offset=2,

@@ -160,7 +160,7 @@ BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
              "tie_src_tgt", "tie_output", "output_bias", "shared_vocab"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
-POSITIONS = ["sinusoidal", "sinusoidal_half", "learned"]
+POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
 
@@ -249,7 +249,8 @@ def sinusoids(n_pos, d, layout):
     "sinusoidal" (Vaswani et al. 2017, 3.5): PE[p, 2i] = sin(p w_i),
     PE[p, 2i+1] = cos(p w_i), w_i = 10000^(-2i/d).  "sinusoidal_half"
     (tensor2tensor, Marian, fairseq): PE[p, i] = sin(p v_i),
-    PE[p, d/2 + i] = cos(p v_i), v_i = exp(-i ln(10000) / (d/2 - 1))."""
+    PE[p, d/2 + i] = cos(p v_i), v_i = exp(-i ln(10000) / (d/2 - 1)).
+    "sinusoidal_half_hf" (Hugging Face's Marian): that layout with w_i."""
     p = np.arange(n_pos, dtype=np.float64)[:, None]
     i = np.arange(d // 2, dtype=np.float64)[None, :]
     pe = np.zeros((n_pos, d), dtype=np.float64)
@@ -258,7 +259,8 @@ def sinusoids(n_pos, d, layout):
         pe[:, 0::2] = np.sin(a)
         pe[:, 1::2] = np.cos(a)
     else:
-        a = p * np.exp(-i * math.log(10000.0) / (d // 2 - 1))
+        spread = d // 2 if layout == "sinusoidal_half_hf" else d // 2 - 1
+        a = p * np.exp(-i * math.log(10000.0) / spread)
         pe[:, :d // 2] = np.sin(a)
         pe[:, d // 2:] = np.cos(a)
     return torch.from_numpy(pe.astype(np.float32))
@@ -387,7 +389,9 @@ class Stack(nn.Module):
                              % (int(p[-1]), cfg.max_positions))
         pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
-        return drop(F.embedding(ids, self.table()) * scale + pe[None], self)
+        # id -1 (decoder_start_id -1): the zero vector, no gradient
+        e = F.embedding(ids.clamp(min=0), self.table()) * (ids >= 0)[..., None]
+        return drop(e * scale + pe[None], self)
 
     def finish(self, x):
         return self.layer_norm(x) if self.final else x
@@ -535,6 +539,13 @@ def _encode_one(model, src):
 
 
 @torch.no_grad()
+def ban(cfg, lp):
+    """The searches never produce pad (man/decode.1): lp (rows, Vt)."""
+    if cfg.pad_id >= 0 and cfg.pad_id != cfg.eos_id:
+        lp[:, cfg.pad_id] = float("-inf")
+    return lp
+
+
 def greedy(model, src, max_len, min_len=0):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
     token (EOS forbidden before step min_len); stops after EOS.  Returns
@@ -544,7 +555,7 @@ def greedy(model, src, max_len, min_len=0):
     st = model.start(mem, n)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
-        lp = st.step(torch.tensor([tok]))[0]
+        lp = ban(cfg, st.step(torch.tensor([tok])))[0]
         if step < min_len:
             lp[cfg.eos_id] = float("-inf")
         tok = int(torch.argmax(lp))
@@ -603,7 +614,7 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     last = torch.tensor([cfg.decoder_start_id])
     finished = []
     for step in range(steps):
-        lp = st.step(last)
+        lp = ban(cfg, st.step(last))
         if step < min_len:
             lp[:, cfg.eos_id] = float("-inf")
         for r, h in enumerate(live):

@@ -7,7 +7,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-CONFIGS="paper prenorm-gelu marian untied"
+CONFIGS="paper prenorm-gelu marian untied zero-start"
 
 setup_file() {
 	cd "$BATS_FILE_TMPDIR"

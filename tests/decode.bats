@@ -9,7 +9,7 @@ bats_require_minimum_version 1.5.0
 setup_file() {
 	local c
 	engine_setup_file
-	for c in $CONFIGS unk; do
+	for c in $CONFIGS unk pad; do
 		encode -m "$REF/$c.sq" "$REF/src.txt" > "$REF/$c.mem" 2>/dev/null
 	done
 }
@@ -135,6 +135,16 @@ ids() {
 	run -0 dec paper --min-len 12 --max-len 0,14
 	[ -z "$(printf '%s\n' "${lines[@]}" | awk 'NF - 4 < 12')" ]
 	[ -n "$(printf '%s\n' "${lines[@]}" | awk 'NF - 4 < 14')" ]
+}
+
+@test "the pad id is never produced, by greedy search, sampling or beam search" {
+	# pad.sq starts from its pad row (127) and would produce it: the
+	# unbanned arg-max of the first step is pad for many sentences
+	[ "$(cat "$REF/pad.unbanned")" -gt 10 ]
+	decode --text "$REF/pad.mem" > "$BATS_TEST_TMPDIR/greedy"
+	diff "$REF/pad.greedy" "$BATS_TEST_TMPDIR/greedy"
+	run -1 bash -c "decode --text --temperature 3 --seed 1 '$REF/pad.mem' | grep -w 127"
+	run -1 bash -c "beamsearch --text -k 4 '$REF/pad.mem' | grep -w 127"
 }
 
 @test "--no-unk keeps UNK out" {

@@ -4,7 +4,7 @@ tests/encode.bats and tests/decode.bats (one invocation per suite).
 
 usage: engine_ref.py DIR
 
-For each config (paper, prenorm-gelu, marian, untied) writes into DIR:
+For each config (paper, prenorm-gelu, marian, untied, zero-start) writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
   CONFIG.enc     encoder outputs, "M key n_src rows cols src... data..."
                  (seqcat's verbose form), sources cut to the model's
@@ -18,9 +18,13 @@ For each config (paper, prenorm-gelu, marian, untied) writes into DIR:
                  prefixes, as CONFIG.greedy (max length: the larger of
                  2 * source length + 10 and prefix length + 1)
 and once: src.txt, the sources as text ids (an empty line, a one-token
-line and one longer than any model's positions among them), and unk.sq,
+line and one longer than any model's positions among them), unk.sq,
 a paper model whose UNK (3) output row is scaled up so that greedy
-search outputs it often (for --no-unk).
+search outputs it often (for --no-unk), and pad.sq, a marian model (pad
+= start = 127) whose pad row is scaled up so that an unbanned greedy
+search would output it, with pad.greedy (as CONFIG.greedy: the searches
+never produce pad) and pad.unbanned (how many sentences the unbanned
+arg-max would have given pad).
 
 The reference is scripts/seqpipe_torch.py, an independent PyTorch
 implementation of man/seqpipe-model.5: full-sequence encoder with a
@@ -45,7 +49,7 @@ spec = importlib.util.spec_from_file_location(
 mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
-CONFIGS = ["paper", "prenorm-gelu", "marian", "untied"]
+CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start"]
 PREFIXED = ["paper", "untied"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions
@@ -78,7 +82,7 @@ def forced_greedy(model, src, prefix, max_len):
     st = model.start(mem, n)
     tok, ids, lps, score = cfg.decoder_start_id, [], [], 0.0
     for step in range(sq.max_steps(cfg, max_len)):
-        lp = st.step(torch.tensor([tok]))[0]
+        lp = sq.ban(cfg, st.step(torch.tensor([tok])))[0]
         tok = prefix[step] if step < len(prefix) else int(torch.argmax(lp))
         score += float(lp[tok])
         if tok == cfg.eos_id:
@@ -93,7 +97,7 @@ def record(key, score, ids, lps):
                     ["|"] + [fmt(v) for v in lps]) + "\n"
 
 
-def make(config, path, seed, unk_gain=None):
+def make(config, path, seed, gain=None):
     cfg = sq.Config(**dict(mm.CONFIGS[config])).resolved()
     if config == "marian":
         cfg = sq.Config(**dict(mm.CONFIGS[config],
@@ -102,9 +106,9 @@ def make(config, path, seed, unk_gain=None):
     torch.manual_seed(seed)
     model = sq.Seq2Seq(cfg)
     mm.randomize(model, seed, 8.0, 1.6)
-    if unk_gain:
+    if gain:        # (id, factor): that output row scaled
         with torch.no_grad():
-            model.decoder.table()[cfg.unk_id].mul_(unk_gain)
+            model.decoder.table()[gain[0]].mul_(gain[1])
     sq.save(model, path, "%s-test-%d" % (config, seed), "tests/engine_ref.py")
     return sq.load(path)
 
@@ -157,7 +161,20 @@ def main():
         enc.close()
         gre.close()
         sco.close()
-    make("paper", os.path.join(d, "unk.sq"), 99, unk_gain=3.0)
+    make("paper", os.path.join(d, "unk.sq"), 99, gain=(3, 3.0))
+    model = make("marian", os.path.join(d, "pad.sq"), 98, gain=(127, 3.0))
+    unbanned = 0
+    with open(os.path.join(d, "pad.greedy"), "w") as f:
+        for key, src in enumerate(srcs):
+            src = src[:model.cfg.max_positions]
+            ids, score = sq.greedy(model, src, 2 * len(src) + 10)
+            f.write(" ".join(map(str, ids)) + "\n")
+            mem, n = sq._encode_one(model, src)
+            st = model.start(mem, n)
+            lp = st.step(torch.tensor([model.cfg.decoder_start_id]))[0]
+            unbanned += int(torch.argmax(lp)) == 127
+    with open(os.path.join(d, "pad.unbanned"), "w") as f:
+        f.write("%d\n" % unbanned)
 
 
 if __name__ == "__main__":

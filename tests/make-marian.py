@@ -20,16 +20,30 @@ Weights are random: W [in, out], b [1, out], layer norms [1, d] (§2.1).
 --bias PIECE=X sets the output bias of a target piece (to make <unk> or
 a byte piece win); --decoder KEY=VALUE sets a decoder.yml key (VALUE in
 YAML; empty: the key left out).
+
+--hf writes the same model as Hugging Face's converter makes it (§4), a
+folder OUT with model.safetensors, config.json, vocab.json, source.spm,
+target.spm and tokenizer_config.json (joint yml vocabulary only):
+weights transposed to [out, in], biases and layer norms flattened, a
+<pad> appended to the vocabulary (id V, a zero embedding row, a 0 in
+final_logits_bias), which decoder_start_token_id and bad_words_ids name.
+The embedding is stored once, as model.shared.weight (--hf-embed picks
+another of its aliases); positions are not stored unless --hf-positions
+(HF's sinusoids, or "bad" ones).
 """
 import argparse
 import io
+import json
 import os
 import shutil
+import struct
 import sys
 import zipfile
 
 import numpy as np
 import yaml
+
+import marian_ref     # its table of HF's layer names (§4.1)
 
 D, H, F, ENC, DEC = 16, 2, 32, 2, 2
 
@@ -108,9 +122,106 @@ def weights(a, vs, vt, rng):
     elif a.output == "legacy":
         w["decoder_ff_logit_out_W"] = r(D, vt)
     w["decoder_ff_logit_out_b"] = r(1, vt, s=0.5)
-    for name in a.drop or []:
+    for name in [] if a.hf else a.drop or []:
         del w[name]
     return w
+
+
+def hf_positions(n, d):
+    """HF's MarianSinusoidalPositionalEmbedding (§3.2): sin half, cos
+    half, frequencies 10000^(-2i/d)."""
+    p = np.arange(n, dtype=np.float64)[:, None]
+    i = np.arange(d // 2, dtype=np.float64)[None, :]
+    a = p / np.power(10000.0, 2 * i / d)
+    return np.concatenate([np.sin(a), np.cos(a)], axis=1)
+
+
+def hf_state(w, a, v):
+    """The npz weights w (V = v pieces) as MarianMTModel's state dict
+    (§4.1): [out, in] weights, flat vectors, a zero <pad> row."""
+    def pad_rows(x):
+        return np.concatenate([x, np.zeros((1, x.shape[1]), x.dtype)])
+
+    s = {}
+    sub = {m: hf for hf, m in marian_ref.HF_LAYER.items()}
+    for name, x in w.items():
+        side, _, rest = name.partition("_l")
+        if side not in ("encoder", "decoder") or not rest[:1].isdigit():
+            continue
+        i, _, m = rest.partition("_")
+        hf = "model.%s.layers.%d.%s" % (side, int(i) - 1, sub[m])
+        s[hf] = x.T.copy() if "_W" in m and "_ln_" not in m else x.reshape(-1)
+    s[a.hf_embed] = pad_rows(w["Wemb"])
+    if "decoder_ff_logit_out_Wt" in w:
+        s["lm_head.weight"] = pad_rows(w["decoder_ff_logit_out_Wt"])
+    b = w["decoder_ff_logit_out_b"]
+    s["final_logits_bias"] = np.concatenate([b, np.zeros((1, 1), b.dtype)], 1)
+    if a.hf_positions:
+        pe = hf_positions(a.hf_max_pos, D)
+        if a.hf_positions == "bad":
+            pe[3, 5] += 0.5
+        for side in ("encoder", "decoder"):
+            s["model.%s.embed_positions.weight" % side] = pe.astype(np.float32)
+    for name in a.drop or []:
+        del s[name]
+    return s
+
+
+def safetensors_bytes(tensors, f16):
+    """safetensors (§4.4): u64 header length, JSON, data; the header
+    padded with spaces to a multiple of 8, as the reference writer does."""
+    head, data, off = {}, b"", 0
+    for name in sorted(tensors):
+        x = tensors[name].astype(np.float16 if f16 else np.float32)
+        raw = x.tobytes()
+        head[name] = {"dtype": "F16" if f16 else "F32",
+                      "shape": list(x.shape), "data_offsets": [off, off + len(raw)]}
+        data += raw
+        off += len(raw)
+    head["__metadata__"] = {"format": "pt"}
+    h = json.dumps(head).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def hf_files(a, w, joint, eos):
+    """The files of a Hugging Face MarianMTModel folder."""
+    v = len(joint)
+    vocab = {p: i for i, p in enumerate(joint)}
+    vocab["<pad>"] = v
+    cfg = {"activation_function": a.act, "architectures": ["MarianMTModel"],
+           "bad_words_ids": [[v]], "bos_token_id": 0, "d_model": D,
+           "decoder_attention_heads": H, "decoder_ffn_dim": F,
+           "decoder_layers": DEC, "decoder_start_token_id": v,
+           "decoder_vocab_size": v + 1, "encoder_attention_heads": H,
+           "encoder_ffn_dim": F, "encoder_layers": ENC, "eos_token_id": eos,
+           "forced_eos_token_id": eos, "max_length": 512,
+           "max_position_embeddings": a.hf_max_pos, "model_type": "marian",
+           "normalize_embedding": False, "num_beams": 4,
+           "num_hidden_layers": ENC, "pad_token_id": v,
+           "scale_embedding": True, "share_encoder_decoder_embeddings": True,
+           "static_position_embeddings": True,
+           "transformers_version": "4.22.0.dev0", "use_cache": True,
+           "vocab_size": v + 1}
+    if "decoder_ff_logit_out_Wt" in w:
+        cfg["tie_word_embeddings"] = False
+    for kv in a.hf_config or []:
+        k, _, val = kv.partition("=")
+        cfg[k] = json.loads(val)
+    st = safetensors_bytes(hf_state(w, a, v), a.hf_f16)
+    if a.hf_bad_header:     # a tensor reaching past the end of the data
+        n = struct.unpack("<Q", st[:8])[0]
+        h = json.loads(st[8:8 + n])
+        off = h["model.encoder.layers.0.fc1.bias"]["data_offsets"]
+        end = len(st) - 8 - n + 64
+        h["model.encoder.layers.0.fc1.bias"]["data_offsets"] = [end - off[1] + off[0], end]
+        h = json.dumps(h).encode()
+        h += b" " * (-len(h) % 8)
+        st = struct.pack("<Q", len(h)) + h + st[8 + n:]
+    return {"config.json": json.dumps(cfg, indent=2).encode(),
+            "vocab.json": json.dumps(vocab, indent=2).encode(),
+            "tokenizer_config.json": b'{"target_lang": "de", "source_lang": "en"}',
+            "pytorch_model.bin" if a.hf_pytorch else "model.safetensors": st}
 
 
 def npz_bytes(w, cfg, a):
@@ -162,6 +273,21 @@ def main():
     ap.add_argument("--decoder", action="append", default=[],
                     metavar="KEY=VALUE", help="a decoder.yml key")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hf", action="store_true",
+                    help="a Hugging Face MarianMTModel folder")
+    ap.add_argument("--hf-f16", action="store_true", help="F16 weights")
+    ap.add_argument("--hf-embed", default="model.shared.weight",
+                    help="the alias the embedding is stored under")
+    ap.add_argument("--hf-positions", choices=["hf", "bad"],
+                    help="store embed_positions")
+    ap.add_argument("--hf-max-pos", type=int, default=64,
+                    help="max_position_embeddings")
+    ap.add_argument("--hf-config", action="append", metavar="KEY=JSON",
+                    help="set a config.json key")
+    ap.add_argument("--hf-bad-header", action="store_true",
+                    help="a safetensors offset past the data")
+    ap.add_argument("--hf-pytorch", action="store_true",
+                    help="the weights as pytorch_model.bin only")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
@@ -186,7 +312,10 @@ def main():
     for b in a.bias:
         piece, x = b.rsplit("=", 1)
         w["decoder_ff_logit_out_b"][0, tgt_ids[piece]] = float(x)
-    files[npz] = npz_bytes(w, cfg, a)
+    if a.hf:
+        files = hf_files(a, w, joint, joint.index("</s>"))
+    else:
+        files[npz] = npz_bytes(w, cfg, a)
     dec = {"relative-paths": True, "models": [npz], "vocabs": vocabs,
            "beam-size": 4, "normalize": 1, "word-penalty": 0,
            "mini-batch": 1, "maxi-batch": 1, "maxi-batch-sort": "src"}
@@ -197,7 +326,8 @@ def main():
         dec.pop(key, None)
         if v:
             dec[key] = yaml.safe_load(v)
-    files["decoder.yml"] = yaml.dump(dec, default_flow_style=False).encode()
+    if not a.hf:
+        files["decoder.yml"] = yaml.dump(dec, default_flow_style=False).encode()
     files["source.spm"] = open(a.src_model, "rb").read()
     files["target.spm"] = open(a.trg_model, "rb").read()
     files["README.md"] = b"# fake opus-mt model for tests\n"

@@ -4,6 +4,13 @@ from shared/marian-format.md §3 (not from seqpipe's code), over a release
 folder as tests/make-marian.py writes it (post-norm, self-attention
 decoder; any tying).  For tests/seqimport.bats and tests/marian-beam.bats.
 
+A folder with config.json is a Hugging Face MarianMTModel (§4), whose
+math differs (§4.3): layer norm eps 1e-5, position frequencies
+10000^(-2i/d), the decoder starts from the embedding of
+decoder_start_token_id (the zero <pad> row), the log-softmax runs over
+the <pad> too and greedy search never takes it (bad_words_ids); the
+embedding is scaled only with scale_embedding, and gelu is erf's.
+
     marian_ref.py DIR enc   SRC       encoder output per line, flattened
     marian_ref.py DIR step0 SRC       first-step log-probs, all Vt
     marian_ref.py DIR score SRC TGT   targets' log-probs: sum, then per token
@@ -23,7 +30,10 @@ allow-unk false; §1.2); options override them (beam --help).
 import argparse
 import glob
 import io
+import json
+import math
 import os
+import struct
 import sys
 import zipfile
 
@@ -41,33 +51,89 @@ def load(d):
     return w, yaml.load(text, Loader=yaml.BaseLoader)
 
 
-def pe(n, d):
-    """§3.2: sin half, cos half, inc = ln(10000)/(d/2 - 1), from 0."""
+HF_LAYER = {"self_attn.q_proj.weight": "self_Wq", "self_attn.k_proj.weight": "self_Wk",
+            "self_attn.v_proj.weight": "self_Wv", "self_attn.out_proj.weight": "self_Wo",
+            "self_attn.q_proj.bias": "self_bq", "self_attn.k_proj.bias": "self_bk",
+            "self_attn.v_proj.bias": "self_bv", "self_attn.out_proj.bias": "self_bo",
+            "self_attn_layer_norm.weight": "self_Wo_ln_scale",
+            "self_attn_layer_norm.bias": "self_Wo_ln_bias",
+            "encoder_attn.q_proj.weight": "context_Wq", "encoder_attn.k_proj.weight": "context_Wk",
+            "encoder_attn.v_proj.weight": "context_Wv", "encoder_attn.out_proj.weight": "context_Wo",
+            "encoder_attn.q_proj.bias": "context_bq", "encoder_attn.k_proj.bias": "context_bk",
+            "encoder_attn.v_proj.bias": "context_bv", "encoder_attn.out_proj.bias": "context_bo",
+            "encoder_attn_layer_norm.weight": "context_Wo_ln_scale",
+            "encoder_attn_layer_norm.bias": "context_Wo_ln_bias",
+            "fc1.weight": "ffn_W1", "fc1.bias": "ffn_b1", "fc2.weight": "ffn_W2",
+            "fc2.bias": "ffn_b2", "final_layer_norm.weight": "ffn_ffn_ln_scale",
+            "final_layer_norm.bias": "ffn_ffn_ln_bias"}
+
+
+def load_hf(d):
+    """§4.1 backwards: model.safetensors in Marian's names and layout
+    ([in, out] weights), the embedding (with its <pad> row) as Wemb."""
+    c = json.load(open(d + "/config.json"))
+    b = open(d + "/model.safetensors", "rb").read()
+    n, = struct.unpack("<Q", b[:8])
+    head = json.loads(b[8:8 + n])
+    w = {}
+    for name, e in head.items():
+        if name == "__metadata__":
+            continue
+        dt = {"F32": np.float32, "F16": np.float16}[e["dtype"]]
+        x = np.frombuffer(b[8 + n + e["data_offsets"][0]:8 + n + e["data_offsets"][1]],
+                          dtype=dt).reshape(e["shape"])
+        if name.startswith(("model.encoder.layers.", "model.decoder.layers.")):
+            side, i, rest = name.split(".", 4)[1], name.split(".")[3], name.split(".", 4)[4]
+            m = HF_LAYER[rest]
+            w["%s_l%d_%s" % (side, int(i) + 1, m)] = x.T if x.ndim == 2 else x
+        elif name in ("model.shared.weight", "model.encoder.embed_tokens.weight",
+                      "model.decoder.embed_tokens.weight"):
+            w["Wemb"] = x
+        elif name == "lm_head.weight" and c.get("tie_word_embeddings", True):
+            w["Wemb"] = x
+        elif name == "lm_head.weight":
+            w["decoder_ff_logit_out_Wt"] = x
+        elif name == "final_logits_bias":
+            w["decoder_ff_logit_out_b"] = x
+    return w, c
+
+
+def pe(n, d, hf=False):
+    """§3.2: sin half, cos half, inc = ln(10000)/(d/2 - 1), from 0; HF's
+    frequencies spread by d/2 instead."""
     nt = d // 2
-    inc = np.log(10000.0) / (nt - 1)
+    inc = np.log(10000.0) / (nt if hf else nt - 1)
     p = np.arange(n, dtype=np.float64)[:, None]
     i = np.arange(d)
     v = p * np.exp(-(i % nt) * inc)
     return np.where(i < nt, np.sin(v), np.cos(v))
 
 
-def ln(x, s, b):
-    m = x.mean(-1, keepdims=True)
-    v = ((x - m) ** 2).mean(-1, keepdims=True)
-    return s.reshape(-1) * (x - m) / np.sqrt(v + 1e-6) + b.reshape(-1)
-
-
 class Marian:
     def __init__(self, d):
-        w, c = load(d)
+        self.hf = os.path.exists(d + "/config.json")
+        if self.hf:
+            w, c = load_hf(d)
+            self.d, self.h = c["d_model"], c["encoder_attention_heads"]
+            self.enc_n, self.dec_n = c["encoder_layers"], c["decoder_layers"]
+            self.act = c["activation_function"]
+            self.eps = 1e-5
+            tall = True
+            self.start = c["decoder_start_token_id"]
+            self.ban = [ids[0] for ids in c.get("bad_words_ids", [])]
+        else:
+            w, c = load(d)
+            self.d = int(c["dim-emb"])
+            self.h = int(c["transformer-heads"])
+            self.enc_n = int(c["enc-depth"])
+            self.dec_n = int(c["dec-depth"])
+            self.act = c.get("transformer-ffn-activation", "swish")
+            self.eps = 1e-6
+            tall = c.get("tied-embeddings-all") == "true" or \
+                c.get("tied-embeddings-src") == "true"
+            self.start, self.ban = None, []     # §3.6: the zero vector
         self.w = {k: v.astype(np.float64) for k, v in w.items()}
-        self.d = int(c["dim-emb"])
-        self.h = int(c["transformer-heads"])
-        self.enc_n = int(c["enc-depth"])
-        self.dec_n = int(c["dec-depth"])
-        self.act = c.get("transformer-ffn-activation", "swish")
-        tall = c.get("tied-embeddings-all") == "true" or \
-            c.get("tied-embeddings-src") == "true"
+        self.scale = np.sqrt(self.d) if not self.hf or c["scale_embedding"] else 1.0
         self.src_e = self.w["Wemb"] if tall else self.w["encoder_Wemb"]
         self.tgt_e = self.w["Wemb"] if tall else self.w["decoder_Wemb"]
         if "decoder_ff_logit_out_Wt" in self.w:
@@ -77,6 +143,11 @@ class Marian:
         else:
             self.out = self.tgt_e
         self.out_b = self.w["decoder_ff_logit_out_b"].reshape(-1)
+
+    def ln(self, x, s, b):
+        m = x.mean(-1, keepdims=True)
+        v = ((x - m) ** 2).mean(-1, keepdims=True)
+        return s.reshape(-1) * (x - m) / np.sqrt(v + self.eps) + b.reshape(-1)
 
     def attn(self, p, xq, xkv, mask):
         w, h = self.w, self.h
@@ -96,38 +167,43 @@ class Marian:
     def ffn(self, p, x):
         w = self.w
         y = x @ w[p + "_ffn_W1"] + w[p + "_ffn_b1"]
-        y = y / (1 + np.exp(-y)) * 1.0 if self.act == "swish" else \
-            np.maximum(y, 0)
+        if self.act in ("swish", "silu"):
+            y = y / (1 + np.exp(-y))
+        elif self.act == "gelu":
+            y = y * 0.5 * (1 + np.vectorize(math.erf)(y / math.sqrt(2)))
+        else:
+            y = np.maximum(y, 0)
         return y @ w[p + "_ffn_W2"] + w[p + "_ffn_b2"]
 
     def encode(self, ids):
         w, d = self.w, self.d
-        x = np.sqrt(d) * self.src_e[ids] + pe(len(ids), d)
+        x = self.scale * self.src_e[ids] + pe(len(ids), d, self.hf)
         for i in range(1, self.enc_n + 1):
             p = f"encoder_l{i}"
-            x = ln(self.attn(p + "_self", x, x, 0) + x,
+            x = self.ln(self.attn(p + "_self", x, x, 0) + x,
                    w[p + "_self_Wo_ln_scale"], w[p + "_self_Wo_ln_bias"])
-            x = ln(self.ffn(p, x) + x, w[p + "_ffn_ffn_ln_scale"],
+            x = self.ln(self.ffn(p, x) + x, w[p + "_ffn_ffn_ln_scale"],
                    w[p + "_ffn_ffn_ln_bias"])
         return x
 
     def logprobs(self, mem, prev):
         """log-softmax at every step given the previous target ids."""
         w, d = self.w, self.d
-        emb = np.zeros((len(prev) + 1, d))	# step 0: the zero vector
-        if prev:
-            emb[1:] = np.sqrt(d) * self.tgt_e[prev]
-        y = emb + pe(len(prev) + 1, d)
+        ids = ([] if self.start is None else [self.start]) + list(prev)
+        emb = np.zeros((len(prev) + 1, d))	# Marian's step 0: zero
+        if ids:
+            emb[len(prev) + 1 - len(ids):] = self.scale * self.tgt_e[ids]
+        y = emb + pe(len(prev) + 1, d, self.hf)
         n = len(y)
         causal = np.where(np.tril(np.ones((n, n))) > 0, 0.0, -99999999.0)
         for i in range(1, self.dec_n + 1):
             p = f"decoder_l{i}"
-            y = ln(self.attn(p + "_self", y, y, causal) + y,
+            y = self.ln(self.attn(p + "_self", y, y, causal) + y,
                    w[p + "_self_Wo_ln_scale"], w[p + "_self_Wo_ln_bias"])
-            y = ln(self.attn(p + "_context", y, mem, 0) + y,
+            y = self.ln(self.attn(p + "_context", y, mem, 0) + y,
                    w[p + "_context_Wo_ln_scale"],
                    w[p + "_context_Wo_ln_bias"])
-            y = ln(self.ffn(p, y) + y, w[p + "_ffn_ffn_ln_scale"],
+            y = self.ln(self.ffn(p, y) + y, w[p + "_ffn_ffn_ln_scale"],
                    w[p + "_ffn_ffn_ln_bias"])
         z = y @ self.out.T + self.out_b
         m = z.max(-1, keepdims=True)
@@ -253,7 +329,9 @@ def main():
         for s in src:
             mem, out = m.encode(s), []
             while len(out) < 3 * len(s):
-                out.append(int(m.logprobs(mem, out)[-1].argmax()))
+                lp = m.logprobs(mem, out)[-1]
+                lp[m.ban] = -np.inf     # HF's bad_words_ids
+                out.append(int(lp.argmax()))
                 if out[-1] == eos:
                     break
             print(" ".join(map(str, out)))

@@ -4,32 +4,18 @@
 # deflated and unpacked folders, imported and run; encoder outputs, the
 # first step's log-probs over the whole vocabulary, forced scores and
 # greedy outputs against tests/marian_ref.py (Marian's math in numpy from
-# the same spec); every refusal and error: exit 1, one line, no file.
+# the same spec); the same for Hugging Face MarianMTModel folders (the
+# converter's layout, HF's math); train --init on an imported model;
+# every refusal and error: exit 1, one line, no file.
 load helper
+load marian
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	local d=$BATS_FILE_TMPDIR i
-	for i in $(seq 1 150); do
-		echo "the cat sat on the mat and the dog ran to the house $i"
-		echo "der Hund lief zum Haus und die Katze sass auf der Matte $i"
-	done > "$d/corpus"
-	spm_train --input="$d/corpus" --model_prefix="$d/src" --vocab_size=40 \
-	    --hard_vocab_limit=false --minloglevel=2 > /dev/null 2>&1
-	spm_train --input="$d/corpus" --model_prefix="$d/trg" --vocab_size=46 \
-	    --hard_vocab_limit=false --minloglevel=2 > /dev/null 2>&1
+	marian_setup_file
 	# source ids (each ending in an id of </s>, set per release below)
-	printf '3 4 5 6 7\n10\n12 13 3 8 9 14 20 21\n' > "$d/src.body"
-	printf '7 9 2\n12\n5 6 7 8 9 4\n' > "$d/tgt.body"
-}
-
-# mk NAME OPTIONS...: the release NAME (a .zip or a folder) in the tmpdir
-mk() {
-	local n=$1
-	shift
-	"$PY" "$SRCDIR/tests/make-marian.py" "$BATS_FILE_TMPDIR/$n" \
-	    "$BATS_FILE_TMPDIR/src.model" "$BATS_FILE_TMPDIR/src.vocab" \
-	    "$BATS_FILE_TMPDIR/trg.model" "$BATS_FILE_TMPDIR/trg.vocab" "$@"
+	printf '3 4 5 6 7\n10\n12 13 3 8 9 14 20 21\n' > "$BATS_FILE_TMPDIR/src.body"
+	printf '7 9 2\n12\n5 6 7 8 9 4\n' > "$BATS_FILE_TMPDIR/tgt.body"
 }
 
 # meta MODEL KEY: a metadata value of a model file
@@ -67,8 +53,8 @@ check() {
 	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$t/score" "$t/score.ref" ||
 	    fail "$rel: forced scores"
 	# the first step over the whole vocabulary: every id as a 1-token
-	# target of the first source (minus the start row, last)
-	vt=$(( $(meta "$m" tgt_vocab_size) - 1 ))
+	# target of the first source
+	vt=$(meta "$m" tgt_vocab_size)
 	head -n 1 "$t/src" > "$t/src1"
 	seq 0 $((vt - 1)) > "$t/all"
 	for i in $(seq 1 $vt); do cat "$t/src1"; done > "$t/srcv"
@@ -126,8 +112,38 @@ check() {
 	[ "$(meta "$m" eos_id)" = "$(sed -n 's/^<\/s>: //p' <<<"$y")" ]
 	[ "$(meta "$m" unk_id)" = "$(sed -n 's/^<unk>: //p' <<<"$y")" ]
 	[ "$(meta "$m" eos_id)" != 0 ]
-	# the start row: one more target id than Marian's
-	[ "$(meta "$m" decoder_start_id)" = $(( $(meta "$m" tgt_vocab_size) - 1 )) ]
+	# the decoder starts from the zero vector, no token: Marian's vocabulary
+	[ "$(meta "$m" decoder_start_id)" = -1 ]
+	[ "$(meta "$m" tgt_vocab_size)" = "$(grep -c . <<<"$y")" ]
+}
+
+@test "a Hugging Face folder (model.safetensors, config.json, vocab.json): Hugging Face's numbers" {
+	local m=$BATS_TEST_TMPDIR/h.model v
+	mk h --hf
+	run -0 --separate-stderr seqimport -o "$m" "$BATS_FILE_TMPDIR/h"
+	check "$BATS_FILE_TMPDIR/h" "$m"
+	# what differs from Marian's math: eps, frequencies, the <pad> row
+	# the decoder starts from, in a vocabulary one larger
+	v=$("$PY" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$BATS_FILE_TMPDIR/h/vocab.json")
+	[ "$(meta "$m" layer_norm_eps)" = 9.99999975e-06 ]
+	[ "$(meta "$m" positions)" = sinusoidal_half_hf ]
+	[ "$(meta "$m" tgt_vocab_size)" = "$v" ]
+	[ "$(meta "$m" pad_id)" = $((v - 1)) ]
+	[ "$(meta "$m" decoder_start_id)" = $((v - 1)) ]
+	[ "$(meta "$m" marian.source-eos-id)" = "$(meta "$m" eos_id)" ]
+}
+
+@test "Hugging Face: F16 weights, relu, stored positions, the embedding under an alias; untied lm_head, gelu" {
+	mk h2 --hf --hf-f16 --act relu --hf-positions hf \
+	    --hf-embed model.encoder.embed_tokens.weight --seed 7
+	run -0 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/h2.model" "$BATS_FILE_TMPDIR/h2"
+	check "$BATS_FILE_TMPDIR/h2" "$BATS_TEST_TMPDIR/h2.model"
+	mk h3 --hf --output untied --act gelu --hf-embed lm_head.weight --seed 8
+	refused 'missing tensor model.shared.weight \(or an alias' h3
+	mk h3 --hf --output untied --act gelu --seed 8
+	run -0 --separate-stderr seqimport -o "$BATS_TEST_TMPDIR/h3.model" "$BATS_FILE_TMPDIR/h3"
+	[ "$(meta "$BATS_TEST_TMPDIR/h3.model" tie_output)" = 0 ]
+	check "$BATS_FILE_TMPDIR/h3" "$BATS_TEST_TMPDIR/h3.model"
 }
 
 # refused REGEX RELEASE: exit 1, one line matching REGEX, no model
@@ -203,4 +219,87 @@ for line in sys.stdin:
 	run -0 detok -m "$t/e.model" "$t/tgt.ids"
 	[ "$output" = "$(spm_encode --model "$d/e/target.spm" < "$t/in" |
 	    spm_decode --model "$d/e/target.spm")" ]
+}
+
+@test "train --init fine-tunes an imported model: its ids, </s>, vocabularies and metadata kept" {
+	local t=$BATS_TEST_TMPDIR d=$BATS_FILE_TMPDIR i
+	mk f.zip --vocab yml --seed 6
+	seqimport -q -o "$t/f.model" "$d/f.zip"
+	for i in 1 2 3 4 5 6 7 8; do echo "the cat sat on the mat $i"; done > "$t/ft.src"
+	for i in 1 2 3 4 5 6 7 8; do echo "die Katze sass auf der Matte $i"; done > "$t/ft.tgt"
+	# label smoothing puts weight on every id: with a never-produced
+	# start id it would have had a -1e9 log-prob to pull up
+	run -0 --separate-stderr train --init "$t/f.model" --src "$t/ft.src" \
+	    --tgt "$t/ft.tgt" --max-steps 10 --lr 0.003 --warmup 0 --dropout 0 \
+	    --label-smoothing 0.1 --log-every 1 -t 1 --progress log \
+	    -o "$t/ft.model" --log "$t/ft.log"
+	# the loss falls
+	awk -F'\t' 'NR == 2 { a = $3 } NR > 1 { b = $3 } END { print a, b; exit !(b < 0.8 * a) }' "$t/ft.log"
+	# the same config, numbering, SentencePiece models and marian.*
+	"$PY" - "$t/f.model" "$t/ft.model" <<'PY'
+import json, struct, sys
+def read(path):
+    blob = open(path, "rb").read()
+    n, = struct.unpack("<Q", blob[:8])
+    h = json.loads(blob[8:8 + n])
+    data = blob[8 + n:]
+    t = {k: data[v["data_offsets"][0]:v["data_offsets"][1]]
+         for k, v in h.items() if k != "__metadata__"}
+    return h["__metadata__"], t
+ma, ta = read(sys.argv[1])
+mb, tb = read(sys.argv[2])
+for k in ("vocab.source", "vocab.target", "spm.source", "spm.target"):
+    assert ta[k] == tb[k], k
+for k in ma:
+    if k not in ("model_id", "provenance"):
+        assert mb.get(k) == ma[k], (k, ma[k], mb.get(k))
+assert any(ta[k] != tb[k] for k in ta if not k.startswith(("vocab", "spm")))
+assert mb["provenance"].endswith("fine-tuned from: " + ma["provenance"])
+PY
+	# train's loss on two pairs (a step at lr 0, then validation) equals
+	# decode --score's on the fine-tuned model: the same source ids (with
+	# </s>) and target ids, here from the release's own files
+	head -n 2 "$t/ft.src" > "$t/v.src"
+	head -n 2 "$t/ft.tgt" > "$t/v.tgt"
+	train --init "$t/ft.model" --src "$t/ft.src" --tgt "$t/ft.tgt" \
+	    --valid-src "$t/v.src" --valid-tgt "$t/v.tgt" --max-steps 1 --lr 0 \
+	    --warmup 0 --dropout 0 --valid-every 1 --valid-bleu-lines 0 -t 1 \
+	    -q -o "$t/z.model" --log "$t/z.log"
+	(cd "$t" && unzip -q -o "$d/f.zip" '*.vocab.yml' target.spm)
+	spm_encode --model "$t/target.spm" --output_format=piece < "$t/v.tgt" |
+	    "$PY" -c 'import sys, yaml
+v = yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader)
+for line in sys.stdin:
+    print(" ".join(v.get(p, v["<unk>"]) for p in line.split()))' \
+	    "$(ls "$t"/*.vocab.yml)" > "$t/v.tgt.ids"
+	tokenize -m "$t/ft.model" "$t/v.src" | encode |
+	    decode --score "$t/v.tgt.ids" | seqcat |
+	    awk '$1 == "T" { s += $4; n += NF - 3 } END { printf "%.6f\n", -s / n }' > "$t/score"
+	run -0 awk -F'\t' -v s="$(cat "$t/score")" 'NR == 2 { d = $7 - s; if (d < 0) d = -d
+	    print $7, s, d; exit !(d < 1e-4) }' "$t/z.log"
+	echo "$output"
+}
+
+@test "Hugging Face: a missing tensor, a shape against config.json, a bad header, pytorch_model.bin alone" {
+	mk hmiss --hf --drop model.decoder.layers.1.encoder_attn.k_proj.weight
+	refused 'model.safetensors: missing tensor model.decoder.layers.1.encoder_attn.k_proj.weight$' hmiss
+	mk hshape --hf --hf-config encoder_ffn_dim=64 --hf-config decoder_ffn_dim=64
+	refused 'model.encoder.layers.0.fc1.weight: shape \(32, 16\), config.json implies \(64, 16\)$' hshape
+	mk hhdr --hf --hf-bad-header
+	refused 'model.safetensors: data_offsets \[[0-9]+, [0-9]+\] outside the data area .*\(tensor model.encoder.layers.0.fc1.bias\)$' hhdr
+	mk hpt --hf --hf-pytorch
+	refused 'only pytorch_model.bin, a PyTorch pickle, which is not read' hpt
+	mk hpos --hf --hf-positions bad
+	refused 'model.encoder.embed_positions.weight: row 3 is not Hugging Face.s sinusoid' hpos
+}
+
+@test "Hugging Face: unsupported configs are refused by name" {
+	mk hbart --hf --hf-config 'model_type="bart"'
+	refused "config.json: model_type 'bart' is not supported \(only marian" hbart
+	mk hsep --hf --hf-config share_encoder_decoder_embeddings=false
+	refused 'separate source and target vocabularies' hsep
+	mk hact --hf --hf-config 'activation_function="gelu_new"'
+	refused "activation_function 'gelu_new' is not supported" hact
+	mk hnod --hf --hf-config d_model=null
+	refused 'config.json: d_model is not an integer' hnod
 }

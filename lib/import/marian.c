@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "import/marian.h"
 #include "import/npy.h"
+#include "import/pieces.h"
 #include "import/yml.h"
 #include "import/zip.h"
 #include "io/spm.h"
@@ -25,7 +25,6 @@
 #include "base/util.h"
 
 #define BAD(...) do { sq_seterr(__VA_ARGS__); goto out; } while (0)
-#define START_BIAS (-1e9f)	/* the zero start row's output bias */
 
 /* A release: a zip's members or a folder's files, found by basename. */
 struct release {
@@ -141,91 +140,8 @@ get_named(struct release *r, const char *name, size_t *len, void **owned)
 	return get(r, i, len, owned);
 }
 
-/* A vocabulary: pieces by id. */
-struct vocab {
-	char **piece;		/* (n) */
-	int n;
-};
-
-static void
-free_vocab(struct vocab *v)
-{
-	for (int i = 0; i < v->n; i++)
-		free(v->piece[i]);
-	free(v->piece);
-	v->piece = NULL;
-	v->n = 0;
-}
-
 static int
-vocab_id(const struct vocab *v, const char *piece)
-{
-	for (int i = 0; i < v->n; i++)
-		if (strcmp(v->piece[i], piece) == 0)
-			return i;
-	return -1;
-}
-
-/* A YAML map piece: id, the ids 0..n-1 each once. */
-static int
-vocab_from_yml(struct vocab *v, const void *text, size_t len,
-    const char *where)
-{
-	struct sq_yml *y = sq_yml_parse(text, len, where);
-	int rc = -1;
-
-	if (y == NULL)
-		return -1;
-	v->n = y->n;
-	v->piece = sq_calloc((size_t)y->n + 1, sizeof(char *));
-	for (int i = 0; i < y->n; i++) {
-		const struct sq_yml_entry *e = &y->e[i];
-		char *end;
-		long id;
-
-		if (e->value == NULL)
-			BAD("%s: piece '%s': the id is a list", where, e->key);
-		id = strtol(e->value, &end, 10);
-		if (*e->value == '\0' || *end != '\0' || id < 0 || id >= y->n)
-			BAD("%s: piece '%s': id '%s' is not in 0..%d", where,
-			    e->key, e->value, y->n - 1);
-		if (v->piece[id] != NULL)
-			BAD("%s: id %ld given to both '%s' and '%s'", where, id,
-			    v->piece[id], e->key);
-		if (strlen(e->key) != e->key_len)
-			BAD("%s: piece with a NUL byte (id %ld)", where, id);
-		v->piece[id] = sq_strdup(e->key);
-	}
-	rc = 0;
-out:
-	sq_yml_free(y);
-	if (rc < 0)
-		free_vocab(v);
-	return rc;
-}
-
-/* A text vocabulary: line number = id, split on '\n' only. */
-static void
-vocab_from_text(struct vocab *v, const char *text, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t n = nl ? (size_t)(nl - text) - i : len - i;
-		char *p = sq_malloc(n + 1);
-
-		memcpy(p, text + i, n);
-		p[n] = '\0';
-		v->piece = sq_reallocarray(v->piece, (size_t)v->n + 1,
-		    sizeof(char *));
-		v->piece[v->n++] = p;
-		i += n + 1;
-	}
-}
-
-static int
-load_vocab(struct release *r, const char *name, struct vocab *v)
+load_vocab(struct release *r, const char *name, struct sq_pieces *v)
 {
 	char where[4200];
 	const void *d;
@@ -247,34 +163,18 @@ load_vocab(struct release *r, const char *name, struct vocab *v)
 	if ((d = get_named(r, name, &len, &owned)) == NULL)
 		return -1;
 	snprintf(where, sizeof(where), "%s: %s", r->path, name);
-	if (ends(name, ".yml") || ends(name, ".yaml") || ends(name, ".json"))
-		rc = vocab_from_yml(v, d, len, where);
+	if (ends(name, ".yml") || ends(name, ".yaml"))
+		rc = sq_pieces_yml(v, d, len, where);
+	else if (ends(name, ".json"))
+		rc = sq_pieces_json(v, d, len, where);
 	else
-		vocab_from_text(v, d, len);
+		sq_pieces_text(v, d, len);
 	free(owned);
 	if (rc == 0 && v->n == 0) {
 		sq_seterr("%s: empty vocabulary", where);
 		rc = -1;
 	}
 	return rc;
-}
-
-/*
- * model id -> SentencePiece id of the same piece, -1 if the spm model has
- * no such piece; (n) entries, the rest -1.  Caller frees.
- */
-static int32_t *
-spm_map(const struct vocab *v, struct sq_spm *s, int n)
-{
-	int32_t *map = sq_malloc((size_t)n * sizeof(int32_t));
-
-	for (int i = 0; i < n; i++) {
-		int id = i < v->n ? sq_spm_id(s, v->piece[i]) : -1;
-		const char *p = id >= 0 ? sq_spm_piece(s, id) : NULL;
-
-		map[i] = p && strcmp(p, v->piece[i]) == 0 ? id : -1;
-	}
-	return map;
 }
 
 /* Settings from special:model.yml, with Marian's CLI defaults. */
@@ -468,10 +368,9 @@ read_config(struct marian *mr, struct settings *s)
 	c->layer_norm_eps = 1e-6f;
 	c->output_bias = 1;
 	c->shared_vocab = 0;
-	/* the zero start row: one more target id (and source, if tied) */
-	c->tgt_vocab_size = mr->v_tgt + 1;
-	c->src_vocab_size = mr->v_src + (c->tie_src_tgt ? 1 : 0);
-	c->decoder_start_id = mr->v_tgt;
+	c->tgt_vocab_size = mr->v_tgt;
+	c->src_vocab_size = mr->v_src;
+	c->decoder_start_id = -1;	/* Marian starts from a zero vector */
 	c->bos_id = -1;
 	c->pad_id = -1;
 	return 0;
@@ -482,8 +381,8 @@ out:
 /*
  * The Marian tensor seqpipe entry p comes from, in out, and how: 'T' a
  * [in, out] weight to transpose, 'v' a [1, n] vector, 'E' an embedding
- * [V, d] (the zero row after), 'W' a legacy output [d, V] to transpose,
- * 'b' the output bias [1, V] (-1e9 after).
+ * [V, d] as it is, 'W' a legacy output [d, V] to transpose, 'b' the
+ * output bias [1, V].
  */
 static int
 marian_name(const struct marian *mr, const struct sq_param *p, char *out,
@@ -586,11 +485,8 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 		how = 'W';
 		found = sq_npz_get(npz, name, &a);
 	}
-	if (found == 0 && how == 'b' && mr->omit_bias) {
-		for (long i = 0; i < rows; i++)
-			dst[i] = i < mr->v_tgt ? 0 : START_BIAS;
-		return 0;
-	}
+	if (found == 0 && how == 'b' && mr->omit_bias)
+		return 0;	/* the model's weights start at zero */
 	if (found < 0)
 		return -1;
 	if (found == 0) {
@@ -606,13 +502,9 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 	}
 	switch (how) {
 	case 'T': want0 = cols, want1 = rows; break;
-	case 'v': case 'b': want0 = 1, want1 = how == 'b' ? mr->v_tgt : rows;
-		break;
-	case 'W': want0 = m->cfg.d_model, want1 = mr->v_tgt; break;
-	default:	/* 'E': the rows before the zero start row */
-		want0 = p->name[0] == 'e' && !m->cfg.tie_src_tgt ? rows :
-		    mr->v_tgt, want1 = cols;
-		break;
+	case 'v': case 'b': want0 = 1, want1 = rows; break;
+	case 'W': want0 = cols, want1 = rows; break;
+	default: want0 = rows, want1 = cols; break;	/* 'E' */
 	}
 	snprintf(iw, sizeof(iw), "%s: %s", where, name);
 	if (!(a.n_dims == 2 && a.dims[0] == want0 && a.dims[1] == want1) &&
@@ -631,21 +523,12 @@ fill(struct sq_model *m, const struct marian *mr, const struct sq_param *p,
 		goto out;
 	switch (how) {
 	case 'T':	/* [in, out] -> [out, in] */
+	case 'W':	/* [d, V] -> [V, d] */
 		for (long i = 0; i < want0; i++)
 			for (long o = 0; o < want1; o++)
 				dst[o * want0 + i] = tmp[i * want1 + o];
 		break;
-	case 'W':	/* [d, V] -> [V, d], the start row left zero */
-		for (long i = 0; i < want0; i++)
-			for (long o = 0; o < want1; o++)
-				dst[o * want0 + i] = tmp[i * want1 + o];
-		break;
-	case 'b':
-		memcpy(dst, tmp, (size_t)want1 * sizeof(float));
-		for (long i = want1; i < rows; i++)
-			dst[i] = START_BIAS;
-		break;
-	default:	/* 'v', 'E': as stored; the zero row is zero already */
+	default:	/* 'v', 'b', 'E': as stored */
 		memcpy(dst, tmp, (size_t)a.numel * sizeof(float));
 		break;
 	}
@@ -700,7 +583,7 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 	struct release r;
 	struct sq_npz *npz = NULL;
 	struct sq_yml *dec = NULL, *cfg = NULL;
-	struct vocab vs = {0}, vt = {0};
+	struct sq_pieces vs = {0}, vt = {0};
 	struct sq_spm *spm_s = NULL, *spm_t = NULL;
 	struct sq_model *m = NULL;
 	struct marian mr;
@@ -832,11 +715,11 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 		BAD("%s: vocabularies of %d and %d pieces (%s, %s), "
 		    "dim-vocabs says [%d, %d]", in, vs.n, vt.n, src_vocab,
 		    tgt_vocab, mr.v_src, mr.v_tgt);
-	if ((mr.c.eos_id = vocab_id(&vt, "</s>")) < 0)
+	if ((mr.c.eos_id = sq_pieces_id(&vt, "</s>")) < 0)
 		BAD("%s: %s: no </s> piece", in, tgt_vocab);
-	if ((eos_s = vocab_id(&vs, "</s>")) < 0)
+	if ((eos_s = sq_pieces_id(&vs, "</s>")) < 0)
 		BAD("%s: %s: no </s> piece", in, src_vocab);
-	mr.c.unk_id = vocab_id(&vt, "<unk>");
+	mr.c.unk_id = sq_pieces_id(&vt, "<unk>");
 	if (find(&r, "source.bpe") >= 0 || find(&r, "source.spm") < 0)
 		BAD("%s: no source.spm", in);
 	if (!(spm_sd = get_named(&r, "source.spm", &spm_sl, &spm_so)) ||
@@ -850,19 +733,8 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 		goto out;
 
 	/* the weights, entry by entry */
-	{
-		uLong crc = crc32(0L, Z_NULL, 0);
-		const uint8_t *z = npz->zip->data;
-
-		for (size_t done = 0; done < npz->zip->len; ) {
-			uInt n = (uInt)SQ_MIN(npz->zip->len - done,
-			    (size_t)1 << 30);
-
-			crc = crc32(crc, z + done, n);
-			done += n;
-		}
-		snprintf(id, sizeof(id), "marian-%08lx", (unsigned long)crc);
-	}
+	snprintf(id, sizeof(id), "marian-%08lx", (unsigned long)sq_crc32(
+	    npz->zip->data, npz->zip->len));
 	if ((m = sq_model_new(&mr.c, id)) == NULL)
 		goto out;
 	used = sq_calloc((size_t)sq_npz_count(npz) + 1, 1);
@@ -878,8 +750,8 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 			goto out;
 		}
 	}
-	map_s = spm_map(&vs, spm_s, mr.c.src_vocab_size);
-	map_t = spm_map(&vt, spm_t, mr.c.tgt_vocab_size);
+	map_s = sq_pieces_spm_map(&vs, spm_s, mr.c.src_vocab_size);
+	map_t = sq_pieces_spm_map(&vt, spm_t, mr.c.tgt_vocab_size);
 	m->vocab_src = map_s;
 	m->vocab_tgt = map_t;
 	m->spm_src = spm_sd, m->spm_src_len = spm_sl;
@@ -909,8 +781,8 @@ out:
 	sq_spm_free(spm_t);
 	free(spm_so);
 	free(spm_to);
-	free_vocab(&vs);
-	free_vocab(&vt);
+	sq_pieces_free(&vs);
+	sq_pieces_free(&vt);
 	sq_yml_free(cfg);
 	sq_yml_free(dec);
 	free(dyml_owned);

@@ -14,12 +14,10 @@
  * bias flattened.  Embeddings are scaled by sqrt(d), positions are
  * sinusoidal_half from 0 (Marian's frequencies, 10000^(-i/(d/2-1))),
  * layer norms have eps 1e-6, the FFN is swish (SiLU) or ReLU.  Marian's
- * decoder starts from a zero vector, not a token: the target vocabulary
- * gets one more row, Vt, with a zero embedding (zero output weights, if
- * untied) and an output bias of -1e9, and decoder_start_id = Vt; it is
- * never produced (its log-probability is about -1e9) and the others' are
- * unchanged.  EOS and UNK are the ids of "</s>" and "<unk>" in the
- * target vocabulary; bos_id and pad_id are -1.
+ * decoder starts from a zero vector, not a token: decoder_start_id is -1,
+ * which says just that (man/seqpipe-model.5), and the vocabularies are
+ * Marian's.  EOS and UNK are the ids of "</s>" and "<unk>" in the target
+ * vocabulary; bos_id and pad_id are -1.
  *
  * Refused, with a message naming the thing: average-attention and RNN
  * (SSRU) decoders, factored vocabularies (.fsv), lexical shortlists

@@ -287,6 +287,21 @@ inflate_raw(uint8_t *dst, uint64_t size, const uint8_t *src, uint64_t n)
 	    0 : -1;
 }
 
+uint32_t
+sq_crc32(const void *p, size_t n)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	/* crc32() takes uInt lengths: in chunks */
+	for (size_t done = 0; done < n; ) {
+		uInt k = (uInt)SQ_MIN(n - done, (size_t)1 << 30);
+
+		crc = crc32(crc, (const Bytef *)p + done, k);
+		done += k;
+	}
+	return (uint32_t)crc;
+}
+
 const void *
 sq_zip_get(struct sq_zip *z, int i, size_t *len, void **owned)
 {
@@ -294,7 +309,6 @@ sq_zip_get(struct sq_zip *z, int i, size_t *len, void **owned)
 	const uint8_t *lh, *src;
 	uint8_t *buf = NULL;
 	const void *out;
-	uLong crc;
 	uint64_t off;
 
 	*owned = NULL;
@@ -346,15 +360,7 @@ sq_zip_get(struct sq_zip *z, int i, size_t *len, void **owned)
 		    e->method);
 		return NULL;
 	}
-	/* crc32() takes uInt lengths: in chunks */
-	crc = crc32(0L, Z_NULL, 0);
-	for (uint64_t done = 0; done < e->usize; ) {
-		uInt n = (uInt)SQ_MIN(e->usize - done, (uint64_t)1 << 30);
-
-		crc = crc32(crc, (const Bytef *)out + done, n);
-		done += n;
-	}
-	if ((uint32_t)crc != e->crc) {
+	if (sq_crc32(out, (size_t)e->usize) != e->crc) {
 		sq_seterr("%s: member %s: bad CRC-32", z->where, e->name);
 		free(buf);
 		return NULL;

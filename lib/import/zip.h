@@ -65,4 +65,7 @@ int sq_zip_find(const struct sq_zip *z, const char *name);
  */
 const void *sq_zip_get(struct sq_zip *z, int i, size_t *len, void **owned);
 
+/* zlib's CRC-32 of n bytes at p, for any n (zlib takes 32-bit lengths). */
+uint32_t sq_crc32(const void *p, size_t n);
+
 #endif

@@ -206,43 +206,43 @@ sq_spm_model_eos(const struct sq_spm *s)
 }
 
 extern "C" struct sq_spm *
-sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
+sq_spm_model(const struct sq_model *m, int target)
 {
-	struct sq_model *m;
 	struct sq_spm *s;
 	const char *tensor = target ? "spm.target" : "spm.source";
-	const uint8_t *data = nullptr;
-	size_t len = 0;
+	const uint8_t *data = target ? m->spm_tgt : m->spm_src;
+	size_t len = target ? m->spm_tgt_len : m->spm_src_len;
 	char what[4096];
 
-	if (!(m = sq_model_open(path)))
-		return nullptr;
-	if (target) {
-		data = m->spm_tgt;
-		len = m->spm_tgt_len;
-	} else {
-		data = m->spm_src;
-		len = m->spm_src_len;
-	}
 	if (!data) {
 		sq_seterr("%s: no %s tensor: the model file has no "
-		    "SentencePiece model", path, tensor);
-		sq_model_close(m);
+		    "SentencePiece model", m->path, tensor);
 		return nullptr;
 	}
-	snprintf(what, sizeof(what), "%s: %s", path, tensor);
+	snprintf(what, sizeof(what), "%s: %s", m->path, tensor);
 	s = load(reinterpret_cast<const char *>(data), len, what);
 	if (s && set_map(s, target ? m->vocab_tgt : m->vocab_src, target ?
 	    m->cfg.tgt_vocab_size : m->cfg.src_vocab_size, m->cfg.unk_id,
 	    what) < 0) {
 		sq_spm_free(s);
-		s = nullptr;
+		return nullptr;
 	}
-	if (s) {
-		snprintf(id, id_size, "%s", m->model_id);
+	if (s)
 		s->model_eos = !target &&
 		    sq_model_meta(m, "marian.source-eos-id") != nullptr;
-	}
+	return s;
+}
+
+extern "C" struct sq_spm *
+sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
+{
+	struct sq_model *m;
+	struct sq_spm *s;
+
+	if (!(m = sq_model_open(path)))
+		return nullptr;
+	if ((s = sq_spm_model(m, target)))
+		snprintf(id, id_size, "%s", m->model_id);
 	sq_model_close(m);
 	return s;
 }

@@ -23,6 +23,7 @@ extern "C" {
 #endif
 
 struct sq_spm;
+struct sq_model;
 
 /* One candidate of an n-best or sampled encoding (borrowed). */
 struct sq_spm_cand {
@@ -53,6 +54,13 @@ struct sq_spm *sq_spm_new(const void *data, size_t len);
  */
 struct sq_spm *sq_spm_open_model(const char *path, int target, char *id,
     size_t id_size);
+/*
+ * The same from a model sq_model_open() opened (m->path names it in
+ * messages);
+ * the handle copies what it needs and outlives m.  NULL with sq_errstr()
+ * set on failure.  Caller frees with sq_spm_free().
+ */
+struct sq_spm *sq_spm_model(const struct sq_model *m, int target);
 /*
  * Whether the model file wants EOS at the end of every source (imported
  * Marian models do): tokenize then appends it as --eos would.

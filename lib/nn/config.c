@@ -39,9 +39,10 @@ static const struct {
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
 static const char *const activations[] = {"relu", "gelu", "silu"};
-static const char *const pos_kinds[] = {
-	"sinusoidal", "sinusoidal_half", "learned"
+static const char *const pos_kinds[] = {	/* enum sq_pos_kind's order */
+	"sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"
 };
+#define N_POS_KINDS ((int)(sizeof(pos_kinds) / sizeof(pos_kinds[0])))
 
 void
 sq_config_defaults(struct sq_config *c)
@@ -123,7 +124,8 @@ parse_value(void *p, int kind, const char *s)
 	case K_ACT:
 		return (*(int *)p = lookup_name(s, activations, 3)) < 0 ? -1 : 0;
 	case K_POS:
-		return (*(int *)p = lookup_name(s, pos_kinds, 3)) < 0 ? -1 : 0;
+		return (*(int *)p = lookup_name(s, pos_kinds, N_POS_KINDS)) < 0 ?
+		    -1 : 0;
 	}
 	return -1;
 }
@@ -136,7 +138,8 @@ kind_hint(int kind)
 	case K_BOOL: return "0 or 1";
 	case K_FLOAT: return "a finite number";
 	case K_ACT: return "relu, gelu or silu";
-	default: return "sinusoidal, sinusoidal_half or learned";
+	default: return "sinusoidal, sinusoidal_half, sinusoidal_half_hf or "
+	    "learned";
 	}
 }
 
@@ -215,10 +218,10 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->eos_id < 0 || c->eos_id >= v_min)
 		BAD("%s: config eos_id = %d outside both vocabularies (%d)",
 		    path, c->eos_id, v_min);
-	if (c->decoder_start_id < 0 || c->decoder_start_id >= c->tgt_vocab_size)
-		BAD("%s: config decoder_start_id = %d outside the target "
-		    "vocabulary (%d)", path, c->decoder_start_id,
-		    c->tgt_vocab_size);
+	if (c->decoder_start_id < -1 || c->decoder_start_id >= c->tgt_vocab_size)
+		BAD("%s: config decoder_start_id = %d: must be -1 (the zero "
+		    "vector) or inside the target vocabulary (%d)", path,
+		    c->decoder_start_id, c->tgt_vocab_size);
 	if (c->bos_id >= v_min || c->pad_id >= v_min || c->unk_id >= v_min)
 		BAD("%s: config bos_id, pad_id, unk_id (%d, %d, %d) must be "
 		    "-1 (none) or inside both vocabularies (%d)", path,

@@ -348,7 +348,11 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 		return -1;
 	}
 	for (r = 0; r < d->rows; r++) {
-		if (tokens[r] < 0 || tokens[r] >= c->tgt_vocab_size) {
+		/* -1: the zero start vector, for a model that starts so */
+		int zero = tokens[r] == -1 && d->t == 0 &&
+		    c->decoder_start_id == -1;
+
+		if (!zero && (tokens[r] < 0 || tokens[r] >= c->tgt_vocab_size)) {
 			sq_seterr("decoder: row %d: token %d outside the target "
 			    "vocabulary [0, %d)", r, (int)tokens[r],
 			    c->tgt_vocab_size);

@@ -74,12 +74,12 @@ int sq_decoder_sentence(const struct sq_decoder *d, int r);
 
 /*
  * One step for every row: row r reads tokens[r] as its next input (at the
- * first step normally cfg.decoder_start_id; afterwards the token chosen
- * for it) and logp (rows, Vt) receives, row by row, the log-softmax of the
+ * first step normally cfg.decoder_start_id, which may be -1, the zero
+ * vector, when the config says so; afterwards the token chosen for it) and logp (rows, Vt) receives, row by row, the log-softmax of the
  * distribution of the token that follows.  With alignment on (see
  * sq_decoder_set_align()) it also records the step's cross-attention.
  * Returns 0, or -1 with sq_errstr() set when max_steps steps were taken
- * or a token is outside [0, Vt).
+ * or a token is outside [0, Vt) (and is not that -1).
  */
 int sq_decoder_step(struct sq_decoder *d, const int32_t *tokens,
     float *logp);

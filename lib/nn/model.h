@@ -55,12 +55,15 @@
  *   embed:  x_t = embed_scale * E[id_t] + PE[t + position_offset]
  *           (t + position_offset < max_positions).  The encoder reads the
  *           source ids as given; the decoder reads decoder_start_id, then
- *           the target tokens.  Sinusoids are computed in double and
+ *           the target tokens; a decoder_start_id of -1 reads a zero
+ *           embedding (x_0 = PE[position_offset]), as Marian starts.  Sinusoids are computed in double and
  *           rounded to float32; with w_i = 10000^(-2i/D), i in [0, D/2):
  *           sinusoidal:      PE[p][2i] = sin(p w_i), PE[p][2i+1] = cos(p w_i)
  *           sinusoidal_half: PE[p][i] = sin(p v_i), PE[p][D/2+i] = cos(p v_i)
  *                            with v_i = exp(-i ln(10000) / (D/2 - 1))
  *                            (tensor2tensor, Marian, fairseq)
+ *           sinusoidal_half_hf: PE[p][i] = sin(p w_i), PE[p][D/2+i] =
+ *                            cos(p w_i) (Hugging Face's MarianMTModel)
  *           learned:         PE = {encoder,decoder}.embed_positions.weight
  *   attn:   per head h (dims [h D/H, (h+1) D/H)): softmax(q k^T / sqrt(D/H)
  *           + mask) v, heads concatenated, then out_proj; q, k, v are the
@@ -90,7 +93,8 @@ enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
 enum sq_pos_kind {
 	SQ_POS_SIN_INTERLEAVED,	/* the paper: sin at even, cos at odd dims */
 	SQ_POS_SIN_HALF,	/* Marian/fairseq: sin in [0,D/2), cos after */
-	SQ_POS_LEARNED
+	SQ_POS_LEARNED,
+	SQ_POS_SIN_HALF_HF	/* the half layout, the paper's frequencies */
 };
 
 /*
@@ -113,7 +117,7 @@ struct sq_config {
 				   "gelu", "silu" */
 	int positions;		/* enum sq_pos_kind: "sinusoidal" [it]
 				   (interleaved), "sinusoidal_half",
-				   "learned" */
+				   "learned", "sinusoidal_half_hf" */
 	int position_offset;	/* [0]: position of the first token */
 	float embed_scale;	/* [sqrt(D)]: embeddings are multiplied by it */
 	int tie_src_tgt;	/* [0]: decoder uses encoder.embed_tokens */
@@ -124,7 +128,8 @@ struct sq_config {
 	int eos_id;		/* [2] */
 	int pad_id;		/* [0]; -1: none */
 	int unk_id;		/* [3]; -1: none */
-	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1] */
+	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
+				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
 };
 
@@ -161,6 +166,7 @@ struct sq_decoder_layer {
 };
 
 struct sq_params;
+struct sq_st;
 
 struct sq_model {
 	struct sq_config cfg;
@@ -192,9 +198,8 @@ struct sq_model {
 					   stores as F16, widened; NULL for a
 					   file of F32 weights */
 
-	void *map;			/* the whole file, mmap'ed */
-	size_t map_len;
-	void *json;			/* parsed header, owned */
+	struct sq_st *file;		/* the mapped file (nn/safetensors.h),
+					   owned; NULL for sq_model_new() */
 };
 
 /*
@@ -261,6 +266,13 @@ const float *sq_model_extra(const struct sq_model *m, const char *name,
 
 /* A metadata value of a mapped model file, or NULL.  Borrowed. */
 const char *sq_model_meta(const struct sq_model *m, const char *key);
+
+/*
+ * The tools' metadata of a mapped model file (the keys with a dot), in
+ * file order, into *kv: n entries whose strings are borrowed from m, in
+ * an array the caller frees (NULL if n is 0).  Returns n.
+ */
+int sq_model_tool_meta(const struct sq_model *m, struct sq_extra_meta **kv);
 
 /*
  * Reads only the header's metadata to learn the model id, without mapping

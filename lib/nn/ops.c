@@ -505,7 +505,9 @@ sinusoid(float *out, int pos, int D, int kind)
 			out[2 * i + 1] = (float)cos(a);
 		}
 	} else {
-		double step = log(10000.0) / (half > 1 ? half - 1 : 1);
+		/* spread by D/2 - 1 (tensor2tensor), or D/2 (the paper's) */
+		double step = kind == SQ_POS_SIN_HALF_HF ? log(10000.0) / half :
+		    log(10000.0) / (half > 1 ? half - 1 : 1);
 
 		for (i = 0; i < half; i++) {
 			double a = pos * exp(-step * i);
@@ -542,7 +544,10 @@ sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
 		float *o = out + (long)t * D;		/* (D) */
 		const float *p = pe + (long)t * D;	/* (D) */
 
-		for (d = 0; d < D; d++)
-			o[d] = scale * e[d] + p[d];
+		if (ids[t] < 0)		/* the zero start vector */
+			memcpy(o, p, (size_t)D * sizeof(float));
+		else
+			for (d = 0; d < D; d++)
+				o[d] = scale * e[d] + p[d];
 	}
 }

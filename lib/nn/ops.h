@@ -91,14 +91,18 @@ void sq_attend_ref(float *out, float *probs, const float *q,
  * double and rounded: SQ_POS_SIN_INTERLEAVED (the paper: sin at 2i, cos at
  * 2i+1, frequency 10000^(-2i/D)) or SQ_POS_SIN_HALF (tensor2tensor,
  * fairseq, Marian: sin in [0, D/2), cos after, frequency
- * exp(-i ln(10000)/(D/2-1))).  The caller keeps first + n <= P.
+ * exp(-i ln(10000)/(D/2-1))) or SQ_POS_SIN_HALF_HF (that layout, the
+ * paper's frequencies: Hugging Face's Marian).  The caller keeps
+ * first + n <= P.
  */
 void sq_positions(float *out, int first, int n, int D, int kind,
     const float *learned);
 
 /*
- * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D).  The ids are
- * the caller's to check against E's rows.
+ * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D); an id of -1
+ * embeds as the zero vector (out = pe: a decoder that starts from zero,
+ * decoder_start_id -1).  The other ids are the caller's to check against
+ * E's rows.
  */
 void sq_embed(float *out, const float *E, const int32_t *ids,
     const float *pe, float scale, int n, int D);

@@ -97,7 +97,7 @@ sq_beam_new(const struct sq_beam_opts *o)
 		return NULL;
 	}
 	if (o->n_vocab < 1 || o->eos_id < 0 || o->eos_id >= o->n_vocab ||
-	    o->start_id < 0) {
+	    o->start_id < -1 || o->start_id >= o->n_vocab) {
 		sq_seterr("vocabulary of %d with EOS %d and start %d: bad ids",
 		    o->n_vocab, (int)o->eos_id, (int)o->start_id);
 		return NULL;

@@ -57,7 +57,7 @@ struct sq_beam_opts {
 	int no_early_stop;	/* run until every slot is finished (tests) */
 	const int32_t *banned;	/* (n_banned) ids never chosen, e.g. UNK; */
 	int n_banned;		/* copied by sq_beam_new() */
-	int32_t start_id;	/* fed at step 0 */
+	int32_t start_id;	/* fed at step 0; -1 the zero vector */
 	int32_t eos_id;
 	int n_vocab;		/* V */
 };

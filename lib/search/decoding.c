@@ -13,6 +13,7 @@
 #include "base/util.h"
 
 struct sq_beam_decoder {
+	const struct sq_model *m;
 	struct sq_decoder *dec;
 	int k;			/* hypotheses per sentence */
 	int n_sent;		/* rows after sq_decoder_begin() */
@@ -66,6 +67,17 @@ sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
 	return x < 0 ? 0 : (int)x;
 }
 
+void
+sq_search_ban(const struct sq_model *m, float *logp, int rows)
+{
+	const struct sq_config *c = &m->cfg;
+
+	if (c->pad_id < 0 || c->pad_id == c->eos_id)
+		return;
+	for (int r = 0; r < rows; r++)
+		logp[(long)r * c->tgt_vocab_size + c->pad_id] = -INFINITY;
+}
+
 static int
 by_len(const void *pa, const void *pb, void *arg)
 {
@@ -108,6 +120,7 @@ sq_beam_decoder_new(const struct sq_model *m, struct sq_pool *pool,
 {
 	struct sq_beam_decoder *bd = sq_calloc(1, sizeof(*bd));
 
+	bd->m = m;
 	bd->dec = sq_decoder_new(m, pool);
 	bd->k = k;
 	bd->logp = sq_reallocarray(NULL, (size_t)max_sent * k,
@@ -147,5 +160,6 @@ sq_beam_decoder_step(void *ctx, const struct sq_beam_step *st)
 	}
 	if (sq_decoder_step(bd->dec, st->ids, bd->logp) < 0)
 		return NULL;
+	sq_search_ban(bd->m, bd->logp, st->n_rows);
 	return bd->logp;
 }

@@ -38,6 +38,15 @@ int sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
     const struct sq_model *m);
 
 /*
+ * A rule every search follows: the model's padding is never produced.  A
+ * model whose decoder starts from its pad row (Hugging Face's Marian)
+ * gives pad a log-prob like any other id; Hugging Face bans it with
+ * bad_words_ids, fairseq's search bans pad always.  Sets logp[pad_id] to
+ * -inf in the rows of logp (rows, Vt), unless pad_id is -1 or EOS's.
+ */
+void sq_search_ban(const struct sq_model *m, float *logp, int rows);
+
+/*
  * Cuts n sentences of source lengths len[] into batches of similar
  * length: order[] receives the sentence indices sorted by length (ties in
  * input order) and start[] the first position in order[] of each batch,
@@ -70,7 +79,8 @@ int sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
  * The step function (a sq_beam_step_fn) of sq_beam_run(..., ctx = bd)
  * after sq_beam_decoder_begin(): selects the rows the search asks for
  * (their parents, or at the first step the sentences that take one) and
- * steps the decoder.  Returns (n_rows, Vt) log-probabilities, owned by bd
+ * steps the decoder, banning what sq_search_ban() bans.  Returns (n_rows,
+ * Vt) log-probabilities, owned by bd
  * until the next call, or NULL with sq_errstr() set.
  */
 float *sq_beam_decoder_step(void *bd, const struct sq_beam_step *st);

@@ -114,6 +114,7 @@ choose(struct sq_greedy *g, struct sq_greedy_sent *s, float *lp)
 		return s->n < s->n_forced ? s->forced[s->n] : c->eos_id;
 	if (s->forced != NULL && s->n < s->n_forced)
 		return s->forced[s->n];
+	sq_search_ban(g->m, lp, 1);
 	if (g->o.no_unk && c->unk_id >= 0)
 		lp[c->unk_id] = -INFINITY;
 	if (s->n < g->o.min_len)

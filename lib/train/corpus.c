@@ -375,7 +375,11 @@ run_batch(struct sq_corpus *c, struct batch *b, const struct sq_corpus_opts *o,
 	return 0;
 }
 
-/* A segmenter of its own over spm (borrowed): plain ids, no BOS/EOS. */
+/*
+ * A segmenter of its own over spm (borrowed): plain ids, no BOS, and EOS
+ * only where the model wants it after each source (Marian's, as
+ * tokenize gives it).
+ */
 static struct sq_segment *
 segmenter(const struct sq_spm *spm, struct sq_pool *pool)
 {
@@ -384,7 +388,8 @@ segmenter(const struct sq_spm *spm, struct sq_pool *pool)
 
 	if (dup == NULL)
 		return NULL;
-	if (sq_spm_set_options(dup, "", "") < 0) {
+	if (sq_spm_set_options(dup, sq_spm_model_eos(spm) ? "eos" : "",
+	    "") < 0) {
 		sq_spm_free(dup);
 		return NULL;
 	}

@@ -12,7 +12,9 @@
  * without a newline is a line.
  *
  * Each side becomes its SentencePiece ids, without BOS or EOS (what
- * tokenize writes by default, what spm_encode --output_format=id prints);
+ * tokenize writes by default, what spm_encode --output_format=id prints),
+ * in the model's numbering and with EOS after the source where the
+ * handle says so (one of sq_spm_model(): an imported Marian model's);
  * bytes that are not UTF-8 become U+FFFD inside SentencePiece, as in
  * spm_encode, and such lines are counted, not refused.  A pair with a side
  * that is blank (only ASCII white space, '\r' included) or that has no ids

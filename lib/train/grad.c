@@ -862,7 +862,9 @@ sq_embed_backward(float *dE, const float *dout, const int32_t *ids,
 	int t;
 
 	for (t = 0; t < n; t++)
-		axpy(dE + (long)ids[t] * D, scale, dout + (long)t * D, D);
+		if (ids[t] >= 0)	/* -1, the zero start, has no row */
+			axpy(dE + (long)ids[t] * D, scale, dout + (long)t * D,
+			    D);
 }
 
 void

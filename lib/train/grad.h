@@ -215,7 +215,8 @@ void sq_argmax(int32_t *out, const float *x, int M, int V,
 /*
  * Backward of sq_embed(), out[t] = scale E[ids[t]] + pe[t]:
  * dE[ids[t]] += scale * dout[t] for t in [0, n) in order (a repeated id
- * adds up in a fixed order), dout (n, D), dE (rows, D).
+ * adds up in a fixed order; an id of -1, the zero start vector, has no
+ * row and adds nothing), dout (n, D), dE (rows, D).
  */
 void sq_embed_backward(float *dE, const float *dout, const int32_t *ids,
     float scale, int n, int D);

@@ -311,7 +311,8 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 		if (b->dec_in != NULL) {
 			memcpy(in, b->dec_in[i], (n + 1) * sizeof(int32_t));
 			for (t = 0; t <= n; t++)
-				if (in[t] < 0 || in[t] >= c->tgt_vocab_size) {
+				if ((in[t] < 0 || in[t] >= c->tgt_vocab_size) &&
+				    !(t == 0 && in[t] == c->decoder_start_id)) {
 					sq_seterr("pair %d: decoder input %d "
 					    "outside [0, %d)", i, (int)in[t],
 					    c->tgt_vocab_size);

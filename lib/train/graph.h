@@ -12,9 +12,10 @@
  * what the engine computes step by step, and its loss with no label
  * smoothing is minus the log-probability decode --score gives.
  *
- * Sentence i's decoder reads decoder_start_id, y_1 .. y_n (or, for
- * scheduled sampling, the caller's inputs of the same length) and is
- * scored on y_1 .. y_n, EOS: n + 1 positions.
+ * Sentence i's decoder reads decoder_start_id (-1: the zero vector, whose
+ * embedding has no gradient), y_1 .. y_n (or, for scheduled sampling, the
+ * caller's inputs of the same length, starting so) and is scored on
+ * y_1 .. y_n, EOS: n + 1 positions.
  *
  * Memory: the activations the backward needs are kept in one arena
  * planned from the batch's sizes (rows, and the attention map sizes) and

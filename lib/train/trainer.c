@@ -43,6 +43,12 @@ struct trainer {
 	char *spm_src, *spm_tgt;	/* serialized models, owned */
 	size_t spm_src_len, spm_tgt_len;
 	struct sq_spm *sp_src, *sp_tgt;
+	/* kept from the --init model or the checkpoint (keep_from()) */
+	int32_t *vocab_src, *vocab_tgt;	/* (Vs), (Vt) piece maps, or NULL;
+					   one array with a shared vocabulary */
+	struct sq_extra_meta *meta;	/* (n_meta) the tools' metadata */
+	int n_meta;
+	char *provenance;		/* NULL: a new model's */
 	struct sq_model *m;		/* the weights, owned */
 	struct sq_model *gm;		/* the gradients, same layout */
 	float *adam_m, *adam_v;		/* (total) */
@@ -120,7 +126,10 @@ take_spm(char **dst, size_t *dst_len, const void *src, size_t len)
 
 /* ---- vocabularies, config, model ---- */
 
-/* The SentencePiece models: from a model, from files, or trained. */
+/*
+ * The SentencePiece models: from a model (with its own numbering of the
+ * pieces and its source EOS, if it has them), from files, or trained.
+ */
 static int
 vocabularies(struct trainer *t, const struct sq_model *from)
 {
@@ -137,6 +146,9 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 		    from->spm_src_len);
 		take_spm(&t->spm_tgt, &t->spm_tgt_len, from->spm_tgt,
 		    from->spm_tgt_len);
+		t->sp_src = sq_spm_model(from, 0);
+		t->sp_tgt = sq_spm_model(from, 1);
+		return t->sp_src == NULL || t->sp_tgt == NULL ? -1 : 0;
 	} else if (o->src_spm != NULL) {
 		if (sq_read_file(o->src_spm, &t->spm_src, &t->spm_src_len) < 0 ||
 		    sq_read_file(o->tgt_spm ? o->tgt_spm : o->src_spm, &t->spm_tgt,
@@ -239,7 +251,53 @@ copy_model(const struct sq_model *from, const char *id)
 	return m;
 }
 
-/* Points the model's SentencePiece fields at the trainer's copies. */
+static int32_t *
+copy_map(const int32_t *map, int n)
+{
+	int32_t *p = sq_malloc(((size_t)n + 1) * sizeof(int32_t));
+
+	memcpy(p, map, (size_t)n * sizeof(int32_t));
+	return p;
+}
+
+/*
+ * What a model made from another keeps of it: its numbering of the
+ * pieces, the tools' metadata but train's own (an imported model's
+ * marian.*), and its provenance (after ours for --init: fine-tuning
+ * makes another model).
+ */
+static void
+keep_from(struct trainer *t, const struct sq_model *from, int init)
+{
+	const struct sq_config *c = &from->cfg;
+	struct sq_extra_meta *kv;
+	int n = sq_model_tool_meta(from, &kv);
+	size_t len;
+
+	if (from->vocab_src != NULL)
+		t->vocab_src = copy_map(from->vocab_src, c->src_vocab_size);
+	if (c->shared_vocab)
+		t->vocab_tgt = t->vocab_src;
+	else if (from->vocab_tgt != NULL)
+		t->vocab_tgt = copy_map(from->vocab_tgt, c->tgt_vocab_size);
+	t->meta = sq_calloc((size_t)n + 1, sizeof(*t->meta));
+	for (int i = 0; i < n; i++)
+		if (strncmp(kv[i].key, "train.", 6) != 0) {
+			t->meta[t->n_meta].key = sq_strdup(kv[i].key);
+			t->meta[t->n_meta++].value = sq_strdup(kv[i].value);
+		}
+	free(kv);
+	if (!init) {
+		t->provenance = sq_strdup(from->provenance);
+		return;
+	}
+	len = strlen(from->provenance) + 64;
+	t->provenance = sq_malloc(len);
+	snprintf(t->provenance, len, "seqpipe train " SQ_VERSION "%s%s",
+	    *from->provenance ? ", fine-tuned from: " : "", from->provenance);
+}
+
+/* Points the model's vocabulary fields at the trainer's copies. */
 static void
 attach_vocab(struct trainer *t, struct sq_model *m)
 {
@@ -247,7 +305,34 @@ attach_vocab(struct trainer *t, struct sq_model *m)
 	m->spm_src_len = t->spm_src_len;
 	m->spm_tgt = (const uint8_t *)t->spm_tgt;
 	m->spm_tgt_len = t->spm_tgt_len;
-	m->provenance = "seqpipe train " SQ_VERSION;
+	m->vocab_src = t->vocab_src;
+	m->vocab_tgt = t->vocab_tgt;
+	m->provenance = t->provenance ? t->provenance :
+	    "seqpipe train " SQ_VERSION;
+}
+
+/*
+ * Writes m to path with the kept metadata and x's (x's tensors, and its
+ * keys after the kept ones).  0 or -1.
+ */
+static int
+save_model(struct trainer *t, const struct sq_model *m, const char *path,
+    const struct sq_save_opts *x)
+{
+	struct sq_save_opts so = x ? *x : (struct sq_save_opts){0};
+	struct sq_extra_meta *all = sq_calloc((size_t)(t->n_meta + so.n_meta)
+	    + 1, sizeof(*all));
+	int rc;
+
+	memcpy(all, t->meta, (size_t)t->n_meta * sizeof(*all));
+	if (so.n_meta > 0)
+		memcpy(all + t->n_meta, so.meta, (size_t)so.n_meta *
+		    sizeof(*all));
+	so.meta = all;
+	so.n_meta += t->n_meta;
+	rc = sq_model_save(m, path, &so);
+	free(all);
+	return rc;
 }
 
 /* The gradients and Adam's moments, zero, laid out as the weights. */
@@ -289,7 +374,7 @@ save_snapshot(struct trainer *t)
 		return 0;
 	snprintf(step, sizeof(step), "%ld", t->step);
 	snapshot_path(t, k, path, sizeof(path));
-	return sq_model_save(t->m, path, &x);
+	return save_model(t, t->m, path, &x);
 }
 
 /*
@@ -358,7 +443,7 @@ save_checkpoint(struct trainer *t)
 	snprintf(best, sizeof(best), "%.17g", t->best);
 	snprintf(bad, sizeof(bad), "%ld", t->bad);
 	snprintf(secs, sizeof(secs), "%.1f", t->elapsed0 + sq_now() - t->t0);
-	if (sq_model_save(t->m, t->ckpt, &x) < 0 || save_snapshot(t) < 0)
+	if (save_model(t, t->m, t->ckpt, &x) < 0 || save_snapshot(t) < 0)
 		return -1;
 	t->saved = t->step;
 	return 0;
@@ -448,6 +533,7 @@ resume(struct trainer *t)
 	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
 	    c->model_id)) == NULL)
 		goto fail;
+	keep_from(t, c, 0);
 	attach_vocab(t, t->m);
 	make_state(t);
 	memcpy(t->adam_m, am, (size_t)na * sizeof(float));
@@ -478,6 +564,7 @@ start(struct trainer *t)
 		}
 		model_id(t, id, sizeof(id));
 		t->m = copy_model(from, id);
+		keep_from(t, from, 1);
 		sq_model_close(from);
 		if (t->m == NULL)
 			return -1;
@@ -703,7 +790,7 @@ validate(struct trainer *t, struct sq_train_report *r)
 	if (r->best) {
 		t->best = vl;
 		t->bad = 0;
-		if (sq_model_save(t->m, t->best_path, NULL) < 0)
+		if (save_model(t, t->m, t->best_path, NULL) < 0)
 			return -1;
 	} else
 		t->bad++;
@@ -856,13 +943,13 @@ finish(struct trainer *t)
 		if ((n = average_snapshots(t)) < 0)
 			return -1;
 		note(t, "the model is the mean of the last %d checkpoints", n);
-		return sq_model_save(t->m, t->o->output, &so);
+		return save_model(t, t->m, t->o->output, &so);
 	}
 	if (t->valid == NULL || !isfinite(t->best))
-		return sq_model_save(t->m, t->o->output, &so);
+		return save_model(t, t->m, t->o->output, &so);
 	if ((best = sq_model_open(t->best_path)) == NULL)
 		return -1;
-	rc = sq_model_save(best, t->o->output, &so);
+	rc = save_model(t, best, t->o->output, &so);
 	sq_model_close(best);
 	return rc;
 }
@@ -882,6 +969,15 @@ trainer_free(struct trainer *t)
 	sq_spm_free(t->sp_tgt);
 	free(t->spm_src);
 	free(t->spm_tgt);
+	if (t->vocab_tgt != t->vocab_src)
+		free(t->vocab_tgt);
+	free(t->vocab_src);
+	for (int i = 0; i < t->n_meta; i++) {
+		free((char *)t->meta[i].key);
+		free((char *)t->meta[i].value);
+	}
+	free(t->meta);
+	free(t->provenance);
 	free(t->options);
 	if (t->log != NULL)
 		fclose(t->log);

@@ -4,7 +4,8 @@
  *
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
- * norms, tied, and untied with an output bias and SiLU), random weights
+ * norms, tied, and untied with an output bias and SiLU whose decoder
+ * starts from the zero vector, decoder_start_id -1), random weights
  * and a batch of pairs of mixed lengths (an empty source among them;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
@@ -89,6 +90,7 @@ config(struct sq_config *c, int variant)
 		c->positions = SQ_POS_SIN_HALF;
 		c->output_bias = 1;
 		c->decoder_final_norm = 1;
+		c->decoder_start_id = -1;	/* Marian's zero start */
 	}
 	sq_config_finish(c);
 }
