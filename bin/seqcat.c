@@ -146,6 +146,7 @@ cat(struct seqcat *c, const char *path)
 		if (c->hard_align && rec.kind == SQ_REC_ALIGN &&
 		    (c->mode == OUT_VERBOSE || c->mode == OUT_TEXT)) {
 			print_hard_align(&rec, c->mode == OUT_VERBOSE);
+			sq_check_write(stdout, "<stdout>");
 			continue;
 		}
 		if (c->mode != OUT_VERBOSE) {

@@ -20,6 +20,7 @@
  * of threads.  An error stops the output at the line that caused it, as
  * if the lines were done one by one.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -98,6 +99,7 @@ flush(struct sq_segment *seg, struct sq_writer *w, const char *name,
 		if (!w) {
 			fwrite(it.text, 1, it.n, stdout);
 			putchar('\n');
+			sq_check_write(stdout, "<stdout>");
 			continue;
 		}
 		rec.key = it.key;
@@ -106,7 +108,7 @@ flush(struct sq_segment *seg, struct sq_writer *w, const char *name,
 		rec.ids = it.ids;
 		rec.n_ids = it.n;
 		if (sq_stream_write(w, &rec) < 0)
-			sq_die("%s", sq_errstr());
+			sq_die("<stdout>: %s", sq_errstr());
 	}
 	if (rc < 0)
 		sq_die("%s: line %llu: %s", name, *lineno + fail, sq_errstr());
@@ -152,7 +154,7 @@ main(int argc, char *argv[])
 	struct sq_spm *spm;
 	uint64_t key = 0;
 	unsigned long long lineno;
-	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i;
+	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i, err;
 	char id[256], *hint, *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -236,9 +238,11 @@ main(int argc, char *argv[])
 			    sq_segment_bytes(seg) >= BATCH_BYTES)
 				flush(seg, w, name, &key, &lineno);
 		}
-		if (ferror(f))
-			sq_die("%s:", name);
+		/* the lines read before a read error still go out */
+		err = ferror(f) ? errno : 0;
 		flush(seg, w, name, &key, &lineno);
+		if (err)
+			sq_die("%s: line %llu: %s", name, lineno, strerror(err));
 		if (f != stdin)
 			fclose(f);
 	}
