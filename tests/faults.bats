@@ -282,6 +282,40 @@ text() { cat "$1"; }
 	done
 }
 
+# in_use CHANGE: encode reads 5 sentences from a FIFO with a copy of the
+# model, CHANGE is done to the copy, then 25 more follow; sets st to
+# encode's status and n to the whole records it wrote
+in_use() {
+	seqcat -t "$D/small.tok" > "$T/ids"
+	cp "$M" "$T/mm.sq"
+	rm -f "$T/ff"
+	mkfifo "$T/ff"
+	encode -m "$T/mm.sq" -t 1 --batch-size 1 "$T/ff" > "$T/o" 2> "$T/err" &
+	local pid=$!
+	exec 7> "$T/ff"
+	head -n 5 "$T/ids" >&7
+	# the model is mapped at the first record, and used for each
+	sleep 1
+	"$@"
+	sed -n '6,$p' "$T/ids" >&7
+	exec 7>&-
+	st=0
+	wait "$pid" || st=$?
+	n=$(seqcat "$T/o" 2> /dev/null | wc -l)
+}
+
+@test "a model changed while in use: renamed over, nothing happens; cut short, SIGBUS (man 5 seqpipe-model)" {
+	cp "$M" "$T/new.sq"
+	in_use mv "$T/new.sq" "$T/mm.sq"
+	[ "$st" -eq 0 ]
+	[ "$n" -eq 30 ]
+	numcmp 1e-5 <(seqcat "$D/small.mem") <(seqcat "$T/o")
+	# as the man page says: not guarded, the program dies of SIGBUS
+	in_use truncate -s 4096 "$T/mm.sq"
+	[ "$st" -eq 135 ]
+	[ "$n" -lt 30 ]
+}
+
 # gen EXPR...: a stream from tests/streamgen.py
 gen() {
 	"$PY" "$SRCDIR/tests/streamgen.py" "$@"
