@@ -321,6 +321,14 @@ gen() {
 	"$PY" "$SRCDIR/tests/streamgen.py" "$@"
 }
 
+# limited COMMAND MESSAGE: COMMAND, in 300 MB of address space (a 1 GB
+# buffer cannot be had), exits 1 with MESSAGE
+limited() {
+	run --separate-stderr sh -c "ulimit -v 300000; $1"
+	[ "$status" -eq 1 ] || fail "$1: status $status"
+	[ "$stderr" = "$2" ] || fail "$1: $stderr"
+}
+
 @test "length fields that claim 1 GB or 4 GB in a small stream: an error, no allocation" {
 	asan && skip "ulimit -v and ASan's shadow memory do not mix"
 	# a memory record head claiming 1 GB (the most the format allows),
@@ -335,19 +343,14 @@ gen() {
 	# a memory record of 16 bytes claiming 2^32 x 2^32 floats
 	gen 'H(2, "faults-1", "")' \
 	    'R(2, 0, struct.pack("<IIII", 0, 0xffffffff, 0xffffffff, 0))' > "$T/rows"
-	# 300 MB of address space: a 1 GB buffer cannot be had
-	run --separate-stderr sh -c "ulimit -v 300000; decode -m '$M' '$T/1g'"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "decode: $T/1g: record 0 (key 0): truncated payload (100 of 1073741824 bytes)" ]
-	run --separate-stderr sh -c "ulimit -v 300000; seqcat '$T/4g'"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "seqcat: $T/4g: record 0 (key 0): absurd payload length 4294967295 (corrupt record head?)" ]
-	run --separate-stderr sh -c "ulimit -v 300000; beamsearch -m '$M' '$T/z1g'"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "beamsearch: $T/z1g: record 0 (key 0): zlib: data after the compressed stream" ]
-	run --separate-stderr sh -c "ulimit -v 300000; decode -m '$M' '$T/rows'"
-	[ "$status" -eq 1 ]
-	[ "$stderr" = "decode: $T/rows: record 0 (key 0): memory payload of 16 bytes for 0 ids and 4294967295 x 4294967295 floats" ]
+	limited "decode -m $M $T/1g" \
+	    "decode: $T/1g: record 0 (key 0): truncated payload (100 of 1073741824 bytes)"
+	limited "seqcat $T/4g" \
+	    "seqcat: $T/4g: record 0 (key 0): absurd payload length 4294967295 (corrupt record head?)"
+	limited "beamsearch -m $M $T/z1g" \
+	    "beamsearch: $T/z1g: record 0 (key 0): zlib: data after the compressed stream"
+	limited "decode -m $M $T/rows" \
+	    "decode: $T/rows: record 0 (key 0): memory payload of 16 bytes for 0 ids and 4294967295 x 4294967295 floats"
 }
 
 @test "memory that runs out: one line, no abort trace" {
