@@ -13,7 +13,10 @@
  * compressed payloads go through one reused scratch buffer.  Record
  * pointers are borrowed until the next sq_stream_next().  The writer
  * assembles each record in a reused buffer and gives it to stdio with one
- * fwrite, so a program killed after record N has written whole records.
+ * fwrite, so a program that exits after record N (on an error too) has
+ * written whole records; one killed by a signal loses what stdio still
+ * held, and may leave a record cut where its last buffer ended, which the
+ * next reader reports as a truncated record.
  *
  * Invariants: nothing is returned before its CRC has been checked and
  * every length in it has been checked against the bytes it came in; after
