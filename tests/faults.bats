@@ -369,4 +369,13 @@ limited() {
 	# the line before it is kept
 	echo first line | tokenize -m "$M" --text > "$T/first"
 	printf '%s\n' "$output" | cmp - "$T/first"
+	# detok: a line of 7 million ids; bleu: a line of 7 million words
+	{ echo 5 6; "$PY" -c 'import sys; sys.stdout.write("7 8 9 " * 2400000 + "\n")'; echo 10; } > "$T/ids"
+	run --separate-stderr sh -c "ulimit -v 300000; detok -m '$M' '$T/ids'"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "detok: $T/ids: record 1 (key 1): decode: out of memory" ]
+	[ "$output" = "$(echo 5 6 | detok -m "$M")" ]
+	run --separate-stderr sh -c "ulimit -v 300000; bleu '$T/in' -i '$T/in'"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "bleu: out of memory ("*" bytes)" ]]
 }
