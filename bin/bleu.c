@@ -23,7 +23,8 @@
 
 #define USAGE \
 	"[-b] [-lc] [-q] [-sh] [-sl] [--force] [-f format] [-m metric ...]\n" \
-	"       [-nr n] [-s method] [-sv value] [-tok tokenizer] [-w width]\n" \
+	"       [-nr n] [-s method] [-sv value] [-tok tokenizer] [-l src-tgt]\n" \
+	"       [-w width]\n" \
 	"       [-cc n] [-cw n] [--chrf-beta n] [--chrf-eps-smoothing]\n" \
 	"       [--chrf-lowercase] [--chrf-whitespace] [-ci] [-cin n]\n" \
 	"       [-par | -pbs] [-parn n] [-pbsn n] [-j n] [-e encoding]\n" \
@@ -34,7 +35,10 @@
 	"  -nr, --num-refs N         N tab-separated refs per line (1)\n" \
 	"  -m, --metrics M ...       bleu and/or chrf (bleu)\n" \
 	"  -sl, --sentence-level     a score per line\n" \
-	"  -tok, --tokenize T        13a, intl, zh, char or none (13a)\n" \
+	"  -tok, --tokenize T        13a, intl, zh, char or none (13a, or\n" \
+	"                            zh for -l ..-zh)\n" \
+	"  -l, --language-pair S-T   source and target language: T picks BLEU's\n" \
+	"                            tokenizer (zh: zh; ja, ko: not implemented)\n" \
 	"  -s, --smooth-method S     exp, floor, add-k or none (exp)\n" \
 	"  -sv, --smooth-value V     floor: 0.1, add-k: 1\n" \
 	"  -lc, --lowercase          case-insensitive BLEU (off)\n" \
@@ -66,7 +70,7 @@ enum {
 	O_INPUT = 256, O_NREFS, O_METRICS, O_SL, O_TOK, O_SMOOTH, O_SV, O_LC,
 	O_FORCE, O_CC, O_CW, O_BETA, O_WS, O_CLC, O_EPS, O_FORMAT, O_B, O_W,
 	O_SHORT, O_ENC, O_NC, O_Q, O_HELP, O_VERSION, O_CI, O_CIN, O_PAR,
-	O_PBS, O_PARN, O_PBSN, O_JOBS,
+	O_PBS, O_PARN, O_PBSN, O_JOBS, O_LANG,
 };
 
 /* an option's long name and sacrebleu's short one (-nr): the same option */
@@ -79,6 +83,7 @@ static const struct option longopts[] = {
 	OPT2("metrics", "m", required_argument, O_METRICS),
 	OPT2("sentence-level", "sl", no_argument, O_SL),
 	OPT2("tokenize", "tok", required_argument, O_TOK),
+	OPT2("language-pair", "l", required_argument, O_LANG),
 	OPT2("smooth-method", "s", required_argument, O_SMOOTH),
 	OPT2("smooth-value", "sv", required_argument, O_SV),
 	OPT2("lowercase", "lc", no_argument, O_LC),
@@ -113,6 +118,7 @@ struct args {
 	size_t n_refs, n_inputs;
 	int has_input, use_chrf, n_metrics;
 	long nr;
+	const char *langpair;		/* -l */
 	struct sq_bleu_run run;		/* what the evaluation reads */
 };
 
@@ -202,7 +208,9 @@ option(struct args *a, int ch, int argc, char *argv[], int *sv_set)
 			sq_usage_error("-tok: '%s': not one of 13a, intl, zh, "
 			    "char, none", optarg);
 		a->run.bleu.tok = (enum sq_bleu_tok_kind)k;
+		a->run.tok_given = 1;
 		break;
+	case O_LANG: a->langpair = optarg; break;
 	case O_SMOOTH:
 		if ((k = sq_bleu_smooth_kind(optarg)) < 0)
 			sq_usage_error("-s: '%s': not one of exp, floor, "
@@ -316,6 +324,31 @@ parse(struct args *a, int argc, char *argv[])
 	a->run.bleu.effective_order = a->run.sentence;
 }
 
+/*
+ * -l SRC-TGT's target language, as sacrebleu takes it: the second field
+ * of the value split at '-' ("en-zh-TW" gives "zh", "en-" gives ""), a
+ * value without a '-' an error (sacrebleu dies of an IndexError there).
+ * NULL without -l; caller frees.
+ */
+static char *
+target_language(const char *langpair)
+{
+	const char *t;
+	char *trg;
+	size_t n;
+
+	if (langpair == NULL)
+		return NULL;
+	if ((t = strchr(langpair, '-')) == NULL) {
+		sq_warn("-l '%s': not a language pair SRC-TGT", langpair);
+		exit(1);
+	}
+	n = strcspn(++t, "-");
+	trg = memcpy(sq_malloc(n + 1), t, n);
+	trg[n] = '\0';
+	return trg;
+}
+
 /* sacrebleu's notes and warnings, as its logger prints them */
 static void
 log_msg(const char *msg)
@@ -338,6 +371,7 @@ main(int argc, char *argv[])
 	struct sq_bleu_segs *refs;
 	struct sq_bleu_lines *ref_lines;
 	size_t n_refs, n_sys, r;
+	char *trg;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	parse(&a, argc, argv);
@@ -355,6 +389,8 @@ main(int argc, char *argv[])
 	if (a.n_refs == 0)
 		fail(1, "If manual references given, make sure to provide them "
 		    "before the -i/--input argument to avoid confusion.");
+	trg = target_language(a.langpair);
+	a.run.trg_lang = trg;
 
 	n_refs = a.n_refs > (size_t)a.nr ? a.n_refs : (size_t)a.nr;
 	refs = sq_calloc(n_refs, sizeof(*refs));
@@ -374,5 +410,6 @@ main(int argc, char *argv[])
 	free(ref_lines);
 	free(a.refs);
 	free(a.inputs);
+	free(trg);
 	return sq_fshut(stdout, "<stdout>");
 }

@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,33 +136,45 @@ start(struct decode *d)
 		sq_die("%s", sq_errstr());
 }
 
-/* The forced prefix or target of the sentence with key key, checked. */
-static void
+/*
+ * The forced prefix or target of the sentence with key key, checked: 0,
+ * or -1 with sq_errstr() set.
+ */
+static int
 read_forced(struct decode *d, uint64_t key, struct sq_record *rec)
 {
 	int rc = sq_stream_next(d->forced, rec);
 	uint32_t t;
 
 	if (rc < 0)
-		sq_die("%s", sq_errstr());
-	if (rc == 0 || rec->key != key)
-		sq_die("%s: record %llu: %s, the memory stream has key %llu "
+		return -1;
+	if (rc == 0 || rec->key != key) {
+		sq_seterr("%s: record %llu: %s, the memory stream has key %llu "
 		    "here", d->forced_path, (unsigned long long)d->n_forced,
 		    rc == 0 ? "missing" : "another key",
 		    (unsigned long long)key);
+		return -1;
+	}
 	d->n_forced++;
 	for (t = 0; t < rec->n_ids; t++)
 		if (rec->ids[t] < 0 ||
-		    rec->ids[t] >= d->eng.m->cfg.tgt_vocab_size)
-			sq_die("%s: record %llu (key %llu): id %d outside the "
-			    "target vocabulary [0, %d)", d->forced_path,
+		    rec->ids[t] >= d->eng.m->cfg.tgt_vocab_size) {
+			sq_seterr("%s: record %llu (key %llu): id %d outside "
+			    "the target vocabulary [0, %d)", d->forced_path,
 			    (unsigned long long)(d->n_forced - 1),
 			    (unsigned long long)key, (int)rec->ids[t],
 			    d->eng.m->cfg.tgt_vocab_size);
+			return -1;
+		}
+	return 0;
 }
 
-/* Takes one memory record into the batch, decoding the batch when full. */
-static void
+/*
+ * Takes one memory record into the batch, decoding the batch when full.
+ * 0, or -1 with sq_errstr() set when its forced record is bad (the batch
+ * keeps the sentences before it).
+ */
+static int
 add(struct decode *d, const struct sq_record *rec)
 {
 	const struct sq_greedy_sent *s;
@@ -169,8 +182,8 @@ add(struct decode *d, const struct sq_record *rec)
 
 	if (d->g == NULL)
 		start(d);
-	if (d->forced != NULL)
-		read_forced(d, rec->key, &f);
+	if (d->forced != NULL && read_forced(d, rec->key, &f) < 0)
+		return -1;
 	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
 	    d->forced != NULL ? (int)f.n_ids : -1);
 	if (d->o.scoring && s->n_forced + 1 > s->max_steps)
@@ -181,6 +194,7 @@ add(struct decode *d, const struct sq_record *rec)
 		    s->max_steps);
 	if (sq_greedy_count(d->g) == d->batch_size)
 		run_batch(d);
+	return 0;
 }
 
 int
@@ -191,6 +205,7 @@ main(int argc, char *argv[])
 	    .eng = { .in_kind = SQ_STREAM_MEMORY,
 	    .out_kind = SQ_STREAM_TOKENS } };
 	struct sq_record rec;
+	char err[512];
 	int ch, rc;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
@@ -254,15 +269,21 @@ main(int argc, char *argv[])
 	d.eng.paths = argv + optind;
 	d.eng.n_paths = argc - optind;
 	sq_cli_echo(&d.cli, argc, argv);
-	while ((rc = sq_engine_next(&d.eng, &rec)) > 0)
-		if (rc != SQ_ENGINE_PAUSE)
-			add(&d, &rec);
-		else if (sq_greedy_count(d.g) > 0)	/* streaming */
-			run_batch(&d);
-	if (rc < 0)
-		sq_die("%s", sq_errstr());
+	while ((rc = sq_engine_next(&d.eng, &rec)) > 0) {
+		if (rc == SQ_ENGINE_PAUSE) {	/* streaming */
+			if (d.g != NULL && sq_greedy_count(d.g) > 0)
+				run_batch(&d);
+		} else if (add(&d, &rec) != 0)
+			break;
+	}
+	if (rc != 0)
+		snprintf(err, sizeof(err), "%s", rc > 0 ? sq_errstr() :
+		    sq_engine_error(&d.eng));
+	/* the whole records before an error go out first */
 	if (d.g != NULL && sq_greedy_count(d.g) > 0)
 		run_batch(&d);
+	if (rc != 0)
+		sq_die("%s", err);
 	sq_stream_close(d.forced);
 	sq_sampler_free(&d.sampler);
 	sq_greedy_free(d.g);

@@ -146,6 +146,7 @@ print_record(struct sq_spm *spm, const struct sq_record *rec, int fmt,
 		print_score(rec->score);
 	}
 	putchar('\n');
+	sq_check_write(stdout, "<stdout>");
 }
 
 int

@@ -103,22 +103,15 @@ static void
 add(struct encode *e, const struct sq_record *rec)
 {
 	struct batch *b = &e->b;
-	const char *name = e->eng.name;
-	unsigned long long n_rec = e->eng.n_rec;
 	int max_len = sq_encoder_max_len(e->eng.m);
-	uint32_t len = rec->n_ids, t;
+	uint32_t len = rec->n_ids;
 
 	if (e->enc == NULL)
 		e->enc = sq_encoder_new(e->eng.m, e->eng.pool);
-	for (t = 0; t < len; t++)
-		if (rec->ids[t] < 0 || rec->ids[t] >= e->eng.m->cfg.src_vocab_size)
-			sq_die("%s: record %llu (key %llu): id %d outside the "
-			    "source vocabulary [0, %d)", name, n_rec,
-			    (unsigned long long)rec->key, (int)rec->ids[t],
-			    e->eng.m->cfg.src_vocab_size);
 	if (len > (uint32_t)max_len) {
 		sq_note(&e->cli, "%s: record %llu (key %llu): %u tokens, the "
-		    "model takes %d: encoding the first %d", name, n_rec,
+		    "model takes %d: encoding the first %d", e->eng.name,
+		    (unsigned long long)e->eng.n_rec,
 		    (unsigned long long)rec->key, len, max_len, max_len);
 		len = max_len;
 	}
@@ -179,10 +172,11 @@ main(int argc, char *argv[])
 			flush(&e);
 		else
 			add(&e, &rec);
-	if (rc < 0)
-		sq_die("%s", sq_errstr());
+	/* the whole records before an error go out first */
 	if (e.eng.m != NULL)
 		flush(&e);
+	if (rc < 0)
+		sq_die("%s", sq_engine_error(&e.eng));
 	sq_encoder_free(e.enc);
 	sq_engine_close(&e.eng);
 	free(e.b.key), free(e.b.len), free(e.b.src);

@@ -121,6 +121,7 @@ put(struct seqcat *c, const struct sq_stream_info *info,
 	if (c->hard_align && rec->kind == SQ_REC_ALIGN &&
 	    (c->mode == OUT_VERBOSE || c->mode == OUT_TEXT)) {
 		print_hard_align(rec, c->mode == OUT_VERBOSE);
+		sq_check_write(stdout, "<stdout>");
 		return;
 	}
 	if (c->mode != OUT_VERBOSE) {

@@ -23,6 +23,7 @@
  * the output at the line that caused it, as if the lines were done one
  * by one.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdint.h>
@@ -102,6 +103,7 @@ flush(struct sq_segment *seg, struct sq_writer *w, const char *name,
 		if (!w) {
 			fwrite(it.text, 1, it.n, stdout);
 			putchar('\n');
+			sq_check_write(stdout, "<stdout>");
 			continue;
 		}
 		rec.key = it.key;
@@ -110,7 +112,7 @@ flush(struct sq_segment *seg, struct sq_writer *w, const char *name,
 		rec.ids = it.ids;
 		rec.n_ids = it.n;
 		if (sq_stream_write(w, &rec) < 0)
-			sq_die("%s", sq_errstr());
+			sq_die("<stdout>: %s", sq_errstr());
 	}
 	if (rc < 0)
 		sq_die("%s: line %llu: %s", name, *lineno + fail, sq_errstr());
@@ -167,7 +169,7 @@ main(int argc, char *argv[])
 	struct sq_spm *spm;
 	uint64_t key = 0;
 	unsigned long long lineno;
-	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i, rc, idle;
+	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i, rc, idle, err;
 	char id[256], *hint, *line;
 	size_t len;
 
@@ -252,10 +254,12 @@ main(int argc, char *argv[])
 			if (idle)	/* streaming: the lines so far, out */
 				out_pause(w);
 		}
-		if (rc < 0)
-			sq_die("%s:", name);
+		/* the lines read before a read error still go out */
+		err = rc < 0 ? errno : 0;
 		flush(seg, w, name, &key, &lineno);
 		sq_inbuf_free(&in);
+		if (err)
+			sq_die("%s: line %llu: %s", name, lineno, strerror(err));
 		if (f != stdin)
 			fclose(f);
 	}

@@ -135,6 +135,23 @@ golden() {
 @test "golden: ci-cin" { golden ci-cin; }
 @test "golden: ci-json" { golden ci-json; }
 @test "golden: ci-text" { golden ci-text; }
+@test "golden: lang-zh" { golden lang-zh; }
+@test "golden: lang-zh-json" { golden lang-zh-json; }
+@test "golden: lang-zh-sl" { golden lang-zh-sl; }
+@test "golden: lang-zh-tok" { golden lang-zh-tok; }
+@test "golden: lang-zh-tok-zh" { golden lang-zh-tok-zh; }
+@test "golden: lang-zh-chrf" { golden lang-zh-chrf; }
+@test "golden: lang-zh-lengths" { golden lang-zh-lengths; }
+@test "golden: lang-zh-more" { golden lang-zh-more; }
+@test "golden: lang-ja-tok" { golden lang-ja-tok; }
+@test "golden: lang-ko-tok" { golden lang-ko-tok; }
+@test "golden: lang-de" { golden lang-de; }
+@test "golden: lang-upper" { golden lang-upper; }
+@test "golden: lang-no-tgt" { golden lang-no-tgt; }
+@test "golden: lang-ja" { golden lang-ja; }
+@test "golden: lang-ko" { golden lang-ko; }
+@test "golden: lang-ja-chrf" { golden lang-ja-chrf; }
+@test "golden: err-lang" { golden err-lang; }
 
 # near VALUE EPS: $output is a number within EPS of VALUE
 near() {

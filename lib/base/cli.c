@@ -2,10 +2,12 @@
  * cli: usage, version, option values and the -m/-t/-q/-v conventions.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cli.h"
 #include "base/util.h"
@@ -17,11 +19,35 @@
 static const char *cli_usage = "";
 static const char *cli_help = "";
 
+/*
+ * A standard descriptor the program was started without (prog >&-)
+ * would be taken by the next file opened, and what the program writes
+ * to stdout or stderr would go into that file: a model being saved, say.
+ * Each closed one is held by /dev/null opened the wrong way round, so
+ * that writing stdout still fails (EBADF: "<stdout>: write error") as it
+ * would on the closed descriptor, and reading stdin too.
+ */
+static void
+hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int got;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* open() takes the lowest free descriptor: fd */
+		got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+		if (got >= 0 && got != fd)
+			close(got);
+	}
+}
+
 void
 sq_cli_begin(char **argv0, const char *usage, const char *help)
 {
 	char *slash = strrchr(*argv0, '/');
 
+	hold_std_fds();
 	if (slash)
 		*argv0 = slash + 1;
 	sq_setprogname(*argv0);

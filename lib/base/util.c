@@ -106,7 +106,11 @@ sq_malloc(size_t n)
 void *
 sq_calloc(size_t n, size_t size)
 {
-	return check_alloc(calloc(n ? n : 1, size ? size : 1), 1);
+	n = n ? n : 1;
+	size = size ? size : 1;
+	if (n > SIZE_MAX / size)
+		sq_die("out of memory (%zu x %zu bytes)", n, size);
+	return check_alloc(calloc(n, size), n * size);
 }
 
 void *
@@ -146,6 +150,13 @@ sq_fshut(FILE *f, const char *name)
 		ret = 1;
 	}
 	return ret;
+}
+
+void
+sq_check_write(FILE *f, const char *name)
+{
+	if (ferror(f))
+		sq_die("%s: write error:", name);
 }
 
 FILE *

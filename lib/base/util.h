@@ -60,6 +60,14 @@ double sq_now(void);
  */
 int sq_fshut(FILE *f, const char *name);
 
+/*
+ * Dies "progname: name: write error: why" if a write to f has failed.
+ * Call it right after the writes, while errno still says why: a long run
+ * then stops at its first failed write, not at its end (stdio drops
+ * what it could not write, so nothing later could make up for it).
+ */
+void sq_check_write(FILE *f, const char *name);
+
 /* Opens an input operand: NULL or "-" is stdin.  NULL on failure (errno). */
 FILE *sq_fopen_input(const char *path);
 /* The name to print for an input operand: "<stdin>" for NULL or "-". */

@@ -335,6 +335,48 @@ multi_system(FILE *f, const struct sq_bleu_run *r, const struct corpus *c)
 	return 0;
 }
 
+/*
+ * BLEU's tokenizer for -l (sacrebleu metrics/bleu.py BLEU.__init__ and
+ * _TOKENIZER_MAP, run where sacrebleu builds its metrics: after the
+ * checks, before any score): into run, from r.  0, or the exit status
+ * with sq_errstr() set.
+ */
+static int
+language_tokenizer(struct sq_bleu_run *run, const struct sq_bleu_run *r)
+{
+	static const struct {
+		const char *lang, *tok, *name;
+	} map[] = {
+		{ "zh", "zh", "Chinese" },
+		{ "ja", "ja-mecab", "Japanese" },
+		{ "ko", "ko-mecab", "Korean" },
+	};
+	size_t i;
+
+	*run = *r;
+	if (!r->use_bleu || r->trg_lang == NULL)
+		return 0;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(r->trg_lang, map[i].lang) == 0)
+			break;
+	if (i == sizeof(map) / sizeof(map[0]))
+		return 0;
+	if (r->tok_given) {
+		if (strcmp(sq_bleu_tok_name(r->bleu.tok), map[i].tok) != 0)
+			log_msg(r, 0, "Consider using the '%s' or 'spm' "
+			    "tokenizer for %s.", map[i].tok, map[i].name);
+		return 0;
+	}
+	if (sq_bleu_tok_kind(map[i].tok) < 0) {
+		sq_seterr("%s tokenization (%s, the tokenizer for target "
+		    "language %s) is not implemented: give -tok", map[i].name,
+		    map[i].tok, map[i].lang);
+		return 1;
+	}
+	run->bleu.tok = (enum sq_bleu_tok_kind)sq_bleu_tok_kind(map[i].tok);
+	return 0;
+}
+
 /* sacrebleu's checks of the mode against the systems, in its order */
 static int
 check(const struct sq_bleu_run *r, const struct sq_bleu_system *sys,
@@ -374,10 +416,14 @@ sq_bleu_run(FILE *out, const struct sq_bleu_run *r,
     size_t n_refs)
 {
 	struct corpus c = { sys, n_sys, NULL, n_refs };
+	struct sq_bleu_run run;
 	int status;
 
 	if (check(r, sys, n_sys, refs, n_refs))
 		return 1;
+	if ((status = language_tokenizer(&run, r)) != 0)
+		return status;
+	r = &run;
 	c.refs = sq_calloc(n_refs, sizeof(*c.refs));
 	for (size_t k = 0; k < n_refs; k++)
 		c.refs[k] = refs[k].s;

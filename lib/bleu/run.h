@@ -34,13 +34,20 @@ struct sq_bleu_run {
 	int paired;			/* 'b' -pbs, 'a' -par, else 0 */
 	long width;
 	int score_only, short_sig, json, latex;
+	const char *trg_lang;		/* -l SRC-TGT's TGT, or NULL */
+	int tok_given;			/* -tok was given: bleu.tok is it */
 	void (*log)(const char *msg);	/* notes and warnings */
 };
 
 /*
  * Checks the n_sys systems sys against the n_refs reference streams refs
  * and the mode as sacrebleu does, then evaluates and writes the results
- * to out.  Returns 0 or the exit status, with sq_errstr() set.
+ * to out.  With trg_lang, BLEU's tokenizer follows it as sacrebleu's
+ * BLEU(trg_lang=...) does: unless tok_given, zh for "zh", and for "ja"
+ * and "ko" ja-mecab and ko-mecab, which are not implemented (status 1,
+ * as sacrebleu without its MeCab extras); with tok_given, a warning
+ * when the tokenizer is not that one.  Returns 0 or the exit status,
+ * with sq_errstr() set.
  */
 int sq_bleu_run(FILE *out, const struct sq_bleu_run *r,
     const struct sq_bleu_system *sys, size_t n_sys,

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <random>
 #include <string>
 #include <string_view>
@@ -95,6 +96,8 @@ exception_err(const char *what)
 {
 	try {
 		throw;
+	} catch (const std::bad_alloc &) {
+		sq_seterr("%s: out of memory", what);
 	} catch (const std::exception &e) {
 		sq_seterr("%s: %s", what, e.what());
 	} catch (...) {

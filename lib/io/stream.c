@@ -13,7 +13,10 @@
  * compressed payloads go through one reused scratch buffer.  Record
  * pointers are borrowed until the next sq_stream_next().  The writer
  * assembles each record in a reused buffer and gives it to stdio with one
- * fwrite, so a program killed after record N has written whole records.
+ * fwrite, so a program that exits after record N (on an error too) has
+ * written whole records; one killed by a signal loses what stdio still
+ * held, and may leave a record cut where its last buffer ended, which the
+ * next reader reports as a truncated record.
  *
  * Invariants: nothing is returned before its CRC has been checked and
  * every length in it has been checked against the bytes it came in; after
@@ -185,13 +188,13 @@ fill(struct sq_reader *r, size_t need)
 	return got;
 }
 
+/* The scratch buffer, at least n bytes; a growing one keeps its bytes. */
 static unsigned char *
 scratch(struct sq_reader *r, size_t n)
 {
 	if (r->scratch_cap < n || !r->scratch) {
-		free(r->scratch);
 		r->scratch_cap = n > 4096 ? n : 4096;
-		r->scratch = sq_malloc(r->scratch_cap);
+		r->scratch = sq_realloc(r->scratch, r->scratch_cap);
 	}
 	return r->scratch;
 }
@@ -333,13 +336,19 @@ read_header(struct sq_reader *r)
 	return 0;
 }
 
-/* Inflates a stored zlib payload (raw_len, data) into scratch. */
+/*
+ * Inflates a stored zlib payload (raw_len, data) into scratch.  The
+ * output buffer grows with what comes out, not to raw_len at once, so a
+ * record that claims more than its data inflates to costs no more memory
+ * than its data makes.
+ */
 static unsigned char *
 inflate_payload(struct sq_reader *r, uint64_t key, const unsigned char *sp,
     uint32_t len, uint32_t *raw_len)
 {
 	char msg[256];
 	unsigned char *out;
+	size_t full, cap;
 	int zr;
 
 	if (len < 4)
@@ -360,19 +369,29 @@ inflate_payload(struct sq_reader *r, uint64_t key, const unsigned char *sp,
 		r->z_ready = 1;
 	} else
 		inflateReset(&r->z);
-	out = scratch(r, *raw_len + 1);
+	full = (size_t)*raw_len + 1;	/* one more to see an overlong one */
+	cap = SQ_MIN(full, SQ_MAX(r->scratch_cap, 4 * (size_t)len + 4096));
+	out = scratch(r, cap);
 	r->z.next_in = (unsigned char *)sp + 4;
 	r->z.avail_in = len - 4;
 	r->z.next_out = out;
-	r->z.avail_out = *raw_len + 1;	/* one more to see an overlong one */
-	zr = inflate(&r->z, Z_FINISH);
+	r->z.avail_out = (uInt)cap;
+	while ((zr = inflate(&r->z, Z_NO_FLUSH)) == Z_OK) {
+		if (r->z.avail_out > 0)
+			continue;	/* the input is used up: Z_BUF_ERROR next */
+		if (cap == full)
+			break;		/* more than raw_len */
+		cap = SQ_MIN(full, 2 * cap);
+		out = scratch(r, cap);
+		r->z.next_out = out + r->z.total_out;
+		r->z.avail_out = (uInt)(cap - r->z.total_out);
+	}
 	if (zr != Z_STREAM_END || r->z.total_out != *raw_len ||
 	    r->z.avail_in != 0) {
 		if (zr == Z_STREAM_END && r->z.avail_in != 0)
 			snprintf(msg, sizeof(msg), "zlib: data after the "
 			    "compressed stream");
-		else if (zr == Z_STREAM_END || zr == Z_OK ||
-		    (zr == Z_BUF_ERROR && r->z.avail_out == 0))
+		else if (zr == Z_STREAM_END || zr == Z_OK)
 			snprintf(msg, sizeof(msg), "zlib: payload does not "
 			    "inflate to raw_len %u bytes", *raw_len);
 		else if (zr == Z_BUF_ERROR)	/* input ended early */

@@ -248,7 +248,9 @@ struct sq_save_opts {
 /*
  * Writes m to path as a seqpipe model file, atomically: a temporary file
  * beside it, fsync'ed, then renamed over path, so a reader never sees a
- * half-written model and a crash leaves the old file.  Tensors by falling
+ * half-written model and a crash leaves the old file.  A path that is
+ * not a regular file (a pipe, /dev/stdout, a device) is written in place:
+ * renaming over it would replace the device node.  Tensors by falling
  * element size (F32, I32, F16, U8), in the order of m->params, x's (x may
  * be NULL), vocab.* and spm.* within a size;
  * metadata: format, model_id, provenance, every config key, then x's.

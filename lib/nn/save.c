@@ -191,8 +191,9 @@ sq_model_save(const struct sq_model *m, const char *path,
 	size_t plen = strlen(path), hlen;
 	char *tmp = sq_malloc(plen + 16), *hdr;
 	uint16_t *half;
+	struct stat st;
 	mode_t mask;
-	int fd, n, i, err;
+	int fd, n, i, err, in_place;
 
 	half = x != NULL && x->f16 ? sq_malloc((size_t)m->params->total *
 	    sizeof(*half)) : NULL;
@@ -200,7 +201,10 @@ sq_model_save(const struct sq_model *m, const char *path,
 	order_blobs(b, n);
 	hdr = header(m, x, b, n, &hlen);
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0) {
+	in_place = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	if (in_place)
+		fd = open(path, O_WRONLY | O_TRUNC);
+	else if ((fd = mkstemp(tmp)) < 0) {
 		sq_seterr("%s: cannot create a file beside it: %s", path,
 		    strerror(errno));
 		free(half);
@@ -209,19 +213,22 @@ sq_model_save(const struct sq_model *m, const char *path,
 		free(tmp);
 		return -1;
 	}
+	if (fd < 0)
+		goto fail;
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, hdr, hlen) < 0)
+	if ((!in_place && fchmod(fd, 0666 & ~mask) < 0) ||
+	    write_all(fd, hdr, hlen) < 0)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if (write_all(fd, b[i].data, b[i].len) < 0)
 			goto fail;
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	if ((!in_place && fsync(fd) < 0) || close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (!in_place && rename(tmp, path) < 0)
 		goto fail;
 	free(half);
 	free(b);
@@ -232,7 +239,8 @@ fail:
 	err = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (!in_place)
+		unlink(tmp);
 	sq_seterr("%s: %s", path, strerror(err));
 	free(half);
 	free(b);

@@ -161,8 +161,26 @@ pause_point(struct sq_engine *e)
 	return 0;
 }
 
-int
-sq_engine_next(struct sq_engine *e, struct sq_record *rec)
+/* A tokens record the encoder can take: 0, or -1 with sq_errstr() set. */
+static int
+check_tokens(const struct sq_engine *e, const struct sq_record *rec)
+{
+	int n_vocab = e->m->cfg.src_vocab_size;
+
+	for (uint32_t t = 0; t < rec->n_ids; t++)
+		if (rec->ids[t] < 0 || rec->ids[t] >= n_vocab) {
+			sq_seterr("%s: record %llu (key %llu): id %d outside "
+			    "the source vocabulary [0, %d)", e->name,
+			    (unsigned long long)e->n_rec,
+			    (unsigned long long)rec->key, (int)rec->ids[t],
+			    n_vocab);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+next(struct sq_engine *e, struct sq_record *rec)
 {
 	int rc;
 
@@ -190,9 +208,32 @@ sq_engine_next(struct sq_engine *e, struct sq_record *rec)
 		return -1;
 	if (sq_stream_info(e->r)->is_text)
 		rec->key += e->key_base;
-	if (e->in_kind == SQ_STREAM_MEMORY && check_memory(e, rec) < 0)
+	if (e->in_kind == SQ_STREAM_MEMORY ? check_memory(e, rec) < 0 :
+	    check_tokens(e, rec) < 0)
 		return -1;
 	return 1;
+}
+
+int
+sq_engine_next(struct sq_engine *e, struct sq_record *rec)
+{
+	int rc;
+
+	if (e->err[0] == '\0') {
+		if ((rc = next(e, rec)) >= 0)
+			return rc;
+		/* "" would read as no error */
+		snprintf(e->err, sizeof(e->err), "%s", sq_errstr()[0] ?
+		    sq_errstr() : "error");
+	}
+	sq_seterr("%s", e->err);
+	return -1;
+}
+
+const char *
+sq_engine_error(const struct sq_engine *e)
+{
+	return e->err[0] ? e->err : NULL;
 }
 
 /* Grows *p (of *cap elements of size sz) to hold need; keeps contents. */
@@ -254,7 +295,7 @@ sq_engine_window(struct sq_engine *e, int max,
 		else if (n > 0)
 			break;
 	}
-	if (rc < 0)
+	if (rc < 0 && n == 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		e->sents[i].src = e->ids + e->src_off[i];

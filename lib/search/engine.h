@@ -80,6 +80,7 @@ struct sq_engine {
 	uint64_t key_base;	/* lines of the earlier text operands */
 	int held;		/* records handed out since the last pause */
 	int pause_due;		/* a flush record, at the next call */
+	char err[512];		/* the error returned, "" before one */
 	char hint[4096];
 	struct sq_memsent *sents;	/* (cap) the window */
 	size_t *src_off, *mem_off;	/* (cap) where their copies start */
@@ -95,10 +96,14 @@ struct sq_engine {
  * the next call).  Opens the model, pool and output at the first record
  * and checks every operand's header against the model.  The keys of a
  * text ids operand continue from the lines of the earlier ones.  A
- * memory record is checked against the model: its shape (n_src rows of
- * D), its positions (at most the model's) and its floats (finite).
+ * record is checked against the model: a tokens record's ids (in the
+ * source vocabulary), a memory record's shape (n_src rows of D), its
+ * positions (at most the model's) and its floats (finite).
  * Returns 1, 0 at the end of the last operand, or -1 with sq_errstr() set
- * to "FILE: record N (key K): what" or the like.  Returns
+ * to "FILE: record N (key K): what" or the like.  An error is kept: every
+ * later call returns -1 again and sq_engine_error() says what it was, so
+ * a program can first finish the whole records it holds (the last good
+ * record is kept, the error names the next) and then report it.  Returns
  * SQ_ENGINE_PAUSE, with no record, when the input pauses after records
  * it handed out: the caller runs and writes what it holds of them, and
  * the next call writes the output's flush record (sq_writer_pause())
@@ -107,12 +112,17 @@ struct sq_engine {
  */
 int sq_engine_next(struct sq_engine *e, struct sq_record *rec);
 
+/* The message of the error sq_engine_next() returned, or NULL if none. */
+const char *sq_engine_error(const struct sq_engine *e);
+
 /*
  * The next up to max memory sentences, in input order, copied (and
  * owned until the next call; the previous window's are freed): sets
  * *sents and returns how many, 0 at the end, or -1 as sq_engine_next().
  * A window ends early, after at least one sentence, when the input
- * pauses; the next call passes the pause on.
+ * pauses; the next call passes the pause on.  The sentences read before
+ * an error come first as a window of their own; the call after it
+ * returns -1.
  */
 int sq_engine_window(struct sq_engine *e, int max,
     const struct sq_memsent **sents);

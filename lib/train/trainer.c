@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -755,11 +756,12 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 	return 0;
 }
 
-static void
+/* A line of the TSV log: 0, or -1 with the error set on a write error. */
+static int
 log_line(struct trainer *t, const struct sq_train_report *r)
 {
 	if (t->log == NULL)
-		return;
+		return 0;
 	fprintf(t->log, "%ld\t%ld\t%.6f\t%.8g\t%.1f\t%.1f", r->step, r->epoch,
 	    r->loss, r->lr, r->tok_per_s, r->elapsed);
 	if (r->validated)
@@ -767,7 +769,11 @@ log_line(struct trainer *t, const struct sq_train_report *r)
 		    r->valid_ppl, r->valid_bleu);
 	else
 		fprintf(t->log, "\t\t\t\n");
-	fflush(t->log);
+	if (fflush(t->log) == EOF || ferror(t->log)) {
+		sq_seterr("%s: write error: %s", t->log_path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -902,7 +908,10 @@ run(struct trainer *t)
 				return -1;
 			}
 			if (t->step % o->log_every == 0 || r.validated) {
-				log_line(t, &r);
+				if (log_line(t, &r) < 0) {
+					sq_batches_free(order);
+					return -1;
+				}
 				t->loss_acc = 0;
 				t->tok_acc = 0;
 			}
@@ -991,9 +1000,19 @@ static int
 check_writable(const char *path)
 {
 	size_t n = strlen(path) + 16;
-	char *tmp = sq_malloc(n);
+	struct stat st;
+	char *tmp;
 	int fd;
 
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a device or a pipe, written in place (sq_model_save) */
+		if (!S_ISDIR(st.st_mode) && access(path, W_OK) == 0)
+			return 0;
+		sq_seterr("%s: cannot write it: %s", path, S_ISDIR(st.st_mode) ?
+		    "a directory" : strerror(errno));
+		return -1;
+	}
+	tmp = sq_malloc(n);
 	snprintf(tmp, n, "%s.tmp.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
 		sq_seterr("%s: cannot write beside it: %s", path,
