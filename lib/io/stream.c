@@ -30,7 +30,15 @@
 #include "io/stream.h"
 #include "base/util.h"
 
-#define BUF_MIN (1u << 20)	/* reader's first buffer and read size */
+/*
+ * The reader's first buffer and read size.  The fuzz build (Makefile.in)
+ * makes it tiny, so that short inputs run the refills, the compaction and
+ * the growth of fill(), and a run costs no 1 MiB allocation.
+ */
+#ifndef SQ_STREAM_BUF_MIN
+#define SQ_STREAM_BUF_MIN (1u << 20)
+#endif
+#define BUF_MIN SQ_STREAM_BUF_MIN
 #define HEAD_LEN 20		/* record head */
 #define FIXED_LEN 16		/* section header up to hdr_len */
 #define HDR_MAX (1u << 20)	/* absurd hdr_len */
