@@ -3,10 +3,12 @@
  * SentencePiece (lib/io/spm.h), one line per record, in stream order.
  *
  * The text of a record is what spm_decode --input_format=id prints for
- * its ids.  Output is buffered, and flushed whenever the input pauses
- * (lib/io/stream.h: sq_stream_wait), so a line fed to the pipeline alone
- * comes out alone.  By default only the records of rank 0 are printed, so an
- * n-best stream gives its best candidate per sentence; --nbest prints
+ * its ids, except that a newline in it (a byte piece <0x0A>) is printed
+ * as a space, so that each record stays one line.  Output is buffered,
+ * and flushed whenever the input pauses (lib/io/stream.h:
+ * sq_stream_wait), so a line fed to the pipeline alone comes out alone.
+ * By default only the records of rank 0 are printed, so an n-best stream
+ * gives its best candidate per sentence; --nbest prints
  * every record as "key TAB rank TAB score TAB text" and --moses as
  * "key ||| text ||| score".
  *
@@ -121,6 +123,24 @@ print_score(float x)
 	fputs(t, stdout);
 }
 
+/*
+ * The text, each newline byte printed as a space: one record must stay one
+ * line, and a model with byte pieces can emit <0x0A>.
+ */
+static void
+print_text(const char *text, size_t len)
+{
+	const char *nl;
+
+	while ((nl = memchr(text, '\n', len)) != NULL) {
+		fwrite(text, 1, nl - text, stdout);
+		putchar(' ');
+		len -= nl - text + 1;
+		text = nl + 1;
+	}
+	fwrite(text, 1, len, stdout);
+}
+
 static void
 print_record(struct sq_spm *spm, const struct sq_record *rec, int fmt,
     const char *name, unsigned long long n)
@@ -140,7 +160,7 @@ print_record(struct sq_spm *spm, const struct sq_record *rec, int fmt,
 	} else if (fmt == FMT_MOSES) {
 		printf("%llu ||| ", (unsigned long long)rec->key);
 	}
-	fwrite(text, 1, len, stdout);
+	print_text(text, len);
 	if (fmt == FMT_MOSES) {
 		fputs(" ||| ", stdout);
 		print_score(rec->score);

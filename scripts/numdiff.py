@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """numdiff.py: compares two text files of numbers within a tolerance.
 
-usage: numdiff.py [--tol X] GOT WANT
+usage: numdiff.py [--tol X] [--rel] GOT WANT
 
 Line by line, field by field (split on blanks): fields that both read as
 integers must be equal, fields that both read as numbers may differ by at
 most X in absolute value (default 1e-4; "nan" equals "nan", "inf" equals
-"inf"), anything else must be equal as text.  Exits 0 if the files agree,
+"inf"), or with --rel by at most X times max(1, |WANT's number|),
+anything else must be equal as text.  Exits 0 if the files agree,
 1 with the first difference ("GOT:LINE: field N: A vs WANT B") and the
 largest difference seen otherwise, 2 on a usage error.  For tests that
 compare seqcat output with scripts/torch-reference.py's; needs no torch.
@@ -33,10 +34,12 @@ def as_float(s):
 
 def main():
     ap = argparse.ArgumentParser(prog="numdiff.py",
-                                 usage="%(prog)s [--tol X] GOT WANT",
+                                 usage="%(prog)s [--tol X] [--rel] GOT WANT",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--tol", type=float, default=1e-4,
                     help="largest absolute difference allowed (default 1e-4)")
+    ap.add_argument("--rel", action="store_true",
+                    help="the tolerance scales with max(1, |WANT|)")
     ap.add_argument("got", metavar="GOT")
     ap.add_argument("want", metavar="WANT")
     a = ap.parse_args()
@@ -61,7 +64,7 @@ def main():
             elif math.isnan(xf) or math.isnan(yf) or math.isinf(xf) or math.isinf(yf):
                 bad, d = not (math.isnan(xf) and math.isnan(yf) or xf == yf), None
             else:
-                d = abs(xf - yf)
+                d = abs(xf - yf) / (max(1.0, abs(yf)) if a.rel else 1.0)
                 worst = max(worst, d)
                 bad = d > a.tol
             if bad and first is None:

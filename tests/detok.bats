@@ -61,6 +61,23 @@ one_error_line() {
 	done
 }
 
+@test "a newline byte piece (<0x0A>) prints as a space: one record, one line" {
+	local nl
+	nl=$(spm_export_vocab --model="$D/b.model" | awk -F '\t' '$1 == "<0x0A>" { print NR - 1 }')
+	[ -n "$nl" ] || fail "b.model has no <0x0A>"
+	spm_encode --model="$D/b.model" --output_format=id <<< "ab cd" > "$T/ids"
+	printf '%s %s %s\n%s\n' "$nl" "$(cat "$T/ids")" "$nl" "$nl" > "$T/ids2"
+	# spm_decode prints the newlines; each record's lines, joined by spaces
+	spm_decode --model="$D/b.model" --input_format=id <<< "$nl $(cat "$T/ids") $nl" |
+	    paste -sd ' ' > "$T/ref"
+	spm_decode --model="$D/b.model" --input_format=id <<< "$nl" | paste -sd ' ' >> "$T/ref"
+	[ "$(wc -l < "$T/ref")" -eq 2 ]
+	grep -q 'ab cd' "$T/ref"
+	detok --spm "$D/b.model" "$T/ids2" > "$T/ours"
+	cmp "$T/ours" "$T/ref"
+	detok --spm "$D/b.model" --nbest "$T/ids2" | cut -f4 | cmp - "$T/ref"
+}
+
 @test "-m takes spm.target from a model file; \$SEQPIPE_MODEL; the header's path" {
 	"$PY" "$SRCDIR/scripts/make-model.py" --spm-source "$D/u.model" \
 	    --spm-target "$D/b.model" --model-id detok-test-1 untied "$T/m.sq" 2> /dev/null

@@ -16,7 +16,15 @@
 #include "io/inbuf.h"
 #include "base/util.h"
 
-#define BUF_MIN (1u << 20)	/* first buffer and read size */
+/*
+ * The first buffer and read size.  The fuzz build (Makefile.in) makes it
+ * tiny, so that short inputs run the refills, the compaction and the
+ * growth, and a run costs no 1 MiB allocation.
+ */
+#ifndef SQ_STREAM_BUF_MIN
+#define SQ_STREAM_BUF_MIN (1u << 20)
+#endif
+#define BUF_MIN SQ_STREAM_BUF_MIN
 
 /* Makes room for need bytes at buf[pos], then reads once: 0 or -1. */
 static int

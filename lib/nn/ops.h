@@ -29,8 +29,11 @@ const char *sq_ops_blas_core(void);
  * out (M, N) = inp (M, K) times w (N, K) transposed, plus bias (N) when
  * bias is not NULL: nn.Linear.  One row runs as a matrix-vector product.
  * With a pool, a product big enough to gain is split over its threads by
- * output columns (the same numbers for any thread count: each output
- * element is computed by one thread with the same kernel call shape).
+ * output columns.  An output element's last bits depend on M and on the
+ * column slice that computes it (OpenBLAS sums in an order set by its
+ * tiles, and the one-row and few-row paths have their own), so batch
+ * size and thread count change them: within 5e-5 relative end to end,
+ * as seqpipe(7) documents and tests/invariance.bats checks.
  */
 void sq_linear(float *out, const float *inp, const float *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool);

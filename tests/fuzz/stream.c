@@ -2,7 +2,7 @@
  * Fuzz harness: the stream reader (lib/io/stream.c), binary sections and
  * text ids alike.  The input is read once, by a reader of the kind
  * its length picks (size % 3: a viewer of any kind, tokens, memory: one
- * open per run, as each costs the reader's 1 MiB buffer), and every
+ * open per run), and every
  * record it gives is printed and written back, binary and compressed, so
  * each of its pointers is read over the length it claims; before each
  * record, sq_stream_wait() looks ahead over what follows (a file: it
