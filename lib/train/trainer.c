@@ -325,7 +325,8 @@ save_model(struct trainer *t, const struct sq_model *m, const char *path,
 	    + 1, sizeof(*all));
 	int rc;
 
-	memcpy(all, t->meta, (size_t)t->n_meta * sizeof(*all));
+	if (t->n_meta > 0)	/* t->meta is NULL when nothing is kept */
+		memcpy(all, t->meta, (size_t)t->n_meta * sizeof(*all));
 	if (so.n_meta > 0)
 		memcpy(all + t->n_meta, so.meta, (size_t)so.n_meta *
 		    sizeof(*all));
