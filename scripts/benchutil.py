@@ -19,6 +19,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "bench")
 PY = "/usr/bin/python3"  # Debian's, with torch and numpy
 
+# scripts/bench-engine's figures, which scripts/bench-opus profiles again:
+# (program kind, batch, sentences at BENCH_SCALE 1, goal ratio)
+ENGINE_FIGURES = [
+    ("encode", 1, 96, 2.0),
+    ("encode", 32, 640, 1.2),
+    ("greedy", 1, 16, 2.5),
+    ("greedy", 32, 128, 2.5),
+    ("beam", 1, 8, 2.5),
+    ("beam", 32, 64, 2.0),
+]
+
+
+def engine_memory(n):
+    """The memory stream bench-engine encodes for its first n sentences."""
+    return os.path.join(BUILD, "mem-%d.sqs" % n)
+
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
