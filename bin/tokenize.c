@@ -13,7 +13,10 @@
  * Sampling reseeds SentencePiece's generator for every line with a seed
  * derived from --seed and the key, so a line's sample does not depend on
  * what came before it: shards of the input, each run with --first-key set
- * to the line number it starts at, tokenize as the whole does.
+ * to the line number it starts at, tokenize as the whole does.  With
+ * --keyed each line brings its key ("KEY TAB TEXT"), so that shards cut
+ * anywhere (GNU parallel --block, whose -N miscounts a shard that starts
+ * with an empty line) need no first key.
  *
  * Lines are read in batches, which lib/segment segments on a thread pool
  * and hands back in order, so the output does not depend on the number
@@ -40,7 +43,7 @@
 #include "base/util.h"
 
 #define USAGE "[-qv] [-m model | --spm file] [-t threads] " \
-	"[--text | --pieces] [--bos] [--eos] [-k key] " \
+	"[--text | --pieces] [--bos] [--eos] [-k key | --keyed] " \
 	"[-n N | --alpha A [--nbest-size N] [--seed S]] [file ...]"
 #define HELP \
 "  -m, --model FILE    seqpipe model file: use its spm.source\n" \
@@ -53,6 +56,8 @@
 "      --eos           end every line with the EOS id\n" \
 "  -k, --first-key N   key of the first line, for a shard that starts at\n" \
 "                      line N of the whole (default: 0)\n" \
+"      --keyed         each line is KEY TAB TEXT: KEY is its record's key\n" \
+"                      (default: the line number, from --first-key)\n" \
 "  -n, --nbest N       the N best segmentations per line, with scores\n" \
 "                      (default: 1, the best only)\n" \
 "      --alpha A       sample one segmentation per line, smoothing A\n" \
@@ -69,7 +74,7 @@
 #define BATCH_BYTES (4 << 20)
 
 enum { OPT_SPM = 256, OPT_TEXT, OPT_PIECES, OPT_BOS, OPT_EOS, OPT_ALPHA,
-	OPT_NBEST_SIZE, OPT_SEED };
+	OPT_NBEST_SIZE, OPT_SEED, OPT_KEYED };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -79,6 +84,7 @@ static const struct option longopts[] = {
 	{ "bos", no_argument, NULL, OPT_BOS },
 	{ "eos", no_argument, NULL, OPT_EOS },
 	{ "first-key", required_argument, NULL, 'k' },
+	{ "keyed", no_argument, NULL, OPT_KEYED },
 	{ "nbest", required_argument, NULL, 'n' },
 	{ "alpha", required_argument, NULL, OPT_ALPHA },
 	{ "nbest-size", required_argument, NULL, OPT_NBEST_SIZE },
@@ -132,6 +138,28 @@ out_pause(struct sq_writer *w)
 }
 
 /*
+ * A --keyed line "KEY\tTEXT": sets *key (decimal, at most LONG_MAX) and
+ * *skip (the bytes before TEXT).  Returns 0, or -1 if the line is not so.
+ */
+static int
+split_key(const char *line, size_t len, uint64_t *key, size_t *skip)
+{
+	uint64_t k = 0;
+	size_t i;
+
+	for (i = 0; i < len && line[i] >= '0' && line[i] <= '9'; i++) {
+		if (k > ((uint64_t)LONG_MAX - 9) / 10)
+			return -1;
+		k = 10 * k + (uint64_t)(line[i] - '0');
+	}
+	if (i == 0 || i == len || line[i] != '\t')
+		return -1;
+	*key = k;
+	*skip = i + 1;
+	return 0;
+}
+
+/*
  * The SentencePiece model, and the stream header's id and path: those of
  * the .model file (--spm) or of the model file (-m) it comes from.
  */
@@ -169,9 +197,11 @@ main(int argc, char *argv[])
 	struct sq_spm *spm;
 	uint64_t key = 0;
 	unsigned long long lineno;
-	int ch, text = 0, bos = 0, eos = 0, have_size = 0, i, rc, idle, err;
+	int ch, text = 0, bos = 0, eos = 0, have_size = 0, keyed = 0, have_key = 0;
+	int i, rc, idle, err;
 	char id[256], *hint, *line;
-	size_t len;
+	size_t len, skip = 0;
+	uint64_t line_key;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "k:m:n:t:qvhV", longopts, NULL)) != -1)
@@ -184,7 +214,9 @@ main(int argc, char *argv[])
 		case OPT_EOS: eos = 1; break;
 		case 'k':
 			key = sq_parse_long("--first-key", optarg, 0, LONG_MAX);
+			have_key = 1;
 			break;
+		case OPT_KEYED: keyed = 1; break;
 		case 'n':
 			o.nbest = sq_parse_long("--nbest", optarg, 1, 10000);
 			break;
@@ -207,6 +239,8 @@ main(int argc, char *argv[])
 		}
 	if (spm_path && cli.model)
 		sq_usage_error("-m and --spm exclude each other");
+	if (keyed && have_key)
+		sq_usage_error("--keyed and --first-key exclude each other");
 	if (have_size && !o.sample)
 		sq_usage_error("--nbest-size needs --alpha");
 	if (o.sample && o.nbest > 1)
@@ -246,7 +280,22 @@ main(int argc, char *argv[])
 			    len >= 4 &&
 			    memcmp(line, SQ_STREAM_MAGIC, 4) == 0)
 				sq_die("%s: a seqpipe stream, not text", name);
-			sq_segment_add(seg, line, len);
+			if (keyed) {
+				size_t at = sq_segment_lines(seg);
+
+				if (split_key(line, len, &line_key, &skip) < 0) {
+					/* the lines before it are output */
+					flush(seg, w, name, &key, &lineno);
+					sq_die("%s: line %llu: not KEY TAB TEXT "
+					    "(--keyed)", name, lineno);
+				}
+				/* a batch holds consecutive keys */
+				if (at > 0 && line_key != key + at)
+					flush(seg, w, name, &key, &lineno);
+				if (sq_segment_lines(seg) == 0)
+					key = line_key;
+			}
+			sq_segment_add(seg, line + skip, len - skip);
 			idle = !sq_inbuf_line_ready(&in);
 			if (idle || sq_segment_lines(seg) == BATCH_LINES ||
 			    sq_segment_bytes(seg) >= BATCH_BYTES)

@@ -160,6 +160,34 @@ edge_lines() {
 	cmp "$T/d" "$T/e"
 }
 
+@test "--keyed: KEY TAB TEXT lines give KEY; shards cut anywhere join to the whole" {
+	# empty lines at the shard starts: GNU parallel -N miscounts those
+	{ head -n 1500 "$D/text.txt"; printf '\n\nlast'; } > "$T/in"
+	perl -pe '$_ = $. - 1 . "\t$_"' "$T/in" > "$T/keyed"
+	tokenize --spm "$D/b.model" --alpha 0.2 --seed 9 "$T/in" | seqcat > "$T/whole"
+	tokenize --spm "$D/b.model" --alpha 0.2 --seed 9 --keyed "$T/keyed" |
+	    seqcat | cmp - "$T/whole"
+	parallel --pipe -k --block 20k -j 2 \
+	    "tokenize --spm '$D/b.model' --alpha 0.2 --seed 9 --keyed" \
+	    < "$T/keyed" | seqcat | cmp - "$T/whole"
+	# keys as given, not necessarily consecutive
+	printf '7\tab\n3\t\n12\tab' | tokenize --spm "$D/b.model" --keyed |
+	    seqcat | cut -d' ' -f2 | tr '\n' ' ' > "$T/keys"
+	[ "$(cat "$T/keys")" = "7 3 12 " ]
+}
+
+@test "--keyed: a line without KEY TAB fails after the lines before it; excludes -k" {
+	printf '0\tab\n1\tcd\nef\n3\tgh\n' > "$T/bad"
+	run -1 --separate-stderr tokenize --spm "$D/b.model" --keyed --text "$T/bad"
+	[ "$stderr" = "tokenize: $T/bad: line 3: not KEY TAB TEXT (--keyed)" ]
+	[ "${#lines[@]}" -eq 2 ]
+	printf '99999999999999999999\tab\n' > "$T/big"
+	run -1 --separate-stderr tokenize --spm "$D/b.model" --keyed "$T/big"
+	[ "$stderr" = "tokenize: $T/big: line 1: not KEY TAB TEXT (--keyed)" ]
+	run -2 --separate-stderr tokenize --spm "$D/b.model" --keyed -k 4 "$T/bad"
+	[[ "$stderr" == "tokenize: --keyed and --first-key exclude each other"* ]]
+}
+
 @test "sampling does not depend on how the input is split (split, parallel --pipe)" {
 	head -n 2000 "$D/text.txt" > "$T/in"
 	tokenize --spm "$D/b.model" --text --alpha 0.2 --seed 9 "$T/in" > "$T/whole"
