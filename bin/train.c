@@ -63,14 +63,18 @@ on_note(void *ctx, const char *msg)
 static void
 eta(char *buf, size_t size, const struct sq_train_report *r)
 {
-	double left;
+	double left = -1;
 
-	if (r->max_steps <= 0 || r->run_steps == 0) {
+	/* from this run's pace: a resumed run's earlier time says nothing */
+	if (r->max_steps > 0 && r->run_steps > 0)
+		left = r->run_elapsed / r->run_steps * (r->max_steps - r->step);
+	if (r->max_seconds > 0 && (left < 0 ||
+	    r->max_seconds - r->elapsed < left))
+		left = SQ_MAX(0, r->max_seconds - r->elapsed);
+	if (left < 0) {
 		snprintf(buf, size, "?");
 		return;
 	}
-	/* from this run's pace: a resumed run's earlier time says nothing */
-	left = r->run_elapsed / r->run_steps * (r->max_steps - r->step);
 	snprintf(buf, size, "%ld:%02ld:%02ld", (long)left / 3600,
 	    (long)left / 60 % 60, (long)left % 60);
 }

@@ -71,6 +71,7 @@ static const struct setting {
 	L("update-freq", update_freq, "1", 1, 1024, "batches per update (gradient accumulation)"),
 	L("max-steps", max_steps, "0", 0, 1000000000, "updates to run (0: --max-epochs decides)"),
 	L("max-epochs", max_epochs, "10", 0, 1000000, "passes over the data (0: --max-steps decides)"),
+	D("max-seconds", max_seconds, "0", 0, 1e9, "stop after the update that reaches this many seconds of training (0: no limit)"),
 	D("label-smoothing", label_smoothing, "0.1", 0, 1, "label smoothing"),
 	D("dropout", dropout, "0.1", 0, 0.99, "dropout on embeddings, sublayer outputs and FFN"),
 	D("clip-norm", clip_norm, "1", 0, 1e30, "clip gradients to this global norm (0: off)"),

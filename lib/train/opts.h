@@ -43,6 +43,7 @@ struct sq_train_opts {
 	long max_tokens;
 	long update_freq;
 	long max_steps, max_epochs;
+	double max_seconds;	/* 0: no limit */
 	double label_smoothing, dropout, clip_norm, weight_decay;
 	double beta1, beta2, adam_eps;
 	double scheduled_sampling;	/* the largest mixing probability */

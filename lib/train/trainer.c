@@ -74,7 +74,7 @@ struct trainer {
 
 /* Settings that may change between a run and its --resume. */
 static const char *const resumable[] = {
-	"resume", "max-steps", "max-epochs", "progress", "log-every",
+	"resume", "max-steps", "max-epochs", "max-seconds", "progress", "log-every",
 	"patience", "valid-every", "save-every", "valid-bleu-lines", "log",
 	"f16", NULL
 };
@@ -840,7 +840,7 @@ run(struct trainer *t)
 			long k_end = SQ_MIN(count, t->batch + o->update_freq);
 			long tokens = 0;
 			double loss, norm, lr;
-			int last;
+			int last, timed_out;
 
 			if (o->max_steps > 0 && t->step >= o->max_steps) {
 				sq_batches_free(order);
@@ -891,6 +891,7 @@ run(struct trainer *t)
 			memset(&r, 0, sizeof(r));
 			r.step = t->step;
 			r.max_steps = t->max_steps;
+			r.max_seconds = o->max_seconds;
 			r.epoch = t->epoch;
 			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
 			r.lr = lr;
@@ -899,10 +900,12 @@ run(struct trainer *t)
 			r.elapsed = t->elapsed0 + r.run_elapsed;
 			r.tok_per_s = (double)t->tok_run /
 			    SQ_MAX(1e-9, r.run_elapsed);
+			timed_out = o->max_seconds > 0 &&
+			    r.elapsed >= o->max_seconds;
 			/* the last weights are a candidate for the best too */
 			last = (o->max_steps > 0 && t->step >= o->max_steps) ||
 			    (o->max_epochs > 0 && t->epoch == o->max_epochs &&
-			    k_end == count);
+			    k_end == count) || timed_out;
 			if ((t->step % o->valid_every == 0 || last) &&
 			    validate(t, &r) < 0) {
 				sq_batches_free(order);
@@ -927,6 +930,12 @@ run(struct trainer *t)
 				note(t, "step %ld: no better validation loss "
 				    "in %ld validations: stopping", t->step,
 				    t->bad);
+				sq_batches_free(order);
+				return 0;
+			}
+			if (timed_out) {
+				note(t, "step %ld: %.0f s of training: "
+				    "--max-seconds reached", t->step, r.elapsed);
 				sq_batches_free(order);
 				return 0;
 			}

@@ -30,6 +30,7 @@ struct sq_train_report {
 	double lr;
 	double elapsed;		/* seconds of training, over all runs
 				   (a --resume goes on counting) */
+	double max_seconds;	/* the time limit, 0 if none */
 	long run_steps;		/* updates done by this run */
 	double run_elapsed;	/* seconds since this run started */
 	int validated;		/* the valid_* fields are new */
