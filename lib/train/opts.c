@@ -410,9 +410,9 @@ sq_train_opts_check(const struct sq_train_opts *o)
 		BAD("--on-nan: \"%s\" is not stop or skip", o->on_nan);
 	if (!is_one_of(o->progress, "auto", "bar", "log"))
 		BAD("--progress: \"%s\" is not auto, bar or log", o->progress);
-	if (o->max_steps == 0 && o->max_epochs == 0)
-		BAD("--max-steps and --max-epochs are both 0: training would "
-		    "never end");
+	if (o->max_steps == 0 && o->max_epochs == 0 && o->max_seconds == 0)
+		BAD("--max-steps, --max-epochs and --max-seconds are all 0: "
+		    "training would never end");
 	if (o->tie_embeddings && !o->shared_vocab)
 		BAD("--tie-embeddings needs --shared-vocab (one vocabulary "
 		    "for both sides); give --no-tie-embeddings");
