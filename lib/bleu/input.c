@@ -15,11 +15,12 @@ struct bytes {
 	size_t n, cap;
 };
 
+/* Room to read into: 64 KiB at first, doubled when full. */
 static void
 bytes_room(struct bytes *b)
 {
-	if (b->cap - b->n < 65536) {
-		b->cap = 2 * b->cap + 65536;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 65536;
 		b->p = sq_realloc(b->p, b->cap);
 	}
 }
