@@ -612,7 +612,7 @@ struct elem_job {
 };
 
 enum { ELEM_ACT_DROP, ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK,
-    ELEM_DROP_COPY, ELEM_DROP_ADD, ELEM_SCALE };
+    ELEM_DROP_COPY, ELEM_DROP_ADD, ELEM_SCALE, ELEM_ZERO };
 
 static void
 elem_part(void *arg, int i, int n)
@@ -648,6 +648,9 @@ elem_part(void *arg, int i, int n)
 			vstore(j->x + lo, vload(j->x + lo) * j->p);
 		for (; lo < hi; lo++)
 			j->x[lo] *= j->p;
+		break;
+	case ELEM_ZERO:
+		memset(j->x + lo, 0, (size_t)(hi - lo) * sizeof(float));
 		break;
 	}
 }
@@ -941,6 +944,15 @@ sq_scale(float *x, long n, float s, struct sq_pool *pool)
 {
 	struct elem_job j = { ELEM_SCALE, x, NULL, NULL, NULL, NULL, NULL, n,
 		0, s, 0, 0, { 0, 0, 0.0f, 0 } };
+
+	elem_run(pool, &j);
+}
+
+void
+sq_zero(float *x, long n, struct sq_pool *pool)
+{
+	struct elem_job j = { ELEM_ZERO, x, NULL, NULL, NULL, NULL, NULL, n,
+		0, 0.0f, 0, 0, { 0, 0, 0.0f, 0 } };
 
 	elem_run(pool, &j);
 }

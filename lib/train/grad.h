@@ -237,6 +237,9 @@ double sq_sumsq(const float *x, long n, struct sq_pool *pool);
 /* x (n) *= s, on the pool when n is large. */
 void sq_scale(float *x, long n, float s, struct sq_pool *pool);
 
+/* x (n) = 0, on the pool when n is large (a model's gradients). */
+void sq_zero(float *x, long n, struct sq_pool *pool);
+
 /*
  * One step of torch.optim.AdamW (torch 1.13's _single_tensor_adamw: its
  * operations in its order, rounded as its float kernels round, so the

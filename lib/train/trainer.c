@@ -846,7 +846,7 @@ run(struct trainer *t)
 				sq_batches_free(order);
 				return 0;
 			}
-			memset(t->gm->owned, 0, (size_t)n * sizeof(float));
+			sq_zero(t->gm->owned, n, t->pool);
 			if (accumulate(t, order, k_end, &loss, &tokens) < 0) {
 				sq_batches_free(order);
 				return -1;
