@@ -613,11 +613,14 @@ read_corpus(struct trainer *t, const char *src, const char *tgt,
 	if (st.bad_utf8 > 0)
 		note(t, "%s: %ld lines had invalid UTF-8 (U+FFFD for each bad "
 		    "byte, as spm_encode)", what, st.bad_utf8);
+	/* the policy for overlong pairs, in the summary: not a warning */
 	if (st.too_long > 0)
-		note(t, "%s: %ld pairs longer than %d positions %s", what,
-		    st.too_long, co.max_len, co.too_long == SQ_TOO_LONG_DROP ?
-		    "dropped (--too-long truncate keeps them cut)" : "truncated");
-	note(t, "%s: %ld pairs", what, sq_corpus_size(corpus));
+		note(t, "%s: %ld pairs (%ld longer than %d positions %s)", what,
+		    sq_corpus_size(corpus), st.too_long, co.max_len,
+		    co.too_long == SQ_TOO_LONG_DROP ? "left out: --too-long "
+		    "truncate keeps them cut" : "truncated");
+	else
+		note(t, "%s: %ld pairs", what, sq_corpus_size(corpus));
 	return corpus;
 }
 
