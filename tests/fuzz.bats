@@ -57,3 +57,22 @@ smoke() {
 		[ -n "$(ls -A "$SRCDIR/tests/fuzz/corpus/$n" 2>/dev/null)" ] || fail "$n has no seeds"
 	done
 }
+
+@test "fuzz-campaign: runs to its target in slices, records them, then stops" {
+	[ -z "$FUZZ_SKIP" ] || skip "$FUZZ_SKIP"
+	run -0 "$SRCDIR/scripts/fuzz-campaign" --help
+	[[ "$output" == *"scripts/fuzz-campaign [-r] [-d DIR]"* ]] || fail "$output"
+	run -2 "$SRCDIR/scripts/fuzz-campaign" -x
+	d="$BATS_TEST_TMPDIR/campaign"
+	run -0 "$SRCDIR/scripts/fuzz-campaign" -d "$d" -n 3000 -s 2 npy
+	# slices of 2 s until 3000 executions, each a row of runs.tsv
+	run -0 awk -F'\t' '$2 == "npy" { n++; e += $4 } END { print n, e }' "$d/runs.tsv"
+	[ "${output% *}" -ge 1 ] || fail "no slice recorded: $output"
+	[ "${output#* }" -ge 3000 ] || fail "executions: $output"
+	run -0 "$SRCDIR/scripts/fuzz-campaign" -r -d "$d" -n 3000 npy
+	[[ "$output" == *"npy "*" done"* ]] || fail "$output"
+	# a second start finds the target met and runs nothing
+	rows=$(wc -l < "$d/runs.tsv")
+	run -0 "$SRCDIR/scripts/fuzz-campaign" -d "$d" -n 3000 npy
+	[ "$(wc -l < "$d/runs.tsv")" -eq "$rows" ]
+}
