@@ -59,7 +59,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cblas.h>
 #include <libxsmm.h>
@@ -70,6 +69,7 @@
 
 #include "base/pool.h"
 #include "base/util.h"
+#include "benchtime.h"
 #include "nn/ops.h"
 
 #define SAMPLES 5
@@ -125,15 +125,6 @@ xalloc(size_t n)
 	if (p == NULL)
 		die("out of memory (%zu bytes)", n);
 	return memset(p, 0, n);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* uniform in [-a, a), xorshift64 */
@@ -847,14 +838,6 @@ static const struct backend backends[] = {
 	{ "xsmm-s8", 1, 1, xsmm_init, xsmm_prepare_s8, xsmm_run,
 	    xsmm_release },
 };
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static double
 env_double(const char *name, double dflt)
