@@ -387,11 +387,11 @@ dnnl_prepare(struct prob *p, dnnl_data_type_t t)
 {
 	struct dnnl_state *s = xalloc(sizeof(*s));
 	dnnl_primitive_desc_t pd, pd1;
-	dnnl_memory_desc_t bmd;
+	dnnl_memory_desc_t bmd, ab, ba;
 	const dnnl_memory_desc_t *wmd;
 	const char *impl;
 	int8_t *wq = NULL;
-	int same;
+	int same, plain;
 
 	s->copies = p->copies;
 	s->w = xalloc(sizeof(dnnl_memory_t) * s->copies);
@@ -408,9 +408,13 @@ dnnl_prepare(struct prob *p, dnnl_data_type_t t)
 	wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 	same = dnnl_memory_desc_equal(wmd,
 	    dnnl_primitive_desc_query_md(pd1, dnnl_query_weights_md, 0));
+	md2(&ab, p->K, p->N, t, dnnl_ab);
+	md2(&ba, p->K, p->N, t, dnnl_ba);
+	plain = dnnl_memory_desc_equal(wmd, &ab) ||
+	    dnnl_memory_desc_equal(wmd, &ba);
 	DNNL(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl));
-	snprintf(p->note, sizeof(p->note), "%s, packed weights %s M=1's",
-	    impl, same ? "as" : "NOT as");
+	snprintf(p->note, sizeof(p->note), "%s, weights %s, layout %s M=1's",
+	    impl, plain ? "plain" : "packed", same ? "as" : "NOT as");
 	DNNL(dnnl_primitive_create(&s->mm, pd));
 	dnnl_pack(s->w, s->copies, wmd, t == dnnl_s8 ? (void *)wq :
 	    (void *)p->w, p->K, p->N, t);
