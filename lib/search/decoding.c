@@ -50,13 +50,14 @@ sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
 	int cap = m->cfg.max_positions - m->cfg.position_offset;
 	double x;
 
+	if (src_len < 1)	/* the empty translation */
+		return 0;
 	/*
 	 * Marian checks "steps so far >= factor * source width" after each
 	 * step, comparing in float, and always takes the first step.
 	 */
 	if (ml->marian)
-		x = src_len < 1 ? 0 : SQ_MAX(1.0, ceilf((float)ml->a *
-		    (float)src_len));
+		x = SQ_MAX(1.0, ceilf((float)ml->a * (float)src_len));
 	else
 		x = floor(ml->a * src_len + ml->b);
 

@@ -49,7 +49,10 @@ sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
 	return g;
 }
 
-/* Steps sentence s may take: --max-len, a target's length + 1, positions. */
+/*
+ * Steps sentence s may take: --max-len, a target's length + 1, positions;
+ * none for an empty source, forced record or not (sq_maxlen_steps()).
+ */
 static int
 steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 {
@@ -57,6 +60,8 @@ steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 	int limit = c->max_positions - c->position_offset;
 	int want;
 
+	if (s->n_src == 0)
+		return 0;
 	if (g->o.scoring)
 		want = s->n_forced + 1;
 	else {

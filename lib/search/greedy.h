@@ -7,7 +7,9 @@
  * sentence leaves the batch at once.  Output ids never hold EOS; the score
  * is the sum of the log-probabilities of the tokens chosen, EOS's included
  * when it was reached.  A hypothesis that never reaches EOS stops after
- * its maximum length.
+ * its maximum length.  A sentence of an empty source takes no step (the
+ * rule of sq_maxlen_steps()), even with a forced record: its hypothesis
+ * is empty, score 0.
  */
 #ifndef SQ_GREEDY_H
 #define SQ_GREEDY_H

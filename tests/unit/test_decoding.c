@@ -46,6 +46,12 @@ test_maxlen(void)
 	    "Marian: at least 1 step, none for an empty source");
 	ml.a = 3;
 	ok(sq_maxlen_steps(&ml, 30, &m) == 62, "Marian: capped at 62 too");
+	/* the empty translation: no step for an empty source, any rule */
+	ml = (struct sq_maxlen){ .a = 2, .b = 10 };
+	ok(sq_maxlen_steps(&ml, 0, &m) == 0 && sq_maxlen_steps(&ml, 1, &m) == 12,
+	    "an empty source: 0 steps, not 10; one token: 12");
+	ml = (struct sq_maxlen){ .a = 0, .b = 5 };
+	ok(sq_maxlen_steps(&ml, 0, &m) == 0, "'5' alone: 0 steps too");
 }
 
 static void
