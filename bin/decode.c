@@ -205,7 +205,7 @@ add(struct decode *d, const struct sq_record *rec)
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);
-	if (sq_greedy_count(d->g) == d->batch_size)
+	if (sq_greedy_full(d->g))
 		run_batch(d);
 	return 0;
 }

@@ -4,7 +4,8 @@
 # one, score 0, in every search: decode's greedy search and sampling,
 # beamsearch with any -k, its n-best list (that one hypothesis) and its
 # Marian mode.  Through the whole pipeline an empty line comes out as an
-# empty line, and its neighbours as without it.  (Decoded as any source,
+# empty line, and its neighbours as without it: it takes no place in a
+# batch, so theirs are the same bytes.  (Decoded as any source,
 # with a cross-attention over nothing, it gave whatever the model made
 # up: a random model, like a trained one, writes a sentence.)
 load helper
@@ -29,6 +30,16 @@ setup_file() {
 	printf '0\teine Zeile nicht leer\n2\tdann noch zwei Wort\n' > without.txt
 	tokenize -m m.sq with.txt | encode > with.mem
 	tokenize -m m.sq --keyed without.txt | encode > without.mem
+	# 40 lines of 1 to 8 words, 15 of them empty, some in a row
+	awk 'BEGIN { split("eine Zeile nicht leer dann noch zwei drei vier " \
+	    "Wort Satz Text hier", w, " "); for (i = 0; i < 40; i++) {
+	    s = ""; if (i % 3 != 1 && i != 9 && i != 30)
+	    for (j = 0; j < 1 + (i * 7) % 8; j++)
+	    s = s (j ? " " : "") w[1 + (i * 3 + j * 5) % 13]; print s } }' \
+	    > many.txt
+	awk 'length($0) > 0 { print NR - 1 "\t" $0 }' many.txt > many-without.txt
+	tokenize -m m.sq many.txt | encode > many.mem
+	tokenize -m m.sq --keyed many-without.txt | encode > many-without.mem
 }
 
 setup() {
@@ -132,5 +143,31 @@ records() {
 		[ "$stderr" = "decode: bad.ids: record 1 (key 1): a $word of 2 tokens for an empty source, whose only translation is the empty one" ] ||
 		    fail "$o: $stderr"
 		[ "$output" = "$(decode --text $o with.ids with.mem | head -n 1)" ]
+	done
+}
+
+@test "empty lines take no place in a batch: the others' records are the same bytes as without them" {
+	local cmd b
+	[ "$(grep -c . many.txt)" -eq 25 ]
+	for b in 1 4 32; do
+		tokenize -m m.sq many.txt | encode --batch-size $b | seqcat |
+		    awk '$3 > 0' > with.rec
+		tokenize -m m.sq --keyed many-without.txt |
+		    encode --batch-size $b | seqcat | cmp - with.rec ||
+		    fail "encode --batch-size $b"
+	done
+	for cmd in "decode --batch-size 3" "decode --batch-size 1" \
+	    "decode --batch-size 4 --temperature 1.5 --seed 2" \
+	    "beamsearch --batch-size 2 -k 3 -n 2" \
+	    "beamsearch --batch-size 3 --batch-tokens 12 -k 2"; do
+		$cmd --scores many.mem | seqcat > with.rec
+		$cmd --scores many-without.mem | seqcat > without.rec
+		# the empty lines' records are the empty translation; the
+		# others (without them) as those of many-without.mem
+		awk 'NR == FNR { if ($0 == "") empty[FNR - 1] = 1; next }
+		    !($2 in empty) { print; next }
+		    $0 != "T " $2 " 0 0 |" { exit 1 }' many.txt with.rec \
+		    > others.rec || fail "$cmd: $(cat with.rec)"
+		cmp others.rec without.rec || fail "$cmd"
 	done
 }

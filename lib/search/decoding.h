@@ -58,7 +58,10 @@ void sq_search_ban(const struct sq_model *m, float *logp, int rows);
  * input order) and start[] the first position in order[] of each batch,
  * with start[n_batches] = n.  A batch holds at most batch_size sentences
  * and, unless one alone exceeds it, at most batch_tokens source tokens
- * (0: no limit).  Returns n_batches; start needs n + 1 elements.
+ * (0: no limit).  Empty sources (length 0: no step, see sq_maxlen_steps())
+ * come first and form batches of their own, so the others are cut into
+ * the same batches as without them.  Returns n_batches; start needs
+ * n + 1 elements.
  */
 int sq_batch_plan(int *order, int *start, const int *len, int n,
     int batch_size, long batch_tokens);

@@ -108,8 +108,13 @@ test_plan_random(void)
 
 			bad += sz < 1 || sz > bs;
 			bad += bt > 0 && sz > 1 && cost > bt;
+			int e0 = len[order[start[b]]] == 0;
+
+			/* empty sources in batches of their own */
+			bad += e0 != (len[order[start[b + 1] - 1]] == 0);
 			/* greedy: the next sentence would not have fitted */
-			if (b + 1 < nb && sz < bs && (bt == 0 ||
+			if (b + 1 < nb && sz < bs && e0 ==
+			    (len[order[start[b + 1]]] == 0) && (bt == 0 ||
 			    (long)(sz + 1) * SQ_MAX(len[order[start[b + 1]]], 1)
 			    <= bt))
 				bad++;
@@ -119,11 +124,49 @@ test_plan_random(void)
 	    "both limits, each as full as allowed (%d violations)", bad);
 }
 
+/* Empty sources change nothing in the batches of the others. */
+static void
+test_plan_empty(void)
+{
+	int len[100], sub[100], order[100], start[101], o2[100], s2[101];
+	int map[100], iter, n, m, bs, i, b, nb, nb2, e, bad = 0;
+	long bt;
+
+	srand(11);
+	for (iter = 0; iter < 500; iter++) {
+		n = rand() % 100;
+		bs = 1 + rand() % 40;
+		bt = rand() % 3 ? 0 : 1 + rand() % 200;
+		for (i = m = 0; i < n; i++) {
+			len[i] = rand() % 4 ? 1 + rand() % 30 : 0;
+			if (len[i] > 0) {
+				map[m] = i;
+				sub[m++] = len[i];
+			}
+		}
+		nb = sq_batch_plan(order, start, len, n, bs, bt);
+		nb2 = sq_batch_plan(o2, s2, sub, m, bs, bt);
+		/* the empty ones first, then the plan without them */
+		for (e = 0; e < nb && len[order[start[e]]] == 0; e++)
+			;
+		bad += nb - e != nb2;
+		for (b = 0; b < nb2 && nb - e == nb2; b++) {
+			bad += start[e + b] - start[e] != s2[b] ||
+			    start[e + b + 1] - start[e] != s2[b + 1];
+			for (i = s2[b]; i < s2[b + 1]; i++)
+				bad += order[start[e] + i] != map[o2[i]];
+		}
+	}
+	ok(bad == 0, "500 random plans with empty sources: the others' "
+	    "batches as without them (%d violations)", bad);
+}
+
 int
 main(void)
 {
 	test_maxlen();
 	test_plan_example();
 	test_plan_random();
+	test_plan_empty();
 	return tap_done();
 }
