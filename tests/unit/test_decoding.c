@@ -75,6 +75,15 @@ test_plan_example(void)
 	    "no sentences, no batches");
 }
 
+/* A random plan's sentence count and limits (0 tokens: no limit). */
+static void
+random_limits(int *n, int *bs, long *bt)
+{
+	*n = rand() % 100;
+	*bs = 1 + rand() % 40;
+	*bt = rand() % 3 ? 0 : 1 + rand() % 200;
+}
+
 /* The rules of sq_batch_plan() checked on random lengths. */
 static void
 test_plan_random(void)
@@ -85,9 +94,7 @@ test_plan_random(void)
 
 	srand(7);
 	for (iter = 0; iter < 500; iter++) {
-		n = rand() % 100;
-		bs = 1 + rand() % 40;
-		bt = rand() % 3 ? 0 : 1 + rand() % 200;
+		random_limits(&n, &bs, &bt);
 		for (i = 0; i < n; i++)
 			len[i] = rand() % 30;
 		nb = sq_batch_plan(order, start, len, n, bs, bt);
@@ -134,9 +141,7 @@ test_plan_empty(void)
 
 	srand(11);
 	for (iter = 0; iter < 500; iter++) {
-		n = rand() % 100;
-		bs = 1 + rand() % 40;
-		bt = rand() % 3 ? 0 : 1 + rand() % 200;
+		random_limits(&n, &bs, &bt);
 		for (i = m = 0; i < n; i++) {
 			len[i] = rand() % 4 ? 1 + rand() % 30 : 0;
 			if (len[i] > 0) {
