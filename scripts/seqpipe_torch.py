@@ -526,6 +526,12 @@ def save(model, path, model_id, provenance, spm_source=None, spm_target=None):
 # ---------------------------------------------------------------------------
 # search, one sentence at a time (the reference, not the fast path)
 
+# The empty translation: a source of no token has one hypothesis, empty
+# (no id, not even an EOS step), with log-prob and score 0, whatever the
+# search and its options (man/decode.1).  Decoding it would attend over
+# no key at all, and a model that never saw an empty source makes a
+# sentence up.  greedy() and beam_search() return it before any step.
+
 def max_steps(cfg, max_len):
     """Decoding steps allowed: max_len, capped by the positions the
     decoder can embed (step t reads position t + position_offset)."""
@@ -550,6 +556,8 @@ def greedy(model, src, max_len, min_len=0):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
     token (EOS forbidden before step min_len); stops after EOS.  Returns
     (ids without EOS, summed log-prob including EOS's)."""
+    if not src:                         # the empty translation (above)
+        return [], 0.0
     cfg = model.cfg
     mem, n = _encode_one(model, src)
     st = model.start(mem, n)
@@ -605,7 +613,10 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
     hypothesis; a hypothesis left with no allowed token is finished as it
     stands.  Equal sums go to the earlier row, then the smaller id (a
-    stable sort), so k = 1 gives greedy()'s ids."""
+    stable sort), so k = 1 gives greedy()'s ids.  An empty source gives
+    the empty translation alone, score 0 (above)."""
+    if not src:
+        return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)

@@ -16,9 +16,10 @@ with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
                     log-probs of the token after decoder_start_id and the
                     first t target ids (needs --targets)
   --score FILE      T key 0 score ids... | s... : forced scoring of each
-                    target followed by EOS (needs --targets)
+                    target followed by EOS (needs --targets; an empty
+                    source's target must be empty, and scores 0)
   --greedy FILE     T key 0 score ids... | s...   greedy search (ids without
-                    EOS)
+                    EOS; none, score 0, for an empty source)
   --greedy-ids FILE the greedy ids alone, one line per sentence (what
                     decode --text prints)
   --beam FILE       T key rank score ids... | s...   beam search n-best
@@ -157,7 +158,13 @@ def main():
                     for i, row in enumerate(lp.tolist()):
                         out["logprobs"].write(" ".join(
                             ["L", str(key), str(i)] + [fmt(v) for v in row]) + "\n")
-                if "score" in out:
+                if "score" in out and not ids:
+                    # the empty translation is the only one (decode(1))
+                    if tgt[key]:
+                        sys.exit("torch-reference.py: line %d: a target "
+                                 "for an empty source" % (key + 1))
+                    out["score"].write(hyp_line(key, 0, 0.0, [], []))
+                elif "score" in out:
                     seq = tgt[key] + [cfg.eos_id]
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
                     out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
@@ -186,6 +193,8 @@ def greedy_with_scores(model, ids, max_len, min_len):
     recomputed by forced scoring of its output over the full prefix (an
     independent check of the incremental path)."""
     cfg = model.cfg
+    if not ids:         # the empty translation: no step, no EOS
+        return [], []
     g_ids, total = sq.greedy(model, ids, max_len, min_len)
     steps = sq.max_steps(cfg, max_len)
     seq = g_ids + ([cfg.eos_id] if len(g_ids) < steps else [])
