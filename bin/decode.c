@@ -196,8 +196,8 @@ add(struct decode *d, const struct sq_record *rec)
 		start(d);
 	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
-	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
-	    d->forced != NULL ? (int)f.n_ids : -1);
+	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->src, rec->data,
+	    f.ids, d->forced != NULL ? (int)f.n_ids : -1);
 	/* (an empty source's target is empty and has no step) */
 	if (d->o.scoring && s->n_src > 0 && s->n_forced + 1 > s->max_steps)
 		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "

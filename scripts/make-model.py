@@ -15,6 +15,8 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 sinusoidal_half_hf, layer_norm_eps 1e-6
   untied        vocabularies 160 and 112, nothing tied, learned positions
                 starting at 2, embed_scale 1
+  copy          paper's, with the copy mechanism (copy 1: a
+                pointer-generator, seqpipe-model(5))
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
                 shared vocabulary 32000, everything tied
   opus          OPUS-MT's shape (Marian's transformer-align as most
@@ -29,7 +31,9 @@ one run (torch starts slowly), all with the same options.
 Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8), so the log-probs of the top tokens
 differ by whole units and greedy and beam outputs cannot flip on float
-rounding between implementations.  The EOS row of the output projection
+rounding between implementations (a copy model's gate weight is scaled
+by 2/gain, so that its logit stays within a few units and both parts of
+the mixture count).  The EOS row of the output projection
 is then scaled so that EOS is the most likely token in a fraction
 --eos-rate (default 0.15) of the decoder states of random prefixes; in
 greedy runs, random models still fall into loops, so expect a mix of
@@ -84,6 +88,8 @@ CONFIGS = {
     # at 2 (fairseq's padding_idx + 1), no embedding scale
     "untied": dict(TINY, positions="learned", position_offset=2,
                    embed_scale=1.0, src_vocab_size=160, tgt_vocab_size=112),
+    # the paper's with the pointer-generator's copy mechanism
+    "copy": dict(TINY, tie_src_tgt=1, tie_output=1, shared_vocab=1, copy=1),
     # Transformer-base for benchmarks (paper sizes, 32k shared vocabulary)
     "base": dict(d_model=512, n_heads=8, d_ff=2048, encoder_layers=6,
                  decoder_layers=6, src_vocab_size=32000,
@@ -121,6 +127,8 @@ def randomize(model, seed, gain, eos_gain=1.0):
                 p.copy_(1.0 + 0.1 * r)
             elif name.endswith(".bias"):
                 p.copy_(0.1 * r)
+            elif name == "decoder.p_gen.weight":
+                p.copy_(2.0 / gain * r / p.shape[1] ** 0.5)
             else:                                       # linear (out, in)
                 p.copy_(r / p.shape[1] ** 0.5)
         dec = model.decoder

@@ -72,7 +72,7 @@ def batch_loss(model, pairs, eps):
         tgt_in[i, :len(t) + 1] = torch.tensor([cfg.decoder_start_id] + t)
         gold[i, :len(t) + 1] = torch.tensor(t + [cfg.eos_id])
     mem = model.encode(src, src_len)
-    logp = model.decode_full(tgt_in, mem, src_len)
+    logp = model.decode_full(tgt_in, mem, src_len, src)
     loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
                            ignore_index=-100, label_smoothing=eps,
                            reduction="sum")

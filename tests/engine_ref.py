@@ -83,7 +83,7 @@ def forced_greedy(model, src, prefix, max_len):
     if not src:     # the empty translation: no step (man/decode.1)
         return [], 0.0, []
     cfg = model.cfg
-    mem, n = sq._encode_one(model, src)
+    mem, n, _ = sq._encode_one(model, src)
     st = model.start(mem, n)
     tok, ids, lps, score = cfg.decoder_start_id, [], [], 0.0
     for step in range(sq.max_steps(cfg, max_len)):
@@ -145,7 +145,7 @@ def main():
             if config in PREFIXED else None
         for key, (src, tgt) in enumerate(zip(srcs, tgts)):
             src = src[:limit]
-            mem, n = sq._encode_one(model, src)
+            mem, n, _ = sq._encode_one(model, src)
             enc.write(" ".join(["M", str(key), str(len(src)), str(len(src)),
                                 str(cfg.d_model)] + list(map(str, src)) +
                                [fmt(v) for v in mem[0].reshape(-1).tolist()])
@@ -179,7 +179,7 @@ def main():
             src = src[:model.cfg.max_positions]
             ids, score = sq.greedy(model, src, 2 * len(src) + 10)
             f.write(" ".join(map(str, ids)) + "\n")
-            mem, n = sq._encode_one(model, src)
+            mem, n, _ = sq._encode_one(model, src)
             st = model.start(mem, n)
             lp = st.step(torch.tensor([model.cfg.decoder_start_id]))[0]
             unbanned += int(torch.argmax(lp)) == 127

@@ -33,7 +33,7 @@ static const struct {
 	F(output_bias, K_BOOL, 0), F(shared_vocab, K_BOOL, 0),
 	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
 	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
-	F(layer_norm_eps, K_FLOAT, 0),
+	F(layer_norm_eps, K_FLOAT, 0), F(copy, K_BOOL, 0),
 #undef F
 };
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
@@ -226,6 +226,10 @@ sq_config_check(const struct sq_config *c, const char *path)
 		BAD("%s: config bos_id, pad_id, unk_id (%d, %d, %d) must be "
 		    "-1 (none) or inside both vocabularies (%d)", path,
 		    c->bos_id, c->pad_id, c->unk_id, v_min);
+	/* copying puts a source id's mass on the same target id */
+	if (c->copy && !c->shared_vocab)
+		BAD("%s: config copy = 1 needs shared_vocab = 1 (a source id "
+		    "must name the same piece in the target vocabulary)", path);
 	return 0;
 #undef BAD
 }

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/copy.h"
 #include "nn/decoder.h"
 #include "nn/model.h"
 #include "nn/ops.h"
@@ -58,18 +59,24 @@ struct sq_decoder {
 	long *src_first;	/* (n_sent + 1) first memory row of each */
 	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
 	long *src_cell;		/* (max_src) s * D */
+	int32_t *src;		/* (sum S) the source ids, packed: copy only */
 	int *sent, *sent2;	/* (R_cap) sentence of each row */
 	float *cross;		/* (L, 2, sum S, D) */
 	float *packed;		/* (sum S, D) the memories, packed */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
 	/* scratch for one step */
-	float *x, *h, *q, *a;	/* (R_cap, D) each */
+	float *x, *h, *q, *a;	/* (R_cap, D) each; after the last layer a
+				   holds its cross-attention context */
+	float *x0;		/* (R_cap, D) the step's input embeddings */
+	float *gate;		/* (R_cap) the copy gate's logits */
 	float *f;		/* (R_cap, F) */
 	float *att;		/* (n_thr, att_stride): per thread a softmax
 				   (max(T_cap, max_src) + 1), then the
 				   cross-attention probs (H, max_src) */
 	long att_stride;
-	float *align;		/* (R_cap, max_src) */
+	float *align;		/* (R_cap, max_src) the last layer's
+				   cross-attention, averaged over heads: the
+				   alignment, and what copy points with */
 };
 
 struct sq_decoder *
@@ -134,7 +141,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	size_t H = c->n_heads, R = max_rows, T = max_steps, S = d->max_src;
 	size_t per_thr = SQ_MAX(T, S) + 1 + H * S;
 	enum {
-		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, CROSS, KV,
+		SRC_FIRST, CELL, CELL2, SRC_CELL, SRC, SENT, SENT2, CROSS, KV,
 		SCRATCH, ATT, ALIGN, N_BUF
 	};
 	size_t size[N_BUF] = {
@@ -142,11 +149,12 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 		[CELL] = R * T * sizeof(long),
 		[CELL2] = R * T * sizeof(long),
 		[SRC_CELL] = S * sizeof(long),
+		[SRC] = sum_src * sizeof(int32_t),
 		[SENT] = R * sizeof(int),
 		[SENT2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
-		[SCRATCH] = R * (4 * D + F) * sizeof(float),
+		[SCRATCH] = R * (5 * D + F + 1) * sizeof(float),
 		[ATT] = d->n_thr * per_thr * sizeof(float),
 		[ALIGN] = (R * S + 1) * sizeof(float),
 	};
@@ -166,6 +174,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	d->cell = (long *)(d->arena + off[CELL]);
 	d->cell2 = (long *)(d->arena + off[CELL2]);
 	d->src_cell = (long *)(d->arena + off[SRC_CELL]);
+	d->src = (int32_t *)(d->arena + off[SRC]);
 	d->sent = (int *)(d->arena + off[SENT]);
 	d->sent2 = (int *)(d->arena + off[SENT2]);
 	d->cross = (float *)(d->arena + off[CROSS]);
@@ -175,7 +184,9 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	d->h = d->x + R * D;
 	d->q = d->h + R * D;
 	d->a = d->q + R * D;
-	d->f = d->a + R * D;
+	d->x0 = d->a + R * D;
+	d->f = d->x0 + R * D;
+	d->gate = d->f + R * F;
 	d->att = (float *)(d->arena + off[ATT]);
 	d->att_stride = per_thr;
 	d->align = (float *)(d->arena + off[ALIGN]);
@@ -185,7 +196,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 
 int
 sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
-    const int *src_len, int max_rows, int max_steps)
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_steps)
 {
 	const struct sq_model *m = d->m;
 	const struct sq_config *c = &m->cfg;
@@ -206,6 +218,19 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 			    src_len[i]);
 			return -1;
 		}
+		if (c->copy && src_len[i] > 0 && (src == NULL ||
+		    src[i] == NULL)) {
+			sq_seterr("decoder: sentence %d: a copy model needs "
+			    "the source ids", i);
+			return -1;
+		}
+		for (l = 0; c->copy && l < src_len[i]; l++)
+			if (src[i][l] < 0 || src[i][l] >= c->tgt_vocab_size) {
+				sq_seterr("decoder: sentence %d: source id %d "
+				    "outside the vocabulary [0, %d)", i,
+				    (int)src[i][l], c->tgt_vocab_size);
+				return -1;
+			}
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
@@ -225,9 +250,13 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 	if (sum == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (src_len[i] > 0)
+		if (src_len[i] > 0) {
 			memcpy(d->packed + d->src_first[i] * D, mem[i],
 			    (size_t)src_len[i] * D * sizeof(float));
+			if (c->copy)
+				memcpy(d->src + d->src_first[i], src[i],
+				    (size_t)src_len[i] * sizeof(int32_t));
+		}
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
@@ -256,7 +285,7 @@ attn_part(void *arg, int i, int n)
 	long D = c->d_model, L = c->decoder_layers, H = c->n_heads;
 	float *soft = d->att + i * d->att_stride;	/* softmax scratch */
 	float *probs = soft + SQ_MAX(d->T_cap, d->max_src) + 1; /* (H, S) */
-	int lo, hi, r, s, h;
+	int lo, hi, r;
 
 	sq_pool_share(d->rows, 1, i, n, &lo, &hi);
 	for (r = lo; r < hi; r++) {
@@ -271,7 +300,8 @@ attn_part(void *arg, int i, int n)
 			int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
 			const float *k = d->cross + j->l * 2 *
 			    d->cross_rows * D + d->src_first[sn] * D;
-			int keep = d->want_align && j->l == L - 1;
+			int keep = (d->want_align || d->m->cfg.copy) &&
+			    j->l == L - 1;
 			float *al = d->align + (long)r * d->max_src;
 
 			sq_attend(d->a + r * D, keep ? probs : NULL, soft,
@@ -279,10 +309,8 @@ attn_part(void *arg, int i, int n)
 			    d->src_cell, S, (int)D, (int)H);
 			if (!keep)
 				continue;
-			memset(al, 0, d->max_src * sizeof(float));
-			for (h = 0; h < H; h++)
-				for (s = 0; s < S; s++)
-					al[s] += probs[h * S + s] / H;
+			sq_copy_attn(al, probs, S, (int)H, S);
+			memset(al + S, 0, (d->max_src - S) * sizeof(float));
 		}
 	}
 }
@@ -333,6 +361,29 @@ layer(struct sq_decoder *d, int l)
 	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
 }
 
+/*
+ * The copy mechanism (nn/copy.h) on the step's log-probs logp (rows,
+ * Vt): out is the decoder's output, d->a the last layer's
+ * cross-attention context, d->align its weights.
+ */
+static void
+mix(struct sq_decoder *d, const float *out, float *logp)
+{
+	const struct sq_config *c = &d->m->cfg;
+	int r, V = c->tgt_vocab_size;
+
+	sq_copy_gate(d->gate, out, d->a, d->x0, d->m->p_gen.w, d->m->p_gen.b,
+	    d->rows, c->d_model);
+	for (r = 0; r < d->rows; r++) {
+		int sn = d->sent[r];
+		long first = d->src_first[sn];
+
+		sq_copy_mix(logp + (long)r * V, d->gate[r], d->align +
+		    (long)r * d->max_src, d->src + first,
+		    (int)(d->src_first[sn + 1] - first), V);
+	}
+}
+
 int
 sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 {
@@ -363,6 +414,8 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
 		    d->R_cap * D + r * D;
 	}
+	if (c->copy)
+		memcpy(d->x0, d->x, (size_t)d->rows * D * sizeof(float));
 	for (l = 0; l < L; l++)
 		layer(d, l);
 	if (c->decoder_final_norm) {
@@ -373,6 +426,8 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 	sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
 	    c->tgt_vocab_size, d->pool);
 	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
+	if (c->copy)
+		mix(d, out, logp);
 	d->have_align = d->want_align && d->rows > 0;
 	d->t++;
 	return 0;

@@ -32,6 +32,7 @@
  *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
+ *   decoder.p_gen.{weight,bias}                 (1, 3D), (1)  with copy only
  *   spm.source, spm.target                      U8 serialized SentencePiece
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
@@ -82,6 +83,9 @@
  *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
  *   stack if *_final_norm.  The memory is the encoder's output after it.
  *   output: log_softmax(x out_proj^T + out_bias) over Vt.
+ *   copy:   with copy = 1 the output is the pointer-generator's mixture
+ *           of that distribution and the last layer's cross-attention
+ *           over the source ids (nn/copy.h has the formula).
  */
 #ifndef SQ_MODEL_H
 #define SQ_MODEL_H
@@ -131,6 +135,8 @@ struct sq_config {
 	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
 				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
+	int copy;		/* [0]: the pointer-generator's copy mechanism
+				   (nn/copy.h); needs shared_vocab */
 };
 
 struct sq_linear {
@@ -184,6 +190,8 @@ struct sq_model {
 	struct sq_norm dec_final;
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
+	struct sq_linear p_gen;		/* (1, 3D), (1): the copy gate; NULL
+					   unless cfg.copy */
 
 	const uint8_t *spm_src;		/* serialized SentencePiece model */
 	size_t spm_src_len;

@@ -148,6 +148,9 @@ sq_params_new(const struct sq_config *c)
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
+	if (c->copy)
+		add_wb(t, o, 0, offsetof(M, p_gen.w), offsetof(M, p_gen.b), 1,
+		    3 * D, "decoder.p_gen");
 	return t;
 }
 

@@ -143,10 +143,11 @@ sq_beam_decoder_free(struct sq_beam_decoder *bd)
 
 int
 sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
-    const float *const *mem, const int *src_len, int max_steps)
+    const float *const *mem, const int32_t *const *src, const int *src_len,
+    int max_steps)
 {
 	bd->n_sent = n;
-	return sq_decoder_begin(bd->dec, n, mem, src_len, n * bd->k,
+	return sq_decoder_begin(bd->dec, n, mem, src, src_len, n * bd->k,
 	    max_steps);
 }
 

@@ -32,6 +32,7 @@ struct sq_greedy {
 	int32_t *tok;			/* (batch_size) next input per row */
 	int *keep;			/* (batch_size) parent rows */
 	const float **mem;		/* (batch_size) the decoder's batch */
+	const int32_t **src;		/* (batch_size) */
 	int *len;			/* (batch_size) */
 	int *idx;			/* (batch_size) its sentences in s */
 };
@@ -53,6 +54,7 @@ sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
 	g->tok = sq_calloc(batch_size, sizeof(*g->tok));
 	g->keep = sq_calloc(batch_size, sizeof(*g->keep));
 	g->mem = sq_calloc(batch_size, sizeof(*g->mem));
+	g->src = sq_calloc(batch_size, sizeof(*g->src));
 	g->len = sq_calloc(batch_size, sizeof(*g->len));
 	g->idx = sq_calloc(batch_size, sizeof(*g->idx));
 	return g;
@@ -82,8 +84,8 @@ steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 }
 
 struct sq_greedy_sent *
-sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
-    const int32_t *forced, int n_forced)
+sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src,
+    const int32_t *src, const float *mem, const int32_t *forced, int n_forced)
 {
 	struct sq_greedy_sent *s;
 	size_t n_mem = (size_t)n_src * g->m->cfg.d_model;
@@ -100,6 +102,11 @@ sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
 	s->mem = sq_malloc((n_mem + 1) * sizeof(float));
 	if (n_mem > 0)
 		memcpy(s->mem, mem, n_mem * sizeof(float));
+	if (src != NULL) {
+		s->src = sq_malloc(((size_t)n_src + 1) * sizeof(int32_t));
+		if (n_src > 0)
+			memcpy(s->src, src, (size_t)n_src * sizeof(int32_t));
+	}
 	if (n_forced >= 0) {
 		s->n_forced = n_forced;
 		s->forced = sq_malloc((n_forced + 1) * sizeof(int32_t));
@@ -173,6 +180,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 			continue;
 		}
 		g->mem[kept] = s->mem;
+		g->src[kept] = s->src;
 		g->len[kept] = s->n_src;
 		g->idx[kept] = i;
 		g->keep[kept] = kept;
@@ -181,7 +189,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 	}
 	if (kept == 0)
 		return g->n;
-	if (sq_decoder_begin(g->dec, kept, g->mem, g->len, kept,
+	if (sq_decoder_begin(g->dec, kept, g->mem, g->src, g->len, kept,
 	    max_steps) < 0)
 		return -1;
 	sq_decoder_set_align(g->dec, g->o.alignment);
@@ -225,7 +233,7 @@ sq_greedy_clear(struct sq_greedy *g)
 	for (i = 0; i < g->n; i++) {
 		struct sq_greedy_sent *s = &g->s[i];
 
-		free(s->mem), free(s->forced), free(s->ids);
+		free(s->mem), free(s->src), free(s->forced), free(s->ids);
 		free(s->tok_scores), free(s->align);
 	}
 	g->n = g->n_steps = 0;
@@ -239,6 +247,6 @@ sq_greedy_free(struct sq_greedy *g)
 	sq_greedy_clear(g);
 	sq_decoder_free(g->dec);
 	free(g->s), free(g->logp), free(g->tok), free(g->keep);
-	free(g->mem), free(g->len), free(g->idx);
+	free(g->mem), free(g->src), free(g->len), free(g->idx);
 	free(g);
 }

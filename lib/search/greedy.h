@@ -38,6 +38,7 @@ struct sq_greedy_opts {
 struct sq_greedy_sent {
 	uint64_t key;
 	int n_src;
+	int32_t *src;		/* (n_src) the source ids */
 	float *mem;		/* (n_src, D) */
 	int32_t *forced;	/* (n_forced) prefix or target, or NULL */
 	int n_forced;
@@ -62,14 +63,16 @@ struct sq_greedy *sq_greedy_new(const struct sq_model *m,
     struct sq_pool *pool, const struct sq_greedy_opts *o, int batch_size);
 
 /*
- * Adds a sentence: mem (n_src, D) is copied, and so are forced's n_forced
+ * Adds a sentence: its source ids src (n_src) and mem (n_src, D) are
+ * copied (src may be NULL unless the model copies), and so are forced's n_forced
  * ids when n_forced >= 0 (-1: no forced prefix or target).  The caller
  * checks mem's shape and the ids against the model first.  Returns the
  * sentence, valid until the next sq_greedy_add() or sq_greedy_clear();
  * the batch must not be full.
  */
 struct sq_greedy_sent *sq_greedy_add(struct sq_greedy *g, uint64_t key,
-    int n_src, const float *mem, const int32_t *forced, int n_forced);
+    int n_src, const int32_t *src, const float *mem, const int32_t *forced,
+    int n_forced);
 
 /* Sentences in the batch, those allowed no step included. */
 int sq_greedy_count(const struct sq_greedy *g);

@@ -110,7 +110,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 		if (sq_encoder_run(enc, nb, src, len) < 0)
 			goto out;
 		for (k = 0; k < nb; k++)
-			sq_greedy_add(gr, (uint64_t)(i + k), len[k],
+			sq_greedy_add(gr, (uint64_t)(i + k), len[k], src[k],
 			    sq_encoder_out(enc, k), NULL, -1);
 		if (sq_greedy_run(gr, &sents) < 0)
 			goto out;

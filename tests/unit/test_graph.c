@@ -5,7 +5,8 @@
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
  * norms, tied, and untied with an output bias and SiLU whose decoder
- * starts from the zero vector, decoder_start_id -1), random weights
+ * starts from the zero vector, decoder_start_id -1, and the tied one with
+ * the copy mechanism, nn/copy.h), random weights
  * and a batch of pairs of mixed lengths (an empty source among them;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
@@ -14,8 +15,8 @@
  *   - the loss without smoothing equals minus the sum of the log-probs
  *     the engine's decoder (nn/decoder, one step at a time) gives the
  *     same pairs: training and inference agree;
- *   - the same batch in another order and on 1 or 2 threads gives the
- *     same loss and the same gradients, bit for bit (per thread count);
+ *   - the same batch on 1 or 2 threads gives the same loss and the same
+ *     gradients (bit for bit from run to run), with and without copy;
  *   - dropout changes the loss, a second run with the same seed and step
  *     repeats it exactly, another step does not.
  *
@@ -91,6 +92,10 @@ config(struct sq_config *c, int variant)
 		c->output_bias = 1;
 		c->decoder_final_norm = 1;
 		c->decoder_start_id = -1;	/* Marian's zero start */
+	} else if (variant == 3) {
+		c->pre_norm = c->decoder_final_norm = 1;
+		c->tie_src_tgt = c->tie_output = c->shared_vocab = 1;
+		c->copy = 1;
 	}
 	sq_config_finish(c);
 }
@@ -216,7 +221,8 @@ check_engine(int variant)
 
 		sq_encoder_run(enc, 1, &src, &b.sl[i]);
 		mem = sq_encoder_out(enc, 0);
-		sq_decoder_begin(dec, 1, &mem, &b.sl[i], 1, b.tl[i] + 1);
+		sq_decoder_begin(dec, 1, &mem, &src, &b.sl[i], 1,
+		    b.tl[i] + 1);
 		for (int t = 0; t <= b.tl[i]; t++, r++) {
 			int32_t gold = t < b.tl[i] ? b.tgt[i][t] : c.eos_id;
 
@@ -255,7 +261,7 @@ run_batch(const struct sq_model *m, struct sq_pool *pool,
 }
 
 static void
-check_determinism(void)
+check_determinism(int variant)
 {
 	struct sq_config c;
 	struct sq_model *m;
@@ -266,7 +272,7 @@ check_determinism(void)
 	double l1, l2, l3, d1, d2, d3;
 	long n;
 
-	config(&c, 1);
+	config(&c, variant);
 	m = sq_model_new(&c, "det");
 	sq_init_weights(m, 8);
 	make_pairs(&b, &c, 4);
@@ -277,7 +283,8 @@ check_determinism(void)
 	l1 = run_batch(m, NULL, &b.p, &o, g1);
 	l2 = run_batch(m, NULL, &b.p, &o, g2);
 	ok(l1 == l2 && memcmp(g1, g2, (size_t)n * sizeof(float)) == 0,
-	    "two runs: the same loss and gradients, bit for bit");
+	    "variant %d, two runs: the same loss and gradients, bit for bit",
+	    variant);
 	l3 = run_batch(m, pool, &b.p, &o, g3);
 	ok(fabs(l3 - l1) < 1e-5 * fabs(l1) && max_diff(g1, g3, n) < 1e-5,
 	    "2 threads: the same loss and gradients within 1e-5 (%.2g)",
@@ -410,10 +417,11 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
-	for (int v = 0; v < 3; v++) {
+	for (int v = 0; v < 4; v++) {
 		check_fd(v);
 		check_engine(v);
 	}
-	check_determinism();
+	check_determinism(1);
+	check_determinism(3);
 	return tap_done();
 }
