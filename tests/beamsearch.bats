@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # beamsearch against the PyTorch reference beam search of
 # scripts/seqpipe_torch.py (scripts/torch-reference.py) on tiny seeded
-# models of four configs: the same hypotheses, ranks and scores (1e-4);
-# -k 1 against decode's greedy output; batching and threads change no
+# models of six configs (copy among them): the same hypotheses, ranks and
+# scores (1e-4); -k 1 against decode's greedy output; batching and threads change no
 # token; every input record gives a record; bad input fails with one line.
 load helper
 bats_require_minimum_version 1.5.0
 
-CONFIGS="paper prenorm-gelu marian untied zero-start"
+CONFIGS="paper prenorm-gelu marian untied zero-start copy"
 
 setup_file() {
 	cd "$BATS_FILE_TMPDIR"
@@ -43,7 +43,7 @@ same_beams() {
 	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$1" "$2"
 }
 
-@test "beam outputs equal PyTorch's on four configs: k 4, 3-best, scores" {
+@test "beam outputs equal PyTorch's on six configs: k 4, 3-best, scores" {
 	local c
 	for c in $CONFIGS; do
 		beamsearch -k 4 -n 3 "$c.mem" | seqcat > "$c.out"

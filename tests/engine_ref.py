@@ -4,7 +4,8 @@ tests/encode.bats and tests/decode.bats (one invocation per suite).
 
 usage: engine_ref.py DIR
 
-For each config (paper, prenorm-gelu, marian, untied, zero-start) writes into DIR:
+For each config (paper, prenorm-gelu, marian, untied, zero-start, copy)
+writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
   CONFIG.enc     encoder outputs, "M key n_src rows cols src... data..."
                  (seqcat's verbose form), sources cut to the model's
@@ -17,7 +18,7 @@ For each config (paper, prenorm-gelu, marian, untied, zero-start) writes into DI
   CONFIG.score   those targets scored: "T key 0 score id ... | s ...",
                  token scores of the ids, score the sum with EOS's (0
                  for the empty source: its empty translation)
-  CONFIG.prefixed  (paper and untied only) greedy outputs continuing the targets as forced
+  CONFIG.prefixed  (paper, untied and copy only) greedy outputs continuing the targets as forced
                  prefixes, as CONFIG.greedy (max length: the larger of
                  2 * source length + 10 and prefix length + 1)
 and once: src.txt, the sources as text ids (an empty line, a one-token
@@ -52,8 +53,8 @@ spec = importlib.util.spec_from_file_location(
 mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
-CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start"]
-PREFIXED = ["paper", "untied"]
+CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start", "copy"]
+PREFIXED = ["paper", "untied", "copy"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions
 
@@ -83,8 +84,8 @@ def forced_greedy(model, src, prefix, max_len):
     if not src:     # the empty translation: no step (man/decode.1)
         return [], 0.0, []
     cfg = model.cfg
-    mem, n, _ = sq._encode_one(model, src)
-    st = model.start(mem, n)
+    mem, n, sid = sq._encode_one(model, src)
+    st = model.start(mem, n, sid)
     tok, ids, lps, score = cfg.decoder_start_id, [], [], 0.0
     for step in range(sq.max_steps(cfg, max_len)):
         lp = sq.ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -145,18 +146,18 @@ def main():
             if config in PREFIXED else None
         for key, (src, tgt) in enumerate(zip(srcs, tgts)):
             src = src[:limit]
-            mem, n, _ = sq._encode_one(model, src)
+            mem, n, sid = sq._encode_one(model, src)
             enc.write(" ".join(["M", str(key), str(len(src)), str(len(src)),
                                 str(cfg.d_model)] + list(map(str, src)) +
                                [fmt(v) for v in mem[0].reshape(-1).tolist()])
                       + "\n")
             ids, score = sq.greedy(model, src, 2 * len(src) + 10)
             tin = torch.tensor([([cfg.decoder_start_id] + ids)[:limit]])
-            lp = model.decode_full(tin, mem, n)[0]
+            lp = model.decode_full(tin, mem, n, sid)[0]
             lps = [float(lp[i, t]) for i, t in enumerate(ids)]
             gre.write(record(key, score, ids, lps))
             tin = torch.tensor([[cfg.decoder_start_id] + tgt])
-            lp = model.decode_full(tin, mem, n)[0]
+            lp = model.decode_full(tin, mem, n, sid)[0]
             tok = [float(lp[i, t]) for i, t in enumerate(tgt)]
             total = sum(tok) + float(lp[len(tgt), cfg.eos_id])
             if not src:     # the empty translation, its log-prob 0

@@ -65,6 +65,7 @@ static const struct setting {
 	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation"),
 	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned"),
 	B("tie-embeddings", tie_embeddings, "1", "one table for source, target and output (with --shared-vocab)"),
+	B("copy", copy, "0", "a copy mechanism: the decoder may copy source tokens (with --shared-vocab)"),
 	D("lr", lr, "0.001", 0, 10, "peak learning rate, after the warmup"),
 	L("warmup", warmup, "1000", 0, 100000000, "steps of linear warmup, then lr * sqrt(warmup/step)"),
 	L("max-tokens", max_tokens, "4096", 1, 100000000, "padded tokens per batch"),
@@ -416,6 +417,9 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->tie_embeddings && !o->shared_vocab)
 		BAD("--tie-embeddings needs --shared-vocab (one vocabulary "
 		    "for both sides); give --no-tie-embeddings");
+	if (o->copy && !o->shared_vocab)
+		BAD("--copy needs --shared-vocab (a copied source piece must "
+		    "be a target piece)");
 	return 0;
 #undef BAD
 }

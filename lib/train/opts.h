@@ -37,6 +37,7 @@ struct sq_train_opts {
 	int pre_norm;
 	char *activation, *positions;
 	int tie_embeddings;		/* tie_src_tgt + tie_output */
+	int copy;			/* the copy mechanism (nn/copy.h) */
 	/* optimisation */
 	double lr;
 	long warmup;

@@ -204,6 +204,7 @@ make_config(struct trainer *t, struct sq_config *c)
 		return -1;
 	c->shared_vocab = o->shared_vocab;
 	c->tie_src_tgt = c->tie_output = o->tie_embeddings;
+	c->copy = o->copy;
 	c->bos_id = sq_spm_bos(t->sp_tgt);
 	c->eos_id = sq_spm_eos(t->sp_tgt);
 	c->pad_id = sq_spm_pad(t->sp_tgt);
@@ -236,18 +237,26 @@ model_id(struct trainer *t, char *id, size_t size)
 	snprintf(id, size, "train-%08lx", (unsigned long)crc);
 }
 
-/* A writable model of from's config and weights. */
+/*
+ * A writable model of config c, from's or from's with tensors added (the
+ * copy gate), with from's weights; a tensor from lacks starts as
+ * sq_init_weights() makes it for seed.
+ */
 static struct sq_model *
-copy_model(const struct sq_model *from, const char *id)
+copy_model(const struct sq_model *from, const struct sq_config *c,
+    const char *id, uint64_t seed)
 {
-	struct sq_model *m = sq_model_new(&from->cfg, id);
+	struct sq_model *m = sq_model_new(c, id);
 
+	if (m != NULL && m->params->total > from->params->total)
+		sq_init_weights(m, seed);
 	for (int i = 0; m != NULL && i < m->params->n; i++) {
 		const struct sq_param *p = &m->params->p[i];
+		const float *w = *sq_param_field((struct sq_model *)from, p);
 
-		memcpy(m->owned + p->offset,
-		    *sq_param_field((struct sq_model *)from, p),
-		    (size_t)p->numel * sizeof(float));
+		if (w != NULL)
+			memcpy(m->owned + p->offset, w,
+			    (size_t)p->numel * sizeof(float));
 	}
 	return m;
 }
@@ -532,8 +541,8 @@ resume(struct trainer *t)
 	/* absent from checkpoints of older versions: then from 0 */
 	if ((secs = sq_model_meta(c, "train.elapsed")) != NULL)
 		t->elapsed0 = strtod(secs, NULL);
-	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
-	    c->model_id)) == NULL)
+	if (vocabularies(t, c) < 0 || (t->m = copy_model(c, &c->cfg,
+	    c->model_id, 0)) == NULL)
 		goto fail;
 	keep_from(t, c, 0);
 	attach_vocab(t, t->m);
@@ -564,8 +573,17 @@ start(struct trainer *t)
 			sq_model_close(from);
 			return -1;
 		}
+		/* its architecture, and --copy may add the copy gate */
+		cfg = from->cfg;
+		cfg.copy |= o->copy;
+		if (sq_config_check(&cfg, o->init) < 0) {
+			sq_model_close(from);
+			return -1;
+		}
+		if (cfg.copy && !from->cfg.copy)
+			note(t, "adding the copy mechanism to %s", o->init);
 		model_id(t, id, sizeof(id));
-		t->m = copy_model(from, id);
+		t->m = copy_model(from, &cfg, id, (uint64_t)o->seed);
 		keep_from(t, from, 1);
 		sq_model_close(from);
 		if (t->m == NULL)
