@@ -192,19 +192,25 @@ one_error() {
 }
 
 @test "a memory record decode refuses, beamsearch refuses with the same message" {
-	local D f want
+	local D f m want
 	D=$(seqcat paper.mem | head -1 | cut -d' ' -f5)
 	gen() { "$PY" "$SRCDIR/tests/streamgen.py" 'H(2)' "$@"; }
 	gen "M(0, [5, 6], 2, $D, [0.5] * 2 * $D)" "M(1, [5], 1, $D, [NAN] * $D)" > nan.mem
 	gen "M(0, [5, 6], 2, 7, [0.5] * 14)" > width.mem
 	gen "M(0, [5, 6], 1, $D, [0.5] * $D)" > rows.mem
-	for f in nan width rows; do
-		run -1 --separate-stderr decode -m paper.sq $f.mem
+	# a copy model points at the source ids: they must be in its vocabulary
+	gen "M(0, [5, 6], 2, $D, [0.5] * 2 * $D)" "M(1, [5, 128], 2, $D, [0.5] * 2 * $D)" > srcid.mem
+	for f in nan width rows srcid; do
+		m=paper
+		[ $f = srcid ] && m=copy
+		run -1 --separate-stderr decode -m $m.sq $f.mem
 		want=${stderr#decode: }
-		run -1 --separate-stderr beamsearch -m paper.sq $f.mem
+		run -1 --separate-stderr beamsearch -m $m.sq $f.mem
 		[ "$stderr" = "beamsearch: $want" ] || fail "$f: '$stderr', decode: '$want'"
+		[ $f != rows ] || [ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
 	done
-	[ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
+	[ "$want" = "srcid.mem: record 1 (key 1): source id 128 outside the vocabulary [0, 128)" ]
+	decode -m paper.sq srcid.mem > /dev/null	# what paper does not read
 }
 
 @test "an empty first source (make check-asan: no copy from NULL)" {

@@ -107,16 +107,19 @@ tiny() {	# the settings of a tiny model that learns the task fast
 @test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
-	    prenorm-gelu pre.sq marian marian.sq untied untied.sq
-	# pairs of mixed lengths, an empty source among them
+	    prenorm-gelu pre.sq marian marian.sq untied untied.sq copy copy.sq
+	# pairs of mixed lengths, an empty source among them; half the target
+	# tokens are source tokens, for the copy model
 	"$PY" -c '
 import random
 r = random.Random(2)
 for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
-    print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
-          " ".join(str(r.randrange(4, 96)) for _ in range(t)))
+    src = [r.randrange(4, 96) for _ in range(s)]
+    tgt = [r.choice(src) if src and r.random() < 0.5 else r.randrange(4, 96)
+           for _ in range(t)]
+    print(" ".join(map(str, src)) + "\t" + " ".join(map(str, tgt)))
 ' > pairs.tsv
-	for m in paper pre marian untied; do
+	for m in paper pre marian untied copy; do
 		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv c.grads \
 		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
 		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
@@ -267,21 +270,24 @@ assert any(not np.array_equal(a[k], b[k]) for k in a if not k.startswith("spm"))
 PY
 }
 
-@test "the loss train optimises equals what decode --score gives" {
+@test "the loss train optimises equals what decode --score gives, with --copy too" {
 	cd "$BATS_TEST_TMPDIR"
-	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
-	    --max-steps 30 -o s.model
 	head -n 3 "$TD/valid.src" > v.src
 	head -n 3 "$TD/valid.tgt" > v.tgt
-	tokenize -m s.model --text < v.src > v.src.ids
-	tokenize -m s.model --text < v.tgt > v.tgt.ids
-	paste v.src.ids v.tgt.ids > v.pairs
-	scores=$(tokenize -m s.model < v.src | encode | decode --score v.tgt.ids |
-	    seqcat | awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
-	LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
-	run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
-	    print $1, s, d; exit !(d < 1e-4) }' loss
-	echo "$output"
+	for copy in --no-copy --copy; do
+		train $(tiny) $copy --src "$TD/train.src" --tgt "$TD/train.tgt" \
+		    --max-steps 30 -o s.model
+		tokenize -m s.model --text < v.src > v.src.ids
+		tokenize -m s.model --text < v.tgt > v.tgt.ids
+		paste v.src.ids v.tgt.ids > v.pairs
+		scores=$(tokenize -m s.model < v.src | encode |
+		    decode --score v.tgt.ids | seqcat |
+		    awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
+		LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
+		run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
+		    print $1, s, d; exit !(d < 1e-4) }' loss
+		echo "$copy: $output"
+	done
 }
 
 @test "--f16 writes the weights as F16, and the programs run the model" {
