@@ -114,3 +114,24 @@ assert meta["copy"] == "0" and "decoder.p_gen.weight" not in t
 PY
 	[ "$(tokenize -m added.model < "$TD/test.src" | encode | decode --text | wc -l)" -eq 60 ]
 }
+
+@test "scripts/placeholder-copy: the share of the source's placeholders a translation keeps" {
+	cd "$BATS_TEST_TMPDIR"
+	# kept by the reference: %s %d; ${HOME} <b> </b> &amp;; none; %1 %2
+	printf '%s\n' 'Delete %s from %d folders?' \
+	    'Open ${HOME}/<b>file</b> &amp; more' 'No placeholders here' \
+	    '%1 of %2 done, %s' > src
+	printf '%s\n' '%d Ordnern %s löschen?' \
+	    '${HOME}/<b>Datei</b> &amp; mehr öffnen' 'Keine Platzhalter' \
+	    '%1 von %2 fertig' > ref
+	# keeps %s (one of two), 3 of 4, -, 2 of 2; invents a %s and {x}
+	printf '%s\n' '%s aus %s Ordnern löschen?' '${HOME}/<b>Datei</b> & mehr' \
+	    'Keine {x} Platzhalter' '%1 von %2 fertig' > hyp
+	run -0 "$SRCDIR/scripts/placeholder-copy" src ref hyp
+	[ "$output" = "hyp: placeholder-copy accuracy 75.0% (6 of 8 in 3 lines; printf 1/2, qt 2/2, shell 1/1, tag 2/2, entity 0/1); lines with all kept 33.3% (1); invented 2" ]
+	run -0 "$SRCDIR/scripts/placeholder-copy" -l src ref
+	[ "$output" = "$(printf '1\n2\n4')" ]
+	head -n 3 hyp > short
+	run -2 "$SRCDIR/scripts/placeholder-copy" src ref short
+	[ "$output" = "placeholder-copy: short has 3 lines, src 4" ]
+}
