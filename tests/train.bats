@@ -108,21 +108,26 @@ tiny() {	# the settings of a tiny model that learns the task fast
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
 	    prenorm-gelu pre.sq marian marian.sq untied untied.sq copy copy.sq
-	# pairs of mixed lengths, an empty source among them; half the target
-	# tokens are source tokens, for the copy model
+	# pairs of mixed lengths, an empty source among them; for the copy
+	# model, half the target tokens are source tokens
 	"$PY" -c '
 import random
-r = random.Random(2)
-for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
-    src = [r.randrange(4, 96) for _ in range(s)]
-    tgt = [r.choice(src) if src and r.random() < 0.5 else r.randrange(4, 96)
-           for _ in range(t)]
-    print(" ".join(map(str, src)) + "\t" + " ".join(map(str, tgt)))
-' > pairs.tsv
+for name, copy in (("pairs.tsv", 0), ("copy.pairs.tsv", 1)):
+    r = random.Random(2)
+    with open(name, "w") as f:
+        for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
+            src = [r.randrange(4, 96) for _ in range(s)]
+            tgt = [r.choice(src) if copy and src and r.random() < 0.5
+                   else r.randrange(4, 96) for _ in range(t)]
+            f.write(" ".join(map(str, src)) + "\t" +
+                    " ".join(map(str, tgt)) + "\n")
+'
 	for m in paper pre marian untied copy; do
-		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv c.grads \
+		p=pairs.tsv
+		[ $m != copy ] || p=copy.pairs.tsv
+		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq $p c.grads \
 		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
-		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
+		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq $p \
 		    --label-smoothing 0.1 --grads t.grads --adam 3 --lr 0.001 \
 		    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
 		run -0 "$PY" - "$m" <<'PY'
