@@ -16,9 +16,9 @@ bats_require_minimum_version 1.5.0
 # can only produce them by copying.
 setup_file() {
 	export TD="$BATS_FILE_TMPDIR"
-	"$PY" - "$TD" <<'PY'
-import random, sys
-d = sys.argv[1]
+	cd "$TD"
+	"$PY" - <<'PY'
+import random
 r = random.Random(7)
 def name():
     return "".join(r.choice("bcdfghklmnprstvz") + r.choice("aeiou")
@@ -39,14 +39,14 @@ def pairs(pool, n):
         out.append((s.format(a, b), t.format(a, b)))
     return out
 for nm, pool, n in (("train", train_names, 4000), ("test", test_names, 60)):
-    with open("%s/%s.src" % (d, nm), "w") as f, open("%s/%s.tgt" % (d, nm), "w") as g:
+    with open(nm + ".src", "w") as f, open(nm + ".tgt", "w") as g:
         for s, t in pairs(pool, n):
             f.write(s + "\n")
             g.write(t + "\n")
-seen = set(open(d + "/train.tgt").read().split())
+seen = set(open("train.tgt").read().split())
 assert not seen & set(test_names), "a test name in training"
 words = {w for s, t in T for w in (s + " " + t).split() if "{" not in w}
-with open(d + "/vocab.txt", "w") as f:
+with open("vocab.txt", "w") as f:
     f.write(" ".join(sorted(words)) + "\n" + "\n".join(names) + "\n")
 PY
 	spm_train --input="$TD/vocab.txt" --model_prefix="$TD/words" \
