@@ -33,7 +33,8 @@ static const struct {
 	F(output_bias, K_BOOL, 0), F(shared_vocab, K_BOOL, 0),
 	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
 	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
-	F(layer_norm_eps, K_FLOAT, 0),
+	F(layer_norm_eps, K_FLOAT, 0), F(nat, K_BOOL, 0),
+	F(nat_max_offset, K_INT, 0),
 #undef F
 };
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
@@ -58,6 +59,7 @@ sq_config_defaults(struct sq_config *c)
 	c->unk_id = 3;
 	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
+	c->nat_max_offset = 16;
 }
 
 void
@@ -208,6 +210,9 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
+	if (c->nat_max_offset < 0 || c->nat_max_offset > c->max_positions)
+		BAD("%s: config nat_max_offset = %d outside [0, max_positions "
+		    "= %d]", path, c->nat_max_offset, c->max_positions);
 	if (!(c->layer_norm_eps > 0))
 		BAD("%s: config layer_norm_eps must be positive", path);
 	if ((c->tie_src_tgt || c->shared_vocab) &&

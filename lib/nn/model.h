@@ -32,6 +32,8 @@
  *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
+ *   length_predictor.{weight,bias}              (2K+1, D), (2K+1)  with nat
+ *                                               only (K = nat_max_offset)
  *   spm.source, spm.target                      U8 serialized SentencePiece
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
@@ -82,6 +84,22 @@
  *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
  *   stack if *_final_norm.  The memory is the encoder's output after it.
  *   output: log_softmax(x out_proj^T + out_bias) over Vt.
+ *
+ * Non-autoregressive (nat 1; Gu et al. 2018, with a length classifier in
+ * place of fertilities).  For a source of S >= 1 positions and memory
+ * m_0 .. m_{S-1}:
+ *   length: p(T) = softmax(W_len mean_s(m_s) + b_len)[c(T)] over 2K+1
+ *           classes, c(T) = clamp(T - S, -K, K) + K (the last class
+ *           stands for S + K and longer, the first for S - K and shorter)
+ *   input:  the decoder reads at position i in [0, T) the source token it
+ *           copies, uniformly: x_i = embed_scale * E_src[src_j(i)] +
+ *           PE[i + position_offset], j(i) = floor(i S / T), with E_src =
+ *           encoder.embed_tokens and the decoder's positions
+ *   layers: the decoder's, but self-attention sees every position (no
+ *           causal mask)
+ *   output: p(y_i) = log_softmax as above, each position on its own; no
+ *           EOS: the target is y_0 .. y_{T-1}
+ *   log p(y | x) = log p(T) + sum_i log p_i(y_i).
  */
 #ifndef SQ_MODEL_H
 #define SQ_MODEL_H
@@ -131,6 +149,12 @@ struct sq_config {
 	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
 				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
+	int nat;		/* [0]: 1 a non-autoregressive decoder
+				   (Gu et al. 2018) with a length
+				   predictor; below and in
+				   man/seqpipe-model.5 */
+	int nat_max_offset;	/* K [16]: the length predictor's classes
+				   are the offsets T - S in [-K, K] */
 };
 
 struct sq_linear {
@@ -184,6 +208,8 @@ struct sq_model {
 	struct sq_norm dec_final;
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
+	struct sq_linear len_pred;	/* (2K+1, D), (2K+1) with nat, else
+					   NULL */
 
 	const uint8_t *spm_src;		/* serialized SentencePiece model */
 	size_t spm_src_len;

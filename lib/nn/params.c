@@ -148,6 +148,9 @@ sq_params_new(const struct sq_config *c)
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
+	if (c->nat)
+		add_wb(t, o, 0, offsetof(M, len_pred.w), offsetof(M, len_pred.b),
+		    2L * c->nat_max_offset + 1, D, "length_predictor");
 	return t;
 }
 
