@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/ops.h"
 #include "train/grad.h"
 #include "train/graph.h"
@@ -90,6 +91,12 @@ struct sq_graph {
 	float *mem;		/* (Rs, D) the encoder's output */
 	float *enc_mean, *enc_rstd, *dec_mean, *dec_rstd;	/* final norms */
 	float *hid;		/* (Rt, D) the decoder's output */
+	/* the length predictor (nat) */
+	int32_t *len_gold;	/* (n) length classes */
+	float *pooled;		/* (n, D) the mean row of each memory */
+	float *dpooled;		/* (n, D) its gradient */
+	float *len_logits;	/* (n, C) then their gradient */
+	double len_loss;	/* its cross-entropy, summed, unweighted */
 	float *logits;		/* (Rt, V), then their gradient */
 	int32_t *argmax;	/* (Rt) */
 	float *y;		/* (max R, D) scratch: a sublayer's output */
@@ -138,6 +145,7 @@ sq_graph_free(struct sq_graph *g)
 	free(g->dec);
 	free(g->dec_ids);
 	free(g->gold);
+	free(g->len_gold);
 	free(g->s_first);
 	free(g->t_first);
 	free(g->p_ss);
@@ -236,6 +244,11 @@ plan(struct sq_graph *g, struct carver *c)
 	g->dec_mean = carve(c, Rt);
 	g->dec_rstd = carve(c, Rt);
 	g->hid = carve(c, Rt * D);
+	if (cf->nat) {
+		g->pooled = carve(c, (long)g->n * D);
+		g->dpooled = carve(c, (long)g->n * D);
+		g->len_logits = carve(c, (long)g->n * sq_nat_classes(cf));
+	}
 	g->logits = carve(c, Rt * V);
 	g->argmax = (int32_t *)carve(c, Rt);
 	g->y = carve(c, Rmax * D);
@@ -272,12 +285,22 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->s_first[0] = g->t_first[0] = 0;
 	g->p_ss[0] = g->p_tt[0] = g->p_ts[0] = 0;
 	g->max_len = 0;
+	if (c->nat && b->dec_in != NULL) {
+		sq_seterr("a non-autoregressive model reads no decoder inputs "
+		    "(scheduled sampling)");
+		return -1;
+	}
 	for (i = 0; i < b->n; i++) {
-		long S = b->src_len[i], T = b->tgt_len[i] + 1;
+		long S = b->src_len[i], T = sq_graph_positions(g->m, b->tgt_len[i]);
 
 		if (S < 0 || S > limit || b->tgt_len[i] < 0 || T > limit) {
 			sq_seterr("pair %d: %ld source and %ld target positions, "
 			    "the model takes %d", i, S, T, limit);
+			return -1;
+		}
+		if (c->nat && S == 0) {
+			sq_seterr("pair %d: an empty source, which a "
+			    "non-autoregressive decoder cannot copy", i);
 			return -1;
 		}
 		for (t = 0; t < S; t++)
@@ -286,7 +309,7 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 				    i, (int)b->src[i][t], c->src_vocab_size);
 				return -1;
 			}
-		for (t = 0; t < T - 1; t++)
+		for (t = 0; t < b->tgt_len[i]; t++)
 			if (b->tgt[i][t] < 0 || b->tgt[i][t] >= c->tgt_vocab_size) {
 				sq_seterr("pair %d: target id %d outside [0, %d)",
 				    i, (int)b->tgt[i][t], c->tgt_vocab_size);
@@ -303,11 +326,20 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->Rt = g->t_first[b->n];
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
+	g->len_gold = sq_reallocarray(g->len_gold, b->n + 1, sizeof(int32_t));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
 		int32_t *gold = g->gold + g->t_first[i];
-		int n = b->tgt_len[i];
+		int n = b->tgt_len[i], S = b->src_len[i];
 
+		if (c->nat) {
+			/* the copied source ids, the target without EOS */
+			for (t = 0; t < n; t++)
+				in[t] = b->src[i][sq_nat_copy(t, S, n)];
+			memcpy(gold, b->tgt[i], n * sizeof(int32_t));
+			g->len_gold[i] = sq_nat_class(c, S, n);
+			continue;
+		}
 		if (b->dec_in != NULL) {
 			memcpy(in, b->dec_in[i], (n + 1) * sizeof(int32_t));
 			for (t = 0; t <= n; t++)
@@ -532,6 +564,44 @@ encoder_forward(struct sq_graph *g, int32_t *src_ids)
 		memcpy(g->mem, x, (size_t)Rs * c->d_model * sizeof(float));
 }
 
+/*
+ * The length predictor over the memory: each sentence's mean row, the
+ * linear layer, and the cross-entropy of its class, whose gradient (for
+ * a scale of length_weight) replaces the logits.
+ */
+static void
+length_forward(struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows(g->pooled + (long)i * D, g->mem + g->s_first[i] * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+	sq_linear(g->len_logits, g->pooled, g->m->len_pred.w, g->m->len_pred.b,
+	    g->n, D, C, g->pool);
+	sq_xent_forward_backward(&g->len_loss, g->len_logits, g->len_logits,
+	    g->len_gold, g->n, C, 0, g->o.length_weight, g->pool);
+}
+
+/* Its backward, for a scale of scale: adds into g->dmem and the weights. */
+static void
+length_backward(struct sq_graph *g, float scale)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	sq_scale(g->len_logits, (long)g->n * C, scale, g->pool);
+	memset(g->dpooled, 0, (size_t)g->n * D * sizeof(float));
+	sq_linear_backward(g->dpooled, G(g->gm->len_pred.w),
+	    G(g->gm->len_pred.b), g->len_logits, g->pooled, g->m->len_pred.w,
+	    g->n, D, C, g->pool);
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows_backward(g->dmem + g->s_first[i] * D,
+		    g->dpooled + (long)i * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+}
+
 static void
 decoder_forward(struct sq_graph *g)
 {
@@ -541,8 +611,9 @@ decoder_forward(struct sq_graph *g)
 	long Rt = g->Rt, Rs = g->Rs;
 	int l;
 
-	embed(g, g->dec_x0, m->tgt_embed, m->dec_pos, g->dec_ids, g->t_first,
-	    site(1, -1, SITE_EMBED));
+	/* a non-autoregressive decoder reads copied source tokens */
+	embed(g, g->dec_x0, c->nat ? m->src_embed : m->tgt_embed, m->dec_pos,
+	    g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_decoder_layer *w = &m->dec[l];
 		struct dec_layer *e = &g->dec[l];
@@ -555,7 +626,7 @@ decoder_forward(struct sq_graph *g)
 		e->ff.site = site(1, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rt);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rt, Rt,
-		    g->t_first, g->t_first, g->p_tt, 1);
+		    g->t_first, g->t_first, g->p_tt, !c->nat);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rt);
 		in = sub_begin(g, &e->ca_sub, e->sa_sub.out, &w->cross_attn_norm,
 		    Rt);
@@ -594,6 +665,8 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 		    (size_t)b->src_len[i] * sizeof(int32_t));
 	encoder_forward(g, src_ids);
 	free(src_ids);
+	if (c->nat)
+		length_forward(g);
 	decoder_forward(g);
 	sq_linear(g->logits, g->hid, m->out_proj, m->out_bias, (int)g->Rt,
 	    c->d_model, V, g->pool);
@@ -601,9 +674,17 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	sq_argmax(g->argmax, g->logits, (int)g->Rt, V, g->pool);
 	sq_xent_forward_backward(&g->loss, g->logits, g->logits, g->gold,
 	    (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	if (c->nat)
+		g->loss += o->length_weight * g->len_loss;
 	g->n_tok = g->Rt;
 	*n_tok = g->Rt;
 	return g->loss;
+}
+
+int
+sq_graph_positions(const struct sq_model *m, int tgt_len)
+{
+	return tgt_len + !m->cfg.nat;
 }
 
 /* ---- backward ---- */
@@ -787,10 +868,10 @@ decoder_backward(struct sq_graph *g)
 		    &gw->cross_attn_norm, d_fin, Rt);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rt,
-		    g->t_first, g->p_tt, 1);
+		    g->t_first, g->p_tt, !c->nat);
 	}
-	embed_backward(g, g->dx, G(gm->tgt_embed), G(gm->dec_pos), g->dec_ids,
-	    g->t_first, site(1, -1, SITE_EMBED));
+	embed_backward(g, g->dx, G(c->nat ? gm->src_embed : gm->tgt_embed),
+	    G(gm->dec_pos), g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 }
 
 static void
@@ -849,6 +930,8 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	} else
 		memcpy(g->dx, g->d1, (size_t)Rt * D * sizeof(float));
 	decoder_backward(g);
+	if (c->nat)
+		length_backward(g, scale);
 
 	src_ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
 	for (i = 0; i < g->n; i++)

@@ -17,6 +17,14 @@
  * caller's inputs of the same length, starting so) and is scored on
  * y_1 .. y_n, EOS: n + 1 positions.
  *
+ * A non-autoregressive model (config nat; nn/nat.h) reads instead the
+ * source tokens it copies, sees every position (no causal mask), and is
+ * scored on y_1 .. y_n: n positions; its length predictor adds
+ * length_weight times the cross-entropy of the length class of each
+ * pair (never smoothed), so that with a weight of 1 and no smoothing the
+ * loss is minus the log-probability decode --nat --score gives.  Its
+ * pairs need a source (one to copy).
+ *
  * Memory: the activations the backward needs are kept in one arena
  * planned from the batch's sizes (rows, and the attention map sizes) and
  * grown only when a larger batch comes (llm.c's way).  The graph borrows
@@ -50,6 +58,7 @@ struct sq_graph_opts {
 				   output; 0 off */
 	uint64_t seed;		/* the dropout masks: from (seed, step) */
 	uint64_t step;
+	float length_weight;	/* nat: of the length loss (0: none) */
 };
 
 /*
@@ -70,6 +79,12 @@ void sq_graph_free(struct sq_graph *g);
  */
 double sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok);
+
+/*
+ * The positions a target of tgt_len tokens is scored on: tgt_len + 1 (EOS
+ * included), tgt_len for a non-autoregressive model.
+ */
+int sq_graph_positions(const struct sq_model *m, int tgt_len);
 
 /* The argmax token of each scored position of the last forward. */
 const int32_t *sq_graph_argmax(const struct sq_graph *g);
