@@ -4,16 +4,20 @@
  *
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
- * norms, tied, and untied with an output bias and SiLU whose decoder
- * starts from the zero vector, decoder_start_id -1), random weights
- * and a batch of pairs of mixed lengths (an empty source among them;
+ * norms, tied, untied with an output bias and SiLU whose decoder
+ * starts from the zero vector, decoder_start_id -1, and a
+ * non-autoregressive one, config nat, untied), random weights
+ * and a batch of pairs of mixed lengths (an empty source among them,
+ * or for nat an empty target and offsets beyond its K;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
  *   - the gradient of every tensor against central finite differences of
  *     the loss at sampled coordinates;
  *   - the loss without smoothing equals minus the sum of the log-probs
  *     the engine's decoder (nn/decoder, one step at a time) gives the
- *     same pairs: training and inference agree;
+ *     same pairs: training and inference agree; for nat, with a length
+ *     weight of 1, minus the sum of the length's and the tokens'
+ *     log-probs of its parallel pass;
  *   - the same batch in another order and on 1 or 2 threads gives the
  *     same loss and the same gradients, bit for bit (per thread count);
  *   - dropout changes the loss, a second run with the same seed and step
@@ -21,7 +25,8 @@
  *
  * With operands  MODEL PAIRS GRADS [ADAM_STEPS LR B1 B2 EPS WD OUT]:
  * reads the model file and the pairs ("src ids TAB tgt ids" lines), runs
- * one forward and backward with label smoothing $LS (default 0), prints
+ * one forward and backward with label smoothing $LS (default 0) and, for
+ * a nat model, length weight $LW (default 1), prints
  * "loss TOKENS", writes the gradients to GRADS as a model file of the
  * same names; with ADAM_STEPS, then takes that many AdamW steps on the
  * mean loss per token and writes the model to OUT.  tests/train.bats
@@ -36,6 +41,7 @@
 #include "nn/decoder.h"
 #include "nn/encoder.h"
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/params.h"
 #include "train/grad.h"
 #include "train/graph.h"
@@ -91,25 +97,35 @@ config(struct sq_config *c, int variant)
 		c->output_bias = 1;
 		c->decoder_final_norm = 1;
 		c->decoder_start_id = -1;	/* Marian's zero start */
+	} else if (variant == 3) {
+		c->tgt_vocab_size = 11;
+		c->pre_norm = c->decoder_final_norm = 1;
+		c->output_bias = 1;
+		c->nat = 1;
+		c->nat_max_offset = 2;
 	}
 	sq_config_finish(c);
 }
 
+#define N_VARIANTS 4
+
 static void
 make_pairs(struct pairs *b, const struct sq_config *c, uint64_t seed)
 {
+	/* nat: offsets -1, 2, -5 and 5 (the last two beyond K = 2) */
 	static const int sl[] = {3, 0, 5, 1}, tl[] = {2, 4, 0, 3};
+	static const int nat_sl[] = {3, 2, 5, 1}, nat_tl[] = {2, 4, 0, 6};
 
 	b->n = 4;
 	for (int i = 0; i < b->n; i++) {
-		b->sl[i] = sl[i];
-		b->tl[i] = tl[i];
-		b->src[i] = sq_malloc((size_t)(sl[i] + 1) * sizeof(int32_t));
-		b->tgt[i] = sq_malloc((size_t)(tl[i] + 1) * sizeof(int32_t));
-		for (int t = 0; t < sl[i]; t++)
+		b->sl[i] = c->nat ? nat_sl[i] : sl[i];
+		b->tl[i] = c->nat ? nat_tl[i] : tl[i];
+		b->src[i] = sq_malloc((size_t)(b->sl[i] + 1) * sizeof(int32_t));
+		b->tgt[i] = sq_malloc((size_t)(b->tl[i] + 1) * sizeof(int32_t));
+		for (int t = 0; t < b->sl[i]; t++)
 			b->src[i][t] = (int32_t)(sq_splitmix64(&seed) %
 			    (uint64_t)c->src_vocab_size);
-		for (int t = 0; t < tl[i]; t++)
+		for (int t = 0; t < b->tl[i]; t++)
 			b->tgt[i][t] = (int32_t)(sq_splitmix64(&seed) %
 			    (uint64_t)c->tgt_vocab_size);
 	}
@@ -133,7 +149,7 @@ check_fd(int variant)
 	struct sq_model *m, *gm;
 	struct sq_graph *g;
 	struct pairs b = {0};
-	struct sq_graph_opts o = {0.1f, 0, 0, 0};
+	struct sq_graph_opts o = {0.1f, 0, 0, 0, 0.7f};
 	uint64_t st = 7 + (uint64_t)variant;
 	int bad = 0, k, checked = 0;
 	double worst = 0;
@@ -178,6 +194,63 @@ check_fd(int variant)
 	ok(bad == 0, "variant %d: %d gradient coordinates of %d tensors "
 	    "against finite differences (worst relative error %.2g)", variant,
 	    checked, m->params->n, worst);
+	sq_graph_free(g);
+	sq_model_close(m);
+	sq_model_close(gm);
+	pairs_free(&b);
+}
+
+/*
+ * A nat model's loss without smoothing, length weight 1 = minus the
+ * log-probs of the engine's length predictor and parallel pass, summed.
+ */
+static void
+check_engine_nat(int variant)
+{
+	struct sq_config c;
+	struct sq_model *m, *gm;
+	struct sq_graph *g;
+	struct sq_encoder *enc;
+	struct sq_decoder *dec;
+	struct pairs b = {0};
+	struct sq_graph_opts o = { .length_weight = 1 };
+	double loss, ref = 0;
+	float *logp, *len_lp;
+	long tok, r = 0;
+
+	config(&c, variant);
+	m = sq_model_new(&c, "engine");
+	gm = sq_model_new(&c, "engine-grad");
+	sq_init_weights(m, 5);
+	make_pairs(&b, &c, 9);
+	g = sq_graph_new(m, gm, NULL);
+	loss = sq_graph_forward(g, &b.p, &o, &tok);
+	enc = sq_encoder_new(m, NULL);
+	dec = sq_decoder_new(m, NULL);
+	logp = sq_malloc((size_t)16 * c.tgt_vocab_size * sizeof(float));
+	len_lp = sq_malloc((size_t)sq_nat_classes(&c) * sizeof(float));
+	for (int i = 0; i < b.n; i++) {
+		const int32_t *src = b.src[i];
+		const float *mem;
+		int zero = 0;
+
+		sq_encoder_run(enc, 1, &src, &b.sl[i]);
+		mem = sq_encoder_out(enc, 0);
+		if (sq_decoder_begin_nat(dec, 1, &mem, &src, &b.sl[i], 16, 16) < 0 ||
+		    sq_decoder_length(dec, len_lp) < 0 ||
+		    sq_decoder_nat(dec, 1, &zero, &b.tl[i], logp) < 0)
+			sq_die("%s", sq_errstr());
+		ref -= len_lp[sq_nat_class(&c, b.sl[i], b.tl[i])];
+		for (int t = 0; t < b.tl[i]; t++, r++)
+			ref -= logp[(long)t * c.tgt_vocab_size + b.tgt[i][t]];
+	}
+	ok(tok == r && fabs(loss - ref) < 1e-4,
+	    "variant %d (nat): loss %.6f = the engine's -sum log p %.6f over "
+	    "%ld positions and %d lengths", variant, loss, ref, tok, b.n);
+	free(logp);
+	free(len_lp);
+	sq_encoder_free(enc);
+	sq_decoder_free(dec);
 	sq_graph_free(g);
 	sq_model_close(m);
 	sq_model_close(gm);
@@ -261,7 +334,7 @@ check_determinism(void)
 	struct sq_model *m;
 	struct sq_pool *pool = sq_pool_new(2);
 	struct pairs b = {0};
-	struct sq_graph_opts o = {0.1f, 0, 0, 0}, od = {0.1f, 0.3f, 42, 7};
+	struct sq_graph_opts o = {0.1f, 0, 0, 0, 0}, od = {0.1f, 0.3f, 42, 7, 0};
 	float *g1, *g2, *g3;
 	double l1, l2, l3, d1, d2, d3;
 	long n;
@@ -347,8 +420,9 @@ operands(int argc, char *argv[])
 	struct sq_model *file = sq_model_open(argv[1]), *m, *gm;
 	struct sq_graph *g;
 	struct pairs b = {0};
-	const char *ls = getenv("LS");
-	struct sq_graph_opts o = {ls ? strtof(ls, NULL) : 0, 0, 0, 0};
+	const char *ls = getenv("LS"), *lw = getenv("LW");
+	struct sq_graph_opts o = {ls ? strtof(ls, NULL) : 0, 0, 0, 0,
+	    lw ? strtof(lw, NULL) : 1};
 	double loss;
 	long tok, n;
 
@@ -410,9 +484,12 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
-	for (int v = 0; v < 3; v++) {
+	for (int v = 0; v < N_VARIANTS; v++) {
 		check_fd(v);
-		check_engine(v);
+		if (v == 3)
+			check_engine_nat(v);
+		else
+			check_engine(v);
 	}
 	check_determinism();
 	return tap_done();
