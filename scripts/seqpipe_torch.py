@@ -365,7 +365,9 @@ class Stack(nn.Module):
     def __init__(self, cfg, vocab, cross, embed_tokens):
         super().__init__()
         self.cfg = cfg
-        if embed_tokens is None:
+        # a nat decoder reads source tokens: its table only as the output
+        if embed_tokens is None and not (cross and cfg.nat and
+                                         not cfg.tie_output):
             self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
         self._shared = [embed_tokens]    # a list: not a submodule
         if cfg.positions == "learned":

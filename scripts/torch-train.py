@@ -2,7 +2,7 @@
 """torch-train.py: the PyTorch reference of one training batch (issue 6 §4).
 
     torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
-                   [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
+                   [--length-weight W] [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
     torch-train.py MODEL PAIRS --bench STEPS [--max-tokens N] [--dropout P]
                    [--label-smoothing E] [--threads N] [--seconds S]
@@ -13,6 +13,12 @@ line: source ids, a TAB, target ids (no BOS or EOS).  The model of
 scripts/seqpipe_torch.py (plain torch ops, written from
 man/seqpipe-model.5, no dropout) reads the batch teacher-forced: the decoder
 reads decoder_start_id, y_1 .. y_n and is scored on y_1 .. y_n, EOS.
+
+A non-autoregressive model (config nat) reads instead every position at
+once (seqpipe_torch's decode_nat(): copied source tokens, no causal
+mask) and is scored on y_1 .. y_n, no EOS; its length predictor adds W
+(--length-weight, default 1) times the cross-entropy of each pair's
+length class, never smoothed.
 
 The loss is the sum over scored positions of PyTorch's cross_entropy with
 label_smoothing=E.  OUT gets the gradient of that sum for every tensor of
@@ -57,9 +63,35 @@ def read_pairs(path):
     return pairs
 
 
-def batch_loss(model, pairs, eps):
+def nat_batch_loss(model, pairs, eps, length_weight):
+    """batch_loss() of a non-autoregressive model."""
+    n = len(pairs)
+    S = max(len(s) for s, _ in pairs)
+    T = max(1, max(len(t) for _, t in pairs))
+    src = torch.zeros(n, S, dtype=torch.long)
+    src_len = torch.tensor([len(s) for s, _ in pairs])
+    tgt_len = torch.tensor([len(t) for _, t in pairs])
+    gold = torch.full((n, T), -100, dtype=torch.long)
+    for i, (s, t) in enumerate(pairs):
+        src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        gold[i, :len(t)] = torch.tensor(t, dtype=torch.long)
+    mem = model.encode(src, src_len)
+    logp = model.decode_nat(src, src_len, tgt_len, mem)
+    gold = gold[:, :logp.shape[1]]
+    loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
+                           ignore_index=-100, label_smoothing=eps,
+                           reduction="sum")
+    lp_len = model.length_logprobs(mem, src_len)
+    loss_len = F.nll_loss(lp_len, model.length_class(tgt_len, src_len),
+                          reduction="sum")
+    return loss + length_weight * loss_len, int(tgt_len.sum())
+
+
+def batch_loss(model, pairs, eps, length_weight=1.0):
     """The summed label-smoothed cross-entropy and the positions scored."""
     cfg = model.cfg
+    if cfg.nat:
+        return nat_batch_loss(model, pairs, eps, length_weight)
     n = len(pairs)
     S = max(1, max(len(s) for s, _ in pairs))
     T = max(len(t) for _, t in pairs) + 1
@@ -146,6 +178,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--length-weight", type=float, default=1.0)
     ap.add_argument("--adam", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--betas", default="0.9,0.98")
@@ -166,7 +199,7 @@ def main():
     if a.grads is None:
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
-    loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+    loss, ntok = batch_loss(model, pairs, a.label_smoothing, a.length_weight)
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
     sq.write_safetensors(a.grads, grads, {"loss": "%.17g" % loss.item(),
@@ -177,7 +210,8 @@ def main():
                                 eps=a.eps, weight_decay=a.weight_decay)
         for _ in range(a.adam):
             opt.zero_grad()
-            loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+            loss, ntok = batch_loss(model, pairs, a.label_smoothing,
+                                    a.length_weight)
             (loss / ntok).backward()
             opt.step()
         save_trained(model, a.model, a.out)

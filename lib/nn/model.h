@@ -18,7 +18,9 @@
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
  *   encoder.embed_tokens.weight                 (Vs, D)
- *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt
+ *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt,
+ *                                               and with nat unless
+ *                                               tie_output (unread)
  *   {encoder,decoder}.embed_positions.weight    (P, D)   learned positions only
  *   encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}  (D, D), (D)
  *   encoder.layers.{i}.self_attn_layer_norm.{weight,bias}        (D)
@@ -199,7 +201,8 @@ struct sq_model {
 	const char *provenance;		/* metadata, "" if none */
 
 	const float *src_embed;		/* (Vs, D) */
-	const float *tgt_embed;		/* (Vt, D); == src_embed if tied */
+	const float *tgt_embed;		/* (Vt, D); == src_embed if tied; NULL
+					   for nat without tie_output */
 	const float *enc_pos;		/* (P, D) learned, else NULL */
 	const float *dec_pos;		/* (P, D) learned, else NULL */
 	struct sq_encoder_layer *enc;	/* (encoder_layers) */

@@ -123,7 +123,8 @@ sq_params_new(const struct sq_config *c)
 
 	add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
 	    "encoder.embed_tokens.weight");
-	if (!c->tie_src_tgt)
+	/* a nat decoder reads source tokens: its table only as the output */
+	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
 		add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size, D,
 		    "decoder.embed_tokens.weight");
 	if (c->positions == SQ_POS_LEARNED) {
