@@ -5,7 +5,7 @@
 # tiny seeded model; batching and threads change no token; a reversal
 # task learnt to exact outputs through the pipeline, at lengths the
 # predictor chooses or the user forces; --init from an autoregressive
-# model; scripts/nat-distill; and the refusals.  (The gradients against
+# model; scripts/nat-distill and scripts/bench-nat; and the refusals.  (The gradients against
 # finite differences and the loss against the engine are
 # tests/unit/test_graph's; one batch against PyTorch is train.bats's.)
 load helper
@@ -198,4 +198,20 @@ PY
 	    detok | wc -l"
 	[ "$output" -eq 25 ]
 	run -2 "$SRCDIR/scripts/nat-distill" -m t.sq -o d.model
+}
+
+@test "scripts/bench-nat: BLEU, chrF and speed of each search, one line each" {
+	"$PY" "$SRCDIR/scripts/make-model.py" --seed 5 --spm-source letters.model \
+	    paper letters-ar.sq 2> /dev/null
+	run -0 "$SRCDIR/scripts/bench-nat" -s test.src -r test.tgt \
+	    -n rev.model -a letters-ar.sq -l "1 2" -t 1 -d bench
+	echo "$output"
+	[ "${lines[0]}" = "$(printf 'model\tsearch\tBLEU\tchrF\tsent/s\ttok/s\tcpu s')" ]
+	[[ "${lines[1]}" == "letters-ar.sq	beam-k4	"* ]]
+	[[ "${lines[2]}" == "letters-ar.sq	greedy	"* ]]
+	[[ "${lines[3]}" == "rev.model	nat-l1	100.0	100.0	"* ]]
+	[[ "${lines[4]}" == "rev.model	nat-l2	100.0	100.0	"* ]]
+	[ "${#lines[@]}" -eq 5 ]
+	cmp bench/rev.model.nat-l1.out test.tgt
+	run -2 "$SRCDIR/scripts/bench-nat" -s test.src -n rev.model
 }
