@@ -210,7 +210,8 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
-	if (c->nat_max_offset < 0 || c->nat_max_offset > c->max_positions)
+	if (c->nat_max_offset < 0 ||
+	    (c->nat && c->nat_max_offset > c->max_positions))
 		BAD("%s: config nat_max_offset = %d outside [0, max_positions "
 		    "= %d]", path, c->nat_max_offset, c->max_positions);
 	if (!(c->layer_norm_eps > 0))
