@@ -216,7 +216,8 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 	long sum = 0;
 
 	limit = c->max_positions - c->position_offset;
-	if (n < 0 || max_rows < n || max_steps < 0 || attn_len > limit) {
+	if (n < 0 || max_rows < n || max_steps < 0 || attn_len < 0 ||
+	    attn_len > limit) {
 		sq_seterr("decoder: bad batch (%d sentences, %d rows, %d "
 		    "steps; the model takes %d positions)", n, max_rows,
 		    attn_len, limit);
