@@ -83,11 +83,13 @@ static void
 on_report(void *ctx, const struct sq_train_report *r)
 {
 	struct progress *p = ctx;
-	char e[32];
+	char e[32], gd[32] = "";
 
 	if (p->quiet)
 		return;
 	eta(e, sizeof(e), r);
+	if (r->guide >= 0)	/* the guided-attention penalty, beside */
+		snprintf(gd, sizeof(gd), " guide %.4f", r->guide);
 	if (r->validated) {
 		clear_bar(p);
 		fprintf(stderr, "train: step %ld: valid loss %.4f ppl %.2f",
@@ -106,14 +108,14 @@ on_report(void *ctx, const struct sq_train_report *r)
 		p->last_draw = sq_now();
 		fill = (int)(frac * width);
 		fprintf(stderr, "\r\033[Kstep %ld/%ld [%.*s%*s] %3.0f%% loss "
-		    "%.3f lr %.2e %.0f tok/s ETA %s", r->step, r->max_steps,
+		    "%.3f%s lr %.2e %.0f tok/s ETA %s", r->step, r->max_steps,
 		    fill, "########################", width - fill, "",
-		    100 * frac, r->loss, r->lr, r->tok_per_s, e);
+		    100 * frac, r->loss, gd, r->lr, r->tok_per_s, e);
 		p->drawn = 1;
 	} else if (r->step % p->log_every == 0)
-		fprintf(stderr, "train: step %ld/%ld epoch %ld loss %.4f lr "
+		fprintf(stderr, "train: step %ld/%ld epoch %ld loss %.4f%s lr "
 		    "%.3e %.0f tok/s elapsed %.0f s ETA %s\n", r->step,
-		    r->max_steps, r->epoch, r->loss, r->lr, r->tok_per_s,
+		    r->max_steps, r->epoch, r->loss, gd, r->lr, r->tok_per_s,
 		    r->elapsed, e);
 }
 
