@@ -142,6 +142,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 		max_steps = SQ_MAX(max_steps, g->s[i].max_steps);
 		g->tok[i] = c->decoder_start_id;
 	}
+	sq_decoder_set_monotonic(g->dec, g->o.monotonic ? g->o.window : -1);
 	if (sq_decoder_begin(g->dec, g->n, g->mem, g->len, g->n,
 	    max_steps) < 0)
 		return -1;
