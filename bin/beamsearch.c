@@ -105,15 +105,34 @@ struct batch {
 	int *src_len, *steps, *min_len;
 };
 
-/* A window's results, kept until they go out in input order. */
+/* A window's plan and results, kept until they go out in input order. */
 struct results {
-	struct sq_record *recs;	/* (window, nbest); ids set when written */
-	size_t *off;		/* (window, nbest) of the ids in ids[] */
-	int *n_hyps;		/* (window) */
+	int cap;		/* window sentences the arrays hold */
+	int *order, *start_at, *len;	/* (cap), (cap + 1), (cap): the plan */
+	struct sq_record *recs;	/* (cap, nbest); ids set when written */
+	size_t *off;		/* (cap, nbest) of the ids in ids[] */
+	int *n_hyps;		/* (cap) */
 	int32_t *ids;
 	float *logp;		/* each id's log-prob */
 	size_t n_ids, cap_ids;
 };
+
+/* Sizes res for a window of n sentences. */
+static void
+reserve(struct results *res, int n, int nbest)
+{
+	if (n <= res->cap)
+		return;
+	res->cap = n;
+	res->order = sq_reallocarray(res->order, n, sizeof(int));
+	res->start_at = sq_reallocarray(res->start_at, n + 1, sizeof(int));
+	res->len = sq_reallocarray(res->len, n, sizeof(int));
+	res->recs = sq_reallocarray(res->recs, (size_t)n * nbest,
+	    sizeof(*res->recs));
+	res->off = sq_reallocarray(res->off, (size_t)n * nbest,
+	    sizeof(*res->off));
+	res->n_hyps = sq_reallocarray(res->n_hyps, n, sizeof(int));
+}
 
 static void
 keep_hyps(struct results *res, struct sq_beam *bs, int bi, int i, int nbest,
@@ -359,7 +378,7 @@ main(int argc, char *argv[])
 	const struct sq_memsent *s;
 	struct sq_beam_decoder *bd = NULL;
 	struct sq_beam *bs = NULL;
-	int n, nb, b, i, window, *order, *start_at, *len;
+	int n, nb, b, i, window;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	parse(argc, argv, &o, &cli);
@@ -370,34 +389,28 @@ main(int argc, char *argv[])
 	e.n_paths = argc - optind;
 	e.mode = o.text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY;
 
+	/* sentences with positions; the empty ones come along uncounted */
 	window = o.batch_size * WINDOW_BATCHES;
-	order = sq_reallocarray(NULL, window, sizeof(int));
-	start_at = sq_reallocarray(NULL, window + 1, sizeof(int));
-	len = sq_reallocarray(NULL, window, sizeof(int));
-	res.recs = sq_reallocarray(NULL, (size_t)window * o.beam.nbest,
-	    sizeof(*res.recs));
-	res.off = sq_reallocarray(NULL, (size_t)window * o.beam.nbest,
-	    sizeof(*res.off));
-	res.n_hyps = sq_reallocarray(NULL, window, sizeof(int));
 	while ((n = sq_engine_window(&e, window, &s)) > 0) {
 		if (bs == NULL)
 			bs = start(&o, &e, &bd, &batch);
+		reserve(&res, n, o.beam.nbest);
 		for (i = 0; i < n; i++)
-			len[i] = s[i].rows;
-		nb = sq_batch_plan(order, start_at, len, n, o.batch_size,
-		    o.batch_tokens);
+			res.len[i] = s[i].rows;
+		nb = sq_batch_plan(res.order, res.start_at, res.len, n,
+		    o.batch_size, o.batch_tokens);
 		res.n_ids = 0;
 		for (b = 0; b < nb; b++)
 			run_batch(&o, e.m, &batch, bd, bs, s,
-			    order + start_at[b], start_at[b + 1] - start_at[b],
-			    &res);
+			    res.order + res.start_at[b],
+			    res.start_at[b + 1] - res.start_at[b], &res);
 		write_results(&res, n, &o, e.w);
 		if (sq_writer_flush(e.w) < 0)
 			sq_die("<stdout>: %s", sq_errstr());
 	}
 	if (n < 0)
 		sq_die("%s", sq_errstr());
-	free(order); free(start_at); free(len);
+	free(res.order); free(res.start_at); free(res.len);
 	free(res.recs); free(res.off); free(res.n_hyps);
 	free(res.ids); free(res.logp);
 	free(batch.mem); free(batch.src_len); free(batch.steps);

@@ -141,12 +141,16 @@ start(struct decode *d)
 }
 
 /*
- * The forced prefix or target of the sentence with key key, checked: 0,
- * or -1 with sq_errstr() set.
+ * The forced prefix or target of memory record mem, checked: 0, or -1
+ * with sq_errstr() set.  An empty source's only translation is the empty
+ * one (lib/search/decoding.h), so its forced record must be empty: there
+ * is nothing to continue, and nothing to score a target against.
  */
 static int
-read_forced(struct decode *d, uint64_t key, struct sq_record *rec)
+read_forced(struct decode *d, const struct sq_record *mem,
+    struct sq_record *rec)
 {
+	uint64_t key = mem->key;
 	int rc = sq_stream_next(d->forced, rec);
 	uint32_t t;
 
@@ -170,6 +174,14 @@ read_forced(struct decode *d, uint64_t key, struct sq_record *rec)
 			    d->eng.m->cfg.tgt_vocab_size);
 			return -1;
 		}
+	if (mem->n_src == 0 && rec->n_ids > 0) {
+		sq_seterr("%s: record %llu (key %llu): a %s of %u tokens for an "
+		    "empty source, whose only translation is the empty one",
+		    d->forced_path, (unsigned long long)(d->n_forced - 1),
+		    (unsigned long long)key, d->o.scoring ? "target" : "prefix",
+		    rec->n_ids);
+		return -1;
+	}
 	return 0;
 }
 
@@ -186,17 +198,18 @@ add(struct decode *d, const struct sq_record *rec)
 
 	if (d->g == NULL)
 		start(d);
-	if (d->forced != NULL && read_forced(d, rec->key, &f) < 0)
+	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
 	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
 	    d->forced != NULL ? (int)f.n_ids : -1);
-	if (d->o.scoring && s->n_forced + 1 > s->max_steps)
+	/* (an empty source's target is empty and has no step) */
+	if (d->o.scoring && s->n_src > 0 && s->n_forced + 1 > s->max_steps)
 		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "
 		    "tokens, the model has %d positions: scoring the first %d",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
 		    (unsigned long long)s->key, s->n_forced, s->max_steps,
 		    s->max_steps);
-	if (sq_greedy_count(d->g) == d->batch_size)
+	if (sq_greedy_full(d->g))
 		run_batch(d);
 	return 0;
 }

@@ -52,6 +52,7 @@ static const struct option longopts[] = {
 /* The sentences waiting to be encoded, copied out of the reader. */
 struct batch {
 	int n, cap;
+	int n_empty;		/* of the n, the empty ones: no place taken */
 	uint64_t *key;		/* (n) */
 	int *len;		/* (n) */
 	int32_t **src;		/* (n) each (len) */
@@ -94,7 +95,7 @@ flush(struct encode *e)
 	}
 	if (sq_writer_flush(e->eng.w) < 0)
 		sq_die("<stdout>: %s", sq_errstr());
-	b->n = 0;
+	b->n = b->n_empty = 0;
 	b->tokens = 0;
 }
 
@@ -115,7 +116,8 @@ add(struct encode *e, const struct sq_record *rec)
 		    (unsigned long long)rec->key, len, max_len, max_len);
 		len = max_len;
 	}
-	if (b->n > 0 && (b->n == e->batch_size ||
+	if (b->n > 0 && (b->n - b->n_empty == e->batch_size ||
+	    b->n == SQ_HELD * e->batch_size ||
 	    b->tokens + len > e->batch_tokens))
 		flush(e);
 	if (b->n == b->cap) {
@@ -130,6 +132,7 @@ add(struct encode *e, const struct sq_record *rec)
 	if (len > 0)
 		memcpy(b->src[b->n], rec->ids, len * sizeof(int32_t));
 	b->tokens += len;
+	b->n_empty += len == 0;
 	b->n++;
 }
 

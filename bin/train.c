@@ -79,17 +79,33 @@ eta(char *buf, size_t size, const struct sq_train_report *r)
 	    (long)left / 60 % 60, (long)left % 60);
 }
 
+/* How far the run is: by steps or by --max-seconds, whichever ends it. */
+static double
+done_fraction(const struct sq_train_report *r)
+{
+	double f = r->max_steps > 0 ? (double)r->step / r->max_steps : 0;
+
+	if (r->max_seconds > 0)
+		f = SQ_MAX(f, r->elapsed / r->max_seconds);
+	return SQ_MIN(1.0, f);
+}
+
 static void
 on_report(void *ctx, const struct sq_train_report *r)
 {
 	struct progress *p = ctx;
-	char e[32], gd[32] = "";
+	char e[32], steps[48], gd[32] = "";
 
 	if (p->quiet)
 		return;
 	eta(e, sizeof(e), r);
 	if (r->guide >= 0)	/* the guided-attention penalty, beside */
 		snprintf(gd, sizeof(gd), " guide %.4f", r->guide);
+	/* "step 120/4572", or "step 120" when no step count ends the run */
+	snprintf(steps, sizeof(steps), "%ld", r->step);
+	if (r->max_steps > 0)
+		snprintf(steps + strlen(steps), sizeof(steps) - strlen(steps),
+		    "/%ld", r->max_steps);
 	if (r->validated) {
 		clear_bar(p);
 		fprintf(stderr, "train: step %ld: valid loss %.4f ppl %.2f",
@@ -100,23 +116,21 @@ on_report(void *ctx, const struct sq_train_report *r)
 	}
 	if (p->bar) {
 		int width = 24, fill;
-		double frac = r->max_steps > 0 ? (double)r->step /
-		    r->max_steps : 0;
+		double frac = done_fraction(r);
 
 		if (sq_now() - p->last_draw < 0.25 && r->step != r->max_steps)
 			return;
 		p->last_draw = sq_now();
 		fill = (int)(frac * width);
-		fprintf(stderr, "\r\033[Kstep %ld/%ld [%.*s%*s] %3.0f%% loss "
-		    "%.3f%s lr %.2e %.0f tok/s ETA %s", r->step, r->max_steps,
+		fprintf(stderr, "\r\033[Kstep %s [%.*s%*s] %3.0f%% loss "
+		    "%.3f%s lr %.2e %.0f tok/s ETA %s", steps,
 		    fill, "########################", width - fill, "",
 		    100 * frac, r->loss, gd, r->lr, r->tok_per_s, e);
 		p->drawn = 1;
 	} else if (r->step % p->log_every == 0)
-		fprintf(stderr, "train: step %ld/%ld epoch %ld loss %.4f%s lr "
-		    "%.3e %.0f tok/s elapsed %.0f s ETA %s\n", r->step,
-		    r->max_steps, r->epoch, r->loss, gd, r->lr, r->tok_per_s,
-		    r->elapsed, e);
+		fprintf(stderr, "train: step %s epoch %ld loss %.4f%s lr "
+		    "%.3e %.0f tok/s elapsed %.0f s ETA %s\n", steps,
+		    r->epoch, r->loss, gd, r->lr, r->tok_per_s, r->elapsed, e);
 }
 
 /* The getopt table: the fixed options, then a pair per setting. */

@@ -550,6 +550,12 @@ def save(model, path, model_id, provenance, spm_source=None, spm_target=None):
 # ---------------------------------------------------------------------------
 # search, one sentence at a time (the reference, not the fast path)
 
+# The empty translation: a source of no token has one hypothesis, empty
+# (no id, not even an EOS step), with log-prob and score 0, whatever the
+# search and its options (man/decode.1).  Decoding it would attend over
+# no key at all, and a model that never saw an empty source makes a
+# sentence up.  greedy() and beam_search() return it before any step.
+
 def max_steps(cfg, max_len):
     """Decoding steps allowed: max_len, capped by the positions the
     decoder can embed (step t reads position t + position_offset)."""
@@ -576,6 +582,8 @@ def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
     attention with window monotonic (None: off).  Returns (ids without
     EOS, summed log-prob including EOS's); token_lp, a list, gets each
     step's log-prob."""
+    if not src:                         # the empty translation (above)
+        return [], 0.0
     cfg = model.cfg
     mem, n = _encode_one(model, src)
     st = model.start(mem, n, monotonic)
@@ -634,7 +642,10 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     hypothesis; a hypothesis left with no allowed token is finished as it
     stands.  Equal sums go to the earlier row, then the smaller id (a
     stable sort), so k = 1 gives greedy()'s ids.  monotonic: the window
-    of monotonic attention (DecoderState), None off."""
+    of monotonic attention (DecoderState), None off.  An empty source
+    gives the empty translation alone, score 0 (above)."""
+    if not src:
+        return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)

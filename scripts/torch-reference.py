@@ -16,9 +16,10 @@ with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
                     log-probs of the token after decoder_start_id and the
                     first t target ids (needs --targets)
   --score FILE      T key 0 score ids... | s... : forced scoring of each
-                    target followed by EOS (needs --targets)
+                    target followed by EOS (needs --targets; an empty
+                    source's target must be empty, and scores 0)
   --greedy FILE     T key 0 score ids... | s...   greedy search (ids without
-                    EOS)
+                    EOS; none, score 0, for an empty source)
   --greedy-ids FILE the greedy ids alone, one line per sentence (what
                     decode --text prints)
   --beam FILE       T key rank score ids... | s...   beam search n-best
@@ -160,7 +161,13 @@ def main():
                     for i, row in enumerate(lp.tolist()):
                         out["logprobs"].write(" ".join(
                             ["L", str(key), str(i)] + [fmt(v) for v in row]) + "\n")
-                if "score" in out:
+                if "score" in out and not ids:
+                    # the empty translation is the only one (decode(1))
+                    if tgt[key]:
+                        sys.exit("torch-reference.py: line %d: a target "
+                                 "for an empty source" % (key + 1))
+                    out["score"].write(hyp_line(key, 0, 0.0, [], []))
+                elif "score" in out:
                     seq = tgt[key] + [cfg.eos_id]
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
                     out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
@@ -192,6 +199,8 @@ def greedy_with_scores(model, ids, max_len, min_len, monotonic=None):
     independent check of the incremental path), or with monotonic
     attention (which the full prefix does not have) greedy()'s own."""
     cfg = model.cfg
+    if not ids:         # the empty translation: no step, no EOS
+        return [], []
     if monotonic is not None:
         lps = []
         g_ids, _ = sq.greedy(model, ids, max_len, min_len, monotonic, lps)

@@ -10,10 +10,13 @@ For each config (paper, prenorm-gelu, marian, untied, zero-start) writes into DI
                  (seqcat's verbose form), sources cut to the model's
                  positions as encode cuts them
   CONFIG.greedy  greedy outputs, "T key 0 score id ... | s ...", with
-                 max length 2 * source length + 10 (decode's default)
-  CONFIG.tgt     targets as text ids, one line per source
+                 max length 2 * source length + 10 (decode's default);
+                 the empty source's is empty, score 0 (seqpipe_torch)
+  CONFIG.tgt     targets as text ids, one line per source (empty for
+                 the empty source)
   CONFIG.score   those targets scored: "T key 0 score id ... | s ...",
-                 token scores of the ids, score the sum with EOS's
+                 token scores of the ids, score the sum with EOS's (0
+                 for the empty source: its empty translation)
   CONFIG.prefixed  (paper and untied only) greedy outputs continuing the targets as forced
                  prefixes, as CONFIG.greedy (max length: the larger of
                  2 * source length + 10 and prefix length + 1)
@@ -77,6 +80,8 @@ def targets(rng, n):
 def forced_greedy(model, src, prefix, max_len):
     """Greedy search whose first tokens are forced to prefix; returns
     (ids, summed log-prob with EOS's if reached, token log-probs)."""
+    if not src:     # the empty translation: no step (man/decode.1)
+        return [], 0.0, []
     cfg = model.cfg
     mem, n = sq._encode_one(model, src)
     st = model.start(mem, n)
@@ -120,6 +125,9 @@ def main():
     rng = random.Random(20261122)
     srcs = sources(rng)
     tgts = targets(rng, N_SENT)
+    # an empty source's forced record must be empty (decode --score and
+    # --prefix refuse another): its only translation is the empty one
+    tgts = [t if s else [] for s, t in zip(srcs, tgts)]
     with open(os.path.join(d, "src.txt"), "w") as f:
         for s in srcs:
             f.write(" ".join(map(str, s)) + "\n")
@@ -151,6 +159,8 @@ def main():
             lp = model.decode_full(tin, mem, n)[0]
             tok = [float(lp[i, t]) for i, t in enumerate(tgt)]
             total = sum(tok) + float(lp[len(tgt), cfg.eos_id])
+            if not src:     # the empty translation, its log-prob 0
+                total = 0.0
             sco.write(record(key, total, tgt, tok))
             if config in PREFIXED:
                 ids, score, lps = forced_greedy(

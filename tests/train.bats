@@ -421,9 +421,11 @@ PY
 @test "--max-seconds stops at the first update past the limit, and may change on --resume" {
 	cd "$BATS_TEST_TMPDIR"
 	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
-	    --tgt "$TD/train.tgt" --max-epochs 0 --max-steps 1000000 --max-seconds 1 \
+	    --tgt "$TD/train.tgt" --max-epochs 0 --max-steps 0 --max-seconds 1 \
 	    --log-every 1 --save-every 1000000 -o t.model
 	[[ "$stderr" == *"s of training: --max-seconds reached"* ]] || fail "$stderr"
+	# no step count ends this run: "step 12", not "step 12/0"
+	[[ "$stderr" =~ "train: step "[0-9]+" epoch " ]] || fail "$stderr"
 	# the elapsed column (to 0.1 s): the last update reached 1 s, the one
 	# before not
 	awk -F'\t' 'NR > 1 { prev = last; last = $6 }
@@ -433,7 +435,7 @@ PY
 	echo 'a b' | tokenize -m t.model | encode -m t.model | decode -m t.model > /dev/null
 	# a longer limit goes on from the checkpoint the stop wrote
 	run -0 --separate-stderr train $(tiny) --src "$TD/train.src" \
-	    --tgt "$TD/train.tgt" --max-epochs 0 --max-steps 1000000 --max-seconds 2 \
+	    --tgt "$TD/train.tgt" --max-epochs 0 --max-steps 0 --max-seconds 2 \
 	    --log-every 1 --save-every 1000000 -o t.model --resume
 	[ "$(tail -n 1 t.model.log.tsv | cut -f1)" -gt "$steps" ]
 	awk -F'\t' 'END { exit !($6 >= 2) }' t.model.log.tsv

@@ -218,7 +218,8 @@ finish(struct sq_beam *bs, struct sent *s, int node, int len, int eos,
 	f->len = len;
 	f->eos = eos;
 	f->logprob = logprob;
-	f->score = sq_beam_score(&bs->o, logprob, len);
+	/* empty: 0 under any normalisation (lp(0) may be 0 or overflow) */
+	f->score = len > 0 ? sq_beam_score(&bs->o, logprob, len) : 0;
 }
 
 /*

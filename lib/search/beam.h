@@ -24,7 +24,8 @@
  * - A finished hypothesis of L tokens (L counts the EOS if it has one,
  *   as Marian's History does) and summed log-probability S scores
  *	(S - word_penalty * L) / lp(L),
- *   lp(L) = L^alpha, or ((5 + L) / 6)^alpha in the GNMT form.  Finished
+ *   lp(L) = L^alpha, or ((5 + L) / 6)^alpha in the GNMT form; an empty
+ *   hypothesis (L = 0) scores 0, whatever the options.  Finished
  *   hypotheses rank by that score, ties by the order they finished.
  * - Early stop: once a sentence has nbest finished hypotheses, it is done
  *   as soon as no live one can end above the nbest-th of them: the bound

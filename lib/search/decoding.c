@@ -50,13 +50,14 @@ sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
 	int cap = m->cfg.max_positions - m->cfg.position_offset;
 	double x;
 
+	if (src_len < 1)	/* the empty translation */
+		return 0;
 	/*
 	 * Marian checks "steps so far >= factor * source width" after each
 	 * step, comparing in float, and always takes the first step.
 	 */
 	if (ml->marian)
-		x = src_len < 1 ? 0 : SQ_MAX(1.0, ceilf((float)ml->a *
-		    (float)src_len));
+		x = SQ_MAX(1.0, ceilf((float)ml->a * (float)src_len));
 	else
 		x = floor(ml->a * src_len + ml->b);
 
@@ -98,12 +99,14 @@ sq_batch_plan(int *order, int *start, const int *len, int n, int batch_size,
 	for (i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), by_len, (void *)len);
+	/* (the last test: the first source with positions after empty ones) */
 	for (i = 0; i < n; i++) {
 		/* sorted: the sentence joining is the longest of its batch */
 		long cost = (long)(i - first + 1) * SQ_MAX(len[order[i]], 1);
 
 		if (i > first && (i - first >= batch_size ||
-		    (batch_tokens > 0 && cost > batch_tokens))) {
+		    (batch_tokens > 0 && cost > batch_tokens) ||
+		    (len[order[i]] > 0 && len[order[i - 1]] == 0))) {
 			start[nb++] = first;
 			first = i;
 		}

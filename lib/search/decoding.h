@@ -30,9 +30,15 @@ int sq_maxlen_parse(struct sq_maxlen *ml, const char *s);
 
 /*
  * Steps allowed (EOS included) for a source of src_len tokens under
- * model m: ml's rule, at least 0 (0 for an empty source under Marian's)
- * and at most the positions the decoder can embed (max_positions -
- * position_offset).
+ * model m: ml's rule, at least 0 and at most the positions the decoder
+ * can embed (max_positions - position_offset).
+ *
+ * A rule every search follows: an empty source (0 positions) is allowed
+ * no step, under any rule, so its only hypothesis is the empty
+ * translation, score 0 (man/decode.1).  Decoding it would attend over no
+ * key at all, and a model that never saw an empty source makes a
+ * sentence up.  (A Marian model's empty line is its </s>: 1 position,
+ * not empty; lib/search/marian_search has Marian's rule for it.)
  */
 int sq_maxlen_steps(const struct sq_maxlen *ml, int src_len,
     const struct sq_model *m);
@@ -52,7 +58,10 @@ void sq_search_ban(const struct sq_model *m, float *logp, int rows);
  * input order) and start[] the first position in order[] of each batch,
  * with start[n_batches] = n.  A batch holds at most batch_size sentences
  * and, unless one alone exceeds it, at most batch_tokens source tokens
- * (0: no limit).  Returns n_batches; start needs n + 1 elements.
+ * (0: no limit).  Empty sources (length 0: no step, see sq_maxlen_steps())
+ * come first and form batches of their own, so the others are cut into
+ * the same batches as without them.  Returns n_batches; start needs
+ * n + 1 elements.
  */
 int sq_batch_plan(int *order, int *start, const int *len, int n,
     int batch_size, long batch_tokens);

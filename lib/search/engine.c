@@ -280,20 +280,27 @@ sq_engine_window(struct sq_engine *e, int max,
     const struct sq_memsent **sents)
 {
 	struct sq_record rec;
-	int n = 0, rc = 1, i;
+	int n = 0, full = 0, rc = 1, i;
 
 	e->n_ids = e->n_data = 0;
-	if (max > e->cap) {
-		e->sents = sq_reallocarray(e->sents, max, sizeof(*e->sents));
-		e->src_off = sq_reallocarray(e->src_off, max, sizeof(size_t));
-		e->mem_off = sq_reallocarray(e->mem_off, max, sizeof(size_t));
-		e->cap = max;
-	}
-	while (n < max && (rc = sq_engine_next(e, &rec)) > 0) {
-		if (rc != SQ_ENGINE_PAUSE)
-			keep(e, &rec, n++);
-		else if (n > 0)
-			break;
+	while (full < max && n < SQ_HELD * max &&
+	    (rc = sq_engine_next(e, &rec)) > 0) {
+		if (rc == SQ_ENGINE_PAUSE) {
+			if (n > 0)
+				break;
+			continue;
+		}
+		if (n == e->cap) {
+			e->cap = SQ_MAX(2 * e->cap, max);
+			e->sents = sq_reallocarray(e->sents, e->cap,
+			    sizeof(*e->sents));
+			e->src_off = sq_reallocarray(e->src_off, e->cap,
+			    sizeof(size_t));
+			e->mem_off = sq_reallocarray(e->mem_off, e->cap,
+			    sizeof(size_t));
+		}
+		full += rec.rows > 0;
+		keep(e, &rec, n++);
 	}
 	if (rc < 0 && n == 0)
 		return -1;

@@ -116,9 +116,21 @@ int sq_engine_next(struct sq_engine *e, struct sq_record *rec);
 const char *sq_engine_error(const struct sq_engine *e);
 
 /*
- * The next up to max memory sentences, in input order, copied (and
- * owned until the next call; the previous window's are freed): sets
- * *sents and returns how many, 0 at the end, or -1 as sq_engine_next().
+ * An empty source (no position: nothing to encode or decode) takes no
+ * place in a batch or a window, so the others are computed in the same
+ * batches as without it and come out the same to the bit; a batch or a
+ * window of N places holds at most SQ_HELD * N sentences in all.
+ */
+#define SQ_HELD 8
+
+/*
+ * The next memory sentences, in input order, up to max of them with
+ * positions, copied (and owned until the next call; the previous
+ * window's are freed): sets *sents and returns how many, 0 at the end,
+ * or -1 as sq_engine_next().  The empty ones (no position: nothing to
+ * decode) come along without counting, so that a window holds the same
+ * sentences to decode with or without them, up to SQ_HELD * max
+ * sentences in all.
  * A window ends early, after at least one sentence, when the input
  * pauses; the next call passes the pause on.  The sentences read before
  * an error come first as a window of their own; the call after it

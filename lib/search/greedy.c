@@ -1,16 +1,21 @@
 /*
  * greedy: one hypothesis per sentence over lib/decoder (greedy.h).
  *
- * Invariants: row r of the decoder is sentence sq_decoder_sentence(r);
- * keep[] and tok[] hold, for the rows going on, their parent row and the
- * token each feeds to the next step.  A sentence allowed no step at all
- * is done before the first step.
+ * Invariants: the decoder's batch is the sentences allowed a step,
+ * in the order added, sentence j of it being s[idx[j]]; row r of the
+ * decoder is sentence sq_decoder_sentence(r) of that batch; keep[] and
+ * tok[] hold, for the rows going on, their parent row and the token each
+ * feeds to the next step.  A sentence allowed no step at all (an empty
+ * source) is done before the first step and never reaches the decoder,
+ * so it changes nothing for the others, nor takes one of their
+ * batch_size places.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/decoder.h"
+#include "search/engine.h"
 #include "search/greedy.h"
 #include "nn/model.h"
 #include "base/util.h"
@@ -20,13 +25,15 @@ struct sq_greedy {
 	struct sq_greedy_opts o;
 	struct sq_decoder *dec;
 	int batch_size;
-	struct sq_greedy_sent *s;	/* (batch_size) */
-	int n;
+	struct sq_greedy_sent *s;	/* (cap) */
+	int n, cap;
+	int n_steps;			/* of s[0..n), those allowed a step */
 	float *logp;			/* (batch_size, Vt) */
 	int32_t *tok;			/* (batch_size) next input per row */
 	int *keep;			/* (batch_size) parent rows */
-	const float **mem;		/* (batch_size) */
+	const float **mem;		/* (batch_size) the decoder's batch */
 	int *len;			/* (batch_size) */
+	int *idx;			/* (batch_size) its sentences in s */
 };
 
 struct sq_greedy *
@@ -39,17 +46,22 @@ sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
 	g->o = *o;
 	g->dec = sq_decoder_new(m, pool);
 	g->batch_size = batch_size;
-	g->s = sq_calloc(batch_size, sizeof(*g->s));
+	g->cap = batch_size;
+	g->s = sq_calloc(g->cap, sizeof(*g->s));
 	g->logp = sq_reallocarray(NULL, (size_t)batch_size *
 	    m->cfg.tgt_vocab_size, sizeof(float));
 	g->tok = sq_calloc(batch_size, sizeof(*g->tok));
 	g->keep = sq_calloc(batch_size, sizeof(*g->keep));
 	g->mem = sq_calloc(batch_size, sizeof(*g->mem));
 	g->len = sq_calloc(batch_size, sizeof(*g->len));
+	g->idx = sq_calloc(batch_size, sizeof(*g->idx));
 	return g;
 }
 
-/* Steps sentence s may take: --max-len, a target's length + 1, positions. */
+/*
+ * Steps sentence s may take: --max-len, a target's length + 1, positions;
+ * none for an empty source, forced record or not (sq_maxlen_steps()).
+ */
 static int
 steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 {
@@ -57,6 +69,8 @@ steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 	int limit = c->max_positions - c->position_offset;
 	int want;
 
+	if (s->n_src == 0)
+		return 0;
 	if (g->o.scoring)
 		want = s->n_forced + 1;
 	else {
@@ -71,9 +85,15 @@ struct sq_greedy_sent *
 sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
     const int32_t *forced, int n_forced)
 {
-	struct sq_greedy_sent *s = &g->s[g->n++];
+	struct sq_greedy_sent *s;
 	size_t n_mem = (size_t)n_src * g->m->cfg.d_model;
 
+	SQ_ASSERT(!sq_greedy_full(g));
+	if (g->n == g->cap) {
+		g->cap *= 2;
+		g->s = sq_reallocarray(g->s, g->cap, sizeof(*g->s));
+	}
+	s = &g->s[g->n++];
 	memset(s, 0, sizeof(*s));
 	s->key = key;
 	s->n_src = n_src;
@@ -93,6 +113,7 @@ sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
 	if (g->o.alignment)
 		s->align = sq_calloc((size_t)s->max_steps * n_src + 1,
 		    sizeof(float));
+	g->n_steps += s->max_steps > 0;
 	return s;
 }
 
@@ -100,6 +121,13 @@ int
 sq_greedy_count(const struct sq_greedy *g)
 {
 	return g->n;
+}
+
+int
+sq_greedy_full(const struct sq_greedy *g)
+{
+	return g->n_steps == g->batch_size ||
+	    g->n == SQ_HELD * g->batch_size;
 }
 
 /* The token sentence s takes from its log-probs lp (Vt). */
@@ -133,25 +161,31 @@ int
 sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 {
 	const struct sq_config *c = &g->m->cfg;
-	int V = c->tgt_vocab_size, i, r, rows, kept, max_steps = 0, S;
+	int V = c->tgt_vocab_size, i, r, rows, kept = 0, max_steps = 0, S;
 	const float *al;
 
+	*sents = g->s;
 	for (i = 0; i < g->n; i++) {
-		g->mem[i] = g->s[i].mem;
-		g->len[i] = g->s[i].n_src;
-		max_steps = SQ_MAX(max_steps, g->s[i].max_steps);
-		g->tok[i] = c->decoder_start_id;
+		struct sq_greedy_sent *s = &g->s[i];
+
+		if (s->max_steps == 0) {
+			s->done = 1;
+			continue;
+		}
+		g->mem[kept] = s->mem;
+		g->len[kept] = s->n_src;
+		g->idx[kept] = i;
+		g->keep[kept] = kept;
+		g->tok[kept++] = c->decoder_start_id;
+		max_steps = SQ_MAX(max_steps, s->max_steps);
 	}
+	if (kept == 0)
+		return g->n;
 	sq_decoder_set_monotonic(g->dec, g->o.monotonic ? g->o.window : -1);
-	if (sq_decoder_begin(g->dec, g->n, g->mem, g->len, g->n,
+	if (sq_decoder_begin(g->dec, kept, g->mem, g->len, kept,
 	    max_steps) < 0)
 		return -1;
 	sq_decoder_set_align(g->dec, g->o.alignment);
-	for (i = 0, kept = 0; i < g->n; i++)
-		if (g->s[i].max_steps > 0)
-			g->keep[kept++] = i;
-		else
-			g->s[i].done = 1;
 	while ((rows = kept) > 0) {
 		if (sq_decoder_select(g->dec, g->keep, rows) < 0 ||
 		    sq_decoder_step(g->dec, g->tok, g->logp) < 0)
@@ -159,7 +193,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 		al = sq_decoder_align(g->dec, &S);
 		for (r = 0, kept = 0; r < rows; r++) {
 			struct sq_greedy_sent *s =
-			    &g->s[sq_decoder_sentence(g->dec, r)];
+			    &g->s[g->idx[sq_decoder_sentence(g->dec, r)]];
 			float *lp = g->logp + (long)r * V;
 			int32_t t = choose(g, s, lp);
 
@@ -181,7 +215,6 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 			g->tok[kept++] = t;
 		}
 	}
-	*sents = g->s;
 	return g->n;
 }
 
@@ -196,7 +229,7 @@ sq_greedy_clear(struct sq_greedy *g)
 		free(s->mem), free(s->forced), free(s->ids);
 		free(s->tok_scores), free(s->align);
 	}
-	g->n = 0;
+	g->n = g->n_steps = 0;
 }
 
 void
@@ -207,6 +240,6 @@ sq_greedy_free(struct sq_greedy *g)
 	sq_greedy_clear(g);
 	sq_decoder_free(g->dec);
 	free(g->s), free(g->logp), free(g->tok), free(g->keep);
-	free(g->mem), free(g->len);
+	free(g->mem), free(g->len), free(g->idx);
 	free(g);
 }

@@ -4,10 +4,13 @@
  * (lib/sample, seeded per sentence key), forced prefixes continued by
  * either, and forced decoding that scores given targets.  Sentences are
  * added to a batch of up to batch_size, one decoder row each; a finished
- * sentence leaves the batch at once.  Output ids never hold EOS; the score
+ * sentence leaves the batch at once.  A sentence allowed no step takes
+ * no row and no place: the batch holds batch_size others besides.  Output ids never hold EOS; the score
  * is the sum of the log-probabilities of the tokens chosen, EOS's included
  * when it was reached.  A hypothesis that never reaches EOS stops after
- * its maximum length.
+ * its maximum length.  A sentence of an empty source takes no step (the
+ * rule of sq_maxlen_steps()), even with a forced record: its hypothesis
+ * is empty, score 0.
  */
 #ifndef SQ_GREEDY_H
 #define SQ_GREEDY_H
@@ -64,18 +67,27 @@ struct sq_greedy *sq_greedy_new(const struct sq_model *m,
  * Adds a sentence: mem (n_src, D) is copied, and so are forced's n_forced
  * ids when n_forced >= 0 (-1: no forced prefix or target).  The caller
  * checks mem's shape and the ids against the model first.  Returns the
- * sentence, valid until sq_greedy_clear(); the batch must not be full.
+ * sentence, valid until the next sq_greedy_add() or sq_greedy_clear();
+ * the batch must not be full.
  */
 struct sq_greedy_sent *sq_greedy_add(struct sq_greedy *g, uint64_t key,
     int n_src, const float *mem, const int32_t *forced, int n_forced);
 
-/* Sentences in the batch; when it equals batch_size, the batch is full. */
+/* Sentences in the batch, those allowed no step included. */
 int sq_greedy_count(const struct sq_greedy *g);
+
+/*
+ * Whether the batch is full: batch_size of its sentences are allowed a
+ * step, or it holds SQ_HELD * batch_size in all (search/engine.h).
+ */
+int sq_greedy_full(const struct sq_greedy *g);
 
 /*
  * Decodes the batch: every row one step at a time until all are done.
  * Sets *sents to the batch, in the order added, and returns how many, or
- * -1 with sq_errstr() set.  They stay valid until sq_greedy_clear().
+ * -1 with sq_errstr() set.  They stay valid until sq_greedy_clear().  The
+ * sentences allowed a step are decoded as a batch of their own: those of
+ * no step change nothing for them.
  */
 int sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents);
 

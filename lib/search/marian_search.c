@@ -145,5 +145,5 @@ int
 sq_marian_empty_source(const struct sq_marian_search *ms,
     const int32_t *src, int n_src)
 {
-	return n_src < 1 || (ms->src_eos >= 0 && src[0] == ms->src_eos);
+	return n_src > 0 && ms->src_eos >= 0 && src[0] == ms->src_eos;
 }

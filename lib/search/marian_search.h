@@ -49,6 +49,8 @@ void sq_marian_search_free(struct sq_marian_search *ms);
  * Whether Marian translates a source (src, n_src) as empty without
  * searching: it does so when the source starts with its </s> (an empty
  * line), and lists that empty translation, score 0, for every beam slot.
+ * A source of no token is not one of these: it has seqpipe's empty
+ * translation (lib/search/decoding.h), not Marian's forced </s>.
  */
 int sq_marian_empty_source(const struct sq_marian_search *ms,
     const int32_t *src, int n_src);

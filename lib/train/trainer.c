@@ -970,7 +970,7 @@ run(struct trainer *t)
 				sq_batches_free(order);
 				return -1;
 			}
-			if (t->step % o->log_every == 0 || r.validated) {
+			if (t->step % o->log_every == 0 || r.validated || last) {
 				if (log_line(t, &r) < 0) {
 					sq_batches_free(order);
 					return -1;

@@ -555,6 +555,31 @@ test_misc(void)
 	}
 	ok(good, "max steps 0: an empty hypothesis, no step for it");
 	sq_beam_free(bs);
+
+	/* its score is 0, +0, even where lp(0) is 0 or overflows */
+	{
+		static const float alphas[] = { 1, -0.6f, 5000, -5000 };
+		int M0 = 0, i;
+
+		good = 1;
+		for (i = 0; i < 8; i++) {
+			memset(&o, 0, sizeof(o));
+			o.beam_size = 3;
+			o.nbest = 2;
+			o.alpha = alphas[i % 4];
+			o.norm = i < 4 ? SQ_BEAM_NORM_GNMT : SQ_BEAM_NORM_POWER;
+			o.word_penalty = -0.5f;
+			o.start_id = START;
+			o.eos_id = EOS;
+			o.n_vocab = 5;
+			bs = sq_beam_new(&o);
+			sq_beam_run(bs, 1, &M0, NULL, toy_step, &m);
+			good &= sq_beam_hyps(bs, 0, &h) == 1 && h->n_ids == 0 &&
+			    h->logprob == 0 && h->score == 0 && !signbit(h->score);
+			sq_beam_free(bs);
+		}
+	}
+	ok(good, "the empty hypothesis scores +0 under any normalisation");
 }
 
 static void

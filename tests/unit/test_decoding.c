@@ -46,6 +46,12 @@ test_maxlen(void)
 	    "Marian: at least 1 step, none for an empty source");
 	ml.a = 3;
 	ok(sq_maxlen_steps(&ml, 30, &m) == 62, "Marian: capped at 62 too");
+	/* the empty translation: no step for an empty source, any rule */
+	ml = (struct sq_maxlen){ .a = 2, .b = 10 };
+	ok(sq_maxlen_steps(&ml, 0, &m) == 0 && sq_maxlen_steps(&ml, 1, &m) == 12,
+	    "an empty source: 0 steps, not 10; one token: 12");
+	ml = (struct sq_maxlen){ .a = 0, .b = 5 };
+	ok(sq_maxlen_steps(&ml, 0, &m) == 0, "'5' alone: 0 steps too");
 }
 
 static void
@@ -69,6 +75,15 @@ test_plan_example(void)
 	    "no sentences, no batches");
 }
 
+/* A random plan's sentence count and limits (0 tokens: no limit). */
+static void
+random_limits(int *n, int *bs, long *bt)
+{
+	*n = rand() % 100;
+	*bs = 1 + rand() % 40;
+	*bt = rand() % 3 ? 0 : 1 + rand() % 200;
+}
+
 /* The rules of sq_batch_plan() checked on random lengths. */
 static void
 test_plan_random(void)
@@ -79,9 +94,7 @@ test_plan_random(void)
 
 	srand(7);
 	for (iter = 0; iter < 500; iter++) {
-		n = rand() % 100;
-		bs = 1 + rand() % 40;
-		bt = rand() % 3 ? 0 : 1 + rand() % 200;
+		random_limits(&n, &bs, &bt);
 		for (i = 0; i < n; i++)
 			len[i] = rand() % 30;
 		nb = sq_batch_plan(order, start, len, n, bs, bt);
@@ -102,8 +115,13 @@ test_plan_random(void)
 
 			bad += sz < 1 || sz > bs;
 			bad += bt > 0 && sz > 1 && cost > bt;
+			int e0 = len[order[start[b]]] == 0;
+
+			/* empty sources in batches of their own */
+			bad += e0 != (len[order[start[b + 1] - 1]] == 0);
 			/* greedy: the next sentence would not have fitted */
-			if (b + 1 < nb && sz < bs && (bt == 0 ||
+			if (b + 1 < nb && sz < bs && e0 ==
+			    (len[order[start[b + 1]]] == 0) && (bt == 0 ||
 			    (long)(sz + 1) * SQ_MAX(len[order[start[b + 1]]], 1)
 			    <= bt))
 				bad++;
@@ -113,11 +131,47 @@ test_plan_random(void)
 	    "both limits, each as full as allowed (%d violations)", bad);
 }
 
+/* Empty sources change nothing in the batches of the others. */
+static void
+test_plan_empty(void)
+{
+	int len[100], sub[100], order[100], start[101], o2[100], s2[101];
+	int map[100], iter, n, m, bs, i, b, nb, nb2, e, bad = 0;
+	long bt;
+
+	srand(11);
+	for (iter = 0; iter < 500; iter++) {
+		random_limits(&n, &bs, &bt);
+		for (i = m = 0; i < n; i++) {
+			len[i] = rand() % 4 ? 1 + rand() % 30 : 0;
+			if (len[i] > 0) {
+				map[m] = i;
+				sub[m++] = len[i];
+			}
+		}
+		nb = sq_batch_plan(order, start, len, n, bs, bt);
+		nb2 = sq_batch_plan(o2, s2, sub, m, bs, bt);
+		/* the empty ones first, then the plan without them */
+		for (e = 0; e < nb && len[order[start[e]]] == 0; e++)
+			;
+		bad += nb - e != nb2;
+		for (b = 0; b < nb2 && nb - e == nb2; b++) {
+			bad += start[e + b] - start[e] != s2[b] ||
+			    start[e + b + 1] - start[e] != s2[b + 1];
+			for (i = s2[b]; i < s2[b + 1]; i++)
+				bad += order[start[e] + i] != map[o2[i]];
+		}
+	}
+	ok(bad == 0, "500 random plans with empty sources: the others' "
+	    "batches as without them (%d violations)", bad);
+}
+
 int
 main(void)
 {
 	test_maxlen();
 	test_plan_example();
 	test_plan_random();
+	test_plan_empty();
 	return tap_done();
 }
