@@ -54,6 +54,15 @@ dropping(const struct sq_dropout *drop)
 	return drop != NULL && drop->p > 0.0f;
 }
 
+/* W[i,j] of a (Tq, Tk) map (grad.h), in float (expf) */
+static float
+guide_weight(int i, int j, int Tq, int Tk, float g)
+{
+	float d = (float)j / (float)Tk - (float)i / (float)Tq;
+
+	return 1.0f - expf(-d * d / (2.0f * g * g));
+}
+
 /* dst (Tq, Tk) = src * keep / (1 - p), element (h Tq + i) Tk + j */
 static void
 drop_plane(float *dst, const float *src, const struct attn_job *j, int h)
@@ -142,7 +151,7 @@ backward_head(struct attn_job *j, int h)
 		n = n_keys(j, i);
 		if (j->guide != NULL)
 			for (t = 0; t < n; t++)
-				g[t] += j->guide->c * sq_guide_weight(i, t, Tq,
+				g[t] += j->guide->c * guide_weight(i, t, Tq,
 				    Tk, j->guide->g);
 		r = dot(g, p, n);
 		for (t = 0; t < n; t++)
@@ -214,14 +223,6 @@ sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
 	run_heads(pool, &j, backward_part);
 }
 
-float
-sq_guide_weight(int i, int j, int Tq, int Tk, float g)
-{
-	float d = (float)j / (float)Tk - (float)i / (float)Tq;
-
-	return 1.0f - expf(-d * d / (2.0f * g * g));
-}
-
 double
 sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g)
 {
@@ -232,7 +233,7 @@ sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g)
 	/* W once per (i, j), for every head */
 	for (i = 0; i < Tq; i++)
 		for (t = 0; t < Tk; t++) {
-			double w = sq_guide_weight(i, t, Tq, Tk, g);
+			double w = guide_weight(i, t, Tq, Tk, g);
 
 			for (h = 0; h < H; h++)
 				sum += w * probs[h * plane + (long)i * Tk + t];

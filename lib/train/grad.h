@@ -183,9 +183,6 @@ struct sq_guide {
 	float g;	/* the width */
 };
 
-/* W[i,j] of a (Tq, Tk) map, in float (expf). */
-float sq_guide_weight(int i, int j, int Tq, int Tk, float g);
-
 /*
  * sum over h, i, j of probs[h,i,j] W[i,j] for probs (H, Tq, Tk), in
  * double, row by row, key by key, head by head (c not applied).  0 when
