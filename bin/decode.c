@@ -26,6 +26,7 @@
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
+    "[--monotonic w] " \
     "[--prefix file | --score file] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
@@ -41,6 +42,8 @@
 "      --scores           per-token log-probabilities in the output\n" \
 "      --alignment        cross-attention weights as alignment records\n" \
 "      --no-unk           never output the UNK token\n" \
+"      --monotonic W      monotonic attention: no source position more than W\n" \
+"                         before the last step's focus (default: off)\n" \
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
 "      --text             write ids as text, one line per sentence\n" \
@@ -52,7 +55,7 @@
 enum {
 	OPT_BATCH_SIZE = 256, OPT_MAX_LEN, OPT_MIN_LEN, OPT_TEMPERATURE,
 	OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_SCORES, OPT_ALIGNMENT, OPT_NO_UNK,
-	OPT_PREFIX, OPT_SCORE, OPT_TEXT
+	OPT_PREFIX, OPT_SCORE, OPT_TEXT, OPT_MONOTONIC
 };
 
 static const struct option longopts[] = {
@@ -68,6 +71,7 @@ static const struct option longopts[] = {
 	{ "scores", no_argument, NULL, OPT_SCORES },
 	{ "alignment", no_argument, NULL, OPT_ALIGNMENT },
 	{ "no-unk", no_argument, NULL, OPT_NO_UNK },
+	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "score", required_argument, NULL, OPT_SCORE },
 	{ "text", no_argument, NULL, OPT_TEXT },
@@ -262,6 +266,11 @@ main(int argc, char *argv[])
 		case OPT_SCORES: d.scores = 1; break;
 		case OPT_ALIGNMENT: d.o.alignment = 1; break;
 		case OPT_NO_UNK: d.o.no_unk = 1; break;
+		case OPT_MONOTONIC:
+			d.o.window = sq_parse_long("--monotonic", optarg, 0,
+			    1 << 20);
+			d.o.monotonic = 1;
+			break;
 		case OPT_PREFIX: case OPT_SCORE:
 			if (d.forced_path != NULL)
 				sq_usage_error("--prefix and --score exclude "

@@ -14,9 +14,9 @@ Contents:
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
   model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
-  model.start(mem, src_len) -> DecoderState       incremental, with cache
-  greedy(model, src, max_len, min_len)            ids (no EOS), score
-  beam_search(model, src, k, alpha, max_len, min_len, nbest)
+  model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
+  greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
+  beam_search(model, src, k, alpha, max_len, min_len, nbest, ..., monotonic)
 
 Used by scripts/make-model.py, scripts/torch-to-seqpipe.py and
 scripts/torch-reference.py; import it with
@@ -274,8 +274,11 @@ def drop(x, module):
 
 class Attention(nn.Module):
     """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
-    heads concatenated, then out_proj.  With no keys the context is 0."""
+    heads concatenated, then out_proj.  With no keys the context is 0.
+    With keep_probs set, the last call's weights (B, H, T, S), before
+    dropout, stay in .probs (for a loss on them: guided attention)."""
     p = 0.0
+    keep_probs = False
 
     def __init__(self, d, h):
         super().__init__()
@@ -302,6 +305,8 @@ class Attention(nn.Module):
         s = s.masked_fill(mask, float("-inf"))
         # a query with every key hidden (an empty source) gets context 0
         w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        if self.keep_probs:
+            self.probs = w
         w = drop(w, self)
         ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
         return self.out_proj(ctx)
@@ -404,22 +409,40 @@ def key_mask(lengths, s):
 
 class DecoderState:
     """The incremental decoder of one batch: self-attention key/value cache
-    per layer, cross-attention keys/values computed once from the memory."""
+    per layer, cross-attention keys/values computed once from the memory.
 
-    def __init__(self, model, mem, src_len):
+    monotonic W (None: off), decode(1)'s --monotonic: each step's
+    cross-attention hides the source positions before focus - W, focus
+    being the arg-max (the first) of the previous step's last-layer
+    cross-attention averaged over heads, 0 at first."""
+
+    def __init__(self, model, mem, src_len, monotonic=None):
         dec = model.decoder
         self.model, self.t = model, 0
         self.cross = [l.encoder_attn.kv(mem) for l in dec.layers]
         self.cross_mask = key_mask(src_len, mem.shape[1])
         self.cache = [[None, None] for _ in dec.layers]
+        self.window = monotonic
+        self.focus = torch.zeros(mem.shape[0], dtype=torch.long)
 
     def step(self, tokens):
         """tokens (B,) at position self.t -> (B, Vt) log-probs."""
         dec = self.model.decoder
         x = dec.embed(tokens[:, None], self.t)
         none = torch.zeros(1, 1, 1, self.t + 1, dtype=torch.bool)
+        mask, s = self.cross_mask, self.cross_mask.shape[-1]
+        mono = self.window is not None and s > 0
+        if mono:
+            # the focus never hides every key: at most up to the last one
+            lo = (self.focus - self.window).clamp(max=s - 1)
+            mask = mask | (torch.arange(s)[None, :] < lo[:, None])[:, None, None, :]
+            dec.layers[-1].encoder_attn.keep_probs = True
         for l, c, kv in zip(dec.layers, self.cache, self.cross):
-            x = l(x, none, cache=c, cross_kv=kv, cross_mask=self.cross_mask)
+            x = l(x, none, cache=c, cross_kv=kv, cross_mask=mask)
+        if mono:
+            last = dec.layers[-1].encoder_attn
+            last.keep_probs = False
+            self.focus = torch.argmax(last.probs[:, :, 0].mean(1), dim=-1)
         self.t += 1
         return self.model.logprobs(dec.finish(x))[:, 0]
 
@@ -428,6 +451,7 @@ class DecoderState:
         self.cross = [(k[index], v[index]) for k, v in self.cross]
         self.cross_mask = self.cross_mask[index]
         self.cache = [[k[index], v[index]] for k, v in self.cache]
+        self.focus = self.focus[index]
 
 
 class OutputProjection(nn.Module):
@@ -483,8 +507,8 @@ class Seq2Seq(nn.Module):
             x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
         return self.decoder.finish(x)
 
-    def start(self, mem, src_len):
-        return DecoderState(self, mem, src_len)
+    def start(self, mem, src_len, monotonic=None):
+        return DecoderState(self, mem, src_len, monotonic)
 
 
 def set_dropout(model, p):
@@ -552,15 +576,17 @@ def ban(cfg, lp):
     return lp
 
 
-def greedy(model, src, max_len, min_len=0):
+def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
-    token (EOS forbidden before step min_len); stops after EOS.  Returns
-    (ids without EOS, summed log-prob including EOS's)."""
+    token (EOS forbidden before step min_len); stops after EOS; monotonic
+    attention with window monotonic (None: off).  Returns (ids without
+    EOS, summed log-prob including EOS's); token_lp, a list, gets each
+    step's log-prob."""
     if not src:                         # the empty translation (above)
         return [], 0.0
     cfg = model.cfg
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
         lp = ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -568,6 +594,8 @@ def greedy(model, src, max_len, min_len=0):
             lp[cfg.eos_id] = float("-inf")
         tok = int(torch.argmax(lp))
         score += float(lp[tok])
+        if token_lp is not None:
+            token_lp.append(float(lp[tok]))
         if tok == cfg.eos_id:
             break
         out.append(tok)
@@ -597,7 +625,7 @@ def repeats(ids, n):
 @torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
-                no_repeat_ngram=0):
+                no_repeat_ngram=0, monotonic=None):
     """A straightforward beam search with lib/search/beam.h's rules.  Each step
     extends every live hypothesis by every token and keeps the best
     k - (finished so far) extensions by summed log-prob (Marian's shrinking
@@ -613,14 +641,15 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
     hypothesis; a hypothesis left with no allowed token is finished as it
     stands.  Equal sums go to the earlier row, then the smaller id (a
-    stable sort), so k = 1 gives greedy()'s ids.  An empty source gives
-    the empty translation alone, score 0 (above)."""
+    stable sort), so k = 1 gives greedy()'s ids.  monotonic: the window
+    of monotonic attention (DecoderState), None off.  An empty source
+    gives the empty translation alone, score 0 (above)."""
     if not src:
         return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     live = [([], [], 0.0)]              # ids, token log-probs, sum
     last = torch.tensor([cfg.decoder_start_id])
     finished = []

@@ -34,7 +34,8 @@ Search follows lib/search/beam.h and beamsearch(1): -k, --alpha (score / L^alpha
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
 --max-len [A,]B (at most floor(A * n_src + B) tokens, EOS included, capped
 at max_positions - position_offset), --min-len N (no EOS before N tokens),
---no-repeat-ngram N (beam only).
+--no-repeat-ngram N (beam only), --monotonic W (monotonic attention, as
+decode(1) and beamsearch(1) have it).
 
 Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
@@ -114,6 +115,8 @@ def main():
                     help="beam: no n-gram twice in a hypothesis; default 0 (off)")
     ap.add_argument("--min-len", type=int, default=0, metavar="N",
                     help="no EOS before N tokens; default 0")
+    ap.add_argument("--monotonic", type=int, default=None, metavar="W",
+                    help="monotonic attention with window W; default off")
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
         ap.error("--nbest must be 1..k")
@@ -169,7 +172,8 @@ def main():
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
                     out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
             if "greedy" in out or "greedy-ids" in out:
-                g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len)
+                g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len,
+                                                 a.monotonic)
                 if "greedy" in out:
                     out["greedy"].write(hyp_line(key, 0, sum(g_lp), g_ids, g_lp))
                 if "greedy-ids" in out:
@@ -178,7 +182,8 @@ def main():
                 hyps = sq.beam_search(model, ids, a.beam_size, a.alpha, ml,
                                       a.min_len, a.nbest, a.gnmt,
                                       a.word_penalty,
-                                      no_repeat_ngram=a.no_repeat_ngram)
+                                      no_repeat_ngram=a.no_repeat_ngram,
+                                      monotonic=a.monotonic)
                 for rank, (score, _, h_ids, h_lp) in enumerate(hyps):
                     if "beam" in out:
                         out["beam"].write(hyp_line(key, rank, score, h_ids, h_lp))
@@ -188,13 +193,18 @@ def main():
         f.close()
 
 
-def greedy_with_scores(model, ids, max_len, min_len):
+def greedy_with_scores(model, ids, max_len, min_len, monotonic=None):
     """greedy()'s ids, and the per-token log-probs (EOS's last if any),
     recomputed by forced scoring of its output over the full prefix (an
-    independent check of the incremental path)."""
+    independent check of the incremental path), or with monotonic
+    attention (which the full prefix does not have) greedy()'s own."""
     cfg = model.cfg
     if not ids:         # the empty translation: no step, no EOS
         return [], []
+    if monotonic is not None:
+        lps = []
+        g_ids, _ = sq.greedy(model, ids, max_len, min_len, monotonic, lps)
+        return g_ids, lps
     g_ids, total = sq.greedy(model, ids, max_len, min_len)
     steps = sq.max_steps(cfg, max_len)
     seq = g_ids + ([cfg.eos_id] if len(g_ids) < steps else [])

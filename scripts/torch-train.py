@@ -2,6 +2,7 @@
 """torch-train.py: the PyTorch reference of one training batch (issue 6 §4).
 
     torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
+                   [--guided-attention LAMBDA [--guided-attention-width G]]
                    [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
     torch-train.py MODEL PAIRS --bench STEPS [--max-tokens N] [--dropout P]
@@ -15,11 +16,18 @@ man/seqpipe-model.5, no dropout) reads the batch teacher-forced: the decoder
 reads decoder_start_id, y_1 .. y_n and is scored on y_1 .. y_n, EOS.
 
 The loss is the sum over scored positions of PyTorch's cross_entropy with
-label_smoothing=E.  OUT gets the gradient of that sum for every tensor of
-the model file (tied ones once, under their owner's name), with metadata
-"loss" and "tokens".  With --adam N, it then takes N steps of
-torch.optim.AdamW on the same batch, each on the mean loss per token, and
-writes the resulting model to MODEL2 (--out).
+label_smoothing=E.  With --guided-attention LAMBDA, the objective adds
+LAMBDA times the guided-attention penalty (Tachibana et al. 2018, as
+man/train.1 defines it): for each sentence of Tk source and Tq = n + 1
+decoder positions, the sum over decoder positions i and source positions
+j, averaged over decoder layers and heads, of the cross-attention weight
+A[i,j] (before dropout) times 1 - exp(-(j/Tk - i/Tq)^2 / (2 G^2)).  OUT
+gets the gradient of that sum for every tensor of the model file (tied
+ones once, under their owner's name), with metadata "loss", "tokens" and,
+with the guide, "guide" (the penalty, without LAMBDA).  With --adam N, it
+then takes N steps of torch.optim.AdamW on the same batch, each on the
+mean objective per token, and writes the resulting model to MODEL2
+(--out).
 
 --bench is the peer of make bench and of the equal-time quality run: the
 pairs sorted by length and cut into batches of at most --max-tokens padded
@@ -57,8 +65,30 @@ def read_pairs(path):
     return pairs
 
 
-def batch_loss(model, pairs, eps):
-    """The summed label-smoothed cross-entropy and the positions scored."""
+def guide_penalty(model, pairs, width):
+    """The guided-attention penalty of the last forward: the decoder's
+    cross-attention weights (kept by Attention.keep_probs) times the guide
+    W[i,j] = 1 - exp(-(j/Tk - i/Tq)^2 / (2 width^2)) over each sentence's
+    own Tq x Tk (0 on padding), summed, divided by layers x heads."""
+    layers = model.decoder.layers
+    probs = [l.encoder_attn.probs for l in layers]      # (n, H, T, S) each
+    n, H, T, S = probs[0].shape
+    w = torch.zeros(n, T, S, dtype=torch.float64)
+    for b, (s, t) in enumerate(pairs):
+        tq, tk = len(t) + 1, len(s)
+        if tk == 0:
+            continue
+        i = torch.arange(tq, dtype=torch.float64)[:, None] / tq
+        j = torch.arange(tk, dtype=torch.float64)[None, :] / tk
+        w[b, :tq, :tk] = 1 - torch.exp(-(j - i) ** 2 / (2 * width ** 2))
+    w = w.float()[:, None]
+    return sum((p * w).sum() for p in probs) / (len(layers) * H)
+
+
+def batch_loss(model, pairs, eps, guide=0.0, width=0.2):
+    """The summed label-smoothed cross-entropy and the positions scored;
+    with guide > 0 also the guided-attention penalty (else None), the
+    objective being loss + guide * penalty."""
     cfg = model.cfg
     n = len(pairs)
     S = max(1, max(len(s) for s, _ in pairs))
@@ -71,12 +101,15 @@ def batch_loss(model, pairs, eps):
         src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
         tgt_in[i, :len(t) + 1] = torch.tensor([cfg.decoder_start_id] + t)
         gold[i, :len(t) + 1] = torch.tensor(t + [cfg.eos_id])
+    for l in model.decoder.layers:
+        l.encoder_attn.keep_probs = guide > 0
     mem = model.encode(src, src_len)
     logp = model.decode_full(tgt_in, mem, src_len)
     loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
                            ignore_index=-100, label_smoothing=eps,
                            reduction="sum")
-    return loss, int((gold != -100).sum())
+    penalty = guide_penalty(model, pairs, width) if guide > 0 else None
+    return loss, penalty, int((gold != -100).sum())
 
 
 def save_trained(model, start, out):
@@ -121,7 +154,7 @@ def bench(model, pairs, a):
             s = step + 1
             g["lr"] = a.lr * (s / 1000 if s < 1000 else (1000 / s) ** 0.5)
         opt.zero_grad()
-        loss, ntok = batch_loss(model, b, a.label_smoothing)
+        loss, _, ntok = batch_loss(model, b, a.label_smoothing)
         (loss / ntok).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -146,6 +179,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--guided-attention", type=float, default=0.0)
+    ap.add_argument("--guided-attention-width", type=float, default=0.2)
     ap.add_argument("--adam", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--betas", default="0.9,0.98")
@@ -166,18 +201,25 @@ def main():
     if a.grads is None:
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
-    loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+    ga, gw = a.guided_attention, a.guided_attention_width
+    loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing, ga, gw)
+    meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
+    if penalty is not None:
+        meta["guide"] = "%.17g" % penalty.item()
+        loss = loss + ga * penalty
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
-    sq.write_safetensors(a.grads, grads, {"loss": "%.17g" % loss.item(),
-                                          "tokens": str(ntok)})
+    sq.write_safetensors(a.grads, grads, meta)
     if a.adam:
         b1, b2 = (float(x) for x in a.betas.split(","))
         opt = torch.optim.AdamW(params.values(), lr=a.lr, betas=(b1, b2),
                                 eps=a.eps, weight_decay=a.weight_decay)
         for _ in range(a.adam):
             opt.zero_grad()
-            loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+            loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
+                                             ga, gw)
+            if penalty is not None:
+                loss = loss + ga * penalty
             (loss / ntok).backward()
             opt.step()
         save_trained(model, a.model, a.out)

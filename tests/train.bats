@@ -104,6 +104,56 @@ tiny() {	# the settings of a tiny model that learns the task fast
 	[[ "$stderr" == "train: /nonexistent/dir/m.model: "* ]]
 }
 
+# One batch of pairs.tsv through model $1.sq in C (tests/unit/test_graph)
+# and in PyTorch (scripts/torch-train.py): the loss, the guided-attention
+# penalty with $2 (lambda; 0 none) of width 0.2, the gradients, and the
+# weights after 3 AdamW steps must agree.
+torch_batch() {
+	local m=$1 ga=$2 extra=
+	[ "$ga" = 0 ] || extra="--guided-attention $ga --guided-attention-width 0.2"
+	LS=0.1 GA=$ga GW=0.2 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv \
+	    c.grads 3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
+	"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
+	    --label-smoothing 0.1 $extra --grads t.grads --adam 3 --lr 0.001 \
+	    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
+	run "$PY" - "$m" <<'PY'
+import sys
+sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
+import numpy as np
+import seqpipe_torch as sq
+m = sys.argv[1]
+loss, tok, *guide = open("c.loss").read().split()
+g, meta = sq.read_safetensors("t.grads")
+assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
+dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
+assert bool(guide) == ("guide" in meta), (guide, meta)
+if guide:
+    dg = abs(float(guide[0]) - float(meta["guide"])) / float(meta["guide"])
+    assert dg < 1e-5, ("guide penalty", guide[0], meta["guide"])
+    m += " guided (penalty %s vs %s)" % (guide[0], meta["guide"])
+c, _ = sq.read_safetensors("c.grads")
+worst = 0.0
+for k, v in g.items():
+    scale = max(1e-3, float(np.abs(v).max()))
+    worst = max(worst, float(np.abs(c[k] - v).max()) / scale)
+w1, _ = sq.read_safetensors("c.sq")
+w2, _ = sq.read_safetensors("t.sq")
+# a key bias shifts every score of a query alike: its gradient is 0 but
+# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out, as
+# is any weight whose gradient is below 1e-6 of its tensor's largest
+# (rounding decides the sign of its steps)
+def adam_diff(k):
+    live = np.abs(g[k]) >= 1e-6 * np.abs(g[k]).max()
+    return float((np.abs(w1[k] - w2[k]) * live).max())
+wd = max(adam_diff(k) for k in w2 if k in g and not k.endswith("k_proj.bias"))
+print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
+      "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
+assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
@@ -117,38 +167,11 @@ for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
           " ".join(str(r.randrange(4, 96)) for _ in range(t)))
 ' > pairs.tsv
 	for m in paper pre marian untied; do
-		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv c.grads \
-		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
-		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
-		    --label-smoothing 0.1 --grads t.grads --adam 3 --lr 0.001 \
-		    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
-		run -0 "$PY" - "$m" <<'PY'
-import sys
-sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
-import numpy as np
-import seqpipe_torch as sq
-m = sys.argv[1]
-loss, tok = open("c.loss").read().split()
-g, meta = sq.read_safetensors("t.grads")
-assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
-dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
-c, _ = sq.read_safetensors("c.grads")
-worst = 0.0
-for k, v in g.items():
-    scale = max(1e-3, float(np.abs(v).max()))
-    worst = max(worst, float(np.abs(c[k] - v).max()) / scale)
-w1, _ = sq.read_safetensors("c.sq")
-w2, _ = sq.read_safetensors("t.sq")
-# a key bias shifts every score of a query alike: its gradient is 0 but
-# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out
-wd = max(float(np.abs(w1[k] - w2[k]).max()) for k in w2
-         if k in g and not k.endswith("k_proj.bias"))
-print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
-      "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
-assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
-PY
-		echo "$output"
+		torch_batch $m 0
 	done
+	# the guided-attention term's gradient: strong enough to matter
+	torch_batch pre 2
+	torch_batch paper 2
 }
 
 @test "the reversal task is learnt: exact outputs through the pipeline" {

@@ -48,6 +48,7 @@ struct sq_decoder {
 	int rows, t;		/* live rows, steps taken */
 	long cross_rows;	/* sum S */
 	int want_align, have_align;
+	int window;		/* monotonic attention's, < 0 off */
 
 	/*
 	 * One arena, carved for each batch by carve() from the batch's sizes
@@ -59,6 +60,7 @@ struct sq_decoder {
 	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
 	long *src_cell;		/* (max_src) s * D */
 	int *sent, *sent2;	/* (R_cap) sentence of each row */
+	int *focus, *focus2;	/* (R_cap) monotonic attention's focus */
 	float *cross;		/* (L, 2, sum S, D) */
 	float *packed;		/* (sum S, D) the memories, packed */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
@@ -84,6 +86,7 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
+	d->window = -1;
 	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
 	    sizeof(float));
 	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
@@ -113,6 +116,12 @@ sq_decoder_set_align(struct sq_decoder *d, int on)
 	d->want_align = on;
 }
 
+void
+sq_decoder_set_monotonic(struct sq_decoder *d, int window)
+{
+	d->window = window;
+}
+
 const float *
 sq_decoder_align(const struct sq_decoder *d, int *S)
 {
@@ -134,8 +143,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	size_t H = c->n_heads, R = max_rows, T = max_steps, S = d->max_src;
 	size_t per_thr = SQ_MAX(T, S) + 1 + H * S;
 	enum {
-		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, CROSS, KV,
-		SCRATCH, ATT, ALIGN, N_BUF
+		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, FOCUS, FOCUS2,
+		CROSS, KV, SCRATCH, ATT, ALIGN, N_BUF
 	};
 	size_t size[N_BUF] = {
 		[SRC_FIRST] = (n + 1) * sizeof(long),
@@ -144,6 +153,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 		[SRC_CELL] = S * sizeof(long),
 		[SENT] = R * sizeof(int),
 		[SENT2] = R * sizeof(int),
+		[FOCUS] = R * sizeof(int),
+		[FOCUS2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
 		[SCRATCH] = R * (4 * D + F) * sizeof(float),
@@ -168,6 +179,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	d->src_cell = (long *)(d->arena + off[SRC_CELL]);
 	d->sent = (int *)(d->arena + off[SENT]);
 	d->sent2 = (int *)(d->arena + off[SENT2]);
+	d->focus = (int *)(d->arena + off[FOCUS]);
+	d->focus2 = (int *)(d->arena + off[FOCUS2]);
 	d->cross = (float *)(d->arena + off[CROSS]);
 	d->packed = d->cross + L * 2 * sum_src * D;
 	d->kv = (float *)(d->arena + off[KV]);
@@ -221,6 +234,7 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 	for (i = 0; i < n; i++) {
 		d->src_first[i + 1] = d->src_first[i] + src_len[i];
 		d->sent[i] = i;
+		d->focus[i] = 0;
 	}
 	if (sum == 0)
 		return 0;
@@ -238,6 +252,18 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		    d->pool);
 	}
 	return 0;
+}
+
+/* The index of the largest of x (n), the first on ties; 0 if n is 0. */
+static int
+argmax_first(const float *x, int n)
+{
+	int best = 0, i;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = i;
+	return best;
 }
 
 /* Attention of a share of the rows: self over their prefixes, or cross. */
@@ -271,18 +297,25 @@ attn_part(void *arg, int i, int n)
 			int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
 			const float *k = d->cross + j->l * 2 *
 			    d->cross_rows * D + d->src_first[sn] * D;
-			int keep = d->want_align && j->l == L - 1;
+			int mono = d->window >= 0;
+			int keep = (d->want_align || mono) && j->l == L - 1;
 			float *al = d->align + (long)r * d->max_src;
+			/* monotonic: keys [lo, S) only */
+			int lo = mono ? SQ_MAX(0, SQ_MIN(d->focus[r] -
+			    d->window, S - 1)) : 0;
+			int n = S - lo;
 
 			sq_attend(d->a + r * D, keep ? probs : NULL, soft,
 			    d->q + r * D, k, k + d->cross_rows * D,
-			    d->src_cell, S, (int)D, (int)H);
+			    d->src_cell + lo, n, (int)D, (int)H);
 			if (!keep)
 				continue;
 			memset(al, 0, d->max_src * sizeof(float));
 			for (h = 0; h < H; h++)
-				for (s = 0; s < S; s++)
-					al[s] += probs[h * S + s] / H;
+				for (s = 0; s < n; s++)
+					al[lo + s] += probs[h * n + s] / H;
+			if (mono)
+				d->focus[r] = argmax_first(al, S);
 		}
 	}
 }
@@ -399,9 +432,11 @@ sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
 		memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
 		    (long)parent[r] * d->T_cap, d->t * sizeof(long));
 		d->sent2[r] = d->sent[parent[r]];
+		d->focus2[r] = d->focus[parent[r]];
 	}
 	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
 	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
+	ts = d->focus, d->focus = d->focus2, d->focus2 = ts;
 	d->rows = n;
 	d->have_align = 0;
 	return 0;

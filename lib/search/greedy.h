@@ -28,6 +28,8 @@ struct sq_greedy_opts {
 	int min_len;		/* no EOS before min_len tokens */
 	int no_unk;		/* never choose UNK */
 	int alignment;		/* keep cross-attention rows */
+	int monotonic;		/* monotonic attention (lib/nn/decoder.h) */
+	int window;		/* its window, with monotonic */
 	int scoring;		/* forced targets are scored, not continued */
 	int sampling;		/* sample with *sampler, else arg-max */
 	struct sq_sampler *sampler;	/* borrowed; NULL unless sampling */

@@ -9,6 +9,9 @@
  * products are cblas_sgemm calls on column slices of q, k, v and dout
  * (row stride D).
  *
+ * The guided-attention term (grad.h) adds to dP before the softmax's
+ * backward, so its gradient flows through P as the loss's does.
+ *
  * Memory: probs (H, Tq, Tk) is kept for the backward; the forward needs
  * scratch of the same shape only for dropout (P must be kept apart from
  * the dropped P'), the backward always (for dP).  The heads are
@@ -35,6 +38,7 @@ struct attn_job {
 	const float *dout, *q, *k, *v;
 	int Tq, Tk, D, H, causal;
 	const struct sq_dropout *drop;		/* NULL: none */
+	const struct sq_guide *guide;		/* NULL: none */
 };
 
 /* keys seen by query i */
@@ -48,6 +52,15 @@ static inline int
 dropping(const struct sq_dropout *drop)
 {
 	return drop != NULL && drop->p > 0.0f;
+}
+
+/* W[i,j] of a (Tq, Tk) map (grad.h), in float (expf) */
+static float
+guide_weight(int i, int j, int Tq, int Tk, float g)
+{
+	float d = (float)j / (float)Tk - (float)i / (float)Tq;
+
+	return 1.0f - expf(-d * d / (2.0f * g * g));
 }
 
 /* dst (Tq, Tk) = src * keep / (1 - p), element (h Tq + i) Tk + j */
@@ -136,6 +149,10 @@ backward_head(struct attn_job *j, int h)
 		float r;
 
 		n = n_keys(j, i);
+		if (j->guide != NULL)
+			for (t = 0; t < n; t++)
+				g[t] += j->guide->c * guide_weight(i, t, Tq,
+				    Tk, j->guide->g);
 		r = dot(g, p, n);
 		for (t = 0; t < n; t++)
 			g[t] = p[t] * (g[t] - r);
@@ -184,7 +201,7 @@ sq_attention_forward(float *out, float *probs, float *scratch,
     int H, int causal, const struct sq_dropout *drop, struct sq_pool *pool)
 {
 	struct attn_job j = { out, probs, scratch, NULL, NULL, NULL, NULL, q,
-		k, v, Tq, Tk, D, H, causal, drop };
+		k, v, Tq, Tk, D, H, causal, drop, NULL };
 
 	if (Tq <= 0)
 		return;
@@ -195,12 +212,31 @@ void
 sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
     const float *v, int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop, struct sq_pool *pool)
+    const struct sq_dropout *drop, const struct sq_guide *guide,
+    struct sq_pool *pool)
 {
 	struct attn_job j = { NULL, (float *)probs, scratch, dq, dk, dv, dout,
-		q, k, v, Tq, Tk, D, H, causal, drop };
+		q, k, v, Tq, Tk, D, H, causal, drop, guide };
 
 	if (Tq <= 0 || Tk <= 0)
 		return;
 	run_heads(pool, &j, backward_part);
+}
+
+double
+sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g)
+{
+	long plane = (long)Tq * Tk;
+	double sum = 0;
+	int h, i, t;
+
+	/* W once per (i, j), for every head */
+	for (i = 0; i < Tq; i++)
+		for (t = 0; t < Tk; t++) {
+			double w = guide_weight(i, t, Tq, Tk, g);
+
+			for (h = 0; h < H; h++)
+				sum += w * probs[h * plane + (long)i * Tk + t];
+		}
+	return sum;
 }

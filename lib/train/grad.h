@@ -172,8 +172,28 @@ void sq_attention_forward(float *out, float *probs, float *scratch,
     int H, int causal, const struct sq_dropout *drop, struct sq_pool *pool);
 
 /*
+ * Guided attention (Tachibana, Uenoyama and Aihara 2018, §4.1): a loss
+ * term c sum over h, i, j of P_h[i,j] W[i,j] on attention probabilities P
+ * (before dropout) whose alignment should be near the diagonal, with
+ *   W[i,j] = 1 - exp(-(j/Tk - i/Tq)^2 / (2 g^2)),
+ * about 0 on the diagonal and 1 far from it; g (the width) > 0.
+ */
+struct sq_guide {
+	float c;	/* the term's coefficient */
+	float g;	/* the width */
+};
+
+/*
+ * sum over h, i, j of probs[h,i,j] W[i,j] for probs (H, Tq, Tk), in
+ * double, row by row, key by key, head by head (c not applied).  0 when
+ * Tq or Tk is 0.
+ */
+double sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g);
+
+/*
  * Its backward, from dout (Tq, D) and the forward's probs, per head:
  *   dV_h += P'^T dO_h,  dP' = dO_h V_h^T,  dP = dP' * keep / (1 - p),
+ *   with guide (not NULL): dP += guide->c W (the guided-attention term),
  *   dS = P * (dP - rowsum(dP * P)),
  *   dQ_h += dS K_h / sqrt(dh),  dK_h += dS^T Q_h / sqrt(dh)
  * into dq (Tq, D), dk (Tk, D), dv (Tk, D) (+=).  scratch (H, Tq, Tk).
@@ -182,7 +202,8 @@ void sq_attention_forward(float *out, float *probs, float *scratch,
 void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
     const float *v, int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop, struct sq_pool *pool);
+    const struct sq_dropout *drop, const struct sq_guide *guide,
+    struct sq_pool *pool);
 
 /* ---- loss ---- */
 

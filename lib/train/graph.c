@@ -44,6 +44,7 @@ struct attn {
 	float *k, *v;		/* (Rk, D) */
 	float *probs;		/* per sentence (H, Tq, Tk), before dropout */
 	uint64_t site;		/* dropout stream of the weights */
+	int guided;		/* under the guided-attention term */
 };
 
 struct ffn {
@@ -101,6 +102,8 @@ struct sq_graph {
 	long dprobs_stride;
 	double loss;
 	long n_tok;
+	double *guide_sent;	/* (n) sq_guide_penalty() summed over layers */
+	float scale;		/* of the backward running */
 };
 
 /* Dropout sites: one stream per (stack, layer, place). */
@@ -144,7 +147,19 @@ sq_graph_free(struct sq_graph *g)
 	free(g->p_tt);
 	free(g->p_ts);
 	free(g->pe);
+	free(g->guide_sent);
 	free(g);
+}
+
+double
+sq_graph_guide(const struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	double sum = 0;
+
+	for (int i = 0; i < g->n; i++)
+		sum += g->guide_sent[i];
+	return sum / (c->decoder_layers * c->n_heads);
 }
 
 const int32_t *
@@ -269,6 +284,9 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->p_ss = sq_reallocarray(g->p_ss, b->n + 1, sizeof(long));
 	g->p_tt = sq_reallocarray(g->p_tt, b->n + 1, sizeof(long));
 	g->p_ts = sq_reallocarray(g->p_ts, b->n + 1, sizeof(long));
+	g->guide_sent = sq_reallocarray(g->guide_sent, b->n + 1,
+	    sizeof(double));
+	memset(g->guide_sent, 0, (size_t)(b->n + 1) * sizeof(double));
 	g->s_first[0] = g->t_first[0] = 0;
 	g->p_ss[0] = g->p_tt[0] = g->p_ts[0] = 0;
 	g->max_len = 0;
@@ -430,18 +448,26 @@ attn_part(void *arg, int i, int n)
 		int Tk = (int)(j->k_first[s + 1] - k0);
 		struct sq_dropout drop = {g->o.dropout, step_seed(g),
 		    j->site | (uint64_t)s << 44};
+		/* the term's gradient: lambda scale / (L H) per P W */
+		struct sq_guide guide = {g->o.guide * g->scale /
+		    (float)(c->decoder_layers * c->n_heads), g->o.guide_width};
 
-		if (j->dout == NULL)
+		if (j->dout == NULL) {
 			sq_attention_forward(j->a->ctx + q0 * D, j->a->probs +
 			    j->p_off[s], scratch, j->a->q + q0 * D, j->a->k +
 			    k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
 			    c->n_heads, j->causal, &drop, NULL);
-		else
+			if (j->a->guided)
+				g->guide_sent[s] += sq_guide_penalty(
+				    j->a->probs + j->p_off[s], Tq, Tk,
+				    c->n_heads, g->o.guide_width);
+		} else
 			sq_attention_backward(j->dq + q0 * D, j->dk + k0 * D,
 			    j->dv + k0 * D, scratch, j->dout + q0 * D,
 			    j->a->probs + j->p_off[s], j->a->q + q0 * D,
 			    j->a->k + k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, j->causal, &drop, NULL);
+			    c->n_heads, j->causal, &drop, j->a->guided ?
+			    &guide : NULL, NULL);
 	}
 }
 
@@ -551,6 +577,7 @@ decoder_forward(struct sq_graph *g)
 		e->sa.site = site(1, l, SITE_SA_WEIGHTS);
 		e->ca_sub.site = site(1, l, SITE_CA);
 		e->ca.site = site(1, l, SITE_CA_WEIGHTS);
+		e->ca.guided = g->o.guide > 0;
 		e->ff_sub.site = site(1, l, SITE_FF_OUT);
 		e->ff.site = site(1, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rt);
@@ -836,6 +863,7 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	int32_t *src_ids;
 
+	g->scale = scale;
 	/* d(logits): the forward left them for a scale of 1 */
 	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));

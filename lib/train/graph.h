@@ -50,6 +50,10 @@ struct sq_graph_opts {
 				   output; 0 off */
 	uint64_t seed;		/* the dropout masks: from (seed, step) */
 	uint64_t step;
+	float guide;		/* lambda of the guided-attention term on
+				   the cross-attention (sq_graph_guide());
+				   0 off */
+	float guide_width;	/* its width g (train/grad.h's sq_guide) */
 };
 
 /*
@@ -71,12 +75,27 @@ void sq_graph_free(struct sq_graph *g);
 double sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok);
 
+/*
+ * The guided-attention penalty of the last forward (0 unless o->guide >
+ * 0): for every sentence, every query i of its Tq = n + 1 decoder
+ * positions, the mean over decoder layers and heads of the expected
+ * penalty of its cross-attention probabilities A (before dropout) over
+ * the Tk source positions,
+ *   sum over sentences and i of (1 / (L H)) sum over l, h, j of
+ *   A_lh[i,j] (1 - exp(-(j/Tk - i/Tq)^2 / (2 g^2)))
+ * (train/grad.h's sq_guide_penalty()): a sum over the scored positions,
+ * as the loss is.  The backward adds the gradient of o->guide times it
+ * (times scale) to the loss's.
+ */
+double sq_graph_guide(const struct sq_graph *g);
+
 /* The argmax token of each scored position of the last forward. */
 const int32_t *sq_graph_argmax(const struct sq_graph *g);
 
 /*
- * Adds the gradient of scale times the last forward's loss to gm's
- * arrays (accumulates: zero them between updates).
+ * Adds the gradient of scale times the last forward's objective, the
+ * loss plus o->guide times sq_graph_guide(), to gm's arrays (accumulates:
+ * zero them between updates).
  */
 void sq_graph_backward(struct sq_graph *g, float scale);
 

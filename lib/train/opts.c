@@ -80,6 +80,8 @@ static const struct setting {
 	D("beta2", beta2, "0.98", 0, 1, "Adam beta2"),
 	D("adam-eps", adam_eps, "1e-9", 0, 1, "Adam epsilon"),
 	D("scheduled-sampling", scheduled_sampling, "0", 0, 1, "largest probability of feeding the model's own prediction"),
+	D("guided-attention", guided_attention, "0", 0, 1e6, "weight of the guided-attention loss on the cross-attention (0: off)"),
+	D("guided-attention-width", guided_attention_width, "0.2", 1e-3, 100, "width g of its diagonal band"),
 	L("seed", seed, "1", 0, 4294967295L, "seed of initialisation, shuffling, dropout"),
 	L("threads", threads, "0", 0, 1024, "threads (0: the online cores) (-t)"),
 	L("save-every", save_every, "1000", 1, 1000000000, "steps between checkpoints"),

@@ -47,6 +47,8 @@ struct sq_train_opts {
 	double label_smoothing, dropout, clip_norm, weight_decay;
 	double beta1, beta2, adam_eps;
 	double scheduled_sampling;	/* the largest mixing probability */
+	double guided_attention;	/* lambda of the guide term, 0 off */
+	double guided_attention_width;	/* its g */
 	long seed;
 	long threads;			/* 0: the online cores */
 	/* bookkeeping */

@@ -69,6 +69,7 @@ struct trainer {
 	long step0;			/* the step this run started at */
 	double elapsed0;		/* seconds trained by earlier runs */
 	double loss_acc;		/* since the last log line */
+	double guide_acc;		/* sq_graph_guide() since then */
 	long tok_acc, tok_run;
 };
 
@@ -451,9 +452,28 @@ save_checkpoint(struct trainer *t)
 	return 0;
 }
 
-/* The first line of a that b does not have, or NULL. */
+/* Whether text has the line p of n characters (or, key_only, its key). */
+static int
+has_line(const char *text, const char *p, size_t n, int key_only)
+{
+	if (key_only)
+		n = strcspn(p, " \n") + 1;	/* the key and its space */
+	for (const char *q = text; q && *q; q = strchr(q, '\n') ?
+	    strchr(q, '\n') + 1 : NULL)
+		if (strncmp(q, p, n) == 0 && (key_only || q[n] == '\n' ||
+		    q[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * The first line of a that b does not have, or NULL.  A setting b does
+ * not name at all (a checkpoint written before the setting existed)
+ * counts as at its default, a line of defaults.
+ */
 static const char *
-changed_setting(const char *a, const char *b, char *key, size_t size)
+changed_setting(const char *a, const char *b, const char *defaults,
+    char *key, size_t size)
 {
 	const char *p, *e;
 
@@ -463,16 +483,11 @@ changed_setting(const char *a, const char *b, char *key, size_t size)
 		e = p + strcspn(p, "\n");
 		n = (size_t)(e - p);
 		k = strcspn(p, " \n");
-		if (line_in(p, resumable))
+		if (line_in(p, resumable) || has_line(b, p, n, 0) ||
+		    (!has_line(b, p, n, 1) && has_line(defaults, p, n, 0)))
 			continue;
-		for (const char *q = b; q && *q; q = strchr(q, '\n') ?
-		    strchr(q, '\n') + 1 : NULL)
-			if (strncmp(q, p, n) == 0 && (q[n] == '\n' ||
-			    q[n] == '\0'))
-				goto found;
 		snprintf(key, size, "%.*s", (int)SQ_MIN(k, size - 1), p);
 		return key;
-found:		;
 	}
 	return NULL;
 }
@@ -494,12 +509,40 @@ meta_long(const struct sq_model *c, const char *key, int *bad)
 	return v;
 }
 
+static char *
+dump_options(const struct sq_train_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		sq_die("open_memstream:");
+	sq_train_opts_dump(o, f);
+	fclose(f);
+	return buf;
+}
+
+/* The settings at their defaults, as dump_options() writes them. */
+static char *
+default_options(void)
+{
+	struct sq_train_opts d;
+	char *s;
+
+	sq_train_opts_init(&d);
+	s = dump_options(&d);
+	sq_train_opts_free(&d);
+	return s;
+}
+
 static int
 resume(struct trainer *t)
 {
 	struct sq_model *c = sq_model_open(t->ckpt);
 	const float *am, *av;
 	const char *opts, *best, *secs;
+	char *defaults;
 	long na = 0, nv = 0;
 	char key[64];
 	int bad = 0;
@@ -521,13 +564,17 @@ resume(struct trainer *t)
 		    "metadata or Adam state is missing or bad)", t->ckpt);
 		goto fail;
 	}
-	if (changed_setting(t->options, opts, key, sizeof(key)) != NULL ||
-	    changed_setting(opts, t->options, key, sizeof(key)) != NULL) {
+	defaults = default_options();
+	if (changed_setting(t->options, opts, defaults, key, sizeof(key)) !=
+	    NULL || changed_setting(opts, t->options, defaults, key,
+	    sizeof(key)) != NULL) {
+		free(defaults);
 		sq_seterr("%s: --resume with other settings than the run that "
 		    "wrote it (%s); only %s and the like may change", t->ckpt,
 		    key, "--max-steps");
 		goto fail;
 	}
+	free(defaults);
 	t->best = strtod(best, NULL);
 	/* absent from checkpoints of older versions: then from 0 */
 	if ((secs = sq_model_meta(c, "train.elapsed")) != NULL)
@@ -713,16 +760,17 @@ sample_inputs(struct trainer *t, struct batch *b, double p)
 /*
  * Forward and backward over batches [t->batch, k_end) of order, the
  * gradients scaled to the mean per target token; *loss gets the summed
- * loss (not finite if the numbers went wrong).  Returns 0, or -1 with
- * the error set.
+ * loss (not finite if the numbers went wrong), *guide the summed
+ * guided-attention penalty.  Returns 0, or -1 with the error set.
  */
 static int
 accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
-    double *loss_sum, long *tokens)
+    double *loss_sum, double *guide, long *tokens)
 {
 	const struct sq_train_opts *o = t->o;
 	struct sq_graph_opts go = {(float)o->label_smoothing,
-	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step};
+	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step,
+	    (float)o->guided_attention, (float)o->guided_attention_width};
 	double loss = 0, p_ss = 0;
 	long k, total = 0, tok;
 	int n;
@@ -753,6 +801,7 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 		}
 		sq_graph_backward(t->graph, (float)(1.0 / (double)total));
 		loss += l;
+		*guide += sq_graph_guide(t->graph);
 		batch_free(&b);
 	}
 	*loss_sum = loss;
@@ -769,10 +818,13 @@ log_line(struct trainer *t, const struct sq_train_report *r)
 	fprintf(t->log, "%ld\t%ld\t%.6f\t%.8g\t%.1f\t%.1f", r->step, r->epoch,
 	    r->loss, r->lr, r->tok_per_s, r->elapsed);
 	if (r->validated)
-		fprintf(t->log, "\t%.6f\t%.4f\t%.2f\n", r->valid_loss,
+		fprintf(t->log, "\t%.6f\t%.4f\t%.2f", r->valid_loss,
 		    r->valid_ppl, r->valid_bleu);
 	else
-		fprintf(t->log, "\t\t\t\n");
+		fprintf(t->log, "\t\t\t");
+	if (r->guide >= 0)
+		fprintf(t->log, "\t%.6f", r->guide);
+	fprintf(t->log, "\n");
 	if (fflush(t->log) == EOF || ferror(t->log)) {
 		sq_seterr("%s: write error: %s", t->log_path, strerror(errno));
 		return -1;
@@ -842,7 +894,7 @@ run(struct trainer *t)
 		while (t->batch < count) {
 			long k_end = SQ_MIN(count, t->batch + o->update_freq);
 			long tokens = 0;
-			double loss, norm, lr;
+			double loss, guide = 0, norm, lr;
 			int last, timed_out;
 
 			if (o->max_steps > 0 && t->step >= o->max_steps) {
@@ -850,7 +902,8 @@ run(struct trainer *t)
 				return 0;
 			}
 			sq_zero(t->gm->owned, n, t->pool);
-			if (accumulate(t, order, k_end, &loss, &tokens) < 0) {
+			if (accumulate(t, order, k_end, &loss, &guide,
+			    &tokens) < 0) {
 				sq_batches_free(order);
 				return -1;
 			}
@@ -888,6 +941,7 @@ run(struct trainer *t)
 			    o->adam_eps, o->weight_decay, t->step, t->pool);
 			t->batch = k_end;
 			t->loss_acc += loss;
+			t->guide_acc += guide;
 			t->tok_acc += tokens;
 			t->tok_run += tokens;
 
@@ -897,6 +951,8 @@ run(struct trainer *t)
 			r.max_seconds = o->max_seconds;
 			r.epoch = t->epoch;
 			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
+			r.guide = o->guided_attention > 0 ? t->guide_acc /
+			    (double)SQ_MAX(1, t->tok_acc) : -1;
 			r.lr = lr;
 			r.run_steps = t->step - t->step0;
 			r.run_elapsed = sq_now() - t->t0;
@@ -920,6 +976,7 @@ run(struct trainer *t)
 					return -1;
 				}
 				t->loss_acc = 0;
+				t->guide_acc = 0;
 				t->tok_acc = 0;
 			}
 			if (t->report != NULL)
@@ -1039,20 +1096,6 @@ check_writable(const char *path)
 	return 0;
 }
 
-static char *
-dump_options(const struct sq_train_opts *o)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		sq_die("open_memstream:");
-	sq_train_opts_dump(o, f);
-	fclose(f);
-	return buf;
-}
-
 int
 sq_train(const struct sq_train_opts *o, int threads,
     sq_train_report_fn *report, sq_train_note_fn *note_fn, void *ctx)
@@ -1085,7 +1128,8 @@ sq_train(const struct sq_train_opts *o, int threads,
 	}
 	if (fresh_log)
 		fprintf(t.log, "step\tepoch\tloss\tlr\ttok_per_s\telapsed\t"
-		    "valid_loss\tvalid_ppl\tvalid_bleu\n");
+		    "valid_loss\tvalid_ppl\tvalid_bleu%s\n",
+		    o->guided_attention > 0 ? "\tguide" : "");
 	if ((t.train = read_corpus(&t, o->src, o->tgt, o->tsv,
 	    "training data")) == NULL)
 		goto out;

@@ -26,6 +26,9 @@ struct sq_train_report {
 	long epoch;		/* from 1 */
 	double loss;		/* per target token, mean over the last
 				   log interval (label-smoothed) */
+	double guide;		/* the guided-attention penalty per target
+				   token over that interval, before its
+				   weight (sq_graph_guide()); -1: off */
 	double tok_per_s;	/* target tokens per second of training */
 	double lr;
 	double elapsed;		/* seconds of training, over all runs

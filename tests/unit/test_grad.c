@@ -471,6 +471,7 @@ struct attn {
 	const float *r;
 	int Tq, Tk, D, H, causal;
 	const struct sq_dropout *drop;
+	const struct sq_guide *guide;	/* adds c sum P W, P before dropout */
 };
 
 static double
@@ -498,6 +499,14 @@ attn_loss(void *arg)
 				s += p[j] = exp(p[j] - mx);
 			for (j = 0; j < n; j++) {
 				p[j] /= s;
+				if (c->guide != NULL) {
+					/* W from the formula, in double */
+					double d = (double)j / c->Tk -
+					    (double)i / c->Tq, g = c->guide->g;
+
+					L += c->guide->c * p[j] * (1 - exp(-d *
+					    d / (2 * g * g)));
+				}
 				if (c->drop != NULL)
 					p[j] = sq_dropout_keep(c->drop->seed,
 					    c->drop->stream, ((uint64_t)h * c->Tq + i) *
@@ -517,7 +526,7 @@ attn_loss(void *arg)
 
 static void
 attn_case(int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop)
+    const struct sq_dropout *drop, const struct sq_guide *guide)
 {
 	long nq = (long)Tq * D, nk = (long)Tk * D, np = (long)H * Tq * Tk;
 	float *q = tap_rand_vec(nq, 1.5f), *k = tap_rand_vec(nk, 1.5f);
@@ -531,24 +540,30 @@ attn_case(int Tq, int Tk, int D, int H, int causal,
 	sq_attention_forward(out, probs, scr, q, k, v, Tq, Tk, D, H, causal,
 	    drop, NULL);
 	sq_attention_backward(dq, dk, dv, scr, r, probs, q, k, v, Tq, Tk, D, H,
-	    causal, drop, NULL);
+	    causal, drop, guide, NULL);
 	c.q = to_double(q, nq), c.k = to_double(k, nk), c.v = to_double(v, nk);
 	c.r = r, c.Tq = Tq, c.Tk = Tk, c.D = D, c.H = H, c.causal = causal;
 	c.drop = drop;
+	c.guide = guide;
 	{
-		/* the forward's loss against the reference's */
+		/* the forward's loss (and guide penalty) against the reference's */
 		double L = 0, Lr = attn_loss(&c);
 		long i;
 
 		for (i = 0; i < nq; i++)
 			L += (double)out[i] * r[i];
-		snprintf(what, sizeof(what), "attention forward Tq=%d Tk=%d H=%d%s%s",
-		    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "");
+		if (guide != NULL)
+			L += guide->c * sq_guide_penalty(probs, Tq, Tk, H,
+			    guide->g);
+		snprintf(what, sizeof(what), "attention forward Tq=%d Tk=%d H=%d%s%s%s",
+		    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "",
+		    guide ? " guided" : "");
 		ok(fabs(L - Lr) <= 1e-5 * (fabs(Lr) + 1), "%s (loss %.9g vs %.9g)",
 		    what, L, Lr);
 	}
-	snprintf(what, sizeof(what), "attention backward Tq=%d Tk=%d H=%d%s%s",
-	    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "");
+	snprintf(what, sizeof(what), "attention backward Tq=%d Tk=%d H=%d%s%s%s",
+	    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "",
+	    guide ? " guided" : "");
 	fd_grad(num, c.q, nq, attn_loss, &c);
 	{
 		char w2[160];
@@ -612,7 +627,7 @@ attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal)
 		same_bits &= same(o2, out, n) && same(p2, probs, np);
 		dq[t] = zeros(n), dk[t] = zeros(n), dv[t] = zeros(n);
 		sq_attention_backward(dq[t], dk[t], dv[t], gs, r, probs, q, k, v,
-		    T, T, D, H, causal, NULL, pools[t]);
+		    T, T, D, H, causal, NULL, NULL, pools[t]);
 		if (t > 0)
 			same_bits &= same(dq[t], dq[0], n) &&
 			    same(dk[t], dk[0], n) && same(dv[t], dv[0], n);
@@ -629,13 +644,17 @@ static void
 test_attention(struct sq_pool **pools)
 {
 	struct sq_dropout drop = { 0.3f, 1234, 7 };
+	/* a strong term, so its share of the gradient is checked */
+	struct sq_guide guide = { 3.0f, 0.2f };
 	float out[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
 
-	attn_case(5, 6, 8, 2, 0, NULL);		/* cross-attention */
-	attn_case(6, 6, 12, 3, 1, NULL);	/* masked self-attention */
-	attn_case(7, 7, 32, 2, 1, NULL);	/* dh 16: vector paths */
-	attn_case(5, 6, 8, 2, 1, &drop);
-	attn_case(4, 5, 8, 2, 0, &drop);
+	attn_case(5, 6, 8, 2, 0, NULL, NULL);	/* cross-attention */
+	attn_case(6, 6, 12, 3, 1, NULL, NULL);	/* masked self-attention */
+	attn_case(7, 7, 32, 2, 1, NULL, NULL);	/* dh 16: vector paths */
+	attn_case(5, 6, 8, 2, 1, &drop, NULL);
+	attn_case(4, 5, 8, 2, 0, &drop, NULL);
+	attn_case(7, 4, 8, 2, 0, NULL, &guide);	/* guided attention */
+	attn_case(4, 6, 8, 2, 0, &drop, &guide);
 	sq_attention_forward(out, NULL, NULL, out, NULL, NULL, 1, 0, 8, 2, 0,
 	    NULL, NULL);
 	ok(out[0] == 0 && out[7] == 0, "attention over no keys gives 0");

@@ -10,7 +10,7 @@
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
  *   - the gradient of every tensor against central finite differences of
- *     the loss at sampled coordinates;
+ *     the loss at sampled coordinates, also with a guided-attention term;
  *   - the loss without smoothing equals minus the sum of the log-probs
  *     the engine's decoder (nn/decoder, one step at a time) gives the
  *     same pairs: training and inference agree;
@@ -21,11 +21,13 @@
  *
  * With operands  MODEL PAIRS GRADS [ADAM_STEPS LR B1 B2 EPS WD OUT]:
  * reads the model file and the pairs ("src ids TAB tgt ids" lines), runs
- * one forward and backward with label smoothing $LS (default 0), prints
- * "loss TOKENS", writes the gradients to GRADS as a model file of the
- * same names; with ADAM_STEPS, then takes that many AdamW steps on the
- * mean loss per token and writes the model to OUT.  tests/train.bats
- * holds this against scripts/torch-train.py.
+ * one forward and backward with label smoothing $LS (default 0) and a
+ * guided-attention term $GA (lambda, default 0: none) of width $GW
+ * (default 0.2), prints "loss TOKENS" (and the guide penalty
+ * sq_graph_guide() with $GA), writes the gradients to GRADS as a model
+ * file of the same names; with ADAM_STEPS, then takes that many AdamW
+ * steps on the mean objective per token and writes the model to OUT.
+ * tests/train.bats holds this against scripts/torch-train.py.
  */
 #include <math.h>
 #include <stdio.h>
@@ -125,15 +127,31 @@ loss_of(struct sq_graph *g, const struct sq_pairs *p,
 	return sq_graph_forward(g, p, o, &tok);
 }
 
-/* Gradients against central differences at sampled coordinates. */
+/*
+ * The objective the backward differentiates: the loss, plus lambda times
+ * the guided-attention penalty when o->guide > 0.
+ */
+static double
+objective_of(struct sq_graph *g, const struct sq_pairs *p,
+    const struct sq_graph_opts *o)
+{
+	double loss = loss_of(g, p, o);
+
+	return loss + o->guide * sq_graph_guide(g);
+}
+
+/*
+ * Gradients against central differences at sampled coordinates; guided:
+ * with a strong guided-attention term (its gradient must show).
+ */
 static void
-check_fd(int variant)
+check_fd(int variant, int guided)
 {
 	struct sq_config c;
 	struct sq_model *m, *gm;
 	struct sq_graph *g;
 	struct pairs b = {0};
-	struct sq_graph_opts o = {0.1f, 0, 0, 0};
+	struct sq_graph_opts o = {0.1f, 0, 0, 0, guided ? 4.0f : 0, 0.3f};
 	uint64_t st = 7 + (uint64_t)variant;
 	int bad = 0, k, checked = 0;
 	double worst = 0;
@@ -147,7 +165,7 @@ check_fd(int variant)
 		m->owned[i] += (float)(0.05 * (sq_uniform(&st) - 0.5));
 	make_pairs(&b, &c, 3);
 	g = sq_graph_new(m, gm, NULL);
-	loss_of(g, &b.p, &o);
+	objective_of(g, &b.p, &o);
 	sq_graph_backward(g, 1.0f);
 	for (k = 0; k < m->params->n; k++) {
 		const struct sq_param *p = &m->params->p[k];
@@ -159,9 +177,9 @@ check_fd(int variant)
 			double up, down, num, ana = gm->owned[i], err;
 
 			m->owned[i] = keep + h;
-			up = loss_of(g, &b.p, &o);
+			up = objective_of(g, &b.p, &o);
 			m->owned[i] = keep - h;
-			down = loss_of(g, &b.p, &o);
+			down = objective_of(g, &b.p, &o);
 			m->owned[i] = keep;
 			num = (up - down) / (2.0 * h);
 			err = fabs(num - ana) / (fabs(num) + fabs(ana) + 1e-2);
@@ -175,9 +193,9 @@ check_fd(int variant)
 			checked++;
 		}
 	}
-	ok(bad == 0, "variant %d: %d gradient coordinates of %d tensors "
+	ok(bad == 0, "variant %d%s: %d gradient coordinates of %d tensors "
 	    "against finite differences (worst relative error %.2g)", variant,
-	    checked, m->params->n, worst);
+	    guided ? " guided" : "", checked, m->params->n, worst);
 	sq_graph_free(g);
 	sq_model_close(m);
 	sq_model_close(gm);
@@ -261,7 +279,8 @@ check_determinism(void)
 	struct sq_model *m;
 	struct sq_pool *pool = sq_pool_new(2);
 	struct pairs b = {0};
-	struct sq_graph_opts o = {0.1f, 0, 0, 0}, od = {0.1f, 0.3f, 42, 7};
+	struct sq_graph_opts o = {.label_smoothing = 0.1f},
+	    od = {.label_smoothing = 0.1f, .dropout = 0.3f, .seed = 42, .step = 7};
 	float *g1, *g2, *g3;
 	double l1, l2, l3, d1, d2, d3;
 	long n;
@@ -347,8 +366,9 @@ operands(int argc, char *argv[])
 	struct sq_model *file = sq_model_open(argv[1]), *m, *gm;
 	struct sq_graph *g;
 	struct pairs b = {0};
-	const char *ls = getenv("LS");
-	struct sq_graph_opts o = {ls ? strtof(ls, NULL) : 0, 0, 0, 0};
+	const char *ls = getenv("LS"), *ga = getenv("GA"), *gw = getenv("GW");
+	struct sq_graph_opts o = {ls ? strtof(ls, NULL) : 0, 0, 0, 0,
+	    ga ? strtof(ga, NULL) : 0, gw ? strtof(gw, NULL) : 0.2f};
 	double loss;
 	long tok, n;
 
@@ -370,7 +390,10 @@ operands(int argc, char *argv[])
 	if (loss < 0)
 		sq_die("%s", sq_errstr());
 	sq_graph_backward(g, 1.0f);
-	printf("%.9g %ld\n", loss, tok);
+	if (o.guide > 0)
+		printf("%.9g %ld %.9g\n", loss, tok, sq_graph_guide(g));
+	else
+		printf("%.9g %ld\n", loss, tok);
 	if (sq_model_save(gm, argv[3], NULL) < 0)
 		sq_die("%s", sq_errstr());
 	if (argc > 4) {
@@ -411,7 +434,8 @@ main(int argc, char *argv[])
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
 	for (int v = 0; v < 3; v++) {
-		check_fd(v);
+		check_fd(v, 0);
+		check_fd(v, 1);
 		check_engine(v);
 	}
 	check_determinism();
