@@ -262,19 +262,19 @@ F 4 1 3 4 5 6"
 	seqcat -t want | seqcat -F 3 -b | cmp - want
 }
 
+# bad_text MESSAGE TEXT: seqcat -F 3 fails so on a file t of TEXT
+bad_text() {
+	printf '%s' "$2" > t
+	run --separate-stderr seqcat -F 3 t
+	one_error "t: $1"
+}
+
 @test "frames: bad plain data is an error naming the line or the file" {
-	printf '1 2 3\n1 2\n' > t
-	run --separate-stderr seqcat -F 3 t
-	one_error 't: line 2 (key 1): 2 values, not a multiple of the frame width 3'
-	printf '1 2 3e\n' > t
-	run --separate-stderr seqcat -F 3 t
-	one_error 't: line 1 (key 0): bad value "3e"'
-	printf '1 inf 3\n' > t
-	run --separate-stderr seqcat -F 3 t
-	one_error 't: line 1 (key 0): value not finite: "inf"'
-	printf '1 2 3\n1 1e39 3\n' > t
-	run --separate-stderr seqcat -F 3 t
-	one_error 't: line 2 (key 1): value not finite: "1e39"'
+	bad_text 'line 2 (key 1): 2 values, not a multiple of the frame width 3' \
+	    $'1 2 3\n1 2\n'
+	bad_text 'line 1 (key 0): bad value "3e"' $'1 2 3e\n'
+	bad_text 'line 1 (key 0): value not finite: "inf"' $'1 inf 3\n'
+	bad_text 'line 2 (key 1): value not finite: "1e39"' $'1 2 3\n1 1e39 3\n'
 	"$PY" -c 'import numpy as np
 np.save("w.npy", np.zeros((2, 4)))
 np.save("n.npy", np.array([[1, np.nan, 3]]))

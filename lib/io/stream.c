@@ -439,6 +439,52 @@ check_ids(struct sq_reader *r, uint64_t key, const int32_t *ids, uint64_t n,
 	return 1;
 }
 
+/*
+ * The head of a matrix payload of len bytes (what: its kind), at least
+ * min: rows, cols and a dtype at q, which must be SQ_DTYPE_F32.  1, or
+ * -1 with the error set.
+ */
+static int
+matrix_head(struct sq_reader *r, uint64_t key, const unsigned char *q,
+    uint32_t len, uint32_t min, const char *what, uint64_t *rows,
+    uint64_t *cols)
+{
+	char msg[64];
+	uint32_t dtype;
+
+	if (len < min) {
+		snprintf(msg, sizeof(msg), "%s payload shorter than %u bytes",
+		    what, min);
+		return rec_err(r, key, msg);
+	}
+	*rows = get32(q);
+	*cols = get32(q + 4);
+	dtype = get32(q + 8);
+	if (dtype != SQ_DTYPE_F32) {
+		snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
+		return rec_err(r, key, msg);
+	}
+	return 1;
+}
+
+/*
+ * A payload of a head of fixed bytes and rows x cols floats must be len
+ * bytes: 1, or -1 with the error naming it (what: its kind).
+ */
+static int
+floats_fit(struct sq_reader *r, uint64_t key, uint32_t len, uint32_t head,
+    uint64_t rows, uint64_t cols, const char *what)
+{
+	char msg[128];
+
+	if (head + floats_len(rows, cols, len) == len)
+		return 1;
+	snprintf(msg, sizeof(msg), "%s payload of %u bytes for %llu x %llu "
+	    "floats", what, len, (unsigned long long)rows,
+	    (unsigned long long)cols);
+	return rec_err(r, key, msg);
+}
+
 /* Fills rec from a checked raw payload p of len bytes (4-aligned). */
 static int
 decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
@@ -483,20 +529,11 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		}
 		return check_ids(r, key, rec->ids, n, "token");
 	}
-	case SQ_REC_MEMORY: {
-		uint32_t dtype;
-
-		if (len < 16)
-			return rec_err(r, key, "memory payload shorter than "
-			    "16 bytes");
+	case SQ_REC_MEMORY:
+		if (matrix_head(r, key, p + 4, len, 16, "memory", &rows,
+		    &cols) < 0)
+			return -1;
 		n = get32(p);
-		rows = get32(p + 4);
-		cols = get32(p + 8);
-		dtype = get32(p + 12);
-		if (dtype != SQ_DTYPE_F32) {
-			snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
-			return rec_err(r, key, msg);
-		}
 		need = 16 + 4 * n + floats_len(rows, cols, len);
 		if (need != len) {
 			snprintf(msg, sizeof(msg), "memory payload of %u bytes "
@@ -513,51 +550,29 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		swap32s(rec->src, n);
 		swap32s(rec->data, rows * cols);
 		return check_ids(r, key, rec->src, n, "source");
-	}
-	case SQ_REC_FRAMES: {
-		uint32_t dtype;
-
-		if (len < 12)
-			return rec_err(r, key, "frames payload shorter than "
-			    "12 bytes");
-		rows = get32(p);
-		cols = get32(p + 4);
-		dtype = get32(p + 8);
-		if (dtype != SQ_DTYPE_F32) {
-			snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
-			return rec_err(r, key, msg);
-		}
+	case SQ_REC_FRAMES:
+		if (matrix_head(r, key, p, len, 12, "frames", &rows, &cols) < 0)
+			return -1;
 		if (cols == 0 && rows > 0) {
 			snprintf(msg, sizeof(msg), "%llu frames of 0 values",
 			    (unsigned long long)rows);
 			return rec_err(r, key, msg);
 		}
-		need = 12 + floats_len(rows, cols, len);
-		if (need != len) {
-			snprintf(msg, sizeof(msg), "frames payload of %u bytes "
-			    "for %llu x %llu floats", len,
-			    (unsigned long long)rows, (unsigned long long)cols);
-			return rec_err(r, key, msg);
-		}
+		if (floats_fit(r, key, len, 12, rows, cols, "frames") < 0)
+			return -1;
 		rec->rows = (uint32_t)rows;
 		rec->cols = (uint32_t)cols;
 		rec->data = (float *)(void *)(p + 12);
 		swap32s(rec->data, rows * cols);
 		return 1;
-	}
 	case SQ_REC_ALIGN:
 		if (len < 12)
 			return rec_err(r, key, "alignment payload shorter than "
 			    "12 bytes");
 		rows = get32(p + 4);
 		cols = get32(p + 8);
-		need = 12 + floats_len(rows, cols, len);
-		if (need != len) {
-			snprintf(msg, sizeof(msg), "alignment payload of %u "
-			    "bytes for %llu x %llu floats", len,
-			    (unsigned long long)rows, (unsigned long long)cols);
-			return rec_err(r, key, msg);
-		}
+		if (floats_fit(r, key, len, 12, rows, cols, "alignment") < 0)
+			return -1;
 		rec->rank = get32(p);
 		rec->rows = (uint32_t)rows;
 		rec->cols = (uint32_t)cols;

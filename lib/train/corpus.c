@@ -352,6 +352,17 @@ append_frames(struct sq_corpus *c, const float *f, size_t nf,
 	c->foff[c->n] = c->n_frames;
 }
 
+static void
+batch_free(struct batch *b)
+{
+	sq_segment_free(b->seg[0]);
+	sq_segment_free(b->seg[1]);
+	free(b->line);
+	free(b->bad);
+	free(b->fr);
+	free(b->fr_off);
+}
+
 /* Counts one pair of a kind, remembering the first. */
 static void
 count(long *n, long *first, long line)
@@ -649,11 +660,7 @@ out_free:
 	sq_corpus_free(c);
 	c = NULL;
 out_close:
-	sq_segment_free(b.seg[1]);
-	free(b.line);
-	free(b.bad);
-	free(b.fr);
-	free(b.fr_off);
+	batch_free(&b);
 	free(buf);
 	sq_pool_free(pool);
 	if (ft != NULL)
@@ -722,10 +729,7 @@ out_free:
 	sq_corpus_free(c);
 	c = NULL;
 out_close:
-	sq_segment_free(b.seg[0]);
-	sq_segment_free(b.seg[1]);
-	free(b.line);
-	free(b.bad);
+	batch_free(&b);
 	sq_pool_free(pool);
 	reader_close(&r);
 	return c;

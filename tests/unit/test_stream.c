@@ -405,6 +405,15 @@ text_ids(void)
 	fclose(f);
 }
 
+/* The next line of f is want. */
+static void
+line_is(FILE *f, const char *want, const char *what)
+{
+	char line[256] = "";
+
+	ok(fgets(line, sizeof(line), f) && !strcmp(line, want), "%s", what);
+}
+
 static void
 text_forms(void)
 {
@@ -412,7 +421,6 @@ text_forms(void)
 	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "",
 	    SQ_WRITE_TEXT);
 	struct sq_record rec;
-	char line[256] = "";
 	int32_t two[2] = { -3, 2147483647 };
 	float one[2] = { 0.1f, -2.5f };
 
@@ -427,12 +435,9 @@ text_forms(void)
 	sq_record_print(f, &rec, 1);
 	sq_writer_close(w);
 	rewind(f);
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "1000 1007 1014\n"), "plain tokens");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "\n"), "plain empty record: empty line");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "T 1 1 1e-10 -3 2147483647 | 0.1 -2.5\n"),
+	line_is(f, "1000 1007 1014\n", "plain tokens");
+	line_is(f, "\n", "plain empty record: empty line");
+	line_is(f, "T 1 1 1e-10 -3 2147483647 | 0.1 -2.5\n",
 	    "verbose tokens with scores");
 	fclose(f);
 
@@ -446,12 +451,9 @@ text_forms(void)
 	sq_stream_write(w, &rec);
 	sq_writer_close(w);
 	rewind(f);
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "0.5 -1 0.001 2\n"), "plain frames: the values");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "F 4 2 2 0.5 -1 0.001 2\n"), "verbose frames");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "\n"), "plain empty frames: empty line");
+	line_is(f, "0.5 -1 0.001 2\n", "plain frames: the values");
+	line_is(f, "F 4 2 2 0.5 -1 0.001 2\n", "verbose frames");
+	line_is(f, "\n", "plain empty frames: empty line");
 	fclose(f);
 }
 
