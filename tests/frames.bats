@@ -89,6 +89,23 @@ assert (m["input"], m["frame_dim"], m["subsample"], m["attention_window"],
 	    "$SRCDIR/scripts" digits.sq
 }
 
+@test "train on frames: --resume continues bit for bit, --init starts from the model" {
+	local dig="$SRCDIR/scripts/synth-digits --dim 16 --digits 3 --max 2"
+	cd "$BATS_TEST_TMPDIR"
+	$dig -n 60 --seed 4 t.txt | seqcat -F 16 -b > t.frames
+	local a="--src-frames t.frames --tgt t.txt --valid-src-frames t.frames
+	    --valid-tgt t.txt --vocab-size 264 --subsample 3
+	    --attention-window 2 --layers 1 --d-model 16 --heads 2 --ffn 32
+	    --max-epochs 0 --warmup 5 --max-tokens 300 --valid-every 4
+	    --save-every 4 --valid-bleu-lines 8 -t 1 -q"
+	train $a --max-steps 10 -o straight.sq
+	train $a --max-steps 6 -o resumed.sq
+	train $a --max-steps 10 --resume -o resumed.sq
+	cmp straight.sq resumed.sq
+	train $a --max-steps 2 --init straight.sq -o init.sq
+	encode -m init.sq t.frames | decode > /dev/null
+}
+
 @test "the wrong stream for a model is a one-line error" {
 	echo "5 6 7" > ids
 	run -1 --separate-stderr encode -m f.sq ids
