@@ -776,8 +776,9 @@ sq_corpus_frame_dim(const struct sq_corpus *c)
 	return c->dim;
 }
 
-const float *
-sq_corpus_frames(const struct sq_corpus *c, long i, int *n)
+/* Pair i's frames, *n of them (>= 1), row-major, borrowed while c lives. */
+static const float *
+frames_of(const struct sq_corpus *c, long i, int *n)
 {
 	SQ_ASSERT(c->dim > 0 && i >= 0 && i < c->n);
 	*n = (int)(c->foff[i + 1] - c->foff[i]);
@@ -790,7 +791,7 @@ sq_corpus_src_positions(const struct sq_corpus *c, long i)
 	int n;
 
 	if (c->dim > 0) {
-		sq_corpus_frames(c, i, &n);
+		frames_of(c, i, &n);
 		return (n + c->subsample - 1) / c->subsample;
 	}
 	sq_corpus_src(c, i, &n);
@@ -802,7 +803,7 @@ sq_corpus_pair(const struct sq_corpus *c, long i, const int32_t **src,
     const float **frames, int *src_len, const int32_t **tgt, int *tgt_len)
 {
 	*src = sq_corpus_src(c, i, src_len);
-	*frames = c->dim > 0 ? sq_corpus_frames(c, i, src_len) : NULL;
+	*frames = c->dim > 0 ? frames_of(c, i, src_len) : NULL;
 	*tgt = sq_corpus_tgt(c, i, tgt_len);
 }
 

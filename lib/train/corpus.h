@@ -49,11 +49,11 @@ struct sq_spm;
 struct sq_corpus_opts {
 	const char *src_path, *tgt_path;
 	const char *tsv_path;	/* instead of the two: source TAB target */
-	const char *src_frames;	/* instead of src_path: a frames stream */
-	int subsample;		/* with src_frames: frames per position */
 	int max_len;		/* positions (0: any); see above */
 	int too_long;		/* SQ_TOO_LONG_DROP or SQ_TOO_LONG_TRUNCATE */
 	int threads;		/* for SentencePiece; < 1 counts as 1 */
+	const char *src_frames;	/* instead of src_path: a frames stream */
+	int subsample;		/* with src_frames: frames per position */
 };
 
 /*
@@ -97,12 +97,8 @@ long sq_corpus_size(const struct sq_corpus *c);
  */
 const int32_t *sq_corpus_src(const struct sq_corpus *c, long i, int *len);
 const int32_t *sq_corpus_tgt(const struct sq_corpus *c, long i, int *len);
-/*
- * A corpus of frames: the values per frame (0 for a corpus of ids), and
- * pair i's frames, *n of them (>= 1), row-major, borrowed while c lives.
- */
+/* A corpus of frames: the values per frame (0 for a corpus of ids). */
 int sq_corpus_frame_dim(const struct sq_corpus *c);
-const float *sq_corpus_frames(const struct sq_corpus *c, long i, int *n);
 /* The encoder positions of pair i's source: its ids, or its frames'. */
 int sq_corpus_src_positions(const struct sq_corpus *c, long i);
 /*
