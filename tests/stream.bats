@@ -287,7 +287,8 @@ np.save("i.npy", np.zeros((2, 3), dtype=np.int32))'
 	one_error 'i.npy: dtype i4, not a float (float16, float32 or float64)'
 	head -c 60 w.npy > cut.npy
 	run --separate-stderr seqcat -F 4 cut.npy
-	[ "$status" -eq 1 ] && [[ "$stderr" == "seqcat: cut.npy: "* ]]
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "seqcat: cut.npy: "* ]]
 	run --separate-stderr seqcat -F 3 ok.tok
 	one_error 'ok.tok: a seqpipe stream, not frames as text or .npy'
 	run -2 --separate-stderr seqcat -F 0 t

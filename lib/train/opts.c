@@ -386,8 +386,8 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->output == NULL)
 		BAD("no output model: give -o FILE");
 	if (o->tsv == NULL && ((o->src == NULL && !frames) || o->tgt == NULL))
-		BAD("no training data: give --src (or --src-frames) and --tgt, "
-		    "or --tsv");
+		BAD("no training data: give --src and --tgt (or --src-frames "
+		    "and --tgt), or --tsv");
 	if (o->tsv != NULL && (o->src != NULL || o->tgt != NULL || frames))
 		BAD("--tsv and --src/--src-frames/--tgt exclude each other");
 	if (frames && o->src != NULL)
