@@ -193,7 +193,7 @@ run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
 		b->mem[i] = x->mem;
 		b->src_len[i] = x->rows;
 		b->steps[i] = marian_empty(o, x) ? 0 :
-		    sq_maxlen_steps(&o->maxlen, x->n_src, m);
+		    sq_maxlen_steps(&o->maxlen, x->rows, m);
 		b->min_len[i] = o->min_len;
 		most = SQ_MAX(most, b->steps[i]);
 	}

@@ -174,7 +174,7 @@ read_forced(struct decode *d, const struct sq_record *mem,
 			    d->eng.m->cfg.tgt_vocab_size);
 			return -1;
 		}
-	if (mem->n_src == 0 && rec->n_ids > 0) {
+	if (mem->rows == 0 && rec->n_ids > 0) {
 		sq_seterr("%s: record %llu (key %llu): a %s of %u tokens for an "
 		    "empty source, whose only translation is the empty one",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
@@ -200,7 +200,7 @@ add(struct decode *d, const struct sq_record *rec)
 		start(d);
 	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
-	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
+	s = sq_greedy_add(d->g, rec->key, rec->rows, rec->data, f.ids,
 	    d->forced != NULL ? (int)f.n_ids : -1);
 	/* (an empty source's target is empty and has no step) */
 	if (d->o.scoring && s->n_src > 0 && s->n_forced + 1 > s->max_steps)

@@ -17,7 +17,8 @@
 #include "base/util.h"
 
 #define USAGE "[-qv] [--config file] [--dump-config] [-t threads] " \
-    "(--src file --tgt file | --tsv file) [setting ...] -o model"
+    "((--src file | --src-frames file) --tgt file | --tsv file) " \
+    "[setting ...] -o model"
 #define HELP_HEAD \
 "  -o, --output FILE          the model file to write\n" \
 "  -t, --threads N            threads (default: the online cores)\n" \

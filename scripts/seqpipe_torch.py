@@ -13,6 +13,7 @@ Contents:
                                                   keys are the file's names
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
+  model.encode_frames(frames, n_frames)           (B, S, D), positions (B,)
   model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
   model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
   greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
@@ -155,12 +156,16 @@ def spm_info(blob):
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size", "max_positions",
             "position_offset", "bos_id", "eos_id", "pad_id", "unk_id",
-            "decoder_start_id"]
+            "decoder_start_id", "frame_dim", "subsample", "attention_window"]
 BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
              "tie_src_tgt", "tie_output", "output_bias", "shared_vocab"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
+INPUTS = ["tokens", "frames"]
+# keys newer than the format, left out of a file at their defaults
+NEWER = {"input": "tokens", "frame_dim": 0, "subsample": 1,
+         "attention_window": 0}
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
 
@@ -180,6 +185,8 @@ class Config:
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
         self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
+        for k, v in NEWER.items():
+            setattr(self, k, v)
         for k in REQUIRED:
             setattr(self, k, None)
         for k, v in kw.items():
@@ -201,6 +208,9 @@ class Config:
         elif key == "positions":
             if value not in POSITIONS:
                 raise ValueError("positions must be one of %s" % POSITIONS)
+        elif key == "input":
+            if value not in INPUTS:
+                raise ValueError("input must be one of %s" % INPUTS)
         else:
             raise ValueError("unknown config key %r" % key)
         setattr(self, key, value)
@@ -216,6 +226,10 @@ class Config:
             self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
         if self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
+        if self.input == "frames" and (self.frame_dim < 1 or self.subsample < 1
+                                       or self.src_vocab_size != 0):
+            raise ValueError("input frames needs frame_dim, subsample >= 1 "
+                             "and src_vocab_size 0")
         return self
 
     @classmethod
@@ -237,6 +251,10 @@ class Config:
             m[k] = repr(float(np.float32(getattr(self, k))))
         m["activation"] = self.activation
         m["positions"] = self.positions
+        m["input"] = self.input
+        for k, v in NEWER.items():
+            if getattr(self, k) == v:
+                del m[k]
         return m
 
 
@@ -368,7 +386,11 @@ class Stack(nn.Module):
     def __init__(self, cfg, vocab, cross, embed_tokens):
         super().__init__()
         self.cfg = cfg
-        if embed_tokens is None:
+        if not cross and cfg.input == "frames":
+            # k stacked frames, projected: W [f_kt; ..; f_kt+k-1] + b
+            self.frame_proj = nn.Linear(cfg.subsample * cfg.frame_dim,
+                                        cfg.d_model)
+        elif embed_tokens is None:
             self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
         self._shared = [embed_tokens]    # a list: not a submodule
         if cfg.positions == "learned":
@@ -385,14 +407,29 @@ class Stack(nn.Module):
     def table(self):
         return (self._shared[0] or self).embed_tokens.weight
 
+    def positions(self, n, first_pos):
+        """(n, D): PE[t + first_pos + offset] for t < n."""
+        cfg = self.cfg
+        p = torch.arange(n) + first_pos + cfg.position_offset
+        if n and int(p[-1]) >= cfg.max_positions:
+            raise ValueError("position %d past max_positions %d"
+                             % (int(p[-1]), cfg.max_positions))
+        return (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+
+    def embed_frames(self, frames):
+        """frames (B, N, frame_dim), zero past each utterance's end ->
+        (B, S, D), S = ceil(N / subsample): W [f_kt; ..; f_kt+k-1] + b +
+        PE[t + offset], the last group padded with zero frames."""
+        b, n, dim = frames.shape
+        k = self.cfg.subsample
+        s = -(-n // k)
+        x = F.pad(frames, (0, 0, 0, s * k - n)).reshape(b, s, k * dim)
+        return drop(self.frame_proj(x) + self.positions(s, 0)[None], self)
+
     def embed(self, ids, first_pos):
         """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset]."""
         cfg = self.cfg
-        p = torch.arange(ids.shape[1]) + first_pos + cfg.position_offset
-        if ids.shape[1] and int(p[-1]) >= cfg.max_positions:
-            raise ValueError("position %d past max_positions %d"
-                             % (int(p[-1]), cfg.max_positions))
-        pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+        pe = self.positions(ids.shape[1], first_pos)
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
         # id -1 (decoder_start_id -1): the zero vector, no gradient
         e = F.embedding(ids.clamp(min=0), self.table()) * (ids >= 0)[..., None]
@@ -405,6 +442,17 @@ class Stack(nn.Module):
 def key_mask(lengths, s):
     """(B, 1, 1, S) bool: True at padding keys."""
     return (torch.arange(s)[None, :] >= lengths[:, None])[:, None, None, :]
+
+
+def encoder_mask(cfg, lengths, s):
+    """key_mask, and with attention_window N the keys j farther than N
+    from the query i: (B, 1, S or 1, S)."""
+    mask = key_mask(lengths, s)
+    if cfg.attention_window > 0:
+        i = torch.arange(s)
+        far = (i[:, None] - i[None, :]).abs() > cfg.attention_window
+        mask = mask | far[None, None]
+    return mask
 
 
 class DecoderState:
@@ -484,8 +532,16 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src, src_len):
         """src (B, S) long, src_len (B,) -> memory (B, S, D)."""
-        x = self.encoder.embed(src, 0)
-        mask = key_mask(src_len, src.shape[1])
+        return self.encoder_stack(self.encoder.embed(src, 0), src_len)
+
+    def encode_frames(self, frames, n_frames):
+        """frames (B, N, frame_dim) float, zero past each n_frames (B,) ->
+        (memory (B, S, D), positions (B,)), positions ceil(n / subsample)."""
+        rows = -(-n_frames // self.cfg.subsample)
+        return self.encoder_stack(self.encoder.embed_frames(frames), rows), rows
+
+    def encoder_stack(self, x, lengths):
+        mask = encoder_mask(self.cfg, lengths, x.shape[1])
         for l in self.encoder.layers:
             x = l(x, mask)
         return self.encoder.finish(x)
@@ -562,7 +618,19 @@ def max_steps(cfg, max_len):
     return max(0, min(max_len, cfg.max_positions - cfg.position_offset))
 
 
+def source_len(cfg, src):
+    """The encoder positions of a source: its ids, or its frames'
+    groups of subsample."""
+    return -(-len(src) // cfg.subsample) if cfg.input == "frames" else len(src)
+
+
 def _encode_one(model, src):
+    """src: a list of ids, or with input frames a list of frames (lists
+    of frame_dim floats).  Returns (memory (1, S, D), positions (1,))."""
+    if model.cfg.input == "frames":
+        f = torch.tensor(src, dtype=torch.float32).view(1, len(src),
+                                                        model.cfg.frame_dim)
+        return model.encode_frames(f, torch.tensor([len(src)]))
     ids = torch.tensor([src], dtype=torch.long).view(1, len(src))
     n = torch.tensor([len(src)])
     return model.encode(ids, n), n

@@ -298,14 +298,17 @@ take_all(struct loader *l)
 
 	if (take_params(l) < 0)
 		return -1;
-	if (take_spm(l, &m->spm_src, &m->spm_src_len, "spm.source") < 0)
+	/* a model of frames has no source vocabulary: spm.source is unused */
+	if (c->input == SQ_INPUT_TOKENS &&
+	    take_spm(l, &m->spm_src, &m->spm_src_len, "spm.source") < 0)
 		return -1;
 	if (c->shared_vocab) {
 		m->spm_tgt = m->spm_src;
 		m->spm_tgt_len = m->spm_src_len;
 	} else if (take_spm(l, &m->spm_tgt, &m->spm_tgt_len, "spm.target") < 0)
 		return -1;
-	if (take_vocab(l, &m->vocab_src, "vocab.source", c->src_vocab_size) < 0)
+	if (c->input == SQ_INPUT_TOKENS && take_vocab(l, &m->vocab_src,
+	    "vocab.source", c->src_vocab_size) < 0)
 		return -1;
 	if (c->shared_vocab)
 		m->vocab_tgt = m->vocab_src;

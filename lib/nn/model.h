@@ -17,7 +17,9 @@
  * widened to float32 once, at load.  Every linear layer and layer norm has a bias.
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
- *   encoder.embed_tokens.weight                 (Vs, D)
+ *   encoder.embed_tokens.weight                 (Vs, D)  input tokens only
+ *   encoder.frame_proj.{weight,bias}            (D, K), (D) input frames only,
+ *                                               K = subsample * frame_dim
  *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt
  *   {encoder,decoder}.embed_positions.weight    (P, D)   learned positions only
  *   encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}  (D, D), (D)
@@ -35,7 +37,10 @@
  *   spm.source, spm.target                      U8 serialized SentencePiece
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
- *                                               absent if shared_vocab
+ *                                               absent if shared_vocab,
+ *                                               spm.source (and
+ *                                               vocab.source) with input
+ *                                               frames
  *   vocab.source, vocab.target                  I32 (Vs), (Vt): model id ->
  *                                               SentencePiece id of the same
  *                                               piece, -1 if none; optional
@@ -54,7 +59,11 @@
  * the PyTorch reference of it).  Rows are positions t = 0, 1, ...:
  *   embed:  x_t = embed_scale * E[id_t] + PE[t + position_offset]
  *           (t + position_offset < max_positions).  The encoder reads the
- *           source ids as given; the decoder reads decoder_start_id, then
+ *           source ids as given;
+ *           with input frames instead (k = subsample, f_j the frames,
+ *           zero past the last): x_t = W [f_kt; f_kt+1; ..; f_kt+k-1] + b
+ *           + PE[t + position_offset], W, b = encoder.frame_proj, for
+ *           t < ceil(frames / k), no embed_scale; the decoder reads decoder_start_id, then
  *           the target tokens; a decoder_start_id of -1 reads a zero
  *           embedding (x_0 = PE[position_offset]), as Marian starts.  Sinusoids are computed in double and
  *           rounded to float32; with w_i = 10000^(-2i/D), i in [0, D/2):
@@ -68,7 +77,9 @@
  *   attn:   per head h (dims [h D/H, (h+1) D/H)): softmax(q k^T / sqrt(D/H)
  *           + mask) v, heads concatenated, then out_proj; q, k, v are the
  *           biased projections.  Keys past a sentence's length are masked
- *           (padding); decoder self-attention is causal.  A query with no
+ *           (padding); decoder self-attention is causal; with
+ *           attention_window N, encoder self-attention masks keys j with
+ *           |i - j| > N (a band: local attention for long inputs).  A query with no
  *           key to see (an empty source) gets context 0: out_proj.bias.
  *   ffn:    fc2(act(fc1(x))); relu; gelu = x/2 (1 + erf(x/sqrt 2)) (exact,
  *           not tanh); silu = x sigmoid(x)
@@ -90,6 +101,10 @@
 #include <stdint.h>
 
 enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
+enum sq_input {
+	SQ_INPUT_TOKENS,	/* source token ids, embedded */
+	SQ_INPUT_FRAMES		/* feature frames, stacked and projected */
+};
 enum sq_pos_kind {
 	SQ_POS_SIN_INTERLEAVED,	/* the paper: sin at even, cos at odd dims */
 	SQ_POS_SIN_HALF,	/* Marian/fairseq: sin in [0,D/2), cos after */
@@ -131,6 +146,20 @@ struct sq_config {
 	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
 				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
+	/*
+	 * What the encoder reads, and how far it looks; keys left out of a
+	 * file when at their defaults (sq_config_omitted()).
+	 */
+	int input;		/* enum sq_input: "tokens" [it], "frames"
+				   (then src_vocab_size 0, no source
+				   vocabulary, no tie_src_tgt or
+				   shared_vocab) */
+	int frame_dim;		/* [0]: values per frame, > 0 with frames */
+	int subsample;		/* [1]: frames stacked per encoder position
+				   (frames only) */
+	int attention_window;	/* [0]: encoder self-attention of position i
+				   sees positions j with |i - j| <= this; 0:
+				   all */
 };
 
 struct sq_linear {
@@ -174,7 +203,9 @@ struct sq_model {
 	char *path;			/* as opened */
 	const char *provenance;		/* metadata, "" if none */
 
-	const float *src_embed;		/* (Vs, D) */
+	const float *src_embed;		/* (Vs, D); NULL with input frames */
+	struct sq_linear frame_proj;	/* (D, subsample * frame_dim), (D);
+					   NULL without */
 	const float *tgt_embed;		/* (Vt, D); == src_embed if tied */
 	const float *enc_pos;		/* (P, D) learned, else NULL */
 	const float *dec_pos;		/* (P, D) learned, else NULL */

@@ -121,8 +121,13 @@ sq_params_new(const struct sq_config *c)
 	long D = c->d_model, P = c->max_positions;
 	int i, o = SQ_IN_MODEL;
 
-	add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
-	    "encoder.embed_tokens.weight");
+	if (c->input == SQ_INPUT_FRAMES)
+		add_wb(t, o, 0, offsetof(M, frame_proj.w),
+		    offsetof(M, frame_proj.b), D,
+		    (long)c->subsample * c->frame_dim, "encoder.frame_proj");
+	else
+		add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
+		    "encoder.embed_tokens.weight");
 	if (!c->tie_src_tgt)
 		add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size, D,
 		    "decoder.embed_tokens.weight");

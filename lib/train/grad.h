@@ -161,7 +161,8 @@ void sq_dropout_add(float *out, const float *x, const float *y, long n,
  *   P_h (Tq, Tk) = softmax over keys of  Q_h K_h^T / sqrt(dh),  dh = D/H
  * with Q_h the columns [h dh, (h+1) dh) of q (Tq, D), K_h of k (Tk, D),
  * V_h of v (Tk, D).  causal: query i sees keys j <= i only (P is 0
- * beyond).  P' = P, or with drop (not NULL, p > 0) dropout of P with
+ * beyond); window > 0: query i sees keys j with |i - j| <= window only
+ * (the encoder's attention_window; 0: all).  P' = P, or with drop (not NULL, p > 0) dropout of P with
  * index (h Tq + i) Tk + j in its stream.  probs (H, Tq, Tk) keeps P
  * (before dropout).  scratch (H, Tq, Tk) is needed with dropout only
  * (may be NULL otherwise).  Tk == 0 gives out = 0.  Heads are split over
@@ -169,7 +170,8 @@ void sq_dropout_add(float *out, const float *x, const float *y, long n,
  */
 void sq_attention_forward(float *out, float *probs, float *scratch,
     const float *q, const float *k, const float *v, int Tq, int Tk, int D,
-    int H, int causal, const struct sq_dropout *drop, struct sq_pool *pool);
+    int H, int causal, int window, const struct sq_dropout *drop,
+    struct sq_pool *pool);
 
 /*
  * Guided attention (Tachibana, Uenoyama and Aihara 2018, §4.1): a loss
@@ -197,11 +199,11 @@ double sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g);
  *   dS = P * (dP - rowsum(dP * P)),
  *   dQ_h += dS K_h / sqrt(dh),  dK_h += dS^T Q_h / sqrt(dh)
  * into dq (Tq, D), dk (Tk, D), dv (Tk, D) (+=).  scratch (H, Tq, Tk).
- * causal and drop as given to the forward.
+ * causal, window and drop as given to the forward.
  */
 void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
-    const float *v, int Tq, int Tk, int D, int H, int causal,
+    const float *v, int Tq, int Tk, int D, int H, int causal, int window,
     const struct sq_dropout *drop, const struct sq_guide *guide,
     struct sq_pool *pool);
 

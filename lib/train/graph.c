@@ -73,6 +73,8 @@ struct sq_graph {
 	/* the batch */
 	int n;
 	const int32_t *const *src, *const *tgt;
+	const float *const *src_frames;	/* input frames, else NULL */
+	const int *src_len;		/* ids, or frames */
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
 	int32_t *gold;		/* (Rt) targets */
 	long *s_first, *t_first;	/* (n + 1) first row of each sentence */
@@ -86,6 +88,8 @@ struct sq_graph {
 	float *arena;
 	long cap;
 	float *enc_x0, *dec_x0;	/* (Rs, D), (Rt, D) embeddings */
+	float *stacked;		/* (Rs, K) input frames: the stacked frames,
+				   K = subsample * frame_dim */
 	struct enc_layer *enc;
 	struct dec_layer *dec;
 	float *mem;		/* (Rs, D) the encoder's output */
@@ -227,6 +231,8 @@ plan(struct sq_graph *g, struct carver *c)
 
 	g->enc_x0 = carve(c, Rs * D);
 	g->dec_x0 = carve(c, Rt * D);
+	if (cf->input == SQ_INPUT_FRAMES)
+		g->stacked = carve(c, Rs * cf->subsample * cf->frame_dim);
 	for (l = 0; l < cf->encoder_layers; l++) {
 		struct enc_layer *e = &g->enc[l];
 
@@ -278,6 +284,8 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 
 	g->n = b->n;
 	g->src = b->src;
+	g->src_frames = b->src_frames;
+	g->src_len = b->src_len;
 	g->tgt = b->tgt;
 	g->s_first = sq_reallocarray(g->s_first, b->n + 1, sizeof(long));
 	g->t_first = sq_reallocarray(g->t_first, b->n + 1, sizeof(long));
@@ -290,15 +298,18 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->s_first[0] = g->t_first[0] = 0;
 	g->p_ss[0] = g->p_tt[0] = g->p_ts[0] = 0;
 	g->max_len = 0;
+	SQ_ASSERT((c->input == SQ_INPUT_FRAMES) == (b->src_frames != NULL));
 	for (i = 0; i < b->n; i++) {
 		long S = b->src_len[i], T = b->tgt_len[i] + 1;
 
+		if (b->src_frames != NULL && S >= 0)	/* frames to positions */
+			S = (S + c->subsample - 1) / c->subsample;
 		if (S < 0 || S > limit || b->tgt_len[i] < 0 || T > limit) {
 			sq_seterr("pair %d: %ld source and %ld target positions, "
 			    "the model takes %d", i, S, T, limit);
 			return -1;
 		}
-		for (t = 0; t < S; t++)
+		for (t = 0; b->src_frames == NULL && t < S; t++)
 			if (b->src[i][t] < 0 || b->src[i][t] >= c->src_vocab_size) {
 				sq_seterr("pair %d: source id %d outside [0, %d)",
 				    i, (int)b->src[i][t], c->src_vocab_size);
@@ -361,6 +372,25 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	return 0;
 }
 
+/*
+ * The source ids packed, as the decoder's are: caller frees; NULL with
+ * input frames.
+ */
+static int32_t *
+packed_src(const struct sq_graph *g)
+{
+	int32_t *ids;
+
+	if (g->src_frames != NULL)
+		return NULL;
+	ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
+	for (int i = 0; i < g->n; i++)
+		memcpy(ids + g->s_first[i], g->src[i],
+		    (size_t)(g->s_first[i + 1] - g->s_first[i]) *
+		    sizeof(int32_t));
+	return ids;
+}
+
 /* ---- forward ---- */
 
 /* The dropout seed of the step: masks differ from step to step. */
@@ -418,6 +448,13 @@ sub_end(struct sq_graph *g, struct sub *s, float *y,
 }
 
 /*
+ * What a query sees of its sentence's keys: all (cross-attention), those
+ * up to itself (decoder self-attention), or those within the model's
+ * attention_window (encoder self-attention; all if it is 0).
+ */
+enum { MASK_NONE, MASK_CAUSAL, MASK_WINDOW };
+
+/*
  * Attention of every sentence over its own rows, split over the pool by
  * sentences (the kernel then runs on one thread: a pool is not reentrant).
  */
@@ -425,7 +462,7 @@ struct attn_job {
 	struct sq_graph *g;
 	struct attn *a;
 	const long *q_first, *k_first, *p_off;
-	int causal;
+	int mask;		/* MASK_* */
 	uint64_t site;		/* dropout on the weights, per sentence */
 	const float *dout;	/* backward: d(ctx) (Rq, D) */
 	float *dq, *dk, *dv;
@@ -439,6 +476,8 @@ attn_part(void *arg, int i, int n)
 	const struct sq_config *c = &g->m->cfg;
 	long D = c->d_model;
 	float *scratch = g->dprobs + i * g->dprobs_stride;
+	int causal = j->mask == MASK_CAUSAL;
+	int window = j->mask == MASK_WINDOW ? c->attention_window : 0;
 	int lo, hi, s;
 
 	sq_pool_share(g->n, 1, i, n, &lo, &hi);
@@ -456,7 +495,7 @@ attn_part(void *arg, int i, int n)
 			sq_attention_forward(j->a->ctx + q0 * D, j->a->probs +
 			    j->p_off[s], scratch, j->a->q + q0 * D, j->a->k +
 			    k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, j->causal, &drop, NULL);
+			    c->n_heads, causal, window, &drop, NULL);
 			if (j->a->guided)
 				g->guide_sent[s] += sq_guide_penalty(
 				    j->a->probs + j->p_off[s], Tq, Tk,
@@ -466,7 +505,7 @@ attn_part(void *arg, int i, int n)
 			    j->dv + k0 * D, scratch, j->dout + q0 * D,
 			    j->a->probs + j->p_off[s], j->a->q + q0 * D,
 			    j->a->k + k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, j->causal, &drop, j->a->guided ?
+			    c->n_heads, causal, window, &drop, j->a->guided ?
 			    &guide : NULL, NULL);
 	}
 }
@@ -480,10 +519,10 @@ static void
 attn_forward(struct sq_graph *g, struct attn *a,
     const struct sq_attn_weights *w, const float *x, const float *kv,
     long Rq, long Rk, const long *q_first, const long *k_first,
-    const long *p_off, int causal)
+    const long *p_off, int mask)
 {
 	int D = g->m->cfg.d_model;
-	struct attn_job j = { g, a, q_first, k_first, p_off, causal, a->site,
+	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
 	    NULL, NULL, NULL, NULL };
 
 	sq_linear(a->q, x, w->q.w, w->q.b, (int)Rq, D, D, g->pool);
@@ -522,6 +561,38 @@ embed(struct sq_graph *g, float *x0, const float *E, const float *learned,
 	drop(g, x0, first[g->n] * D, s);
 }
 
+/*
+ * Input frames: x0 (Rs, D) = stacked W^T + b + PE, dropped, where the
+ * stacked rows are k frames each (row-major frames are their own stacks),
+ * the last one of a sentence padded with zero frames.
+ */
+static void
+embed_frames(struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	long D = c->d_model, K = (long)c->subsample * c->frame_dim;
+	int i;
+
+	sq_positions(g->pe, c->position_offset, g->max_len, (int)D,
+	    c->positions, g->m->enc_pos);
+	for (i = 0; i < g->n; i++) {
+		long S = g->s_first[i + 1] - g->s_first[i];
+		size_t have = (size_t)g->src_len[i] * c->frame_dim;
+		float *st = g->stacked + g->s_first[i] * K;
+
+		if (have > 0)
+			memcpy(st, g->src_frames[i], have * sizeof(float));
+		memset(st + have, 0, ((size_t)S * K - have) * sizeof(float));
+	}
+	sq_linear(g->enc_x0, g->stacked, g->m->frame_proj.w, g->m->frame_proj.b,
+	    (int)g->Rs, (int)K, (int)D, g->pool);
+	for (i = 0; i < g->n; i++)
+		sq_add(g->enc_x0 + g->s_first[i] * D, g->pe,
+		    (g->s_first[i + 1] - g->s_first[i]) * D);
+	drop(g, g->enc_x0, g->Rs * D, site(0, -1, SITE_EMBED));
+}
+
+/* src_ids: the packed source ids (NULL with input frames). */
 static void
 encoder_forward(struct sq_graph *g, int32_t *src_ids)
 {
@@ -531,8 +602,11 @@ encoder_forward(struct sq_graph *g, int32_t *src_ids)
 	long Rs = g->Rs;
 	int l;
 
-	embed(g, g->enc_x0, m->src_embed, m->enc_pos, src_ids, g->s_first,
-	    site(0, -1, SITE_EMBED));
+	if (c->input == SQ_INPUT_FRAMES)
+		embed_frames(g);
+	else
+		embed(g, g->enc_x0, m->src_embed, m->enc_pos, src_ids,
+		    g->s_first, site(0, -1, SITE_EMBED));
 	for (l = 0; l < c->encoder_layers; l++) {
 		const struct sq_encoder_layer *w = &m->enc[l];
 		struct enc_layer *e = &g->enc[l];
@@ -543,7 +617,7 @@ encoder_forward(struct sq_graph *g, int32_t *src_ids)
 		e->ff.site = site(0, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rs);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rs, Rs,
-		    g->s_first, g->s_first, g->p_ss, 0);
+		    g->s_first, g->s_first, g->p_ss, MASK_WINDOW);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rs);
 		in = sub_begin(g, &e->ff_sub, e->sa_sub.out, &w->final_norm, Rs);
 		ffn_forward(g, &e->ff, &w->fc1, &w->fc2, in, Rs);
@@ -582,12 +656,12 @@ decoder_forward(struct sq_graph *g)
 		e->ff.site = site(1, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rt);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rt, Rt,
-		    g->t_first, g->t_first, g->p_tt, 1);
+		    g->t_first, g->t_first, g->p_tt, MASK_CAUSAL);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rt);
 		in = sub_begin(g, &e->ca_sub, e->sa_sub.out, &w->cross_attn_norm,
 		    Rt);
 		attn_forward(g, &e->ca, &w->cross_attn, in, g->mem, Rt, Rs,
-		    g->t_first, g->s_first, g->p_ts, 0);
+		    g->t_first, g->s_first, g->p_ts, MASK_NONE);
 		sub_end(g, &e->ca_sub, g->y, &w->cross_attn_norm, Rt);
 		in = sub_begin(g, &e->ff_sub, e->ca_sub.out, &w->final_norm, Rt);
 		ffn_forward(g, &e->ff, &w->fc1, &w->fc2, in, Rt);
@@ -609,16 +683,12 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
 	int32_t *src_ids;
-	int i, V = c->tgt_vocab_size;
+	int V = c->tgt_vocab_size;
 
 	if (setup(g, b) < 0)
 		return -1;
 	g->o = *o;
-	/* the source ids packed, as the decoder's are */
-	src_ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
-	for (i = 0; i < b->n; i++)
-		memcpy(src_ids + g->s_first[i], b->src[i],
-		    (size_t)b->src_len[i] * sizeof(int32_t));
+	src_ids = packed_src(g);
 	encoder_forward(g, src_ids);
 	free(src_ids);
 	decoder_forward(g);
@@ -693,11 +763,11 @@ attn_backward(struct sq_graph *g, struct attn *a,
     const struct sq_attn_weights *w, const struct sq_attn_weights *gw,
     const float *x, const float *kv, float *dx_q, float *dx_kv, long Rq,
     long Rk, const long *q_first, const long *k_first, const long *p_off,
-    int causal)
+    int mask)
 {
 	int D = g->m->cfg.d_model;
 	float *dctx = g->d2, *dq = g->d3, *dk = g->d4, *dv = g->y;
-	struct attn_job j = { g, a, q_first, k_first, p_off, causal, a->site,
+	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
 	    dctx, dq, dk, dv };
 
 	memset(dctx, 0, (size_t)Rq * D * sizeof(float));
@@ -749,6 +819,19 @@ ffn_sub_backward(struct sq_graph *g, struct sub *s, struct ffn *f,
 	sub_back_end(g, s, nm, gnm, d_fin, R);
 }
 
+/* d(positions): the learned ones (dP not NULL) get dx0 (R, D)'s rows. */
+static void
+positions_backward(struct sq_graph *g, const float *dx0, float *dP,
+    const long *first)
+{
+	const struct sq_config *c = &g->m->cfg;
+	long D = c->d_model;
+
+	for (int i = 0; dP != NULL && i < g->n; i++)
+		sq_positions_backward(dP, dx0 + first[i] * D, c->position_offset,
+		    (int)(first[i + 1] - first[i]), (int)D);
+}
+
 /* d(embedding rows) dx0 (R, D) into dE and the learned positions. */
 static void
 embed_backward(struct sq_graph *g, float *dx0, float *dE, float *dP,
@@ -756,15 +839,25 @@ embed_backward(struct sq_graph *g, float *dx0, float *dE, float *dP,
 {
 	const struct sq_config *c = &g->m->cfg;
 	long D = c->d_model, R = first[g->n];
-	int i;
 
 	undrop(g, dx0, R * D, s);
 	sq_embed_backward(dE, dx0, ids, c->embed_scale, (int)R, (int)D);
-	if (dP == NULL)
-		return;
-	for (i = 0; i < g->n; i++)
-		sq_positions_backward(dP, dx0 + first[i] * D, c->position_offset,
-		    (int)(first[i + 1] - first[i]), (int)D);
+	positions_backward(g, dx0, dP, first);
+}
+
+/* Input frames: d(x0) into the projection's weight and bias, positions. */
+static void
+embed_frames_backward(struct sq_graph *g, float *dx0)
+{
+	const struct sq_config *c = &g->m->cfg;
+	const struct sq_model *gm = g->gm;
+	long D = c->d_model, K = (long)c->subsample * c->frame_dim;
+
+	undrop(g, dx0, g->Rs * D, site(0, -1, SITE_EMBED));
+	sq_linear_backward(NULL, G(gm->frame_proj.w), G(gm->frame_proj.b), dx0,
+	    g->stacked, g->m->frame_proj.w, (int)g->Rs, (int)K, (int)D,
+	    g->pool);
+	positions_backward(g, dx0, G(gm->enc_pos), g->s_first);
 }
 
 /*
@@ -775,7 +868,7 @@ static void
 self_sub_backward(struct sq_graph *g, struct sub *s, struct attn *a,
     const struct sq_attn_weights *w, const struct sq_attn_weights *gw,
     const struct sq_norm *nm, const struct sq_norm *gnm, long R,
-    const long *first, const long *p_off, int causal)
+    const long *first, const long *p_off, int mask)
 {
 	long D = g->m->cfg.d_model;
 	float *d_fin = g->d5;
@@ -783,7 +876,7 @@ self_sub_backward(struct sq_graph *g, struct sub *s, struct attn *a,
 	sub_back_begin(g, s, nm, gnm, R);
 	memset(d_fin, 0, (size_t)R * D * sizeof(float));
 	attn_backward(g, a, w, gw, f_input(g, s), f_input(g, s), d_fin, d_fin,
-	    R, R, first, first, p_off, causal);
+	    R, R, first, first, p_off, mask);
 	sub_back_end(g, s, nm, gnm, d_fin, R);
 }
 
@@ -809,12 +902,12 @@ decoder_backward(struct sq_graph *g)
 		memset(d_fin, 0, (size_t)Rt * D * sizeof(float));
 		attn_backward(g, &e->ca, &w->cross_attn, &gw->cross_attn,
 		    f_input(g, &e->ca_sub), g->mem, d_fin, g->dmem, Rt, Rs,
-		    g->t_first, g->s_first, g->p_ts, 0);
+		    g->t_first, g->s_first, g->p_ts, MASK_NONE);
 		sub_back_end(g, &e->ca_sub, &w->cross_attn_norm,
 		    &gw->cross_attn_norm, d_fin, Rt);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rt,
-		    g->t_first, g->p_tt, 1);
+		    g->t_first, g->p_tt, MASK_CAUSAL);
 	}
 	embed_backward(g, g->dx, G(gm->tgt_embed), G(gm->dec_pos), g->dec_ids,
 	    g->t_first, site(1, -1, SITE_EMBED));
@@ -846,10 +939,13 @@ encoder_backward(struct sq_graph *g, const int32_t *src_ids)
 		    &gw->fc1, &gw->fc2, &w->final_norm, &gw->final_norm, Rs);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rs,
-		    g->s_first, g->p_ss, 0);
+		    g->s_first, g->p_ss, MASK_WINDOW);
 	}
-	embed_backward(g, g->dx, G(gm->src_embed), G(gm->enc_pos), src_ids,
-	    g->s_first, site(0, -1, SITE_EMBED));
+	if (c->input == SQ_INPUT_FRAMES)
+		embed_frames_backward(g, g->dx);
+	else
+		embed_backward(g, g->dx, G(gm->src_embed), G(gm->enc_pos),
+		    src_ids, g->s_first, site(0, -1, SITE_EMBED));
 }
 
 void
@@ -858,7 +954,7 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
 	long Rt = g->Rt, D = c->d_model;
-	int V = c->tgt_vocab_size, i;
+	int V = c->tgt_vocab_size;
 	const float *last = c->decoder_layers > 0 ?
 	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	int32_t *src_ids;
@@ -877,12 +973,7 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	} else
 		memcpy(g->dx, g->d1, (size_t)Rt * D * sizeof(float));
 	decoder_backward(g);
-
-	src_ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
-	for (i = 0; i < g->n; i++)
-		memcpy(src_ids + g->s_first[i], g->src[i],
-		    (size_t)(g->s_first[i + 1] - g->s_first[i]) *
-		    sizeof(int32_t));
+	src_ids = packed_src(g);
 	encoder_backward(g, src_ids);
 	free(src_ids);
 }

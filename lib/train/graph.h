@@ -12,6 +12,12 @@
  * what the engine computes step by step, and its loss with no label
  * smoothing is minus the log-probability decode --score gives.
  *
+ * A model with input frames reads src_frames instead of src: src_len[i]
+ * frames of frame_dim values, stacked by subsample into
+ * ceil(src_len[i] / subsample) positions (nn/encoder.h).  With
+ * attention_window the encoder's self-attention sees the positions within
+ * the window only, as the engine's.
+ *
  * Sentence i's decoder reads decoder_start_id (-1: the zero vector, whose
  * embedding has no gradient), y_1 .. y_n (or, for scheduled sampling, the
  * caller's inputs of the same length, starting so) and is scored on
@@ -36,11 +42,13 @@ struct sq_graph;
 struct sq_pairs {
 	int n;
 	const int32_t *const *src;	/* (n) source ids, src_len[i] each */
-	const int *src_len;
+	const int *src_len;		/* ids, or frames */
 	const int32_t *const *tgt;	/* (n) target ids, no BOS or EOS */
 	const int *tgt_len;
 	const int32_t *const *dec_in;	/* NULL: teacher forcing; else (n)
 					   decoder inputs, tgt_len[i] + 1 */
+	const float *const *src_frames;	/* input frames: (n) src_len[i]
+					   frames each, src unused */
 };
 
 struct sq_graph_opts {
@@ -70,7 +78,7 @@ void sq_graph_free(struct sq_graph *g);
  * *n_tok to the target positions scored and returns the summed loss
  * (label-smoothed cross-entropy, in nats), or -1 with sq_errstr() set
  * (an id outside the vocabulary, a sentence longer than the positions).
- * The ids are borrowed until sq_graph_backward().
+ * The ids (and frames) are borrowed until sq_graph_backward().
  */
 double sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok);

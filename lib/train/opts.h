@@ -18,7 +18,9 @@
 struct sq_train_opts {
 	/* data */
 	char *src, *tgt, *tsv;		/* training pairs */
+	char *src_frames;		/* instead of src: a frames stream */
 	char *valid_src, *valid_tgt, *valid_tsv;
+	char *valid_src_frames;
 	char *output;			/* -o: the model file */
 	char *init;			/* start from this model */
 	char *checkpoint;		/* default: OUTPUT.ckpt */
@@ -34,6 +36,8 @@ struct sq_train_opts {
 	/* architecture */
 	long layers, enc_layers, dec_layers, d_model, heads, ffn;
 	long max_positions;
+	long subsample;			/* frames per encoder position */
+	long attention_window;		/* encoder self-attention's reach */
 	int pre_norm;
 	char *activation, *positions;
 	int tie_embeddings;		/* tie_src_tgt + tie_output */

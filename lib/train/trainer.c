@@ -10,6 +10,11 @@
  * of (corpus, max_tokens, seed, epoch), the dropout masks of (seed, step),
  * the scheduled-sampling draws of (seed, step, position), so a resumed run
  * goes on exactly as the killed one would have.
+ *
+ * With --src-frames the sources are feature frames (a model with input
+ * frames): there is no source vocabulary (sp_src NULL), the frames'
+ * width comes from the stream, and the target's SentencePiece model is
+ * trained on the target lines alone.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +26,7 @@
 #include <zlib.h>
 
 #include "io/spm.h"
+#include "io/stream.h"
 #include "nn/config.h"
 #include "nn/model.h"
 #include "nn/params.h"
@@ -86,7 +92,8 @@ static const char *const resumable[] = {
  */
 static const char *const paths[] = {
 	"src", "tgt", "tsv", "valid-src", "valid-tgt", "valid-tsv", "output",
-	"init", "checkpoint", "log", "src-spm", "tgt-spm", NULL
+	"init", "checkpoint", "log", "src-spm", "tgt-spm", "src-frames",
+	"valid-src-frames", NULL
 };
 
 /* Whether the line "key value" of a settings dump has a key of list. */
@@ -129,6 +136,42 @@ take_spm(char **dst, size_t *dst_len, const void *src, size_t len)
 /* ---- vocabularies, config, model ---- */
 
 /*
+ * A model of frames has the target's SentencePiece model only: from a
+ * model, from --tgt-spm, or trained on the target lines (read as pairs
+ * of a line with itself).
+ */
+static int
+target_vocabulary(struct trainer *t, const struct sq_model *from,
+    const struct sq_vocab_opts *vo)
+{
+	const struct sq_train_opts *o = t->o;
+
+	if (from != NULL) {
+		if (from->spm_tgt == NULL) {
+			sq_seterr("%s: no SentencePiece model in it "
+			    "(spm.target)", from->path);
+			return -1;
+		}
+		take_spm(&t->spm_tgt, &t->spm_tgt_len, from->spm_tgt,
+		    from->spm_tgt_len);
+		t->sp_tgt = sq_spm_model(from, 1);
+		return t->sp_tgt == NULL ? -1 : 0;
+	}
+	if (o->tgt_spm != NULL) {
+		if (sq_read_file(o->tgt_spm, &t->spm_tgt, &t->spm_tgt_len) < 0)
+			return -1;
+	} else {
+		note(t, "training the target's SentencePiece model (%ld "
+		    "pieces)", o->vocab_size);
+		if (sq_corpus_train_spm(o->tgt, o->tgt, NULL, 1, vo,
+		    &t->spm_tgt, &t->spm_tgt_len) < 0)
+			return -1;
+	}
+	return (t->sp_tgt = sq_spm_new(t->spm_tgt, t->spm_tgt_len)) == NULL ?
+	    -1 : 0;
+}
+
+/*
  * The SentencePiece models: from a model (with its own numbering of the
  * pieces and its source EOS, if it has them), from files, or trained.
  */
@@ -138,6 +181,19 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 	const struct sq_train_opts *o = t->o;
 	struct sq_vocab_opts vo = {0};
 
+	vo.vocab_size = (int)o->vocab_size;
+	vo.model_type = o->spm_type;
+	vo.sample = o->spm_sample;
+	vo.seed = (uint64_t)o->seed;
+	if (from != NULL && (from->cfg.input == SQ_INPUT_FRAMES) !=
+	    (o->src_frames != NULL)) {
+		sq_seterr("%s reads %s: give %s", from->path, from->cfg.input ==
+		    SQ_INPUT_FRAMES ? "frames" : "tokens", from->cfg.input ==
+		    SQ_INPUT_FRAMES ? "--src-frames" : "--src or --tsv");
+		return -1;
+	}
+	if (o->src_frames != NULL)
+		return target_vocabulary(t, from, &vo);
 	if (from != NULL) {
 		if (from->spm_src == NULL || from->spm_tgt == NULL) {
 			sq_seterr("%s: no SentencePiece models in it "
@@ -157,10 +213,6 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 		    &t->spm_tgt_len) < 0)
 			return -1;
 	} else {
-		vo.vocab_size = (int)o->vocab_size;
-		vo.model_type = o->spm_type;
-		vo.sample = o->spm_sample;
-		vo.seed = (uint64_t)o->seed;
 		note(t, "training %s SentencePiece model%s (%ld pieces)",
 		    o->shared_vocab ? "a shared" : "the", o->shared_vocab ? "" :
 		    "s", o->vocab_size);
@@ -183,6 +235,28 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 	return 0;
 }
 
+/*
+ * The width of the frames of the stream at path: that of its first
+ * record with a frame.  0, or -1 with the error set.
+ */
+static int
+frame_dim(const char *path, int *dim)
+{
+	struct sq_reader *r = sq_stream_open(path, SQ_STREAM_FRAMES);
+	struct sq_record rec;
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	while ((rc = sq_stream_next(r, &rec)) > 0 && rec.rows == 0)
+		;
+	if (rc == 0)
+		sq_seterr("%s: no frames in it", path);
+	*dim = rc > 0 ? (int)rec.cols : 0;
+	sq_stream_close(r);
+	return rc > 0 ? 0 : -1;
+}
+
 /* The architecture from the settings and the vocabularies. */
 static int
 make_config(struct trainer *t, struct sq_config *c)
@@ -190,12 +264,19 @@ make_config(struct trainer *t, struct sq_config *c)
 	const struct sq_train_opts *o = t->o;
 
 	sq_config_defaults(c);
+	c->attention_window = (int)o->attention_window;
+	if (o->src_frames != NULL) {
+		c->input = SQ_INPUT_FRAMES;
+		c->subsample = (int)o->subsample;
+		if (frame_dim(o->src_frames, &c->frame_dim) < 0)
+			return -1;
+	}
 	c->d_model = (int)o->d_model;
 	c->n_heads = (int)o->heads;
 	c->d_ff = (int)o->ffn;
 	c->encoder_layers = (int)(o->enc_layers ? o->enc_layers : o->layers);
 	c->decoder_layers = (int)(o->dec_layers ? o->dec_layers : o->layers);
-	c->src_vocab_size = sq_spm_size(t->sp_src);
+	c->src_vocab_size = t->sp_src ? sq_spm_size(t->sp_src) : 0;
 	c->tgt_vocab_size = sq_spm_size(t->sp_tgt);
 	c->max_positions = (int)o->max_positions;
 	c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
@@ -203,8 +284,10 @@ make_config(struct trainer *t, struct sq_config *c)
 	if (sq_config_set(c, "activation", o->activation) < 0 ||
 	    sq_config_set(c, "positions", o->positions) < 0)
 		return -1;
-	c->shared_vocab = o->shared_vocab;
-	c->tie_src_tgt = c->tie_output = o->tie_embeddings;
+	/* frames: no source vocabulary to share, the output tied or not */
+	c->shared_vocab = o->shared_vocab && t->sp_src;
+	c->tie_src_tgt = o->tie_embeddings && t->sp_src;
+	c->tie_output = o->tie_embeddings;
 	c->bos_id = sq_spm_bos(t->sp_tgt);
 	c->eos_id = sq_spm_eos(t->sp_tgt);
 	c->pad_id = sq_spm_pad(t->sp_tgt);
@@ -232,7 +315,10 @@ model_id(struct trainer *t, char *id, size_t size)
 		if (!line_in(p, paths) && !line_in(p, resumable))
 			crc = crc32(crc, (const Bytef *)p, (uInt)(e - p));
 	}
-	crc = crc32(crc, (const Bytef *)t->spm_src, (uInt)t->spm_src_len);
+	/* (crc32() of a NULL buffer would restart at 0: frames have no source) */
+	if (t->spm_src != NULL)
+		crc = crc32(crc, (const Bytef *)t->spm_src,
+		    (uInt)t->spm_src_len);
 	crc = crc32(crc, (const Bytef *)t->spm_tgt, (uInt)t->spm_tgt_len);
 	snprintf(id, size, "train-%08lx", (unsigned long)crc);
 }
@@ -637,8 +723,8 @@ start(struct trainer *t)
 /* ---- the corpus ---- */
 
 static struct sq_corpus *
-read_corpus(struct trainer *t, const char *src, const char *tgt,
-    const char *tsv, const char *what)
+read_corpus(struct trainer *t, const char *src, const char *src_frames,
+    const char *tgt, const char *tsv, const char *what)
 {
 	const struct sq_config *c = &t->m->cfg;
 	struct sq_corpus_opts co = {0};
@@ -646,6 +732,8 @@ read_corpus(struct trainer *t, const char *src, const char *tgt,
 	struct sq_corpus *corpus;
 
 	co.src_path = src;
+	co.src_frames = src_frames;
+	co.subsample = c->subsample;
 	co.tgt_path = tgt;
 	co.tsv_path = tsv;
 	co.max_len = c->max_positions - c->position_offset;
@@ -654,6 +742,13 @@ read_corpus(struct trainer *t, const char *src, const char *tgt,
 	co.threads = sq_pool_threads(t->pool);
 	if ((corpus = sq_corpus_read(&co, t->sp_src, t->sp_tgt, &st)) == NULL)
 		return NULL;
+	if (src_frames != NULL && sq_corpus_frame_dim(corpus) != c->frame_dim) {
+		sq_seterr("%s: frames of %d values, the model reads %d (config "
+		    "frame_dim)", src_frames, sq_corpus_frame_dim(corpus),
+		    c->frame_dim);
+		sq_corpus_free(corpus);
+		return NULL;
+	}
 	if (st.empty > 0)
 		note(t, "%s: %ld pairs with an empty side skipped", what,
 		    st.empty);
@@ -688,6 +783,7 @@ learning_rate(const struct sq_train_opts *o, long step)
 struct batch {
 	struct sq_pairs p;
 	const int32_t **src, **tgt;
+	const float **frames;
 	int32_t **dec_in;
 	int *sl, *tl;
 	long tokens;		/* target positions, EOS included */
@@ -698,16 +794,18 @@ batch_fill(struct batch *b, const struct sq_corpus *c, const long *idx,
     int n)
 {
 	b->src = sq_reallocarray(b->src, n, sizeof(*b->src));
+	b->frames = sq_reallocarray(b->frames, n, sizeof(*b->frames));
 	b->tgt = sq_reallocarray(b->tgt, n, sizeof(*b->tgt));
 	b->sl = sq_reallocarray(b->sl, n, sizeof(int));
 	b->tl = sq_reallocarray(b->tl, n, sizeof(int));
 	b->tokens = 0;
 	for (int i = 0; i < n; i++) {
-		b->src[i] = sq_corpus_src(c, idx[i], &b->sl[i]);
-		b->tgt[i] = sq_corpus_tgt(c, idx[i], &b->tl[i]);
+		sq_corpus_pair(c, idx[i], &b->src[i], &b->frames[i], &b->sl[i],
+		    &b->tgt[i], &b->tl[i]);
 		b->tokens += b->tl[i] + 1;
 	}
-	b->p = (struct sq_pairs){n, b->src, b->sl, b->tgt, b->tl, NULL};
+	b->p = (struct sq_pairs){n, b->src, b->sl, b->tgt, b->tl, NULL,
+	    sq_corpus_frame_dim(c) > 0 ? b->frames : NULL};
 }
 
 static void
@@ -717,6 +815,7 @@ batch_free(struct batch *b)
 		free(b->dec_in[i]);
 	free(b->dec_in);
 	free(b->src);
+	free(b->frames);
 	free(b->tgt);
 	free(b->sl);
 	free(b->tl);
@@ -1130,12 +1229,13 @@ sq_train(const struct sq_train_opts *o, int threads,
 		fprintf(t.log, "step\tepoch\tloss\tlr\ttok_per_s\telapsed\t"
 		    "valid_loss\tvalid_ppl\tvalid_bleu%s\n",
 		    o->guided_attention > 0 ? "\tguide" : "");
-	if ((t.train = read_corpus(&t, o->src, o->tgt, o->tsv,
+	if ((t.train = read_corpus(&t, o->src, o->src_frames, o->tgt, o->tsv,
 	    "training data")) == NULL)
 		goto out;
-	if ((o->valid_src != NULL || o->valid_tsv != NULL) &&
-	    (t.valid = read_corpus(&t, o->valid_src, o->valid_tgt,
-	    o->valid_tsv, "validation data")) == NULL)
+	if ((o->valid_src != NULL || o->valid_src_frames != NULL ||
+	    o->valid_tsv != NULL) && (t.valid = read_corpus(&t, o->valid_src,
+	    o->valid_src_frames, o->valid_tgt, o->valid_tsv,
+	    "validation data")) == NULL)
 		goto out;
 	t.graph = sq_graph_new(t.m, t.gm, t.pool);
 	t.max_steps = plan_steps(&t);

@@ -5,7 +5,9 @@
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
  * norms, tied, and untied with an output bias and SiLU whose decoder
- * starts from the zero vector, decoder_start_id -1), random weights
+ * starts from the zero vector, decoder_start_id -1; and a model of input
+ * frames, stacked by 2, with an attention window of 1 and learned
+ * positions), random weights
  * and a batch of pairs of mixed lengths (an empty source among them;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
@@ -51,6 +53,7 @@
 struct pairs {
 	int n;
 	int32_t *src[MAX_PAIRS], *tgt[MAX_PAIRS];
+	float *frames[MAX_PAIRS];	/* input frames: sl[i] frames each */
 	int sl[MAX_PAIRS], tl[MAX_PAIRS];
 	struct sq_pairs p;
 };
@@ -59,7 +62,8 @@ static void
 pairs_done(struct pairs *b)
 {
 	b->p = (struct sq_pairs){b->n, (const int32_t *const *)b->src, b->sl,
-	    (const int32_t *const *)b->tgt, b->tl, NULL};
+	    (const int32_t *const *)b->tgt, b->tl, NULL,
+	    b->frames[0] ? (const float *const *)b->frames : NULL};
 }
 
 static void
@@ -68,6 +72,7 @@ pairs_free(struct pairs *b)
 	for (int i = 0; i < b->n; i++) {
 		free(b->src[i]);
 		free(b->tgt[i]);
+		free(b->frames[i]);
 	}
 }
 
@@ -93,22 +98,46 @@ config(struct sq_config *c, int variant)
 		c->output_bias = 1;
 		c->decoder_final_norm = 1;
 		c->decoder_start_id = -1;	/* Marian's zero start */
+	} else if (variant == 3) {
+		c->input = SQ_INPUT_FRAMES;
+		c->src_vocab_size = 0;
+		c->frame_dim = 3;
+		c->subsample = 2;
+		c->attention_window = 1;
+		c->positions = SQ_POS_LEARNED;
+		c->pre_norm = c->encoder_final_norm = 1;
 	}
 	sq_config_finish(c);
 }
 
+/*
+ * Four pairs of mixed lengths, an empty source among them; frames
+ * (uniform in [-0.5, 0.5)) make 3, 0, 5 and 1 positions, the first and
+ * the last of them a partial stack.
+ */
 static void
 make_pairs(struct pairs *b, const struct sq_config *c, uint64_t seed)
 {
 	static const int sl[] = {3, 0, 5, 1}, tl[] = {2, 4, 0, 3};
+	static const int fl[] = {5, 0, 10, 1};
+	int frames = c->input == SQ_INPUT_FRAMES;
 
 	b->n = 4;
 	for (int i = 0; i < b->n; i++) {
-		b->sl[i] = sl[i];
+		b->sl[i] = frames ? fl[i] : sl[i];
 		b->tl[i] = tl[i];
 		b->src[i] = sq_malloc((size_t)(sl[i] + 1) * sizeof(int32_t));
 		b->tgt[i] = sq_malloc((size_t)(tl[i] + 1) * sizeof(int32_t));
-		for (int t = 0; t < sl[i]; t++)
+		if (frames) {
+			long n = (long)fl[i] * c->frame_dim;
+
+			b->frames[i] = sq_malloc((size_t)(n + 1) *
+			    sizeof(float));
+			for (long t = 0; t < n; t++)
+				b->frames[i][t] = (float)(sq_uniform(&seed) -
+				    0.5);
+		}
+		for (int t = 0; !frames && t < sl[i]; t++)
 			b->src[i][t] = (int32_t)(sq_splitmix64(&seed) %
 			    (uint64_t)c->src_vocab_size);
 		for (int t = 0; t < tl[i]; t++)
@@ -229,12 +258,17 @@ check_engine(int variant)
 	logp = sq_malloc((size_t)c.tgt_vocab_size * sizeof(float));
 	for (int i = 0; i < b.n; i++) {
 		const int32_t *src = b.src[i];
-		const float *mem;
+		const float *mem, *frames = b.frames[i];
 		int32_t in = c.decoder_start_id;
+		int rows;
 
-		sq_encoder_run(enc, 1, &src, &b.sl[i]);
+		if (c.input == SQ_INPUT_FRAMES)
+			sq_encoder_run_frames(enc, 1, &frames, &b.sl[i]);
+		else
+			sq_encoder_run(enc, 1, &src, &b.sl[i]);
 		mem = sq_encoder_out(enc, 0);
-		sq_decoder_begin(dec, 1, &mem, &b.sl[i], 1, b.tl[i] + 1);
+		rows = sq_encoder_rows(enc, 0);
+		sq_decoder_begin(dec, 1, &mem, &rows, 1, b.tl[i] + 1);
 		for (int t = 0; t <= b.tl[i]; t++, r++) {
 			int32_t gold = t < b.tl[i] ? b.tgt[i][t] : c.eos_id;
 
@@ -433,7 +467,7 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
-	for (int v = 0; v < 3; v++) {
+	for (int v = 0; v < 4; v++) {
 		check_fd(v, 0);
 		check_fd(v, 1);
 		check_engine(v);
