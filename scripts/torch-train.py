@@ -4,6 +4,7 @@
     torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
                    [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
+    torch-train.py MODEL SETS --grads OUT --risk ALPHA
     torch-train.py MODEL PAIRS --bench STEPS [--max-tokens N] [--dropout P]
                    [--label-smoothing E] [--threads N] [--seconds S]
                    [--out MODEL2]
@@ -20,6 +21,13 @@ the model file (tied ones once, under their owner's name), with metadata
 "loss" and "tokens".  With --adam N, it then takes N steps of
 torch.optim.AdamW on the same batch, each on the mean loss per token, and
 writes the resulting model to MODEL2 (--out).
+
+--risk is minimum-risk training's objective (train --mrt, lib/train/risk.h,
+Shen et al. 2016): SETS has two more columns, a set number and a cost;
+consecutive lines of one number are a candidate set.  With s_k the log-
+probability of candidate k (no label smoothing), Q = softmax(ALPHA s) over
+its set, the loss is the sum over sets of sum_k Q_k cost_k; OUT gets its
+gradient by autograd, with metadata "loss" (the risk) and "tokens".
 
 --bench is the peer of make bench and of the equal-time quality run: the
 pairs sorted by length and cut into batches of at most --max-tokens padded
@@ -46,19 +54,41 @@ import seqpipe_torch as sq  # noqa: E402
 
 
 def read_pairs(path):
-    pairs = []
+    """The pairs, and for each its (set, cost) when the lines have them."""
+    pairs, sets = [], []
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            src, tgt = line.rstrip("\n").split("\t")
+            src, tgt, *rest = line.rstrip("\n").split("\t")
             pairs.append(([int(x) for x in src.split()],
                           [int(x) for x in tgt.split()]))
+            if rest:
+                sets.append((int(rest[0]), float(rest[1])))
     if not pairs:
         sys.exit("torch-train.py: %s: no pairs" % path)
-    return pairs
+    return pairs, sets
 
 
-def batch_loss(model, pairs, eps):
-    """The summed label-smoothed cross-entropy and the positions scored."""
+def batch_risk(model, pairs, sets, alpha):
+    """The expected risk summed over the candidate sets, and the positions
+    scored."""
+    loss, ntok = batch_loss(model, pairs, 0.0, per_pair=True)
+    logp = -loss
+    risk = logp.new_zeros(())
+    i = 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and sets[j][0] == sets[i][0]:
+            j += 1
+        q = torch.softmax(alpha * logp[i:j], 0)
+        cost = torch.tensor([c for _, c in sets[i:j]], dtype=logp.dtype)
+        risk = risk + (q * cost).sum()
+        i = j
+    return risk, ntok
+
+
+def batch_loss(model, pairs, eps, per_pair=False):
+    """The summed label-smoothed cross-entropy (per_pair: each pair's, (n))
+    and the positions scored."""
     cfg = model.cfg
     n = len(pairs)
     S = max(1, max(len(s) for s, _ in pairs))
@@ -75,7 +105,9 @@ def batch_loss(model, pairs, eps):
     logp = model.decode_full(tgt_in, mem, src_len)
     loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
                            ignore_index=-100, label_smoothing=eps,
-                           reduction="sum")
+                           reduction="none" if per_pair else "sum")
+    if per_pair:
+        loss = loss.reshape(n, T).sum(1)
     return loss, int((gold != -100).sum())
 
 
@@ -152,11 +184,12 @@ def main():
     ap.add_argument("--eps", type=float, default=1e-9)
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--out")
+    ap.add_argument("--risk", type=float)
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     model = sq.load(a.model).train()
-    pairs = read_pairs(a.pairs)
+    pairs, sets = read_pairs(a.pairs)
     params = dict(model.named_parameters())
     if a.bench:
         bench(model, pairs, a)
@@ -166,7 +199,13 @@ def main():
     if a.grads is None:
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
-    loss, ntok = batch_loss(model, pairs, a.label_smoothing)
+    if a.risk is not None:
+        if len(sets) != len(pairs):
+            sys.exit("torch-train.py: --risk: %s: lines without a set and "
+                     "a cost" % a.pairs)
+        loss, ntok = batch_risk(model, pairs, sets, a.risk)
+    else:
+        loss, ntok = batch_loss(model, pairs, a.label_smoothing)
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
     sq.write_safetensors(a.grads, grads, {"loss": "%.17g" % loss.item(),

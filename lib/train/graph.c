@@ -74,6 +74,8 @@ struct sq_graph {
 	const int32_t *const *src, *const *tgt;
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
 	int32_t *gold;		/* (Rt) targets */
+	double *row_loss;	/* (Rt) each position's loss */
+	double *sent_loss;	/* (n) each sentence's, summed */
 	long *s_first, *t_first;	/* (n + 1) first row of each sentence */
 	long *p_ss, *p_tt, *p_ts;	/* (n + 1) probs offsets: H S^2,
 					   H T^2, H T S per sentence */
@@ -138,6 +140,8 @@ sq_graph_free(struct sq_graph *g)
 	free(g->dec);
 	free(g->dec_ids);
 	free(g->gold);
+	free(g->row_loss);
+	free(g->sent_loss);
 	free(g->s_first);
 	free(g->t_first);
 	free(g->p_ss);
@@ -151,6 +155,12 @@ const int32_t *
 sq_graph_argmax(const struct sq_graph *g)
 {
 	return g->argmax;
+}
+
+const double *
+sq_graph_losses(const struct sq_graph *g)
+{
+	return g->sent_loss;
 }
 
 /* ---- planning the arena ---- */
@@ -303,6 +313,8 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->Rt = g->t_first[b->n];
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
+	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
+	g->sent_loss = sq_reallocarray(g->sent_loss, b->n + 1, sizeof(double));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
 		int32_t *gold = g->gold + g->t_first[i];
@@ -599,8 +611,13 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
 	sq_argmax(g->argmax, g->logits, (int)g->Rt, V, g->pool);
-	sq_xent_forward_backward(&g->loss, g->logits, g->logits, g->gold,
-	    (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	sq_xent_forward_backward(&g->loss, g->row_loss, g->logits, g->logits,
+	    g->gold, (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	for (i = 0; i < b->n; i++) {
+		g->sent_loss[i] = 0;
+		for (long r = g->t_first[i]; r < g->t_first[i + 1]; r++)
+			g->sent_loss[i] += g->row_loss[r];
+	}
 	g->n_tok = g->Rt;
 	*n_tok = g->Rt;
 	return g->loss;
@@ -825,8 +842,9 @@ encoder_backward(struct sq_graph *g, const int32_t *src_ids)
 	    g->s_first, site(0, -1, SITE_EMBED));
 }
 
-void
-sq_graph_backward(struct sq_graph *g, float scale)
+/* The backward from g->logits, d(loss)/d(logits) as the caller scaled it. */
+static void
+backward(struct sq_graph *g)
 {
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
@@ -836,8 +854,6 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	int32_t *src_ids;
 
-	/* d(logits): the forward left them for a scale of 1 */
-	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);
@@ -857,4 +873,23 @@ sq_graph_backward(struct sq_graph *g, float scale)
 		    sizeof(int32_t));
 	encoder_backward(g, src_ids);
 	free(src_ids);
+}
+
+void
+sq_graph_backward(struct sq_graph *g, float scale)
+{
+	/* d(logits): the forward left them for a scale of 1 */
+	sq_scale(g->logits, g->Rt * g->m->cfg.tgt_vocab_size, scale, g->pool);
+	backward(g);
+}
+
+void
+sq_graph_backward_each(struct sq_graph *g, const float *scale)
+{
+	long V = g->m->cfg.tgt_vocab_size;
+
+	for (int i = 0; i < g->n; i++)
+		sq_scale(g->logits + g->t_first[i] * V, (g->t_first[i + 1] -
+		    g->t_first[i]) * V, scale[i], g->pool);
+	backward(g);
 }

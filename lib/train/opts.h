@@ -47,6 +47,11 @@ struct sq_train_opts {
 	double label_smoothing, dropout, clip_norm, weight_decay;
 	double beta1, beta2, adam_eps;
 	double scheduled_sampling;	/* the largest mixing probability */
+	int mrt;			/* minimum-risk training */
+	long mrt_samples;		/* candidates drawn per source */
+	double mrt_alpha;		/* Q's sharpness */
+	int mrt_reference;		/* the reference joins each set */
+	double mrt_ce_weight;		/* cross-entropy added to the risk */
 	long seed;
 	long threads;			/* 0: the online cores */
 	/* bookkeeping */
