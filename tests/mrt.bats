@@ -145,6 +145,25 @@ PY
 	awk -v a="$without" -v b="$with" 'BEGIN { exit !(b < a && b > 0) }'
 }
 
+@test "--mrt with validation: the model written is the one of the best validation BLEU" {
+	cd "$BATS_TEST_TMPDIR"
+	# at this rate the best BLEU (step 20) is not at the best loss (35)
+	run -0 --separate-stderr train $(ft) --mrt --lr 0.001 --max-steps 40 \
+	    --valid-src "$TD/valid.src" --valid-tgt "$TD/valid.tgt" \
+	    --valid-every 5 -o v.model
+	awk -F'\t' 'NR > 1 && $9 != "" { print $1, $7, $9 }' v.model.log.tsv
+	# step and BLEU of the best validation BLEU, step of the best loss
+	set -- $(awk -F'\t' 'NR > 1 && $9 != "" {
+	    if (b == "" || $9 > b) { b = $9; bs = $1 }
+	    if (l == "" || $7 < l) { l = $7; ls = $1 } } END { print bs, b, ls }' \
+	    v.model.log.tsv)
+	[ "$1" != "$3" ] || skip "the best BLEU and the best loss coincide"
+	got=$(tokenize -m v.model < "$TD/valid.src" | encode | decode | detok |
+	    bleu -b -w 2 "$TD/valid.tgt")
+	echo "best validation BLEU $2 (step $1), best loss at step $3; the model written: $got"
+	[ "$got" = "$2" ]
+}
+
 @test "--mrt usage errors: alpha 0, with scheduled sampling, bad numbers" {
 	run -2 --separate-stderr train --tsv x.tsv -o m --mrt --mrt-alpha 0
 	[ "${stderr_lines[0]}" = "train: --mrt-alpha 0: the risk would have no gradient" ]
