@@ -736,7 +736,8 @@ mrt_batch(struct trainer *t, struct batch *b, long k, float scale,
 /*
  * Forward and backward over batches [t->batch, k_end) of order.  The
  * objective is the mean loss per target token, or with --mrt the mean
- * risk per pair plus mrt_ce_weight times that; *loss gets its value (not
+ * risk per pair plus mrt_ce_weight times the mean loss per target token
+ * (none when 0: then no cross-entropy pass); *loss gets its value (not
  * finite if the numbers went wrong), *tokens the target positions.
  * Returns 0, or -1 with the error set.
  */
