@@ -5,6 +5,7 @@
                    [--guided-attention LAMBDA [--guided-attention-width G]]
                    [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
+    torch-train.py MODEL SETS --grads OUT --risk ALPHA
     torch-train.py MODEL PAIRS --bench STEPS [--max-tokens N] [--dropout P]
                    [--label-smoothing E] [--threads N] [--seconds S]
                    [--out MODEL2]
@@ -28,6 +29,13 @@ with the guide, "guide" (the penalty, without LAMBDA).  With --adam N, it
 then takes N steps of torch.optim.AdamW on the same batch, each on the
 mean objective per token, and writes the resulting model to MODEL2
 (--out).
+
+--risk is minimum-risk training's objective (train --mrt, lib/train/risk.h,
+Shen et al. 2016): SETS has two more columns, a set number and a cost;
+consecutive lines of one number are a candidate set.  With s_k the log-
+probability of candidate k (no label smoothing), Q = softmax(ALPHA s) over
+its set, the loss is the sum over sets of sum_k Q_k cost_k; OUT gets its
+gradient by autograd, with metadata "loss" (the risk) and "tokens".
 
 --bench is the peer of make bench and of the equal-time quality run: the
 pairs sorted by length and cut into batches of at most --max-tokens padded
@@ -54,15 +62,18 @@ import seqpipe_torch as sq  # noqa: E402
 
 
 def read_pairs(path):
-    pairs = []
+    """The pairs, and for each its (set, cost) when the lines have them."""
+    pairs, sets = [], []
     with open(path) as f:
         for n, line in enumerate(f, 1):
-            src, tgt = line.rstrip("\n").split("\t")
+            src, tgt, *rest = line.rstrip("\n").split("\t")
             pairs.append(([int(x) for x in src.split()],
                           [int(x) for x in tgt.split()]))
+            if rest:
+                sets.append((int(rest[0]), float(rest[1])))
     if not pairs:
         sys.exit("torch-train.py: %s: no pairs" % path)
-    return pairs
+    return pairs, sets
 
 
 def guide_penalty(model, pairs, width):
@@ -85,10 +96,28 @@ def guide_penalty(model, pairs, width):
     return sum((p * w).sum() for p in probs) / (len(layers) * H)
 
 
-def batch_loss(model, pairs, eps, guide=0.0, width=0.2):
-    """The summed label-smoothed cross-entropy and the positions scored;
-    with guide > 0 also the guided-attention penalty (else None), the
-    objective being loss + guide * penalty."""
+def batch_risk(model, pairs, sets, alpha):
+    """The expected risk summed over the candidate sets, and the positions
+    scored."""
+    loss, _, ntok = batch_loss(model, pairs, 0.0, per_pair=True)
+    logp = -loss
+    risk = logp.new_zeros(())
+    i = 0
+    while i < len(pairs):
+        j = i
+        while j < len(pairs) and sets[j][0] == sets[i][0]:
+            j += 1
+        q = torch.softmax(alpha * logp[i:j], 0)
+        cost = torch.tensor([c for _, c in sets[i:j]], dtype=logp.dtype)
+        risk = risk + (q * cost).sum()
+        i = j
+    return risk, ntok
+
+
+def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False):
+    """The summed label-smoothed cross-entropy (per_pair: each pair's, (n))
+    and the positions scored; with guide > 0 also the guided-attention
+    penalty (else None), the objective being loss + guide * penalty."""
     cfg = model.cfg
     n = len(pairs)
     S = max(1, max(len(s) for s, _ in pairs))
@@ -107,7 +136,9 @@ def batch_loss(model, pairs, eps, guide=0.0, width=0.2):
     logp = model.decode_full(tgt_in, mem, src_len)
     loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
                            ignore_index=-100, label_smoothing=eps,
-                           reduction="sum")
+                           reduction="none" if per_pair else "sum")
+    if per_pair:
+        loss = loss.reshape(n, T).sum(1)
     penalty = guide_penalty(model, pairs, width) if guide > 0 else None
     return loss, penalty, int((gold != -100).sum())
 
@@ -187,11 +218,12 @@ def main():
     ap.add_argument("--eps", type=float, default=1e-9)
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--out")
+    ap.add_argument("--risk", type=float)
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     model = sq.load(a.model).train()
-    pairs = read_pairs(a.pairs)
+    pairs, sets = read_pairs(a.pairs)
     params = dict(model.named_parameters())
     if a.bench:
         bench(model, pairs, a)
@@ -202,11 +234,19 @@ def main():
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
     ga, gw = a.guided_attention, a.guided_attention_width
-    loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing, ga, gw)
-    meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
-    if penalty is not None:
-        meta["guide"] = "%.17g" % penalty.item()
-        loss = loss + ga * penalty
+    if a.risk is not None:
+        if len(sets) != len(pairs):
+            sys.exit("torch-train.py: --risk: %s: lines without a set and "
+                     "a cost" % a.pairs)
+        loss, ntok = batch_risk(model, pairs, sets, a.risk)
+        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
+    else:
+        loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
+                                         ga, gw)
+        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
+        if penalty is not None:
+            meta["guide"] = "%.17g" % penalty.item()
+            loss = loss + ga * penalty
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
     sq.write_safetensors(a.grads, grads, meta)

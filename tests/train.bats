@@ -6,38 +6,11 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# A reversal task: lines of 3 to 7 letters from a-h, reversed.  Word-level
-# SentencePiece models (one piece per letter) made by spm_train.
+load reversal
+
 setup_file() {
 	export TD="$BATS_FILE_TMPDIR"
-	"$PY" - "$TD" <<'PY'
-import random, sys
-d = sys.argv[1]
-r = random.Random(5)
-def lines(n):
-    out = []
-    for _ in range(n):
-        w = [r.choice("abcdefgh") for _ in range(r.randint(3, 7))]
-        out.append((" ".join(w), " ".join(reversed(w))))
-    return out
-for name, n in (("train", 3000), ("valid", 40), ("test", 60)):
-    pairs = lines(n)
-    with open("%s/%s.src" % (d, name), "w") as f:
-        f.write("".join(s + "\n" for s, _ in pairs))
-    with open("%s/%s.tgt" % (d, name), "w") as f:
-        f.write("".join(t + "\n" for _, t in pairs))
-PY
-	spm_train --input="$TD/train.src" --model_prefix="$TD/letters" \
-	    --model_type=word --vocab_size=12 --hard_vocab_limit=false \
-	    --pad_id=0 --bos_id=1 --eos_id=2 --unk_id=3 \
-	    --minloglevel=2 > /dev/null 2>&1
-}
-
-tiny() {	# the settings of a tiny model that learns the task fast
-	echo --src-spm "$TD/letters.model" --tgt-spm "$TD/letters.model" \
-	    --d-model 32 --heads 2 --ffn 64 --layers 2 --max-positions 32 \
-	    --max-tokens 400 --lr 0.005 --warmup 100 --dropout 0 \
-	    --label-smoothing 0 --seed 3 -t 1 --progress log
+	reversal_task "$TD"
 }
 
 @test "--dump-config reads back through --config to the same settings" {

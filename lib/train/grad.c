@@ -735,6 +735,7 @@ sq_dropout_add(float *out, const float *x, const float *y, long n, float p,
 
 struct xent_job {
 	float *d;
+	double *row_loss;	/* (M) or NULL */
 	const float *z;
 	const int32_t *y;
 	int32_t *amax;
@@ -792,16 +793,19 @@ xent_part(void *arg, int i, int n)
 		j->count[b] = 0;
 		for (m = lo; m < hi; m++) {
 			long o = (long)m * j->V;
-
-			j->loss[b] += xent_row(j->d + o, j->z + o, j->y[m], j->V,
+			double l = xent_row(j->d + o, j->z + o, j->y[m], j->V,
 			    j->eps, j->scale);
+
+			if (j->row_loss != NULL)
+				j->row_loss[m] = l;
+			j->loss[b] += l;
 			j->count[b] += j->y[m] >= 0;
 		}
 	}
 }
 
 int
-sq_xent_forward_backward(double *loss_sum, float *dlogits,
+sq_xent_forward_backward(double *loss_sum, double *row_loss, float *dlogits,
     const float *logits, const int32_t *target, int M, int V, float eps,
     float scale, struct sq_pool *pool)
 {
@@ -809,7 +813,7 @@ sq_xent_forward_backward(double *loss_sum, float *dlogits,
 	int b, n = 0;
 
 	memset(&j, 0, sizeof(j));
-	j.d = dlogits, j.z = logits, j.y = target;
+	j.d = dlogits, j.row_loss = row_loss, j.z = logits, j.y = target;
 	j.M = M, j.V = V, j.eps = eps, j.scale = scale;
 	j.rows = SQ_MAX(1, (M + LOSS_BLOCKS - 1) / LOSS_BLOCKS);
 	j.nblk = (M + j.rows - 1) / j.rows;

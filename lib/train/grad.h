@@ -219,11 +219,12 @@ void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
  * Rows with a negative target (padding) are ignored: no loss, dlogits 0.
  * dlogits (M, V) is written, not accumulated, and may be logits itself
  * (the gradient then replaces them).  *loss_sum = the sum of loss_m in
- * double (unscaled).  Returns the number of rows not ignored.
+ * double (unscaled); row_loss (M), unless NULL, gets each loss_m (0 for
+ * an ignored row).  Returns the number of rows not ignored.
  */
-int sq_xent_forward_backward(double *loss_sum, float *dlogits,
-    const float *logits, const int32_t *target, int M, int V, float eps,
-    float scale, struct sq_pool *pool);
+int sq_xent_forward_backward(double *loss_sum, double *row_loss,
+    float *dlogits, const float *logits, const int32_t *target, int M,
+    int V, float eps, float scale, struct sq_pool *pool);
 
 /*
  * out (M) = the index of the largest of each row of x (M, V), the first

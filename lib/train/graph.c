@@ -77,6 +77,8 @@ struct sq_graph {
 	const int *src_len;		/* ids, or frames */
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
 	int32_t *gold;		/* (Rt) targets */
+	double *row_loss;	/* (Rt) each position's loss */
+	double *sent_loss;	/* (n) each sentence's, summed */
 	long *s_first, *t_first;	/* (n + 1) first row of each sentence */
 	long *p_ss, *p_tt, *p_ts;	/* (n + 1) probs offsets: H S^2,
 					   H T^2, H T S per sentence */
@@ -145,6 +147,8 @@ sq_graph_free(struct sq_graph *g)
 	free(g->dec);
 	free(g->dec_ids);
 	free(g->gold);
+	free(g->row_loss);
+	free(g->sent_loss);
 	free(g->s_first);
 	free(g->t_first);
 	free(g->p_ss);
@@ -170,6 +174,12 @@ const int32_t *
 sq_graph_argmax(const struct sq_graph *g)
 {
 	return g->argmax;
+}
+
+const double *
+sq_graph_losses(const struct sq_graph *g)
+{
+	return g->sent_loss;
 }
 
 /* ---- planning the arena ---- */
@@ -332,6 +342,8 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->Rt = g->t_first[b->n];
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
+	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
+	g->sent_loss = sq_reallocarray(g->sent_loss, b->n + 1, sizeof(double));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
 		int32_t *gold = g->gold + g->t_first[i];
@@ -683,7 +695,7 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
 	int32_t *src_ids;
-	int V = c->tgt_vocab_size;
+	int i, V = c->tgt_vocab_size;
 
 	if (setup(g, b) < 0)
 		return -1;
@@ -696,8 +708,13 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
 	sq_argmax(g->argmax, g->logits, (int)g->Rt, V, g->pool);
-	sq_xent_forward_backward(&g->loss, g->logits, g->logits, g->gold,
-	    (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	sq_xent_forward_backward(&g->loss, g->row_loss, g->logits, g->logits,
+	    g->gold, (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	for (i = 0; i < b->n; i++) {
+		g->sent_loss[i] = 0;
+		for (long r = g->t_first[i]; r < g->t_first[i + 1]; r++)
+			g->sent_loss[i] += g->row_loss[r];
+	}
 	g->n_tok = g->Rt;
 	*n_tok = g->Rt;
 	return g->loss;
@@ -948,8 +965,9 @@ encoder_backward(struct sq_graph *g, const int32_t *src_ids)
 		    src_ids, g->s_first, site(0, -1, SITE_EMBED));
 }
 
-void
-sq_graph_backward(struct sq_graph *g, float scale)
+/* The backward from g->logits, d(loss)/d(logits) as the caller scaled it. */
+static void
+backward(struct sq_graph *g)
 {
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
@@ -959,9 +977,6 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	int32_t *src_ids;
 
-	g->scale = scale;
-	/* d(logits): the forward left them for a scale of 1 */
-	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);
@@ -976,4 +991,24 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	src_ids = packed_src(g);
 	encoder_backward(g, src_ids);
 	free(src_ids);
+}
+
+void
+sq_graph_backward(struct sq_graph *g, float scale)
+{
+	g->scale = scale;
+	/* d(logits): the forward left them for a scale of 1 */
+	sq_scale(g->logits, g->Rt * g->m->cfg.tgt_vocab_size, scale, g->pool);
+	backward(g);
+}
+
+void
+sq_graph_backward_each(struct sq_graph *g, const float *scale)
+{
+	long V = g->m->cfg.tgt_vocab_size;
+
+	for (int i = 0; i < g->n; i++)
+		sq_scale(g->logits + g->t_first[i] * V, (g->t_first[i + 1] -
+		    g->t_first[i]) * V, scale[i], g->pool);
+	backward(g);
 }

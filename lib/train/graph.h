@@ -101,10 +101,23 @@ double sq_graph_guide(const struct sq_graph *g);
 const int32_t *sq_graph_argmax(const struct sq_graph *g);
 
 /*
+ * Each sentence's part of the last forward's loss, (n) in the batch's
+ * order: with no label smoothing, minus the log-probability of its
+ * target.  Borrowed until the next forward.
+ */
+const double *sq_graph_losses(const struct sq_graph *g);
+
+/*
  * Adds the gradient of scale times the last forward's objective, the
  * loss plus o->guide times sq_graph_guide(), to gm's arrays (accumulates:
- * zero them between updates).
+ * zero them between updates).  Once per forward.
  */
 void sq_graph_backward(struct sq_graph *g, float scale);
+
+/*
+ * The same for the weighted sum of the sentences' losses, scale (n)
+ * the weight of each (minimum-risk training's, train/risk.h).
+ */
+void sq_graph_backward_each(struct sq_graph *g, const float *scale);
 
 #endif

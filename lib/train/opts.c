@@ -86,6 +86,11 @@ static const struct setting {
 	D("scheduled-sampling", scheduled_sampling, "0", 0, 1, "largest probability of feeding the model's own prediction"),
 	D("guided-attention", guided_attention, "0", 0, 1e6, "weight of the guided-attention loss on the cross-attention (0: off)"),
 	D("guided-attention-width", guided_attention_width, "0.2", 1e-3, 100, "width g of its diagonal band"),
+	B("mrt", mrt, "0", "minimum-risk training on sentence BLEU instead of cross-entropy (fine-tunes an --init model)"),
+	L("mrt-samples", mrt_samples, "8", 1, 1024, "--mrt: candidates sampled per source"),
+	D("mrt-alpha", mrt_alpha, "0.005", 0, 1000, "--mrt: sharpness of the model's distribution over the candidates"),
+	B("mrt-reference", mrt_reference, "0", "--mrt: the reference joins each candidate set"),
+	D("mrt-ce-weight", mrt_ce_weight, "0", 0, 1000, "--mrt: weight of the cross-entropy per token added to the risk"),
 	L("seed", seed, "1", 0, 4294967295L, "seed of initialisation, shuffling, dropout"),
 	L("threads", threads, "0", 0, 1024, "threads (0: the online cores) (-t)"),
 	L("save-every", save_every, "1000", 1, 1000000000, "steps between checkpoints"),
@@ -438,6 +443,15 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->max_steps == 0 && o->max_epochs == 0 && o->max_seconds == 0)
 		BAD("--max-steps, --max-epochs and --max-seconds are all 0: "
 		    "training would never end");
+	if (o->mrt && o->mrt_alpha == 0)
+		BAD("--mrt-alpha 0: the risk would have no gradient");
+	if (o->mrt && o->scheduled_sampling > 0)
+		BAD("--mrt and --scheduled-sampling exclude each other");
+	if (o->mrt && frames)
+		BAD("--mrt samples from text sources: not with --src-frames");
+	if (o->mrt && o->guided_attention > 0 && o->mrt_ce_weight == 0)
+		BAD("--guided-attention under --mrt acts through the "
+		    "cross-entropy term: give --mrt-ce-weight");
 	if (o->tie_embeddings && !o->shared_vocab && !frames)
 		BAD("--tie-embeddings needs --shared-vocab (one vocabulary "
 		    "for both sides); give --no-tie-embeddings");

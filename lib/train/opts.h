@@ -53,6 +53,11 @@ struct sq_train_opts {
 	double scheduled_sampling;	/* the largest mixing probability */
 	double guided_attention;	/* lambda of the guide term, 0 off */
 	double guided_attention_width;	/* its g */
+	int mrt;			/* minimum-risk training */
+	long mrt_samples;		/* candidates drawn per source */
+	double mrt_alpha;		/* Q's sharpness */
+	int mrt_reference;		/* the reference joins each set */
+	double mrt_ce_weight;		/* cross-entropy added to the risk */
 	long seed;
 	long threads;			/* 0: the online cores */
 	/* bookkeeping */

@@ -35,6 +35,7 @@
 #include "train/grad.h"
 #include "train/graph.h"
 #include "train/init.h"
+#include "train/mrt.h"
 #include "train/opts.h"
 #include "train/trainer.h"
 #include "train/validate.h"
@@ -62,6 +63,7 @@ struct trainer {
 	struct sq_corpus *train, *valid;
 	struct sq_pool *pool;
 	struct sq_graph *graph;
+	struct sq_mrt *mrt;		/* with --mrt */
 	char *options;			/* the settings as a config file */
 	char ckpt[4096], best_path[4096], log_path[4096];
 	FILE *log;
@@ -69,7 +71,8 @@ struct trainer {
 	long step, epoch, batch;	/* the next batch: (epoch, batch) */
 	long saved;			/* step of the last checkpoint, -1 */
 	long max_steps;			/* planned, 0 if unknown */
-	double best;			/* valid loss, INFINITY: none yet */
+	double best;			/* valid loss (with --mrt, -BLEU),
+					   INFINITY: none yet */
 	long bad;			/* validations without progress */
 	double t0;			/* when this run started */
 	long step0;			/* the step this run started at */
@@ -857,21 +860,44 @@ sample_inputs(struct trainer *t, struct batch *b, double p)
 }
 
 /*
- * Forward and backward over batches [t->batch, k_end) of order, the
- * gradients scaled to the mean per target token; *loss gets the summed
- * loss (not finite if the numbers went wrong), *guide the summed
- * guided-attention penalty.  Returns 0, or -1 with the error set.
+ * The risk of batch b (train/mrt.h), its gradient scaled by scale, into
+ * *risk.  The draws differ from update to update and from batch to batch
+ * of an update (b is batch k of the update's).  0, or -1 with the error
+ * set.
+ */
+static int
+mrt_batch(struct trainer *t, struct batch *b, long k, float scale,
+    double *risk)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_mrt_opts mo = {(int)o->mrt_samples, o->mrt_alpha,
+	    o->mrt_reference, 0, (uint64_t)k << 32, {0, (float)o->dropout,
+	    (uint64_t)o->seed, (uint64_t)t->step, 0, 0}};
+
+	mo.seed = (uint64_t)o->seed * 0x2545F4914F6CDD1Dull ^
+	    ((uint64_t)t->step + 1) * 0x9E3779B97F4A7C15ull;
+	return (*risk = sq_mrt_step(t->mrt, &b->p, &mo, scale)) < 0 ? -1 : 0;
+}
+
+/*
+ * Forward and backward over batches [t->batch, k_end) of order.  The
+ * objective is the mean loss per target token, or with --mrt the mean
+ * risk per pair plus mrt_ce_weight times the mean loss per target token
+ * (none when 0: then no cross-entropy pass); *loss gets its value (not
+ * finite if the numbers went wrong), *guide the summed guided-attention
+ * penalty of the cross-entropy passes, *tokens the target positions.
+ * Returns 0, or -1 with the error set.
  */
 static int
 accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
-    double *loss_sum, double *guide, long *tokens)
+    double *loss, double *guide, long *tokens)
 {
 	const struct sq_train_opts *o = t->o;
 	struct sq_graph_opts go = {(float)o->label_smoothing,
 	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step,
 	    (float)o->guided_attention, (float)o->guided_attention_width};
-	double loss = 0, p_ss = 0;
-	long k, total = 0, tok;
+	double xent = 0, risk = 0, p_ss = 0, ce = o->mrt ? o->mrt_ce_weight : 1;
+	long k, total = 0, pairs = 0, tok;
 	int n;
 
 	if (o->scheduled_sampling > 0 && t->max_steps > 0)
@@ -880,6 +906,7 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 	for (k = t->batch; k < k_end; k++) {
 		const long *idx = sq_batches_get(order, k, &n);
 
+		pairs += n;
 		for (int i = 0; i < n; i++) {
 			int len;
 
@@ -890,20 +917,33 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 	for (k = t->batch; k < k_end; k++) {
 		const long *idx = sq_batches_get(order, k, &n);
 		struct batch b = {0};
-		double l;
+		double l, r;
 
 		batch_fill(&b, t->train, idx, n);
-		if ((p_ss > 0 && sample_inputs(t, &b, p_ss) < 0) ||
-		    (l = sq_graph_forward(t->graph, &b.p, &go, &tok)) < 0) {
-			batch_free(&b);
-			return -1;
+		if (o->mrt) {
+			if (mrt_batch(t, &b, k - t->batch,
+			    (float)(1.0 / (double)pairs), &r) < 0) {
+				batch_free(&b);
+				return -1;
+			}
+			risk += r;
 		}
-		sq_graph_backward(t->graph, (float)(1.0 / (double)total));
-		loss += l;
-		*guide += sq_graph_guide(t->graph);
+		if (ce > 0) {
+			if ((p_ss > 0 && sample_inputs(t, &b, p_ss) < 0) ||
+			    (l = sq_graph_forward(t->graph, &b.p, &go,
+			    &tok)) < 0) {
+				batch_free(&b);
+				return -1;
+			}
+			sq_graph_backward(t->graph, (float)(ce / (double)total));
+			xent += l;
+			*guide += sq_graph_guide(t->graph);
+		}
 		batch_free(&b);
 	}
-	*loss_sum = loss;
+	*loss = ce * xent / (double)total;
+	if (o->mrt)
+		*loss += risk / (double)pairs;
 	*tokens = total;
 	return 0;
 }
@@ -934,7 +974,7 @@ log_line(struct trainer *t, const struct sq_train_report *r)
 static int
 validate(struct trainer *t, struct sq_train_report *r)
 {
-	double vl, bleu = -1;
+	double vl, bleu = -1, crit;
 
 	if (t->valid == NULL)
 		return 0;
@@ -947,9 +987,11 @@ validate(struct trainer *t, struct sq_train_report *r)
 	r->valid_loss = vl;
 	r->valid_ppl = exp(vl);
 	r->valid_bleu = bleu;
-	r->best = vl < t->best;
+	/* fine-tuning for BLEU: the best model is the best by BLEU */
+	crit = t->o->mrt && bleu >= 0 ? -bleu : vl;
+	r->best = crit < t->best;
 	if (r->best) {
-		t->best = vl;
+		t->best = crit;
 		t->bad = 0;
 		if (save_model(t, t->m, t->best_path, NULL) < 0)
 			return -1;
@@ -993,7 +1035,7 @@ run(struct trainer *t)
 		while (t->batch < count) {
 			long k_end = SQ_MIN(count, t->batch + o->update_freq);
 			long tokens = 0;
-			double loss, guide = 0, norm, lr;
+			double loss, guide = 0, norm, lr; /* loss: the update's mean */
 			int last, timed_out;
 
 			if (o->max_steps > 0 && t->step >= o->max_steps) {
@@ -1039,7 +1081,7 @@ run(struct trainer *t)
 			    t->gm->owned, n, lr, o->beta1, o->beta2,
 			    o->adam_eps, o->weight_decay, t->step, t->pool);
 			t->batch = k_end;
-			t->loss_acc += loss;
+			t->loss_acc += loss * (double)tokens;
 			t->guide_acc += guide;
 			t->tok_acc += tokens;
 			t->tok_run += tokens;
@@ -1086,9 +1128,10 @@ run(struct trainer *t)
 				return -1;
 			}
 			if (o->patience > 0 && t->bad >= o->patience) {
-				note(t, "step %ld: no better validation loss "
+				note(t, "step %ld: no better validation %s "
 				    "in %ld validations: stopping", t->step,
-				    t->bad);
+				    o->mrt && o->valid_bleu_lines > 0 ? "BLEU" :
+				    "loss", t->bad);
 				sq_batches_free(order);
 				return 0;
 			}
@@ -1135,6 +1178,7 @@ finish(struct trainer *t)
 static void
 trainer_free(struct trainer *t)
 {
+	sq_mrt_free(t->mrt);
 	sq_graph_free(t->graph);
 	sq_pool_free(t->pool);
 	sq_corpus_free(t->train);
@@ -1238,6 +1282,8 @@ sq_train(const struct sq_train_opts *o, int threads,
 	    "validation data")) == NULL)
 		goto out;
 	t.graph = sq_graph_new(t.m, t.gm, t.pool);
+	if (o->mrt)
+		t.mrt = sq_mrt_new(t.m, t.graph, t.pool, t.sp_tgt);
 	t.max_steps = plan_steps(&t);
 	if (run(&t) < 0 || finish(&t) < 0)
 		goto out;

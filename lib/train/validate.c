@@ -66,25 +66,6 @@ sq_validate_loss(struct sq_graph *g, const struct sq_corpus *c,
 	return tok > 0 ? nll / (double)tok : 0;
 }
 
-/* The statistics of hypothesis text hyp against reference text ref. */
-static void
-segment_stats(struct sq_bleu *b, struct sq_bleu_stats *st, const char *hyp,
-    size_t hyp_len, const char *ref, size_t ref_len)
-{
-	struct sq_bleu_ustr h = {0}, r = {0};
-	struct sq_bleu_uspan hs, rs;
-	size_t bad;
-
-	/* SentencePiece's output is valid UTF-8; a failure leaves a prefix */
-	sq_bleu_utf8_decode(&h, hyp, hyp_len, &bad);
-	sq_bleu_utf8_decode(&r, ref, ref_len, &bad);
-	hs = (struct sq_bleu_uspan){h.c, h.n};
-	rs = (struct sq_bleu_uspan){r.c, r.n};
-	sq_bleu_segment(b, st, hs, &rs, 1);
-	sq_bleu_ustr_free(&h);
-	sq_bleu_ustr_free(&r);
-}
-
 double
 sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
     const struct sq_corpus *c, long n, struct sq_spm *tgt)
@@ -138,7 +119,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 				free(hyp);
 				goto out;
 			}
-			segment_stats(bleu, &st, hyp, hl, r, rl);
+			sq_bleu_segment_text(bleu, &st, hyp, hl, r, rl);
 			free(hyp);
 			sq_bleu_add(&total, &st);
 		}

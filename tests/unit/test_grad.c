@@ -726,7 +726,7 @@ test_xent(struct sq_pool **pools)
 	c.z = to_double(z, n), c.y = y, c.M = M, c.V = V;
 	for (eps = 0.0; eps <= 0.1; eps += 0.1) {
 		c.eps = (float)eps;
-		cnt = sq_xent_forward_backward(&loss, d, z, y, M, V, (float)eps,
+		cnt = sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, (float)eps,
 		    1.0f, NULL);
 		fd_grad(num, c.z, n, xent_loss, &c);
 		snprintf(what, sizeof(what), "xent eps=%.1f dlogits", eps);
@@ -737,13 +737,29 @@ test_xent(struct sq_pool **pools)
 	}
 	/* scale, and dlogits aliasing logits */
 	memcpy(za, z, n * sizeof(float));
-	sq_xent_forward_backward(&loss, d, z, y, M, V, 0.1f, 0.25f, NULL);
-	sq_xent_forward_backward(&loss2, za, za, y, M, V, 0.1f, 0.25f, NULL);
+	sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, 0.1f, 0.25f, NULL);
+	sq_xent_forward_backward(&loss2, NULL, za, za, y, M, V, 0.1f, 0.25f, NULL);
 	good = same(d, za, n) && loss == loss2;
 	for (m = 0; m < n; m++)
 		good &= fabs(d[m] - 0.25 * num[m]) < 1e-6;
 	ok(good, "xent: scale multiplies dlogits, in place gives the same bits");
 	ok(d[V] == 0 && d[2 * V - 1] == 0, "xent: an ignored row gets dlogits 0");
+	{	/* each row's own loss, 0 for an ignored one, summing to the whole */
+		double rl[5], sum = 0;
+		struct xent one = c;
+
+		sq_xent_forward_backward(&loss, rl, d, z, y, M, V, 0.1f, 1.0f,
+		    NULL);
+		one.M = 1, one.eps = 0.1f;
+		good = 1;
+		for (m = 0; m < M; m++) {
+			one.z = c.z + (long)m * V, one.y = y + m;
+			good &= fabs(rl[m] - xent_loss(&one)) < 1e-6;
+			sum += rl[m];
+		}
+		ok(good && rl[1] == 0 && fabs(sum - loss) < 1e-9 * loss,
+		    "xent: row losses are each row's, and sum to the loss");
+	}
 	sq_argmax(am, z, M, V, NULL);
 	good = 1;
 	for (m = 0; m < M; m++)
@@ -767,7 +783,7 @@ test_xent(struct sq_pool **pools)
 		good = 1;
 		for (t = 0; t < 3; t++) {
 			db[t] = zeros(nb);
-			cnt = sq_xent_forward_backward(&lb[t], db[t], zb, yb, Mb, Vb,
+			cnt = sq_xent_forward_backward(&lb[t], NULL, db[t], zb, yb, Mb, Vb,
 			    0.1f, 0.5f, pools[t]);
 			sq_argmax(amb[t], zb, Mb, Vb, pools[t]);
 			if (t > 0)
@@ -1073,7 +1089,7 @@ dump_xent(FILE *f)
 	for (m = 0; m < M; m++)
 		if (fscanf(f, "%" SCNd32, &y[m]) != 1 || y[m] >= V)
 			sq_die("bad target %d", m);
-	cnt = sq_xent_forward_backward(&loss, d, z, y, M, V, eps, 1.0f, NULL);
+	cnt = sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, eps, 1.0f, NULL);
 	printf("%.17g %d\n", loss, cnt);
 	for (i = 0; i < (long)M * V; i++)
 		printf("%.9g\n", d[i]);
