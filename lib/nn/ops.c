@@ -1,8 +1,9 @@
 /*
  * ops: Transformer kernels over float arrays (see ops.h), after llm.c's
  * layer functions.  The fast paths are plain C written for the compiler to
- * vectorize (configure builds with -march=native) plus CBLAS for the
- * products; each has a float32 reference path kept deliberately naive.
+ * vectorize (the hot ones SQ_HOT: a variant per instruction set, chosen
+ * when the program starts; see nn/vec.h) plus CBLAS for the products;
+ * each has a float32 reference path kept deliberately naive.
  *
  * Dimension letters, used in every shape comment of the engine:
  *   B batch (sentences)   S source length   T target length
@@ -77,7 +78,7 @@ sq_ops_blas_core(void)
 #define FEW_ROWS 8
 #define ROW_LANES 16
 
-static void
+SQ_HOT static void
 linear_rows4(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
 {
@@ -206,7 +207,7 @@ sq_linear_ref(float *out, const float *inp, const float *w,
 
 /* ---- element-wise ---- */
 
-void
+SQ_HOT void
 sq_add(float *x, const float *y, long n)
 {
 	long i;
@@ -215,7 +216,7 @@ sq_add(float *x, const float *y, long n)
 		x[i] += y[i];
 }
 
-static void
+SQ_HOT static void
 activate(float *x, long n, int act)
 {
 	long i;
@@ -247,7 +248,7 @@ sq_activate_ref(float *x, long n, int act)
 
 /* ---- normalisation ---- */
 
-static void
+SQ_HOT static void
 layernorm(float *out, const float *inp, const float *g, const float *b,
     int M, int D, float eps)
 {
@@ -288,7 +289,7 @@ sq_layernorm_ref(float *out, const float *inp, const float *g,
 	}
 }
 
-static void
+SQ_HOT static void
 logsoftmax(float *x, int M, int V)
 {
 	int i, v;
@@ -417,7 +418,7 @@ sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
 
 /* ---- attention ---- */
 
-void
+SQ_HOT void
 sq_attend(float *out, float *probs, float *scratch, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H)
 {
