@@ -25,7 +25,7 @@
 #define USAGE "[-qv] [-k size] [-a alpha] [-n nbest] [-m model] [-t threads]\n" \
 "       [--marian | --no-marian] [--length-norm power|gnmt] [--word-penalty w]\n" \
 "       [--no-repeat-ngram n] [--max-len [a,]b] [--min-len n] [--batch-size n]\n" \
-"       [--batch-tokens n] [--scores] [--text] [file ...]"
+"       [--batch-tokens n] [--dtype t] [--scores] [--text] [file ...]"
 #define HELP \
 "  -k, --beam-size N        hypotheses kept per sentence (default 4)\n" \
 "  -a, --alpha A            length normalisation exponent (default 1)\n" \
@@ -42,6 +42,8 @@
 "      --min-len N          no EOS before N tokens (default 0)\n" \
 "      --batch-size N       sentences decoded together (default 32)\n" \
 "      --batch-tokens N     and at most N source tokens, padding counted (default 0: any)\n" \
+"      --dtype T            weights in f32, f16 or int8 (default: int8 for a\n" \
+"                           model stored in int8, else f32)\n" \
 "      --scores             store each token's log-probability\n" \
 "      --text               write text ids, one line per hypothesis\n" \
 "  -m, --model FILE         the model (default: $SEQPIPE_MODEL, else the stream's)\n" \
@@ -53,7 +55,7 @@
 
 enum {
 	OPT_NORM = 256, OPT_WP, OPT_NGRAM, OPT_MAXLEN, OPT_MINLEN, OPT_BSIZE,
-	OPT_BTOKENS, OPT_SCORES, OPT_TEXT, OPT_MARIAN, OPT_NO_MARIAN
+	OPT_BTOKENS, OPT_DTYPE, OPT_SCORES, OPT_TEXT, OPT_MARIAN, OPT_NO_MARIAN
 };
 
 static const struct option longopts[] = {
@@ -69,6 +71,7 @@ static const struct option longopts[] = {
 	{ "min-len", required_argument, NULL, OPT_MINLEN },
 	{ "batch-size", required_argument, NULL, OPT_BSIZE },
 	{ "batch-tokens", required_argument, NULL, OPT_BTOKENS },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "scores", no_argument, NULL, OPT_SCORES },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "model", required_argument, NULL, 'm' },
@@ -89,6 +92,7 @@ struct opts {
 	int batch_size;
 	long batch_tokens;
 	int scores, text;
+	int dtype;		/* enum sq_weight_dtype */
 	int marian;		/* 1 --marian, 0 --no-marian, -1 as the model */
 	unsigned given;		/* GIVEN_* */
 	struct sq_marian_search ms;	/* if marian is 1 */
@@ -289,6 +293,10 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 			o->batch_tokens = sq_parse_long("--batch-tokens", optarg,
 			    0, 1L << 30);
 			break;
+		case OPT_DTYPE:
+			o->dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
+			break;
 		case OPT_SCORES: o->scores = 1; break;
 		case OPT_TEXT: o->text = 1; break;
 		case 'm': cli->model = optarg; break;
@@ -358,6 +366,7 @@ main(int argc, char *argv[])
 		.maxlen = { 2, 10 },
 		.batch_size = 32,
 		.marian = -1,
+		.dtype = SQ_W_AUTO,
 	};
 	struct sq_cli cli = { 0 };
 	struct sq_engine e = { .in_kind = SQ_STREAM_MEMORY,
@@ -377,6 +386,7 @@ main(int argc, char *argv[])
 	e.paths = argv + optind;
 	e.n_paths = argc - optind;
 	e.mode = o.text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY;
+	e.dtype = o.dtype;
 
 	/* sentences with positions; the empty ones come along uncounted */
 	window = o.batch_size * WINDOW_BATCHES;
