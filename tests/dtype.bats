@@ -22,6 +22,10 @@ setup_file() {
 	done
 }
 
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
 # header FILE: the safetensors header's JSON (standard library only)
 header() {
 	"$PY" -c 'import json, struct, sys
