@@ -3,9 +3,10 @@
 # the hot kernels (SQ_HOT, lib/nn/vec.h; lib/nn/qgemm.c) come in variants
 # for AVX-512, AVX2 and baseline x86-64 chosen when a program starts.
 # Other CPUs are QEMU's user-mode emulation of them (Debian's qemu-user):
-# Haswell (AVX2, no AVX-512) and Conroe (a Core 2: no AVX; QEMU's qemu64 would do but
-# OpenBLAS takes it for an Opteron and runs 3DNow! code QEMU lacks), where
-# a binary built with -march=native on an AVX-512 machine dies of SIGILL.
+# Haswell (AVX2, no AVX-512) and Conroe (a Core 2: no AVX; QEMU's qemu64
+# would do but OpenBLAS takes it for an Opteron and runs 3DNow! code QEMU
+# lacks), where a binary built with -march=native on an AVX-512 machine
+# dies of SIGILL.
 load helper
 load engine
 bats_require_minimum_version 1.5.0
