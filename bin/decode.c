@@ -27,7 +27,7 @@
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
     "[--monotonic w] " \
-    "[--prefix file | --score file] [--text] [file ...]"
+    "[--prefix file | --score file] [--dtype t] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
 "                         the input stream names)\n" \
@@ -46,6 +46,8 @@
 "                         before the last step's focus (default: off)\n" \
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
+"      --dtype T          weights in f32, f16 or int8 (default: int8 for a\n" \
+"                         model stored in int8, else f32)\n" \
 "      --text             write ids as text, one line per sentence\n" \
 "  -q, --quiet            no warning of a --score target cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
@@ -55,7 +57,7 @@
 enum {
 	OPT_BATCH_SIZE = 256, OPT_MAX_LEN, OPT_MIN_LEN, OPT_TEMPERATURE,
 	OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_SCORES, OPT_ALIGNMENT, OPT_NO_UNK,
-	OPT_PREFIX, OPT_SCORE, OPT_TEXT, OPT_MONOTONIC
+	OPT_PREFIX, OPT_SCORE, OPT_DTYPE, OPT_TEXT, OPT_MONOTONIC
 };
 
 static const struct option longopts[] = {
@@ -74,6 +76,7 @@ static const struct option longopts[] = {
 	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "score", required_argument, NULL, OPT_SCORE },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	SQ_CLI_LONGOPTS
 };
@@ -220,7 +223,7 @@ main(int argc, char *argv[])
 	struct decode d = { .batch_size = 32, .o = { .max_len = { 2, 10 } },
 	    .sampler = { .temperature = 1, .top_p = 1 },
 	    .eng = { .in_kind = SQ_STREAM_MEMORY,
-	    .out_kind = SQ_STREAM_TOKENS } };
+	    .out_kind = SQ_STREAM_TOKENS, .dtype = SQ_W_AUTO } };
 	struct sq_record rec;
 	char err[512];
 	int ch, rc;
@@ -277,6 +280,10 @@ main(int argc, char *argv[])
 				    "each other");
 			d.forced_path = optarg;
 			d.o.scoring = ch == OPT_SCORE;
+			break;
+		case OPT_DTYPE:
+			d.eng.dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
 			break;
 		case OPT_TEXT: d.eng.mode = SQ_WRITE_TEXT; break;
 		default: sq_cli_option(&d.cli, ch);

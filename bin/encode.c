@@ -24,13 +24,15 @@
 #include "base/util.h"
 
 #define USAGE "[-qvz] [-m model] [-t threads] [--batch-size n] " \
-    "[--batch-tokens n] [--text] [file ...]"
+    "[--batch-tokens n] [--dtype t] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
 "                         the input stream names)\n" \
 "  -t, --threads N        threads (default: the online cores)\n" \
 "      --batch-size N     sentences per batch (default: 32)\n" \
 "      --batch-tokens N   source positions per batch (default: 4096)\n" \
+"      --dtype T          weights in f32, f16 or int8 (default: int8 for a\n" \
+"                         model stored in int8, else f32)\n" \
 "  -z, --compress         compress the records with zlib\n" \
 "      --text             write the memory records as text lines\n" \
 "  -q, --quiet            no warning of a source cut to the positions\n" \
@@ -38,13 +40,14 @@
 "  -h, --help             print this help and exit\n" \
 "  -V, --version          print the version and exit\n"
 
-enum { OPT_BATCH_SIZE = 256, OPT_BATCH_TOKENS, OPT_TEXT };
+enum { OPT_BATCH_SIZE = 256, OPT_BATCH_TOKENS, OPT_DTYPE, OPT_TEXT };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
 	{ "threads", required_argument, NULL, 't' },
 	{ "batch-size", required_argument, NULL, OPT_BATCH_SIZE },
 	{ "batch-tokens", required_argument, NULL, OPT_BATCH_TOKENS },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "compress", no_argument, NULL, 'z' },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	SQ_CLI_LONGOPTS
@@ -164,7 +167,7 @@ main(int argc, char *argv[])
 {
 	struct encode e = { .batch_size = 32, .batch_tokens = 4096,
 	    .eng = { .in_kind = SQ_STREAM_SOURCE,
-	    .out_kind = SQ_STREAM_MEMORY } };
+	    .out_kind = SQ_STREAM_MEMORY, .dtype = SQ_W_AUTO } };
 	struct sq_record rec;
 	int ch, rc;
 
@@ -183,6 +186,10 @@ main(int argc, char *argv[])
 		case OPT_BATCH_TOKENS:
 			e.batch_tokens = sq_parse_long("--batch-tokens", optarg,
 			    1, INT_MAX);
+			break;
+		case OPT_DTYPE:
+			e.eng.dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
 			break;
 		case 'z': e.eng.mode = SQ_WRITE_ZLIB; break;
 		case OPT_TEXT: e.eng.mode = SQ_WRITE_TEXT; break;

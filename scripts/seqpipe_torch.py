@@ -576,6 +576,15 @@ def set_dropout(model, p):
             m.p = p
 
 
+def dequantize(tensors):
+    """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
+    per row; man/seqpipe-model.5) by the float32 matrix it stands for,
+    scale times int8, rounded as float32 (as seqpipe computes it)."""
+    for name in [k for k, v in tensors.items() if v.dtype == np.int8]:
+        scale = tensors.pop(name + "_scale")
+        tensors[name] = scale[:, None] * tensors[name].astype(np.float32)
+
+
 def load(path):
     """The model in path, in eval mode.  Raises ValueError on a file that
     is not a seqpipe model or whose tensors do not fit its config."""
@@ -583,6 +592,7 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = Seq2Seq(Config.from_metadata(meta))
+    dequantize(tensors)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)

@@ -246,10 +246,8 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
 
-		sq_linear(k, d->packed, w->k.w, w->k.b, (int)sum, D, D,
-		    d->pool);
-		sq_linear(v, d->packed, w->v.w, w->v.b, (int)sum, D, D,
-		    d->pool);
+		sq_linear_layer(k, d->packed, &w->k, (int)sum, D, D, d->pool);
+		sq_linear_layer(v, d->packed, &w->v, (int)sum, D, D, d->pool);
 	}
 	return 0;
 }
@@ -341,28 +339,24 @@ layer(struct sq_decoder *d, int l)
 	const float *in;
 
 	in = sq_sublayer_in(d->h, d->x, &w->self_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
+	sq_linear_layer(d->q, in, &w->self_attn.q, R, D, D, d->pool);
+	sq_linear_layer(k, in, &w->self_attn.k, R, D, D, d->pool);
+	sq_linear_layer(k + (long)d->R_cap * D, in, &w->self_attn.v, R, D, D,
 	    d->pool);
-	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
-	sq_linear(k + (long)d->R_cap * D, in, w->self_attn.v.w,
-	    w->self_attn.v.b, R, D, D, d->pool);
 	attend(d, l, 0);
-	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, d->a, &w->self_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->self_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->cross_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, in, &w->cross_attn.q, R, D, D, d->pool);
 	attend(d, l, 1);
-	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
-	    D, d->pool);
+	sq_linear_layer(d->q, d->a, &w->cross_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->cross_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->final_norm, c, R, d->pool);
-	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
+	sq_linear_layer(d->f, in, &w->fc1, R, D, F, d->pool);
 	sq_activate(d->f, R, F, c->activation, d->pool);
-	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
+	sq_linear_layer(d->q, d->f, &w->fc2, R, F, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
 }
 
@@ -391,7 +385,7 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 			    c->tgt_vocab_size);
 			return -1;
 		}
-		sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
+		sq_embed_mat(d->x + r * D, &m->tgt_embed_q, tokens + r,
 		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
 		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
 		    d->R_cap * D + r * D;
@@ -403,7 +397,7 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 		    d->rows, (int)D, c->layer_norm_eps, d->pool);
 		out = d->h;
 	}
-	sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
+	sq_linear_mat(logp, out, &m->out_proj_q, m->out_bias, d->rows, (int)D,
 	    c->tgt_vocab_size, d->pool);
 	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
 	d->have_align = d->want_align && d->rows > 0;

@@ -183,24 +183,20 @@ layer(struct sq_encoder *e, const struct sq_encoder_layer *L)
 	const float *in;
 
 	in = sq_sublayer_in(e->h, e->x, &L->self_attn_norm, c, R, e->pool);
-	sq_linear(e->q, in, L->self_attn.q.w, L->self_attn.q.b, R, D, D,
-	    e->pool);
-	sq_linear(e->k, in, L->self_attn.k.w, L->self_attn.k.b, R, D, D,
-	    e->pool);
-	sq_linear(e->v, in, L->self_attn.v.w, L->self_attn.v.b, R, D, D,
-	    e->pool);
-	if (R >= 64)
+	sq_linear_layer(e->q, in, &L->self_attn.q, R, D, D, e->pool);
+	sq_linear_layer(e->k, in, &L->self_attn.k, R, D, D, e->pool);
+	sq_linear_layer(e->v, in, &L->self_attn.v, R, D, D, e->pool);
+	if (e->n > 1 && R >= 64)
 		sq_pool_run(e->pool, attn_part, e);
 	else
 		attn_part(e, 0, 1);
-	sq_linear(e->q, e->a, L->self_attn.out.w, L->self_attn.out.b, R, D,
-	    D, e->pool);
+	sq_linear_layer(e->q, e->a, &L->self_attn.out, R, D, D, e->pool);
 	sq_sublayer_out(e->x, e->q, &L->self_attn_norm, c, R, e->pool);
 
 	in = sq_sublayer_in(e->h, e->x, &L->final_norm, c, R, e->pool);
-	sq_linear(e->f, in, L->fc1.w, L->fc1.b, R, D, F, e->pool);
+	sq_linear_layer(e->f, in, &L->fc1, R, D, F, e->pool);
 	sq_activate(e->f, (int)R, F, c->activation, e->pool);
-	sq_linear(e->a, e->f, L->fc2.w, L->fc2.b, R, F, D, e->pool);
+	sq_linear_layer(e->a, e->f, &L->fc2, R, F, D, e->pool);
 	sq_sublayer_out(e->x, e->a, &L->final_norm, c, R, e->pool);
 }
 
@@ -271,8 +267,8 @@ sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
 	}
 	layout(e, n, len);
 	for (i = 0; i < n; i++)
-		sq_embed(e->x + e->first[i] * D, m->src_embed, src[i], e->pe,
-		    c->embed_scale, len[i], D);
+		sq_embed_mat(e->x + e->first[i] * D, &m->src_embed_q, src[i],
+		    e->pe, c->embed_scale, len[i], D);
 	stack(e);
 	return 0;
 }

@@ -14,7 +14,10 @@
  * owned by struct sq_model and valid until sq_model_close().  Weights are
  * float32 (4-byte aligned in the file), stored [out, in] as PyTorch's
  * nn.Linear does; a weight stored as F16 (half the size on disk) is
- * widened to float32 once, at load.  Every linear layer and layer norm has a bias.
+ * widened to float32 once, at load.  The weight matrices may also be
+ * stored as I8 with a float32 scale per row (NAME_scale, (out)), and the
+ * engine computes with them in the dtype sq_model_open_as() is given
+ * (struct sq_mat, nn/weights.h).  Every linear layer and layer norm has a bias.
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
  *   encoder.embed_tokens.weight                 (Vs, D)  input tokens only
@@ -162,9 +165,35 @@ struct sq_config {
 				   all */
 };
 
+/*
+ * The precision the engine multiplies by a weight matrix in (--dtype):
+ * float32, F16, or int8 with a float32 scale per row (symmetric: row r
+ * is scale[r] times its int8s; lib/nn/quant.h).
+ */
+enum sq_weight_dtype {
+	SQ_W_AUTO = -1,		/* to sq_model_open_as(): I8 if the file
+				   stores the matrices so, else F32 */
+	SQ_W_F32, SQ_W_F16, SQ_W_I8
+};
+
+/* "f32", "f16", "int8": their names, as --dtype takes them. */
+#define SQ_W_N 3
+extern const char *const sq_weight_dtype_names[SQ_W_N];
+
+/*
+ * A weight matrix (rows, cols) = (out, in) as the engine reads it: a view
+ * into the file's map or into memory of the model's.
+ */
+struct sq_mat {
+	int dtype;		/* enum sq_weight_dtype */
+	const void *data;	/* (rows, cols): float, F16 bits or int8_t */
+	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
+};
+
 struct sq_linear {
-	const float *w;		/* (out, in) */
+	const float *w;		/* (out, in); NULL if wq is not float32 */
 	const float *b;		/* (out) */
+	struct sq_mat wq;	/* w in the model's engine dtype */
 };
 
 struct sq_norm {
@@ -215,6 +244,10 @@ struct sq_model {
 	struct sq_norm dec_final;
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
+	/* the three above in the engine dtype; src_embed, tgt_embed and
+	   out_proj are NULL if that is not float32 */
+	struct sq_mat src_embed_q, tgt_embed_q, out_proj_q;
+	int dtype;			/* enum sq_weight_dtype of the views */
 
 	const uint8_t *spm_src;		/* serialized SentencePiece model */
 	size_t spm_src_len;
@@ -226,8 +259,11 @@ struct sq_model {
 	struct sq_params *params;	/* the table of the weights, owned */
 	float *owned;			/* (params->total) owned: the weights of
 					   sq_model_new(), or those a file
-					   stores as F16, widened; NULL for a
-					   file of F32 weights */
+					   stores as F16 or I8, widened; NULL
+					   for a file of F32 weights */
+	void *q_owned;			/* the engine views that the dtype
+					   asked for made (lib/nn/quant.c);
+					   NULL if none */
 
 	struct sq_st *file;		/* the mapped file (nn/safetensors.h),
 					   owned; NULL for sq_model_new() */
@@ -236,10 +272,16 @@ struct sq_model {
 /*
  * Maps and validates the model file at path: header JSON, offsets inside
  * the file and not overlapping, dtypes, every required tensor present with
- * the shape the config implies.  Returns NULL with sq_errstr() set to
+ * the shape the config implies, I8 scales finite and >= 0.  The weight
+ * matrices' views (struct sq_mat) are in dtype (enum sq_weight_dtype;
+ * nn/weights.h says what is converted at load); their float32 fields are
+ * NULL unless dtype is SQ_W_F32.  Returns NULL with sq_errstr() set to
  * "PATH: what (tensor NAME)" on failure.  Caller frees with
  * sq_model_close().
  */
+struct sq_model *sq_model_open_as(const char *path, int dtype);
+
+/* sq_model_open_as(path, SQ_W_F32): every weight as float32. */
 struct sq_model *sq_model_open(const char *path);
 void sq_model_close(struct sq_model *m);
 
@@ -254,11 +296,13 @@ void sq_model_close(struct sq_model *m);
 struct sq_model *sq_model_new(const struct sq_config *c, const char *id);
 
 /*
- * How sq_model_save() writes: the weights as F16 (half the bytes; the
- * loader widens them back), and what a tool stores beside the model in
- * the same file (train's optimizer state and position): float32 vectors
- * named "extra.*", which the loader ignores, and metadata keys that
- * contain a dot.
+ * How sq_model_save() writes: the weights as float32, as F16 (every one:
+ * half the bytes), or as int8 (the weight matrices, each row quantized
+ * with a scale of its own, a quarter of the bytes; the vectors and
+ * learned positions stay float32); and what a tool stores beside the
+ * model in the same file (train's optimizer state and position): float32
+ * vectors named "extra.*", which the loader ignores, and metadata keys
+ * that contain a dot.
  */
 struct sq_extra_tensor {
 	const char *name;
@@ -269,7 +313,7 @@ struct sq_extra_meta {
 	const char *key, *value;
 };
 struct sq_save_opts {
-	int f16;
+	int dtype;		/* SQ_W_F32 (0), SQ_W_F16 or SQ_W_I8 */
 	int n_tensors;
 	const struct sq_extra_tensor *tensors;
 	int n_meta;
@@ -277,15 +321,18 @@ struct sq_save_opts {
 };
 
 /*
- * Writes m to path as a seqpipe model file, atomically: a temporary file
+ * Writes m (its float32 fields set: a model opened as SQ_W_F32) to path
+ * as a seqpipe model file, atomically: a temporary file
  * beside it, fsync'ed, then renamed over path, so a reader never sees a
  * half-written model and a crash leaves the old file.  A path that is
  * not a regular file (a pipe, /dev/stdout, a device) is written in place:
  * renaming over it would replace the device node.  Tensors by falling
- * element size (F32, I32, F16, U8), in the order of m->params, x's (x may
- * be NULL), vocab.* and spm.* within a size;
+ * element size (F32, I32, F16, I8, U8), in the order of m->params (an I8
+ * matrix's scales, NAME_scale, after the F32 ones), x's (x may be NULL),
+ * vocab.* and spm.* within a size;
  * metadata: format, model_id, provenance, every config key, then x's.
- * Returns 0, or -1 with sq_errstr() set (the temporary file removed).
+ * Returns 0, or -1 with sq_errstr() set (the temporary file removed; a
+ * weight that int8 or F16 cannot hold is an error, as nn/weights.h's).
  */
 int sq_model_save(const struct sq_model *m, const char *path,
     const struct sq_save_opts *x);

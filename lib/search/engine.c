@@ -32,25 +32,25 @@ check(struct sq_model *m, const struct sq_reader *r)
 }
 
 /*
- * The model for stream r: path if not NULL (-m or $SEQPIPE_MODEL), else
- * r's header hint; NULL with sq_errstr() set when there is none, it does
+ * The model for stream r, its weights in dtype: path if not NULL (-m or
+ * $SEQPIPE_MODEL), else r's header hint; NULL with sq_errstr() set when there is none, it does
  * not load, or the stream belongs to another model.
  */
 static struct sq_model *
-find_model(const char *path, const struct sq_reader *r)
+find_model(const char *path, int dtype, const struct sq_reader *r)
 {
 	const struct sq_stream_info *info = sq_stream_info(r);
 	struct sq_model *m;
 	char err[1024];
 
 	if (path != NULL)
-		return check(sq_model_open(path), r);
+		return check(sq_model_open_as(path, dtype), r);
 	if (info->model_path[0] == '\0') {
 		sq_seterr("no model: use -m FILE or set SEQPIPE_MODEL (the "
 		    "input names none)");
 		return NULL;
 	}
-	if ((m = sq_model_open(info->model_path)) == NULL) {
+	if ((m = sq_model_open_as(info->model_path, dtype)) == NULL) {
 		snprintf(err, sizeof(err), "%s", sq_errstr());
 		sq_seterr("%s (the model the input names; use -m FILE)", err);
 		return NULL;
@@ -98,7 +98,7 @@ check_source(const struct sq_engine *e)
 static int
 start(struct sq_engine *e)
 {
-	if ((e->m = find_model(e->model_path, e->r)) == NULL)
+	if ((e->m = find_model(e->model_path, e->dtype, e->r)) == NULL)
 		return -1;
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));

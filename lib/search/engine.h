@@ -70,6 +70,9 @@ struct sq_engine {
 				   the model reads */
 	int out_kind;		/* SQ_STREAM_* of the output */
 	int mode;		/* SQ_WRITE_* of the output */
+	int dtype;		/* the weights' enum sq_weight_dtype
+				   (sq_model_open_as()): SQ_W_AUTO unless
+				   --dtype */
 
 	struct sq_model *m;
 	struct sq_pool *pool;

@@ -80,7 +80,7 @@ drop_plane(float *dst, const float *src, const struct attn_job *j, int h)
 	    j->drop->seed, j->drop->stream);
 }
 
-static void
+SQ_HOT static void
 forward_head(struct attn_job *j, int h)
 {
 	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n, lo;
@@ -131,7 +131,7 @@ forward_head(struct attn_job *j, int h)
 	}
 }
 
-static void
+SQ_HOT static void
 backward_head(struct attn_job *j, int h)
 {
 	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n, lo;

@@ -1154,7 +1154,8 @@ run(struct trainer *t)
 static int
 finish(struct trainer *t)
 {
-	struct sq_save_opts so = {t->o->f16, 0, NULL, 0, NULL};
+	struct sq_save_opts so = {t->o->f16 ? SQ_W_F16 : SQ_W_F32, 0, NULL,
+	    0, NULL};
 	struct sq_model *best;
 	int rc, n;
 
