@@ -27,8 +27,8 @@
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
-    "[--nat] [--nat-lengths l] [--prefix file | --score file] [--text] " \
-    "[file ...]"
+    "[--monotonic w] [--nat] [--nat-lengths l] " \
+    "[--prefix file | --score file] [--dtype t] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
 "                         the input stream names)\n" \
@@ -43,11 +43,15 @@
 "      --scores           per-token log-probabilities in the output\n" \
 "      --alignment        cross-attention weights as alignment records\n" \
 "      --no-unk           never output the UNK token\n" \
+"      --monotonic W      monotonic attention: no source position more than W\n" \
+"                         before the last step's focus (default: off)\n" \
 "      --nat              a non-autoregressive model (train --nat): every\n" \
 "                         position at once, for the best of its lengths\n" \
 "      --nat-lengths L    length candidates decoded, the best kept (default: 3)\n" \
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
+"      --dtype T          weights in f32, f16 or int8 (default: int8 for a\n" \
+"                         model stored in int8, else f32)\n" \
 "      --text             write ids as text, one line per sentence\n" \
 "  -q, --quiet            no warning of a --score target cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
@@ -57,7 +61,8 @@
 enum {
 	OPT_BATCH_SIZE = 256, OPT_MAX_LEN, OPT_MIN_LEN, OPT_TEMPERATURE,
 	OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_SCORES, OPT_ALIGNMENT, OPT_NO_UNK,
-	OPT_PREFIX, OPT_SCORE, OPT_TEXT, OPT_NAT, OPT_NAT_LENGTHS
+	OPT_PREFIX, OPT_SCORE, OPT_DTYPE, OPT_TEXT, OPT_MONOTONIC, OPT_NAT,
+	OPT_NAT_LENGTHS
 };
 
 static const struct option longopts[] = {
@@ -73,8 +78,10 @@ static const struct option longopts[] = {
 	{ "scores", no_argument, NULL, OPT_SCORES },
 	{ "alignment", no_argument, NULL, OPT_ALIGNMENT },
 	{ "no-unk", no_argument, NULL, OPT_NO_UNK },
+	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "score", required_argument, NULL, OPT_SCORE },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "nat", no_argument, NULL, OPT_NAT },
 	{ "nat-lengths", required_argument, NULL, OPT_NAT_LENGTHS },
@@ -185,7 +192,7 @@ read_forced(struct decode *d, const struct sq_record *mem,
 			    d->eng.m->cfg.tgt_vocab_size);
 			return -1;
 		}
-	if (mem->n_src == 0 && rec->n_ids > 0) {
+	if (mem->rows == 0 && rec->n_ids > 0) {
 		sq_seterr("%s: record %llu (key %llu): a %s of %u tokens for an "
 		    "empty source, whose only translation is the empty one",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
@@ -211,7 +218,7 @@ add(struct decode *d, const struct sq_record *rec)
 		start(d);
 	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
-	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->src, rec->data,
+	s = sq_greedy_add(d->g, rec->key, rec->rows, rec->src, rec->data,
 	    f.ids, d->forced != NULL ? (int)f.n_ids : -1);
 	/* (an empty source's target is empty and has no step; a --nat
 	   model's target has no EOS) */
@@ -233,7 +240,7 @@ main(int argc, char *argv[])
 	struct decode d = { .batch_size = 32, .o = { .max_len = { 2, 10 } },
 	    .sampler = { .temperature = 1, .top_p = 1 },
 	    .eng = { .in_kind = SQ_STREAM_MEMORY,
-	    .out_kind = SQ_STREAM_TOKENS } };
+	    .out_kind = SQ_STREAM_TOKENS, .dtype = SQ_W_AUTO } };
 	struct sq_record rec;
 	char err[512];
 	int ch, rc, nat = 0, nat_lengths = 3;
@@ -279,12 +286,21 @@ main(int argc, char *argv[])
 		case OPT_SCORES: d.scores = 1; break;
 		case OPT_ALIGNMENT: d.o.alignment = 1; break;
 		case OPT_NO_UNK: d.o.no_unk = 1; break;
+		case OPT_MONOTONIC:
+			d.o.window = sq_parse_long("--monotonic", optarg, 0,
+			    1 << 20);
+			d.o.monotonic = 1;
+			break;
 		case OPT_PREFIX: case OPT_SCORE:
 			if (d.forced_path != NULL)
 				sq_usage_error("--prefix and --score exclude "
 				    "each other");
 			d.forced_path = optarg;
 			d.o.scoring = ch == OPT_SCORE;
+			break;
+		case OPT_DTYPE:
+			d.eng.dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
 			break;
 		case OPT_TEXT: d.eng.mode = SQ_WRITE_TEXT; break;
 		case OPT_NAT: nat = 1; break;
@@ -297,10 +313,10 @@ main(int argc, char *argv[])
 		}
 	if (d.o.scoring && d.o.sampling)
 		sq_usage_error("--score excludes sampling options");
-	if (nat && (d.o.sampling || d.o.alignment || (d.forced_path != NULL &&
-	    !d.o.scoring)))
-		sq_usage_error("--nat excludes sampling, --alignment and "
-		    "--prefix");
+	if (nat && (d.o.sampling || d.o.alignment || d.o.monotonic ||
+	    (d.forced_path != NULL && !d.o.scoring)))
+		sq_usage_error("--nat excludes sampling, --alignment, "
+		    "--monotonic and --prefix");
 	d.o.nat_lengths = nat ? nat_lengths : 0;
 	if (d.o.alignment && d.eng.mode == SQ_WRITE_TEXT)
 		sq_usage_error("--alignment needs a binary output (no --text)");

@@ -23,6 +23,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
   opus          OPUS-MT's shape (Marian's transformer-align as most
                 releases have it): base's sizes with marian's features
                 and a shared vocabulary of 58101
+  frames        input frames: 8-value frames stacked by 3, encoder
+                self-attention within 4 positions, pre-norm, tied output,
+                no source vocabulary
 --d-model and the other size options override the sizes; --spm-source and
 --spm-target set the vocabulary sizes and the special ids from the
 SentencePiece models they embed.  The same CONFIG, options and --seed
@@ -99,6 +102,11 @@ CONFIGS = {
                  tgt_vocab_size=32000, max_positions=1024, tie_src_tgt=1,
                  tie_output=1, shared_vocab=1),
 }
+# a model of feature frames (speech-like input): stacked by 3, windowed
+CONFIGS["frames"] = dict(TINY, input="frames", frame_dim=8, subsample=3,
+                         attention_window=4, src_vocab_size=0, pre_norm=1,
+                         encoder_final_norm=1, decoder_final_norm=1,
+                         tie_output=1)
 # OPUS-MT's shape for benchmarks (opus-mt-en-de: 6+6, d 512, 58101 pieces)
 CONFIGS["opus"] = dict(CONFIGS["marian"], **{k: CONFIGS["base"][k] for k in (
     "d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
@@ -148,11 +156,18 @@ def calibrate_eos(model, seed, rate):
     g = torch.Generator().manual_seed(seed + 1)
     b, t, s = 64, min(32, sq.max_steps(cfg, 32)), 16
     src_len = torch.randint(1, s + 1, (b,), generator=g)
-    src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+    if cfg.input == "frames":
+        n = src_len * cfg.subsample
+        f = torch.randn(b, s * cfg.subsample, cfg.frame_dim, generator=g)
+        f *= (torch.arange(f.shape[1])[None, :] < n[:, None])[..., None]
+        mem, src_len = model.encode_frames(f, n)
+    else:
+        src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+        mem = model.encode(src, src_len)
     tgt = torch.randint(0, cfg.tgt_vocab_size, (b, t), generator=g)
     tgt[tgt == cfg.eos_id] = (cfg.eos_id + 1) % cfg.tgt_vocab_size
     tgt[:, 0] = cfg.decoder_start_id
-    x = model.decoder_hidden(tgt, model.encode(src, src_len), src_len)
+    x = model.decoder_hidden(tgt, mem, src_len)
     x = x.reshape(-1, cfg.d_model)
     w = model.decoder.table() if cfg.tie_output else model.output_projection.weight
     bias = getattr(model.output_projection, "bias", None)

@@ -13,11 +13,12 @@ Contents:
                                                   keys are the file's names
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
+  model.encode_frames(frames, n_frames)           (B, S, D), positions (B,)
   model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
-  model.start(mem, src_len) -> DecoderState       incremental, with cache
-  greedy(model, src, max_len, min_len)            ids (no EOS), score
+  model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
+  greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
   nat_decode(model, src, lengths, ...)            non-autoregressive
-  beam_search(model, src, k, alpha, max_len, min_len, nbest)
+  beam_search(model, src, k, alpha, max_len, min_len, nbest, ..., monotonic)
 
 Used by scripts/make-model.py, scripts/torch-to-seqpipe.py and
 scripts/torch-reference.py; import it with
@@ -156,12 +157,17 @@ def spm_info(blob):
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size", "max_positions",
             "position_offset", "bos_id", "eos_id", "pad_id", "unk_id",
-            "decoder_start_id", "nat_max_offset"]
+            "decoder_start_id", "frame_dim", "subsample", "attention_window",
+            "nat_max_offset"]
 BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
              "tie_src_tgt", "tie_output", "output_bias", "shared_vocab", "nat"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
+INPUTS = ["tokens", "frames"]
+# keys newer than the format, left out of a file at their defaults
+NEWER = {"input": "tokens", "frame_dim": 0, "subsample": 1,
+         "attention_window": 0, "nat": 0, "nat_max_offset": 16}
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
 
@@ -181,7 +187,8 @@ class Config:
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
         self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
-        self.nat, self.nat_max_offset = 0, 16
+        for k, v in NEWER.items():
+            setattr(self, k, v)
         for k in REQUIRED:
             setattr(self, k, None)
         for k, v in kw.items():
@@ -203,6 +210,9 @@ class Config:
         elif key == "positions":
             if value not in POSITIONS:
                 raise ValueError("positions must be one of %s" % POSITIONS)
+        elif key == "input":
+            if value not in INPUTS:
+                raise ValueError("input must be one of %s" % INPUTS)
         else:
             raise ValueError("unknown config key %r" % key)
         setattr(self, key, value)
@@ -218,6 +228,10 @@ class Config:
             self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
         if self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
+        if self.input == "frames" and (self.frame_dim < 1 or self.subsample < 1
+                                       or self.src_vocab_size != 0):
+            raise ValueError("input frames needs frame_dim, subsample >= 1 "
+                             "and src_vocab_size 0")
         return self
 
     @classmethod
@@ -239,6 +253,10 @@ class Config:
             m[k] = repr(float(np.float32(getattr(self, k))))
         m["activation"] = self.activation
         m["positions"] = self.positions
+        m["input"] = self.input
+        for k, v in NEWER.items():
+            if getattr(self, k) == v:
+                del m[k]
         return m
 
 
@@ -276,8 +294,11 @@ def drop(x, module):
 
 class Attention(nn.Module):
     """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
-    heads concatenated, then out_proj.  With no keys the context is 0."""
+    heads concatenated, then out_proj.  With no keys the context is 0.
+    With keep_probs set, the last call's weights (B, H, T, S), before
+    dropout, stay in .probs (for a loss on them: guided attention)."""
     p = 0.0
+    keep_probs = False
 
     def __init__(self, d, h):
         super().__init__()
@@ -304,6 +325,8 @@ class Attention(nn.Module):
         s = s.masked_fill(mask, float("-inf"))
         # a query with every key hidden (an empty source) gets context 0
         w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        if self.keep_probs:
+            self.probs = w
         w = drop(w, self)
         ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
         return self.out_proj(ctx)
@@ -365,9 +388,13 @@ class Stack(nn.Module):
     def __init__(self, cfg, vocab, cross, embed_tokens):
         super().__init__()
         self.cfg = cfg
+        if not cross and cfg.input == "frames":
+            # k stacked frames, projected: W [f_kt; ..; f_kt+k-1] + b
+            self.frame_proj = nn.Linear(cfg.subsample * cfg.frame_dim,
+                                        cfg.d_model)
         # a nat decoder reads source tokens: its table only as the output
-        if embed_tokens is None and not (cross and cfg.nat and
-                                         not cfg.tie_output):
+        elif embed_tokens is None and not (cross and cfg.nat and
+                                           not cfg.tie_output):
             self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
         self._shared = [embed_tokens]    # a list: not a submodule
         if cfg.positions == "learned":
@@ -384,16 +411,31 @@ class Stack(nn.Module):
     def table(self):
         return (self._shared[0] or self).embed_tokens.weight
 
+    def positions(self, n, first_pos):
+        """(n, D): PE[t + first_pos + offset] for t < n."""
+        cfg = self.cfg
+        p = torch.arange(n) + first_pos + cfg.position_offset
+        if n and int(p[-1]) >= cfg.max_positions:
+            raise ValueError("position %d past max_positions %d"
+                             % (int(p[-1]), cfg.max_positions))
+        return (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+
+    def embed_frames(self, frames):
+        """frames (B, N, frame_dim), zero past each utterance's end ->
+        (B, S, D), S = ceil(N / subsample): W [f_kt; ..; f_kt+k-1] + b +
+        PE[t + offset], the last group padded with zero frames."""
+        b, n, dim = frames.shape
+        k = self.cfg.subsample
+        s = -(-n // k)
+        x = F.pad(frames, (0, 0, 0, s * k - n)).reshape(b, s, k * dim)
+        return drop(self.frame_proj(x) + self.positions(s, 0)[None], self)
+
     def embed(self, ids, first_pos, table=None):
         """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset], E
         this side's table unless given (a non-autoregressive decoder reads
         the source's)."""
         cfg = self.cfg
-        p = torch.arange(ids.shape[1]) + first_pos + cfg.position_offset
-        if ids.shape[1] and int(p[-1]) >= cfg.max_positions:
-            raise ValueError("position %d past max_positions %d"
-                             % (int(p[-1]), cfg.max_positions))
-        pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+        pe = self.positions(ids.shape[1], first_pos)
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
         # id -1 (decoder_start_id -1): the zero vector, no gradient
         e = F.embedding(ids.clamp(min=0), self.table() if table is None else
@@ -409,24 +451,53 @@ def key_mask(lengths, s):
     return (torch.arange(s)[None, :] >= lengths[:, None])[:, None, None, :]
 
 
+def encoder_mask(cfg, lengths, s):
+    """key_mask, and with attention_window N the keys j farther than N
+    from the query i: (B, 1, S or 1, S)."""
+    mask = key_mask(lengths, s)
+    if cfg.attention_window > 0:
+        i = torch.arange(s)
+        far = (i[:, None] - i[None, :]).abs() > cfg.attention_window
+        mask = mask | far[None, None]
+    return mask
+
+
 class DecoderState:
     """The incremental decoder of one batch: self-attention key/value cache
-    per layer, cross-attention keys/values computed once from the memory."""
+    per layer, cross-attention keys/values computed once from the memory.
 
-    def __init__(self, model, mem, src_len):
+    monotonic W (None: off), decode(1)'s --monotonic: each step's
+    cross-attention hides the source positions before focus - W, focus
+    being the arg-max (the first) of the previous step's last-layer
+    cross-attention averaged over heads, 0 at first."""
+
+    def __init__(self, model, mem, src_len, monotonic=None):
         dec = model.decoder
         self.model, self.t = model, 0
         self.cross = [l.encoder_attn.kv(mem) for l in dec.layers]
         self.cross_mask = key_mask(src_len, mem.shape[1])
         self.cache = [[None, None] for _ in dec.layers]
+        self.window = monotonic
+        self.focus = torch.zeros(mem.shape[0], dtype=torch.long)
 
     def step(self, tokens):
         """tokens (B,) at position self.t -> (B, Vt) log-probs."""
         dec = self.model.decoder
         x = dec.embed(tokens[:, None], self.t)
         none = torch.zeros(1, 1, 1, self.t + 1, dtype=torch.bool)
+        mask, s = self.cross_mask, self.cross_mask.shape[-1]
+        mono = self.window is not None and s > 0
+        if mono:
+            # the focus never hides every key: at most up to the last one
+            lo = (self.focus - self.window).clamp(max=s - 1)
+            mask = mask | (torch.arange(s)[None, :] < lo[:, None])[:, None, None, :]
+            dec.layers[-1].encoder_attn.keep_probs = True
         for l, c, kv in zip(dec.layers, self.cache, self.cross):
-            x = l(x, none, cache=c, cross_kv=kv, cross_mask=self.cross_mask)
+            x = l(x, none, cache=c, cross_kv=kv, cross_mask=mask)
+        if mono:
+            last = dec.layers[-1].encoder_attn
+            last.keep_probs = False
+            self.focus = torch.argmax(last.probs[:, :, 0].mean(1), dim=-1)
         self.t += 1
         return self.model.logprobs(dec.finish(x))[:, 0]
 
@@ -435,6 +506,7 @@ class DecoderState:
         self.cross = [(k[index], v[index]) for k, v in self.cross]
         self.cross_mask = self.cross_mask[index]
         self.cache = [[k[index], v[index]] for k, v in self.cache]
+        self.focus = self.focus[index]
 
 
 class OutputProjection(nn.Module):
@@ -470,8 +542,16 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src, src_len):
         """src (B, S) long, src_len (B,) -> memory (B, S, D)."""
-        x = self.encoder.embed(src, 0)
-        mask = key_mask(src_len, src.shape[1])
+        return self.encoder_stack(self.encoder.embed(src, 0), src_len)
+
+    def encode_frames(self, frames, n_frames):
+        """frames (B, N, frame_dim) float, zero past each n_frames (B,) ->
+        (memory (B, S, D), positions (B,)), positions ceil(n / subsample)."""
+        rows = -(-n_frames // self.cfg.subsample)
+        return self.encoder_stack(self.encoder.embed_frames(frames), rows), rows
+
+    def encoder_stack(self, x, lengths):
+        mask = encoder_mask(self.cfg, lengths, x.shape[1])
         for l in self.encoder.layers:
             x = l(x, mask)
         return self.encoder.finish(x)
@@ -493,8 +573,8 @@ class Seq2Seq(nn.Module):
             x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
         return self.decoder.finish(x)
 
-    def start(self, mem, src_len):
-        return DecoderState(self, mem, src_len)
+    def start(self, mem, src_len, monotonic=None):
+        return DecoderState(self, mem, src_len, monotonic)
 
     # the non-autoregressive decoder (config nat), man/seqpipe-model.5
 
@@ -536,6 +616,15 @@ def set_dropout(model, p):
             m.p = p
 
 
+def dequantize(tensors):
+    """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
+    per row; man/seqpipe-model.5) by the float32 matrix it stands for,
+    scale times int8, rounded as float32 (as seqpipe computes it)."""
+    for name in [k for k, v in tensors.items() if v.dtype == np.int8]:
+        scale = tensors.pop(name + "_scale")
+        tensors[name] = scale[:, None] * tensors[name].astype(np.float32)
+
+
 def load(path):
     """The model in path, in eval mode.  Raises ValueError on a file that
     is not a seqpipe model or whose tensors do not fit its config."""
@@ -543,6 +632,7 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = Seq2Seq(Config.from_metadata(meta))
+    dequantize(tensors)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)
@@ -578,7 +668,19 @@ def max_steps(cfg, max_len):
     return max(0, min(max_len, cfg.max_positions - cfg.position_offset))
 
 
+def source_len(cfg, src):
+    """The encoder positions of a source: its ids, or its frames'
+    groups of subsample."""
+    return -(-len(src) // cfg.subsample) if cfg.input == "frames" else len(src)
+
+
 def _encode_one(model, src):
+    """src: a list of ids, or with input frames a list of frames (lists
+    of frame_dim floats).  Returns (memory (1, S, D), positions (1,))."""
+    if model.cfg.input == "frames":
+        f = torch.tensor(src, dtype=torch.float32).view(1, len(src),
+                                                        model.cfg.frame_dim)
+        return model.encode_frames(f, torch.tensor([len(src)]))
     ids = torch.tensor([src], dtype=torch.long).view(1, len(src))
     n = torch.tensor([len(src)])
     return model.encode(ids, n), n
@@ -592,15 +694,17 @@ def ban(cfg, lp):
     return lp
 
 
-def greedy(model, src, max_len, min_len=0):
+def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
-    token (EOS forbidden before step min_len); stops after EOS.  Returns
-    (ids without EOS, summed log-prob including EOS's)."""
+    token (EOS forbidden before step min_len); stops after EOS; monotonic
+    attention with window monotonic (None: off).  Returns (ids without
+    EOS, summed log-prob including EOS's); token_lp, a list, gets each
+    step's log-prob."""
     if not src:                         # the empty translation (above)
         return [], 0.0
     cfg = model.cfg
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
         lp = ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -608,6 +712,8 @@ def greedy(model, src, max_len, min_len=0):
             lp[cfg.eos_id] = float("-inf")
         tok = int(torch.argmax(lp))
         score += float(lp[tok])
+        if token_lp is not None:
+            token_lp.append(float(lp[tok]))
         if tok == cfg.eos_id:
             break
         out.append(tok)
@@ -686,7 +792,7 @@ def repeats(ids, n):
 @torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
-                no_repeat_ngram=0):
+                no_repeat_ngram=0, monotonic=None):
     """A straightforward beam search with lib/search/beam.h's rules.  Each step
     extends every live hypothesis by every token and keeps the best
     k - (finished so far) extensions by summed log-prob (Marian's shrinking
@@ -702,14 +808,15 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
     hypothesis; a hypothesis left with no allowed token is finished as it
     stands.  Equal sums go to the earlier row, then the smaller id (a
-    stable sort), so k = 1 gives greedy()'s ids.  An empty source gives
-    the empty translation alone, score 0 (above)."""
+    stable sort), so k = 1 gives greedy()'s ids.  monotonic: the window
+    of monotonic attention (DecoderState), None off.  An empty source
+    gives the empty translation alone, score 0 (above)."""
     if not src:
         return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     live = [([], [], 0.0)]              # ids, token log-probs, sum
     last = torch.tensor([cfg.decoder_start_id])
     finished = []

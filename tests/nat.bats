@@ -130,9 +130,9 @@ same() {
 	echo "5 6 7" | encode -m ar.sq > ar.mem
 	run -1 --separate-stderr decode --nat --text ar.mem
 	[ "$stderr" = "decode: $TD/ar.sq: an autoregressive model (config nat 0): --nat needs a model of train --nat" ]
-	for o in "--temperature 1" "--prefix tgt.ids" --alignment; do
+	for o in "--temperature 1" "--prefix tgt.ids" --alignment "--monotonic 2"; do
 		run -2 --separate-stderr decode --nat $o nat.mem
-		[[ "${stderr_lines[0]}" == "decode: --nat excludes sampling, --alignment and --prefix" ]]
+		[[ "${stderr_lines[0]}" == "decode: --nat excludes sampling, --alignment, --monotonic and --prefix" ]]
 	done
 	run -2 --separate-stderr decode --nat-lengths 0 nat.mem
 	run -2 --separate-stderr train $(tiny) --src train.src --tgt train.tgt \

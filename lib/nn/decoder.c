@@ -58,6 +58,7 @@ struct sq_decoder {
 	int nat;		/* begun by sq_decoder_begin_nat() */
 	int nat_len;		/* its max_len */
 	const int32_t *const *src;	/* (n_sent) its source ids, borrowed */
+	int window;		/* monotonic attention's, < 0 off */
 
 	/*
 	 * One arena, carved for each batch by carve() from the batch's sizes
@@ -70,6 +71,7 @@ struct sq_decoder {
 	long *row_cell;		/* (max(max_src, attention length)) s * D */
 	int *sent, *sent2;	/* (R_cap) sentence of each row */
 	int *seq_first, *seq_len;	/* (R_cap) nat: each row's sequence */
+	int *focus, *focus2;	/* (R_cap) monotonic attention's focus */
 	float *cross;		/* (L, 2, sum S, D) */
 	float *packed;		/* (sum S, D) the memories, packed */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
@@ -96,6 +98,7 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
+	d->window = -1;
 	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
 	    sizeof(float));
 	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
@@ -125,6 +128,12 @@ sq_decoder_set_align(struct sq_decoder *d, int on)
 	d->want_align = on;
 }
 
+void
+sq_decoder_set_monotonic(struct sq_decoder *d, int window)
+{
+	d->window = window;
+}
+
 const float *
 sq_decoder_align(const struct sq_decoder *d, int *S)
 {
@@ -149,8 +158,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	size_t A = SQ_MAX((size_t)attn_len, S);
 	size_t per_thr = A + 1 + H * S;
 	enum {
-		SRC_FIRST, CELL, CELL2, ROW_CELL, SENT, SENT2, SEQ, CROSS, KV,
-		SCRATCH, ATT, ALIGN, N_BUF
+		SRC_FIRST, CELL, CELL2, ROW_CELL, SENT, SENT2, SEQ, FOCUS,
+		FOCUS2, CROSS, KV, SCRATCH, ATT, ALIGN, N_BUF
 	};
 	size_t size[N_BUF] = {
 		[SRC_FIRST] = (n + 1) * sizeof(long),
@@ -160,6 +169,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 		[SENT] = R * sizeof(int),
 		[SENT2] = R * sizeof(int),
 		[SEQ] = 2 * R * sizeof(int),
+		[FOCUS] = R * sizeof(int),
+		[FOCUS2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
 		[SCRATCH] = R * (4 * D + F) * sizeof(float),
@@ -186,6 +197,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	d->sent2 = (int *)(d->arena + off[SENT2]);
 	d->seq_first = (int *)(d->arena + off[SEQ]);
 	d->seq_len = d->seq_first + R;
+	d->focus = (int *)(d->arena + off[FOCUS]);
+	d->focus2 = (int *)(d->arena + off[FOCUS2]);
 	d->cross = (float *)(d->arena + off[CROSS]);
 	d->packed = d->cross + L * 2 * sum_src * D;
 	d->kv = (float *)(d->arena + off[KV]);
@@ -246,6 +259,7 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 	for (i = 0; i < n; i++) {
 		d->src_first[i + 1] = d->src_first[i] + src_len[i];
 		d->sent[i] = i;
+		d->focus[i] = 0;
 	}
 	if (sum == 0)
 		return 0;
@@ -257,10 +271,8 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
 
-		sq_linear(k, d->packed, w->k.w, w->k.b, (int)sum, D, D,
-		    d->pool);
-		sq_linear(v, d->packed, w->v.w, w->v.b, (int)sum, D, D,
-		    d->pool);
+		sq_linear_layer(k, d->packed, &w->k, (int)sum, D, D, d->pool);
+		sq_linear_layer(v, d->packed, &w->v, (int)sum, D, D, d->pool);
 	}
 	return 0;
 }
@@ -293,6 +305,18 @@ sq_decoder_begin_nat(struct sq_decoder *d, int n, const float *const *mem,
 	d->nat_len = max_len;
 	d->src = src;
 	return 0;
+}
+
+/* The index of the largest of x (n), the first on ties; 0 if n is 0. */
+static int
+argmax_first(const float *x, int n)
+{
+	int best = 0, i;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = i;
+	return best;
 }
 
 /* Attention of a share of the rows: self over their prefixes, or cross. */
@@ -333,18 +357,25 @@ attn_part(void *arg, int i, int n)
 			int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
 			const float *k = d->cross + j->l * 2 *
 			    d->cross_rows * D + d->src_first[sn] * D;
-			int keep = d->want_align && j->l == L - 1;
+			int mono = d->window >= 0;
+			int keep = (d->want_align || mono) && j->l == L - 1;
 			float *al = d->align + (long)r * d->max_src;
+			/* monotonic: keys [lo, S) only */
+			int lo = mono ? SQ_MAX(0, SQ_MIN(d->focus[r] -
+			    d->window, S - 1)) : 0;
+			int n = S - lo;
 
 			sq_attend(d->a + r * D, keep ? probs : NULL, soft,
 			    d->q + r * D, k, k + d->cross_rows * D,
-			    d->row_cell, S, (int)D, (int)H);
+			    d->row_cell + lo, n, (int)D, (int)H);
 			if (!keep)
 				continue;
 			memset(al, 0, d->max_src * sizeof(float));
 			for (h = 0; h < H; h++)
-				for (s = 0; s < S; s++)
-					al[s] += probs[h * S + s] / H;
+				for (s = 0; s < n; s++)
+					al[lo + s] += probs[h * n + s] / H;
+			if (mono)
+				d->focus[r] = argmax_first(al, S);
 		}
 	}
 }
@@ -370,28 +401,24 @@ layer(struct sq_decoder *d, int l)
 	const float *in;
 
 	in = sq_sublayer_in(d->h, d->x, &w->self_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
+	sq_linear_layer(d->q, in, &w->self_attn.q, R, D, D, d->pool);
+	sq_linear_layer(k, in, &w->self_attn.k, R, D, D, d->pool);
+	sq_linear_layer(k + (long)d->R_cap * D, in, &w->self_attn.v, R, D, D,
 	    d->pool);
-	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
-	sq_linear(k + (long)d->R_cap * D, in, w->self_attn.v.w,
-	    w->self_attn.v.b, R, D, D, d->pool);
 	attend(d, l, 0);
-	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, d->a, &w->self_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->self_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->cross_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, in, &w->cross_attn.q, R, D, D, d->pool);
 	attend(d, l, 1);
-	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
-	    D, d->pool);
+	sq_linear_layer(d->q, d->a, &w->cross_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->cross_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->final_norm, c, R, d->pool);
-	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
+	sq_linear_layer(d->f, in, &w->fc1, R, D, F, d->pool);
 	sq_activate(d->f, R, F, c->activation, d->pool);
-	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
+	sq_linear_layer(d->q, d->f, &w->fc2, R, F, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
 }
 
@@ -414,8 +441,8 @@ forward(struct sq_decoder *d, float *logp)
 		    d->rows, c->d_model, c->layer_norm_eps, d->pool);
 		out = d->h;
 	}
-	sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, c->d_model,
-	    c->tgt_vocab_size, d->pool);
+	sq_linear_mat(logp, out, &m->out_proj_q, m->out_bias, d->rows,
+	    c->d_model, c->tgt_vocab_size, d->pool);
 	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
 	d->have_align = d->want_align && d->rows > 0;
 }
@@ -449,7 +476,7 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 			    c->tgt_vocab_size);
 			return -1;
 		}
-		sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
+		sq_embed_mat(d->x + r * D, &m->tgt_embed_q, tokens + r,
 		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
 		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
 		    d->R_cap * D + r * D;
@@ -506,8 +533,8 @@ sq_decoder_nat(struct sq_decoder *d, int n, const int *sent, const int *len,
 			d->sent[r] = sn;
 			d->seq_first[r] = r - i;
 			d->seq_len[r] = T;
-			sq_embed(d->x + r * D, m->src_embed, &tok, d->pe + i * D,
-			    c->embed_scale, 1, (int)D);
+			sq_embed_mat(d->x + r * D, &m->src_embed_q, &tok,
+			    d->pe + i * D, c->embed_scale, 1, (int)D);
 		}
 	}
 	d->rows = (int)rows;
@@ -531,7 +558,7 @@ sq_decoder_length(struct sq_decoder *d, float *logp)
 	for (i = 0; i < d->n_sent; i++)
 		sq_mean_rows(d->h + (long)i * D, d->packed + d->src_first[i] * D,
 		    (int)(d->src_first[i + 1] - d->src_first[i]), D);
-	sq_linear(logp, d->h, m->len_pred.w, m->len_pred.b, d->n_sent, D,
+	sq_linear_layer(logp, d->h, &m->len_pred, d->n_sent, D,
 	    sq_nat_classes(c), d->pool);
 	sq_logsoftmax(logp, d->n_sent, sq_nat_classes(c), d->pool);
 	return 0;
@@ -558,9 +585,11 @@ sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
 		memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
 		    (long)parent[r] * d->T_cap, d->t * sizeof(long));
 		d->sent2[r] = d->sent[parent[r]];
+		d->focus2[r] = d->focus[parent[r]];
 	}
 	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
 	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
+	ts = d->focus, d->focus = d->focus2, d->focus2 = ts;
 	d->rows = n;
 	d->have_align = 0;
 	return 0;

@@ -139,6 +139,19 @@ int sq_decoder_select(struct sq_decoder *d, const int *parent, int n);
 void sq_decoder_set_align(struct sq_decoder *d, int on);
 
 /*
+ * Monotonic attention, for tasks whose alignment moves forward (speech,
+ * transliteration): at each step, the cross-attention of every layer and
+ * head of row r sees only the source positions j >= focus_r - window,
+ * focus_r being the arg-max (the first, on ties) of the previous step's
+ * alignment of the row (the last layer's weights averaged over heads, as
+ * sq_decoder_align() gives them), 0 before the first step.  A row
+ * inherits its parent's focus through sq_decoder_select().  window < 0
+ * turns it off (the default): then the decoder computes what it computed
+ * before, bit for bit.  Set it before sq_decoder_begin().
+ */
+void sq_decoder_set_monotonic(struct sq_decoder *d, int window);
+
+/*
  * The last step's alignment: (rows, S) with S the longest source of the
  * batch; row r has the weights of its sentence's src_len positions (they
  * sum to 1) and zeros after them.  Borrowed until the next call on d;

@@ -193,6 +193,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 	}
 	if (kept == 0)
 		return g->n;
+	sq_decoder_set_monotonic(g->dec, g->o.monotonic ? g->o.window : -1);
 	if (sq_decoder_begin(g->dec, kept, g->mem, g->len, kept,
 	    max_steps) < 0)
 		return -1;

@@ -33,6 +33,8 @@ struct sq_greedy_opts {
 	int min_len;		/* no EOS before min_len tokens */
 	int no_unk;		/* never choose UNK */
 	int alignment;		/* keep cross-attention rows */
+	int monotonic;		/* monotonic attention (lib/nn/decoder.h) */
+	int window;		/* its window, with monotonic */
 	int scoring;		/* forced targets are scored, not continued */
 	int sampling;		/* sample with *sampler, else arg-max */
 	int nat_lengths;	/* > 0: non-autoregressive, with this many
