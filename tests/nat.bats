@@ -2,12 +2,13 @@
 # Non-autoregressive models (train --nat, decode --nat; seqpipe-model(5)):
 # decode --nat and its scoring against the PyTorch reference
 # (scripts/torch-reference.py --nat, seqpipe_torch.nat_decode()) on a
-# tiny seeded model; batching and threads change no token; a reversal
-# task learnt to exact outputs through the pipeline, at lengths the
-# predictor chooses or the user forces; --init from an autoregressive
-# model; scripts/nat-distill and scripts/bench-nat; and the refusals.  (The gradients against
-# finite differences and the loss against the engine are
-# tests/unit/test_graph's; one batch against PyTorch is train.bats's.)
+# tiny seeded model, also in int8 and F16 (--dtype); batching and threads
+# change no token; a reversal task learnt to exact outputs through the
+# pipeline, at lengths the predictor chooses or the user forces; --init
+# from an autoregressive model; scripts/nat-distill and scripts/bench-nat;
+# and the refusals.  (The gradients against finite differences and the
+# loss against the engine are tests/unit/test_graph's; one batch against
+# PyTorch is train.bats's.)
 load helper
 bats_require_minimum_version 1.5.0
 
@@ -79,6 +80,22 @@ same() {
 	done
 	# the empty source: no token, score 0
 	sed -n 5p got | grep -qx 'T 4 0 0 |'
+}
+
+@test "decode --nat --dtype int8 and f16: PyTorch's outputs on the weights they stand for" {
+	local d
+	for d in int8 f16; do
+		seqimport -q --dtype $d -o nat.$d nat.sq
+		encode -m nat.$d --dtype $d src.ids |
+		    decode --nat --dtype $d --scores | seqcat > got
+		"$PY" "$SRCDIR/scripts/torch-reference.py" nat.$d src.ids \
+		    --nat want --nat-lengths 3
+		run same got want
+		[ "$status" -eq 0 ] || fail "$d: $output"
+		# the reference tells them apart from float32's
+		decode --nat --scores nat.mem | seqcat > f32
+		run ! same f32 want
+	done
 }
 
 @test "decode --nat --score equals PyTorch's log p(T) + sum log p(y_i)" {
