@@ -247,7 +247,8 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	struct sq_model *m;
 	struct sq_spm *s;
 
-	if (!(m = sq_model_open(path)))
+	/* in the dtype stored: an int8 file is not dequantized for nothing */
+	if (!(m = sq_model_open_as(path, SQ_W_AUTO)))
 		return nullptr;
 	if ((s = sq_spm_model(m, target)))
 		snprintf(id, id_size, "%s", m->model_id);
