@@ -2,7 +2,8 @@
  * decode: memory stream to tokens stream, one hypothesis per sentence
  * (man/decode.1): greedy, sampled (--temperature, --top-k, --top-p,
  * seeded per record key), continuing forced prefixes (--prefix), or
- * scoring given targets (--score), by lib/greedy in batches of
+ * scoring given targets (--score), or a non-autoregressive model's
+ * one-pass decoding (--nat: lib/search/nat_search), by lib/greedy in batches of
  * --batch-size (a partial batch as soon as the input pauses: streaming,
  * lib/search/engine.h).  Checks each memory record and forced record
  * against the model, and writes the hypotheses (and alignments) in input
@@ -26,7 +27,7 @@
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
-    "[--monotonic w] " \
+    "[--monotonic w] [--nat] [--nat-lengths l] " \
     "[--prefix file | --score file] [--dtype t] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
@@ -44,6 +45,9 @@
 "      --no-unk           never output the UNK token\n" \
 "      --monotonic W      monotonic attention: no source position more than W\n" \
 "                         before the last step's focus (default: off)\n" \
+"      --nat              a non-autoregressive model (train --nat): every\n" \
+"                         position at once, for the best of its lengths\n" \
+"      --nat-lengths L    length candidates decoded, the best kept (default: 3)\n" \
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
 "      --dtype T          weights in f32, f16 or int8 (default: int8 for a\n" \
@@ -57,7 +61,8 @@
 enum {
 	OPT_BATCH_SIZE = 256, OPT_MAX_LEN, OPT_MIN_LEN, OPT_TEMPERATURE,
 	OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_SCORES, OPT_ALIGNMENT, OPT_NO_UNK,
-	OPT_PREFIX, OPT_SCORE, OPT_DTYPE, OPT_TEXT, OPT_MONOTONIC
+	OPT_PREFIX, OPT_SCORE, OPT_DTYPE, OPT_TEXT, OPT_MONOTONIC, OPT_NAT,
+	OPT_NAT_LENGTHS
 };
 
 static const struct option longopts[] = {
@@ -78,6 +83,8 @@ static const struct option longopts[] = {
 	{ "score", required_argument, NULL, OPT_SCORE },
 	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "nat", no_argument, NULL, OPT_NAT },
+	{ "nat-lengths", required_argument, NULL, OPT_NAT_LENGTHS },
 	SQ_CLI_LONGOPTS
 };
 
@@ -133,6 +140,14 @@ run_batch(struct decode *d)
 static void
 start(struct decode *d)
 {
+	const struct sq_model *m = d->eng.m;
+
+	if (m->cfg.nat && d->o.nat_lengths == 0)
+		sq_die("%s: a non-autoregressive model (config nat 1): decode "
+		    "it with --nat", m->path);
+	if (!m->cfg.nat && d->o.nat_lengths > 0)
+		sq_die("%s: an autoregressive model (config nat 0): --nat needs "
+		    "a model of train --nat", m->path);
 	d->g = sq_greedy_new(d->eng.m, d->eng.pool, &d->o, d->batch_size);
 	if (d->forced_path != NULL &&
 	    (d->forced = sq_stream_open(d->forced_path, SQ_STREAM_TOKENS)) ==
@@ -203,10 +218,12 @@ add(struct decode *d, const struct sq_record *rec)
 		start(d);
 	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
-	s = sq_greedy_add(d->g, rec->key, rec->rows, rec->data, f.ids,
-	    d->forced != NULL ? (int)f.n_ids : -1);
-	/* (an empty source's target is empty and has no step) */
-	if (d->o.scoring && s->n_src > 0 && s->n_forced + 1 > s->max_steps)
+	s = sq_greedy_add(d->g, rec->key, rec->rows, rec->src, rec->data,
+	    f.ids, d->forced != NULL ? (int)f.n_ids : -1);
+	/* (an empty source's target is empty and has no step; a --nat
+	   model's target has no EOS) */
+	if (d->o.scoring && s->n_src > 0 &&
+	    s->n_forced + (d->o.nat_lengths == 0) > s->max_steps)
 		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "
 		    "tokens, the model has %d positions: scoring the first %d",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
@@ -226,7 +243,7 @@ main(int argc, char *argv[])
 	    .out_kind = SQ_STREAM_TOKENS, .dtype = SQ_W_AUTO } };
 	struct sq_record rec;
 	char err[512];
-	int ch, rc;
+	int ch, rc, nat = 0, nat_lengths = 3;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:t:qvhV", longopts, NULL)) !=
@@ -286,10 +303,21 @@ main(int argc, char *argv[])
 			    sq_weight_dtype_names, SQ_W_N);
 			break;
 		case OPT_TEXT: d.eng.mode = SQ_WRITE_TEXT; break;
+		case OPT_NAT: nat = 1; break;
+		case OPT_NAT_LENGTHS:
+			nat_lengths = sq_parse_long("--nat-lengths", optarg, 1,
+			    64);
+			nat = 1;
+			break;
 		default: sq_cli_option(&d.cli, ch);
 		}
 	if (d.o.scoring && d.o.sampling)
 		sq_usage_error("--score excludes sampling options");
+	if (nat && (d.o.sampling || d.o.alignment || d.o.monotonic ||
+	    (d.forced_path != NULL && !d.o.scoring)))
+		sq_usage_error("--nat excludes sampling, --alignment, "
+		    "--monotonic and --prefix");
+	d.o.nat_lengths = nat ? nat_lengths : 0;
 	if (d.o.alignment && d.eng.mode == SQ_WRITE_TEXT)
 		sq_usage_error("--alignment needs a binary output (no --text)");
 	d.o.sampler = &d.sampler;

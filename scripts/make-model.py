@@ -15,6 +15,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 sinusoidal_half_hf, layer_norm_eps 1e-6
   untied        vocabularies 160 and 112, nothing tied, learned positions
                 starting at 2, embed_scale 1
+  nat           non-autoregressive (config nat, nat_max_offset 4):
+                pre-norm, GELU, a final norm on the decoder, output bias,
+                untied's vocabularies and positions
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
                 shared vocabulary 32000, everything tied
   opus          OPUS-MT's shape (Marian's transformer-align as most
@@ -87,6 +90,12 @@ CONFIGS = {
     # at 2 (fairseq's padding_idx + 1), no embedding scale
     "untied": dict(TINY, positions="learned", position_offset=2,
                    embed_scale=1.0, src_vocab_size=160, tgt_vocab_size=112),
+    # non-autoregressive, untied: the decoder's copies must come from
+    # the source table and its positions from the decoder's
+    "nat": dict(TINY, pre_norm=1, decoder_final_norm=1, activation="gelu",
+                output_bias=1, positions="learned", position_offset=2,
+                src_vocab_size=160, tgt_vocab_size=112, nat=1,
+                nat_max_offset=4),
     # Transformer-base for benchmarks (paper sizes, 32k shared vocabulary)
     "base": dict(d_model=512, n_heads=8, d_ff=2048, encoder_layers=6,
                  decoder_layers=6, src_vocab_size=32000,
@@ -251,7 +260,8 @@ def make(a, name, output):
     torch.manual_seed(a.seed)
     model = sq.Seq2Seq(cfg)
     randomize(model, a.seed, a.gain)
-    calibrate_eos(model.eval(), a.seed, a.eos_rate)
+    if not cfg.nat:     # a nat model's outputs never hold EOS
+        calibrate_eos(model.eval(), a.seed, a.eos_rate)
     desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_rate,
                        [hashlib.sha256(b).hexdigest() for b in spm.values()]],
                       sort_keys=True)

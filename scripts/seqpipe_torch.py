@@ -17,6 +17,7 @@ Contents:
   model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
   model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
   greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
+  nat_decode(model, src, lengths, ...)            non-autoregressive
   beam_search(model, src, k, alpha, max_len, min_len, nbest, ..., monotonic)
 
 Used by scripts/make-model.py, scripts/torch-to-seqpipe.py and
@@ -156,16 +157,17 @@ def spm_info(blob):
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size", "max_positions",
             "position_offset", "bos_id", "eos_id", "pad_id", "unk_id",
-            "decoder_start_id", "frame_dim", "subsample", "attention_window"]
+            "decoder_start_id", "frame_dim", "subsample", "attention_window",
+            "nat_max_offset"]
 BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
-             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab"]
+             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab", "nat"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
 INPUTS = ["tokens", "frames"]
 # keys newer than the format, left out of a file at their defaults
 NEWER = {"input": "tokens", "frame_dim": 0, "subsample": 1,
-         "attention_window": 0}
+         "attention_window": 0, "nat": 0, "nat_max_offset": 16}
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
 
@@ -390,7 +392,9 @@ class Stack(nn.Module):
             # k stacked frames, projected: W [f_kt; ..; f_kt+k-1] + b
             self.frame_proj = nn.Linear(cfg.subsample * cfg.frame_dim,
                                         cfg.d_model)
-        elif embed_tokens is None:
+        # a nat decoder reads source tokens: its table only as the output
+        elif embed_tokens is None and not (cross and cfg.nat and
+                                           not cfg.tie_output):
             self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
         self._shared = [embed_tokens]    # a list: not a submodule
         if cfg.positions == "learned":
@@ -426,13 +430,16 @@ class Stack(nn.Module):
         x = F.pad(frames, (0, 0, 0, s * k - n)).reshape(b, s, k * dim)
         return drop(self.frame_proj(x) + self.positions(s, 0)[None], self)
 
-    def embed(self, ids, first_pos):
-        """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset]."""
+    def embed(self, ids, first_pos, table=None):
+        """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset], E
+        this side's table unless given (a non-autoregressive decoder reads
+        the source's)."""
         cfg = self.cfg
         pe = self.positions(ids.shape[1], first_pos)
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
         # id -1 (decoder_start_id -1): the zero vector, no gradient
-        e = F.embedding(ids.clamp(min=0), self.table()) * (ids >= 0)[..., None]
+        e = F.embedding(ids.clamp(min=0), self.table() if table is None else
+                        table) * (ids >= 0)[..., None]
         return drop(e * scale + pe[None], self)
 
     def finish(self, x):
@@ -523,6 +530,9 @@ class Seq2Seq(nn.Module):
         self.decoder = Stack(cfg, cfg.tgt_vocab_size, True,
                              self.encoder if cfg.tie_src_tgt else None)
         self.output_projection = OutputProjection(cfg)
+        if cfg.nat:
+            self.length_predictor = nn.Linear(cfg.d_model,
+                                              2 * cfg.nat_max_offset + 1)
 
     def logprobs(self, x):
         """x (B, T, D) -> (B, T, Vt) log_softmax(x W^T + b)."""
@@ -565,6 +575,36 @@ class Seq2Seq(nn.Module):
 
     def start(self, mem, src_len, monotonic=None):
         return DecoderState(self, mem, src_len, monotonic)
+
+    # the non-autoregressive decoder (config nat), man/seqpipe-model.5
+
+    def length_logprobs(self, mem, src_len):
+        """(B, 2K+1) log-probs of the length classes: log_softmax of the
+        length predictor over the mean of each memory's src_len rows."""
+        keep = (torch.arange(mem.shape[1])[None, :] < src_len[:, None])
+        pooled = (mem * keep[..., None]).sum(1) / src_len[:, None]
+        return torch.log_softmax(self.length_predictor(pooled), dim=-1)
+
+    def length_class(self, tgt_len, src_len):
+        """The class of target length T: clamp(T - S, -K, K) + K."""
+        k = self.cfg.nat_max_offset
+        return (tgt_len - src_len).clamp(-k, k) + k
+
+    def decode_nat(self, src, src_len, tgt_len, mem):
+        """All positions at once: src (B, S), tgt_len (B,) -> (B, T, Vt)
+        log-probs, T = max(tgt_len); position i of sentence b reads the
+        source token src[b, floor(i S_b / T_b)] (uniform copy) with the
+        decoder's position i, and attends to every position < T_b."""
+        t = int(tgt_len.max()) if len(tgt_len) else 0
+        i = torch.arange(t)[None, :]
+        j = (i * src_len[:, None]) // tgt_len.clamp(min=1)[:, None]
+        ids = src.gather(1, j.clamp(max=src.shape[1] - 1))
+        x = self.decoder.embed(ids, 0, table=self.encoder.table())
+        self_mask = key_mask(tgt_len, t)
+        cmask = key_mask(src_len, mem.shape[1])
+        for l in self.decoder.layers:
+            x = l(x, self_mask, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
+        return self.logprobs(self.decoder.finish(x))
 
 
 def set_dropout(model, p):
@@ -678,6 +718,55 @@ def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
             break
         out.append(tok)
     return out, score
+
+
+@torch.no_grad()
+def nat_decode(model, src, lengths=1, max_len=100, min_len=0, no_unk=False,
+               target=None):
+    """decode --nat: the lengths T in [max(1, min_len), max_len] (capped by
+    the positions) ranked by the length predictor (log-prob of their
+    class, then |T - S|, then T), the first `lengths` of them each decoded
+    in one pass (per position the arg-max token, never pad, BOS, EOS, nor
+    UNK with no_unk), and the candidate of the best (log p(T) + sum of the
+    token log-probs) / T kept (the first on ties).  With target (a list of ids), that target is
+    scored instead.  Returns (ids, log p(T) + sum of the token log-probs,
+    token log-probs); an empty source gives ([], 0.0, [])."""
+    if not src:
+        return [], 0.0, []
+    cfg = model.cfg
+    mem, n = _encode_one(model, src)
+    lp_len = model.length_logprobs(mem, n)[0]
+    s = len(src)
+
+    def len_lp(t):
+        return float(lp_len[int(model.length_class(torch.tensor(t), s))])
+
+    if target is not None:
+        cands = [min(len(target), max_steps(cfg, len(target)))]
+    else:
+        hi = max_steps(cfg, max_len)
+        if hi < 1:                      # no position allowed
+            return [], 0.0, []
+        lo = min(max(1, min_len), hi)
+        cands = sorted(range(lo, hi + 1),
+                       key=lambda t: (-len_lp(t), abs(t - s), t))[:lengths]
+    best = None
+    for t in cands:
+        lp = model.decode_nat(torch.tensor([src]), n, torch.tensor([t]), mem)[0]
+        if target is not None:
+            ids = target[:t]
+        else:
+            pick = lp.clone()
+            for b in (cfg.pad_id, cfg.bos_id, cfg.eos_id,
+                      cfg.unk_id if no_unk else -1):
+                if b >= 0:
+                    pick[:, b] = float("-inf")
+            ids = [int(x) for x in torch.argmax(pick, dim=-1)]
+        tok = [float(lp[i, y]) for i, y in enumerate(ids)]
+        score = len_lp(t) + sum(tok)
+        if best is None or score / max(t, 1) > best[0]:
+            best = (score / max(t, 1), ids, score, tok)
+    return best[1], best[2], best[3]
 
 
 def length_penalty(length, alpha, gnmt=False):

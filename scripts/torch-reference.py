@@ -28,6 +28,10 @@ with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
   --beam FILE       T key rank score ids... | s...   beam search n-best
                     (score: the normalised score)
   --beam-ids FILE   the ids alone, one line per hypothesis
+  --nat FILE        T key 0 score ids... | s...   a non-autoregressive
+                    model's decode --nat (seqpipe_torch.nat_decode():
+                    --nat-lengths, --max-len, --min-len, --no-unk); for
+                    such a model --score is its scoring, with no EOS
 
 As in the stream's records, the per-token log-probs s are those of the
 ids, one each; a score that sums log-probs (greedy, --score) includes the
@@ -114,8 +118,12 @@ def main():
     ap.add_argument("--targets", metavar="FILE",
                     help="target ids, one line per source line")
     for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids", "beam",
-              "beam-ids"):
+              "beam-ids", "nat"):
         ap.add_argument("--" + o, metavar="FILE")
+    ap.add_argument("--nat-lengths", type=int, default=3, metavar="L",
+                    help="--nat: length candidates; default 3")
+    ap.add_argument("--no-unk", action="store_true",
+                    help="--nat: never UNK")
     ap.add_argument("-k", "--beam-size", type=int, default=4, metavar="K",
                     help="default 4")
     ap.add_argument("--nbest", type=int, default=1, metavar="N",
@@ -161,7 +169,7 @@ def main():
 
     out = {o: open(getattr(a, o.replace("-", "_")), "w")
            for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids",
-                     "beam", "beam-ids") if getattr(a, o.replace("-", "_"))}
+                     "beam", "beam-ids", "nat") if getattr(a, o.replace("-", "_"))}
     with torch.no_grad():
         for key, ids in enumerate(src):
             ml = max_len_of(a.max_len, sq.source_len(cfg, ids))
@@ -173,7 +181,18 @@ def main():
                      str(sq.source_len(cfg, ids)), str(cfg.d_model)] +
                     [str(i) for i in n_src] +
                     [fmt(v) for v in mem[0].reshape(-1).tolist()]) + "\n")
-            if "logprobs" in out or "score" in out:
+            if "nat" in out:
+                n_ids, n_score, n_lp = sq.nat_decode(
+                    model, ids, a.nat_lengths, ml, a.min_len, a.no_unk)
+                out["nat"].write(hyp_line(key, 0, n_score, n_ids, n_lp))
+            if "score" in out and cfg.nat:
+                if not ids and tgt[key]:
+                    sys.exit("torch-reference.py: line %d: a target "
+                             "for an empty source" % (key + 1))
+                n_ids, n_score, n_lp = sq.nat_decode(model, ids,
+                                                     target=tgt[key])
+                out["score"].write(hyp_line(key, 0, n_score, n_ids, n_lp))
+            elif "logprobs" in out or "score" in out:
                 mem, n = sq._encode_one(model, ids)
                 t = [cfg.decoder_start_id] + tgt[key]
                 lp = model.decode_full(torch.tensor([t]), mem, n)[0]

@@ -2,6 +2,7 @@
 """torch-train.py: the PyTorch reference of one training batch (issue 6 §4).
 
     torch-train.py MODEL PAIRS --grads OUT [--label-smoothing E]
+                   [--length-weight W]
                    [--guided-attention LAMBDA [--guided-attention-width G]]
                    [--adam N --lr LR --betas B1,B2 --eps E --weight-decay W
                     --out MODEL2]
@@ -15,6 +16,12 @@ line: source ids, a TAB, target ids (no BOS or EOS).  The model of
 scripts/seqpipe_torch.py (plain torch ops, written from
 man/seqpipe-model.5, no dropout) reads the batch teacher-forced: the decoder
 reads decoder_start_id, y_1 .. y_n and is scored on y_1 .. y_n, EOS.
+
+A non-autoregressive model (config nat) reads instead every position at
+once (seqpipe_torch's decode_nat(): copied source tokens, no causal
+mask) and is scored on y_1 .. y_n, no EOS; its length predictor adds W
+(--length-weight, default 1) times the cross-entropy of each pair's
+length class, never smoothed.
 
 The loss is the sum over scored positions of PyTorch's cross_entropy with
 label_smoothing=E.  With --guided-attention LAMBDA, the objective adds
@@ -114,11 +121,41 @@ def batch_risk(model, pairs, sets, alpha):
     return risk, ntok
 
 
-def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False):
+def nat_batch_loss(model, pairs, eps, length_weight):
+    """batch_loss() of a non-autoregressive model."""
+    n = len(pairs)
+    S = max(len(s) for s, _ in pairs)
+    T = max(1, max(len(t) for _, t in pairs))
+    src = torch.zeros(n, S, dtype=torch.long)
+    src_len = torch.tensor([len(s) for s, _ in pairs])
+    tgt_len = torch.tensor([len(t) for _, t in pairs])
+    gold = torch.full((n, T), -100, dtype=torch.long)
+    for i, (s, t) in enumerate(pairs):
+        src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+        gold[i, :len(t)] = torch.tensor(t, dtype=torch.long)
+    mem = model.encode(src, src_len)
+    logp = model.decode_nat(src, src_len, tgt_len, mem)
+    gold = gold[:, :logp.shape[1]]
+    loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
+                           ignore_index=-100, label_smoothing=eps,
+                           reduction="sum")
+    lp_len = model.length_logprobs(mem, src_len)
+    loss_len = F.nll_loss(lp_len, model.length_class(tgt_len, src_len),
+                          reduction="sum")
+    return loss + length_weight * loss_len, int(tgt_len.sum())
+
+
+def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False,
+               length_weight=1.0):
     """The summed label-smoothed cross-entropy (per_pair: each pair's, (n))
     and the positions scored; with guide > 0 also the guided-attention
-    penalty (else None), the objective being loss + guide * penalty."""
+    penalty (else None), the objective being loss + guide * penalty; a
+    non-autoregressive model's loss adds length_weight times its length
+    cross-entropy (no penalty, no per_pair)."""
     cfg = model.cfg
+    if cfg.nat:
+        loss, ntok = nat_batch_loss(model, pairs, eps, length_weight)
+        return loss, None, ntok
     n = len(pairs)
     S = max(1, max(len(s) for s, _ in pairs))
     T = max(len(t) for _, t in pairs) + 1
@@ -210,6 +247,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=0.0)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--length-weight", type=float, default=1.0)
     ap.add_argument("--guided-attention", type=float, default=0.0)
     ap.add_argument("--guided-attention-width", type=float, default=0.2)
     ap.add_argument("--adam", type=int, default=0)
@@ -242,7 +280,8 @@ def main():
         meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
     else:
         loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
-                                         ga, gw)
+                                         ga, gw,
+                                         length_weight=a.length_weight)
         meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
         if penalty is not None:
             meta["guide"] = "%.17g" % penalty.item()
@@ -257,7 +296,8 @@ def main():
         for _ in range(a.adam):
             opt.zero_grad()
             loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
-                                             ga, gw)
+                                             ga, gw,
+                                             length_weight=a.length_weight)
             if penalty is not None:
                 loss = loss + ga * penalty
             (loss / ntok).backward()

@@ -77,16 +77,16 @@ setup_file() {
 	[[ "$stderr" == "train: /nonexistent/dir/m.model: "* ]]
 }
 
-# One batch of pairs.tsv through model $1.sq in C (tests/unit/test_graph)
-# and in PyTorch (scripts/torch-train.py): the loss, the guided-attention
-# penalty with $2 (lambda; 0 none) of width 0.2, the gradients, and the
-# weights after 3 AdamW steps must agree.
+# One batch of pairs $3 (default pairs.tsv) through model $1.sq in C
+# (tests/unit/test_graph) and in PyTorch (scripts/torch-train.py): the
+# loss, the guided-attention penalty with $2 (lambda; 0 none) of width 0.2,
+# the gradients, and the weights after 3 AdamW steps must agree.
 torch_batch() {
-	local m=$1 ga=$2 extra=
+	local m=$1 ga=$2 p=${3:-pairs.tsv} extra=
 	[ "$ga" = 0 ] || extra="--guided-attention $ga --guided-attention-width 0.2"
-	LS=0.1 GA=$ga GW=0.2 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv \
+	LS=0.1 GA=$ga GW=0.2 "$SRCDIR/tests/unit/test_graph" $m.sq $p \
 	    c.grads 3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
-	"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
+	"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq $p \
 	    --label-smoothing 0.1 $extra --grads t.grads --adam 3 --lr 0.001 \
 	    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
 	run "$PY" - "$m" <<'PY'
@@ -130,8 +130,9 @@ PY
 @test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
-	    prenorm-gelu pre.sq marian marian.sq untied untied.sq
-	# pairs of mixed lengths, an empty source among them
+	    prenorm-gelu pre.sq marian marian.sq untied untied.sq nat nat.sq
+	# pairs of mixed lengths, an empty source among them (not for nat:
+	# its decoder copies the source)
 	"$PY" -c '
 import random
 r = random.Random(2)
@@ -139,9 +140,11 @@ for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
     print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
           " ".join(str(r.randrange(4, 96)) for _ in range(t)))
 ' > pairs.tsv
+	awk -F'\t' '$1 != ""' pairs.tsv > nat.pairs.tsv
 	for m in paper pre marian untied; do
 		torch_batch $m 0
 	done
+	torch_batch nat 0 nat.pairs.tsv
 	# the guided-attention term's gradient: strong enough to matter
 	torch_batch pre 2
 	torch_batch paper 2
@@ -265,19 +268,23 @@ PY
 
 @test "the loss train optimises equals what decode --score gives" {
 	cd "$BATS_TEST_TMPDIR"
-	train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
-	    --max-steps 30 -o s.model
 	head -n 3 "$TD/valid.src" > v.src
 	head -n 3 "$TD/valid.tgt" > v.tgt
-	tokenize -m s.model --text < v.src > v.src.ids
-	tokenize -m s.model --text < v.tgt > v.tgt.ids
-	paste v.src.ids v.tgt.ids > v.pairs
-	scores=$(tokenize -m s.model < v.src | encode | decode --score v.tgt.ids |
-	    seqcat | awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
-	LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
-	run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
-	    print $1, s, d; exit !(d < 1e-4) }' loss
-	echo "$output"
+	# autoregressive, and non-autoregressive (its length weight 1)
+	for nat in "" --nat; do
+		train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+		    --max-steps 30 $nat -o s.model
+		tokenize -m s.model --text < v.src > v.src.ids
+		tokenize -m s.model --text < v.tgt > v.tgt.ids
+		paste v.src.ids v.tgt.ids > v.pairs
+		scores=$(tokenize -m s.model < v.src | encode |
+		    decode $nat --score v.tgt.ids | seqcat |
+		    awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
+		LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
+		run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
+		    print $1, s, d; exit !(d < 1e-4) }' loss
+		echo "${nat:-autoregressive}: $output"
+	done
 }
 
 @test "--f16 writes the weights as F16, and the programs run the model" {

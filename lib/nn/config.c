@@ -39,7 +39,7 @@ static const struct {
 	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
 	F(layer_norm_eps, K_FLOAT, 0),
 	N(input, K_INPUT), N(frame_dim, K_INT), N(subsample, K_INT),
-	N(attention_window, K_INT),
+	N(attention_window, K_INT), N(nat, K_BOOL), N(nat_max_offset, K_INT),
 #undef F
 #undef N
 };
@@ -68,6 +68,7 @@ sq_config_defaults(struct sq_config *c)
 	c->layer_norm_eps = 1e-5f;
 	c->input = SQ_INPUT_TOKENS;
 	c->subsample = 1;
+	c->nat_max_offset = 16;
 }
 
 void
@@ -252,6 +253,12 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
+	if (c->nat_max_offset < 0 ||
+	    (c->nat && c->nat_max_offset > c->max_positions))
+		BAD("%s: config nat_max_offset = %d outside [0, max_positions "
+		    "= %d]", path, c->nat_max_offset, c->max_positions);
+	if (c->nat && frames)	/* its decoder reads copies of source tokens */
+		BAD("%s: config nat needs input tokens, not frames", path);
 	if (!(c->layer_norm_eps > 0))
 		BAD("%s: config layer_norm_eps must be positive", path);
 	if ((c->tie_src_tgt || c->shared_vocab) &&

@@ -23,7 +23,9 @@
  *   encoder.embed_tokens.weight                 (Vs, D)  input tokens only
  *   encoder.frame_proj.{weight,bias}            (D, K), (D) input frames only,
  *                                               K = subsample * frame_dim
- *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt
+ *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt,
+ *                                               and with nat unless
+ *                                               tie_output (unread)
  *   {encoder,decoder}.embed_positions.weight    (P, D)   learned positions only
  *   encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}  (D, D), (D)
  *   encoder.layers.{i}.self_attn_layer_norm.{weight,bias}        (D)
@@ -37,6 +39,8 @@
  *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
+ *   length_predictor.{weight,bias}              (2K+1, D), (2K+1)  with nat
+ *                                               only (K = nat_max_offset)
  *   spm.source, spm.target                      U8 serialized SentencePiece
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
@@ -96,6 +100,22 @@
  *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
  *   stack if *_final_norm.  The memory is the encoder's output after it.
  *   output: log_softmax(x out_proj^T + out_bias) over Vt.
+ *
+ * Non-autoregressive (nat 1; Gu et al. 2018, with a length classifier in
+ * place of fertilities).  For a source of S >= 1 positions and memory
+ * m_0 .. m_{S-1}:
+ *   length: p(T) = softmax(W_len mean_s(m_s) + b_len)[c(T)] over 2K+1
+ *           classes, c(T) = clamp(T - S, -K, K) + K (the last class
+ *           stands for S + K and longer, the first for S - K and shorter)
+ *   input:  the decoder reads at position i in [0, T) the source token it
+ *           copies, uniformly: x_i = embed_scale * E_src[src_j(i)] +
+ *           PE[i + position_offset], j(i) = floor(i S / T), with E_src =
+ *           encoder.embed_tokens and the decoder's positions
+ *   layers: the decoder's, but self-attention sees every position (no
+ *           causal mask)
+ *   output: p(y_i) = log_softmax as above, each position on its own; no
+ *           EOS: the target is y_0 .. y_{T-1}
+ *   log p(y | x) = log p(T) + sum_i log p_i(y_i).
  */
 #ifndef SQ_MODEL_H
 #define SQ_MODEL_H
@@ -163,6 +183,12 @@ struct sq_config {
 	int attention_window;	/* [0]: encoder self-attention of position i
 				   sees positions j with |i - j| <= this; 0:
 				   all */
+	int nat;		/* [0]: 1 a non-autoregressive decoder
+				   (Gu et al. 2018) with a length
+				   predictor; below and in
+				   man/seqpipe-model.5 */
+	int nat_max_offset;	/* K [16]: the length predictor's classes
+				   are the offsets T - S in [-K, K] */
 };
 
 /*
@@ -235,7 +261,8 @@ struct sq_model {
 	const float *src_embed;		/* (Vs, D); NULL with input frames */
 	struct sq_linear frame_proj;	/* (D, subsample * frame_dim), (D);
 					   NULL without */
-	const float *tgt_embed;		/* (Vt, D); == src_embed if tied */
+	const float *tgt_embed;		/* (Vt, D); == src_embed if tied; NULL
+					   for nat without tie_output */
 	const float *enc_pos;		/* (P, D) learned, else NULL */
 	const float *dec_pos;		/* (P, D) learned, else NULL */
 	struct sq_encoder_layer *enc;	/* (encoder_layers) */
@@ -248,6 +275,8 @@ struct sq_model {
 	   out_proj are NULL if that is not float32 */
 	struct sq_mat src_embed_q, tgt_embed_q, out_proj_q;
 	int dtype;			/* enum sq_weight_dtype of the views */
+	struct sq_linear len_pred;	/* (2K+1, D), (2K+1) with nat, else
+					   NULL */
 
 	const uint8_t *spm_src;		/* serialized SentencePiece model */
 	size_t spm_src_len;

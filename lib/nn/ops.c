@@ -592,3 +592,16 @@ sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
 			o[d] = scale * e[d] + p[d];
 	}
 }
+
+void
+sq_mean_rows(float *out, const float *x, int n, int D)
+{
+	int t, d;
+
+	memset(out, 0, (size_t)D * sizeof(float));
+	for (t = 0; t < n; t++)
+		for (d = 0; d < D; d++)
+			out[d] += x[(long)t * D + d];
+	for (d = 0; n > 0 && d < D; d++)
+		out[d] /= (float)n;
+}

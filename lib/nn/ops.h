@@ -101,6 +101,9 @@ void sq_attend(float *out, float *probs, float *scratch, const float *q,
 void sq_attend_ref(float *out, float *probs, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H);
 
+/* out (D) = the mean of the n rows of x (n, D); 0 for n == 0. */
+void sq_mean_rows(float *out, const float *x, int n, int D);
+
 /*
  * Position encodings of positions [first, first + n) into out (n, D):
  * rows of learned (P, D) for SQ_POS_LEARNED, else sinusoids computed in

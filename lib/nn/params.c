@@ -149,7 +149,8 @@ sq_params_new(const struct sq_config *c)
 	else
 		viewed(add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size,
 		    D, "encoder.embed_tokens.weight"), offsetof(M, src_embed_q));
-	if (!c->tie_src_tgt)
+	/* a nat decoder reads source tokens: its table only as the output */
+	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
 		viewed(add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size,
 		    D, "decoder.embed_tokens.weight"), offsetof(M, tgt_embed_q));
 	if (c->positions == SQ_POS_LEARNED) {
@@ -174,6 +175,9 @@ sq_params_new(const struct sq_config *c)
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
+	if (c->nat)
+		add_wb(t, o, 0, offsetof(M, len_pred.w), offsetof(M, len_pred.b),
+		    2L * c->nat_max_offset + 1, D, "length_predictor");
 	return t;
 }
 

@@ -8,7 +8,8 @@
  * in which order), training (gradients and optimizer state are flat
  * arrays laid out as the weights: the same offsets), and importers (what
  * a foreign name must map to).  The order is the file order: embeddings,
- * positions, encoder layers, decoder layers, final norms, output.
+ * positions, encoder layers, decoder layers, final norms, output,
+ * length predictor.
  *
  * Tied tensors (tie_src_tgt, tie_output) have no entry: binding makes
  * their fields point at the tensor they share, so a gradient that flows

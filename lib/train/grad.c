@@ -884,6 +884,16 @@ sq_positions_backward(float *dP, const float *dout, int first, int n, int D)
 	sq_add(dP + (long)first * D, dout, (long)n * D);
 }
 
+void
+sq_mean_rows_backward(float *dx, const float *dout, int n, int D)
+{
+	int t, d;
+
+	for (t = 0; t < n; t++)
+		for (d = 0; d < D; d++)
+			dx[(long)t * D + d] += dout[d] / (float)n;
+}
+
 /* ---- the step ---- */
 
 /* The flat array is summed in at most this many blocks, in order. */

@@ -249,6 +249,9 @@ void sq_embed_backward(float *dE, const float *dout, const int32_t *ids,
 void sq_positions_backward(float *dP, const float *dout, int first, int n,
     int D);
 
+/* Backward of sq_mean_rows(): dx (n, D) += dout (D) / n on every row. */
+void sq_mean_rows_backward(float *dx, const float *dout, int n, int D);
+
 /* ---- the step ---- */
 
 /*

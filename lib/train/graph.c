@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/ops.h"
 #include "train/grad.h"
 #include "train/graph.h"
@@ -97,6 +98,13 @@ struct sq_graph {
 	float *mem;		/* (Rs, D) the encoder's output */
 	float *enc_mean, *enc_rstd, *dec_mean, *dec_rstd;	/* final norms */
 	float *hid;		/* (Rt, D) the decoder's output */
+	/* the length predictor (nat) */
+	int32_t *len_gold;	/* (n) length classes */
+	float *pooled;		/* (n, D) the mean row of each memory */
+	float *dpooled;		/* (n, D) its gradient */
+	float *len_logits;	/* (n, C) then their gradient */
+	double len_loss;	/* its cross-entropy, summed, unweighted */
+	double *len_sent;	/* (n) each sentence's */
 	float *logits;		/* (Rt, V), then their gradient */
 	int32_t *argmax;	/* (Rt) */
 	float *y;		/* (max R, D) scratch: a sublayer's output */
@@ -147,6 +155,8 @@ sq_graph_free(struct sq_graph *g)
 	free(g->dec);
 	free(g->dec_ids);
 	free(g->gold);
+	free(g->len_gold);
+	free(g->len_sent);
 	free(g->row_loss);
 	free(g->sent_loss);
 	free(g->s_first);
@@ -267,6 +277,11 @@ plan(struct sq_graph *g, struct carver *c)
 	g->dec_mean = carve(c, Rt);
 	g->dec_rstd = carve(c, Rt);
 	g->hid = carve(c, Rt * D);
+	if (cf->nat) {
+		g->pooled = carve(c, (long)g->n * D);
+		g->dpooled = carve(c, (long)g->n * D);
+		g->len_logits = carve(c, (long)g->n * sq_nat_classes(cf));
+	}
 	g->logits = carve(c, Rt * V);
 	g->argmax = (int32_t *)carve(c, Rt);
 	g->y = carve(c, Rmax * D);
@@ -308,9 +323,14 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->s_first[0] = g->t_first[0] = 0;
 	g->p_ss[0] = g->p_tt[0] = g->p_ts[0] = 0;
 	g->max_len = 0;
+	if (c->nat && b->dec_in != NULL) {
+		sq_seterr("a non-autoregressive model reads no decoder inputs "
+		    "(scheduled sampling)");
+		return -1;
+	}
 	SQ_ASSERT((c->input == SQ_INPUT_FRAMES) == (b->src_frames != NULL));
 	for (i = 0; i < b->n; i++) {
-		long S = b->src_len[i], T = b->tgt_len[i] + 1;
+		long S = b->src_len[i], T = sq_graph_positions(g->m, b->tgt_len[i]);
 
 		if (b->src_frames != NULL && S >= 0)	/* frames to positions */
 			S = (S + c->subsample - 1) / c->subsample;
@@ -319,13 +339,18 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 			    "the model takes %d", i, S, T, limit);
 			return -1;
 		}
+		if (c->nat && S == 0) {
+			sq_seterr("pair %d: an empty source, which a "
+			    "non-autoregressive decoder cannot copy", i);
+			return -1;
+		}
 		for (t = 0; b->src_frames == NULL && t < S; t++)
 			if (b->src[i][t] < 0 || b->src[i][t] >= c->src_vocab_size) {
 				sq_seterr("pair %d: source id %d outside [0, %d)",
 				    i, (int)b->src[i][t], c->src_vocab_size);
 				return -1;
 			}
-		for (t = 0; t < T - 1; t++)
+		for (t = 0; t < b->tgt_len[i]; t++)
 			if (b->tgt[i][t] < 0 || b->tgt[i][t] >= c->tgt_vocab_size) {
 				sq_seterr("pair %d: target id %d outside [0, %d)",
 				    i, (int)b->tgt[i][t], c->tgt_vocab_size);
@@ -342,13 +367,23 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	g->Rt = g->t_first[b->n];
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
+	g->len_gold = sq_reallocarray(g->len_gold, b->n + 1, sizeof(int32_t));
+	g->len_sent = sq_reallocarray(g->len_sent, b->n + 1, sizeof(double));
 	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
 	g->sent_loss = sq_reallocarray(g->sent_loss, b->n + 1, sizeof(double));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
 		int32_t *gold = g->gold + g->t_first[i];
-		int n = b->tgt_len[i];
+		int n = b->tgt_len[i], S = b->src_len[i];
 
+		if (c->nat) {
+			/* the copied source ids, the target without EOS */
+			for (t = 0; t < n; t++)
+				in[t] = b->src[i][sq_nat_copy(t, S, n)];
+			memcpy(gold, b->tgt[i], n * sizeof(int32_t));
+			g->len_gold[i] = sq_nat_class(c, S, n);
+			continue;
+		}
 		if (b->dec_in != NULL) {
 			memcpy(in, b->dec_in[i], (n + 1) * sizeof(int32_t));
 			for (t = 0; t <= n; t++)
@@ -644,6 +679,45 @@ encoder_forward(struct sq_graph *g, int32_t *src_ids)
 		memcpy(g->mem, x, (size_t)Rs * c->d_model * sizeof(float));
 }
 
+/*
+ * The length predictor over the memory: each sentence's mean row, the
+ * linear layer, and the cross-entropy of its class, whose gradient (for
+ * a scale of length_weight) replaces the logits.
+ */
+static void
+length_forward(struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows(g->pooled + (long)i * D, g->mem + g->s_first[i] * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+	sq_linear(g->len_logits, g->pooled, g->m->len_pred.w, g->m->len_pred.b,
+	    g->n, D, C, g->pool);
+	sq_xent_forward_backward(&g->len_loss, g->len_sent, g->len_logits,
+	    g->len_logits, g->len_gold, g->n, C, 0, g->o.length_weight,
+	    g->pool);
+}
+
+/* Its backward, for a scale of scale: adds into g->dmem and the weights. */
+static void
+length_backward(struct sq_graph *g, float scale)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	sq_scale(g->len_logits, (long)g->n * C, scale, g->pool);
+	memset(g->dpooled, 0, (size_t)g->n * D * sizeof(float));
+	sq_linear_backward(g->dpooled, G(g->gm->len_pred.w),
+	    G(g->gm->len_pred.b), g->len_logits, g->pooled, g->m->len_pred.w,
+	    g->n, D, C, g->pool);
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows_backward(g->dmem + g->s_first[i] * D,
+		    g->dpooled + (long)i * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+}
+
 static void
 decoder_forward(struct sq_graph *g)
 {
@@ -653,8 +727,9 @@ decoder_forward(struct sq_graph *g)
 	long Rt = g->Rt, Rs = g->Rs;
 	int l;
 
-	embed(g, g->dec_x0, m->tgt_embed, m->dec_pos, g->dec_ids, g->t_first,
-	    site(1, -1, SITE_EMBED));
+	/* a non-autoregressive decoder reads copied source tokens */
+	embed(g, g->dec_x0, c->nat ? m->src_embed : m->tgt_embed, m->dec_pos,
+	    g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_decoder_layer *w = &m->dec[l];
 		struct dec_layer *e = &g->dec[l];
@@ -668,7 +743,8 @@ decoder_forward(struct sq_graph *g)
 		e->ff.site = site(1, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rt);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rt, Rt,
-		    g->t_first, g->t_first, g->p_tt, MASK_CAUSAL);
+		    g->t_first, g->t_first, g->p_tt,
+		    c->nat ? MASK_NONE : MASK_CAUSAL);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rt);
 		in = sub_begin(g, &e->ca_sub, e->sa_sub.out, &w->cross_attn_norm,
 		    Rt);
@@ -703,6 +779,8 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	src_ids = packed_src(g);
 	encoder_forward(g, src_ids);
 	free(src_ids);
+	if (c->nat)
+		length_forward(g);
 	decoder_forward(g);
 	sq_linear(g->logits, g->hid, m->out_proj, m->out_bias, (int)g->Rt,
 	    c->d_model, V, g->pool);
@@ -714,10 +792,20 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 		g->sent_loss[i] = 0;
 		for (long r = g->t_first[i]; r < g->t_first[i + 1]; r++)
 			g->sent_loss[i] += g->row_loss[r];
+		if (c->nat)
+			g->sent_loss[i] += o->length_weight * g->len_sent[i];
 	}
+	if (c->nat)
+		g->loss += o->length_weight * g->len_loss;
 	g->n_tok = g->Rt;
 	*n_tok = g->Rt;
 	return g->loss;
+}
+
+int
+sq_graph_positions(const struct sq_model *m, int tgt_len)
+{
+	return tgt_len + !m->cfg.nat;
 }
 
 /* ---- backward ---- */
@@ -924,10 +1012,10 @@ decoder_backward(struct sq_graph *g)
 		    &gw->cross_attn_norm, d_fin, Rt);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rt,
-		    g->t_first, g->p_tt, MASK_CAUSAL);
+		    g->t_first, g->p_tt, c->nat ? MASK_NONE : MASK_CAUSAL);
 	}
-	embed_backward(g, g->dx, G(gm->tgt_embed), G(gm->dec_pos), g->dec_ids,
-	    g->t_first, site(1, -1, SITE_EMBED));
+	embed_backward(g, g->dx, G(c->nat ? gm->src_embed : gm->tgt_embed),
+	    G(gm->dec_pos), g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 }
 
 static void
@@ -988,6 +1076,9 @@ backward(struct sq_graph *g)
 	} else
 		memcpy(g->dx, g->d1, (size_t)Rt * D * sizeof(float));
 	decoder_backward(g);
+	if (c->nat)
+		length_backward(g, g->scale);
+
 	src_ids = packed_src(g);
 	encoder_backward(g, src_ids);
 	free(src_ids);
@@ -1007,6 +1098,8 @@ sq_graph_backward_each(struct sq_graph *g, const float *scale)
 {
 	long V = g->m->cfg.tgt_vocab_size;
 
+	/* a nat model's length loss has one scale (train: no --nat --mrt) */
+	SQ_ASSERT(!g->m->cfg.nat);
 	for (int i = 0; i < g->n; i++)
 		sq_scale(g->logits + g->t_first[i] * V, (g->t_first[i + 1] -
 		    g->t_first[i]) * V, scale[i], g->pool);

@@ -23,6 +23,14 @@
  * caller's inputs of the same length, starting so) and is scored on
  * y_1 .. y_n, EOS: n + 1 positions.
  *
+ * A non-autoregressive model (config nat; nn/nat.h) reads instead the
+ * source tokens it copies, sees every position (no causal mask), and is
+ * scored on y_1 .. y_n: n positions; its length predictor adds
+ * length_weight times the cross-entropy of the length class of each
+ * pair (never smoothed), so that with a weight of 1 and no smoothing the
+ * loss is minus the log-probability decode --nat --score gives.  Its
+ * pairs need a source (one to copy).
+ *
  * Memory: the activations the backward needs are kept in one arena
  * planned from the batch's sizes (rows, and the attention map sizes) and
  * grown only when a larger batch comes (llm.c's way).  The graph borrows
@@ -62,6 +70,7 @@ struct sq_graph_opts {
 				   the cross-attention (sq_graph_guide());
 				   0 off */
 	float guide_width;	/* its width g (train/grad.h's sq_guide) */
+	float length_weight;	/* nat: of the length loss (0: none) */
 };
 
 /*
@@ -84,6 +93,12 @@ double sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok);
 
 /*
+ * The positions a target of tgt_len tokens is scored on: tgt_len + 1 (EOS
+ * included), tgt_len for a non-autoregressive model.
+ */
+int sq_graph_positions(const struct sq_model *m, int tgt_len);
+
+/*
  * The guided-attention penalty of the last forward (0 unless o->guide >
  * 0): for every sentence, every query i of its Tq = n + 1 decoder
  * positions, the mean over decoder layers and heads of the expected
@@ -103,7 +118,8 @@ const int32_t *sq_graph_argmax(const struct sq_graph *g);
 /*
  * Each sentence's part of the last forward's loss, (n) in the batch's
  * order: with no label smoothing, minus the log-probability of its
- * target.  Borrowed until the next forward.
+ * target (a nat model's: with its length's, times length_weight).
+ * Borrowed until the next forward.
  */
 const double *sq_graph_losses(const struct sq_graph *g);
 

@@ -214,7 +214,8 @@ sq_mrt_step(struct sq_mrt *r, const struct sq_pairs *b,
 	for (int i = 0; i < b->n; i++)
 		for (int j = 0; j < o->samples; j++)
 			sq_greedy_add(gr, o->key + (uint64_t)(i * o->samples + j),
-			    b->src_len[i], sq_encoder_out(enc, i), NULL, -1);
+			    b->src_len[i], b->src[i], sq_encoder_out(enc, i),
+			    NULL, -1);
 	if (sq_greedy_run(gr, &s) < 0 ||
 	    make_sets(r, b, o, s, &n_sets, &fixed) < 0)
 		goto out;

@@ -69,6 +69,9 @@ static const struct setting {
 	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation"),
 	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned"),
 	B("tie-embeddings", tie_embeddings, "1", "one table for source, target and output (with --shared-vocab)"),
+	B("nat", nat, "0", "non-autoregressive: a length predictor and a decoder of all positions at once (decode --nat); with --init, adds them to an autoregressive model"),
+	L("nat-max-offset", nat_max_offset, "16", 0, 65536, "nat: the length classes are the offsets target - source length in [-N, N]"),
+	D("nat-length-weight", nat_length_weight, "1", 0, 1e6, "nat: weight of each pair's length loss against a token's"),
 	D("lr", lr, "0.001", 0, 10, "peak learning rate, after the warmup"),
 	L("warmup", warmup, "1000", 0, 100000000, "steps of linear warmup, then lr * sqrt(warmup/step)"),
 	L("max-tokens", max_tokens, "4096", 1, 100000000, "padded tokens per batch"),
@@ -443,6 +446,17 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->max_steps == 0 && o->max_epochs == 0 && o->max_seconds == 0)
 		BAD("--max-steps, --max-epochs and --max-seconds are all 0: "
 		    "training would never end");
+	if (o->nat && o->scheduled_sampling > 0)
+		BAD("--scheduled-sampling: a --nat model reads no tokens of its "
+		    "own");
+	if (o->nat && o->nat_max_offset > o->max_positions)
+		BAD("--nat-max-offset %ld: more than --max-positions %ld",
+		    o->nat_max_offset, o->max_positions);
+	/* a --nat decoder copies source tokens, takes no samples, and its
+	   graph's guided-attention term is untested against PyTorch */
+	if (o->nat && (frames || o->mrt || o->guided_attention > 0))
+		BAD("--nat excludes --src-frames, --mrt and "
+		    "--guided-attention");
 	if (o->mrt && o->mrt_alpha == 0)
 		BAD("--mrt-alpha 0: the risk would have no gradient");
 	if (o->mrt && o->scheduled_sampling > 0)

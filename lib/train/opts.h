@@ -41,6 +41,9 @@ struct sq_train_opts {
 	int pre_norm;
 	char *activation, *positions;
 	int tie_embeddings;		/* tie_src_tgt + tie_output */
+	int nat;			/* non-autoregressive (config nat) */
+	long nat_max_offset;
+	double nat_length_weight;	/* of the length predictor's loss */
 	/* optimisation */
 	double lr;
 	long warmup;

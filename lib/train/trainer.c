@@ -291,6 +291,8 @@ make_config(struct trainer *t, struct sq_config *c)
 	c->shared_vocab = o->shared_vocab && t->sp_src;
 	c->tie_src_tgt = o->tie_embeddings && t->sp_src;
 	c->tie_output = o->tie_embeddings;
+	c->nat = o->nat;
+	c->nat_max_offset = (int)o->nat_max_offset;
 	c->bos_id = sq_spm_bos(t->sp_tgt);
 	c->eos_id = sq_spm_eos(t->sp_tgt);
 	c->pad_id = sq_spm_pad(t->sp_tgt);
@@ -326,18 +328,26 @@ model_id(struct trainer *t, char *id, size_t size)
 	snprintf(id, size, "train-%08lx", (unsigned long)crc);
 }
 
-/* A writable model of from's config and weights. */
+/*
+ * A writable model of config c, from's or from's made non-autoregressive,
+ * with from's weights; a tensor from does not have (the length predictor)
+ * is initialised from seed.
+ */
 static struct sq_model *
-copy_model(const struct sq_model *from, const char *id)
+copy_model(const struct sq_model *from, const struct sq_config *c,
+    const char *id, uint64_t seed)
 {
-	struct sq_model *m = sq_model_new(&from->cfg, id);
+	struct sq_model *m = sq_model_new(c, id);
 
+	if (m != NULL && c->nat && !from->cfg.nat)
+		sq_init_weights(m, seed);
 	for (int i = 0; m != NULL && i < m->params->n; i++) {
 		const struct sq_param *p = &m->params->p[i];
+		const float *w = *sq_param_field((struct sq_model *)from, p);
 
-		memcpy(m->owned + p->offset,
-		    *sq_param_field((struct sq_model *)from, p),
-		    (size_t)p->numel * sizeof(float));
+		if (w != NULL)
+			memcpy(m->owned + p->offset, w,
+			    (size_t)p->numel * sizeof(float));
 	}
 	return m;
 }
@@ -668,8 +678,8 @@ resume(struct trainer *t)
 	/* absent from checkpoints of older versions: then from 0 */
 	if ((secs = sq_model_meta(c, "train.elapsed")) != NULL)
 		t->elapsed0 = strtod(secs, NULL);
-	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
-	    c->model_id)) == NULL)
+	if (vocabularies(t, c) < 0 || (t->m = copy_model(c, &c->cfg,
+	    c->model_id, 0)) == NULL)
 		goto fail;
 	keep_from(t, c, 0);
 	attach_vocab(t, t->m);
@@ -700,8 +710,19 @@ start(struct trainer *t)
 			sq_model_close(from);
 			return -1;
 		}
+		cfg = from->cfg;
+		if (cfg.nat && !o->nat) {
+			sq_seterr("%s: a non-autoregressive model (config nat "
+			    "1): give --nat to train it further", o->init);
+			sq_model_close(from);
+			return -1;
+		}
+		if (o->nat && !cfg.nat) {	/* a new length predictor */
+			cfg.nat = 1;
+			cfg.nat_max_offset = (int)o->nat_max_offset;
+		}
 		model_id(t, id, sizeof(id));
-		t->m = copy_model(from, id);
+		t->m = copy_model(from, &cfg, id, (uint64_t)o->seed);
 		keep_from(t, from, 1);
 		sq_model_close(from);
 		if (t->m == NULL)
@@ -872,7 +893,7 @@ mrt_batch(struct trainer *t, struct batch *b, long k, float scale,
 	const struct sq_train_opts *o = t->o;
 	struct sq_mrt_opts mo = {(int)o->mrt_samples, o->mrt_alpha,
 	    o->mrt_reference, 0, (uint64_t)k << 32, {0, (float)o->dropout,
-	    (uint64_t)o->seed, (uint64_t)t->step, 0, 0}};
+	    (uint64_t)o->seed, (uint64_t)t->step, 0, 0, 0}};
 
 	mo.seed = (uint64_t)o->seed * 0x2545F4914F6CDD1Dull ^
 	    ((uint64_t)t->step + 1) * 0x9E3779B97F4A7C15ull;
@@ -895,7 +916,8 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 	const struct sq_train_opts *o = t->o;
 	struct sq_graph_opts go = {(float)o->label_smoothing,
 	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step,
-	    (float)o->guided_attention, (float)o->guided_attention_width};
+	    (float)o->guided_attention, (float)o->guided_attention_width,
+	    (float)o->nat_length_weight};
 	double xent = 0, risk = 0, p_ss = 0, ce = o->mrt ? o->mrt_ce_weight : 1;
 	long k, total = 0, pairs = 0, tok;
 	int n;
@@ -911,7 +933,7 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 			int len;
 
 			sq_corpus_tgt(t->train, idx[i], &len);
-			total += len + 1;
+			total += sq_graph_positions(t->m, len);
 		}
 	}
 	for (k = t->batch; k < k_end; k++) {

@@ -21,7 +21,8 @@ double
 sq_validate_loss(struct sq_graph *g, const struct sq_corpus *c,
     long max_tokens)
 {
-	struct sq_graph_opts o = {0};
+	/* a nat model's whole -log p(y | x): its length's too */
+	struct sq_graph_opts o = { .length_weight = 1 };
 	long n = sq_corpus_size(c), i, j, tok = 0, t;
 	double nll = 0, l;
 	const int32_t **src = sq_calloc((size_t)n + 1, sizeof(*src));
@@ -81,6 +82,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 	long i;
 
 	go.max_len = (struct sq_maxlen){ .a = 2, .b = 10 };
+	go.nat_lengths = m->cfg.nat;	/* its best length alone */
 	gr = sq_greedy_new(m, pool, &go, BLEU_BATCH);
 	n = SQ_MIN(n, sq_corpus_size(c));
 	for (i = 0; i < n; i += BLEU_BATCH) {
@@ -97,8 +99,8 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 			goto out;
 		for (k = 0; k < nb; k++)
 			sq_greedy_add(gr, (uint64_t)(i + k),
-			    sq_encoder_rows(enc, k), sq_encoder_out(enc, k),
-			    NULL, -1);
+			    sq_encoder_rows(enc, k), src[k],
+			    sq_encoder_out(enc, k), NULL, -1);
 		if (sq_greedy_run(gr, &sents) < 0)
 			goto out;
 		for (k = 0; k < nb; k++) {

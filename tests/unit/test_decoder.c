@@ -275,7 +275,7 @@ test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
 	sq_encoder_run(e, 2, srcs, lens);
 	for (i = 0; i < 2; i++) {
 		mem[i] = sq_encoder_out(e, i);
-		sq_greedy_add(g, i, lens[i], mem[i], NULL, -1);
+		sq_greedy_add(g, i, lens[i], NULL, mem[i], NULL, -1);
 	}
 	same = sq_greedy_run(g, &gs) == 2 &&
 	    sq_beam_decoder_begin(bd, 2, mem, lens, T) == 0 &&

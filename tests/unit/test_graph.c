@@ -4,18 +4,21 @@
  *
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
- * norms, tied, and untied with an output bias and SiLU whose decoder
- * starts from the zero vector, decoder_start_id -1; and a model of input
+ * norms, tied, untied with an output bias and SiLU whose decoder
+ * starts from the zero vector, decoder_start_id -1; a model of input
  * frames, stacked by 2, with an attention window of 1 and learned
- * positions), random weights
- * and a batch of pairs of mixed lengths (an empty source among them;
+ * positions; and a non-autoregressive one, config nat, untied), random
+ * weights and a batch of pairs of mixed lengths (an empty source among
+ * them, or for nat an empty target and offsets beyond its K;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
  *   - the gradient of every tensor against central finite differences of
  *     the loss at sampled coordinates, also with a guided-attention term;
  *   - the loss without smoothing equals minus the sum of the log-probs
  *     the engine's decoder (nn/decoder, one step at a time) gives the
- *     same pairs: training and inference agree;
+ *     same pairs: training and inference agree; for nat, with a length
+ *     weight of 1, minus the sum of the length's and the tokens'
+ *     log-probs of its parallel pass;
  *   - the same batch in another order and on 1 or 2 threads gives the
  *     same loss and the same gradients, bit for bit (per thread count);
  *   - dropout changes the loss, a second run with the same seed and step
@@ -27,16 +30,17 @@
  *
  * With operands  MODEL PAIRS GRADS [ADAM_STEPS LR B1 B2 EPS WD OUT]:
  * reads the model file and the pairs ("src ids TAB tgt ids" lines), runs
- * one forward and backward with label smoothing $LS (default 0) and a
+ * one forward and backward with label smoothing $LS (default 0), a
  * guided-attention term $GA (lambda, default 0: none) of width $GW
- * (default 0.2), prints "loss TOKENS" (and the guide penalty
- * sq_graph_guide() with $GA), writes the gradients to GRADS as a model
- * file of the same names; with ADAM_STEPS, then takes that many AdamW
- * steps on the mean objective per token and writes the model to OUT.
- * tests/train.bats holds this against scripts/torch-train.py.  With ALPHA
- * set, the lines have two more fields, a set number and a cost, and the
- * risk of the sets (consecutive lines of one number) at that alpha
- * replaces the loss (tests/mrt.bats, against torch-train.py --risk).
+ * (default 0.2) and, for a nat model, length weight $LW (default 1),
+ * prints "loss TOKENS" (and the guide penalty sq_graph_guide() with
+ * $GA), writes the gradients to GRADS as a model file of the same names;
+ * with ADAM_STEPS, then takes that many AdamW steps on the mean
+ * objective per token and writes the model to OUT.  tests/train.bats
+ * holds this against scripts/torch-train.py.  With ALPHA set, the lines
+ * have two more fields, a set number and a cost, and the risk of the
+ * sets (consecutive lines of one number) at that alpha replaces the loss
+ * (tests/mrt.bats, against torch-train.py --risk).
  */
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +51,7 @@
 #include "nn/decoder.h"
 #include "nn/encoder.h"
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/params.h"
 #include "train/grad.h"
 #include "train/graph.h"
@@ -116,9 +121,17 @@ config(struct sq_config *c, int variant)
 		c->attention_window = 1;
 		c->positions = SQ_POS_LEARNED;
 		c->pre_norm = c->encoder_final_norm = 1;
+	} else if (variant == 4) {
+		c->tgt_vocab_size = 11;
+		c->pre_norm = c->decoder_final_norm = 1;
+		c->output_bias = 1;
+		c->nat = 1;
+		c->nat_max_offset = 2;
 	}
 	sq_config_finish(c);
 }
+
+#define N_VARIANTS 5
 
 /*
  * Four pairs of mixed lengths, an empty source among them; frames
@@ -128,16 +141,20 @@ config(struct sq_config *c, int variant)
 static void
 make_pairs(struct pairs *b, const struct sq_config *c, uint64_t seed)
 {
+	/* nat: offsets -1, 2, -5 and 5 (the last two beyond K = 2) */
 	static const int sl[] = {3, 0, 5, 1}, tl[] = {2, 4, 0, 3};
+	static const int nat_sl[] = {3, 2, 5, 1}, nat_tl[] = {2, 4, 0, 6};
 	static const int fl[] = {5, 0, 10, 1};
 	int frames = c->input == SQ_INPUT_FRAMES;
 
 	b->n = 4;
 	for (int i = 0; i < b->n; i++) {
-		b->sl[i] = frames ? fl[i] : sl[i];
-		b->tl[i] = tl[i];
-		b->src[i] = sq_malloc((size_t)(sl[i] + 1) * sizeof(int32_t));
-		b->tgt[i] = sq_malloc((size_t)(tl[i] + 1) * sizeof(int32_t));
+		int ns = c->nat ? nat_sl[i] : sl[i];
+
+		b->sl[i] = frames ? fl[i] : ns;
+		b->tl[i] = c->nat ? nat_tl[i] : tl[i];
+		b->src[i] = sq_malloc((size_t)(ns + 1) * sizeof(int32_t));
+		b->tgt[i] = sq_malloc((size_t)(b->tl[i] + 1) * sizeof(int32_t));
 		if (frames) {
 			long n = (long)fl[i] * c->frame_dim;
 
@@ -147,10 +164,10 @@ make_pairs(struct pairs *b, const struct sq_config *c, uint64_t seed)
 				b->frames[i][t] = (float)(sq_uniform(&seed) -
 				    0.5);
 		}
-		for (int t = 0; !frames && t < sl[i]; t++)
+		for (int t = 0; !frames && t < ns; t++)
 			b->src[i][t] = (int32_t)(sq_splitmix64(&seed) %
 			    (uint64_t)c->src_vocab_size);
-		for (int t = 0; t < tl[i]; t++)
+		for (int t = 0; t < b->tl[i]; t++)
 			b->tgt[i][t] = (int32_t)(sq_splitmix64(&seed) %
 			    (uint64_t)c->tgt_vocab_size);
 	}
@@ -283,7 +300,7 @@ check_fd(int variant, enum fd_objective what)
 	struct sq_graph *g;
 	struct pairs b = {0}, cand = {0};
 	struct objective f = {NULL, {0.1f, 0, 0, 0, what == FD_GUIDED ? 4.0f :
-	    0, 0.3f}, NULL, 0, NULL, 1.0};
+	    0, 0.3f, 0.7f}, NULL, 0, NULL, 1.0};
 	int first[MAX_PAIRS + 1];
 	double cost[MAX_PAIRS];
 	uint64_t st = 7 + (uint64_t)variant;
@@ -343,7 +360,51 @@ check_fd(int variant, enum fd_objective what)
 	pairs_free(&cand);
 }
 
-/* The loss without smoothing = minus the decoder's log-probs, summed. */
+/*
+ * Minus the log-probability the engine gives pair i of b, whose source's
+ * memory is mem (rows of it): the decoder one step at a time, or a nat model's length
+ * predictor and parallel pass.  logp holds MAX_T rows of Vt and the
+ * length classes.  Adds the positions scored to *r.
+ */
+#define MAX_T 16
+static double
+engine_nll(struct sq_decoder *dec, const struct sq_config *c,
+    const struct pairs *b, int i, const float *mem, int rows, float *logp,
+    long *r)
+{
+	const int32_t *src = b->src[i], *y = b->tgt[i];
+	float *len_lp = logp + (long)MAX_T * c->tgt_vocab_size;
+	double nll = 0;
+	int32_t in = c->decoder_start_id;
+	int t, zero = 0;
+
+	if (c->nat) {
+		if (sq_decoder_begin_nat(dec, 1, &mem, &src, &rows, MAX_T,
+		    MAX_T) < 0 || sq_decoder_length(dec, len_lp) < 0 ||
+		    sq_decoder_nat(dec, 1, &zero, &b->tl[i], logp) < 0)
+			sq_die("%s", sq_errstr());
+		nll -= len_lp[sq_nat_class(c, b->sl[i], b->tl[i])];
+		for (t = 0; t < b->tl[i]; t++)
+			nll -= logp[(long)t * c->tgt_vocab_size + y[t]];
+		*r += b->tl[i];
+		return nll;
+	}
+	sq_decoder_begin(dec, 1, &mem, &rows, 1, b->tl[i] + 1);
+	for (t = 0; t <= b->tl[i]; t++) {
+		int32_t gold = t < b->tl[i] ? y[t] : c->eos_id;
+
+		sq_decoder_step(dec, &in, logp);
+		nll -= logp[gold];
+		in = gold;
+	}
+	*r += b->tl[i] + 1;
+	return nll;
+}
+
+/*
+ * The loss without smoothing (and a nat model's length weight 1) = minus
+ * the engine's log-probs, summed.
+ */
 static void
 check_engine(int variant)
 {
@@ -353,7 +414,7 @@ check_engine(int variant)
 	struct sq_encoder *enc;
 	struct sq_decoder *dec;
 	struct pairs b = {0};
-	struct sq_graph_opts o = {0};
+	struct sq_graph_opts o = { .length_weight = 1 };
 	double loss, ref = 0, sent, worst = 0;
 	float *logp;
 	long tok, r = 0;
@@ -367,28 +428,20 @@ check_engine(int variant)
 	loss = sq_graph_forward(g, &b.p, &o, &tok);
 	enc = sq_encoder_new(m, NULL);
 	dec = sq_decoder_new(m, NULL);
-	logp = sq_malloc((size_t)c.tgt_vocab_size * sizeof(float));
+	logp = sq_malloc(((size_t)MAX_T * c.tgt_vocab_size +
+	    (size_t)sq_nat_classes(&c)) * sizeof(float));
 	for (int i = 0; i < b.n; i++) {
 		const int32_t *src = b.src[i];
-		const float *mem, *frames = b.frames[i];
-		int32_t in = c.decoder_start_id;
+		const float *frames = b.frames[i];
 		int rows;
 
 		if (c.input == SQ_INPUT_FRAMES)
 			sq_encoder_run_frames(enc, 1, &frames, &b.sl[i]);
 		else
 			sq_encoder_run(enc, 1, &src, &b.sl[i]);
-		mem = sq_encoder_out(enc, 0);
 		rows = sq_encoder_rows(enc, 0);
-		sq_decoder_begin(dec, 1, &mem, &rows, 1, b.tl[i] + 1);
-		sent = 0;
-		for (int t = 0; t <= b.tl[i]; t++, r++) {
-			int32_t gold = t < b.tl[i] ? b.tgt[i][t] : c.eos_id;
-
-			sq_decoder_step(dec, &in, logp);
-			sent -= logp[gold];
-			in = gold;
-		}
+		sent = engine_nll(dec, &c, &b, i, sq_encoder_out(enc, 0), rows,
+		    logp, &r);
 		ref += sent;
 		worst = fmax(worst, fabs(sq_graph_losses(g)[i] - sent));
 	}
@@ -550,9 +603,10 @@ operands(int argc, char *argv[])
 	struct sq_graph *g;
 	struct pairs b = {0};
 	const char *ls = getenv("LS"), *alpha = getenv("ALPHA");
-	const char *ga = getenv("GA"), *gw = getenv("GW");
+	const char *ga = getenv("GA"), *gw = getenv("GW"), *lw = getenv("LW");
 	struct sq_graph_opts o = {ls ? strtof(ls, NULL) : 0, 0, 0, 0,
-	    ga ? strtof(ga, NULL) : 0, gw ? strtof(gw, NULL) : 0.2f};
+	    ga ? strtof(ga, NULL) : 0, gw ? strtof(gw, NULL) : 0.2f,
+	    lw ? strtof(lw, NULL) : 1};
 	double loss;
 	long tok, n;
 
@@ -619,15 +673,21 @@ out:
 int
 main(int argc, char *argv[])
 {
+	struct sq_config c;
+
 	if (argc == 4 || argc == 11)
 		return operands(argc, argv);
 	if (argc != 1)
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
-	for (int v = 0; v < 4; v++) {
+	for (int v = 0; v < N_VARIANTS; v++) {
+		config(&c, v);
 		check_fd(v, FD_LOSS);
-		check_fd(v, FD_GUIDED);
-		if (v != 3)	/* the candidate sets copy token sources */
+		/* train refuses --nat with guided attention and --mrt */
+		if (!c.nat)
+			check_fd(v, FD_GUIDED);
+		/* the candidate sets copy token sources */
+		if (c.input == SQ_INPUT_TOKENS && !c.nat)
 			check_fd(v, FD_RISK);
 		check_engine(v);
 	}
