@@ -17,11 +17,17 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 starting at 2, embed_scale 1
   copy          paper's, with the copy mechanism (copy 1: a
                 pointer-generator, seqpipe-model(5))
+  nat           non-autoregressive (config nat, nat_max_offset 4):
+                pre-norm, GELU, a final norm on the decoder, output bias,
+                untied's vocabularies and positions
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
                 shared vocabulary 32000, everything tied
   opus          OPUS-MT's shape (Marian's transformer-align as most
                 releases have it): base's sizes with marian's features
                 and a shared vocabulary of 58101
+  frames        input frames: 8-value frames stacked by 3, encoder
+                self-attention within 4 positions, pre-norm, tied output,
+                no source vocabulary
 --d-model and the other size options override the sizes; --spm-source and
 --spm-target set the vocabulary sizes and the special ids from the
 SentencePiece models they embed.  The same CONFIG, options and --seed
@@ -90,12 +96,23 @@ CONFIGS = {
                    embed_scale=1.0, src_vocab_size=160, tgt_vocab_size=112),
     # the paper's with the pointer-generator's copy mechanism
     "copy": dict(TINY, tie_src_tgt=1, tie_output=1, shared_vocab=1, copy=1),
+    # non-autoregressive, untied: the decoder's copies must come from
+    # the source table and its positions from the decoder's
+    "nat": dict(TINY, pre_norm=1, decoder_final_norm=1, activation="gelu",
+                output_bias=1, positions="learned", position_offset=2,
+                src_vocab_size=160, tgt_vocab_size=112, nat=1,
+                nat_max_offset=4),
     # Transformer-base for benchmarks (paper sizes, 32k shared vocabulary)
     "base": dict(d_model=512, n_heads=8, d_ff=2048, encoder_layers=6,
                  decoder_layers=6, src_vocab_size=32000,
                  tgt_vocab_size=32000, max_positions=1024, tie_src_tgt=1,
                  tie_output=1, shared_vocab=1),
 }
+# a model of feature frames (speech-like input): stacked by 3, windowed
+CONFIGS["frames"] = dict(TINY, input="frames", frame_dim=8, subsample=3,
+                         attention_window=4, src_vocab_size=0, pre_norm=1,
+                         encoder_final_norm=1, decoder_final_norm=1,
+                         tie_output=1)
 # OPUS-MT's shape for benchmarks (opus-mt-en-de: 6+6, d 512, 58101 pieces)
 CONFIGS["opus"] = dict(CONFIGS["marian"], **{k: CONFIGS["base"][k] for k in (
     "d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
@@ -147,11 +164,18 @@ def calibrate_eos(model, seed, rate):
     g = torch.Generator().manual_seed(seed + 1)
     b, t, s = 64, min(32, sq.max_steps(cfg, 32)), 16
     src_len = torch.randint(1, s + 1, (b,), generator=g)
-    src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+    if cfg.input == "frames":
+        n = src_len * cfg.subsample
+        f = torch.randn(b, s * cfg.subsample, cfg.frame_dim, generator=g)
+        f *= (torch.arange(f.shape[1])[None, :] < n[:, None])[..., None]
+        mem, src_len = model.encode_frames(f, n)
+    else:
+        src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+        mem = model.encode(src, src_len)
     tgt = torch.randint(0, cfg.tgt_vocab_size, (b, t), generator=g)
     tgt[tgt == cfg.eos_id] = (cfg.eos_id + 1) % cfg.tgt_vocab_size
     tgt[:, 0] = cfg.decoder_start_id
-    x = model.decoder_hidden(tgt, model.encode(src, src_len), src_len)
+    x = model.decoder_hidden(tgt, mem, src_len)
     x = x.reshape(-1, cfg.d_model)
     w = model.decoder.table() if cfg.tie_output else model.output_projection.weight
     bias = getattr(model.output_projection, "bias", None)
@@ -244,7 +268,8 @@ def make(a, name, output):
     torch.manual_seed(a.seed)
     model = sq.Seq2Seq(cfg)
     randomize(model, a.seed, a.gain)
-    calibrate_eos(model.eval(), a.seed, a.eos_rate)
+    if not cfg.nat:     # a nat model's outputs never hold EOS
+        calibrate_eos(model.eval(), a.seed, a.eos_rate)
     desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_rate,
                        [hashlib.sha256(b).hexdigest() for b in spm.values()]],
                       sort_keys=True)

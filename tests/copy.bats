@@ -6,6 +6,7 @@
 # differences in tests/unit/test_graph.c and to PyTorch in train.bats,
 # decode.bats and beamsearch.bats.)
 load helper
+load engine
 bats_require_minimum_version 1.5.0
 
 # Five templates around one or two names ("my name is X" -> "ich heisse
@@ -91,6 +92,39 @@ exact() {
 	run -2 --separate-stderr train --copy --no-shared-vocab \
 	    --no-tie-embeddings --tsv x.tsv -o m
 	[ "${stderr_lines[0]}" = "train: --copy needs --shared-vocab (a copied source piece must be a target piece)" ]
+}
+
+@test "--copy excludes --src-frames, --nat and --mrt, also through --init" {
+	local o
+	for o in "--src-frames x.frames" --nat --mrt; do
+		run -2 --separate-stderr train --copy $o --tsv x.tsv -o m
+		[ "${stderr_lines[0]}" = "train: --copy excludes --src-frames, --nat and --mrt" ]
+	done
+	run ! --separate-stderr train $(tiny) --init "$TD/copy.model" --mrt \
+	    --src "$TD/test.src" --tgt "$TD/test.tgt" --max-steps 1 -o m
+	[ "${stderr_lines[0]}" = "train: $TD/copy.model: a copy model (config copy 1): --mrt does not train it" ]
+	run ! --separate-stderr train $(tiny) --init "$TD/copy.model" --nat \
+	    --src "$TD/test.src" --tgt "$TD/test.tgt" --max-steps 1 -o m
+	[[ "${stderr_lines[0]}" == *"config copy = 1 needs an autoregressive model of input tokens (not frames, not nat)" ]]
+	[ ! -e m ]
+}
+
+@test "a copy model in int8 and F16 (--dtype): log-probs close to float32's, names still carried over" {
+	local d
+	tokenize -m "$TD/copy.model" < "$TD/test.src" | encode > f32.mem
+	decode --text f32.mem > f32.ids
+	decode -q --scores --score f32.ids f32.mem | seqcat > f32.score
+	for d in int8 f16; do
+		tokenize -m "$TD/copy.model" < "$TD/test.src" |
+		    encode --dtype $d > $d.mem
+		decode -q --dtype $d --scores --score f32.ids $d.mem |
+		    seqcat > $d.score
+		numcmp 0.3 <(cut -d'|' -f2 f32.score) <(cut -d'|' -f2 $d.score) ||
+		    fail "$d token log-probs far from float32's"
+		n=$(exact copy decode --dtype $d)
+		echo "$d: exact $n of 60"
+		[ "$n" -ge 48 ]
+	done
 }
 
 @test "--init MODEL --copy adds the copy gate; --init of a copy model keeps it" {

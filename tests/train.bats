@@ -6,38 +6,11 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# A reversal task: lines of 3 to 7 letters from a-h, reversed.  Word-level
-# SentencePiece models (one piece per letter) made by spm_train.
+load reversal
+
 setup_file() {
 	export TD="$BATS_FILE_TMPDIR"
-	"$PY" - "$TD" <<'PY'
-import random, sys
-d = sys.argv[1]
-r = random.Random(5)
-def lines(n):
-    out = []
-    for _ in range(n):
-        w = [r.choice("abcdefgh") for _ in range(r.randint(3, 7))]
-        out.append((" ".join(w), " ".join(reversed(w))))
-    return out
-for name, n in (("train", 3000), ("valid", 40), ("test", 60)):
-    pairs = lines(n)
-    with open("%s/%s.src" % (d, name), "w") as f:
-        f.write("".join(s + "\n" for s, _ in pairs))
-    with open("%s/%s.tgt" % (d, name), "w") as f:
-        f.write("".join(t + "\n" for _, t in pairs))
-PY
-	spm_train --input="$TD/train.src" --model_prefix="$TD/letters" \
-	    --model_type=word --vocab_size=12 --hard_vocab_limit=false \
-	    --pad_id=0 --bos_id=1 --eos_id=2 --unk_id=3 \
-	    --minloglevel=2 > /dev/null 2>&1
-}
-
-tiny() {	# the settings of a tiny model that learns the task fast
-	echo --src-spm "$TD/letters.model" --tgt-spm "$TD/letters.model" \
-	    --d-model 32 --heads 2 --ffn 64 --layers 2 --max-positions 32 \
-	    --max-tokens 400 --lr 0.005 --warmup 100 --dropout 0 \
-	    --label-smoothing 0 --seed 3 -t 1 --progress log
+	reversal_task "$TD"
 }
 
 @test "--dump-config reads back through --config to the same settings" {
@@ -104,12 +77,64 @@ tiny() {	# the settings of a tiny model that learns the task fast
 	[[ "$stderr" == "train: /nonexistent/dir/m.model: "* ]]
 }
 
+# One batch of pairs $3 (default pairs.tsv) through model $1.sq in C
+# (tests/unit/test_graph) and in PyTorch (scripts/torch-train.py): the
+# loss, the guided-attention penalty with $2 (lambda; 0 none) of width 0.2,
+# the gradients, and the weights after 3 AdamW steps must agree.
+torch_batch() {
+	local m=$1 ga=$2 p=${3:-pairs.tsv} extra=
+	[ "$ga" = 0 ] || extra="--guided-attention $ga --guided-attention-width 0.2"
+	LS=0.1 GA=$ga GW=0.2 "$SRCDIR/tests/unit/test_graph" $m.sq $p \
+	    c.grads 3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
+	"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq $p \
+	    --label-smoothing 0.1 $extra --grads t.grads --adam 3 --lr 0.001 \
+	    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
+	run "$PY" - "$m" <<'PY'
+import sys
+sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
+import numpy as np
+import seqpipe_torch as sq
+m = sys.argv[1]
+loss, tok, *guide = open("c.loss").read().split()
+g, meta = sq.read_safetensors("t.grads")
+assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
+dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
+assert bool(guide) == ("guide" in meta), (guide, meta)
+if guide:
+    dg = abs(float(guide[0]) - float(meta["guide"])) / float(meta["guide"])
+    assert dg < 1e-5, ("guide penalty", guide[0], meta["guide"])
+    m += " guided (penalty %s vs %s)" % (guide[0], meta["guide"])
+c, _ = sq.read_safetensors("c.grads")
+worst = 0.0
+for k, v in g.items():
+    scale = max(1e-3, float(np.abs(v).max()))
+    worst = max(worst, float(np.abs(c[k] - v).max()) / scale)
+w1, _ = sq.read_safetensors("c.sq")
+w2, _ = sq.read_safetensors("t.sq")
+# a key bias shifts every score of a query alike: its gradient is 0 but
+# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out, as
+# is any weight whose gradient is below 1e-6 of its tensor's largest
+# (rounding decides the sign of its steps)
+def adam_diff(k):
+    live = np.abs(g[k]) >= 1e-6 * np.abs(g[k]).max()
+    return float((np.abs(w1[k] - w2[k]) * live).max())
+wd = max(adam_diff(k) for k in w2 if k in g and not k.endswith("k_proj.bias"))
+print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
+      "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
+assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
-	    prenorm-gelu pre.sq marian marian.sq untied untied.sq copy copy.sq
-	# pairs of mixed lengths, an empty source among them; for the copy
-	# model, half the target tokens are source tokens
+	    prenorm-gelu pre.sq marian marian.sq untied untied.sq nat nat.sq \
+	    copy copy.sq
+	# pairs of mixed lengths, an empty source among them (not for nat:
+	# its decoder copies the source); for the copy model, half the target
+	# tokens are source tokens
 	"$PY" -c '
 import random
 for name, copy in (("pairs.tsv", 0), ("copy.pairs.tsv", 1)):
@@ -122,41 +147,15 @@ for name, copy in (("pairs.tsv", 0), ("copy.pairs.tsv", 1)):
             f.write(" ".join(map(str, src)) + "\t" +
                     " ".join(map(str, tgt)) + "\n")
 '
-	for m in paper pre marian untied copy; do
-		p=pairs.tsv
-		[ $m != copy ] || p=copy.pairs.tsv
-		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq $p c.grads \
-		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
-		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq $p \
-		    --label-smoothing 0.1 --grads t.grads --adam 3 --lr 0.001 \
-		    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
-		run -0 "$PY" - "$m" <<'PY'
-import sys
-sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
-import numpy as np
-import seqpipe_torch as sq
-m = sys.argv[1]
-loss, tok = open("c.loss").read().split()
-g, meta = sq.read_safetensors("t.grads")
-assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
-dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
-c, _ = sq.read_safetensors("c.grads")
-worst = 0.0
-for k, v in g.items():
-    scale = max(1e-3, float(np.abs(v).max()))
-    worst = max(worst, float(np.abs(c[k] - v).max()) / scale)
-w1, _ = sq.read_safetensors("c.sq")
-w2, _ = sq.read_safetensors("t.sq")
-# a key bias shifts every score of a query alike: its gradient is 0 but
-# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out
-wd = max(float(np.abs(w1[k] - w2[k]).max()) for k in w2
-         if k in g and not k.endswith("k_proj.bias"))
-print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
-      "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
-assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
-PY
-		echo "$output"
+	awk -F'\t' '$1 != ""' pairs.tsv > nat.pairs.tsv
+	for m in paper pre marian untied; do
+		torch_batch $m 0
 	done
+	torch_batch nat 0 nat.pairs.tsv
+	torch_batch copy 0 copy.pairs.tsv
+	# the guided-attention term's gradient: strong enough to matter
+	torch_batch pre 2
+	torch_batch paper 2
 }
 
 @test "the reversal task is learnt: exact outputs through the pipeline" {
@@ -279,19 +278,23 @@ PY
 	cd "$BATS_TEST_TMPDIR"
 	head -n 3 "$TD/valid.src" > v.src
 	head -n 3 "$TD/valid.tgt" > v.tgt
-	for copy in --no-copy --copy; do
-		train $(tiny) $copy --src "$TD/train.src" --tgt "$TD/train.tgt" \
-		    --max-steps 30 -o s.model
+	# autoregressive, non-autoregressive (its length weight 1), and with
+	# the copy mechanism
+	for arch in "" --nat --copy; do
+		train $(tiny) --src "$TD/train.src" --tgt "$TD/train.tgt" \
+		    --max-steps 30 $arch -o s.model
 		tokenize -m s.model --text < v.src > v.src.ids
 		tokenize -m s.model --text < v.tgt > v.tgt.ids
 		paste v.src.ids v.tgt.ids > v.pairs
+		nat=
+		[ "$arch" != --nat ] || nat=--nat
 		scores=$(tokenize -m s.model < v.src | encode |
-		    decode --score v.tgt.ids | seqcat |
+		    decode $nat --score v.tgt.ids | seqcat |
 		    awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
 		LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
 		run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
 		    print $1, s, d; exit !(d < 1e-4) }' loss
-		echo "$copy: $output"
+		echo "${arch:-autoregressive}: $output"
 	done
 }
 

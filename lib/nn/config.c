@@ -14,14 +14,18 @@
 #include "nn/model.h"
 #include "base/util.h"
 
-enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS };
+enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS, K_INPUT };
 static const struct {
 	const char *key;
 	size_t off;
 	int kind;
 	int required;
+	int omit;	/* left out of a file at its default: newer than the
+			   format, so that older readers keep reading models
+			   that do not use it */
 } keys[] = {
-#define F(name, kind, req) {#name, offsetof(struct sq_config, name), kind, req}
+#define F(name, kind, req) {#name, offsetof(struct sq_config, name), kind, req, 0}
+#define N(name, kind) {#name, offsetof(struct sq_config, name), kind, 0, 1}
 	F(d_model, K_INT, 1), F(n_heads, K_INT, 1), F(d_ff, K_INT, 1),
 	F(encoder_layers, K_INT, 1), F(decoder_layers, K_INT, 1),
 	F(src_vocab_size, K_INT, 1), F(tgt_vocab_size, K_INT, 1),
@@ -34,7 +38,10 @@ static const struct {
 	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
 	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
 	F(layer_norm_eps, K_FLOAT, 0), F(copy, K_BOOL, 0),
+	N(input, K_INPUT), N(frame_dim, K_INT), N(subsample, K_INT),
+	N(attention_window, K_INT), N(nat, K_BOOL), N(nat_max_offset, K_INT),
 #undef F
+#undef N
 };
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
@@ -43,6 +50,7 @@ static const char *const pos_kinds[] = {	/* enum sq_pos_kind's order */
 	"sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"
 };
 #define N_POS_KINDS ((int)(sizeof(pos_kinds) / sizeof(pos_kinds[0])))
+static const char *const inputs[] = {"tokens", "frames"};	/* sq_input */
 
 void
 sq_config_defaults(struct sq_config *c)
@@ -58,6 +66,9 @@ sq_config_defaults(struct sq_config *c)
 	c->unk_id = 3;
 	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
+	c->input = SQ_INPUT_TOKENS;
+	c->subsample = 1;
+	c->nat_max_offset = 16;
 }
 
 void
@@ -85,6 +96,16 @@ int
 sq_config_required(int i)
 {
 	return keys[i].required;
+}
+
+int
+sq_config_omitted(const struct sq_config *c, int i)
+{
+	struct sq_config d;
+
+	sq_config_defaults(&d);
+	return keys[i].omit && memcmp((const char *)c + keys[i].off,
+	    (const char *)&d + keys[i].off, sizeof(int)) == 0;
 }
 
 static int
@@ -126,6 +147,8 @@ parse_value(void *p, int kind, const char *s)
 	case K_POS:
 		return (*(int *)p = lookup_name(s, pos_kinds, N_POS_KINDS)) < 0 ?
 		    -1 : 0;
+	case K_INPUT:
+		return (*(int *)p = lookup_name(s, inputs, 2)) < 0 ? -1 : 0;
 	}
 	return -1;
 }
@@ -138,6 +161,7 @@ kind_hint(int kind)
 	case K_BOOL: return "0 or 1";
 	case K_FLOAT: return "a finite number";
 	case K_ACT: return "relu, gelu or silu";
+	case K_INPUT: return "tokens or frames";
 	default: return "sinusoidal, sinusoidal_half, sinusoidal_half_hf or "
 	    "learned";
 	}
@@ -176,6 +200,9 @@ sq_config_value(const struct sq_config *c, int i, char *buf, size_t size)
 	case K_POS:
 		snprintf(buf, size, "%s", pos_kinds[*(const int *)p]);
 		break;
+	case K_INPUT:
+		snprintf(buf, size, "%s", inputs[*(const int *)p]);
+		break;
 	default:
 		snprintf(buf, size, "%d", *(const int *)p);
 	}
@@ -186,7 +213,10 @@ int
 sq_config_check(const struct sq_config *c, const char *path)
 {
 #define BAD(...) do { sq_seterr(__VA_ARGS__); return -1; } while (0)
-	int v_min = SQ_MIN(c->src_vocab_size, c->tgt_vocab_size);
+	int frames = c->input == SQ_INPUT_FRAMES;
+	/* the ids below index the target vocabulary, and the source's */
+	int v_min = frames ? c->tgt_vocab_size : SQ_MIN(c->src_vocab_size,
+	    c->tgt_vocab_size);
 
 	if (c->d_model < 1 || c->n_heads < 1 || c->d_ff < 1)
 		BAD("%s: config d_model, n_heads and d_ff must be positive", path);
@@ -196,9 +226,24 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->encoder_layers < 1 || c->decoder_layers < 1)
 		BAD("%s: config encoder_layers and decoder_layers must be "
 		    "positive", path);
-	if (c->src_vocab_size < 1 || c->tgt_vocab_size < 1)
-		BAD("%s: config src_vocab_size and tgt_vocab_size must be "
-		    "positive", path);
+	if ((frames ? c->src_vocab_size != 0 : c->src_vocab_size < 1) ||
+	    c->tgt_vocab_size < 1)
+		BAD("%s: config src_vocab_size = %d and tgt_vocab_size = %d: "
+		    "both must be positive (src_vocab_size 0 with input "
+		    "frames)", path, c->src_vocab_size, c->tgt_vocab_size);
+	if (frames ? c->frame_dim < 1 || c->subsample < 1 ||
+	    (long)c->frame_dim * c->subsample > 1 << 20 :
+	    c->frame_dim != 0 || c->subsample != 1)
+		BAD("%s: config frame_dim = %d, subsample = %d: input frames "
+		    "needs frame_dim >= 1 and subsample >= 1 (their product at "
+		    "most 2^20), input tokens frame_dim 0 and subsample 1",
+		    path, c->frame_dim, c->subsample);
+	if (frames && (c->tie_src_tgt || c->shared_vocab))
+		BAD("%s: config input frames has no source vocabulary to "
+		    "tie or share (tie_src_tgt, shared_vocab)", path);
+	if (c->attention_window < 0)
+		BAD("%s: config attention_window = %d: must be 0 (none) or "
+		    "positive", path, c->attention_window);
 	if (c->max_positions < 1 || c->position_offset < 0)
 		BAD("%s: config max_positions must be positive and "
 		    "position_offset not negative", path);
@@ -208,6 +253,12 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
+	if (c->nat_max_offset < 0 ||
+	    (c->nat && c->nat_max_offset > c->max_positions))
+		BAD("%s: config nat_max_offset = %d outside [0, max_positions "
+		    "= %d]", path, c->nat_max_offset, c->max_positions);
+	if (c->nat && frames)	/* its decoder reads copies of source tokens */
+		BAD("%s: config nat needs input tokens, not frames", path);
 	if (!(c->layer_norm_eps > 0))
 		BAD("%s: config layer_norm_eps must be positive", path);
 	if ((c->tie_src_tgt || c->shared_vocab) &&
@@ -230,6 +281,9 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->copy && !c->shared_vocab)
 		BAD("%s: config copy = 1 needs shared_vocab = 1 (a source id "
 		    "must name the same piece in the target vocabulary)", path);
+	if (c->copy && (frames || c->nat))
+		BAD("%s: config copy = 1 needs an autoregressive model of input "
+		    "tokens (not frames, not nat)", path);
 	return 0;
 #undef BAD
 }

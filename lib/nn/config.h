@@ -5,7 +5,7 @@
  *
  * One table of keys serves all three: the key is the struct field's name,
  * integers are decimal, booleans "0"/"1", floats as strtof reads them,
- * activation and positions by name.  Defaults are man/seqpipe-model.5's.
+ * activation, positions and input by name.  Defaults are man/seqpipe-model.5's.
  */
 #ifndef SQ_CONFIG_H
 #define SQ_CONFIG_H
@@ -29,6 +29,13 @@ int sq_config_set(struct sq_config *c, const char *key, const char *s);
 int sq_config_n_keys(void);
 const char *sq_config_key(int i);
 int sq_config_required(int i);
+/*
+ * Whether key i is left out of a model file for c: one of the keys newer
+ * than the format (input, frame_dim, subsample, attention_window) at its
+ * default, so that a model that does not use them reads in older
+ * versions.
+ */
+int sq_config_omitted(const struct sq_config *c, int i);
 
 /*
  * Key i's value in c, formatted so that sq_config_set() reads back the

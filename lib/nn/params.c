@@ -14,12 +14,15 @@
 #include "nn/params.h"
 #include "base/util.h"
 
-/* Appends an entry; d1 = 0 makes it a vector of d0. */
-static void
+/*
+ * Appends an entry; d1 = 0 makes it a vector of d0.  Returns it, for a
+ * weight matrix's caller to set its view.
+ */
+static struct sq_param *
 add(struct sq_params *t, int owner, int layer, size_t field, long d0,
     long d1, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-static void
+static struct sq_param *
 add(struct sq_params *t, int owner, int layer, size_t field, long d0,
     long d1, const char *fmt, ...)
 {
@@ -46,14 +49,32 @@ add(struct sq_params *t, int owner, int layer, size_t field, long d0,
 	p->field = field;
 	if (__builtin_add_overflow(t->total, p->numel, &t->total))
 		t->total = LONG_MAX;
+	return p;
 }
 
-/* prefix.weight and prefix.bias of a linear layer (in > 0) or a norm. */
+/* Marks p a weight matrix whose engine view is at offset view. */
+static void
+viewed(struct sq_param *p, size_t view)
+{
+	p->has_view = 1;
+	p->view = view;
+}
+
+/*
+ * prefix.weight and prefix.bias of a norm (in = 0), or of a linear layer
+ * whose struct sq_linear is at offset lin.
+ */
 static void
 add_wb(struct sq_params *t, int owner, int layer, size_t w, size_t b,
     long out, long in, const char *prefix)
 {
-	add(t, owner, layer, w, out, in, "%s.weight", prefix);
+	struct sq_param *p = add(t, owner, layer, w, out, in, "%s.weight",
+	    prefix);
+
+	/* a linear layer's w and wq are fields of one struct sq_linear */
+	if (in)
+		viewed(p, w - offsetof(struct sq_linear, w) +
+		    offsetof(struct sq_linear, wq));
 	add(t, owner, layer, b, out, 0, "%s.bias", prefix);
 }
 
@@ -121,11 +142,17 @@ sq_params_new(const struct sq_config *c)
 	long D = c->d_model, P = c->max_positions;
 	int i, o = SQ_IN_MODEL;
 
-	add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
-	    "encoder.embed_tokens.weight");
-	if (!c->tie_src_tgt)
-		add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size, D,
-		    "decoder.embed_tokens.weight");
+	if (c->input == SQ_INPUT_FRAMES)
+		add_wb(t, o, 0, offsetof(M, frame_proj.w),
+		    offsetof(M, frame_proj.b), D,
+		    (long)c->subsample * c->frame_dim, "encoder.frame_proj");
+	else
+		viewed(add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size,
+		    D, "encoder.embed_tokens.weight"), offsetof(M, src_embed_q));
+	/* a nat decoder reads source tokens: its table only as the output */
+	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
+		viewed(add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size,
+		    D, "decoder.embed_tokens.weight"), offsetof(M, tgt_embed_q));
 	if (c->positions == SQ_POS_LEARNED) {
 		add(t, o, 0, offsetof(M, enc_pos), P, D,
 		    "encoder.embed_positions.weight");
@@ -143,14 +170,21 @@ sq_params_new(const struct sq_config *c)
 		add_wb(t, o, 0, offsetof(M, dec_final.g), offsetof(M, dec_final.b),
 		    D, 0, "decoder.layer_norm");
 	if (!c->tie_output)
-		add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
-		    "output_projection.weight");
+		viewed(add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
+		    "output_projection.weight"), offsetof(M, out_proj_q));
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
-	if (c->copy)
-		add_wb(t, o, 0, offsetof(M, p_gen.w), offsetof(M, p_gen.b), 1,
-		    3 * D, "decoder.p_gen");
+	/* the copy gate has no engine view: it stays float32 in every dtype
+	   (nn/copy.c reads .w; a (1, 3D) matrix gains nothing from int8) */
+	if (c->copy) {
+		add(t, o, 0, offsetof(M, p_gen.w), 1, 3 * D,
+		    "decoder.p_gen.weight");
+		add(t, o, 0, offsetof(M, p_gen.b), 1, 0, "decoder.p_gen.bias");
+	}
+	if (c->nat)
+		add_wb(t, o, 0, offsetof(M, len_pred.w), offsetof(M, len_pred.b),
+		    2L * c->nat_max_offset + 1, D, "length_predictor");
 	return t;
 }
 
@@ -163,32 +197,54 @@ sq_params_free(struct sq_params *t)
 	free(t);
 }
 
+/* The struct p's field or view is in: the model or one of its layers. */
+static char *
+owner(struct sq_model *m, const struct sq_param *p)
+{
+	if (p->owner == SQ_IN_ENCODER_LAYER)
+		return (char *)&m->enc[p->layer];
+	if (p->owner == SQ_IN_DECODER_LAYER)
+		return (char *)&m->dec[p->layer];
+	return (char *)m;
+}
+
 const float **
 sq_param_field(struct sq_model *m, const struct sq_param *p)
 {
-	char *base = (char *)m;
+	return (const float **)(owner(m, p) + p->field);
+}
 
-	if (p->owner == SQ_IN_ENCODER_LAYER)
-		base = (char *)&m->enc[p->layer];
-	else if (p->owner == SQ_IN_DECODER_LAYER)
-		base = (char *)&m->dec[p->layer];
-	return (const float **)(base + p->field);
+struct sq_mat *
+sq_param_view(struct sq_model *m, const struct sq_param *p)
+{
+	return (struct sq_mat *)(owner(m, p) + p->view);
 }
 
 void
 sq_params_tie(struct sq_model *m)
 {
-	if (m->cfg.tie_src_tgt)
+	if (m->cfg.tie_src_tgt) {
 		m->tgt_embed = m->src_embed;
-	if (m->cfg.tie_output)
+		m->tgt_embed_q = m->src_embed_q;
+	}
+	if (m->cfg.tie_output) {
 		m->out_proj = m->tgt_embed;
+		m->out_proj_q = m->tgt_embed_q;
+	}
 }
 
 void
 sq_params_bind(const struct sq_params *t, struct sq_model *m,
     const float *flat)
 {
-	for (int i = 0; i < t->n; i++)
-		*sq_param_field(m, &t->p[i]) = flat + t->p[i].offset;
+	for (int i = 0; i < t->n; i++) {
+		const struct sq_param *p = &t->p[i];
+
+		*sq_param_field(m, p) = flat + p->offset;
+		if (p->has_view)
+			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32,
+				flat + p->offset, NULL };
+	}
+	m->dtype = SQ_W_F32;
 	sq_params_tie(m);
 }
