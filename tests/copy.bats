@@ -96,8 +96,9 @@ exact() {
 
 @test "--copy excludes --src-frames, --nat and --mrt, also through --init" {
 	local o
-	for o in "--src-frames x.frames" --nat --mrt; do
-		run -2 --separate-stderr train --copy $o --tsv x.tsv -o m
+	for o in --src-frames --nat --mrt; do
+		[ $o = --src-frames ] || o="$o --src"
+		run -2 --separate-stderr train --copy $o x.src --tgt x.tgt -o m
 		[ "${stderr_lines[0]}" = "train: --copy excludes --src-frames, --nat and --mrt" ]
 	done
 	run ! --separate-stderr train $(tiny) --init "$TD/copy.model" --mrt \
