@@ -324,8 +324,8 @@ check_fd(int variant, enum fd_objective what)
 	f.p = &b.p;
 	if (what == FD_RISK) {
 		make_sets(&cand, first, cost, &b, &c, 13);
-		f = (struct objective){&cand.p, {0, 0, 0, 0}, first, b.n, cost,
-		    1.0};
+		f = (struct objective){.p = &cand.p, .first = first,
+		    .n_sets = b.n, .cost = cost, .alpha = 1.0};
 	}
 	g = sq_graph_new(m, gm, NULL);
 	value(g, &f, 1);
@@ -587,7 +587,7 @@ static void
 risk_operands(struct sq_graph *g, const struct pairs *b, double alpha)
 {
 	int first[MAX_PAIRS + 1], n_sets = 0;
-	struct sq_graph_opts o = {0, 0, 0, 0};
+	struct sq_graph_opts o = {0};
 	double r;
 	long tok = 0;
 
