@@ -110,21 +110,16 @@ exact() {
 	[ ! -e m ]
 }
 
-@test "a copy model in int8 and F16 (--dtype): log-probs close to float32's, names still carried over" {
-	local d
-	tokenize -m "$TD/copy.model" < "$TD/test.src" | encode > f32.mem
-	decode --text f32.mem > f32.ids
-	decode -q --scores --score f32.ids f32.mem | seqcat > f32.score
+@test "a copy model in int8 and F16 (--dtype): names still carried over" {
+	# How close int8 and F16 come to float32 depends on the weights this
+	# tiny training gives (OpenBLAS's kernels change them); what the
+	# copy model computes in each dtype is checked against PyTorch on the
+	# weights they stand for in dtype.bats.  Here: it still copies.
+	local d n
 	for d in int8 f16; do
-		tokenize -m "$TD/copy.model" < "$TD/test.src" |
-		    encode --dtype $d > $d.mem
-		decode -q --dtype $d --scores --score f32.ids $d.mem |
-		    seqcat > $d.score
-		numcmp 0.3 <(cut -d'|' -f2 f32.score) <(cut -d'|' -f2 $d.score) ||
-		    fail "$d token log-probs far from float32's"
 		n=$(exact copy decode --dtype $d)
 		echo "$d: exact $n of 60"
-		[ "$n" -ge 48 ]
+		[ "$n" -ge 48 ] || fail "$d: $n of 60 exact"
 	done
 }
 
