@@ -400,6 +400,7 @@ sq_model_close(struct sq_model *m)
 	free(m->dec);
 	free(m->owned);
 	free(m->q_owned);
+	free(m->packed);
 	sq_params_free(m->params);
 	free(m->path);
 	free(m);

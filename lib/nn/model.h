@@ -220,6 +220,8 @@ struct sq_mat {
 	int dtype;		/* enum sq_weight_dtype */
 	const void *data;	/* (rows, cols): float, F16 bits or int8_t */
 	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
+	const float *packed;	/* float32 data packed for the engine's
+				   products (nn/packed.h), or NULL */
 };
 
 struct sq_linear {
@@ -299,6 +301,8 @@ struct sq_model {
 					   sq_model_new(), or those a file
 					   stores as F16 or I8, widened; NULL
 					   for a file of F32 weights */
+	float *packed;			/* the views' packed copies
+					   (nn/packed.h), or NULL */
 	void *q_owned;			/* the engine views that the dtype
 					   asked for made (lib/nn/quant.c);
 					   NULL if none */

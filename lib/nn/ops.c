@@ -30,6 +30,7 @@
 
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/packed.h"
 #include "nn/qgemm.h"
 #include "nn/vec.h"
 #include "base/pool.h"
@@ -50,6 +51,7 @@ ops_init(void)
 {
 	openblas_set_num_threads(1);
 	sq_qgemm_init();
+	sq_packed_init();
 }
 
 void
@@ -121,6 +123,17 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 }
 
 /*
+ * Whether M rows by wm go through its packed copy (nn/packed.h): a few
+ * rows are bound by the weights' bandwidth and linear_rows4() reads them
+ * as fast.
+ */
+static int
+packed_rows(const struct sq_mat *wm, int M)
+{
+	return wm->packed != NULL && M > FEW_ROWS;
+}
+
+/*
  * sq_linear_mat() for a column slice, single-threaded: out (M, ldo)
  * columns [lo, hi) from rows [lo, hi) of wm.
  */
@@ -137,6 +150,9 @@ linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
 		sq_qgemm_cols(out, ldo, inp, wm, bias, M, K, lo, hi);
 		return;
 	}
+	if (packed_rows(wm, M) && sq_packed_cols(out, ldo, inp, wm, bias, M,
+	    K, ldo, lo, hi) == 0)
+		return;
 	if (M == 1) {
 		if (bias != NULL)
 			memcpy(out + lo, bias + lo, N * sizeof(float));
@@ -174,7 +190,8 @@ linear_part(void *arg, int i, int n)
 	struct linear_job *j = arg;
 	int lo, hi;
 
-	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
+	sq_pool_share(j->N, packed_rows(j->w, j->M) ? SQ_PACKED_PANEL :
+	    COL_ALIGN, i, n, &lo, &hi);
 	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
 	    hi);
 }
@@ -183,7 +200,7 @@ void
 sq_linear(float *out, const float *inp, const float *w, const float *bias,
     int M, int K, int N, struct sq_pool *pool)
 {
-	struct sq_mat wm = { SQ_W_F32, w, NULL };
+	struct sq_mat wm = { SQ_W_F32, w, NULL, NULL };
 
 	sq_linear_mat(out, inp, &wm, bias, M, K, N, pool);
 }
@@ -563,7 +580,7 @@ void
 sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
     float scale, int n, int D)
 {
-	struct sq_mat Em = { SQ_W_F32, E, NULL };
+	struct sq_mat Em = { SQ_W_F32, E, NULL, NULL };
 
 	sq_embed_mat(out, &Em, ids, pe, scale, n, D);
 }

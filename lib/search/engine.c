@@ -16,6 +16,7 @@
 
 #include "search/engine.h"
 #include "nn/model.h"
+#include "nn/packed.h"
 #include "base/pool.h"
 #include "io/stream.h"
 #include "base/util.h"
@@ -100,6 +101,7 @@ start(struct sq_engine *e)
 {
 	if ((e->m = find_model(e->model_path, e->dtype, e->r)) == NULL)
 		return -1;
+	sq_packed_model(e->m);
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);

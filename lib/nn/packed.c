@@ -1,0 +1,172 @@
+/*
+ * packed: float32 weights in libxsmm's panel layout (see packed.h).
+ *
+ * Why libxsmm.  scripts/bench-gemm measured the engine's shapes (M = 32
+ * to 800 rows by K x N = 512 x 512 to 512 x 32000, two threads, weights
+ * from DRAM): OpenBLAS 0.3.21, which re-packs W inside every call and
+ * runs its Haswell kernels on AVX-512 CPUs it does not know, at 55-105
+ * GFLOP/s; oneDNN 2.6 and libxsmm 1.17 over weights packed once at 95-230,
+ * libxsmm the faster at 32 rows.  libxsmm generates its kernels for the
+ * CPU it runs on (AVX2, AVX-512), which is the run-time dispatch a build
+ * without -march needs, leaves the weight layout and the threads to us
+ * (oneDNN brings OpenMP's), and is one small package.
+ *
+ * Layout.  W (N, K) is cut into panels of SQ_PACKED_PANEL rows, each
+ * stored column-major (K, PANEL), the last one padded with zero rows:
+ * a panel is the A of a column-major kernel C (PANEL, n) = A (PANEL, K)
+ * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
+ * dimensions K and ldo), so x and y need no copy either.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxsmm.h>
+
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "nn/packed.h"
+#include "nn/params.h"
+#include "base/util.h"
+
+#define PANEL SQ_PACKED_PANEL
+/* input rows per kernel call: their slice of x stays in cache */
+#define ROWS 32
+
+static int have_kernels;
+static char isa_name[32] = "none";
+
+void
+sq_packed_init(void)
+{
+	libxsmm_init();
+	/* below AVX2, OpenBLAS's own kernels are as good */
+	have_kernels = libxsmm_get_target_archid() >= LIBXSMM_X86_AVX2;
+	if (have_kernels)
+		snprintf(isa_name, sizeof(isa_name), "libxsmm %s",
+		    libxsmm_get_target_arch());
+}
+
+const char *
+sq_packed_isa(void)
+{
+	return isa_name;
+}
+
+size_t
+sq_packed_size(long N, long K)
+{
+	return (size_t)((N + PANEL - 1) / PANEL) * PANEL * K;
+}
+
+void
+sq_packed_pack(float *dst, const float *w, long N, long K)
+{
+	long n, k;
+
+	memset(dst, 0, sq_packed_size(N, K) * sizeof(float));
+	for (n = 0; n < N; n++)
+		for (k = 0; k < K; k++)
+			dst[((n / PANEL) * K + k) * PANEL + n % PANEL] =
+			    w[n * K + k];
+}
+
+/* counts view v (N, K) in *total, packed into dst + *total if not NULL */
+static void
+take(struct sq_mat *v, long N, long K, float *dst, size_t *total)
+{
+	if (dst != NULL) {
+		sq_packed_pack(dst + *total, v->data, N, K);
+		v->packed = dst + *total;
+	}
+	*total += sq_packed_size(N, K);
+}
+
+/*
+ * The floats the views to pack take (sq_packed_model()); packed into dst
+ * when not NULL.
+ */
+static size_t
+each_view(struct sq_model *m, float *dst)
+{
+	const struct sq_params *t = m->params;
+	size_t total = 0;
+	int i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct sq_param *p = &t->p[i];
+		struct sq_mat *v;
+
+		if (!p->has_view)
+			continue;
+		v = sq_param_view(m, p);
+		/* the tables are looked up by row, not multiplied... */
+		if (v != &m->src_embed_q && v != &m->tgt_embed_q)
+			take(v, p->dims[0], p->dims[1], dst, &total);
+	}
+	/* ...but for the output projection when it is tied to one */
+	if (m->cfg.tie_output && m->out_proj_q.data != NULL)
+		take(&m->out_proj_q, m->cfg.tgt_vocab_size, m->cfg.d_model,
+		    dst, &total);
+	return total;
+}
+
+void
+sq_packed_model(struct sq_model *m)
+{
+	sq_ops_init();
+	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL)
+		return;
+	m->packed = sq_malloc(each_view(m, NULL) * sizeof(float));
+	each_view(m, m->packed);
+}
+
+/* the kernel for a (width, rows) block, beta 1 (bias in C) or 0 */
+static libxsmm_smmfunction
+kernel(int width, int rows, int K, int ldo, int beta)
+{
+	libxsmm_blasint lda = PANEL, ldb = K, ldc = ldo;
+	float one = 1.0f, b = (float)beta;
+	int pf = LIBXSMM_PREFETCH_NONE;
+
+	return libxsmm_smmdispatch(width, rows, K, &lda, &ldb, &ldc, &one, &b,
+	    NULL, &pf);
+}
+
+int
+sq_packed_cols(float *out, int ldo, const float *inp,
+    const struct sq_mat *w, const float *bias, int M, int K, int N, int lo,
+    int hi)
+{
+	/* [full, last panel][full, last block of rows] */
+	libxsmm_smmfunction f[2][2];
+	int beta = bias != NULL, tail = hi == N && N % PANEL != 0;
+	int i, j, n0, m0, r, width, rows;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			width = i == 0 ? PANEL : tail ? N % PANEL : PANEL;
+			rows = j == 0 ? SQ_MIN(ROWS, M) : M % ROWS ? M % ROWS :
+			    SQ_MIN(ROWS, M);
+			if ((f[i][j] = kernel(width, rows, K, ldo, beta)) ==
+			    NULL)
+				return -1;
+		}
+	for (n0 = lo; n0 < hi; n0 += PANEL) {
+		const float *a = w->packed + (long)(n0 / PANEL) * PANEL * K;
+
+		width = SQ_MIN(PANEL, hi - n0);
+		for (m0 = 0; m0 < M; m0 += ROWS) {
+			float *c = out + (long)m0 * ldo + n0;
+
+			rows = SQ_MIN(ROWS, M - m0);
+			if (bias != NULL)
+				for (r = 0; r < rows; r++)
+					memcpy(c + (long)r * ldo, bias + n0,
+					    width * sizeof(float));
+			f[width < PANEL][rows < ROWS](a, inp + (long)m0 * K,
+			    c);
+		}
+	}
+	return 0;
+}
