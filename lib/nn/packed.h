@@ -45,9 +45,11 @@ void sq_packed_model(struct sq_model *m);
 /*
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
  * transposed, plus bias when not NULL, through w->packed (not NULL); lo
- * a multiple of SQ_PACKED_PANEL, hi too or w's row count N.  Each output
- * element sums its K products in order: it depends on its own input row
- * only, never on M or the slice.  Returns 0, or -1 if libxsmm gave no
+ * a multiple of SQ_PACKED_PANEL, hi too or w's row count N (= ldo).  A
+ * column slice gives the same bits as the whole product, so threads
+ * never change a result; the number of rows may change the last bits of
+ * a partial last panel (libxsmm's kernels for it sum in their own
+ * order).  Returns 0, or -1 if libxsmm gave no
  * kernel for the shape (nothing written: use another path).
  */
 int sq_packed_cols(float *out, int ldo, const float *inp,
