@@ -17,9 +17,12 @@
  * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
  * dimensions K and ldo), so x and y need no copy either.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/mman.h>
 
 #include <libxsmm.h>
 
@@ -27,11 +30,14 @@
 #include "nn/ops.h"
 #include "nn/packed.h"
 #include "nn/params.h"
+#include "base/pool.h"
 #include "base/util.h"
 
 #define PANEL SQ_PACKED_PANEL
 /* input rows per kernel call: their slice of x stays in cache */
 #define ROWS 32
+/* the packed copies are aligned to a (transparent) huge page */
+#define HUGE_PAGE (2L << 20)
 
 static int have_kernels;
 static char isa_name[32] = "none";
@@ -59,27 +65,72 @@ sq_packed_size(long N, long K)
 	return (size_t)((N + PANEL - 1) / PANEL) * PANEL * K;
 }
 
+/* panels [lo, hi) of w (N, K) packed into dst, their padding zeroed */
+static void
+pack_panels(float *dst, const float *w, long N, long K, long lo, long hi)
+{
+	long b, k, i;
+
+	for (b = lo; b < hi; b++) {
+		const float *src = w + b * PANEL * K;
+		float *d = dst + b * PANEL * K;
+		long width = SQ_MIN(PANEL, N - b * PANEL);
+
+		/* written in order; the reads go down PANEL rows, in cache */
+		for (k = 0; k < K; k++, d += PANEL) {
+			for (i = 0; i < width; i++)
+				d[i] = src[i * K + k];
+			for (; i < PANEL; i++)
+				d[i] = 0.0f;
+		}
+	}
+}
+
 void
 sq_packed_pack(float *dst, const float *w, long N, long K)
 {
-	long n, k;
-
-	memset(dst, 0, sq_packed_size(N, K) * sizeof(float));
-	for (n = 0; n < N; n++)
-		for (k = 0; k < K; k++)
-			dst[((n / PANEL) * K + k) * PANEL + n % PANEL] =
-			    w[n * K + k];
+	pack_panels(dst, w, N, K, 0, (N + PANEL - 1) / PANEL);
 }
 
-/* counts view v (N, K) in *total, packed into dst + *total if not NULL */
+struct pack_job {
+	float *dst;
+	const float *w;
+	long N, K;
+};
+
 static void
-take(struct sq_mat *v, long N, long K, float *dst, size_t *total)
+pack_part(void *arg, int i, int n)
+{
+	struct pack_job *j = arg;
+	int lo, hi;
+
+	sq_pool_share((int)((j->N + PANEL - 1) / PANEL), 1, i, n, &lo, &hi);
+	pack_panels(j->dst, j->w, j->N, j->K, lo, hi);
+}
+
+/*
+ * Counts view v (N, K) in *total; with dst, points v at dst + *total and
+ * packs it there, its panels split over the pool.
+ */
+static void
+take(struct sq_mat *v, long N, long K, float *dst, size_t *total,
+    struct sq_pool *pool)
 {
 	if (dst != NULL) {
-		sq_packed_pack(dst + *total, v->data, N, K);
-		v->packed = dst + *total;
+		struct pack_job j = { dst + *total, v->data, N, K };
+
+		sq_pool_run(pool, pack_part, &j);
+		v->packed = j.dst;
 	}
 	*total += sq_packed_size(N, K);
+}
+
+/* whether entry p is the encoder's: its layers' and the frames' */
+static int
+encoder_side(const struct sq_param *p)
+{
+	return p->owner == SQ_IN_ENCODER_LAYER ||
+	    p->field == offsetof(struct sq_model, frame_proj.w);
 }
 
 /*
@@ -87,7 +138,8 @@ take(struct sq_mat *v, long N, long K, float *dst, size_t *total)
  * when not NULL.
  */
 static size_t
-each_view(struct sq_model *m, float *dst)
+each_view(struct sq_model *m, int encoder, float *dst,
+    struct sq_pool *pool)
 {
 	const struct sq_params *t = m->params;
 	size_t total = 0;
@@ -97,28 +149,39 @@ each_view(struct sq_model *m, float *dst)
 		const struct sq_param *p = &t->p[i];
 		struct sq_mat *v;
 
-		if (!p->has_view)
+		if (!p->has_view || encoder_side(p) != encoder)
 			continue;
 		v = sq_param_view(m, p);
 		/* the tables are looked up by row, not multiplied... */
 		if (v != &m->src_embed_q && v != &m->tgt_embed_q)
-			take(v, p->dims[0], p->dims[1], dst, &total);
+			take(v, p->dims[0], p->dims[1], dst, &total, pool);
 	}
 	/* ...but for the output projection when it is tied to one */
-	if (m->cfg.tie_output && m->out_proj_q.data != NULL)
+	if (!encoder && m->cfg.tie_output && m->out_proj_q.data != NULL)
 		take(&m->out_proj_q, m->cfg.tgt_vocab_size, m->cfg.d_model,
-		    dst, &total);
+		    dst, &total, pool);
 	return total;
 }
 
 void
-sq_packed_model(struct sq_model *m)
+sq_packed_model(struct sq_model *m, int encoder, struct sq_pool *pool)
 {
+	size_t bytes;
+	void *p;
+
 	sq_ops_init();
 	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL)
 		return;
-	m->packed = sq_malloc(each_view(m, NULL) * sizeof(float));
-	each_view(m, m->packed);
+	bytes = each_view(m, encoder, NULL, NULL) * sizeof(float);
+	if (bytes == 0)
+		return;
+	/* in huge pages where the kernel gives them: fewer page faults at
+	   start-up, fewer TLB misses in the products */
+	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		sq_die("out of memory packing %zu bytes of weights", bytes);
+	madvise(p, bytes, MADV_HUGEPAGE);
+	m->packed = p;
+	each_view(m, encoder, m->packed, pool);
 }
 
 /* the kernel for a (width, rows) block, beta 1 (bias in C) or 0 */

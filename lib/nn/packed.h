@@ -13,6 +13,7 @@
 
 struct sq_mat;
 struct sq_model;
+struct sq_pool;
 
 /* Output columns per panel: column slices of a product start at these. */
 #define SQ_PACKED_PANEL 64
@@ -34,13 +35,16 @@ size_t sq_packed_size(long N, long K);
 void sq_packed_pack(float *dst, const float *w, long N, long K);
 
 /*
- * Packs every float32 weight matrix m multiplies by (not the embedding
- * tables, unless one is the output projection) into one allocation of
- * the model's (m->packed, freed by sq_model_close()) and points their
- * views' packed fields at it.  Nothing when the CPU has no kernels or m
- * is not float32.  Call it once, after loading.
+ * Packs the float32 weight matrices of one side of m that are multiplied
+ * by: with encoder, its layers' and the frame projection (encode); else
+ * the decoder's layers', the output projection (even tied to an
+ * embedding table) and the length predictor (decode, beamsearch).  One
+ * allocation of the model's (m->packed, freed by sq_model_close()), the
+ * views' packed fields pointed into it, the work split over pool.
+ * Nothing when the CPU has no kernels or m is not float32.  Call it
+ * once, after loading.
  */
-void sq_packed_model(struct sq_model *m);
+void sq_packed_model(struct sq_model *m, int encoder, struct sq_pool *pool);
 
 /*
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w

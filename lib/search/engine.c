@@ -101,10 +101,10 @@ start(struct sq_engine *e)
 {
 	if ((e->m = find_model(e->model_path, e->dtype, e->r)) == NULL)
 		return -1;
-	sq_packed_model(e->m);
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);
+	sq_packed_model(e->m, e->in_kind == SQ_STREAM_SOURCE, e->pool);
 	if (check_source(e) < 0)
 		return -1;
 	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,
