@@ -3,10 +3,11 @@
  *
  * Why libxsmm.  scripts/bench-gemm measured the engine's shapes (M = 32
  * to 800 rows by K x N = 512 x 512 to 512 x 32000, two threads, weights
- * from DRAM): OpenBLAS 0.3.21, which re-packs W inside every call and
- * runs its Haswell kernels on AVX-512 CPUs it does not know, at 55-105
- * GFLOP/s; oneDNN 2.6 and libxsmm 1.17 over weights packed once at 95-230,
- * libxsmm the faster at 32 rows.  libxsmm generates its kernels for the
+ * from DRAM, a busy machine): the engine's OpenBLAS 0.3.21, which
+ * re-packs W inside every call and runs its Haswell kernels on AVX-512
+ * CPUs it does not know, at 37-103 GFLOP/s; libxsmm 1.17 over weights
+ * packed once at 95-232, oneDNN 2.6 at 57-223 (24 once), XNNPACK below
+ * OpenBLAS.  libxsmm generates its kernels for the
  * CPU it runs on (AVX2, AVX-512), which is the run-time dispatch a build
  * without -march needs, leaves the weight layout and the threads to us
  * (oneDNN brings OpenMP's), and is one small package.
@@ -18,7 +19,7 @@
  * dimensions K and ldo), so x and y need no copy either.
  */
 #include <stddef.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
