@@ -31,6 +31,7 @@
 #include "nn/decoder.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/rnn_decoder.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -38,8 +39,10 @@ struct sq_decoder {
 	const struct sq_model *m;
 	struct sq_pool *pool;
 	int n_thr;
+	struct sq_rnn_decoder *rnn;	/* arch rnn's arithmetic, or NULL */
 
-	float *pe;		/* (max_positions - offset, D) from offset */
+	float *pe;		/* (max_positions - offset, D) from offset;
+				   NULL for arch rnn */
 
 	/* the batch */
 	int n_sent;
@@ -84,6 +87,10 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
+	if (c->arch == SQ_ARCH_RNN) {
+		d->rnn = sq_rnn_decoder_new(m, pool);
+		return d;
+	}
 	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
 	    sizeof(float));
 	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
@@ -96,6 +103,7 @@ sq_decoder_free(struct sq_decoder *d)
 {
 	if (d == NULL)
 		return;
+	sq_rnn_decoder_free(d->rnn);
 	free(d->pe);
 	free(d->arena);
 	free(d);
@@ -124,14 +132,17 @@ sq_decoder_align(const struct sq_decoder *d, int *S)
  * Plans the arena for a batch of n sentences with sum_src memory rows, at
  * most max_rows rows and max_steps steps (d->max_src set), growing it if
  * it is too small, and carves every buffer out of it.  Each buffer's
- * offset is a multiple of 64 bytes: no two share a cache line.
+ * offset is a multiple of 64 bytes: no two share a cache line.  For arch
+ * rnn only the rows' bookkeeping, the packed memories and the alignment
+ * (its arithmetic keeps its own buffers).
  */
 static void
 carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 {
 	const struct sq_config *c = &d->m->cfg;
-	size_t D = c->d_model, F = c->d_ff, L = c->decoder_layers;
-	size_t H = c->n_heads, R = max_rows, T = max_steps, S = d->max_src;
+	int tf = d->rnn == NULL;	/* the Transformer's buffers */
+	size_t D = c->d_model, F = c->d_ff * tf, L = c->decoder_layers * tf;
+	size_t H = c->n_heads, R = max_rows, T = max_steps * tf, S = d->max_src;
 	size_t per_thr = SQ_MAX(T, S) + 1 + H * S;
 	enum {
 		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, CROSS, KV,
@@ -146,7 +157,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 		[SENT2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
-		[SCRATCH] = R * (4 * D + F) * sizeof(float),
+		[SCRATCH] = R * (4 * D + F) * tf * sizeof(float),
 		[ATT] = d->n_thr * per_thr * sizeof(float),
 		[ALIGN] = (R * S + 1) * sizeof(float),
 	};
@@ -222,12 +233,15 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		d->src_first[i + 1] = d->src_first[i] + src_len[i];
 		d->sent[i] = i;
 	}
-	if (sum == 0)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (src_len[i] > 0)
 			memcpy(d->packed + d->src_first[i] * D, mem[i],
 			    (size_t)src_len[i] * D * sizeof(float));
+	if (d->rnn != NULL) {
+		sq_rnn_decoder_begin(d->rnn, n, d->packed, d->src_first,
+		    d->R_cap);
+		return 0;
+	}
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
@@ -358,21 +372,28 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 			    c->tgt_vocab_size);
 			return -1;
 		}
-		sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
-		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
-		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
-		    d->R_cap * D + r * D;
 	}
-	for (l = 0; l < L; l++)
-		layer(d, l);
-	if (c->decoder_final_norm) {
-		sq_layernorm(d->h, d->x, m->dec_final.g, m->dec_final.b,
-		    d->rows, (int)D, c->layer_norm_eps, d->pool);
-		out = d->h;
+	if (d->rnn != NULL)
+		sq_rnn_decoder_step(d->rnn, d->rows, d->sent, tokens, logp,
+		    d->want_align ? d->align : NULL, d->max_src);
+	else {
+		for (r = 0; r < d->rows; r++) {
+			sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
+			    d->pe + d->t * D, c->embed_scale, 1, (int)D);
+			d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L *
+			    2 * d->R_cap * D + r * D;
+		}
+		for (l = 0; l < L; l++)
+			layer(d, l);
+		if (c->decoder_final_norm) {
+			sq_layernorm(d->h, d->x, m->dec_final.g, m->dec_final.b,
+			    d->rows, (int)D, c->layer_norm_eps, d->pool);
+			out = d->h;
+		}
+		sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
+		    c->tgt_vocab_size, d->pool);
+		sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
 	}
-	sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
-	    c->tgt_vocab_size, d->pool);
-	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
 	d->have_align = d->want_align && d->rows > 0;
 	d->t++;
 	return 0;
@@ -396,10 +417,13 @@ sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
 			    "rows)", r, parent[r], d->rows);
 			return -1;
 		}
-		memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
-		    (long)parent[r] * d->T_cap, d->t * sizeof(long));
+		if (d->rnn == NULL)
+			memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
+			    (long)parent[r] * d->T_cap, d->t * sizeof(long));
 		d->sent2[r] = d->sent[parent[r]];
 	}
+	if (d->rnn != NULL)
+		sq_rnn_decoder_select(d->rnn, parent, n);
 	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
 	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
 	d->rows = n;

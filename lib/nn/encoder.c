@@ -13,6 +13,7 @@
 #include "nn/encoder.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/rnn_encoder.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -20,6 +21,8 @@ struct sq_encoder {
 	const struct sq_model *m;
 	struct sq_pool *pool;
 	int n_thr;
+	struct sq_rnn_encoder *rnn;	/* arch rnn's, or NULL */
+	const float *out;	/* (R, D) the last run's output */
 
 	float *pe;		/* (n_pe, D) positions offset.. */
 	int n_pe;
@@ -55,6 +58,8 @@ sq_encoder_new(const struct sq_model *m, struct sq_pool *pool)
 	e->m = m;
 	e->pool = pool;
 	e->n_thr = sq_pool_threads(pool);
+	if (m->cfg.arch == SQ_ARCH_RNN)
+		e->rnn = sq_rnn_encoder_new(m, pool);
 	return e;
 }
 
@@ -63,6 +68,7 @@ sq_encoder_free(struct sq_encoder *e)
 {
 	if (e == NULL)
 		return;
+	sq_rnn_encoder_free(e->rnn);
 	free(e->pe);
 	free(e->mem);
 	free(e->cell);
@@ -73,7 +79,7 @@ sq_encoder_free(struct sq_encoder *e)
 const float *
 sq_encoder_out(const struct sq_encoder *e, int i)
 {
-	return e->x + e->first[i] * e->m->cfg.d_model;
+	return e->out + e->first[i] * e->m->cfg.d_model;
 }
 
 /* Makes room for R rows and sentences up to len long. */
@@ -192,14 +198,19 @@ sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
 		e->cap_n = n + 1;
 		e->first = sq_reallocarray(e->first, e->cap_n, sizeof(long));
 	}
-	reserve(e, R, max_len);
 	e->n = n;
 	e->first[0] = 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		e->first[i + 1] = e->first[i] + len[i];
+	if (e->rnn != NULL) {
+		e->out = sq_rnn_encoder_run(e->rnn, n, src, e->first);
+		return 0;
+	}
+	reserve(e, R, max_len);
+	e->out = e->x;
+	for (i = 0; i < n; i++)
 		sq_embed(e->x + e->first[i] * D, m->src_embed, src[i], e->pe,
 		    c->embed_scale, len[i], D);
-	}
 	for (l = 0; l < c->encoder_layers; l++)
 		layer(e, &m->enc[l]);
 	if (c->encoder_final_norm)

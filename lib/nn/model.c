@@ -127,12 +127,19 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		sq_seterr("%s: metadata has no model_id", path);
 		return -1;
 	}
-	for (i = 0; i < sq_config_n_keys(); i++)
-		if (sq_config_required(i) && !seen[i]) {
+	for (i = 0; i < sq_config_n_keys(); i++) {
+		if (seen[i] && !sq_config_applies(c, i)) {
+			sq_seterr("%s: config %s does not apply to arch %s",
+			    path, sq_config_key(i), sq_config_arch_name(c->arch));
+			return -1;
+		}
+		if (sq_config_required(i) && sq_config_applies(c, i) &&
+		    !seen[i]) {
 			sq_seterr("%s: config %s missing from the metadata",
 			    path, sq_config_key(i));
 			return -1;
 		}
+	}
 	sq_config_finish(c);
 	return 0;
 }
@@ -204,7 +211,7 @@ take_params(struct loader *l)
 	const struct sq_params *t;
 	int i;
 
-	/* each layer has over 10 tensors: refuse before allocating for a
+	/* each layer has at least 4 tensors: refuse before allocating for a
 	   layer count no file could hold */
 	if ((size_t)c->encoder_layers + (size_t)c->decoder_layers > l->st->n_t) {
 		sq_seterr("%s: config encoder_layers = %d, decoder_layers = %d: "
@@ -212,8 +219,7 @@ take_params(struct loader *l)
 		    c->encoder_layers, c->decoder_layers, l->st->n_t);
 		return -1;
 	}
-	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
-	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	sq_params_alloc_layers(m);
 	t = m->params = sq_params_new(c);
 	/* each weight takes at least 2 bytes (F16): refuse sizes the file
 	   cannot hold before the F16 widening below allocates for them */
@@ -351,8 +357,7 @@ sq_model_close(struct sq_model *m)
 	if (m == NULL)
 		return;
 	sq_st_close(m->file);
-	free(m->enc);
-	free(m->dec);
+	sq_params_free_layers(m);
 	free(m->owned);
 	sq_params_free(m->params);
 	free(m->path);
@@ -371,8 +376,7 @@ sq_model_new(const struct sq_config *c, const char *id)
 	m->cfg = *c;
 	memcpy(m->model_id, id, strlen(id) + 1);
 	m->provenance = "";
-	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
-	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	sq_params_alloc_layers(m);
 	m->params = sq_params_new(c);
 	m->owned = sq_calloc((size_t)m->params->total, sizeof(float));
 	sq_params_bind(m->params, m, m->owned);

@@ -542,10 +542,15 @@ sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
 	for (t = 0; t < n; t++) {
 		const float *e = E + (long)ids[t] * D;	/* (D) */
 		float *o = out + (long)t * D;		/* (D) */
-		const float *p = pe + (long)t * D;	/* (D) */
+		const float *p = pe ? pe + (long)t * D : NULL;	/* (D) */
 
-		if (ids[t] < 0)		/* the zero start vector */
+		if (pe == NULL && ids[t] < 0)
+			memset(o, 0, (size_t)D * sizeof(float));
+		else if (ids[t] < 0)	/* the zero start vector */
 			memcpy(o, p, (size_t)D * sizeof(float));
+		else if (pe == NULL)
+			for (d = 0; d < D; d++)
+				o[d] = scale * e[d];
 		else
 			for (d = 0; d < D; d++)
 				o[d] = scale * e[d] + p[d];
