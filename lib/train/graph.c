@@ -22,6 +22,7 @@
 #include "nn/ops.h"
 #include "train/grad.h"
 #include "train/graph.h"
+#include "train/rnn_graph.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -68,10 +69,12 @@ struct sq_graph {
 	const struct sq_model *m, *gm;
 	struct sq_pool *pool;
 	struct sq_graph_opts o;
+	struct sq_rnn_graph *rnn;	/* arch rnn's, or NULL */
 
 	/* the batch */
 	int n;
 	const int32_t *const *src, *const *tgt;
+	int32_t *src_ids;	/* (Rs) source ids, packed */
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
 	int32_t *gold;		/* (Rt) targets */
 	long *s_first, *t_first;	/* (n + 1) first row of each sentence */
@@ -123,6 +126,10 @@ sq_graph_new(const struct sq_model *m, const struct sq_model *gm,
 	g->m = m;
 	g->gm = gm;
 	g->pool = pool;
+	if (m->cfg.arch == SQ_ARCH_RNN) {
+		g->rnn = sq_rnn_graph_new(m, gm, pool);
+		return g;
+	}
 	g->enc = sq_calloc((size_t)m->cfg.encoder_layers, sizeof(*g->enc));
 	g->dec = sq_calloc((size_t)m->cfg.decoder_layers, sizeof(*g->dec));
 	return g;
@@ -133,9 +140,11 @@ sq_graph_free(struct sq_graph *g)
 {
 	if (g == NULL)
 		return;
+	sq_rnn_graph_free(g->rnn);
 	free(g->arena);
 	free(g->enc);
 	free(g->dec);
+	free(g->src_ids);
 	free(g->dec_ids);
 	free(g->gold);
 	free(g->s_first);
@@ -210,6 +219,13 @@ plan(struct sq_graph *g, struct carver *c)
 	long Rs = g->Rs, Rt = g->Rt, Rmax = SQ_MAX(Rs, Rt);
 	int l, pre = cf->pre_norm, T = g->max_len + 1;
 
+	/* the output's, for both architectures */
+	g->hid = carve(c, Rt * D);
+	g->logits = carve(c, Rt * V);
+	g->argmax = (int32_t *)carve(c, Rt);
+	g->d1 = carve(c, Rmax * D);
+	if (g->rnn != NULL)
+		return;
 	g->enc_x0 = carve(c, Rs * D);
 	g->dec_x0 = carve(c, Rt * D);
 	for (l = 0; l < cf->encoder_layers; l++) {
@@ -235,13 +251,9 @@ plan(struct sq_graph *g, struct carver *c)
 	}
 	g->dec_mean = carve(c, Rt);
 	g->dec_rstd = carve(c, Rt);
-	g->hid = carve(c, Rt * D);
-	g->logits = carve(c, Rt * V);
-	g->argmax = (int32_t *)carve(c, Rt);
 	g->y = carve(c, Rmax * D);
 	g->dx = carve(c, Rmax * D);
 	g->dmem = carve(c, Rs * D);
-	g->d1 = carve(c, Rmax * D);
 	g->d2 = carve(c, Rmax * D);
 	g->d3 = carve(c, Rmax * D);
 	g->d4 = carve(c, Rmax * D);
@@ -301,6 +313,10 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	}
 	g->Rs = g->s_first[b->n];
 	g->Rt = g->t_first[b->n];
+	g->src_ids = sq_reallocarray(g->src_ids, g->Rs + 1, sizeof(int32_t));
+	for (i = 0; i < b->n; i++)
+		memcpy(g->src_ids + g->s_first[i], b->src[i],
+		    (size_t)b->src_len[i] * sizeof(int32_t));
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
 	for (i = 0; i < b->n; i++) {
@@ -497,7 +513,7 @@ embed(struct sq_graph *g, float *x0, const float *E, const float *learned,
 }
 
 static void
-encoder_forward(struct sq_graph *g, int32_t *src_ids)
+encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 {
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
@@ -581,20 +597,21 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 {
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
-	int32_t *src_ids;
-	int i, V = c->tgt_vocab_size;
+	int V = c->tgt_vocab_size;
 
 	if (setup(g, b) < 0)
 		return -1;
 	g->o = *o;
-	/* the source ids packed, as the decoder's are */
-	src_ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
-	for (i = 0; i < b->n; i++)
-		memcpy(src_ids + g->s_first[i], b->src[i],
-		    (size_t)b->src_len[i] * sizeof(int32_t));
-	encoder_forward(g, src_ids);
-	free(src_ids);
-	decoder_forward(g);
+	if (g->rnn != NULL) {
+		struct sq_rnn_batch rb = { g->n, g->src_ids, g->s_first,
+		    g->dec_ids, g->t_first };
+
+		sq_rnn_graph_forward(g->rnn, &rb, o->dropout, step_seed(g),
+		    g->hid);
+	} else {
+		encoder_forward(g, g->src_ids);
+		decoder_forward(g);
+	}
 	sq_linear(g->logits, g->hid, m->out_proj, m->out_bias, (int)g->Rt,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
@@ -831,16 +848,20 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
 	long Rt = g->Rt, D = c->d_model;
-	int V = c->tgt_vocab_size, i;
-	const float *last = c->decoder_layers > 0 ?
-	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
-	int32_t *src_ids;
+	int V = c->tgt_vocab_size;
+	const float *last;
 
 	/* d(logits): the forward left them for a scale of 1 */
 	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);
+	if (g->rnn != NULL) {
+		sq_rnn_graph_backward(g->rnn, g->d1);
+		return;
+	}
+	last = c->decoder_layers > 0 ?
+	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	if (c->decoder_final_norm) {
 		memset(g->dx, 0, (size_t)Rt * D * sizeof(float));
 		sq_layernorm_backward(g->dx, G(gm->dec_final.g),
@@ -849,12 +870,5 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	} else
 		memcpy(g->dx, g->d1, (size_t)Rt * D * sizeof(float));
 	decoder_backward(g);
-
-	src_ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
-	for (i = 0; i < g->n; i++)
-		memcpy(src_ids + g->s_first[i], g->src[i],
-		    (size_t)(g->s_first[i + 1] - g->s_first[i]) *
-		    sizeof(int32_t));
-	encoder_backward(g, src_ids);
-	free(src_ids);
+	encoder_backward(g, g->src_ids);
 }

@@ -17,6 +17,9 @@
  * caller's inputs of the same length, starting so) and is scored on
  * y_1 .. y_n, EOS: n + 1 positions.
  *
+ * For a model of arch rnn the encoder and decoder are train/rnn_graph.h's
+ * (the batch, the output projection and the loss stay here).
+ *
  * Memory: the activations the backward needs are kept in one arena
  * planned from the batch's sizes (rows, and the attention map sizes) and
  * grown only when a larger batch comes (llm.c's way).  The graph borrows

@@ -189,19 +189,23 @@ make_config(struct trainer *t, struct sq_config *c)
 	const struct sq_train_opts *o = t->o;
 
 	sq_config_defaults(c);
+	if (sq_config_set(c, "arch", o->arch) < 0)
+		return -1;
 	c->d_model = (int)o->d_model;
-	c->n_heads = (int)o->heads;
-	c->d_ff = (int)o->ffn;
 	c->encoder_layers = (int)(o->enc_layers ? o->enc_layers : o->layers);
 	c->decoder_layers = (int)(o->dec_layers ? o->dec_layers : o->layers);
 	c->src_vocab_size = sq_spm_size(t->sp_src);
 	c->tgt_vocab_size = sq_spm_size(t->sp_tgt);
 	c->max_positions = (int)o->max_positions;
-	c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
-	    o->pre_norm;
-	if (sq_config_set(c, "activation", o->activation) < 0 ||
-	    sq_config_set(c, "positions", o->positions) < 0)
-		return -1;
+	if (c->arch == SQ_ARCH_TRANSFORMER) {
+		c->n_heads = (int)o->heads;
+		c->d_ff = (int)o->ffn;
+		c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
+		    o->pre_norm;
+		if (sq_config_set(c, "activation", o->activation) < 0 ||
+		    sq_config_set(c, "positions", o->positions) < 0)
+			return -1;
+	}
 	c->shared_vocab = o->shared_vocab;
 	c->tie_src_tgt = c->tie_output = o->tie_embeddings;
 	c->bos_id = sq_spm_bos(t->sp_tgt);

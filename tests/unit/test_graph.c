@@ -5,7 +5,8 @@
  * Without operands: TAP.  For small models of each variant (post-norm
  * GELU with sinusoids, pre-norm GELU with learned positions and final
  * norms, tied, and untied with an output bias and SiLU whose decoder
- * starts from the zero vector, decoder_start_id -1), random weights
+ * starts from the zero vector, decoder_start_id -1; arch rnn untied from
+ * the zero vector, and tied with 3 + 1 layers), random weights
  * and a batch of pairs of mixed lengths (an empty source among them;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
  * to PyTorch in tests/train.bats instead):
@@ -91,6 +92,15 @@ config(struct sq_config *c, int variant)
 		c->output_bias = 1;
 		c->decoder_final_norm = 1;
 		c->decoder_start_id = -1;	/* Marian's zero start */
+	} else if (variant == 3) {	/* arch rnn, nothing tied */
+		c->arch = SQ_ARCH_RNN;
+		c->tgt_vocab_size = 11;
+		c->output_bias = 1;
+		c->decoder_start_id = -1;
+	} else if (variant == 4) {	/* arch rnn, everything tied, 3 + 1 */
+		c->arch = SQ_ARCH_RNN;
+		c->encoder_layers = 3, c->decoder_layers = 1;
+		c->tie_src_tgt = c->tie_output = c->shared_vocab = 1;
 	}
 	sq_config_finish(c);
 }
@@ -255,7 +265,7 @@ run_batch(const struct sq_model *m, struct sq_pool *pool,
 }
 
 static void
-check_determinism(void)
+check_determinism(int variant)
 {
 	struct sq_config c;
 	struct sq_model *m;
@@ -266,7 +276,7 @@ check_determinism(void)
 	double l1, l2, l3, d1, d2, d3;
 	long n;
 
-	config(&c, 1);
+	config(&c, variant);
 	m = sq_model_new(&c, "det");
 	sq_init_weights(m, 8);
 	make_pairs(&b, &c, 4);
@@ -277,7 +287,8 @@ check_determinism(void)
 	l1 = run_batch(m, NULL, &b.p, &o, g1);
 	l2 = run_batch(m, NULL, &b.p, &o, g2);
 	ok(l1 == l2 && memcmp(g1, g2, (size_t)n * sizeof(float)) == 0,
-	    "two runs: the same loss and gradients, bit for bit");
+	    "variant %d: two runs: the same loss and gradients, bit for bit",
+	    variant);
 	l3 = run_batch(m, pool, &b.p, &o, g3);
 	ok(fabs(l3 - l1) < 1e-5 * fabs(l1) && max_diff(g1, g3, n) < 1e-5,
 	    "2 threads: the same loss and gradients within 1e-5 (%.2g)",
@@ -410,10 +421,11 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		sq_die("usage: test_graph [MODEL PAIRS GRADS [STEPS LR B1 B2 "
 		    "EPS WD OUT]]");
-	for (int v = 0; v < 3; v++) {
+	for (int v = 0; v < 5; v++) {
 		check_fd(v);
 		check_engine(v);
 	}
-	check_determinism();
+	check_determinism(1);
+	check_determinism(3);
 	return tap_done();
 }
