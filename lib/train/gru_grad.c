@@ -31,23 +31,25 @@ sq_gru_layer_backward(float *dxp, float *dh0, float *dw_hh,
     int reverse, const struct sq_gru_seq *s, float *scratch,
     struct sq_pool *pool)
 {
-	long nH = (long)s->n * H;
+	long nH = (long)s->n * H, R = s->first[s->n] - s->first[0], q = R;
 	float *carry = scratch;		/* (n, H) d(state) from step t + 1 */
-	float *prev = scratch + nH;	/* (n, H) the states before */
-	float *g = scratch + 2 * nH;	/* (n, 3H) d(W_hh h + b_hh) */
+	float *prev = scratch + nH;	/* (R, H) the states before, and */
+	float *g = prev + R * H;	/* (R, 3H) d(W_hh h + b_hh), both in
+					   the order the steps visit the rows */
 	int t, j, k, B;
 
 	memset(carry, 0, (size_t)nH * sizeof(float));
 	for (t = s->max_len - 1; t >= 0; t--) {
 		B = sq_gru_seq_active(s, t);
+		q -= B;		/* this step's rows: [q, q + B) */
 		for (j = 0; j < B; j++) {
 			long row = sq_gru_seq_row(s, j, t, reverse);
 			const float *sv = saved + row * 4 * H;	/* r z n hn */
 			const float *hp = state_before(out, ld, h0, s, j, t,
 			    reverse, H);
 			const float *dy = dout + row * ld;
-			float *c = carry + (long)j * H, *pj = prev + (long)j * H;
-			float *dx = dxp + row * 3 * H, *gj = g + (long)j * 3 * H;
+			float *c = carry + (long)j * H, *pj = prev + (q + j) * H;
+			float *dx = dxp + row * 3 * H, *gj = g + (q + j) * 3 * H;
 
 			for (k = 0; k < H; k++) {
 				float r = sv[k], z = sv[H + k], n = sv[2 * H + k];
@@ -65,10 +67,13 @@ sq_gru_layer_backward(float *dxp, float *dh0, float *dw_hh,
 				pj[k] = hk;
 			}
 		}
-		/* carry += g W_hh; dW_hh += g^T prev; db_hh += g */
-		sq_linear_backward(carry, dw_hh, db_hh, g, prev, w->w_hh, B, H,
-		    3 * H, pool);
+		/* carry += g W_hh */
+		sq_linear_backward(carry, NULL, NULL, g + q * 3 * H, prev + q * H,
+		    w->w_hh, B, H, 3 * H, pool);
 	}
+	/* dW_hh += g^T prev, db_hh += g: one product over every row */
+	sq_linear_backward(NULL, dw_hh, db_hh, g, prev, w->w_hh, (int)R, H,
+	    3 * H, pool);
 	for (j = 0; dh0 != NULL && j < s->n; j++)
 		sq_add(dh0 + (long)s->order[j] * H, carry + (long)j * H, H);
 }

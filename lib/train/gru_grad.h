@@ -24,7 +24,8 @@ struct sq_pool;
  * reverse and s: from dout (R, ld), the gradient of the states the layer
  * wrote (read only), writes dxp (R, 3H), the gradient of its xp; adds
  * into dw_hh (3H, H) and db_hh (3H), and into dh0 (n, H) the gradient of
- * the first states when dh0 is not NULL.  scratch holds 5 n H floats.
+ * the first states when dh0 is not NULL.  scratch holds (n + 4 R) H
+ * floats, R the rows of s.
  * The products run on pool, blocked by the sizes alone.
  */
 void sq_gru_layer_backward(float *dxp, float *dh0, float *dw_hh,

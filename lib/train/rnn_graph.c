@@ -61,7 +61,7 @@ struct sq_rnn_graph {
 	float *dinit, *dh0;	/* (n, Ld D), (n, D) */
 	float *att;		/* (n_thr, max Tq Tk) attention scratch */
 	long att_stride;
-	float *scratch;		/* (n, 5 D) the walks' */
+	float *scratch;		/* (n + 4 max R, D) the walks' */
 };
 
 /* Dropout streams: one per (side, layer input), and the outputs. */
@@ -150,7 +150,7 @@ plan(struct sq_rnn_graph *r, float *base)
 	TAKE(r->dh0, n * D);
 	r->att_stride = max_tt;
 	TAKE(r->att, r->n_thr * max_tt);
-	TAKE(r->scratch, n * 5 * D);
+	TAKE(r->scratch, (n + 4 * Rmax) * D);
 #undef TAKE
 	return used;
 }
