@@ -25,7 +25,8 @@
 #define USAGE "[-qv] [-k size] [-a alpha] [-n nbest] [-m model] [-t threads]\n" \
 "       [--marian | --no-marian] [--length-norm power|gnmt] [--word-penalty w]\n" \
 "       [--no-repeat-ngram n] [--max-len [a,]b] [--min-len n] [--batch-size n]\n" \
-"       [--batch-tokens n] [--scores] [--text] [file ...]"
+"       [--batch-tokens n] [--monotonic w] [--dtype t] [--scores] [--text]\n" \
+"       [file ...]"
 #define HELP \
 "  -k, --beam-size N        hypotheses kept per sentence (default 4)\n" \
 "  -a, --alpha A            length normalisation exponent (default 1)\n" \
@@ -42,6 +43,10 @@
 "      --min-len N          no EOS before N tokens (default 0)\n" \
 "      --batch-size N       sentences decoded together (default 32)\n" \
 "      --batch-tokens N     and at most N source tokens, padding counted (default 0: any)\n" \
+"      --monotonic W        monotonic attention: no source position more than W\n" \
+"                           before the last step's focus (default: off)\n" \
+"      --dtype T            weights in f32, f16 or int8 (default: int8 for a\n" \
+"                           model stored in int8, else f32)\n" \
 "      --scores             store each token's log-probability\n" \
 "      --text               write text ids, one line per hypothesis\n" \
 "  -m, --model FILE         the model (default: $SEQPIPE_MODEL, else the stream's)\n" \
@@ -53,7 +58,8 @@
 
 enum {
 	OPT_NORM = 256, OPT_WP, OPT_NGRAM, OPT_MAXLEN, OPT_MINLEN, OPT_BSIZE,
-	OPT_BTOKENS, OPT_SCORES, OPT_TEXT, OPT_MARIAN, OPT_NO_MARIAN
+	OPT_BTOKENS, OPT_DTYPE, OPT_SCORES, OPT_TEXT, OPT_MARIAN, OPT_NO_MARIAN,
+	OPT_MONOTONIC
 };
 
 static const struct option longopts[] = {
@@ -69,6 +75,8 @@ static const struct option longopts[] = {
 	{ "min-len", required_argument, NULL, OPT_MINLEN },
 	{ "batch-size", required_argument, NULL, OPT_BSIZE },
 	{ "batch-tokens", required_argument, NULL, OPT_BTOKENS },
+	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "scores", no_argument, NULL, OPT_SCORES },
 	{ "text", no_argument, NULL, OPT_TEXT },
 	{ "model", required_argument, NULL, 'm' },
@@ -89,6 +97,8 @@ struct opts {
 	int batch_size;
 	long batch_tokens;
 	int scores, text;
+	int window;		/* --monotonic's, -1 off */
+	int dtype;		/* enum sq_weight_dtype */
 	int marian;		/* 1 --marian, 0 --no-marian, -1 as the model */
 	unsigned given;		/* GIVEN_* */
 	struct sq_marian_search ms;	/* if marian is 1 */
@@ -188,7 +198,7 @@ run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
 		b->mem[i] = x->mem;
 		b->src_len[i] = x->rows;
 		b->steps[i] = marian_empty(o, x) ? 0 :
-		    sq_maxlen_steps(&o->maxlen, x->n_src, m);
+		    sq_maxlen_steps(&o->maxlen, x->rows, m);
 		b->min_len[i] = o->min_len;
 		most = SQ_MAX(most, b->steps[i]);
 	}
@@ -289,6 +299,14 @@ parse(int argc, char *argv[], struct opts *o, struct sq_cli *cli)
 			o->batch_tokens = sq_parse_long("--batch-tokens", optarg,
 			    0, 1L << 30);
 			break;
+		case OPT_MONOTONIC:
+			o->window = sq_parse_long("--monotonic", optarg, 0,
+			    1 << 20);
+			break;
+		case OPT_DTYPE:
+			o->dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
+			break;
 		case OPT_SCORES: o->scores = 1; break;
 		case OPT_TEXT: o->text = 1; break;
 		case 'm': cli->model = optarg; break;
@@ -335,6 +353,9 @@ start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
 	const struct sq_model *m = e->m;
 	struct sq_beam *bs;
 
+	if (m->cfg.arch == SQ_ARCH_RNN && o->window >= 0)
+		sq_die("%s: --monotonic acts on the Transformer's "
+		    "cross-attention, not an arch rnn model's", m->path);
 	marian_defaults(o, m);
 	check_nbest(o);
 	o->beam.start_id = m->cfg.decoder_start_id;
@@ -343,6 +364,7 @@ start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
 	if ((bs = sq_beam_new(&o->beam)) == NULL)
 		sq_die("%s: %s", m->path, sq_errstr());
 	*bd = sq_beam_decoder_new(m, e->pool, o->batch_size, o->beam.beam_size);
+	sq_beam_decoder_set_monotonic(*bd, o->window);
 	b->mem = sq_reallocarray(NULL, o->batch_size, sizeof(*b->mem));
 	b->src_len = sq_reallocarray(NULL, o->batch_size, sizeof(int));
 	b->steps = sq_reallocarray(NULL, o->batch_size, sizeof(int));
@@ -357,7 +379,9 @@ main(int argc, char *argv[])
 		.beam = { .beam_size = 4, .nbest = 1, .alpha = 1 },
 		.maxlen = { 2, 10 },
 		.batch_size = 32,
+		.window = -1,
 		.marian = -1,
+		.dtype = SQ_W_AUTO,
 	};
 	struct sq_cli cli = { 0 };
 	struct sq_engine e = { .in_kind = SQ_STREAM_MEMORY,
@@ -377,6 +401,7 @@ main(int argc, char *argv[])
 	e.paths = argv + optind;
 	e.n_paths = argc - optind;
 	e.mode = o.text ? SQ_WRITE_TEXT : SQ_WRITE_BINARY;
+	e.dtype = o.dtype;
 
 	/* sentences with positions; the empty ones come along uncounted */
 	window = o.batch_size * WINDOW_BATCHES;

@@ -2,7 +2,8 @@
  * decode: memory stream to tokens stream, one hypothesis per sentence
  * (man/decode.1): greedy, sampled (--temperature, --top-k, --top-p,
  * seeded per record key), continuing forced prefixes (--prefix), or
- * scoring given targets (--score), by lib/greedy in batches of
+ * scoring given targets (--score), or a non-autoregressive model's
+ * one-pass decoding (--nat: lib/search/nat_search), by lib/greedy in batches of
  * --batch-size (a partial batch as soon as the input pauses: streaming,
  * lib/search/engine.h).  Checks each memory record and forced record
  * against the model, and writes the hypotheses (and alignments) in input
@@ -26,7 +27,8 @@
 #define USAGE "[-qv] [-m model] [-t threads] [--batch-size n] " \
     "[--max-len [a,]b] [--min-len n] [--temperature t] [--top-k k] " \
     "[--top-p p] [--seed s] [--scores] [--alignment] [--no-unk] " \
-    "[--prefix file | --score file] [--text] [file ...]"
+    "[--monotonic w] [--nat] [--nat-lengths l] " \
+    "[--prefix file | --score file] [--dtype t] [--text] [file ...]"
 #define HELP \
 "  -m, --model FILE       model file (default: $SEQPIPE_MODEL, else the one\n" \
 "                         the input stream names)\n" \
@@ -41,8 +43,15 @@
 "      --scores           per-token log-probabilities in the output\n" \
 "      --alignment        cross-attention weights as alignment records\n" \
 "      --no-unk           never output the UNK token\n" \
+"      --monotonic W      monotonic attention: no source position more than W\n" \
+"                         before the last step's focus (default: off)\n" \
+"      --nat              a non-autoregressive model (train --nat): every\n" \
+"                         position at once, for the best of its lengths\n" \
+"      --nat-lengths L    length candidates decoded, the best kept (default: 3)\n" \
 "      --prefix FILE      tokens stream of forced target prefixes\n" \
 "      --score FILE       tokens stream of targets to score, not decode\n" \
+"      --dtype T          weights in f32, f16 or int8 (default: int8 for a\n" \
+"                         model stored in int8, else f32)\n" \
 "      --text             write ids as text, one line per sentence\n" \
 "  -q, --quiet            no warning of a --score target cut to the positions\n" \
 "  -v, --verbose          echo the command line on stderr\n" \
@@ -52,7 +61,8 @@
 enum {
 	OPT_BATCH_SIZE = 256, OPT_MAX_LEN, OPT_MIN_LEN, OPT_TEMPERATURE,
 	OPT_TOP_K, OPT_TOP_P, OPT_SEED, OPT_SCORES, OPT_ALIGNMENT, OPT_NO_UNK,
-	OPT_PREFIX, OPT_SCORE, OPT_TEXT
+	OPT_PREFIX, OPT_SCORE, OPT_DTYPE, OPT_TEXT, OPT_MONOTONIC, OPT_NAT,
+	OPT_NAT_LENGTHS
 };
 
 static const struct option longopts[] = {
@@ -68,9 +78,13 @@ static const struct option longopts[] = {
 	{ "scores", no_argument, NULL, OPT_SCORES },
 	{ "alignment", no_argument, NULL, OPT_ALIGNMENT },
 	{ "no-unk", no_argument, NULL, OPT_NO_UNK },
+	{ "monotonic", required_argument, NULL, OPT_MONOTONIC },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "score", required_argument, NULL, OPT_SCORE },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "nat", no_argument, NULL, OPT_NAT },
+	{ "nat-lengths", required_argument, NULL, OPT_NAT_LENGTHS },
 	SQ_CLI_LONGOPTS
 };
 
@@ -126,6 +140,17 @@ run_batch(struct decode *d)
 static void
 start(struct decode *d)
 {
+	const struct sq_model *m = d->eng.m;
+
+	if (m->cfg.nat && d->o.nat_lengths == 0)
+		sq_die("%s: a non-autoregressive model (config nat 1): decode "
+		    "it with --nat", m->path);
+	if (!m->cfg.nat && d->o.nat_lengths > 0)
+		sq_die("%s: an autoregressive model (config nat 0): --nat needs "
+		    "a model of train --nat", m->path);
+	if (m->cfg.arch == SQ_ARCH_RNN && d->o.monotonic)
+		sq_die("%s: --monotonic acts on the Transformer's "
+		    "cross-attention, not an arch rnn model's", m->path);
 	d->g = sq_greedy_new(d->eng.m, d->eng.pool, &d->o, d->batch_size);
 	if (d->forced_path != NULL &&
 	    (d->forced = sq_stream_open(d->forced_path, SQ_STREAM_TOKENS)) ==
@@ -170,7 +195,7 @@ read_forced(struct decode *d, const struct sq_record *mem,
 			    d->eng.m->cfg.tgt_vocab_size);
 			return -1;
 		}
-	if (mem->n_src == 0 && rec->n_ids > 0) {
+	if (mem->rows == 0 && rec->n_ids > 0) {
 		sq_seterr("%s: record %llu (key %llu): a %s of %u tokens for an "
 		    "empty source, whose only translation is the empty one",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
@@ -196,10 +221,12 @@ add(struct decode *d, const struct sq_record *rec)
 		start(d);
 	if (d->forced != NULL && read_forced(d, rec, &f) < 0)
 		return -1;
-	s = sq_greedy_add(d->g, rec->key, rec->n_src, rec->data, f.ids,
-	    d->forced != NULL ? (int)f.n_ids : -1);
-	/* (an empty source's target is empty and has no step) */
-	if (d->o.scoring && s->n_src > 0 && s->n_forced + 1 > s->max_steps)
+	s = sq_greedy_add(d->g, rec->key, rec->rows, rec->src, rec->data,
+	    f.ids, d->forced != NULL ? (int)f.n_ids : -1);
+	/* (an empty source's target is empty and has no step; a --nat
+	   model's target has no EOS) */
+	if (d->o.scoring && s->n_src > 0 &&
+	    s->n_forced + (d->o.nat_lengths == 0) > s->max_steps)
 		sq_note(&d->cli, "%s: record %llu (key %llu): a target of %d "
 		    "tokens, the model has %d positions: scoring the first %d",
 		    d->forced_path, (unsigned long long)(d->n_forced - 1),
@@ -216,10 +243,10 @@ main(int argc, char *argv[])
 	struct decode d = { .batch_size = 32, .o = { .max_len = { 2, 10 } },
 	    .sampler = { .temperature = 1, .top_p = 1 },
 	    .eng = { .in_kind = SQ_STREAM_MEMORY,
-	    .out_kind = SQ_STREAM_TOKENS } };
+	    .out_kind = SQ_STREAM_TOKENS, .dtype = SQ_W_AUTO } };
 	struct sq_record rec;
 	char err[512];
-	int ch, rc;
+	int ch, rc, nat = 0, nat_lengths = 3;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
 	while ((ch = getopt_long(argc, argv, "m:t:qvhV", longopts, NULL)) !=
@@ -262,6 +289,11 @@ main(int argc, char *argv[])
 		case OPT_SCORES: d.scores = 1; break;
 		case OPT_ALIGNMENT: d.o.alignment = 1; break;
 		case OPT_NO_UNK: d.o.no_unk = 1; break;
+		case OPT_MONOTONIC:
+			d.o.window = sq_parse_long("--monotonic", optarg, 0,
+			    1 << 20);
+			d.o.monotonic = 1;
+			break;
 		case OPT_PREFIX: case OPT_SCORE:
 			if (d.forced_path != NULL)
 				sq_usage_error("--prefix and --score exclude "
@@ -269,11 +301,26 @@ main(int argc, char *argv[])
 			d.forced_path = optarg;
 			d.o.scoring = ch == OPT_SCORE;
 			break;
+		case OPT_DTYPE:
+			d.eng.dtype = sq_parse_choice("--dtype", optarg,
+			    sq_weight_dtype_names, SQ_W_N);
+			break;
 		case OPT_TEXT: d.eng.mode = SQ_WRITE_TEXT; break;
+		case OPT_NAT: nat = 1; break;
+		case OPT_NAT_LENGTHS:
+			nat_lengths = sq_parse_long("--nat-lengths", optarg, 1,
+			    64);
+			nat = 1;
+			break;
 		default: sq_cli_option(&d.cli, ch);
 		}
 	if (d.o.scoring && d.o.sampling)
 		sq_usage_error("--score excludes sampling options");
+	if (nat && (d.o.sampling || d.o.alignment || d.o.monotonic ||
+	    (d.forced_path != NULL && !d.o.scoring)))
+		sq_usage_error("--nat excludes sampling, --alignment, "
+		    "--monotonic and --prefix");
+	d.o.nat_lengths = nat ? nat_lengths : 0;
 	if (d.o.alignment && d.eng.mode == SQ_WRITE_TEXT)
 		sq_usage_error("--alignment needs a binary output (no --text)");
 	d.o.sampler = &d.sampler;

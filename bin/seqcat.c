@@ -2,8 +2,9 @@
  * seqcat: prints seqpipe streams (tokens or memory, binary or text ids) in
  * a readable one-line-per-record form, or converts them: text ids to a
  * binary tokens stream, binary to binary (compress, decompress, relabel an
- * empty model id), binary tokens to text ids.  Kaldi's copy-feats ark,t:-
- * for this toolkit.  Operands are read as if concatenated: they must agree
+ * empty model id), binary tokens to text ids; and with --frames, feature
+ * frames (text lines of floats, or .npy files) to a frames stream.
+ * Kaldi's copy-feats ark,t:- for this toolkit.  Operands are read as if concatenated: they must agree
  * in kind and model, and the keys of text ids operands continue from one
  * operand to the next, so that "seqcat a b" equals "cat a b | seqcat".
  */
@@ -12,16 +13,20 @@
 #include <unistd.h>
 
 #include "base/cli.h"
+#include "import/frames.h"
 #include "io/stream.h"
 #include "base/util.h"
 
-#define USAGE "[-abHtz] [--model-id id] [--model-path path] [file ...]"
+#define USAGE "[-abHtz] [-F dim] [--model-id id] [--model-path path] " \
+    "[file ...]"
 #define HELP \
 "  -b, --binary          write a binary stream (default: the verbose text form)\n" \
 "  -z, --compress        write a binary stream with zlib-compressed records\n" \
 "  -t, --text            write the plain text form (ids as spm_encode prints them)\n" \
 "  -H, --headers         also print each stream header, as a line \"H ...\"\n" \
 "  -a, --hard-align      print alignment records as source-target pairs\n" \
+"  -F, --frames DIM      read feature frames of DIM values: text lines of\n" \
+"                        floats (an utterance a line) or .npy files\n" \
 "      --model-id ID     model id for the binary header (default: the input's)\n" \
 "      --model-path P    model path for the binary header (default: the input's)\n" \
 "  -h, --help            print this help and exit\n" \
@@ -35,6 +40,7 @@ static const struct option longopts[] = {
 	{ "text", no_argument, NULL, 't' },
 	{ "headers", no_argument, NULL, 'H' },
 	{ "hard-align", no_argument, NULL, 'a' },
+	{ "frames", required_argument, NULL, 'F' },
 	{ "model-id", required_argument, NULL, OPT_MODEL_ID },
 	{ "model-path", required_argument, NULL, OPT_MODEL_PATH },
 	{ "help", no_argument, NULL, 'h' },
@@ -48,18 +54,21 @@ struct seqcat {
 	enum out_mode mode;
 	int headers;
 	int hard_align;			/* -a */
+	int frame_dim;			/* -F: frames input, 0 if not */
 	const char *model_id;		/* --model-id, or the first seen */
 	const char *model_path;		/* --model-path, or the first seen */
 	char id_buf[256], path_buf[4096];
 	int kind;			/* of the first non-empty operand */
-	uint64_t key_base;		/* lines of earlier text operands */
+	uint64_t key_base;		/* records of earlier text (or frames)
+					   operands */
 	struct sq_writer *w;
 };
 
 static const char *
 kind_name(int kind)
 {
-	return kind == SQ_STREAM_MEMORY ? "memory" : "tokens";
+	return kind == SQ_STREAM_MEMORY ? "memory" : kind == SQ_STREAM_FRAMES ?
+	    "frames" : "tokens";
 }
 
 static void
@@ -144,6 +153,24 @@ out_pause(struct seqcat *c)
 		sq_die("<stdout>: write error:");
 }
 
+/*
+ * Dies with the error set, the input closed first: what LeakSanitizer
+ * finds at exit depends on where the compiler left the pointer.
+ */
+static void die_closing(struct sq_reader *r, struct sq_frames_in *f)
+    __attribute__((noreturn));
+
+static void
+die_closing(struct sq_reader *r, struct sq_frames_in *f)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s", sq_errstr());
+	sq_stream_close(r);
+	sq_frames_in_close(f);
+	sq_die("%s", msg);
+}
+
 static void
 cat(struct seqcat *c, const char *path)
 {
@@ -158,12 +185,14 @@ cat(struct seqcat *c, const char *path)
 	if (!r)
 		sq_die("%s", sq_errstr());
 	info = sq_stream_info(r);
-	if (c->kind && info->kind && info->kind != c->kind)
-		sq_die("%s: header: a %s stream, expected %s",
+	if (c->kind && info->kind && info->kind != c->kind) {
+		sq_seterr("%s: header: a %s stream, expected %s",
 		    sq_input_name(path), kind_name(info->kind),
 		    kind_name(c->kind));
+		die_closing(r, NULL);
+	}
 	if (sq_stream_check_model(r, c->model_id) < 0)
-		sq_die("%s", sq_errstr());
+		die_closing(r, NULL);
 	if (info->kind && !c->kind)
 		c->kind = info->kind;
 	if (!c->model_id && info->model_id[0])
@@ -179,7 +208,7 @@ cat(struct seqcat *c, const char *path)
 			out_pause(c);
 	}
 	if (rc < 0)
-		sq_die("%s", sq_errstr());
+		die_closing(r, NULL);
 	/* a header with no records after it still gets its line */
 	if (c->headers && c->mode == OUT_VERBOSE && !info->is_text &&
 	    info->major && section != info->section)
@@ -187,6 +216,31 @@ cat(struct seqcat *c, const char *path)
 	if (info->is_text)
 		c->key_base += n;
 	sq_stream_close(r);
+}
+
+/* Frames from plain data (-F): text lines or an .npy, one operand. */
+static void
+cat_frames(struct seqcat *c, const char *path)
+{
+	struct sq_frames_in *f = sq_frames_in_open(path, c->frame_dim);
+	const struct sq_stream_info info = { .kind = SQ_STREAM_FRAMES,
+	    .is_text = 1 };
+	struct sq_record rec;
+	uint32_t section = 0;
+	uint64_t n = 0;
+	int rc;
+
+	if (f == NULL)
+		sq_die("%s", sq_errstr());
+	while ((rc = sq_frames_in_next(f, &rec)) == 1) {
+		rec.key += c->key_base;
+		n++;
+		put(c, &info, &rec, &section);
+	}
+	if (rc < 0)
+		die_closing(NULL, f);
+	c->key_base += n;
+	sq_frames_in_close(f);
 }
 
 int
@@ -197,9 +251,15 @@ main(int argc, char *argv[])
 	int ch, binary = 0, zlib = 0, text = 0;
 
 	sq_cli_begin(&argv[0], USAGE, HELP);
-	while ((ch = getopt_long(argc, argv, "abztHhV", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "abF:ztHhV", longopts, NULL)) !=
+	    -1)
 		switch (ch) {
 		case 'a': c.hard_align = 1; break;
+		case 'F':
+			c.frame_dim = sq_parse_long("--frames", optarg, 1,
+			    1 << 20);
+			c.kind = SQ_STREAM_FRAMES;
+			break;
 		case 'b': binary = 1; break;
 		case 'z': zlib = 1; break;
 		case 't': text = 1; break;
@@ -231,9 +291,9 @@ main(int argc, char *argv[])
 	    isatty(STDOUT_FILENO))
 		writer(&c);
 	if (optind == argc)
-		cat(&c, NULL);
+		(c.frame_dim ? cat_frames : cat)(&c, NULL);
 	for (int i = optind; i < argc; i++)
-		cat(&c, argv[i]);
+		(c.frame_dim ? cat_frames : cat)(&c, argv[i]);
 	if (c.mode != OUT_VERBOSE)
 		sq_writer_close(writer(&c));
 	return sq_fshut(stdout, "<stdout>");

@@ -17,7 +17,8 @@
 #include "base/util.h"
 
 #define USAGE "[-qv] [--config file] [--dump-config] [-t threads] " \
-    "(--src file --tgt file | --tsv file) [setting ...] -o model"
+    "((--src file | --src-frames file) --tgt file | --tsv file) " \
+    "[setting ...] -o model"
 #define HELP_HEAD \
 "  -o, --output FILE          the model file to write\n" \
 "  -t, --threads N            threads (default: the online cores)\n" \
@@ -94,11 +95,13 @@ static void
 on_report(void *ctx, const struct sq_train_report *r)
 {
 	struct progress *p = ctx;
-	char e[32], steps[48];
+	char e[32], steps[48], gd[32] = "";
 
 	if (p->quiet)
 		return;
 	eta(e, sizeof(e), r);
+	if (r->guide >= 0)	/* the guided-attention penalty, beside */
+		snprintf(gd, sizeof(gd), " guide %.4f", r->guide);
 	/* "step 120/4572", or "step 120" when no step count ends the run */
 	snprintf(steps, sizeof(steps), "%ld", r->step);
 	if (r->max_steps > 0)
@@ -121,14 +124,14 @@ on_report(void *ctx, const struct sq_train_report *r)
 		p->last_draw = sq_now();
 		fill = (int)(frac * width);
 		fprintf(stderr, "\r\033[Kstep %s [%.*s%*s] %3.0f%% loss "
-		    "%.3f lr %.2e %.0f tok/s ETA %s", steps,
+		    "%.3f%s lr %.2e %.0f tok/s ETA %s", steps,
 		    fill, "########################", width - fill, "",
-		    100 * frac, r->loss, r->lr, r->tok_per_s, e);
+		    100 * frac, r->loss, gd, r->lr, r->tok_per_s, e);
 		p->drawn = 1;
 	} else if (r->step % p->log_every == 0)
-		fprintf(stderr, "train: step %s epoch %ld loss %.4f lr "
+		fprintf(stderr, "train: step %s epoch %ld loss %.4f%s lr "
 		    "%.3e %.0f tok/s elapsed %.0f s ETA %s\n", steps,
-		    r->epoch, r->loss, r->lr, r->tok_per_s, r->elapsed, e);
+		    r->epoch, r->loss, gd, r->lr, r->tok_per_s, r->elapsed, e);
 }
 
 /* The getopt table: the fixed options, then a pair per setting. */

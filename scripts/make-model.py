@@ -15,6 +15,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 sinusoidal_half_hf, layer_norm_eps 1e-6
   untied        vocabularies 160 and 112, nothing tied, learned positions
                 starting at 2, embed_scale 1
+  nat           non-autoregressive (config nat, nat_max_offset 4):
+                pre-norm, GELU, a final norm on the decoder, output bias,
+                untied's vocabularies and positions
   base          Transformer-base: 6+6 layers, d 512, 8 heads, FFN 2048,
                 shared vocabulary 32000, everything tied
   opus          OPUS-MT's shape (Marian's transformer-align as most
@@ -23,6 +26,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
   rnn           arch rnn: bidirectional GRU encoder, GRU decoder with
                 attention, d 32, 2+2 layers, vocabularies 128 and 96,
                 nothing tied, output bias
+  frames        input frames: 8-value frames stacked by 3, encoder
+                self-attention within 4 positions, pre-norm, tied output,
+                no source vocabulary
 --d-model and the other size options override the sizes; --spm-source and
 --spm-target set the vocabulary sizes and the special ids from the
 SentencePiece models they embed.  The same CONFIG, options and --seed
@@ -88,6 +94,12 @@ CONFIGS = {
     # at 2 (fairseq's padding_idx + 1), no embedding scale
     "untied": dict(TINY, positions="learned", position_offset=2,
                    embed_scale=1.0, src_vocab_size=160, tgt_vocab_size=112),
+    # non-autoregressive, untied: the decoder's copies must come from
+    # the source table and its positions from the decoder's
+    "nat": dict(TINY, pre_norm=1, decoder_final_norm=1, activation="gelu",
+                output_bias=1, positions="learned", position_offset=2,
+                src_vocab_size=160, tgt_vocab_size=112, nat=1,
+                nat_max_offset=4),
     # Transformer-base for benchmarks (paper sizes, 32k shared vocabulary)
     "base": dict(d_model=512, n_heads=8, d_ff=2048, encoder_layers=6,
                  decoder_layers=6, src_vocab_size=32000,
@@ -99,6 +111,11 @@ CONFIGS = {
 CONFIGS["rnn"] = dict(d_model=32, encoder_layers=2, decoder_layers=2,
                       src_vocab_size=128, tgt_vocab_size=96,
                       max_positions=256, arch="rnn", output_bias=1)
+# a model of feature frames (speech-like input): stacked by 3, windowed
+CONFIGS["frames"] = dict(TINY, input="frames", frame_dim=8, subsample=3,
+                         attention_window=4, src_vocab_size=0, pre_norm=1,
+                         encoder_final_norm=1, decoder_final_norm=1,
+                         tie_output=1)
 # OPUS-MT's shape for benchmarks (opus-mt-en-de: 6+6, d 512, 58101 pieces)
 CONFIGS["opus"] = dict(CONFIGS["marian"], **{k: CONFIGS["base"][k] for k in (
     "d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
@@ -151,11 +168,18 @@ def calibrate_eos(model, seed, rate):
     g = torch.Generator().manual_seed(seed + 1)
     b, t, s = 64, min(32, sq.max_steps(cfg, 32)), 16
     src_len = torch.randint(1, s + 1, (b,), generator=g)
-    src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+    if cfg.input == "frames":
+        n = src_len * cfg.subsample
+        f = torch.randn(b, s * cfg.subsample, cfg.frame_dim, generator=g)
+        f *= (torch.arange(f.shape[1])[None, :] < n[:, None])[..., None]
+        mem, src_len = model.encode_frames(f, n)
+    else:
+        src = torch.randint(0, cfg.src_vocab_size, (b, s), generator=g)
+        mem = model.encode(src, src_len)
     tgt = torch.randint(0, cfg.tgt_vocab_size, (b, t), generator=g)
     tgt[tgt == cfg.eos_id] = (cfg.eos_id + 1) % cfg.tgt_vocab_size
     tgt[:, 0] = cfg.decoder_start_id
-    x = model.decoder_hidden(tgt, model.encode(src, src_len), src_len)
+    x = model.decoder_hidden(tgt, mem, src_len)
     x = x.reshape(-1, cfg.d_model)
     w = model.decoder.table() if cfg.tie_output else model.output_projection.weight
     bias = getattr(model.output_projection, "bias", None)
@@ -248,7 +272,8 @@ def make(a, name, output):
     torch.manual_seed(a.seed)
     model = sq.new_model(cfg)
     randomize(model, a.seed, a.gain)
-    calibrate_eos(model.eval(), a.seed, a.eos_rate)
+    if not cfg.nat:     # a nat model's outputs never hold EOS
+        calibrate_eos(model.eval(), a.seed, a.eos_rate)
     desc = json.dumps([cfg.to_metadata(), a.seed, a.gain, a.eos_rate,
                        [hashlib.sha256(b).hexdigest() for b in spm.values()]],
                       sort_keys=True)

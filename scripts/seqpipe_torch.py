@@ -15,10 +15,12 @@ Contents:
   new_model(cfg)                                  the one of cfg.arch
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
+  model.encode_frames(frames, n_frames)           (B, S, D), positions (B,)
   model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
-  model.start(mem, src_len) -> DecoderState       incremental, with cache
-  greedy(model, src, max_len, min_len)            ids (no EOS), score
-  beam_search(model, src, k, alpha, max_len, min_len, nbest)
+  model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
+  greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
+  nat_decode(model, src, lengths, ...)            non-autoregressive
+  beam_search(model, src, k, alpha, max_len, min_len, nbest, ..., monotonic)
 
 Used by scripts/make-model.py, scripts/torch-to-seqpipe.py and
 scripts/torch-reference.py; import it with
@@ -157,19 +159,24 @@ def spm_info(blob):
 INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size", "max_positions",
             "position_offset", "bos_id", "eos_id", "pad_id", "unk_id",
-            "decoder_start_id"]
+            "decoder_start_id", "frame_dim", "subsample", "attention_window",
+            "nat_max_offset"]
 BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
-             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab"]
+             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab", "nat"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
 ARCHS = ["transformer", "rnn"]
+INPUTS = ["tokens", "frames"]
+# keys newer than the format, left out of a file at their defaults
+NEWER = {"input": "tokens", "frame_dim": 0, "subsample": 1,
+         "attention_window": 0, "nat": 0, "nat_max_offset": 16}
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
 # the keys of the Transformer alone: an rnn model's file has none of them
 TRANSFORMER_ONLY = ["n_heads", "d_ff", "pre_norm", "encoder_final_norm",
                     "decoder_final_norm", "activation", "positions",
-                    "position_offset", "layer_norm_eps"]
+                    "position_offset", "layer_norm_eps"] + list(NEWER)
 
 
 class Config:
@@ -188,6 +195,8 @@ class Config:
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
         self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
+        for k, v in NEWER.items():
+            setattr(self, k, v)
         for k in REQUIRED:
             setattr(self, k, None)
         for k, v in kw.items():
@@ -212,6 +221,9 @@ class Config:
         elif key == "arch":
             if value not in ARCHS:
                 raise ValueError("arch must be one of %s" % ARCHS)
+        elif key == "input":
+            if value not in INPUTS:
+                raise ValueError("input must be one of %s" % INPUTS)
         else:
             raise ValueError("unknown config key %r" % key)
         setattr(self, key, value)
@@ -233,6 +245,10 @@ class Config:
             raise ValueError("arch rnn needs an even d_model")
         if self.arch == "transformer" and self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
+        if self.input == "frames" and (self.frame_dim < 1 or self.subsample < 1
+                                       or self.src_vocab_size != 0):
+            raise ValueError("input frames needs frame_dim, subsample >= 1 "
+                             "and src_vocab_size 0")
         return self
 
     @classmethod
@@ -255,6 +271,10 @@ class Config:
             m[k] = repr(float(np.float32(getattr(self, k))))
         m["activation"] = self.activation
         m["positions"] = self.positions
+        m["input"] = self.input
+        for k, v in NEWER.items():
+            if getattr(self, k) == v:
+                del m[k]
         return {k: v for k, v in m.items() if self.applies(k)}
 
 
@@ -292,8 +312,11 @@ def drop(x, module):
 
 class Attention(nn.Module):
     """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
-    heads concatenated, then out_proj.  With no keys the context is 0."""
+    heads concatenated, then out_proj.  With no keys the context is 0.
+    With keep_probs set, the last call's weights (B, H, T, S), before
+    dropout, stay in .probs (for a loss on them: guided attention)."""
     p = 0.0
+    keep_probs = False
 
     def __init__(self, d, h):
         super().__init__()
@@ -320,6 +343,8 @@ class Attention(nn.Module):
         s = s.masked_fill(mask, float("-inf"))
         # a query with every key hidden (an empty source) gets context 0
         w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        if self.keep_probs:
+            self.probs = w
         w = drop(w, self)
         ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
         return self.out_proj(ctx)
@@ -381,7 +406,13 @@ class Stack(nn.Module):
     def __init__(self, cfg, vocab, cross, embed_tokens):
         super().__init__()
         self.cfg = cfg
-        if embed_tokens is None:
+        if not cross and cfg.input == "frames":
+            # k stacked frames, projected: W [f_kt; ..; f_kt+k-1] + b
+            self.frame_proj = nn.Linear(cfg.subsample * cfg.frame_dim,
+                                        cfg.d_model)
+        # a nat decoder reads source tokens: its table only as the output
+        elif embed_tokens is None and not (cross and cfg.nat and
+                                           not cfg.tie_output):
             self.embed_tokens = nn.Embedding(vocab, cfg.d_model)
         self._shared = [embed_tokens]    # a list: not a submodule
         if cfg.positions == "learned":
@@ -398,17 +429,35 @@ class Stack(nn.Module):
     def table(self):
         return (self._shared[0] or self).embed_tokens.weight
 
-    def embed(self, ids, first_pos):
-        """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset]."""
+    def positions(self, n, first_pos):
+        """(n, D): PE[t + first_pos + offset] for t < n."""
         cfg = self.cfg
-        p = torch.arange(ids.shape[1]) + first_pos + cfg.position_offset
-        if ids.shape[1] and int(p[-1]) >= cfg.max_positions:
+        p = torch.arange(n) + first_pos + cfg.position_offset
+        if n and int(p[-1]) >= cfg.max_positions:
             raise ValueError("position %d past max_positions %d"
                              % (int(p[-1]), cfg.max_positions))
-        pe = (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+        return (self.embed_positions.weight if cfg.positions == "learned" else self.pe)[p]
+
+    def embed_frames(self, frames):
+        """frames (B, N, frame_dim), zero past each utterance's end ->
+        (B, S, D), S = ceil(N / subsample): W [f_kt; ..; f_kt+k-1] + b +
+        PE[t + offset], the last group padded with zero frames."""
+        b, n, dim = frames.shape
+        k = self.cfg.subsample
+        s = -(-n // k)
+        x = F.pad(frames, (0, 0, 0, s * k - n)).reshape(b, s, k * dim)
+        return drop(self.frame_proj(x) + self.positions(s, 0)[None], self)
+
+    def embed(self, ids, first_pos, table=None):
+        """ids (B, T) -> (B, T, D): embed_scale E[id] + PE[t + offset], E
+        this side's table unless given (a non-autoregressive decoder reads
+        the source's)."""
+        cfg = self.cfg
+        pe = self.positions(ids.shape[1], first_pos)
         scale = torch.tensor(cfg.embed_scale, dtype=torch.float32)
         # id -1 (decoder_start_id -1): the zero vector, no gradient
-        e = F.embedding(ids.clamp(min=0), self.table()) * (ids >= 0)[..., None]
+        e = F.embedding(ids.clamp(min=0), self.table() if table is None else
+                        table) * (ids >= 0)[..., None]
         return drop(e * scale + pe[None], self)
 
     def finish(self, x):
@@ -420,24 +469,53 @@ def key_mask(lengths, s):
     return (torch.arange(s)[None, :] >= lengths[:, None])[:, None, None, :]
 
 
+def encoder_mask(cfg, lengths, s):
+    """key_mask, and with attention_window N the keys j farther than N
+    from the query i: (B, 1, S or 1, S)."""
+    mask = key_mask(lengths, s)
+    if cfg.attention_window > 0:
+        i = torch.arange(s)
+        far = (i[:, None] - i[None, :]).abs() > cfg.attention_window
+        mask = mask | far[None, None]
+    return mask
+
+
 class DecoderState:
     """The incremental decoder of one batch: self-attention key/value cache
-    per layer, cross-attention keys/values computed once from the memory."""
+    per layer, cross-attention keys/values computed once from the memory.
 
-    def __init__(self, model, mem, src_len):
+    monotonic W (None: off), decode(1)'s --monotonic: each step's
+    cross-attention hides the source positions before focus - W, focus
+    being the arg-max (the first) of the previous step's last-layer
+    cross-attention averaged over heads, 0 at first."""
+
+    def __init__(self, model, mem, src_len, monotonic=None):
         dec = model.decoder
         self.model, self.t = model, 0
         self.cross = [l.encoder_attn.kv(mem) for l in dec.layers]
         self.cross_mask = key_mask(src_len, mem.shape[1])
         self.cache = [[None, None] for _ in dec.layers]
+        self.window = monotonic
+        self.focus = torch.zeros(mem.shape[0], dtype=torch.long)
 
     def step(self, tokens):
         """tokens (B,) at position self.t -> (B, Vt) log-probs."""
         dec = self.model.decoder
         x = dec.embed(tokens[:, None], self.t)
         none = torch.zeros(1, 1, 1, self.t + 1, dtype=torch.bool)
+        mask, s = self.cross_mask, self.cross_mask.shape[-1]
+        mono = self.window is not None and s > 0
+        if mono:
+            # the focus never hides every key: at most up to the last one
+            lo = (self.focus - self.window).clamp(max=s - 1)
+            mask = mask | (torch.arange(s)[None, :] < lo[:, None])[:, None, None, :]
+            dec.layers[-1].encoder_attn.keep_probs = True
         for l, c, kv in zip(dec.layers, self.cache, self.cross):
-            x = l(x, none, cache=c, cross_kv=kv, cross_mask=self.cross_mask)
+            x = l(x, none, cache=c, cross_kv=kv, cross_mask=mask)
+        if mono:
+            last = dec.layers[-1].encoder_attn
+            last.keep_probs = False
+            self.focus = torch.argmax(last.probs[:, :, 0].mean(1), dim=-1)
         self.t += 1
         return self.model.logprobs(dec.finish(x))[:, 0]
 
@@ -446,6 +524,7 @@ class DecoderState:
         self.cross = [(k[index], v[index]) for k, v in self.cross]
         self.cross_mask = self.cross_mask[index]
         self.cache = [[k[index], v[index]] for k, v in self.cache]
+        self.focus = self.focus[index]
 
 
 class OutputProjection(nn.Module):
@@ -469,6 +548,9 @@ class Seq2Seq(nn.Module):
         self.decoder = Stack(cfg, cfg.tgt_vocab_size, True,
                              self.encoder if cfg.tie_src_tgt else None)
         self.output_projection = OutputProjection(cfg)
+        if cfg.nat:
+            self.length_predictor = nn.Linear(cfg.d_model,
+                                              2 * cfg.nat_max_offset + 1)
 
     def logprobs(self, x):
         """x (B, T, D) -> (B, T, Vt) log_softmax(x W^T + b)."""
@@ -478,8 +560,16 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src, src_len):
         """src (B, S) long, src_len (B,) -> memory (B, S, D)."""
-        x = self.encoder.embed(src, 0)
-        mask = key_mask(src_len, src.shape[1])
+        return self.encoder_stack(self.encoder.embed(src, 0), src_len)
+
+    def encode_frames(self, frames, n_frames):
+        """frames (B, N, frame_dim) float, zero past each n_frames (B,) ->
+        (memory (B, S, D), positions (B,)), positions ceil(n / subsample)."""
+        rows = -(-n_frames // self.cfg.subsample)
+        return self.encoder_stack(self.encoder.embed_frames(frames), rows), rows
+
+    def encoder_stack(self, x, lengths):
+        mask = encoder_mask(self.cfg, lengths, x.shape[1])
         for l in self.encoder.layers:
             x = l(x, mask)
         return self.encoder.finish(x)
@@ -501,8 +591,38 @@ class Seq2Seq(nn.Module):
             x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
         return self.decoder.finish(x)
 
-    def start(self, mem, src_len):
-        return DecoderState(self, mem, src_len)
+    def start(self, mem, src_len, monotonic=None):
+        return DecoderState(self, mem, src_len, monotonic)
+
+    # the non-autoregressive decoder (config nat), man/seqpipe-model.5
+
+    def length_logprobs(self, mem, src_len):
+        """(B, 2K+1) log-probs of the length classes: log_softmax of the
+        length predictor over the mean of each memory's src_len rows."""
+        keep = (torch.arange(mem.shape[1])[None, :] < src_len[:, None])
+        pooled = (mem * keep[..., None]).sum(1) / src_len[:, None]
+        return torch.log_softmax(self.length_predictor(pooled), dim=-1)
+
+    def length_class(self, tgt_len, src_len):
+        """The class of target length T: clamp(T - S, -K, K) + K."""
+        k = self.cfg.nat_max_offset
+        return (tgt_len - src_len).clamp(-k, k) + k
+
+    def decode_nat(self, src, src_len, tgt_len, mem):
+        """All positions at once: src (B, S), tgt_len (B,) -> (B, T, Vt)
+        log-probs, T = max(tgt_len); position i of sentence b reads the
+        source token src[b, floor(i S_b / T_b)] (uniform copy) with the
+        decoder's position i, and attends to every position < T_b."""
+        t = int(tgt_len.max()) if len(tgt_len) else 0
+        i = torch.arange(t)[None, :]
+        j = (i * src_len[:, None]) // tgt_len.clamp(min=1)[:, None]
+        ids = src.gather(1, j.clamp(max=src.shape[1] - 1))
+        x = self.decoder.embed(ids, 0, table=self.encoder.table())
+        self_mask = key_mask(tgt_len, t)
+        cmask = key_mask(src_len, mem.shape[1])
+        for l in self.decoder.layers:
+            x = l(x, self_mask, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
+        return self.logprobs(self.decoder.finish(x))
 
 
 # ---------------------------------------------------------------------------
@@ -648,6 +768,15 @@ def set_dropout(model, p):
             m.dropout = p
 
 
+def dequantize(tensors):
+    """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
+    per row; man/seqpipe-model.5) by the float32 matrix it stands for,
+    scale times int8, rounded as float32 (as seqpipe computes it)."""
+    for name in [k for k, v in tensors.items() if v.dtype == np.int8]:
+        scale = tensors.pop(name + "_scale")
+        tensors[name] = scale[:, None] * tensors[name].astype(np.float32)
+
+
 def load(path):
     """The model in path, in eval mode.  Raises ValueError on a file that
     is not a seqpipe model or whose tensors do not fit its config."""
@@ -655,6 +784,7 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = new_model(Config.from_metadata(meta))
+    dequantize(tensors)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)
@@ -690,7 +820,19 @@ def max_steps(cfg, max_len):
     return max(0, min(max_len, cfg.max_positions - cfg.position_offset))
 
 
+def source_len(cfg, src):
+    """The encoder positions of a source: its ids, or its frames'
+    groups of subsample."""
+    return -(-len(src) // cfg.subsample) if cfg.input == "frames" else len(src)
+
+
 def _encode_one(model, src):
+    """src: a list of ids, or with input frames a list of frames (lists
+    of frame_dim floats).  Returns (memory (1, S, D), positions (1,))."""
+    if model.cfg.input == "frames":
+        f = torch.tensor(src, dtype=torch.float32).view(1, len(src),
+                                                        model.cfg.frame_dim)
+        return model.encode_frames(f, torch.tensor([len(src)]))
     ids = torch.tensor([src], dtype=torch.long).view(1, len(src))
     n = torch.tensor([len(src)])
     return model.encode(ids, n), n
@@ -704,15 +846,17 @@ def ban(cfg, lp):
     return lp
 
 
-def greedy(model, src, max_len, min_len=0):
+def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
     """src: list of ids.  Up to max_len steps, each emitting the arg-max
-    token (EOS forbidden before step min_len); stops after EOS.  Returns
-    (ids without EOS, summed log-prob including EOS's)."""
+    token (EOS forbidden before step min_len); stops after EOS; monotonic
+    attention with window monotonic (None: off).  Returns (ids without
+    EOS, summed log-prob including EOS's); token_lp, a list, gets each
+    step's log-prob."""
     if not src:                         # the empty translation (above)
         return [], 0.0
     cfg = model.cfg
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
         lp = ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -720,10 +864,61 @@ def greedy(model, src, max_len, min_len=0):
             lp[cfg.eos_id] = float("-inf")
         tok = int(torch.argmax(lp))
         score += float(lp[tok])
+        if token_lp is not None:
+            token_lp.append(float(lp[tok]))
         if tok == cfg.eos_id:
             break
         out.append(tok)
     return out, score
+
+
+@torch.no_grad()
+def nat_decode(model, src, lengths=1, max_len=100, min_len=0, no_unk=False,
+               target=None):
+    """decode --nat: the lengths T in [max(1, min_len), max_len] (capped by
+    the positions) ranked by the length predictor (log-prob of their
+    class, then |T - S|, then T), the first `lengths` of them each decoded
+    in one pass (per position the arg-max token, never pad, BOS, EOS, nor
+    UNK with no_unk), and the candidate of the best (log p(T) + sum of the
+    token log-probs) / T kept (the first on ties).  With target (a list of ids), that target is
+    scored instead.  Returns (ids, log p(T) + sum of the token log-probs,
+    token log-probs); an empty source gives ([], 0.0, [])."""
+    if not src:
+        return [], 0.0, []
+    cfg = model.cfg
+    mem, n = _encode_one(model, src)
+    lp_len = model.length_logprobs(mem, n)[0]
+    s = len(src)
+
+    def len_lp(t):
+        return float(lp_len[int(model.length_class(torch.tensor(t), s))])
+
+    if target is not None:
+        cands = [min(len(target), max_steps(cfg, len(target)))]
+    else:
+        hi = max_steps(cfg, max_len)
+        if hi < 1:                      # no position allowed
+            return [], 0.0, []
+        lo = min(max(1, min_len), hi)
+        cands = sorted(range(lo, hi + 1),
+                       key=lambda t: (-len_lp(t), abs(t - s), t))[:lengths]
+    best = None
+    for t in cands:
+        lp = model.decode_nat(torch.tensor([src]), n, torch.tensor([t]), mem)[0]
+        if target is not None:
+            ids = target[:t]
+        else:
+            pick = lp.clone()
+            for b in (cfg.pad_id, cfg.bos_id, cfg.eos_id,
+                      cfg.unk_id if no_unk else -1):
+                if b >= 0:
+                    pick[:, b] = float("-inf")
+            ids = [int(x) for x in torch.argmax(pick, dim=-1)]
+        tok = [float(lp[i, y]) for i, y in enumerate(ids)]
+        score = len_lp(t) + sum(tok)
+        if best is None or score / max(t, 1) > best[0]:
+            best = (score / max(t, 1), ids, score, tok)
+    return best[1], best[2], best[3]
 
 
 def length_penalty(length, alpha, gnmt=False):
@@ -749,7 +944,7 @@ def repeats(ids, n):
 @torch.no_grad()
 def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
                 gnmt=False, word_penalty=0.0, early_stop=True,
-                no_repeat_ngram=0):
+                no_repeat_ngram=0, monotonic=None):
     """A straightforward beam search with lib/search/beam.h's rules.  Each step
     extends every live hypothesis by every token and keeps the best
     k - (finished so far) extensions by summed log-prob (Marian's shrinking
@@ -765,14 +960,15 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
     no_repeat_ngram n > 0 forbids tokens that repeat an n-gram of the
     hypothesis; a hypothesis left with no allowed token is finished as it
     stands.  Equal sums go to the earlier row, then the smaller id (a
-    stable sort), so k = 1 gives greedy()'s ids.  An empty source gives
-    the empty translation alone, score 0 (above)."""
+    stable sort), so k = 1 gives greedy()'s ids.  monotonic: the window
+    of monotonic attention (DecoderState), None off.  An empty source
+    gives the empty translation alone, score 0 (above)."""
     if not src:
         return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
     mem, n = _encode_one(model, src)
-    st = model.start(mem, n)
+    st = model.start(mem, n, monotonic)
     live = [([], [], 0.0)]              # ids, token log-probs, sum
     last = torch.tensor([cfg.decoder_start_id])
     finished = []

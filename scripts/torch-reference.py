@@ -5,13 +5,16 @@ usage: torch-reference.py [options] MODEL SOURCE
 
 SOURCE holds text ids, one sentence per line ("-": stdin), as
 spm_encode --output_format=id prints them; line i (0-based) is key i.  The
-ids are fed to the encoder as given.  Each output option names a file to
+ids are fed to the encoder as given.  For a model with input frames it
+holds frames instead, one utterance per line, frame_dim floats a frame
+(what seqcat -t prints of a frames stream).  Each output option names a file to
 write; ask for everything a test needs in one call (torch starts slowly).
 Floats are printed with 9 significant digits (exact for float32); compare
 with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
 
   --encoder FILE    M key n_src rows cols src... data...   (rows = n_src,
-                    cols = D, data row-major: the memory encode writes)
+                    cols = D, data row-major: the memory encode writes;
+                    for frames n_src 0 and rows = ceil(frames / subsample))
   --logprobs FILE   L key t v_0 ... v_{Vt-1}   for t = 0 .. len(target):
                     log-probs of the token after decoder_start_id and the
                     first t target ids (needs --targets)
@@ -25,6 +28,10 @@ with scripts/numdiff.py.  The forms follow seqcat (seqpipe-stream(5)):
   --beam FILE       T key rank score ids... | s...   beam search n-best
                     (score: the normalised score)
   --beam-ids FILE   the ids alone, one line per hypothesis
+  --nat FILE        T key 0 score ids... | s...   a non-autoregressive
+                    model's decode --nat (seqpipe_torch.nat_decode():
+                    --nat-lengths, --max-len, --min-len, --no-unk); for
+                    such a model --score is its scoring, with no EOS
 
 As in the stream's records, the per-token log-probs s are those of the
 ids, one each; a score that sums log-probs (greedy, --score) includes the
@@ -32,9 +39,10 @@ EOS's, and so does L below.
 
 Search follows lib/search/beam.h and beamsearch(1): -k, --alpha (score / L^alpha,
 L = generated tokens with EOS), --gnmt, --word-penalty, --nbest,
---max-len [A,]B (at most floor(A * n_src + B) tokens, EOS included, capped
+--max-len [A,]B (at most floor(A * S + B) tokens, S the source positions, EOS included, capped
 at max_positions - position_offset), --min-len N (no EOS before N tokens),
---no-repeat-ngram N (beam only).
+--no-repeat-ngram N (beam only), --monotonic W (monotonic attention, as
+decode(1) and beamsearch(1) have it).
 
 Example (a parity test's setup_file):
   scripts/make-model.py paper m.sq
@@ -58,6 +66,20 @@ def read_ids(path):
     f = sys.stdin if path == "-" else open(path)
     with f:
         return [[int(x) for x in line.split()] for line in f]
+
+
+def read_frames(path, dim):
+    """Utterances as lists of frames of dim floats, one a line."""
+    f = sys.stdin if path == "-" else open(path)
+    out = []
+    with f:
+        for n, line in enumerate(f, 1):
+            v = [float(x) for x in line.split()]
+            if len(v) % dim:
+                sys.exit("torch-reference.py: %s: line %d: %d values, not "
+                         "frames of %d" % (path, n, len(v), dim))
+            out.append([v[i:i + dim] for i in range(0, len(v), dim)])
+    return out
 
 
 def fmt(x):
@@ -96,8 +118,12 @@ def main():
     ap.add_argument("--targets", metavar="FILE",
                     help="target ids, one line per source line")
     for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids", "beam",
-              "beam-ids"):
+              "beam-ids", "nat"):
         ap.add_argument("--" + o, metavar="FILE")
+    ap.add_argument("--nat-lengths", type=int, default=3, metavar="L",
+                    help="--nat: length candidates; default 3")
+    ap.add_argument("--no-unk", action="store_true",
+                    help="--nat: never UNK")
     ap.add_argument("-k", "--beam-size", type=int, default=4, metavar="K",
                     help="default 4")
     ap.add_argument("--nbest", type=int, default=1, metavar="N",
@@ -114,6 +140,8 @@ def main():
                     help="beam: no n-gram twice in a hypothesis; default 0 (off)")
     ap.add_argument("--min-len", type=int, default=0, metavar="N",
                     help="no EOS before N tokens; default 0")
+    ap.add_argument("--monotonic", type=int, default=None, metavar="W",
+                    help="monotonic attention with window W; default off")
     a = ap.parse_args()
     if not 1 <= a.nbest <= a.beam_size:
         ap.error("--nbest must be 1..k")
@@ -124,7 +152,8 @@ def main():
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         sys.exit("torch-reference.py: %s: %s" % (a.model, e))
     cfg = model.cfg
-    src = read_ids(a.source)
+    frames = cfg.input == "frames"
+    src = read_frames(a.source, cfg.frame_dim) if frames else read_ids(a.source)
     tgt = read_ids(a.targets) if a.targets else None
     if tgt is not None and len(tgt) != len(src):
         sys.exit("torch-reference.py: %d targets for %d sources"
@@ -132,25 +161,38 @@ def main():
     if (a.logprobs or a.score) and tgt is None:
         sys.exit("torch-reference.py: --logprobs and --score need --targets")
     for key, ids in enumerate(src):
-        bad = [i for i in ids if not 0 <= i < cfg.src_vocab_size]
-        if bad or len(ids) + cfg.position_offset > cfg.max_positions:
+        bad = [] if frames else [i for i in ids if not 0 <= i < cfg.src_vocab_size]
+        if bad or sq.source_len(cfg, ids) + cfg.position_offset > cfg.max_positions:
             sys.exit("torch-reference.py: %s: line %d: %s" % (
                 a.source, key + 1, "id %d outside the vocabulary" % bad[0]
                 if bad else "longer than the model's positions"))
 
     out = {o: open(getattr(a, o.replace("-", "_")), "w")
            for o in ("encoder", "logprobs", "score", "greedy", "greedy-ids",
-                     "beam", "beam-ids") if getattr(a, o.replace("-", "_"))}
+                     "beam", "beam-ids", "nat") if getattr(a, o.replace("-", "_"))}
     with torch.no_grad():
         for key, ids in enumerate(src):
-            ml = max_len_of(a.max_len, len(ids))
+            ml = max_len_of(a.max_len, sq.source_len(cfg, ids))
             if "encoder" in out:
                 mem, _ = sq._encode_one(model, ids)
+                n_src = [] if frames else ids
                 out["encoder"].write(" ".join(
-                    ["M", str(key), str(len(ids)), str(len(ids)),
-                     str(cfg.d_model)] + [str(i) for i in ids] +
+                    ["M", str(key), str(len(n_src)),
+                     str(sq.source_len(cfg, ids)), str(cfg.d_model)] +
+                    [str(i) for i in n_src] +
                     [fmt(v) for v in mem[0].reshape(-1).tolist()]) + "\n")
-            if "logprobs" in out or "score" in out:
+            if "nat" in out:
+                n_ids, n_score, n_lp = sq.nat_decode(
+                    model, ids, a.nat_lengths, ml, a.min_len, a.no_unk)
+                out["nat"].write(hyp_line(key, 0, n_score, n_ids, n_lp))
+            if "score" in out and cfg.nat:
+                if not ids and tgt[key]:
+                    sys.exit("torch-reference.py: line %d: a target "
+                             "for an empty source" % (key + 1))
+                n_ids, n_score, n_lp = sq.nat_decode(model, ids,
+                                                     target=tgt[key])
+                out["score"].write(hyp_line(key, 0, n_score, n_ids, n_lp))
+            elif "logprobs" in out or "score" in out:
                 mem, n = sq._encode_one(model, ids)
                 t = [cfg.decoder_start_id] + tgt[key]
                 lp = model.decode_full(torch.tensor([t]), mem, n)[0]
@@ -169,7 +211,8 @@ def main():
                     s = [float(lp[i, tok]) for i, tok in enumerate(seq)]
                     out["score"].write(hyp_line(key, 0, sum(s), tgt[key], s))
             if "greedy" in out or "greedy-ids" in out:
-                g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len)
+                g_ids, g_lp = greedy_with_scores(model, ids, ml, a.min_len,
+                                                 a.monotonic)
                 if "greedy" in out:
                     out["greedy"].write(hyp_line(key, 0, sum(g_lp), g_ids, g_lp))
                 if "greedy-ids" in out:
@@ -178,7 +221,8 @@ def main():
                 hyps = sq.beam_search(model, ids, a.beam_size, a.alpha, ml,
                                       a.min_len, a.nbest, a.gnmt,
                                       a.word_penalty,
-                                      no_repeat_ngram=a.no_repeat_ngram)
+                                      no_repeat_ngram=a.no_repeat_ngram,
+                                      monotonic=a.monotonic)
                 for rank, (score, _, h_ids, h_lp) in enumerate(hyps):
                     if "beam" in out:
                         out["beam"].write(hyp_line(key, rank, score, h_ids, h_lp))
@@ -188,13 +232,18 @@ def main():
         f.close()
 
 
-def greedy_with_scores(model, ids, max_len, min_len):
+def greedy_with_scores(model, ids, max_len, min_len, monotonic=None):
     """greedy()'s ids, and the per-token log-probs (EOS's last if any),
     recomputed by forced scoring of its output over the full prefix (an
-    independent check of the incremental path)."""
+    independent check of the incremental path), or with monotonic
+    attention (which the full prefix does not have) greedy()'s own."""
     cfg = model.cfg
     if not ids:         # the empty translation: no step, no EOS
         return [], []
+    if monotonic is not None:
+        lps = []
+        g_ids, _ = sq.greedy(model, ids, max_len, min_len, monotonic, lps)
+        return g_ids, lps
     g_ids, total = sq.greedy(model, ids, max_len, min_len)
     steps = sq.max_steps(cfg, max_len)
     seq = g_ids + ([cfg.eos_id] if len(g_ids) < steps else [])

@@ -116,6 +116,27 @@ same_beams() {
 	cmp keys want
 }
 
+@test "--monotonic W: as PyTorch's beam search with monotonic attention; -k 1 is decode's" {
+	local c w
+	for c in paper untied; do
+		for w in 0 1; do
+			beamsearch -k 4 -n 2 --monotonic $w "$c.mem" | seqcat > out
+			ref "$c" -k 4 --nbest 2 --monotonic $w > r
+			run same_beams out r
+			[ "$status" -eq 0 ] || fail "$c --monotonic $w: $output"
+		done
+		beamsearch -k 1 --monotonic 0 --text "$c.mem" > beam
+		decode --monotonic 0 --text "$c.mem" > greedy
+		cmp greedy beam || fail "$c: -k 1 differs from decode"
+		run ! cmp -s beam <(beamsearch -k 1 --text "$c.mem")
+	done
+	# batches and threads: the same tokens
+	beamsearch -k 4 -n 2 --monotonic 1 --batch-size 32 untied.mem | seqcat > a
+	beamsearch -k 4 -n 2 --monotonic 1 --batch-size 1 -t 2 untied.mem | seqcat > b
+	run same_beams a b
+	[ "$status" -eq 0 ] || fail "batch 1: $output"
+}
+
 @test "an empty source gives a record" {
 	seqcat marian.mem | awk '$2 == 4 { print $3 }' > n_src
 	[ "$(cat n_src)" = 0 ]

@@ -124,7 +124,10 @@ clean() {
 }
 
 @test "corpus: rule 3 normalises spaces, invisible characters, NFC" {
-	run clean de $'Hello\u00a0world\u200b\tHallo\u202fWelt\u00ad' $'Cafe\u0301 open\tCaf\u00e9 offen'
+	# UTF-8 bytes, not \u escapes: bash writes those as UTF-8 only in a
+	# UTF-8 locale (U+00A0, U+200B; U+202F, U+00AD; U+0301; U+00E9)
+	run clean de $'Hello\xc2\xa0world\xe2\x80\x8b\tHallo\xe2\x80\xafWelt\xc2\xad' \
+	    $'Cafe\xcc\x81 open\tCaf\xc3\xa9 offen'
 	assert_output - <<-OUT
 	Hello world => Hallo Welt
 	Café open => Café offen

@@ -199,6 +199,65 @@ ids() {
 	[ "$output" = "$(grep '^A 1 ' "$BATS_TEST_TMPDIR/got" | cut -d' ' -f4-)" ]
 }
 
+@test "--monotonic W: PyTorch's monotonic greedy search; it changes outputs" {
+	local c w
+	cd "$BATS_TEST_TMPDIR"
+	# the sources PyTorch takes (line 8 is longer than the positions)
+	sed 8d "$REF/src.txt" > src.txt
+	for c in paper marian; do
+		encode -m "$REF/$c.sq" src.txt > $c.mem
+		for w in 0 2; do
+			decode --scores --monotonic $w $c.mem | seqcat > got
+			"$PY" "$SRCDIR/scripts/torch-reference.py" "$REF/$c.sq" \
+			    src.txt --monotonic $w --greedy want
+			numcmp 1e-4 <(cut -d'|' -f2 want) <(cut -d'|' -f2 got) ||
+			    fail "$c --monotonic $w: token log-probs"
+			numcmp 1e-3 <(cut -d'|' -f1 want) <(cut -d'|' -f1 got) ||
+			    fail "$c --monotonic $w: ids or score"
+		done
+		# it bites: the random models' attention jumps back
+		run ! cmp -s <(decode --text $c.mem) <(decode --text --monotonic 0 $c.mem)
+	done
+}
+
+@test "--monotonic W: no weight before the last step's focus minus W; W past every source: the same bytes as without" {
+	local w
+	cd "$BATS_TEST_TMPDIR"
+	for w in 0 1; do
+		decode --alignment --monotonic $w "$REF/paper.mem" | seqcat |
+		    awk -v w=$w '$1 == "A" {
+			f = 0	# the focus: 0, then the arg-max of the row before
+			for (r = 0; r < $4 && $5 > 0; r++) {
+				for (c = 0; c < f - w; c++)
+					if ($(6 + r * $5 + c) != 0) {
+						print "key " $2 " row " r " col " c; exit 1 }
+				b = 0
+				for (c = 1; c < $5; c++)
+					if ($(6 + r * $5 + c) > $(6 + r * $5 + b)) b = c
+				f = b
+			}
+			checked += $4 }
+		    END { if (checked < 100) { print checked " rows"; exit 1 } }' ||
+			fail "--monotonic $w"
+	done
+	# the longest source is 256 positions: the window never closes
+	decode --scores --alignment "$REF/paper.mem" > plain
+	decode --scores --alignment --monotonic 256 "$REF/paper.mem" > wide
+	cmp plain wide
+}
+
+@test "--monotonic: batch sizes 1, 7, 32 and 1 or 2 threads give identical tokens" {
+	local b t
+	decode --text --monotonic 1 "$REF/marian.mem" > "$BATS_TEST_TMPDIR/ref"
+	for b in 1 7 32; do
+		for t in 1 2; do
+			decode --text --monotonic 1 --batch-size $b -t $t \
+			    "$REF/marian.mem" | cmp - "$BATS_TEST_TMPDIR/ref" ||
+				fail "--batch-size $b -t $t"
+		done
+	done
+}
+
 @test "text output is ids, as spm_encode prints them" {
 	decode --text "$REF/paper.mem" > "$BATS_TEST_TMPDIR/text"
 	dec paper | cut -d' ' -f5- | diff - "$BATS_TEST_TMPDIR/text"

@@ -165,7 +165,7 @@ records() {
 		# the empty lines' records are the empty translation; the
 		# others (without them) as those of many-without.mem
 		awk 'NR == FNR { if ($0 == "") empty[FNR - 1] = 1; next }
-		    !($2 in empty) { print; next }
+		    ($2 in empty) == 0 { print; next }
 		    $0 != "T " $2 " 0 0 |" { exit 1 }' many.txt with.rec \
 		    > others.rec || fail "$cmd: $(cat with.rec)"
 		cmp others.rec without.rec || fail "$cmd"

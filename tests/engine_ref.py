@@ -3,6 +3,8 @@
 tests/encode.bats and tests/decode.bats (one invocation per suite).
 
 usage: engine_ref.py DIR
+       engine_ref.py --model MODEL SRC OUT
+
 
 For each config (paper, prenorm-gelu, marian, untied, zero-start, rnn) writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
@@ -28,6 +30,11 @@ search outputs it often (for --no-unk), and pad.sq, a marian model (pad
 search would output it, with pad.greedy (as CONFIG.greedy: the searches
 never produce pad) and pad.unbanned (how many sentences the unbanned
 arg-max would have given pad).
+
+With --model: OUT.enc and OUT.greedy, as CONFIG.enc and CONFIG.greedy,
+of the model file MODEL (say one whose weights seqimport stored as F16
+or int8: the reference computes in float32 with the weights they stand
+for) on the sources of SRC (text ids, as src.txt).
 
 The reference is scripts/seqpipe_torch.py, an independent PyTorch
 implementation of man/seqpipe-model.5: full-sequence encoder with a
@@ -118,10 +125,39 @@ def make(config, path, seed, gain=None):
     return sq.load(path)
 
 
+def enc_greedy(model, srcs, enc, gre):
+    """Writes the encoder outputs and greedy outputs of model on srcs
+    (each cut to the positions) to the files enc and gre."""
+    cfg = model.cfg
+    limit = cfg.max_positions - cfg.position_offset
+    for key, src in enumerate(srcs):
+        src = src[:limit]
+        mem, n = sq._encode_one(model, src)
+        enc.write(" ".join(["M", str(key), str(len(src)), str(len(src)),
+                            str(cfg.d_model)] + list(map(str, src)) +
+                           [fmt(v) for v in mem[0].reshape(-1).tolist()])
+                  + "\n")
+        ids, score = sq.greedy(model, src, 2 * len(src) + 10)
+        tin = torch.tensor([([cfg.decoder_start_id] + ids)[:limit]])
+        lp = model.decode_full(tin, mem, n)[0]
+        lps = [float(lp[i, t]) for i, t in enumerate(ids)]
+        gre.write(record(key, score, ids, lps))
+
+
+def model_outputs(path, src, out):
+    with open(src) as f:
+        srcs = [list(map(int, line.split())) for line in f]
+    with open(out + ".enc", "w") as enc, open(out + ".greedy", "w") as gre:
+        enc_greedy(sq.load(path), srcs, enc, gre)
+
+
 @torch.no_grad()
 def main():
-    d = sys.argv[1]
     torch.set_num_threads(1)
+    if sys.argv[1] == "--model":
+        model_outputs(*sys.argv[2:5])
+        return
+    d = sys.argv[1]
     rng = random.Random(20261122)
     srcs = sources(rng)
     tgts = targets(rng, N_SENT)
@@ -138,23 +174,15 @@ def main():
         with open(os.path.join(d, config + ".tgt"), "w") as f:
             for t in tgts:
                 f.write(" ".join(map(str, t)) + "\n")
-        enc = open(os.path.join(d, config + ".enc"), "w")
-        gre = open(os.path.join(d, config + ".greedy"), "w")
+        with open(os.path.join(d, config + ".enc"), "w") as enc, \
+                open(os.path.join(d, config + ".greedy"), "w") as gre:
+            enc_greedy(model, srcs, enc, gre)
         sco = open(os.path.join(d, config + ".score"), "w")
         pre = open(os.path.join(d, config + ".prefixed"), "w") \
             if config in PREFIXED else None
         for key, (src, tgt) in enumerate(zip(srcs, tgts)):
             src = src[:limit]
             mem, n = sq._encode_one(model, src)
-            enc.write(" ".join(["M", str(key), str(len(src)), str(len(src)),
-                                str(cfg.d_model)] + list(map(str, src)) +
-                               [fmt(v) for v in mem[0].reshape(-1).tolist()])
-                      + "\n")
-            ids, score = sq.greedy(model, src, 2 * len(src) + 10)
-            tin = torch.tensor([([cfg.decoder_start_id] + ids)[:limit]])
-            lp = model.decode_full(tin, mem, n)[0]
-            lps = [float(lp[i, t]) for i, t in enumerate(ids)]
-            gre.write(record(key, score, ids, lps))
             tin = torch.tensor([[cfg.decoder_start_id] + tgt])
             lp = model.decode_full(tin, mem, n)[0]
             tok = [float(lp[i, t]) for i, t in enumerate(tgt)]
@@ -168,8 +196,6 @@ def main():
                 pre.write(record(key, score, ids, lps))
         if pre:
             pre.close()
-        enc.close()
-        gre.close()
         sco.close()
     make("paper", os.path.join(d, "unk.sq"), 99, gain=(3, 3.0))
     model = make("marian", os.path.join(d, "pad.sq"), 98, gain=(127, 3.0))

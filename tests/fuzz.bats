@@ -47,6 +47,7 @@ smoke() {
 @test "fuzz: SentencePiece load from bytes" { smoke spm; }
 @test "fuzz: zip and npz reader" { smoke zip; }
 @test "fuzz: npy parser" { smoke npy; }
+@test "fuzz: frames from text or .npy" { smoke frames; }
 @test "fuzz: YAML reader" { smoke yml; }
 @test "fuzz: train's config file reader" { smoke trainopts; }
 

@@ -1,9 +1,8 @@
-# Shared by tests/train.bats and tests/rnn.bats: a reversal task, lines
-# of 3 to 7 letters from a-h and the same letters reversed, with a
-# word-level SentencePiece model (one piece per letter) made by spm_train.
-
-# reversal_task DIR: DIR/{train,valid,test}.{src,tgt} (3000, 40 and 60
-# pairs) and DIR/letters.model
+# The reversal task of tests/train.bats, tests/mrt.bats and tests/rnn.bats:
+# lines of 3 to 7 letters from a-h, reversed, in
+# DIR/{train,valid,test}.{src,tgt} (3000, 40 and 60 pairs), with
+# word-level SentencePiece models (one piece per letter) made by spm_train
+# in DIR/letters.model.
 reversal_task() {
 	"$PY" - "$1" <<'PY'
 import random, sys
@@ -26,4 +25,11 @@ PY
 	    --model_type=word --vocab_size=12 --hard_vocab_limit=false \
 	    --pad_id=0 --bos_id=1 --eos_id=2 --unk_id=3 \
 	    --minloglevel=2 > /dev/null 2>&1
+}
+
+tiny() {	# the settings of a tiny model that learns the task fast ($TD)
+	echo --src-spm "$TD/letters.model" --tgt-spm "$TD/letters.model" \
+	    --d-model 32 --heads 2 --ffn 64 --layers 2 --max-positions 32 \
+	    --max-tokens 400 --lr 0.005 --warmup 100 --dropout 0 \
+	    --label-smoothing 0 --seed 3 -t 1 --progress log
 }

@@ -2,8 +2,10 @@
 # arch rnn (a bidirectional GRU encoder, a GRU decoder with attention):
 # train --arch rnn learns a reversal task to exact outputs through the
 # pipeline, greedy and beam, its attention learns the reversed alignment;
-# config errors.  (Against PyTorch's nn.GRU on a random rnn model:
-# encode, decode and beamsearch in tests/encode.bats, decode.bats,
+# config errors; what acts on the Transformer alone (--dtype int8/f16,
+# --monotonic, train --nat, --mrt, --guided-attention, --src-frames,
+# --attention-window) refused.  (Against PyTorch's nn.GRU on a random
+# rnn model: encode, decode and beamsearch in tests/encode.bats, decode.bats,
 # beamsearch.bats; one batch's loss, gradients and AdamW steps, and the
 # loss train computes against decode --score's, in tests/train.bats.)
 load helper
@@ -94,4 +96,33 @@ PY
 	[ "${stderr_lines[0]}" = 'train: --arch: "lstm" is not transformer or rnn' ]
 	run -2 --separate-stderr train --arch rnn --d-model 33 --tsv x -o m
 	[[ "${stderr_lines[0]}" == "train: --d-model 33: --arch rnn needs an even width"* ]]
+}
+
+@test "what acts on the Transformer alone is refused for arch rnn with one line" {
+	cd "$BATS_TEST_TMPDIR"
+	m="$TD/rev.model"
+	echo "a b c" | tokenize -m "$m" | encode -m "$m" > rev.mem
+	# int8 and f16 weights: the GRU multiplies through float32 tables
+	for t in int8 f16; do
+		run -1 --separate-stderr bash -c "echo 'a b c' |
+		    tokenize -m '$m' | encode -m '$m' --dtype $t"
+		[ "$stderr" = "encode: $m: an arch rnn model runs in float32 only (--dtype f32)" ]
+	done
+	run -0 bash -c "echo 'a b c' | tokenize -m '$m' | encode -m '$m' --dtype f32 | decode -m '$m' --dtype f32 | detok -m '$m'"
+	[ "$output" = "c b a" ]
+	for p in decode beamsearch; do
+		run -1 --separate-stderr $p -m "$m" --monotonic 2 rev.mem
+		[ "$stderr" = "$p: $m: --monotonic acts on the Transformer's cross-attention, not an arch rnn model's" ]
+	done
+	for o in "--nat" "--mrt" "--guided-attention 1" "--attention-window 2"; do
+		run -2 --separate-stderr train $(tiny) --tsv x $o -o m
+		[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
+	done
+	run -2 --separate-stderr train $(tiny) --src-frames x --tgt y -o m
+	[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
+	# from an rnn model, whatever --arch says
+	run -1 --separate-stderr train --src-spm "$TD/letters.model" \
+	    --tgt-spm "$TD/letters.model" --init "$m" --mrt \
+	    --src "$TD/valid.src" --tgt "$TD/valid.tgt" --max-steps 1 -o m
+	[ "${stderr_lines[0]}" = "train: $m: an arch rnn model: --src-frames, --nat, --mrt and --guided-attention do not apply" ]
 }

@@ -213,7 +213,102 @@ T 2 0 nan 3"
 	cat ok.tok mem > both
 	run --separate-stderr seqcat both
 	one_error 'both: record 3: header of a concatenated stream: a memory stream after a tokens stream'
-	rejects 'header: unknown stream kind 3' 'H(3)'
+	rejects 'header: unknown stream kind 4' 'H(4)'
+	gen 'H(3)' 'F(0, 1, 1, [1.0])' > fr
+	run --separate-stderr seqcat ok.tok fr
+	one_error 'fr: header: a frames stream, expected tokens'
+}
+
+@test "frames: records from the man page read, zlib and not, in a frames stream only" {
+	gen 'H(3)' 'F(0, 2, 3, [0, 1.5, -2, 3e-05, 1e+20, -0.125])' \
+	    'F(1, 0, 0, [], z=True)' 'F(7, 1, 2, [0.5, 0.5], z=True)' \
+	    'T(2, [1])' 'M(3, [], 0, 1, [])' > fr
+	run -0 --separate-stderr seqcat -H fr
+	assert_output "H frames 1.0 - -
+F 0 2 3 0 1.5 -2 3e-05 1e+20 -0.125
+F 1 0 0
+F 7 1 2 0.5 0.5"
+	run -0 --separate-stderr seqcat -t fr
+	assert_output "0 1.5 -2 3e-05 1e+20 -0.125
+
+0.5 0.5"
+	# in a tokens stream a frames record is a kind it does not hold
+	gen 'H(1)' 'T(0, [1])' 'F(1, 1, 1, [2.0])' 'T(2, [3])' > tok
+	run -0 --separate-stderr seqcat -t tok
+	assert_output "1
+3"
+}
+
+@test "frames: seqcat -F writes the man page's bytes from text and from .npy" {
+	gen 'H(3, "", "")' 'F(0, 2, 3, [1, 2, 3, 4.5, 5, -6])' 'F(1, 0, 0, [])' \
+	    'F(2, 1, 3, [7, 8, 0.125])' > want
+	printf '1 2 3 4.5 5 -6\n\n\t7 8 0.125 \r\n' | seqcat -F 3 -b > out
+	cmp out want
+	"$PY" -c 'import numpy as np
+np.save("a.npy", np.array([[1, 2, 3], [4.5, 5, -6]]))
+np.save("b.npy", np.zeros((0, 3), dtype=np.float32))
+np.save("c.npy", np.array([7, 8, 0.125], dtype=np.float16))'
+	seqcat -F 3 -b a.npy b.npy c.npy > out
+	cmp out want
+	# keys go on from operand to operand, text and .npy alike
+	printf '1 2 3\n4 5 6\n' > two.txt
+	run -0 --separate-stderr seqcat -F 3 two.txt c.npy two.txt
+	assert_output "F 0 1 3 1 2 3
+F 1 1 3 4 5 6
+F 2 1 3 7 8 0.125
+F 3 1 3 1 2 3
+F 4 1 3 4 5 6"
+	# and back: -t prints what -F reads
+	seqcat -t want | seqcat -F 3 -b | cmp - want
+}
+
+# bad_text MESSAGE TEXT: seqcat -F 3 fails so on a file t of TEXT
+bad_text() {
+	printf '%s' "$2" > t
+	run --separate-stderr seqcat -F 3 t
+	one_error "t: $1"
+}
+
+@test "frames: bad plain data is an error naming the line or the file" {
+	bad_text 'line 2 (key 1): 2 values, not a multiple of the frame width 3' \
+	    $'1 2 3\n1 2\n'
+	bad_text 'line 1 (key 0): bad value "3e"' $'1 2 3e\n'
+	bad_text 'line 1 (key 0): value not finite: "inf"' $'1 inf 3\n'
+	bad_text 'line 2 (key 1): value not finite: "1e39"' $'1 2 3\n1 1e39 3\n'
+	"$PY" -c 'import numpy as np
+np.save("w.npy", np.zeros((2, 4)))
+np.save("n.npy", np.array([[1, np.nan, 3]]))
+np.save("i.npy", np.zeros((2, 3), dtype=np.int32))'
+	run --separate-stderr seqcat -F 3 w.npy
+	one_error 'w.npy: an array of shape (2, 4), expected (frames, 3)'
+	run --separate-stderr seqcat -F 3 n.npy
+	one_error 'n.npy: frame 0: value 1 is not finite (nan)'
+	run --separate-stderr seqcat -F 3 i.npy
+	one_error 'i.npy: dtype i4, not a float (float16, float32 or float64)'
+	head -c 60 w.npy > cut.npy
+	run --separate-stderr seqcat -F 4 cut.npy
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "seqcat: cut.npy: "* ]]
+	run --separate-stderr seqcat -F 3 ok.tok
+	one_error 'ok.tok: a seqpipe stream, not frames as text or .npy'
+	run -2 --separate-stderr seqcat -F 0 t
+}
+
+@test "frames: corrupt records are errors, not allocations or garbage" {
+	rejects 'record 0 (key 0): frames payload shorter than 12 bytes' \
+	    'H(3)' 'R(5, 0, b"12345678")'
+	rejects 'record 0 (key 3): unknown dtype 2' 'H(3)' 'F(3, 1, 1, [1], dtype=2)'
+	rejects 'record 0 (key 3): 2 frames of 0 values' 'H(3)' 'F(3, 2, 0, [])'
+	rejects 'record 1 (key 4): frames payload of 16 bytes for 2 x 1 floats' \
+	    'H(3)' 'F(3, 1, 1, [1])' 'F(4, 2, 1, [1])'
+	rejects 'record 0 (key 1): frames payload of 20 bytes for 4294967295 x 4294967295 floats' \
+	    'H(3)' 'R(5, 1, struct.pack("<IIIff", 2**32 - 1, 2**32 - 1, 0, 1, 2))'
+	rejects 'record 0 (key 0): truncated payload (7 of 24 bytes)' \
+	    'H(3)' 'F(0, 1, 3, [1, 2, 3])[:27]'
+	rejects 'record 1 (key 1): bad CRC' 'H(3)' 'F(0, 1, 1, [1])' \
+	    'F(1, 1, 2, [1, 2])[:-1] + b"x"'
+	rejects 'record 0 (key 0): zlib: payload does not inflate to raw_len 24' \
+	    'H(3)' 'R(5, 0, struct.pack("<I", 24) + zlib.compress(struct.pack("<IIIf", 1, 1, 0, 1)), flags=1)'
 }
 
 @test "concatenation: same model reads as both, another model is an error" {

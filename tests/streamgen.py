@@ -58,6 +58,13 @@ def M(key, src, rows, cols, data, z=False):
     return _store(2, key, raw, z)
 
 
+def F(key, rows, cols, data, z=False, dtype=0):
+    """A frames record: rows frames of cols float32 values, row-major."""
+    raw = struct.pack("<III", rows, cols, dtype)
+    raw += struct.pack("<%df" % len(data), *data)
+    return _store(5, key, raw, z)
+
+
 def A(key, rank, rows, cols, data):
     """An alignment record."""
     raw = struct.pack("<III", rank, rows, cols) + struct.pack("<%df" % len(data), *data)

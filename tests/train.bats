@@ -13,13 +13,6 @@ setup_file() {
 	reversal_task "$TD"
 }
 
-tiny() {	# the settings of a tiny model that learns the task fast
-	echo --src-spm "$TD/letters.model" --tgt-spm "$TD/letters.model" \
-	    --d-model 32 --heads 2 --ffn 64 --layers 2 --max-positions 32 \
-	    --max-tokens 400 --lr 0.005 --warmup 100 --dropout 0 \
-	    --label-smoothing 0 --seed 3 -t 1 --progress log
-}
-
 @test "--dump-config reads back through --config to the same settings" {
 	run -0 train --d-model 64 --heads 8 --no-pre-norm --lr 0.0003 \
 	    --tsv x.tsv -o m --dump-config
@@ -84,34 +77,33 @@ tiny() {	# the settings of a tiny model that learns the task fast
 	[[ "$stderr" == "train: /nonexistent/dir/m.model: "* ]]
 }
 
-@test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
-	cd "$BATS_TEST_TMPDIR"
-	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
-	    prenorm-gelu pre.sq marian marian.sq untied untied.sq rnn rnn.sq
-	# pairs of mixed lengths, an empty source among them
-	"$PY" -c '
-import random
-r = random.Random(2)
-for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
-    print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
-          " ".join(str(r.randrange(4, 96)) for _ in range(t)))
-' > pairs.tsv
-	for m in paper pre marian untied rnn; do
-		LS=0.1 "$SRCDIR/tests/unit/test_graph" $m.sq pairs.tsv c.grads \
-		    3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
-		"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq pairs.tsv \
-		    --label-smoothing 0.1 --grads t.grads --adam 3 --lr 0.001 \
-		    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
-		run -0 "$PY" - "$m" <<'PY'
+# One batch of pairs $3 (default pairs.tsv) through model $1.sq in C
+# (tests/unit/test_graph) and in PyTorch (scripts/torch-train.py): the
+# loss, the guided-attention penalty with $2 (lambda; 0 none) of width 0.2,
+# the gradients, and the weights after 3 AdamW steps must agree.
+torch_batch() {
+	local m=$1 ga=$2 p=${3:-pairs.tsv} extra=
+	[ "$ga" = 0 ] || extra="--guided-attention $ga --guided-attention-width 0.2"
+	LS=0.1 GA=$ga GW=0.2 "$SRCDIR/tests/unit/test_graph" $m.sq $p \
+	    c.grads 3 0.001 0.9 0.98 1e-9 0.01 c.sq > c.loss
+	"$PY" "$SRCDIR/scripts/torch-train.py" $m.sq $p \
+	    --label-smoothing 0.1 $extra --grads t.grads --adam 3 --lr 0.001 \
+	    --betas 0.9,0.98 --eps 1e-9 --weight-decay 0.01 --out t.sq
+	run "$PY" - "$m" <<'PY'
 import sys
 sys.path.insert(0, "%s/scripts" % __import__("os").environ["SRCDIR"])
 import numpy as np
 import seqpipe_torch as sq
 m = sys.argv[1]
-loss, tok = open("c.loss").read().split()
+loss, tok, *guide = open("c.loss").read().split()
 g, meta = sq.read_safetensors("t.grads")
 assert int(tok) == int(meta["tokens"]), (tok, meta["tokens"])
 dl = abs(float(loss) - float(meta["loss"])) / float(meta["loss"])
+assert bool(guide) == ("guide" in meta), (guide, meta)
+if guide:
+    dg = abs(float(guide[0]) - float(meta["guide"])) / float(meta["guide"])
+    assert dg < 1e-5, ("guide penalty", guide[0], meta["guide"])
+    m += " guided (penalty %s vs %s)" % (guide[0], meta["guide"])
 c, _ = sq.read_safetensors("c.grads")
 worst = 0.0
 for k, v in g.items():
@@ -120,15 +112,43 @@ for k, v in g.items():
 w1, _ = sq.read_safetensors("c.sq")
 w2, _ = sq.read_safetensors("t.sq")
 # a key bias shifts every score of a query alike: its gradient is 0 but
-# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out
-wd = max(float(np.abs(w1[k] - w2[k]).max()) for k in w2
-         if k in g and not k.endswith("k_proj.bias"))
+# for rounding, which Adam's m / sqrt(v) blows up to +-lr; left out, as
+# is any weight whose gradient is below 1e-6 of its tensor's largest
+# (rounding decides the sign of its steps)
+def adam_diff(k):
+    live = np.abs(g[k]) >= 1e-6 * np.abs(g[k]).max()
+    return float((np.abs(w1[k] - w2[k]) * live).max())
+wd = max(adam_diff(k) for k in w2 if k in g and not k.endswith("k_proj.bias"))
 print("%s: loss %s vs %s (rel %.2g), grads worst rel %.2g, weights after "
       "3 AdamW steps %.2g" % (m, loss, meta["loss"], dl, worst, wd))
 assert dl < 1e-5 and worst < 1e-3 and wd < 1e-5, "too far"
 PY
-		echo "$output"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "one batch against PyTorch: loss, gradients, and 3 AdamW steps" {
+	cd "$BATS_TEST_TMPDIR"
+	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
+	    prenorm-gelu pre.sq marian marian.sq untied untied.sq nat nat.sq \
+	    rnn rnn.sq
+	# pairs of mixed lengths, an empty source among them (not for nat:
+	# its decoder copies the source)
+	"$PY" -c '
+import random
+r = random.Random(2)
+for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
+    print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
+          " ".join(str(r.randrange(4, 96)) for _ in range(t)))
+' > pairs.tsv
+	awk -F'\t' '$1 != ""' pairs.tsv > nat.pairs.tsv
+	for m in paper pre marian untied rnn; do
+		torch_batch $m 0
 	done
+	torch_batch nat 0 nat.pairs.tsv
+	# the guided-attention term's gradient: strong enough to matter
+	torch_batch pre 2
+	torch_batch paper 2
 }
 
 @test "the reversal task is learnt: exact outputs through the pipeline" {
@@ -251,19 +271,23 @@ PY
 	cd "$BATS_TEST_TMPDIR"
 	head -n 3 "$TD/valid.src" > v.src
 	head -n 3 "$TD/valid.tgt" > v.tgt
-	for arch in transformer rnn; do
+	# the Transformer autoregressive and non-autoregressive (its length
+	# weight 1), and the GRU model
+	for kind in transformer transformer,--nat rnn; do
+		arch=${kind%%,*} nat=
+		[ "$arch" = "$kind" ] || nat=${kind#*,}
 		train $(tiny) --arch $arch --src "$TD/train.src" \
-		    --tgt "$TD/train.tgt" --max-steps 30 -o s.model
+		    --tgt "$TD/train.tgt" --max-steps 30 $nat -o s.model
 		tokenize -m s.model --text < v.src > v.src.ids
 		tokenize -m s.model --text < v.tgt > v.tgt.ids
 		paste v.src.ids v.tgt.ids > v.pairs
 		scores=$(tokenize -m s.model < v.src | encode |
-		    decode --score v.tgt.ids | seqcat |
+		    decode $nat --score v.tgt.ids | seqcat |
 		    awk '$1 == "T" { s += $4 } END { printf "%.6f", -s }')
 		LS=0 "$SRCDIR/tests/unit/test_graph" s.model v.pairs g.sq > loss
 		run -0 awk -v s="$scores" '{ d = $1 - s; if (d < 0) d = -d;
 		    print $1, s, d; exit !(d < 1e-4 && $1 > 1) }' loss
-		echo "$arch: $output"
+		echo "$kind: $output"
 	done
 }
 

@@ -119,6 +119,25 @@ sq_parse_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
+int
+sq_parse_choice(const char *opt, const char *s, const char *const *names,
+    int n)
+{
+	char list[256] = "";
+	size_t len;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	for (i = 0; i < n; i++) {
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s", i == 0 ? "" :
+		    i == n - 1 ? " or " : ", ", names[i]);
+	}
+	sq_usage_error("%s: '%s' is not %s", opt, s, list);
+}
+
 double
 sq_parse_double(const char *opt, const char *s, double lo, double hi)
 {

@@ -56,6 +56,9 @@ void sq_usage_error(const char *fmt, ...)
 /* Option values; a bad value is a usage error naming the option. */
 long sq_parse_long(const char *opt, const char *s, long lo, long hi);
 double sq_parse_double(const char *opt, const char *s, double lo, double hi);
+/* The index of s in names (n of them); another value is a usage error. */
+int sq_parse_choice(const char *opt, const char *s, const char *const *names,
+    int n);
 
 /* -m if given, else $SEQPIPE_MODEL if set and non-empty, else NULL. */
 const char *sq_cli_model(const struct sq_cli *cli);

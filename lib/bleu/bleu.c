@@ -165,6 +165,23 @@ sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
 }
 
 void
+sq_bleu_segment_text(struct sq_bleu *b, struct sq_bleu_stats *st,
+    const char *hyp, size_t hyp_len, const char *ref, size_t ref_len)
+{
+	struct sq_bleu_ustr h = {0}, r = {0};
+	struct sq_bleu_uspan hs, rs;
+	size_t bad;
+
+	sq_bleu_utf8_decode(&h, hyp, hyp_len, &bad);
+	sq_bleu_utf8_decode(&r, ref, ref_len, &bad);
+	hs = (struct sq_bleu_uspan){h.c, h.n};
+	rs = (struct sq_bleu_uspan){r.c, r.n};
+	sq_bleu_segment(b, st, hs, &rs, 1);
+	sq_bleu_ustr_free(&h);
+	sq_bleu_ustr_free(&r);
+}
+
+void
 sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st)
 {
 	acc->hyp_len += st->hyp_len;

@@ -63,6 +63,15 @@ void sq_bleu_free(struct sq_bleu *b);
 void sq_bleu_segment(struct sq_bleu *b, struct sq_bleu_stats *st,
     struct sq_bleu_uspan hyp, const struct sq_bleu_uspan *refs, size_t n_refs);
 
+/*
+ * Statistics of hypothesis text hyp (hyp_len bytes of UTF-8) against one
+ * reference text ref: sq_bleu_segment() on their code points.  An
+ * invalid byte ends a text there (train's texts come from SentencePiece,
+ * whose output is valid UTF-8).
+ */
+void sq_bleu_segment_text(struct sq_bleu *b, struct sq_bleu_stats *st,
+    const char *hyp, size_t hyp_len, const char *ref, size_t ref_len);
+
 /* acc += st: corpus statistics from segments' (train's validation). */
 void sq_bleu_add(struct sq_bleu_stats *acc, const struct sq_bleu_stats *st);
 

@@ -17,6 +17,7 @@
 
 #include "import/hf.h"
 #include "import/pieces.h"
+#include "import/recast.h"
 #include "import/zip.h"
 #include "io/spm.h"
 #include "nn/config.h"
@@ -340,11 +341,11 @@ read_spm(const char *dir, const char *name, char **data, size_t *len,
 }
 
 int
-sq_hf_import(const char *dir, const char *out, const char *tool)
+sq_hf_import(const char *dir, const char *out, int dtype, const char *tool)
 {
-	char path[4200], where[4200], id[64], prov[1024], eos[32], beams[32];
+	char path[4200], where[4200], plain_id[64], id[64], prov[1024], eos[32], beams[32];
 	struct sq_extra_meta meta[2];
-	struct sq_save_opts so = {0};
+	struct sq_save_opts so = {dtype, 0, NULL, 0, NULL};
 	struct sq_pieces v = {0};
 	struct sq_spm *spm_s = NULL, *spm_t = NULL;
 	struct sq_st *st = NULL;
@@ -392,8 +393,9 @@ sq_hf_import(const char *dir, const char *out, const char *tool)
 	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
 	if ((st = sq_st_open(path)) == NULL || sq_st_read_tensors(st) < 0)
 		goto out;
-	snprintf(id, sizeof(id), "hf-marian-%08lx",
+	snprintf(plain_id, sizeof(plain_id), "hf-marian-%08lx",
 	    (unsigned long)sq_crc32(st->map, st->map_len));
+	sq_recast_id(id, sizeof(id), plain_id, dtype);
 	if ((m = sq_model_new(&c, id)) == NULL)
 		goto out;
 	for (int i = 0; i < m->params->n; i++)

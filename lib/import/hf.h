@@ -38,10 +38,12 @@ int sq_hf_folder(const char *path);
 
 /*
  * Imports the folder dir and writes the model to out (atomically: nothing
- * is left at out on failure).  tool names the importer in the model's
- * provenance.  Returns 0, or -1 with sq_errstr() set to one line naming
- * the file and what is wrong.
+ * is left at out on failure), its weights in dtype (enum sq_weight_dtype;
+ * the model id as import/recast.h's).  tool names the importer in the
+ * model's provenance.  Returns 0, or -1 with sq_errstr() set to one line
+ * naming the file and what is wrong.
  */
-int sq_hf_import(const char *dir, const char *out, const char *tool);
+int sq_hf_import(const char *dir, const char *out, int dtype,
+    const char *tool);
 
 #endif

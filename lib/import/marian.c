@@ -16,6 +16,7 @@
 #include "import/marian.h"
 #include "import/npy.h"
 #include "import/pieces.h"
+#include "import/recast.h"
 #include "import/yml.h"
 #include "import/zip.h"
 #include "io/spm.h"
@@ -578,7 +579,7 @@ add_meta(struct meta *mt, const char *key, const char *val)
 }
 
 int
-sq_marian_import(const char *in, const char *out, const char *tool)
+sq_marian_import(const char *in, const char *out, int dtype, const char *tool)
 {
 	struct release r;
 	struct sq_npz *npz = NULL;
@@ -589,13 +590,13 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 	struct marian mr;
 	struct settings st;
 	struct meta mt = {0};
-	struct sq_save_opts so = {0};
+	struct sq_save_opts so = {dtype, 0, NULL, 0, NULL};
 	const void *npz_data, *dyml, *spm_sd = NULL, *spm_td = NULL;
 	void *npz_owned = NULL, *dyml_owned = NULL, *spm_so = NULL,
 	    *spm_to = NULL;
 	size_t len, spm_sl, spm_tl;
 	int32_t *map_s = NULL, *map_t = NULL;
-	char *used = NULL, where[4200], id[64], prov[512], buf[64];
+	char *used = NULL, where[4200], plain_id[64], id[64], prov[512], buf[64];
 	const char *src_vocab = NULL, *tgt_vocab = NULL, *npz_name = NULL;
 	const char *version;
 	int rc = -1, i, n_npz = 0, eos_s;
@@ -733,8 +734,9 @@ sq_marian_import(const char *in, const char *out, const char *tool)
 		goto out;
 
 	/* the weights, entry by entry */
-	snprintf(id, sizeof(id), "marian-%08lx", (unsigned long)sq_crc32(
+	snprintf(plain_id, sizeof(plain_id), "marian-%08lx", (unsigned long)sq_crc32(
 	    npz->zip->data, npz->zip->len));
+	sq_recast_id(id, sizeof(id), plain_id, dtype);
 	if ((m = sq_model_new(&mr.c, id)) == NULL)
 		goto out;
 	used = sq_calloc((size_t)sq_npz_count(npz) + 1, 1);

@@ -217,9 +217,16 @@ sq_npy_floats(float *out, const struct sq_npy *a, const char *where)
 	else if (a->kind == 'f' && a->size == 2)
 		for (long i = 0; i < a->numel; i++)
 			out[i] = half((uint16_t)(d[2 * i] | d[2 * i + 1] << 8));
+	else if (a->kind == 'f' && a->size == 8)
+		for (long i = 0; i < a->numel; i++) {
+			double x;
+
+			memcpy(&x, d + 8 * i, 8);
+			out[i] = (float)x;
+		}
 	else
-		BAD("%s: dtype %c%d for a weight (only float32 and float16)",
-		    where, a->kind, a->size);
+		BAD("%s: dtype %c%d, not a float (float16, float32 or "
+		    "float64)", where, a->kind, a->size);
 	return 0;
 }
 

@@ -41,7 +41,10 @@ struct sq_npy {
 int sq_npy_parse(struct sq_npy *a, const void *buf, size_t len,
     const char *where);
 
-/* The elements of a as float32 into out (a->numel floats): kinds f2, f4. */
+/*
+ * The elements of a as float32 into out (a->numel floats): kinds f2, f4
+ * and f8 (rounded to nearest).
+ */
 int sq_npy_floats(float *out, const struct sq_npy *a, const char *where);
 
 /* An .npz: its members by name without ".npy". */

@@ -217,6 +217,11 @@ sq_spm_model(const struct sq_model *m, int target)
 	size_t len = target ? m->spm_tgt_len : m->spm_src_len;
 	char what[4096];
 
+	if (!data && !target && m->cfg.input == SQ_INPUT_FRAMES) {
+		sq_seterr("%s: the model reads frames (config input frames), "
+		    "not text: it has no source SentencePiece model", m->path);
+		return nullptr;
+	}
 	if (!data) {
 		sq_seterr("%s: no %s tensor: the model file has no "
 		    "SentencePiece model", m->path, tensor);
@@ -242,7 +247,8 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	struct sq_model *m;
 	struct sq_spm *s;
 
-	if (!(m = sq_model_open(path)))
+	/* in the dtype stored: an int8 file is not dequantized for nothing */
+	if (!(m = sq_model_open_as(path, SQ_W_AUTO)))
 		return nullptr;
 	if ((s = sq_spm_model(m, target)))
 		snprintf(id, id_size, "%s", m->model_id);

@@ -4,7 +4,8 @@
  * is the same for users), and of the plain text ids form.
  *
  * Workload: a memory stream carries the encoder's output, about 25 x 512
- * floats per sentence, between processes; a tokens stream carries about a
+ * floats per sentence, between processes (a frames stream the features
+ * of an utterance, some 300 x 80 floats); a tokens stream carries about a
  * hundred bytes per sentence.  So the reader reads its descriptor with
  * read(2) into one growing buffer (a pipe gives what it has at once, a
  * file comes in 1 MiB blocks), checks a record's CRC in place and, when
@@ -40,7 +41,7 @@
 #define ZLIB_RATIO 1032		/* deflate's maximum compression ratio */
 /*
  * Floats barely compress, and what does is their exponent bytes: for
- * memory records Huffman coding alone gets the same ratio as level 6
+ * memory (and frames) records Huffman coding alone gets the same ratio as level 6
  * (0.93 on encoder-like N(0,1) data) at 3.5x the speed (~140 MB/s).
  */
 #define ZLIB_LEVEL 1
@@ -205,6 +206,8 @@ kind_name(int kind)
 	switch (kind) {
 	case SQ_STREAM_TOKENS: return "tokens";
 	case SQ_STREAM_MEMORY: return "memory";
+	case SQ_STREAM_FRAMES: return "frames";
+	case SQ_STREAM_SOURCE: return "tokens or frames";
 	default: return "unknown";
 	}
 }
@@ -304,12 +307,15 @@ read_header(struct sq_reader *r)
 	if (hdr_str(path, sizeof(path), p + FIXED_LEN + 4 + id_len,
 	    path_len) < 0)
 		return hdr_err(r, "bad model path (too long or has a NUL)");
-	if (kind != SQ_STREAM_TOKENS && kind != SQ_STREAM_MEMORY) {
+	if (kind != SQ_STREAM_TOKENS && kind != SQ_STREAM_MEMORY &&
+	    kind != SQ_STREAM_FRAMES) {
 		snprintf(msg, sizeof(msg), "unknown stream kind %u", kind);
 		return hdr_err(r, msg);
 	}
 	if (r->info.major == 0) {
-		if (r->want_kind && (int)kind != r->want_kind) {
+		if (r->want_kind && (int)kind != r->want_kind &&
+		    !(r->want_kind == SQ_STREAM_SOURCE &&
+		    kind != SQ_STREAM_MEMORY)) {
 			snprintf(msg, sizeof(msg), "a %s stream, expected %s",
 			    kind_name(kind), kind_name(r->want_kind));
 			return hdr_err(r, msg);
@@ -433,6 +439,52 @@ check_ids(struct sq_reader *r, uint64_t key, const int32_t *ids, uint64_t n,
 	return 1;
 }
 
+/*
+ * The head of a matrix payload of len bytes (what: its kind), at least
+ * min: rows, cols and a dtype at q, which must be SQ_DTYPE_F32.  1, or
+ * -1 with the error set.
+ */
+static int
+matrix_head(struct sq_reader *r, uint64_t key, const unsigned char *q,
+    uint32_t len, uint32_t min, const char *what, uint64_t *rows,
+    uint64_t *cols)
+{
+	char msg[64];
+	uint32_t dtype;
+
+	if (len < min) {
+		snprintf(msg, sizeof(msg), "%s payload shorter than %u bytes",
+		    what, min);
+		return rec_err(r, key, msg);
+	}
+	*rows = get32(q);
+	*cols = get32(q + 4);
+	dtype = get32(q + 8);
+	if (dtype != SQ_DTYPE_F32) {
+		snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
+		return rec_err(r, key, msg);
+	}
+	return 1;
+}
+
+/*
+ * A payload of a head of fixed bytes and rows x cols floats must be len
+ * bytes: 1, or -1 with the error naming it (what: its kind).
+ */
+static int
+floats_fit(struct sq_reader *r, uint64_t key, uint32_t len, uint32_t head,
+    uint64_t rows, uint64_t cols, const char *what)
+{
+	char msg[128];
+
+	if (head + floats_len(rows, cols, len) == len)
+		return 1;
+	snprintf(msg, sizeof(msg), "%s payload of %u bytes for %llu x %llu "
+	    "floats", what, len, (unsigned long long)rows,
+	    (unsigned long long)cols);
+	return rec_err(r, key, msg);
+}
+
 /* Fills rec from a checked raw payload p of len bytes (4-aligned). */
 static int
 decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
@@ -477,20 +529,11 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		}
 		return check_ids(r, key, rec->ids, n, "token");
 	}
-	case SQ_REC_MEMORY: {
-		uint32_t dtype;
-
-		if (len < 16)
-			return rec_err(r, key, "memory payload shorter than "
-			    "16 bytes");
+	case SQ_REC_MEMORY:
+		if (matrix_head(r, key, p + 4, len, 16, "memory", &rows,
+		    &cols) < 0)
+			return -1;
 		n = get32(p);
-		rows = get32(p + 4);
-		cols = get32(p + 8);
-		dtype = get32(p + 12);
-		if (dtype != SQ_DTYPE_F32) {
-			snprintf(msg, sizeof(msg), "unknown dtype %u", dtype);
-			return rec_err(r, key, msg);
-		}
 		need = 16 + 4 * n + floats_len(rows, cols, len);
 		if (need != len) {
 			snprintf(msg, sizeof(msg), "memory payload of %u bytes "
@@ -507,20 +550,29 @@ decode(struct sq_reader *r, int kind, uint64_t key, unsigned char *p,
 		swap32s(rec->src, n);
 		swap32s(rec->data, rows * cols);
 		return check_ids(r, key, rec->src, n, "source");
-	}
+	case SQ_REC_FRAMES:
+		if (matrix_head(r, key, p, len, 12, "frames", &rows, &cols) < 0)
+			return -1;
+		if (cols == 0 && rows > 0) {
+			snprintf(msg, sizeof(msg), "%llu frames of 0 values",
+			    (unsigned long long)rows);
+			return rec_err(r, key, msg);
+		}
+		if (floats_fit(r, key, len, 12, rows, cols, "frames") < 0)
+			return -1;
+		rec->rows = (uint32_t)rows;
+		rec->cols = (uint32_t)cols;
+		rec->data = (float *)(void *)(p + 12);
+		swap32s(rec->data, rows * cols);
+		return 1;
 	case SQ_REC_ALIGN:
 		if (len < 12)
 			return rec_err(r, key, "alignment payload shorter than "
 			    "12 bytes");
 		rows = get32(p + 4);
 		cols = get32(p + 8);
-		need = 12 + floats_len(rows, cols, len);
-		if (need != len) {
-			snprintf(msg, sizeof(msg), "alignment payload of %u "
-			    "bytes for %llu x %llu floats", len,
-			    (unsigned long long)rows, (unsigned long long)cols);
-			return rec_err(r, key, msg);
-		}
+		if (floats_fit(r, key, len, 12, rows, cols, "alignment") < 0)
+			return -1;
 		rec->rank = get32(p);
 		rec->rows = (uint32_t)rows;
 		rec->cols = (uint32_t)cols;
@@ -541,6 +593,8 @@ wanted(const struct sq_reader *r, int kind)
 {
 	if (r->info.kind == SQ_STREAM_MEMORY)
 		return kind == SQ_REC_MEMORY;
+	if (r->info.kind == SQ_STREAM_FRAMES)
+		return kind == SQ_REC_FRAMES;
 	return kind == SQ_REC_TOKENS || (kind == SQ_REC_ALIGN &&
 	    r->want_kind == 0);
 }
@@ -758,13 +812,16 @@ sq_stream_fopen(FILE *f, const char *name, int want_kind)
 	r->in.fd = fileno(f);
 	r->name = sq_strdup(name);
 	r->want_kind = want_kind;
-	r->info.kind = want_kind;
+	/* an empty input: a stream of the kind wanted, tokens if either */
+	r->info.kind = want_kind == SQ_STREAM_SOURCE ? SQ_STREAM_TOKENS :
+	    want_kind;
 	if ((got = fill(r, 1)) < 0)
 		goto fail;
 	if (got > 0 && r->in.buf[r->in.pos] != 0) {
-		if (want_kind == SQ_STREAM_MEMORY) {
-			sq_seterr("%s: header: text, expected a memory "
-			    "stream", name);
+		if (want_kind == SQ_STREAM_MEMORY ||
+		    want_kind == SQ_STREAM_FRAMES) {
+			sq_seterr("%s: header: text, expected a %s stream",
+			    name, kind_name(want_kind));
 			goto fail;
 		}
 		r->info.is_text = 1;
@@ -937,11 +994,13 @@ sb_ids(struct sbuf *b, const int32_t *ids, uint32_t n, int lead)
 	}
 }
 
+/* The floats, each after a space (lead), or between spaces (not lead). */
 static void
-sb_floats(struct sbuf *b, const float *v, uint64_t n)
+sb_floats(struct sbuf *b, const float *v, uint64_t n, int lead)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		sb_char(b, ' ');
+		if (i || lead)
+			sb_char(b, ' ');
 		sb_f32(b, v[i]);
 	}
 }
@@ -976,19 +1035,25 @@ format_record(struct sbuf *b, const struct sq_record *rec, int verbose)
 		if (rec->token_scores) {
 			sb_char(b, ' ');
 			sb_char(b, '|');
-			sb_floats(b, rec->token_scores, rec->n_ids);
+			sb_floats(b, rec->token_scores, rec->n_ids, 1);
 		}
 		break;
 	case SQ_REC_MEMORY:
 		sb_tagged(b, 'M', (uint64_t[]){ rec->key, rec->n_src, rec->rows,
 		    rec->cols }, 4);
 		sb_ids(b, rec->src, rec->n_src, 1);
-		sb_floats(b, rec->data, n_data);
+		sb_floats(b, rec->data, n_data, 1);
+		break;
+	case SQ_REC_FRAMES:
+		if (verbose)
+			sb_tagged(b, 'F', (uint64_t[]){ rec->key, rec->rows,
+			    rec->cols }, 3);
+		sb_floats(b, rec->data, n_data, verbose);
 		break;
 	case SQ_REC_ALIGN:
 		sb_tagged(b, 'A', (uint64_t[]){ rec->key, rec->rank, rec->rows,
 		    rec->cols }, 4);
-		sb_floats(b, rec->data, n_data);
+		sb_floats(b, rec->data, n_data, 1);
 		break;
 	default:
 		SQ_ASSERT(!"record kind this library does not know");
@@ -1030,7 +1095,8 @@ sq_writer_open(FILE *f, int kind, const char *model_id,
 	unsigned char *h;
 	size_t hdr_len = 4 + id_len + path_len;
 
-	SQ_ASSERT(kind == SQ_STREAM_TOKENS || kind == SQ_STREAM_MEMORY);
+	SQ_ASSERT(kind == SQ_STREAM_TOKENS || kind == SQ_STREAM_MEMORY ||
+	    kind == SQ_STREAM_FRAMES);
 	if (mode != SQ_WRITE_TEXT && isatty(fileno(f))) {
 		sq_seterr("will not write a binary stream to a terminal "
 		    "(redirect it, or use --text)");
@@ -1079,7 +1145,7 @@ deflate_payload(struct sq_writer *w, size_t len)
 
 	if (!w->z_ready) {
 		if (deflateInit2(&w->z, ZLIB_LEVEL, Z_DEFLATED, 15, 8,
-		    w->kind == SQ_STREAM_MEMORY ? Z_HUFFMAN_ONLY :
+		    w->kind != SQ_STREAM_TOKENS ? Z_HUFFMAN_ONLY :
 		    Z_DEFAULT_STRATEGY) != Z_OK)
 			return 0;
 		w->z_ready = 1;
@@ -1141,6 +1207,11 @@ sq_stream_write(struct sq_writer *w, const struct sq_record *rec)
 		SQ_ASSERT(w->kind == SQ_STREAM_MEMORY);
 		len = 16 + 4 * (uint64_t)rec->n_src + 4 * n_data;
 		break;
+	case SQ_REC_FRAMES:
+		SQ_ASSERT(w->kind == SQ_STREAM_FRAMES);
+		SQ_ASSERT(rec->cols > 0 || rec->rows == 0);
+		len = 12 + 4 * n_data;
+		break;
 	case SQ_REC_ALIGN:
 		SQ_ASSERT(w->kind == SQ_STREAM_TOKENS);
 		len = 12 + 4 * n_data;
@@ -1178,6 +1249,12 @@ sq_stream_write(struct sq_writer *w, const struct sq_record *rec)
 		put32(p + 12, SQ_DTYPE_F32);
 		put_arr32(p + 16, rec->src, rec->n_src);
 		put_arr32(p + 16 + 4 * (size_t)rec->n_src, rec->data, n_data);
+		break;
+	case SQ_REC_FRAMES:
+		put32(p, rec->rows);
+		put32(p + 4, rec->cols);
+		put32(p + 8, SQ_DTYPE_F32);
+		put_arr32(p + 12, rec->data, n_data);
 		break;
 	case SQ_REC_ALIGN:
 		put32(p, rec->rank);

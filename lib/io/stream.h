@@ -12,7 +12,8 @@
  *	uint8_t  magic[4];		 "\0SQS": a NUL cannot start a text line
  *	uint16_t major;			 SQ_STREAM_MAJOR; others are refused
  *	uint16_t minor;			 new facts only; readers ignore it
- *	uint32_t kind;			 SQ_STREAM_TOKENS or SQ_STREAM_MEMORY
+ *	uint32_t kind;			 SQ_STREAM_TOKENS, SQ_STREAM_MEMORY or
+ *					 SQ_STREAM_FRAMES
  *	uint32_t hdr_len;		 bytes of what follows up to crc
  *	uint16_t id_len;   char id[id_len];	 model id, UTF-8, may be empty
  *	uint16_t path_len; char path[path_len]; model path hint, may be empty
@@ -57,6 +58,14 @@
  *	int32_t  src[n_src];
  *	float    data[rows * cols];	 row-major
  *
+ *   frames payload (SQ_REC_FRAMES): a sequence of feature vectors (a
+ *   model with input frames reads it instead of tokens, e.g. 80
+ *   filterbank energies every 10 ms of speech):
+ *	uint32_t rows, cols;		 rows = frames, cols = values per frame
+ *					 (cols 0 only with rows 0)
+ *	uint32_t dtype;			 SQ_DTYPE_F32 (the only one so far)
+ *	float    data[rows * cols];	 row-major: frame after frame
+ *
  *   alignment payload (SQ_REC_ALIGN), optional:
  *	uint32_t rank;			 as the tokens record it belongs to
  *	uint32_t rows, cols;		 target tokens x source tokens
@@ -72,7 +81,8 @@
  *
  * A tokens stream may also be plain text: one sentence per line, ids
  * separated by spaces (what spm_encode --output_format=id prints); line i
- * (0-based) is record key i, rank 0, no score.
+ * (0-based) is record key i, rank 0, no score.  Memory and frames
+ * streams are binary only.
  */
 #ifndef SQ_STREAM_H
 #define SQ_STREAM_H
@@ -85,9 +95,17 @@
 #define SQ_STREAM_MINOR 0
 #define SQ_STREAM_MAX_LEN (1u << 30)	/* largest payload, stored or raw */
 
-enum sq_stream_kind { SQ_STREAM_TOKENS = 1, SQ_STREAM_MEMORY = 2 };
+enum sq_stream_kind {
+	SQ_STREAM_TOKENS = 1, SQ_STREAM_MEMORY = 2, SQ_STREAM_FRAMES = 3
+};
+/*
+ * Not a stream kind but what an encoder reads: a tokens stream (text ids
+ * too) or a frames stream, as its model says (sq_stream_open()).
+ */
+#define SQ_STREAM_SOURCE 16
 enum sq_rec_kind {
-	SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3, SQ_REC_FLUSH = 4
+	SQ_REC_TOKENS = 1, SQ_REC_MEMORY = 2, SQ_REC_ALIGN = 3, SQ_REC_FLUSH = 4,
+	SQ_REC_FRAMES = 5
 };
 enum sq_rec_flags { SQ_RECF_ZLIB = 1 };
 enum sq_dtype { SQ_DTYPE_F32 = 0 };
@@ -111,8 +129,10 @@ struct sq_record {
 	/* memory */
 	uint32_t n_src;
 	int32_t *src;		/* (n_src) */
+	/* memory, frames and alignment */
 	uint32_t rows, cols;
-	float *data;		/* (rows, cols): memory or alignment weights */
+	float *data;		/* (rows, cols): memory, frames or alignment
+				   weights */
 };
 
 /* What a section header says. */
@@ -130,8 +150,9 @@ struct sq_writer;
 
 /*
  * Opens a reader on path (NULL or "-": stdin).  want_kind is the stream
- * kind the caller accepts (a text ids stream counts as tokens), or 0 for
- * any kind (a viewer).  Reads the first header at once, so
+ * kind the caller accepts (a text ids stream counts as tokens),
+ * SQ_STREAM_SOURCE for tokens or frames (the caller checks which its
+ * model reads), or 0 for any kind (a viewer).  Reads the first header at once, so
  * sq_stream_info() is valid on return.  Returns NULL with sq_errstr() set
  * on failure; an empty input is a valid empty stream of want_kind.  The
  * reader reads the descriptor with read(2) in large blocks.  Caller frees
@@ -153,8 +174,8 @@ const struct sq_stream_info *sq_stream_info(const struct sq_reader *r);
 int sq_stream_check_model(const struct sq_reader *r, const char *model_id);
 
 /*
- * Reads the next record: one of the stream's own kind (SQ_REC_TOKENS or
- * SQ_REC_MEMORY) or, with want_kind 0, also SQ_REC_ALIGN in a tokens
+ * Reads the next record: one of the stream's own kind (SQ_REC_TOKENS,
+ * SQ_REC_MEMORY or SQ_REC_FRAMES) or, with want_kind 0, also SQ_REC_ALIGN in a tokens
  * stream.  Other records are skipped after their CRC is checked: unknown
  * kinds, and known kinds the stream kind does not hold.  Returns 1 with *rec filled, 0 at
  * the end, -1 on an error with sq_errstr() set to
@@ -215,12 +236,15 @@ void sq_writer_close(struct sq_writer *w);
  * decimal that reads back to the same float32 ("nan", "inf", "-inf").
  *   plain (verbose 0, what a SQ_WRITE_TEXT stream holds): tokens are
  *	"id id id" (spm_encode's form; empty record: empty line); memory
- *	and alignment records use the verbose form
+ *	and alignment records use the verbose form; frames, see below
  *   verbose (seqcat):
  *	"T key rank score id ..." and, with per-token scores,
  *	    " | s s ..." after the ids
  *	"M key n_src rows cols src ... data ..."  (data row-major)
+ *	"F key rows cols data ..."
  *	"A key rank rows cols w ..."
+ *   frames records' plain form is their data alone, "v v v ...", row-major:
+ *   what seqcat --frames reads back.
  */
 int sq_record_print(FILE *f, const struct sq_record *rec, int verbose);
 

@@ -14,7 +14,7 @@
 #include "nn/model.h"
 #include "base/util.h"
 
-enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS, K_ARCH };
+enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS, K_ARCH, K_INPUT };
 /* the architectures a key applies to: bits 1 << enum sq_arch */
 enum { A_T = 1 << SQ_ARCH_TRANSFORMER, A_ALL = A_T | 1 << SQ_ARCH_RNN };
 static const struct {
@@ -23,9 +23,13 @@ static const struct {
 	int kind;
 	int required;		/* where it applies */
 	int archs;
+	int omit;	/* left out of a file at its default: newer than the
+			   format, so that older readers keep reading models
+			   that do not use it */
 } keys[] = {
 #define F(name, kind, req, archs) \
-	{#name, offsetof(struct sq_config, name), kind, req, archs}
+	{#name, offsetof(struct sq_config, name), kind, req, archs, 0}
+#define N(name, kind) {#name, offsetof(struct sq_config, name), kind, 0, A_T, 1}
 	F(arch, K_ARCH, 0, A_ALL),
 	F(d_model, K_INT, 1, A_ALL), F(n_heads, K_INT, 1, A_T),
 	F(d_ff, K_INT, 1, A_T),
@@ -42,7 +46,11 @@ static const struct {
 	F(pad_id, K_INT, 0, A_ALL), F(unk_id, K_INT, 0, A_ALL),
 	F(decoder_start_id, K_INT, 0, A_ALL),
 	F(layer_norm_eps, K_FLOAT, 0, A_T),
+	/* Transformer only: frames input, local attention, nat */
+	N(input, K_INPUT), N(frame_dim, K_INT), N(subsample, K_INT),
+	N(attention_window, K_INT), N(nat, K_BOOL), N(nat_max_offset, K_INT),
 #undef F
+#undef N
 };
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
 
@@ -52,6 +60,7 @@ static const char *const pos_kinds[] = {	/* enum sq_pos_kind's order */
 };
 #define N_POS_KINDS ((int)(sizeof(pos_kinds) / sizeof(pos_kinds[0])))
 static const char *const archs[] = {"transformer", "rnn"};	/* enum sq_arch */
+static const char *const inputs[] = {"tokens", "frames"};	/* sq_input */
 
 void
 sq_config_defaults(struct sq_config *c)
@@ -68,6 +77,9 @@ sq_config_defaults(struct sq_config *c)
 	c->unk_id = 3;
 	c->decoder_start_id = -2;	/* bos_id or eos_id, once known */
 	c->layer_norm_eps = 1e-5f;
+	c->input = SQ_INPUT_TOKENS;
+	c->subsample = 1;
+	c->nat_max_offset = 16;
 }
 
 void
@@ -107,6 +119,16 @@ int
 sq_config_applies(const struct sq_config *c, int i)
 {
 	return (keys[i].archs >> c->arch & 1) != 0;
+}
+
+int
+sq_config_omitted(const struct sq_config *c, int i)
+{
+	struct sq_config d;
+
+	sq_config_defaults(&d);
+	return keys[i].omit && memcmp((const char *)c + keys[i].off,
+	    (const char *)&d + keys[i].off, sizeof(int)) == 0;
 }
 
 static int
@@ -150,6 +172,8 @@ parse_value(void *p, int kind, const char *s)
 		    -1 : 0;
 	case K_ARCH:
 		return (*(int *)p = lookup_name(s, archs, 2)) < 0 ? -1 : 0;
+	case K_INPUT:
+		return (*(int *)p = lookup_name(s, inputs, 2)) < 0 ? -1 : 0;
 	}
 	return -1;
 }
@@ -163,6 +187,7 @@ kind_hint(int kind)
 	case K_FLOAT: return "a finite number";
 	case K_ACT: return "relu, gelu or silu";
 	case K_ARCH: return "transformer or rnn";
+	case K_INPUT: return "tokens or frames";
 	default: return "sinusoidal, sinusoidal_half, sinusoidal_half_hf or "
 	    "learned";
 	}
@@ -204,6 +229,9 @@ sq_config_value(const struct sq_config *c, int i, char *buf, size_t size)
 	case K_ARCH:
 		snprintf(buf, size, "%s", archs[*(const int *)p]);
 		break;
+	case K_INPUT:
+		snprintf(buf, size, "%s", inputs[*(const int *)p]);
+		break;
 	default:
 		snprintf(buf, size, "%d", *(const int *)p);
 	}
@@ -214,7 +242,10 @@ int
 sq_config_check(const struct sq_config *c, const char *path)
 {
 #define BAD(...) do { sq_seterr(__VA_ARGS__); return -1; } while (0)
-	int v_min = SQ_MIN(c->src_vocab_size, c->tgt_vocab_size);
+	int frames = c->input == SQ_INPUT_FRAMES;
+	/* the ids below index the target vocabulary, and the source's */
+	int v_min = frames ? c->tgt_vocab_size : SQ_MIN(c->src_vocab_size,
+	    c->tgt_vocab_size);
 
 	if (c->arch == SQ_ARCH_RNN) {
 		/* each direction of the encoder has half the width */
@@ -229,9 +260,24 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->encoder_layers < 1 || c->decoder_layers < 1)
 		BAD("%s: config encoder_layers and decoder_layers must be "
 		    "positive", path);
-	if (c->src_vocab_size < 1 || c->tgt_vocab_size < 1)
-		BAD("%s: config src_vocab_size and tgt_vocab_size must be "
-		    "positive", path);
+	if ((frames ? c->src_vocab_size != 0 : c->src_vocab_size < 1) ||
+	    c->tgt_vocab_size < 1)
+		BAD("%s: config src_vocab_size = %d and tgt_vocab_size = %d: "
+		    "both must be positive (src_vocab_size 0 with input "
+		    "frames)", path, c->src_vocab_size, c->tgt_vocab_size);
+	if (frames ? c->frame_dim < 1 || c->subsample < 1 ||
+	    (long)c->frame_dim * c->subsample > 1 << 20 :
+	    c->frame_dim != 0 || c->subsample != 1)
+		BAD("%s: config frame_dim = %d, subsample = %d: input frames "
+		    "needs frame_dim >= 1 and subsample >= 1 (their product at "
+		    "most 2^20), input tokens frame_dim 0 and subsample 1",
+		    path, c->frame_dim, c->subsample);
+	if (frames && (c->tie_src_tgt || c->shared_vocab))
+		BAD("%s: config input frames has no source vocabulary to "
+		    "tie or share (tie_src_tgt, shared_vocab)", path);
+	if (c->attention_window < 0)
+		BAD("%s: config attention_window = %d: must be 0 (none) or "
+		    "positive", path, c->attention_window);
 	if (c->max_positions < 1 || c->position_offset < 0)
 		BAD("%s: config max_positions must be positive and "
 		    "position_offset not negative", path);
@@ -243,6 +289,12 @@ sq_config_check(const struct sq_config *c, const char *path)
 	    c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
+	if (c->nat_max_offset < 0 ||
+	    (c->nat && c->nat_max_offset > c->max_positions))
+		BAD("%s: config nat_max_offset = %d outside [0, max_positions "
+		    "= %d]", path, c->nat_max_offset, c->max_positions);
+	if (c->nat && frames)	/* its decoder reads copies of source tokens */
+		BAD("%s: config nat needs input tokens, not frames", path);
 	if (c->arch == SQ_ARCH_TRANSFORMER && !(c->layer_norm_eps > 0))
 		BAD("%s: config layer_norm_eps must be positive", path);
 	if ((c->tie_src_tgt || c->shared_vocab) &&

@@ -5,7 +5,8 @@
  *
  * One table of keys serves all three: the key is the struct field's name,
  * integers are decimal, booleans "0"/"1", floats as strtof reads them,
- * arch, activation and positions by name.  Defaults are man/seqpipe-model.5's.
+ * arch, activation, positions and input by name.  Defaults are
+ * man/seqpipe-model.5's.
  */
 #ifndef SQ_CONFIG_H
 #define SQ_CONFIG_H
@@ -39,6 +40,14 @@ int sq_config_applies(const struct sq_config *c, int i);
 
 /* The name of an enum sq_arch value: "transformer", "rnn". */
 const char *sq_config_arch_name(int arch);
+
+/*
+ * Whether key i is left out of a model file for c: one of the keys newer
+ * than the format (input, frame_dim, subsample, attention_window, nat,
+ * nat_max_offset) at its default, so that a model that does not use them
+ * reads in older versions.
+ */
+int sq_config_omitted(const struct sq_config *c, int i);
 
 /*
  * Key i's value in c, formatted so that sq_config_set() reads back the

@@ -19,6 +19,12 @@
  * begin() with one product per layer over all sentences' rows:
  *	cross: (L, 2, sum S, D)
  *
+ * The non-autoregressive pass (sq_decoder_nat()) is one step of every
+ * position of every sequence, each a row: the keys and values of step 0
+ * are then the whole sequences, a sequence's rows consecutive slots, so
+ * a row attends to its sequence's slots through row_cell (s * D) from
+ * its first row, with no list per row and no mask.
+ *
  * Workload per step with R rows: the products of (R, D) by the layer
  * weights (D, D) x 6 and (F, D), (D, F), then (R, D) by the output
  * projection (Vt, D): with one row it reads every decoder weight once
@@ -30,6 +36,7 @@
 
 #include "nn/decoder.h"
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/ops.h"
 #include "nn/rnn_decoder.h"
 #include "base/pool.h"
@@ -51,6 +58,10 @@ struct sq_decoder {
 	int rows, t;		/* live rows, steps taken */
 	long cross_rows;	/* sum S */
 	int want_align, have_align;
+	int nat;		/* begun by sq_decoder_begin_nat() */
+	int nat_len;		/* its max_len */
+	const int32_t *const *src;	/* (n_sent) its source ids, borrowed */
+	int window;		/* monotonic attention's, < 0 off */
 
 	/*
 	 * One arena, carved for each batch by carve() from the batch's sizes
@@ -60,8 +71,10 @@ struct sq_decoder {
 	size_t cap_arena;
 	long *src_first;	/* (n_sent + 1) first memory row of each */
 	long *cell, *cell2;	/* (R_cap, T_cap) key offsets, two buffers */
-	long *src_cell;		/* (max_src) s * D */
+	long *row_cell;		/* (max(max_src, attention length)) s * D */
 	int *sent, *sent2;	/* (R_cap) sentence of each row */
+	int *seq_first, *seq_len;	/* (R_cap) nat: each row's sequence */
+	int *focus, *focus2;	/* (R_cap) monotonic attention's focus */
 	float *cross;		/* (L, 2, sum S, D) */
 	float *packed;		/* (sum S, D) the memories, packed */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
@@ -69,9 +82,10 @@ struct sq_decoder {
 	float *x, *h, *q, *a;	/* (R_cap, D) each */
 	float *f;		/* (R_cap, F) */
 	float *att;		/* (n_thr, att_stride): per thread a softmax
-				   (max(T_cap, max_src) + 1), then the
-				   cross-attention probs (H, max_src) */
+				   (att_soft), then the cross-attention
+				   probs (H, max_src) */
 	long att_stride;
+	long att_soft;		/* the longest attention + 1 */
 	float *align;		/* (R_cap, max_src) */
 };
 
@@ -87,6 +101,7 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
+	d->window = -1;
 	if (c->arch == SQ_ARCH_RNN) {
 		d->rnn = sq_rnn_decoder_new(m, pool);
 		return d;
@@ -121,6 +136,12 @@ sq_decoder_set_align(struct sq_decoder *d, int on)
 	d->want_align = on;
 }
 
+void
+sq_decoder_set_monotonic(struct sq_decoder *d, int window)
+{
+	d->window = window;
+}
+
 const float *
 sq_decoder_align(const struct sq_decoder *d, int *S)
 {
@@ -130,31 +151,37 @@ sq_decoder_align(const struct sq_decoder *d, int *S)
 
 /*
  * Plans the arena for a batch of n sentences with sum_src memory rows, at
- * most max_rows rows and max_steps steps (d->max_src set), growing it if
- * it is too small, and carves every buffer out of it.  Each buffer's
- * offset is a multiple of 64 bytes: no two share a cache line.  For arch
- * rnn only the rows' bookkeeping, the packed memories and the alignment
- * (its arithmetic keeps its own buffers).
+ * most max_rows rows and max_steps steps, self-attention over at most
+ * attn_len keys (d->max_src set), growing it if it is too small, and
+ * carves every buffer out of it.  Each buffer's offset is a multiple of
+ * 64 bytes: no two share a cache line.  For arch rnn only the rows'
+ * bookkeeping, the packed memories and the alignment (its arithmetic
+ * keeps its own buffers).
  */
 static void
-carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
+carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
+    int attn_len)
 {
 	const struct sq_config *c = &d->m->cfg;
 	int tf = d->rnn == NULL;	/* the Transformer's buffers */
 	size_t D = c->d_model, F = c->d_ff * tf, L = c->decoder_layers * tf;
 	size_t H = c->n_heads, R = max_rows, T = max_steps * tf, S = d->max_src;
-	size_t per_thr = SQ_MAX(T, S) + 1 + H * S;
+	size_t A = SQ_MAX((size_t)attn_len * tf, S);
+	size_t per_thr = A + 1 + H * S;
 	enum {
-		SRC_FIRST, CELL, CELL2, SRC_CELL, SENT, SENT2, CROSS, KV,
-		SCRATCH, ATT, ALIGN, N_BUF
+		SRC_FIRST, CELL, CELL2, ROW_CELL, SENT, SENT2, SEQ, FOCUS,
+		FOCUS2, CROSS, KV, SCRATCH, ATT, ALIGN, N_BUF
 	};
 	size_t size[N_BUF] = {
 		[SRC_FIRST] = (n + 1) * sizeof(long),
 		[CELL] = R * T * sizeof(long),
 		[CELL2] = R * T * sizeof(long),
-		[SRC_CELL] = S * sizeof(long),
+		[ROW_CELL] = A * sizeof(long),
 		[SENT] = R * sizeof(int),
 		[SENT2] = R * sizeof(int),
+		[SEQ] = 2 * R * sizeof(int),
+		[FOCUS] = R * sizeof(int),
+		[FOCUS2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
 		[SCRATCH] = R * (4 * D + F) * tf * sizeof(float),
@@ -176,9 +203,13 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	d->src_first = (long *)(d->arena + off[SRC_FIRST]);
 	d->cell = (long *)(d->arena + off[CELL]);
 	d->cell2 = (long *)(d->arena + off[CELL2]);
-	d->src_cell = (long *)(d->arena + off[SRC_CELL]);
+	d->row_cell = (long *)(d->arena + off[ROW_CELL]);
 	d->sent = (int *)(d->arena + off[SENT]);
 	d->sent2 = (int *)(d->arena + off[SENT2]);
+	d->seq_first = (int *)(d->arena + off[SEQ]);
+	d->seq_len = d->seq_first + R;
+	d->focus = (int *)(d->arena + off[FOCUS]);
+	d->focus2 = (int *)(d->arena + off[FOCUS2]);
 	d->cross = (float *)(d->arena + off[CROSS]);
 	d->packed = d->cross + L * 2 * sum_src * D;
 	d->kv = (float *)(d->arena + off[KV]);
@@ -189,14 +220,19 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps)
 	d->f = d->a + R * D;
 	d->att = (float *)(d->arena + off[ATT]);
 	d->att_stride = per_thr;
+	d->att_soft = A + 1;
 	d->align = (float *)(d->arena + off[ALIGN]);
-	for (s = 0; s < S; s++)
-		d->src_cell[s] = s * D;
+	for (s = 0; s < A; s++)
+		d->row_cell[s] = s * D;
 }
 
-int
-sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
-    const int *src_len, int max_rows, int max_steps)
+/*
+ * The common start of a batch (sq_decoder_begin()'s contract) whose
+ * self-attention sees at most attn_len keys.
+ */
+static int
+begin(struct sq_decoder *d, int n, const float *const *mem,
+    const int *src_len, int max_rows, int max_steps, int attn_len)
 {
 	const struct sq_model *m = d->m;
 	const struct sq_config *c = &m->cfg;
@@ -204,10 +240,11 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 	long sum = 0;
 
 	limit = c->max_positions - c->position_offset;
-	if (n < 0 || max_rows < n || max_steps < 0 || max_steps > limit) {
+	if (n < 0 || max_rows < n || max_steps < 0 || attn_len < 0 ||
+	    attn_len > limit) {
 		sq_seterr("decoder: bad batch (%d sentences, %d rows, %d "
 		    "steps; the model takes %d positions)", n, max_rows,
-		    max_steps, limit);
+		    attn_len, limit);
 		return -1;
 	}
 	d->max_src = 0;
@@ -220,8 +257,9 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
-	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1));
+	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1), attn_len);
 	d->n_sent = n;
+	d->nat = 0;
 	d->R_cap = SQ_MAX(max_rows, 1);
 	d->T_cap = max_steps;
 	d->rows = n;
@@ -232,6 +270,7 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 	for (i = 0; i < n; i++) {
 		d->src_first[i + 1] = d->src_first[i] + src_len[i];
 		d->sent[i] = i;
+		d->focus[i] = 0;
 	}
 	for (i = 0; i < n; i++)
 		if (src_len[i] > 0)
@@ -246,12 +285,52 @@ sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
 
-		sq_linear(k, d->packed, w->k.w, w->k.b, (int)sum, D, D,
-		    d->pool);
-		sq_linear(v, d->packed, w->v.w, w->v.b, (int)sum, D, D,
-		    d->pool);
+		sq_linear_layer(k, d->packed, &w->k, (int)sum, D, D, d->pool);
+		sq_linear_layer(v, d->packed, &w->v, (int)sum, D, D, d->pool);
 	}
 	return 0;
+}
+
+int
+sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
+    const int *src_len, int max_rows, int max_steps)
+{
+	if (d->m->cfg.nat) {
+		sq_seterr("decoder: a non-autoregressive model (config nat 1) "
+		    "takes no steps: decode --nat decodes it");
+		return -1;
+	}
+	return begin(d, n, mem, src_len, max_rows, max_steps, max_steps);
+}
+
+int
+sq_decoder_begin_nat(struct sq_decoder *d, int n, const float *const *mem,
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_len)
+{
+	if (!d->m->cfg.nat) {
+		sq_seterr("decoder: an autoregressive model (config nat 0) has "
+		    "no length predictor: decode it without --nat");
+		return -1;
+	}
+	if (begin(d, n, mem, src_len, max_rows, 1, max_len) < 0)
+		return -1;
+	d->nat = 1;
+	d->nat_len = max_len;
+	d->src = src;
+	return 0;
+}
+
+/* The index of the largest of x (n), the first on ties; 0 if n is 0. */
+static int
+argmax_first(const float *x, int n)
+{
+	int best = 0, i;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = i;
+	return best;
 }
 
 /* Attention of a share of the rows: self over their prefixes, or cross. */
@@ -269,12 +348,19 @@ attn_part(void *arg, int i, int n)
 	const struct sq_config *c = &d->m->cfg;
 	long D = c->d_model, L = c->decoder_layers, H = c->n_heads;
 	float *soft = d->att + i * d->att_stride;	/* softmax scratch */
-	float *probs = soft + SQ_MAX(d->T_cap, d->max_src) + 1; /* (H, S) */
+	float *probs = soft + d->att_soft;	/* (H, S) */
 	int lo, hi, r, s, h;
 
 	sq_pool_share(d->rows, 1, i, n, &lo, &hi);
 	for (r = lo; r < hi; r++) {
-		if (!j->cross) {
+		if (!j->cross && d->nat) {
+			const float *k = d->kv + j->l * 2 * d->R_cap * D +
+			    (long)d->seq_first[r] * D;
+
+			sq_attend(d->a + r * D, NULL, soft, d->q + r * D, k,
+			    k + d->R_cap * D, d->row_cell, d->seq_len[r],
+			    (int)D, (int)H);
+		} else if (!j->cross) {
 			const float *k = d->kv + j->l * 2 * d->R_cap * D;
 
 			sq_attend(d->a + r * D, NULL, soft, d->q + r * D, k,
@@ -285,18 +371,25 @@ attn_part(void *arg, int i, int n)
 			int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
 			const float *k = d->cross + j->l * 2 *
 			    d->cross_rows * D + d->src_first[sn] * D;
-			int keep = d->want_align && j->l == L - 1;
+			int mono = d->window >= 0;
+			int keep = (d->want_align || mono) && j->l == L - 1;
 			float *al = d->align + (long)r * d->max_src;
+			/* monotonic: keys [lo, S) only */
+			int lo = mono ? SQ_MAX(0, SQ_MIN(d->focus[r] -
+			    d->window, S - 1)) : 0;
+			int n = S - lo;
 
 			sq_attend(d->a + r * D, keep ? probs : NULL, soft,
 			    d->q + r * D, k, k + d->cross_rows * D,
-			    d->src_cell, S, (int)D, (int)H);
+			    d->row_cell + lo, n, (int)D, (int)H);
 			if (!keep)
 				continue;
 			memset(al, 0, d->max_src * sizeof(float));
 			for (h = 0; h < H; h++)
-				for (s = 0; s < S; s++)
-					al[s] += probs[h * S + s] / H;
+				for (s = 0; s < n; s++)
+					al[lo + s] += probs[h * n + s] / H;
+			if (mono)
+				d->focus[r] = argmax_first(al, S);
 		}
 	}
 }
@@ -322,29 +415,50 @@ layer(struct sq_decoder *d, int l)
 	const float *in;
 
 	in = sq_sublayer_in(d->h, d->x, &w->self_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->self_attn.q.w, w->self_attn.q.b, R, D, D,
+	sq_linear_layer(d->q, in, &w->self_attn.q, R, D, D, d->pool);
+	sq_linear_layer(k, in, &w->self_attn.k, R, D, D, d->pool);
+	sq_linear_layer(k + (long)d->R_cap * D, in, &w->self_attn.v, R, D, D,
 	    d->pool);
-	sq_linear(k, in, w->self_attn.k.w, w->self_attn.k.b, R, D, D, d->pool);
-	sq_linear(k + (long)d->R_cap * D, in, w->self_attn.v.w,
-	    w->self_attn.v.b, R, D, D, d->pool);
 	attend(d, l, 0);
-	sq_linear(d->q, d->a, w->self_attn.out.w, w->self_attn.out.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, d->a, &w->self_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->self_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->cross_attn_norm, c, R, d->pool);
-	sq_linear(d->q, in, w->cross_attn.q.w, w->cross_attn.q.b, R, D, D,
-	    d->pool);
+	sq_linear_layer(d->q, in, &w->cross_attn.q, R, D, D, d->pool);
 	attend(d, l, 1);
-	sq_linear(d->q, d->a, w->cross_attn.out.w, w->cross_attn.out.b, R, D,
-	    D, d->pool);
+	sq_linear_layer(d->q, d->a, &w->cross_attn.out, R, D, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->cross_attn_norm, c, R, d->pool);
 
 	in = sq_sublayer_in(d->h, d->x, &w->final_norm, c, R, d->pool);
-	sq_linear(d->f, in, w->fc1.w, w->fc1.b, R, D, F, d->pool);
+	sq_linear_layer(d->f, in, &w->fc1, R, D, F, d->pool);
 	sq_activate(d->f, R, F, c->activation, d->pool);
-	sq_linear(d->q, d->f, w->fc2.w, w->fc2.b, R, F, D, d->pool);
+	sq_linear_layer(d->q, d->f, &w->fc2, R, F, D, d->pool);
 	sq_sublayer_out(d->x, d->q, &w->final_norm, c, R, d->pool);
+}
+
+/*
+ * The layers over the rows' inputs in d->x, then the log-probs of every
+ * row into logp (rows, Vt).
+ */
+static void
+forward(struct sq_decoder *d, float *logp)
+{
+	const struct sq_model *m = d->m;
+	const struct sq_config *c = &m->cfg;
+	const float *out = d->x;
+	int l;
+
+	for (l = 0; l < c->decoder_layers; l++)
+		layer(d, l);
+	if (c->decoder_final_norm) {
+		sq_layernorm(d->h, d->x, m->dec_final.g, m->dec_final.b,
+		    d->rows, c->d_model, c->layer_norm_eps, d->pool);
+		out = d->h;
+	}
+	sq_linear_mat(logp, out, &m->out_proj_q, m->out_bias, d->rows,
+	    c->d_model, c->tgt_vocab_size, d->pool);
+	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
+	d->have_align = d->want_align && d->rows > 0;
 }
 
 int
@@ -353,9 +467,13 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 	const struct sq_model *m = d->m;
 	const struct sq_config *c = &m->cfg;
 	long D = c->d_model, L = c->decoder_layers;
-	int r, l;
-	const float *out = d->x;
+	int r;
 
+	if (d->nat) {
+		sq_seterr("decoder: a batch begun for a non-autoregressive "
+		    "pass takes no step");
+		return -1;
+	}
 	if (d->t >= d->T_cap) {
 		sq_seterr("decoder: step %d: beyond the %d steps of the batch",
 		    d->t + 1, d->T_cap);
@@ -373,29 +491,99 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 			return -1;
 		}
 	}
-	if (d->rnn != NULL)
+	if (d->rnn != NULL) {
 		sq_rnn_decoder_step(d->rnn, d->rows, d->sent, tokens, logp,
 		    d->want_align ? d->align : NULL, d->max_src);
-	else {
-		for (r = 0; r < d->rows; r++) {
-			sq_embed(d->x + r * D, m->tgt_embed, tokens + r,
-			    d->pe + d->t * D, c->embed_scale, 1, (int)D);
-			d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L *
-			    2 * d->R_cap * D + r * D;
-		}
-		for (l = 0; l < L; l++)
-			layer(d, l);
-		if (c->decoder_final_norm) {
-			sq_layernorm(d->h, d->x, m->dec_final.g, m->dec_final.b,
-			    d->rows, (int)D, c->layer_norm_eps, d->pool);
-			out = d->h;
-		}
-		sq_linear(logp, out, m->out_proj, m->out_bias, d->rows, (int)D,
-		    c->tgt_vocab_size, d->pool);
-		sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
+		d->have_align = d->want_align && d->rows > 0;
+		d->t++;
+		return 0;
 	}
-	d->have_align = d->want_align && d->rows > 0;
+	for (r = 0; r < d->rows; r++) {
+		sq_embed_mat(d->x + r * D, &m->tgt_embed_q, tokens + r,
+		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
+		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
+		    d->R_cap * D + r * D;
+	}
+	forward(d, logp);
 	d->t++;
+	return 0;
+}
+
+int
+sq_decoder_nat(struct sq_decoder *d, int n, const int *sent, const int *len,
+    float *logp)
+{
+	const struct sq_model *m = d->m;
+	const struct sq_config *c = &m->cfg;
+	long D = c->d_model, rows = 0;
+	int q, i, r = 0;
+
+	if (!d->nat) {
+		sq_seterr("decoder: a non-autoregressive pass needs a batch "
+		    "begun by sq_decoder_begin_nat()");
+		return -1;
+	}
+	for (q = 0; q < n; q++) {
+		if (sent[q] < 0 || sent[q] >= d->n_sent || len[q] < 0 ||
+		    len[q] > d->nat_len || (len[q] > 0 &&
+		    d->src_first[sent[q] + 1] == d->src_first[sent[q]])) {
+			sq_seterr("decoder: sequence %d: sentence %d, %d "
+			    "positions: not in the batch (%d sentences, at most "
+			    "%d positions, a source to copy)", q, sent[q], len[q],
+			    d->n_sent, d->nat_len);
+			return -1;
+		}
+		rows += len[q];
+	}
+	if (rows > d->R_cap) {
+		sq_seterr("decoder: %ld rows asked, the batch has room for %d",
+		    rows, d->R_cap);
+		return -1;
+	}
+	for (q = 0; q < n; q++) {
+		int sn = sent[q], T = len[q];
+		int S = (int)(d->src_first[sn + 1] - d->src_first[sn]);
+
+		for (i = 0; i < T; i++, r++) {
+			int32_t tok = d->src[sn][sq_nat_copy(i, S, T)];
+
+			if (tok < 0 || tok >= c->src_vocab_size) {
+				sq_seterr("decoder: sentence %d: source id %d "
+				    "outside [0, %d)", sn, (int)tok,
+				    c->src_vocab_size);
+				return -1;
+			}
+			d->sent[r] = sn;
+			d->seq_first[r] = r - i;
+			d->seq_len[r] = T;
+			sq_embed_mat(d->x + r * D, &m->src_embed_q, &tok,
+			    d->pe + i * D, c->embed_scale, 1, (int)D);
+		}
+	}
+	d->rows = (int)rows;
+	forward(d, logp);
+	return 0;
+}
+
+int
+sq_decoder_length(struct sq_decoder *d, float *logp)
+{
+	const struct sq_model *m = d->m;
+	const struct sq_config *c = &m->cfg;
+	int D = c->d_model, i;
+
+	if (!d->nat) {
+		sq_seterr("decoder: the length predictor needs a batch begun "
+		    "by sq_decoder_begin_nat()");
+		return -1;
+	}
+	/* the packed memories are those begin() copied (none if all empty) */
+	for (i = 0; i < d->n_sent; i++)
+		sq_mean_rows(d->h + (long)i * D, d->packed + d->src_first[i] * D,
+		    (int)(d->src_first[i + 1] - d->src_first[i]), D);
+	sq_linear_layer(logp, d->h, &m->len_pred, d->n_sent, D,
+	    sq_nat_classes(c), d->pool);
+	sq_logsoftmax(logp, d->n_sent, sq_nat_classes(c), d->pool);
 	return 0;
 }
 
@@ -421,11 +609,13 @@ sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
 			memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
 			    (long)parent[r] * d->T_cap, d->t * sizeof(long));
 		d->sent2[r] = d->sent[parent[r]];
+		d->focus2[r] = d->focus[parent[r]];
 	}
 	if (d->rnn != NULL)
 		sq_rnn_decoder_select(d->rnn, parent, n);
 	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
 	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
+	ts = d->focus, d->focus = d->focus2, d->focus2 = ts;
 	d->rows = n;
 	d->have_align = 0;
 	return 0;

@@ -74,6 +74,43 @@ void sq_decoder_free(struct sq_decoder *d);
 int sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
     const int *src_len, int max_rows, int max_steps);
 
+/*
+ * The non-autoregressive decoder (a model of config nat; model.h has the
+ * math).  sq_decoder_begin_nat() starts a batch as sq_decoder_begin()
+ * does (the cross-attention keys and values of every sentence, once),
+ * and also borrows each sentence's source ids src[i] (src_len[i] of
+ * them, which the decoder's inputs copy) until the next begin.  Then any
+ * number of sq_decoder_nat() passes, each of at most max_rows positions
+ * in all, every sequence at most max_len (<= the model's positions)
+ * long, and sq_decoder_length() for the length predictor.  Returns 0,
+ * or -1 with sq_errstr() set (bad sizes, an autoregressive model).
+ * sq_decoder_begin() and sq_decoder_step() refuse a non-autoregressive
+ * model, and these an autoregressive one.
+ */
+int sq_decoder_begin_nat(struct sq_decoder *d, int n, const float *const *mem,
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_len);
+
+/*
+ * One pass over n target sequences at once: sequence q has len[q] >= 0
+ * positions and belongs to sentence sent[q] of the batch (whose source
+ * is not empty if len[q] > 0); a sentence may have several (length
+ * candidates).  Every position is a row, sequence after sequence:
+ * logp (sum of len, Vt) receives each position's log-softmax.  Each
+ * sequence is computed apart from the others (up to the last bits, as
+ * any batch).  Returns 0, or -1 with sq_errstr() set.
+ */
+int sq_decoder_nat(struct sq_decoder *d, int n, const int *sent,
+    const int *len, float *logp);
+
+/*
+ * The length predictor's log-probs of every sentence of the batch:
+ * logp (n, 2K+1), row i over the offsets T - S_i = -K .. K (nn/nat.h).
+ * Returns 0, or -1 with sq_errstr() set (not a sq_decoder_begin_nat()
+ * batch).
+ */
+int sq_decoder_length(struct sq_decoder *d, float *logp);
+
 /* The sentence (index into the begin() batch) row r belongs to. */
 int sq_decoder_sentence(const struct sq_decoder *d, int r);
 
@@ -105,6 +142,19 @@ int sq_decoder_select(struct sq_decoder *d, const int *parent, int n);
  * and CTranslate2 return).  Off by default (it costs a little per step).
  */
 void sq_decoder_set_align(struct sq_decoder *d, int on);
+
+/*
+ * Monotonic attention, for tasks whose alignment moves forward (speech,
+ * transliteration): at each step, the cross-attention of every layer and
+ * head of row r sees only the source positions j >= focus_r - window,
+ * focus_r being the arg-max (the first, on ties) of the previous step's
+ * alignment of the row (the last layer's weights averaged over heads, as
+ * sq_decoder_align() gives them), 0 before the first step.  A row
+ * inherits its parent's focus through sq_decoder_select().  window < 0
+ * turns it off (the default): then the decoder computes what it computed
+ * before, bit for bit.  Set it before sq_decoder_begin().
+ */
+void sq_decoder_set_monotonic(struct sq_decoder *d, int window);
 
 /*
  * The last step's alignment: (rows, S) with S the longest source of the

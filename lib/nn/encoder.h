@@ -13,6 +13,11 @@
  *
  * For a model of arch rnn the same calls run its GRU encoder
  * (nn/rnn_encoder.h) over the same packed rows.
+ * A model with input frames reads sequences of feature vectors instead
+ * of ids (sq_encoder_run_frames()): each k = subsample consecutive frames
+ * are one position, their concatenation projected to the width.  With
+ * attention_window N, a position attends to the positions within N of
+ * it only, at a cost in N, not in the sentence's length.
  *
  * An encoder is used by one thread at a time; it borrows the model and
  * the pool, which must outlive it.
@@ -37,6 +42,13 @@ void sq_encoder_free(struct sq_encoder *e);
 
 /* The longest source the model takes: max_positions - offset. */
 int sq_encoder_max_len(const struct sq_model *m);
+/*
+ * For input frames: the positions n_frames frames make (rounded up: the
+ * last group is padded with zero frames), and the most frames the model
+ * takes, sq_encoder_max_len() groups of subsample.
+ */
+int sq_encoder_frame_rows(const struct sq_model *m, int n_frames);
+int sq_encoder_max_frames(const struct sq_model *m);
 
 /*
  * Encodes n sentences: sentence i is src[i], len[i] ids, each in
@@ -47,9 +59,22 @@ int sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
     const int *len);
 
 /*
- * The output of sentence i of the last run: (len[i], D) row-major, after
- * the final norm if the model has one.  Borrowed until the next run.
+ * For a model with input frames: encodes n utterances, utterance i
+ * frames[i], n_frames[i] frames of frame_dim values (n_frames[i] in
+ * [0, sq_encoder_max_frames()]), into sq_encoder_frame_rows() positions
+ * each.  The values are the caller's to check (finite).  Returns 0, or
+ * -1 with sq_errstr() set naming the utterance index.
+ */
+int sq_encoder_run_frames(struct sq_encoder *e, int n,
+    const float *const *frames, const int *n_frames);
+
+/*
+ * The output of sentence i of the last run: (rows, D) row-major, after
+ * the final norm if the model has one, rows = len[i] (ids) or its
+ * positions (frames).  Borrowed until the next run.
  */
 const float *sq_encoder_out(const struct sq_encoder *e, int i);
+/* The rows of sentence i of the last run. */
+int sq_encoder_rows(const struct sq_encoder *e, int i);
 
 #endif

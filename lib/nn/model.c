@@ -13,6 +13,7 @@
  * sq_model may be dereferenced over its documented shape without checks.
  */
 #include <jansson.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,10 +22,10 @@
 #include <string.h>
 
 #include "nn/config.h"
-#include "nn/half.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "nn/safetensors.h"
+#include "nn/weights.h"
 #include "base/util.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -32,6 +33,8 @@
 #endif
 
 #define FORMAT "seqpipe-1"
+
+const char *const sq_weight_dtype_names[SQ_W_N] = { "f32", "f16", "int8" };
 
 /* State while opening: the model under construction and its file. */
 struct loader {
@@ -200,16 +203,67 @@ take(struct loader *l, const char *name, int dtype, int optional, int *absent,
 }
 
 /*
- * Every tensor of the config's table (nn/params.h), checked and bound to
- * its field of the model.  Returns 0 or -1.
+ * The scales of I8 weight matrix p: the F32 tensor NAME_scale, one per
+ * row, each finite and >= 0.  Returns them, or NULL with the error set.
+ */
+static const float *
+take_scales(struct loader *l, const struct sq_param *p)
+{
+	char name[sizeof(p->name) + 8];
+	const float *s;
+	long r;
+
+	snprintf(name, sizeof(name), "%s_scale", p->name);
+	if ((s = take(l, name, SQ_ST_F32, 0, NULL, 1, p->dims[0])) == NULL)
+		return NULL;
+	for (r = 0; r < p->dims[0]; r++)
+		if (!(s[r] >= 0.0f && s[r] <= FLT_MAX)) {
+			sq_seterr("%s: row %ld: scale %g is not a finite number "
+			    ">= 0 (tensor %s)", l->path, r, s[r], name);
+			return NULL;
+		}
+	return s;
+}
+
+/*
+ * Entry p of the table as the file stores it, checked: F32 or F16, or
+ * for a weight matrix I8 with its scales.  Returns 0 or -1.
  */
 static int
-take_params(struct loader *l)
+take_stored(struct loader *l, const struct sq_param *p, struct sq_stored *s)
+{
+	const struct sq_st_tensor *f = sq_st_find(l->st, p->name);
+	int dt = SQ_ST_F32;
+
+	if (f != NULL && (f->dtype == SQ_ST_F16 ||
+	    (f->dtype == SQ_ST_I8 && p->has_view)))
+		dt = f->dtype;
+	s->dtype = dt == SQ_ST_F16 ? SQ_W_F16 : dt == SQ_ST_I8 ? SQ_W_I8 :
+	    SQ_W_F32;
+	s->data = p->n_dims == 2 ?
+	    take(l, p->name, dt, 0, NULL, 2, p->dims[0], p->dims[1]) :
+	    take(l, p->name, dt, 0, NULL, 1, p->dims[0]);
+	s->scale = NULL;
+	if (s->data == NULL)
+		return -1;
+	if (dt == SQ_ST_I8 && (s->scale = take_scales(l, p)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Every tensor of the config's table (nn/params.h), checked and bound to
+ * its field and view of the model in the engine dtype (nn/weights.h).
+ * Returns 0 or -1.
+ */
+static int
+take_params(struct loader *l, int dtype)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
 	const struct sq_params *t;
-	int i;
+	struct sq_stored *st;
+	int i, rc = -1;
 
 	/* each layer has at least 4 tensors: refuse before allocating for a
 	   layer count no file could hold */
@@ -221,42 +275,24 @@ take_params(struct loader *l)
 	}
 	sq_params_alloc_layers(m);
 	t = m->params = sq_params_new(c);
-	/* each weight takes at least 2 bytes (F16): refuse sizes the file
-	   cannot hold before the F16 widening below allocates for them */
-	if ((uint64_t)t->total > l->st->data_len / 2) {
+	/* each weight takes at least a byte (I8): refuse sizes the file
+	   cannot hold before the conversions allocate for them */
+	if ((uint64_t)t->total > l->st->data_len) {
 		sq_seterr("%s: config implies %s%ld weights, more than the %llu "
 		    "bytes of data can hold", l->path, t->total == LONG_MAX ?
 		    "over " : "", t->total, (unsigned long long)l->st->data_len);
 		return -1;
 	}
-	for (i = 0; i < t->n; i++) {
-		const struct sq_param *p = &t->p[i];
-		const struct sq_st_tensor *f = sq_st_find(l->st, p->name);
-		int dt = SQ_ST_F32;
-		const void *data;
-
-		/* F16 weights are widened once, into memory of the model's */
-		if (f != NULL && f->dtype == SQ_ST_F16)
-			dt = SQ_ST_F16;
-		data = p->n_dims == 2 ?
-		    take(l, p->name, dt, 0, NULL, 2, p->dims[0], p->dims[1]) :
-		    take(l, p->name, dt, 0, NULL, 1, p->dims[0]);
-		if (data == NULL)
-			return -1;
-		if (dt == SQ_ST_F16) {
-			const uint16_t *h = data;
-
-			if (m->owned == NULL)
-				m->owned = sq_malloc((size_t)t->total *
-				    sizeof(float));
-			for (long k = 0; k < p->numel; k++)
-				m->owned[p->offset + k] = sq_half_to_float(h[k]);
-			data = m->owned + p->offset;
-		}
-		*sq_param_field(m, p) = data;
-	}
-	sq_params_tie(m);
-	return 0;
+	st = sq_calloc((size_t)t->n, sizeof(*st));
+	for (i = 0; i < t->n; i++)
+		if (take_stored(l, &t->p[i], &st[i]) < 0)
+			goto out;
+	if (dtype == SQ_W_AUTO)
+		dtype = sq_weights_auto(m, st);
+	rc = sq_weights_bind(m, st, dtype, l->path);
+out:
+	free(st);
+	return rc;
 }
 
 /* An optional U8 SentencePiece model: NULL and 0 if absent. */
@@ -296,22 +332,25 @@ take_vocab(struct loader *l, const int32_t **map, const char *name, long n)
 }
 
 static int
-take_all(struct loader *l)
+take_all(struct loader *l, int dtype)
 {
 	struct sq_model *m = l->m;
 	const struct sq_config *c = &m->cfg;
 	size_t i;
 
-	if (take_params(l) < 0)
+	if (take_params(l, dtype) < 0)
 		return -1;
-	if (take_spm(l, &m->spm_src, &m->spm_src_len, "spm.source") < 0)
+	/* a model of frames has no source vocabulary: spm.source is unused */
+	if (c->input == SQ_INPUT_TOKENS &&
+	    take_spm(l, &m->spm_src, &m->spm_src_len, "spm.source") < 0)
 		return -1;
 	if (c->shared_vocab) {
 		m->spm_tgt = m->spm_src;
 		m->spm_tgt_len = m->spm_src_len;
 	} else if (take_spm(l, &m->spm_tgt, &m->spm_tgt_len, "spm.target") < 0)
 		return -1;
-	if (take_vocab(l, &m->vocab_src, "vocab.source", c->src_vocab_size) < 0)
+	if (c->input == SQ_INPUT_TOKENS && take_vocab(l, &m->vocab_src,
+	    "vocab.source", c->src_vocab_size) < 0)
 		return -1;
 	if (c->shared_vocab)
 		m->vocab_tgt = m->vocab_src;
@@ -335,6 +374,12 @@ take_all(struct loader *l)
 struct sq_model *
 sq_model_open(const char *path)
 {
+	return sq_model_open_as(path, SQ_W_F32);
+}
+
+struct sq_model *
+sq_model_open_as(const char *path, int dtype)
+{
 	struct loader l = {.path = path};
 	struct sq_model *m = sq_calloc(1, sizeof(*m));
 
@@ -344,7 +389,7 @@ sq_model_open(const char *path)
 	    parse_metadata(m, path, m->file->json) < 0 ||
 	    sq_config_check(&m->cfg, path) < 0 ||
 	    sq_st_read_tensors(l.st) < 0 ||
-	    take_all(&l) < 0) {
+	    take_all(&l, dtype) < 0) {
 		sq_model_close(m);
 		return NULL;
 	}
@@ -359,6 +404,7 @@ sq_model_close(struct sq_model *m)
 	sq_st_close(m->file);
 	sq_params_free_layers(m);
 	free(m->owned);
+	free(m->q_owned);
 	sq_params_free(m->params);
 	free(m->path);
 	free(m);

@@ -14,11 +14,18 @@
  * owned by struct sq_model and valid until sq_model_close().  Weights are
  * float32 (4-byte aligned in the file), stored [out, in] as PyTorch's
  * nn.Linear does; a weight stored as F16 (half the size on disk) is
- * widened to float32 once, at load.  Every linear layer and layer norm has a bias.
+ * widened to float32 once, at load.  The weight matrices may also be
+ * stored as I8 with a float32 scale per row (NAME_scale, (out)), and the
+ * engine computes with them in the dtype sq_model_open_as() is given
+ * (struct sq_mat, nn/weights.h).  Every linear layer and layer norm has a bias.
  *
  * Tensor names (fairseq/PyTorch style; {i} is a layer index):
- *   encoder.embed_tokens.weight                 (Vs, D)
- *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt
+ *   encoder.embed_tokens.weight                 (Vs, D)  input tokens only
+ *   encoder.frame_proj.{weight,bias}            (D, K), (D) input frames only,
+ *                                               K = subsample * frame_dim
+ *   decoder.embed_tokens.weight                 (Vt, D)  absent if tie_src_tgt,
+ *                                               and with nat unless
+ *                                               tie_output (unread)
  *   {encoder,decoder}.embed_positions.weight    (P, D)   learned positions only
  *   encoder.layers.{i}.self_attn.{q,k,v,out}_proj.{weight,bias}  (D, D), (D)
  *   encoder.layers.{i}.self_attn_layer_norm.{weight,bias}        (D)
@@ -32,10 +39,15 @@
  *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
+ *   length_predictor.{weight,bias}              (2K+1, D), (2K+1)  with nat
+ *                                               only (K = nat_max_offset)
  *   spm.source, spm.target                      U8 serialized SentencePiece
  *                                               models, both optional (NULL
  *                                               if absent); spm.target
- *                                               absent if shared_vocab
+ *                                               absent if shared_vocab,
+ *                                               spm.source (and
+ *                                               vocab.source) with input
+ *                                               frames
  *   vocab.source, vocab.target                  I32 (Vs), (Vt): model id ->
  *                                               SentencePiece id of the same
  *                                               piece, -1 if none; optional
@@ -62,7 +74,11 @@
  * the PyTorch reference of it).  Rows are positions t = 0, 1, ...:
  *   embed:  x_t = embed_scale * E[id_t] + PE[t + position_offset]
  *           (t + position_offset < max_positions).  The encoder reads the
- *           source ids as given; the decoder reads decoder_start_id, then
+ *           source ids as given;
+ *           with input frames instead (k = subsample, f_j the frames,
+ *           zero past the last): x_t = W [f_kt; f_kt+1; ..; f_kt+k-1] + b
+ *           + PE[t + position_offset], W, b = encoder.frame_proj, for
+ *           t < ceil(frames / k), no embed_scale; the decoder reads decoder_start_id, then
  *           the target tokens; a decoder_start_id of -1 reads a zero
  *           embedding (x_0 = PE[position_offset]), as Marian starts.  Sinusoids are computed in double and
  *           rounded to float32; with w_i = 10000^(-2i/D), i in [0, D/2):
@@ -76,7 +92,9 @@
  *   attn:   per head h (dims [h D/H, (h+1) D/H)): softmax(q k^T / sqrt(D/H)
  *           + mask) v, heads concatenated, then out_proj; q, k, v are the
  *           biased projections.  Keys past a sentence's length are masked
- *           (padding); decoder self-attention is causal.  A query with no
+ *           (padding); decoder self-attention is causal; with
+ *           attention_window N, encoder self-attention masks keys j with
+ *           |i - j| > N (a band: local attention for long inputs).  A query with no
  *           key to see (an empty source) gets context 0: out_proj.bias.
  *   ffn:    fc2(act(fc1(x))); relu; gelu = x/2 (1 + erf(x/sqrt 2)) (exact,
  *           not tanh); silu = x sigmoid(x)
@@ -90,6 +108,22 @@
  *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
  *   stack if *_final_norm.  The memory is the encoder's output after it.
  *   output: log_softmax(x out_proj^T + out_bias) over Vt.
+ *
+ * Non-autoregressive (nat 1; Gu et al. 2018, with a length classifier in
+ * place of fertilities).  For a source of S >= 1 positions and memory
+ * m_0 .. m_{S-1}:
+ *   length: p(T) = softmax(W_len mean_s(m_s) + b_len)[c(T)] over 2K+1
+ *           classes, c(T) = clamp(T - S, -K, K) + K (the last class
+ *           stands for S + K and longer, the first for S - K and shorter)
+ *   input:  the decoder reads at position i in [0, T) the source token it
+ *           copies, uniformly: x_i = embed_scale * E_src[src_j(i)] +
+ *           PE[i + position_offset], j(i) = floor(i S / T), with E_src =
+ *           encoder.embed_tokens and the decoder's positions
+ *   layers: the decoder's, but self-attention sees every position (no
+ *           causal mask)
+ *   output: p(y_i) = log_softmax as above, each position on its own; no
+ *           EOS: the target is y_0 .. y_{T-1}
+ *   log p(y | x) = log p(T) + sum_i log p_i(y_i).
  */
 #ifndef SQ_MODEL_H
 #define SQ_MODEL_H
@@ -99,6 +133,10 @@
 
 enum sq_arch { SQ_ARCH_TRANSFORMER, SQ_ARCH_RNN };
 enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
+enum sq_input {
+	SQ_INPUT_TOKENS,	/* source token ids, embedded */
+	SQ_INPUT_FRAMES		/* feature frames, stacked and projected */
+};
 enum sq_pos_kind {
 	SQ_POS_SIN_INTERLEAVED,	/* the paper: sin at even, cos at odd dims */
 	SQ_POS_SIN_HALF,	/* Marian/fairseq: sin in [0,D/2), cos after */
@@ -141,11 +179,57 @@ struct sq_config {
 	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
 				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
+	/*
+	 * What the encoder reads, and how far it looks; keys left out of a
+	 * file when at their defaults (sq_config_omitted()).
+	 */
+	int input;		/* enum sq_input: "tokens" [it], "frames"
+				   (then src_vocab_size 0, no source
+				   vocabulary, no tie_src_tgt or
+				   shared_vocab) */
+	int frame_dim;		/* [0]: values per frame, > 0 with frames */
+	int subsample;		/* [1]: frames stacked per encoder position
+				   (frames only) */
+	int attention_window;	/* [0]: encoder self-attention of position i
+				   sees positions j with |i - j| <= this; 0:
+				   all */
+	int nat;		/* [0]: 1 a non-autoregressive decoder
+				   (Gu et al. 2018) with a length
+				   predictor; below and in
+				   man/seqpipe-model.5 */
+	int nat_max_offset;	/* K [16]: the length predictor's classes
+				   are the offsets T - S in [-K, K] */
+};
+
+/*
+ * The precision the engine multiplies by a weight matrix in (--dtype):
+ * float32, F16, or int8 with a float32 scale per row (symmetric: row r
+ * is scale[r] times its int8s; lib/nn/quant.h).
+ */
+enum sq_weight_dtype {
+	SQ_W_AUTO = -1,		/* to sq_model_open_as(): I8 if the file
+				   stores the matrices so, else F32 */
+	SQ_W_F32, SQ_W_F16, SQ_W_I8
+};
+
+/* "f32", "f16", "int8": their names, as --dtype takes them. */
+#define SQ_W_N 3
+extern const char *const sq_weight_dtype_names[SQ_W_N];
+
+/*
+ * A weight matrix (rows, cols) = (out, in) as the engine reads it: a view
+ * into the file's map or into memory of the model's.
+ */
+struct sq_mat {
+	int dtype;		/* enum sq_weight_dtype */
+	const void *data;	/* (rows, cols): float, F16 bits or int8_t */
+	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
 };
 
 struct sq_linear {
-	const float *w;		/* (out, in) */
+	const float *w;		/* (out, in); NULL if wq is not float32 */
 	const float *b;		/* (out) */
+	struct sq_mat wq;	/* w in the model's engine dtype */
 };
 
 struct sq_norm {
@@ -195,8 +279,11 @@ struct sq_model {
 	char *path;			/* as opened */
 	const char *provenance;		/* metadata, "" if none */
 
-	const float *src_embed;		/* (Vs, D) */
-	const float *tgt_embed;		/* (Vt, D); == src_embed if tied */
+	const float *src_embed;		/* (Vs, D); NULL with input frames */
+	struct sq_linear frame_proj;	/* (D, subsample * frame_dim), (D);
+					   NULL without */
+	const float *tgt_embed;		/* (Vt, D); == src_embed if tied; NULL
+					   for nat without tie_output */
 	const float *enc_pos;		/* (P, D) learned, else NULL */
 	const float *dec_pos;		/* (P, D) learned, else NULL */
 	struct sq_encoder_layer *enc;	/* (encoder_layers) transformer */
@@ -212,6 +299,12 @@ struct sq_model {
 	struct sq_linear attn_out;	/* (D, 2D) W_c */
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
+	/* the three above in the engine dtype; src_embed, tgt_embed and
+	   out_proj are NULL if that is not float32 */
+	struct sq_mat src_embed_q, tgt_embed_q, out_proj_q;
+	int dtype;			/* enum sq_weight_dtype of the views */
+	struct sq_linear len_pred;	/* (2K+1, D), (2K+1) with nat, else
+					   NULL */
 
 	const uint8_t *spm_src;		/* serialized SentencePiece model */
 	size_t spm_src_len;
@@ -223,8 +316,11 @@ struct sq_model {
 	struct sq_params *params;	/* the table of the weights, owned */
 	float *owned;			/* (params->total) owned: the weights of
 					   sq_model_new(), or those a file
-					   stores as F16, widened; NULL for a
-					   file of F32 weights */
+					   stores as F16 or I8, widened; NULL
+					   for a file of F32 weights */
+	void *q_owned;			/* the engine views that the dtype
+					   asked for made (lib/nn/quant.c);
+					   NULL if none */
 
 	struct sq_st *file;		/* the mapped file (nn/safetensors.h),
 					   owned; NULL for sq_model_new() */
@@ -233,10 +329,16 @@ struct sq_model {
 /*
  * Maps and validates the model file at path: header JSON, offsets inside
  * the file and not overlapping, dtypes, every required tensor present with
- * the shape the config implies.  Returns NULL with sq_errstr() set to
+ * the shape the config implies, I8 scales finite and >= 0.  The weight
+ * matrices' views (struct sq_mat) are in dtype (enum sq_weight_dtype;
+ * nn/weights.h says what is converted at load); their float32 fields are
+ * NULL unless dtype is SQ_W_F32.  Returns NULL with sq_errstr() set to
  * "PATH: what (tensor NAME)" on failure.  Caller frees with
  * sq_model_close().
  */
+struct sq_model *sq_model_open_as(const char *path, int dtype);
+
+/* sq_model_open_as(path, SQ_W_F32): every weight as float32. */
 struct sq_model *sq_model_open(const char *path);
 void sq_model_close(struct sq_model *m);
 
@@ -251,11 +353,13 @@ void sq_model_close(struct sq_model *m);
 struct sq_model *sq_model_new(const struct sq_config *c, const char *id);
 
 /*
- * How sq_model_save() writes: the weights as F16 (half the bytes; the
- * loader widens them back), and what a tool stores beside the model in
- * the same file (train's optimizer state and position): float32 vectors
- * named "extra.*", which the loader ignores, and metadata keys that
- * contain a dot.
+ * How sq_model_save() writes: the weights as float32, as F16 (every one:
+ * half the bytes), or as int8 (the weight matrices, each row quantized
+ * with a scale of its own, a quarter of the bytes; the vectors and
+ * learned positions stay float32); and what a tool stores beside the
+ * model in the same file (train's optimizer state and position): float32
+ * vectors named "extra.*", which the loader ignores, and metadata keys
+ * that contain a dot.
  */
 struct sq_extra_tensor {
 	const char *name;
@@ -266,7 +370,7 @@ struct sq_extra_meta {
 	const char *key, *value;
 };
 struct sq_save_opts {
-	int f16;
+	int dtype;		/* SQ_W_F32 (0), SQ_W_F16 or SQ_W_I8 */
 	int n_tensors;
 	const struct sq_extra_tensor *tensors;
 	int n_meta;
@@ -274,15 +378,18 @@ struct sq_save_opts {
 };
 
 /*
- * Writes m to path as a seqpipe model file, atomically: a temporary file
+ * Writes m (its float32 fields set: a model opened as SQ_W_F32) to path
+ * as a seqpipe model file, atomically: a temporary file
  * beside it, fsync'ed, then renamed over path, so a reader never sees a
  * half-written model and a crash leaves the old file.  A path that is
  * not a regular file (a pipe, /dev/stdout, a device) is written in place:
  * renaming over it would replace the device node.  Tensors by falling
- * element size (F32, I32, F16, U8), in the order of m->params, x's (x may
- * be NULL), vocab.* and spm.* within a size;
+ * element size (F32, I32, F16, I8, U8), in the order of m->params (an I8
+ * matrix's scales, NAME_scale, after the F32 ones), x's (x may be NULL),
+ * vocab.* and spm.* within a size;
  * metadata: format, model_id, provenance, every config key, then x's.
- * Returns 0, or -1 with sq_errstr() set (the temporary file removed).
+ * Returns 0, or -1 with sq_errstr() set (the temporary file removed; a
+ * weight that int8 or F16 cannot hold is an error, as nn/weights.h's).
  */
 int sq_model_save(const struct sq_model *m, const char *path,
     const struct sq_save_opts *x);

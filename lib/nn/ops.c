@@ -1,8 +1,9 @@
 /*
  * ops: Transformer kernels over float arrays (see ops.h), after llm.c's
  * layer functions.  The fast paths are plain C written for the compiler to
- * vectorize (configure builds with -march=native) plus CBLAS for the
- * products; each has a float32 reference path kept deliberately naive.
+ * vectorize (the hot ones SQ_HOT: a variant per instruction set, chosen
+ * when the program starts; see nn/vec.h) plus CBLAS for the products;
+ * each has a float32 reference path kept deliberately naive.
  *
  * Dimension letters, used in every shape comment of the engine:
  *   B batch (sentences)   S source length   T target length
@@ -29,6 +30,7 @@
 
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/qgemm.h"
 #include "nn/vec.h"
 #include "base/pool.h"
 #include "base/util.h"
@@ -47,6 +49,7 @@ static void
 ops_init(void)
 {
 	openblas_set_num_threads(1);
+	sq_qgemm_init();
 }
 
 void
@@ -77,7 +80,7 @@ sq_ops_blas_core(void)
 #define FEW_ROWS 8
 #define ROW_LANES 16
 
-static void
+SQ_HOT static void
 linear_rows4(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
 {
@@ -118,17 +121,22 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 }
 
 /*
- * sq_linear() for a column slice, single-threaded: out (M, ldo) columns
- * [lo, hi) from rows [lo, hi) of w.
+ * sq_linear_mat() for a column slice, single-threaded: out (M, ldo)
+ * columns [lo, hi) from rows [lo, hi) of wm.
  */
 static void
-linear_cols(float *out, int ldo, const float *inp, const float *w,
+linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
     const float *bias, int M, int K, int lo, int hi)
 {
+	const float *w = wm->data;	/* (N, K) if float32 */
 	int i, N = hi - lo;
 
 	if (N <= 0 || M <= 0)
 		return;
+	if (wm->dtype != SQ_W_F32) {
+		sq_qgemm_cols(out, ldo, inp, wm, bias, M, K, lo, hi);
+		return;
+	}
 	if (M == 1) {
 		if (bias != NULL)
 			memcpy(out + lo, bias + lo, N * sizeof(float));
@@ -154,7 +162,9 @@ linear_cols(float *out, int ldo, const float *inp, const float *w,
 
 struct linear_job {
 	float *out;
-	const float *inp, *w, *bias;
+	const float *inp;
+	const struct sq_mat *w;
+	const float *bias;
 	int M, K, N;
 };
 
@@ -172,6 +182,22 @@ linear_part(void *arg, int i, int n)
 void
 sq_linear(float *out, const float *inp, const float *w, const float *bias,
     int M, int K, int N, struct sq_pool *pool)
+{
+	struct sq_mat wm = { SQ_W_F32, w, NULL };
+
+	sq_linear_mat(out, inp, &wm, bias, M, K, N, pool);
+}
+
+void
+sq_linear_layer(float *out, const float *inp, const struct sq_linear *L,
+    int M, int K, int N, struct sq_pool *pool)
+{
+	sq_linear_mat(out, inp, &L->wq, L->b, M, K, N, pool);
+}
+
+void
+sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
+    const float *bias, int M, int K, int N, struct sq_pool *pool)
 {
 	struct linear_job j = { out, inp, w, bias, M, K, N };
 
@@ -206,7 +232,7 @@ sq_linear_ref(float *out, const float *inp, const float *w,
 
 /* ---- element-wise ---- */
 
-void
+SQ_HOT void
 sq_add(float *x, const float *y, long n)
 {
 	long i;
@@ -215,7 +241,7 @@ sq_add(float *x, const float *y, long n)
 		x[i] += y[i];
 }
 
-static void
+SQ_HOT static void
 activate(float *x, long n, int act)
 {
 	long i;
@@ -247,7 +273,7 @@ sq_activate_ref(float *x, long n, int act)
 
 /* ---- normalisation ---- */
 
-static void
+SQ_HOT static void
 layernorm(float *out, const float *inp, const float *g, const float *b,
     int M, int D, float eps)
 {
@@ -288,7 +314,7 @@ sq_layernorm_ref(float *out, const float *inp, const float *g,
 	}
 }
 
-static void
+SQ_HOT static void
 logsoftmax(float *x, int M, int V)
 {
 	int i, v;
@@ -417,7 +443,7 @@ sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
 
 /* ---- attention ---- */
 
-void
+SQ_HOT void
 sq_attend(float *out, float *probs, float *scratch, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H)
 {
@@ -537,22 +563,48 @@ void
 sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
     float scale, int n, int D)
 {
+	struct sq_mat Em = { SQ_W_F32, E, NULL };
+
+	sq_embed_mat(out, &Em, ids, pe, scale, n, D);
+}
+
+void
+sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
+    const float *pe, float scale, int n, int D)
+{
 	int t, d;
 
 	for (t = 0; t < n; t++) {
-		const float *e = E + (long)ids[t] * D;	/* (D) */
 		float *o = out + (long)t * D;		/* (D) */
 		const float *p = pe ? pe + (long)t * D : NULL;	/* (D) */
+		const float *e = o;			/* (D) the row */
 
-		if (pe == NULL && ids[t] < 0)
-			memset(o, 0, (size_t)D * sizeof(float));
-		else if (ids[t] < 0)	/* the zero start vector */
-			memcpy(o, p, (size_t)D * sizeof(float));
-		else if (pe == NULL)
-			for (d = 0; d < D; d++)
-				o[d] = scale * e[d];
+		if (ids[t] < 0) {	/* the zero start vector */
+			if (p != NULL)
+				memcpy(o, p, (size_t)D * sizeof(float));
+			else
+				memset(o, 0, (size_t)D * sizeof(float));
+			continue;
+		}
+		/* a float32 row is read in place, another widened into o */
+		if (E->dtype == SQ_W_F32)
+			e = (const float *)E->data + (long)ids[t] * D;
 		else
-			for (d = 0; d < D; d++)
-				o[d] = scale * e[d] + p[d];
+			sq_mat_row(o, E, ids[t], D);
+		for (d = 0; d < D; d++)
+			o[d] = scale * e[d] + (p != NULL ? p[d] : 0);
 	}
+}
+
+void
+sq_mean_rows(float *out, const float *x, int n, int D)
+{
+	int t, d;
+
+	memset(out, 0, (size_t)D * sizeof(float));
+	for (t = 0; t < n; t++)
+		for (d = 0; d < D; d++)
+			out[d] += x[(long)t * D + d];
+	for (d = 0; n > 0 && d < D; d++)
+		out[d] /= (float)n;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 struct sq_config;
+struct sq_linear;
+struct sq_mat;
 struct sq_norm;
 struct sq_pool;
 
@@ -39,6 +41,17 @@ void sq_linear(float *out, const float *inp, const float *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool);
 void sq_linear_ref(float *out, const float *inp, const float *w,
     const float *bias, int M, int K, int N);
+
+/*
+ * sq_linear() by a weight matrix in any dtype (struct sq_mat, nn/model.h):
+ * float32 is sq_linear() itself; F16 and int8 are nn/qgemm.h's kernels,
+ * split over the pool alike.
+ */
+void sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
+    const float *bias, int M, int K, int N, struct sq_pool *pool);
+/* sq_linear_mat() by a linear layer's engine weights and bias. */
+void sq_linear_layer(float *out, const float *inp, const struct sq_linear *L,
+    int M, int K, int N, struct sq_pool *pool);
 
 /*
  * out (M, D) = LayerNorm(inp) with gain g (D), bias b (D), epsilon eps;
@@ -88,6 +101,9 @@ void sq_attend(float *out, float *probs, float *scratch, const float *q,
 void sq_attend_ref(float *out, float *probs, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H);
 
+/* out (D) = the mean of the n rows of x (n, D); 0 for n == 0. */
+void sq_mean_rows(float *out, const float *x, int n, int D);
+
 /*
  * Position encodings of positions [first, first + n) into out (n, D):
  * rows of learned (P, D) for SQ_POS_LEARNED, else sinusoids computed in
@@ -108,6 +124,9 @@ void sq_positions(float *out, int first, int n, int D, int kind,
  * are the caller's to check against E's rows.
  */
 void sq_embed(float *out, const float *E, const int32_t *ids,
+    const float *pe, float scale, int n, int D);
+/* sq_embed() from a table in any dtype: its rows widened to float32. */
+void sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
     const float *pe, float scale, int n, int D);
 
 #endif

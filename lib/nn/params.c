@@ -14,12 +14,15 @@
 #include "nn/params.h"
 #include "base/util.h"
 
-/* Appends an entry; d1 = 0 makes it a vector of d0. */
-static void
+/*
+ * Appends an entry; d1 = 0 makes it a vector of d0.  Returns it, for a
+ * weight matrix's caller to set its view.
+ */
+static struct sq_param *
 add(struct sq_params *t, int owner, int layer, size_t field, long d0,
     long d1, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
-static void
+static struct sq_param *
 add(struct sq_params *t, int owner, int layer, size_t field, long d0,
     long d1, const char *fmt, ...)
 {
@@ -46,14 +49,32 @@ add(struct sq_params *t, int owner, int layer, size_t field, long d0,
 	p->field = field;
 	if (__builtin_add_overflow(t->total, p->numel, &t->total))
 		t->total = LONG_MAX;
+	return p;
 }
 
-/* prefix.weight and prefix.bias of a linear layer (in > 0) or a norm. */
+/* Marks p a weight matrix whose engine view is at offset view. */
+static void
+viewed(struct sq_param *p, size_t view)
+{
+	p->has_view = 1;
+	p->view = view;
+}
+
+/*
+ * prefix.weight and prefix.bias of a norm (in = 0), or of a linear layer
+ * whose struct sq_linear is at offset lin.
+ */
 static void
 add_wb(struct sq_params *t, int owner, int layer, size_t w, size_t b,
     long out, long in, const char *prefix)
 {
-	add(t, owner, layer, w, out, in, "%s.weight", prefix);
+	struct sq_param *p = add(t, owner, layer, w, out, in, "%s.weight",
+	    prefix);
+
+	/* a linear layer's w and wq are fields of one struct sq_linear */
+	if (in)
+		viewed(p, w - offsetof(struct sq_linear, w) +
+		    offsetof(struct sq_linear, wq));
 	add(t, owner, layer, b, out, 0, "%s.bias", prefix);
 }
 
@@ -194,21 +215,30 @@ sq_params_new(const struct sq_config *c)
 	long D = c->d_model;
 	int o = SQ_IN_MODEL;
 
-	add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size, D,
-	    "encoder.embed_tokens.weight");
-	if (!c->tie_src_tgt)
-		add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size, D,
-		    "decoder.embed_tokens.weight");
+	if (c->input == SQ_INPUT_FRAMES)
+		add_wb(t, o, 0, offsetof(M, frame_proj.w),
+		    offsetof(M, frame_proj.b), D,
+		    (long)c->subsample * c->frame_dim, "encoder.frame_proj");
+	else
+		viewed(add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size,
+		    D, "encoder.embed_tokens.weight"), offsetof(M, src_embed_q));
+	/* a nat decoder reads source tokens: its table only as the output */
+	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
+		viewed(add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size,
+		    D, "decoder.embed_tokens.weight"), offsetof(M, tgt_embed_q));
 	if (c->arch == SQ_ARCH_RNN)
 		add_rnn(t, c);
 	else
 		add_transformer(t, c);
 	if (!c->tie_output)
-		add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
-		    "output_projection.weight");
+		viewed(add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
+		    "output_projection.weight"), offsetof(M, out_proj_q));
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
+	if (c->nat)
+		add_wb(t, o, 0, offsetof(M, len_pred.w), offsetof(M, len_pred.b),
+		    2L * c->nat_max_offset + 1, D, "length_predictor");
 	return t;
 }
 
@@ -221,20 +251,31 @@ sq_params_free(struct sq_params *t)
 	free(t);
 }
 
+/* The struct p's field or view is in: the model or one of its layers. */
+static char *
+owner(struct sq_model *m, const struct sq_param *p)
+{
+	if (p->owner == SQ_IN_ENCODER_LAYER)
+		return (char *)&m->enc[p->layer];
+	if (p->owner == SQ_IN_DECODER_LAYER)
+		return (char *)&m->dec[p->layer];
+	if (p->owner == SQ_IN_ENCODER_GRU)
+		return (char *)&m->enc_gru[p->layer];
+	if (p->owner == SQ_IN_DECODER_GRU)
+		return (char *)&m->dec_gru[p->layer];
+	return (char *)m;
+}
+
 const float **
 sq_param_field(struct sq_model *m, const struct sq_param *p)
 {
-	char *base = (char *)m;
+	return (const float **)(owner(m, p) + p->field);
+}
 
-	if (p->owner == SQ_IN_ENCODER_LAYER)
-		base = (char *)&m->enc[p->layer];
-	else if (p->owner == SQ_IN_DECODER_LAYER)
-		base = (char *)&m->dec[p->layer];
-	else if (p->owner == SQ_IN_ENCODER_GRU)
-		base = (char *)&m->enc_gru[p->layer];
-	else if (p->owner == SQ_IN_DECODER_GRU)
-		base = (char *)&m->dec_gru[p->layer];
-	return (const float **)(base + p->field);
+struct sq_mat *
+sq_param_view(struct sq_model *m, const struct sq_param *p)
+{
+	return (struct sq_mat *)(owner(m, p) + p->view);
 }
 
 void
@@ -265,17 +306,28 @@ sq_params_free_layers(struct sq_model *m)
 void
 sq_params_tie(struct sq_model *m)
 {
-	if (m->cfg.tie_src_tgt)
+	if (m->cfg.tie_src_tgt) {
 		m->tgt_embed = m->src_embed;
-	if (m->cfg.tie_output)
+		m->tgt_embed_q = m->src_embed_q;
+	}
+	if (m->cfg.tie_output) {
 		m->out_proj = m->tgt_embed;
+		m->out_proj_q = m->tgt_embed_q;
+	}
 }
 
 void
 sq_params_bind(const struct sq_params *t, struct sq_model *m,
     const float *flat)
 {
-	for (int i = 0; i < t->n; i++)
-		*sq_param_field(m, &t->p[i]) = flat + t->p[i].offset;
+	for (int i = 0; i < t->n; i++) {
+		const struct sq_param *p = &t->p[i];
+
+		*sq_param_field(m, p) = flat + p->offset;
+		if (p->has_view)
+			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32,
+				flat + p->offset, NULL };
+	}
+	m->dtype = SQ_W_F32;
 	sq_params_tie(m);
 }

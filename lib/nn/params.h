@@ -8,9 +8,9 @@
  * in which order), training (gradients and optimizer state are flat
  * arrays laid out as the weights: the same offsets), and importers (what
  * a foreign name must map to).  The order is the file order: embeddings,
- * positions, encoder layers, decoder layers, final norms, output (for
- * arch rnn: embeddings, encoder GRU layers, decoder GRU layers, bridge,
- * attention, output).
+ * positions, encoder layers, decoder layers, final norms, output,
+ * length predictor (for arch rnn: embeddings, encoder GRU layers, decoder
+ * GRU layers, bridge, attention, output).
  *
  * Tied tensors (tie_src_tgt, tie_output) have no entry: binding makes
  * their fields point at the tensor they share, so a gradient that flows
@@ -39,6 +39,10 @@ struct sq_param {
 	int owner;		/* enum sq_param_owner */
 	int layer;		/* for a layer's tensor */
 	size_t field;		/* offsetof() the const float * it binds */
+	int has_view;		/* a weight matrix the engine multiplies by
+				   or embeds from: it has a struct sq_mat
+				   (its rows may be stored as I8) */
+	size_t view;		/* offsetof() that struct sq_mat */
 };
 
 struct sq_params {
@@ -71,15 +75,21 @@ void sq_params_free_layers(struct sq_model *m);
  */
 const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
 
+/* The engine view of entry p of m (has_view), as sq_param_field(). */
+struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
+
 /*
- * Points every field of m at flat + offset (flat holds t->total floats)
- * and the tied fields at what they share.  m's layer arrays must be
- * allocated.
+ * Points every field of m at flat + offset (flat holds t->total floats),
+ * every engine view at its field as float32, and the tied fields and
+ * views at what they share.  m's layer arrays must be allocated.
  */
 void sq_params_bind(const struct sq_params *t, struct sq_model *m,
     const float *flat);
 
-/* Sets the tied fields of m from the ones they share (after binding). */
+/*
+ * Sets the tied fields and views of m from the ones they share (after
+ * binding).
+ */
 void sq_params_tie(struct sq_model *m);
 
 #endif

@@ -4,9 +4,10 @@
  * importers.
  *
  * Layout: by falling element size, so that every tensor is aligned to its
- * size: the float32 tensors (the parameter table's, in its order, then the
- * caller's extra ones), the I32 vocabularies, the weights if they are
- * stored as F16, then the U8 SentencePiece models, with no gaps (a
+ * size: the float32 tensors (the parameter table's, in its order, with
+ * the scales of int8 matrices, then the caller's extra ones), the I32
+ * vocabularies, the weights if they are stored as F16, those stored as
+ * int8, then the U8 SentencePiece models, with no gaps (a
  * safetensors data area is fully covered); every F32 and I32 tensor then
  * starts 4-aligned because the JSON header is padded with spaces to end
  * at a multiple of 8.  The same model gives the same bytes.
@@ -25,6 +26,7 @@
 #include "nn/half.h"
 #include "nn/model.h"
 #include "nn/params.h"
+#include "nn/quant.h"
 #include "base/util.h"
 
 /* One tensor to write: its header entry and its bytes. */
@@ -66,7 +68,8 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
 	json_object_set_new(meta, "provenance", json_string(m->provenance ?
 	    m->provenance : ""));
 	for (i = 0; i < sq_config_n_keys(); i++)
-		if (sq_config_applies(&m->cfg, i))
+		if (sq_config_applies(&m->cfg, i) &&
+		    !sq_config_omitted(&m->cfg, i))
 			json_object_set_new(meta, sq_config_key(i), json_string(
 			    sq_config_value(&m->cfg, i, buf, sizeof(buf))));
 	for (i = 0; x != NULL && i < x->n_meta; i++)
@@ -76,31 +79,79 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
 }
 
 /*
- * The tensors of m and x in file order: b has room for params->n +
- * x->n_tensors + 4.
+ * The weights converted for the file: every one as F16 (half, laid out
+ * as the params' flat array), or the matrices as int8 (q, likewise) with
+ * their rows' scales (scale, one matrix after the other) under the names
+ * NAME_scale (names).  NULL what the dtype does not use.
+ */
+struct conv {
+	uint16_t *half;
+	int8_t *q;
+	float *scale;
+	char (*names)[sizeof(((struct sq_param *)0)->name) + 8];
+};
+
+/*
+ * Entry p's blob b (and after it, for an I8 matrix, its scales' blob):
+ * converted into cv for the dtype.  *srow counts the scales taken so
+ * far.  Returns the blobs made (1 or 2), or -1 with the error set.
+ */
+static int
+param_blobs(struct blob *b, const struct sq_param *p, const float *w,
+    int dtype, struct conv *cv, long *srow, int i)
+{
+	long r, rows = p->dims[0], cols = p->dims[1];
+
+	b[0] = (struct blob){p->name, "F32", 4, {p->dims[0], p->dims[1]},
+	    p->n_dims, w, (size_t)p->numel * 4};
+	if (dtype == SQ_W_F16) {
+		for (r = 0; r < p->numel; r++)
+			cv->half[p->offset + r] = sq_float_to_half(w[r]);
+		b[0].dtype = "F16";
+		b[0].size = 2;
+		b[0].data = cv->half + p->offset;
+		b[0].len = (size_t)p->numel * 2;
+	}
+	if (dtype != SQ_W_I8 || !p->has_view)
+		return 1;
+	for (r = 0; r < rows; r++)
+		if (sq_quantize_row(cv->q + p->offset + r * cols,
+		    cv->scale + *srow + r, w + r * cols, cols) < 0) {
+			sq_seterr("tensor %s: row %ld: a weight is not finite: "
+			    "no int8 scale can hold it", p->name, r);
+			return -1;
+		}
+	b[0].dtype = "I8";
+	b[0].size = 1;
+	b[0].data = cv->q + p->offset;
+	b[0].len = (size_t)p->numel;
+	snprintf(cv->names[i], sizeof(cv->names[i]), "%s_scale", p->name);
+	b[1] = (struct blob){cv->names[i], "F32", 4, {rows}, 1,
+	    cv->scale + *srow, (size_t)rows * 4};
+	*srow += rows;
+	return 2;
+}
+
+/*
+ * The tensors of m and x in file order: b has room for 2 params->n +
+ * x->n_tensors + 4.  Returns how many, or -1 with the error set.
  */
 static int
 list_blobs(struct blob *b, const struct sq_model *m,
-    const struct sq_save_opts *x, uint16_t *half)
+    const struct sq_save_opts *x, struct conv *cv)
 {
 	const struct sq_params *t = m->params;
 	const struct sq_config *c = &m->cfg;
-	int n = 0, i;
+	int dtype = x != NULL ? x->dtype : SQ_W_F32, n = 0, i, k;
+	long srow = 0;
 
-	for (i = 0; i < t->n; i++, n++) {
+	for (i = 0; i < t->n; i++, n += k) {
 		const struct sq_param *p = &t->p[i];
-		const float *w = *sq_param_field((struct sq_model *)m, p);
 
-		b[n] = (struct blob){p->name, "F32", 4, {p->dims[0],
-		    p->dims[1]}, p->n_dims, w, (size_t)p->numel * 4};
-		if (half == NULL)
-			continue;
-		for (long k = 0; k < p->numel; k++)
-			half[p->offset + k] = sq_float_to_half(w[k]);
-		b[n].dtype = "F16";
-		b[n].size = 2;
-		b[n].data = half + p->offset;
-		b[n].len = (size_t)p->numel * 2;
+		k = param_blobs(b + n, p, *sq_param_field((struct sq_model *)m,
+		    p), dtype, cv, &srow, i);
+		if (k < 0)
+			return -1;
 	}
 	for (i = 0; x != NULL && i < x->n_tensors; i++, n++)
 		b[n] = (struct blob){x->tensors[i].name, "F32", 4,
@@ -121,6 +172,36 @@ list_blobs(struct blob *b, const struct sq_model *m,
 		b[n++] = (struct blob){"spm.target", "U8", 1,
 		    {(long)m->spm_tgt_len}, 1, m->spm_tgt, m->spm_tgt_len};
 	return n;
+}
+
+/* The buffers of cv for saving m in dtype.  Free with conv_free(). */
+static void
+conv_new(struct conv *cv, const struct sq_model *m, int dtype)
+{
+	const struct sq_params *t = m->params;
+	long rows = 0;
+	int i;
+
+	memset(cv, 0, sizeof(*cv));
+	if (dtype == SQ_W_F16)
+		cv->half = sq_reallocarray(NULL, (size_t)t->total,
+		    sizeof(*cv->half));
+	if (dtype != SQ_W_I8)
+		return;
+	for (i = 0; i < t->n; i++)
+		rows += t->p[i].has_view ? t->p[i].dims[0] : 0;
+	cv->q = sq_malloc((size_t)t->total);
+	cv->scale = sq_reallocarray(NULL, (size_t)rows + 1, sizeof(float));
+	cv->names = sq_calloc((size_t)t->n, sizeof(*cv->names));
+}
+
+static void
+conv_free(struct conv *cv)
+{
+	free(cv->half);
+	free(cv->q);
+	free(cv->scale);
+	free(cv->names);
 }
 
 /* Stable: by falling element size, list order within a size. */
@@ -187,18 +268,23 @@ int
 sq_model_save(const struct sq_model *m, const char *path,
     const struct sq_save_opts *x)
 {
-	struct blob *b = sq_calloc((size_t)m->params->n + 4 +
+	struct blob *b = sq_calloc(2 * (size_t)m->params->n + 4 +
 	    (x ? x->n_tensors : 0), sizeof(*b));
 	size_t plen = strlen(path), hlen;
-	char *tmp = sq_malloc(plen + 16), *hdr;
-	uint16_t *half;
+	char *tmp = sq_malloc(plen + 16), *hdr = NULL;
+	struct conv cv;
 	struct stat st;
 	mode_t mask;
-	int fd, n, i, err, in_place;
+	int fd = -1, n, i, err, in_place = 0;
 
-	half = x != NULL && x->f16 ? sq_malloc((size_t)m->params->total *
-	    sizeof(*half)) : NULL;
-	n = list_blobs(b, m, x, half);
+	conv_new(&cv, m, x != NULL ? x->dtype : SQ_W_F32);
+	if ((n = list_blobs(b, m, x, &cv)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", sq_errstr());
+		sq_seterr("%s: %s", path, msg);
+		goto out;
+	}
 	order_blobs(b, n);
 	hdr = header(m, x, b, n, &hlen);
 	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
@@ -208,11 +294,7 @@ sq_model_save(const struct sq_model *m, const char *path,
 	else if ((fd = mkstemp(tmp)) < 0) {
 		sq_seterr("%s: cannot create a file beside it: %s", path,
 		    strerror(errno));
-		free(half);
-		free(b);
-		free(hdr);
-		free(tmp);
-		return -1;
+		goto out;
 	}
 	if (fd < 0)
 		goto fail;
@@ -231,7 +313,7 @@ sq_model_save(const struct sq_model *m, const char *path,
 	fd = -1;
 	if (!in_place && rename(tmp, path) < 0)
 		goto fail;
-	free(half);
+	conv_free(&cv);
 	free(b);
 	free(hdr);
 	free(tmp);
@@ -243,7 +325,8 @@ fail:
 	if (!in_place)
 		unlink(tmp);
 	sq_seterr("%s: %s", path, strerror(err));
-	free(half);
+out:
+	conv_free(&cv);
 	free(b);
 	free(hdr);
 	free(tmp);

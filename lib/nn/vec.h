@@ -20,6 +20,28 @@
 #include "nn/model.h"
 
 /*
+ * SQ_HOT marks the hot loops over these vectors.  The default build
+ * targets baseline x86-64 (a binary built here runs anywhere), so GCC
+ * compiles each SQ_HOT function three times, for x86-64-v4 (AVX-512),
+ * x86-64-v3 (AVX2, FMA) and the baseline, and the dynamic loader binds
+ * the variant the CPU supports when the program starts (function
+ * multi-versioning: an ifunc).  The variants do the same operations in
+ * the same order (ISO C mode contracts nothing into FMA; only explicit
+ * fmaf() fuses), so every variant computes the same bits.  A build for
+ * one CPU (./configure --native: __AVX2__ or more) needs no variants;
+ * Clang 14 refuses these 64-byte vectors as arguments between functions
+ * of different targets, so its builds (the fuzzing build) run the
+ * baseline.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__AVX2__)
+#define SQ_HOT __attribute__((target_clones("arch=x86-64-v4", \
+    "arch=x86-64-v3", "default")))
+#else
+#define SQ_HOT
+#endif
+
+/*
  * exp(x) for x <= 88, vectorizable: x = k ln2 + r with |r| <= ln2/2
  * (Cody-Waite), exp(r) by Cephes' expf polynomial, 2^k by the exponent
  * bits.  Relative error about 2e-7; below -87 it returns about 1e-38.

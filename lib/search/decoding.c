@@ -141,6 +141,12 @@ sq_beam_decoder_free(struct sq_beam_decoder *bd)
 	free(bd);
 }
 
+void
+sq_beam_decoder_set_monotonic(struct sq_beam_decoder *bd, int window)
+{
+	sq_decoder_set_monotonic(bd->dec, window);
+}
+
 int
 sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
     const float *const *mem, const int *src_len, int max_steps)

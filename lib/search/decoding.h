@@ -76,6 +76,9 @@ struct sq_beam_decoder *sq_beam_decoder_new(const struct sq_model *m,
     struct sq_pool *pool, int max_sent, int k);
 void sq_beam_decoder_free(struct sq_beam_decoder *bd);
 
+/* Monotonic attention of the decoder's rows (sq_decoder_set_monotonic()). */
+void sq_beam_decoder_set_monotonic(struct sq_beam_decoder *bd, int window);
+
 /*
  * Starts a batch of n <= max_sent sentences, sentence i of source mem[i]
  * (src_len[i], D), of at most max_steps steps, as sq_decoder_begin().

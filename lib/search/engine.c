@@ -32,25 +32,25 @@ check(struct sq_model *m, const struct sq_reader *r)
 }
 
 /*
- * The model for stream r: path if not NULL (-m or $SEQPIPE_MODEL), else
- * r's header hint; NULL with sq_errstr() set when there is none, it does
+ * The model for stream r, its weights in dtype: path if not NULL (-m or
+ * $SEQPIPE_MODEL), else r's header hint; NULL with sq_errstr() set when there is none, it does
  * not load, or the stream belongs to another model.
  */
 static struct sq_model *
-find_model(const char *path, const struct sq_reader *r)
+find_model(const char *path, int dtype, const struct sq_reader *r)
 {
 	const struct sq_stream_info *info = sq_stream_info(r);
 	struct sq_model *m;
 	char err[1024];
 
 	if (path != NULL)
-		return check(sq_model_open(path), r);
+		return check(sq_model_open_as(path, dtype), r);
 	if (info->model_path[0] == '\0') {
 		sq_seterr("no model: use -m FILE or set SEQPIPE_MODEL (the "
 		    "input names none)");
 		return NULL;
 	}
-	if ((m = sq_model_open(info->model_path)) == NULL) {
+	if ((m = sq_model_open_as(info->model_path, dtype)) == NULL) {
 		snprintf(err, sizeof(err), "%s", sq_errstr());
 		sq_seterr("%s (the model the input names; use -m FILE)", err);
 		return NULL;
@@ -74,15 +74,37 @@ hint(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * An encoder's input (in_kind SQ_STREAM_SOURCE) must be what its model
+ * reads: tokens (text ids too) or frames.  0, or -1 with sq_errstr() set.
+ */
+static int
+check_source(const struct sq_engine *e)
+{
+	const struct sq_stream_info *info = sq_stream_info(e->r);
+	int frames = e->m->cfg.input == SQ_INPUT_FRAMES;
+
+	if (e->in_kind != SQ_STREAM_SOURCE || info->kind ==
+	    (frames ? SQ_STREAM_FRAMES : SQ_STREAM_TOKENS))
+		return 0;
+	sq_seterr("%s: header: %s, but the model %s reads %s (config input "
+	    "%s)", e->name, info->is_text ? "text ids" : frames ?
+	    "a tokens stream" : "a frames stream", e->m->path, frames ?
+	    "frames" : "tokens", frames ? "frames" : "tokens");
+	return -1;
+}
+
 /* The model, pool and output, for the first record, read from e->r. */
 static int
 start(struct sq_engine *e)
 {
-	if ((e->m = find_model(e->model_path, e->r)) == NULL)
+	if ((e->m = find_model(e->model_path, e->dtype, e->r)) == NULL)
 		return -1;
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);
+	if (check_source(e) < 0)
+		return -1;
 	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,
 	    e->mode);
 	return e->w == NULL ? -1 : 0;
@@ -99,39 +121,74 @@ open_next(struct sq_engine *e)
 	e->name = sq_input_name(path);
 	if ((e->r = sq_stream_open(path, e->in_kind)) == NULL)
 		return -1;
-	if (e->m != NULL && sq_stream_check_model(e->r, e->m->model_id) < 0)
+	if (e->m != NULL && (sq_stream_check_model(e->r, e->m->model_id) < 0 ||
+	    check_source(e) < 0))
 		return -1;
 	return 0;
 }
 
-/* A memory record the model can decode: 0, or -1 with sq_errstr() set. */
+/* n floats all finite: 0, or -1 with the error naming the record. */
+static int
+check_finite(const struct sq_engine *e, const struct sq_record *rec,
+    const char *what)
+{
+	for (size_t t = 0; t < (size_t)rec->rows * rec->cols; t++)
+		if (!isfinite(rec->data[t])) {
+			sq_seterr("%s: record %llu (key %llu): %s holds %g",
+			    e->name, (unsigned long long)e->n_rec,
+			    (unsigned long long)rec->key, what, rec->data[t]);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * A memory record the model can decode: rows of D, as many as the
+ * source ids (none from a model of frames, whose rows are positions of
+ * frames), at most the model's positions.  0, or -1 with sq_errstr() set.
+ */
 static int
 check_memory(const struct sq_engine *e, const struct sq_record *rec)
 {
 	const struct sq_config *c = &e->m->cfg;
 	unsigned long long n = e->n_rec, key = rec->key;
-	size_t t;
+	int frames = c->input == SQ_INPUT_FRAMES;
 
-	if (rec->rows != rec->n_src ||
+	if ((frames ? rec->n_src != 0 : rec->rows != rec->n_src) ||
 	    (rec->rows > 0 && rec->cols != (uint32_t)c->d_model)) {
-		sq_seterr("%s: record %llu (key %llu): memory of %u x %u for %u "
-		    "source tokens, the model needs %u x %d", e->name, n, key,
-		    rec->rows, rec->cols, rec->n_src, rec->n_src, c->d_model);
+		if (frames)
+			sq_seterr("%s: record %llu (key %llu): memory of %u x %u "
+			    "with %u source ids, the model reads frames: "
+			    "rows of %d, no ids", e->name, n, key, rec->rows,
+			    rec->cols, rec->n_src, c->d_model);
+		else
+			sq_seterr("%s: record %llu (key %llu): memory of %u x %u "
+			    "for %u source tokens, the model needs %u x %d",
+			    e->name, n, key, rec->rows, rec->cols, rec->n_src,
+			    rec->n_src, c->d_model);
 		return -1;
 	}
-	if (rec->n_src > (uint32_t)(c->max_positions - c->position_offset)) {
+	if (rec->rows > (uint32_t)(c->max_positions - c->position_offset)) {
 		sq_seterr("%s: record %llu (key %llu): %u source positions, "
-		    "the model has %d", e->name, n, key, rec->n_src,
+		    "the model has %d", e->name, n, key, rec->rows,
 		    c->max_positions - c->position_offset);
 		return -1;
 	}
-	for (t = 0; t < (size_t)rec->rows * rec->cols; t++)
-		if (!isfinite(rec->data[t])) {
-			sq_seterr("%s: record %llu (key %llu): memory holds %g",
-			    e->name, n, key, rec->data[t]);
-			return -1;
-		}
-	return 0;
+	return check_finite(e, rec, "memory");
+}
+
+/* A frames record of the model's width: 0, or -1 with sq_errstr() set. */
+static int
+check_frames(const struct sq_engine *e, const struct sq_record *rec)
+{
+	if (rec->rows > 0 && rec->cols != (uint32_t)e->m->cfg.frame_dim) {
+		sq_seterr("%s: record %llu (key %llu): frames of %u values, the "
+		    "model reads %d (config frame_dim)", e->name,
+		    (unsigned long long)e->n_rec, (unsigned long long)rec->key,
+		    rec->cols, e->m->cfg.frame_dim);
+		return -1;
+	}
+	return check_finite(e, rec, "a frame");
 }
 
 /*
@@ -208,7 +265,8 @@ next(struct sq_engine *e, struct sq_record *rec)
 		return -1;
 	if (sq_stream_info(e->r)->is_text)
 		rec->key += e->key_base;
-	if (e->in_kind == SQ_STREAM_MEMORY ? check_memory(e, rec) < 0 :
+	if (rec->kind == SQ_REC_MEMORY ? check_memory(e, rec) < 0 :
+	    rec->kind == SQ_REC_FRAMES ? check_frames(e, rec) < 0 :
 	    check_tokens(e, rec) < 0)
 		return -1;
 	return 1;

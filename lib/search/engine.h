@@ -9,7 +9,9 @@
  * The model named by -m, else by $SEQPIPE_MODEL, else by the path hint in
  * the input stream's header, so that "tokenize -m M | encode | decode"
  * names the model once (design.md §2).  The stream's model id, when it
- * has one, must be the model's.  The model, the pool and the output are
+ * has one, must be the model's.  An encoder's input (in_kind
+ * SQ_STREAM_SOURCE) must be of the kind its model reads: tokens or
+ * frames (config input).  The model, the pool and the output are
  * opened at the first record, so that an empty input needs no model and
  * gives an empty output.
  *
@@ -63,9 +65,14 @@ struct sq_engine {
 	int threads;		/* of the pool */
 	char **paths;		/* the operands; none: stdin */
 	int n_paths;
-	int in_kind;		/* SQ_STREAM_* of the operands */
+	int in_kind;		/* SQ_STREAM_* of the operands, or
+				   SQ_STREAM_SOURCE: tokens or frames, as
+				   the model reads */
 	int out_kind;		/* SQ_STREAM_* of the output */
 	int mode;		/* SQ_WRITE_* of the output */
+	int dtype;		/* the weights' enum sq_weight_dtype
+				   (sq_model_open_as()): SQ_W_AUTO unless
+				   --dtype */
 
 	struct sq_model *m;
 	struct sq_pool *pool;
@@ -97,8 +104,10 @@ struct sq_engine {
  * and checks every operand's header against the model.  The keys of a
  * text ids operand continue from the lines of the earlier ones.  A
  * record is checked against the model: a tokens record's ids (in the
- * source vocabulary), a memory record's shape (n_src rows of D), its
- * positions (at most the model's) and its floats (finite).
+ * source vocabulary), a frames record's width (frame_dim) and values
+ * (finite), a memory record's shape (n_src rows of D, or no ids for a
+ * model of frames), its positions (at most the model's) and its floats
+ * (finite).
  * Returns 1, 0 at the end of the last operand, or -1 with sq_errstr() set
  * to "FILE: record N (key K): what" or the like.  An error is kept: every
  * later call returns -1 again and sq_engine_error() says what it was, so

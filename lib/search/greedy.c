@@ -17,13 +17,15 @@
 #include "nn/decoder.h"
 #include "search/engine.h"
 #include "search/greedy.h"
+#include "search/nat_search.h"
 #include "nn/model.h"
 #include "base/util.h"
 
 struct sq_greedy {
 	const struct sq_model *m;
 	struct sq_greedy_opts o;
-	struct sq_decoder *dec;
+	struct sq_decoder *dec;		/* autoregressive, or */
+	struct sq_nat_search *nat;	/* non-autoregressive */
 	int batch_size;
 	struct sq_greedy_sent *s;	/* (cap) */
 	int n, cap;
@@ -44,7 +46,10 @@ sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
 
 	g->m = m;
 	g->o = *o;
-	g->dec = sq_decoder_new(m, pool);
+	if (o->nat_lengths > 0)
+		g->nat = sq_nat_search_new(m, pool, o);
+	else
+		g->dec = sq_decoder_new(m, pool);
 	g->batch_size = batch_size;
 	g->cap = batch_size;
 	g->s = sq_calloc(g->cap, sizeof(*g->s));
@@ -71,8 +76,8 @@ steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 
 	if (s->n_src == 0)
 		return 0;
-	if (g->o.scoring)
-		want = s->n_forced + 1;
+	if (g->o.scoring)	/* a non-autoregressive model writes no EOS */
+		want = s->n_forced + (g->o.nat_lengths == 0);
 	else {
 		want = sq_maxlen_steps(&g->o.max_len, s->n_src, g->m);
 		if (s->forced != NULL)
@@ -82,8 +87,8 @@ steps_for(const struct sq_greedy *g, const struct sq_greedy_sent *s)
 }
 
 struct sq_greedy_sent *
-sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
-    const int32_t *forced, int n_forced)
+sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src,
+    const int32_t *src, const float *mem, const int32_t *forced, int n_forced)
 {
 	struct sq_greedy_sent *s;
 	size_t n_mem = (size_t)n_src * g->m->cfg.d_model;
@@ -100,6 +105,11 @@ sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src, const float *mem,
 	s->mem = sq_malloc((n_mem + 1) * sizeof(float));
 	if (n_mem > 0)
 		memcpy(s->mem, mem, n_mem * sizeof(float));
+	if (g->nat != NULL) {
+		s->src = sq_malloc(((size_t)n_src + 1) * sizeof(int32_t));
+		if (n_src > 0)
+			memcpy(s->src, src, (size_t)n_src * sizeof(int32_t));
+	}
 	if (n_forced >= 0) {
 		s->n_forced = n_forced;
 		s->forced = sq_malloc((n_forced + 1) * sizeof(int32_t));
@@ -165,6 +175,8 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 	const float *al;
 
 	*sents = g->s;
+	if (g->nat != NULL)
+		return sq_nat_search_run(g->nat, g->s, g->n) < 0 ? -1 : g->n;
 	for (i = 0; i < g->n; i++) {
 		struct sq_greedy_sent *s = &g->s[i];
 
@@ -181,6 +193,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 	}
 	if (kept == 0)
 		return g->n;
+	sq_decoder_set_monotonic(g->dec, g->o.monotonic ? g->o.window : -1);
 	if (sq_decoder_begin(g->dec, kept, g->mem, g->len, kept,
 	    max_steps) < 0)
 		return -1;
@@ -225,7 +238,7 @@ sq_greedy_clear(struct sq_greedy *g)
 	for (i = 0; i < g->n; i++) {
 		struct sq_greedy_sent *s = &g->s[i];
 
-		free(s->mem), free(s->forced), free(s->ids);
+		free(s->mem), free(s->src), free(s->forced), free(s->ids);
 		free(s->tok_scores), free(s->align);
 	}
 	g->n = g->n_steps = 0;
@@ -238,6 +251,7 @@ sq_greedy_free(struct sq_greedy *g)
 		return;
 	sq_greedy_clear(g);
 	sq_decoder_free(g->dec);
+	sq_nat_search_free(g->nat);
 	free(g->s), free(g->logp), free(g->tok), free(g->keep);
 	free(g->mem), free(g->len), free(g->idx);
 	free(g);

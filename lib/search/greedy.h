@@ -11,6 +11,11 @@
  * its maximum length.  A sentence of an empty source takes no step (the
  * rule of sq_maxlen_steps()), even with a forced record: its hypothesis
  * is empty, score 0.
+ *
+ * With nat_lengths > 0 the batch is a non-autoregressive model's
+ * (search/nat_search.h): max_steps is then the longest target allowed
+ * (a scored target's length, cut to the positions), and a sentence's
+ * hypothesis comes from one parallel pass per length candidate.
  */
 #ifndef SQ_GREEDY_H
 #define SQ_GREEDY_H
@@ -28,8 +33,12 @@ struct sq_greedy_opts {
 	int min_len;		/* no EOS before min_len tokens */
 	int no_unk;		/* never choose UNK */
 	int alignment;		/* keep cross-attention rows */
+	int monotonic;		/* monotonic attention (lib/nn/decoder.h) */
+	int window;		/* its window, with monotonic */
 	int scoring;		/* forced targets are scored, not continued */
 	int sampling;		/* sample with *sampler, else arg-max */
+	int nat_lengths;	/* > 0: non-autoregressive, with this many
+				   length candidates */
 	struct sq_sampler *sampler;	/* borrowed; NULL unless sampling */
 	uint64_t seed;
 };
@@ -38,6 +47,7 @@ struct sq_greedy_opts {
 struct sq_greedy_sent {
 	uint64_t key;
 	int n_src;
+	int32_t *src;		/* (n_src) source ids (nat), else NULL */
 	float *mem;		/* (n_src, D) */
 	int32_t *forced;	/* (n_forced) prefix or target, or NULL */
 	int n_forced;
@@ -63,13 +73,15 @@ struct sq_greedy *sq_greedy_new(const struct sq_model *m,
 
 /*
  * Adds a sentence: mem (n_src, D) is copied, and so are forced's n_forced
- * ids when n_forced >= 0 (-1: no forced prefix or target).  The caller
- * checks mem's shape and the ids against the model first.  Returns the
- * sentence, valid until the next sq_greedy_add() or sq_greedy_clear();
- * the batch must not be full.
+ * ids when n_forced >= 0 (-1: no forced prefix or target), and the source
+ * ids src (n_src) when nat_lengths > 0 (which copies them; NULL will do
+ * otherwise).  The caller checks mem's shape and the ids against the
+ * model first.  Returns the sentence, valid until the next
+ * sq_greedy_add() or sq_greedy_clear(); the batch must not be full.
  */
 struct sq_greedy_sent *sq_greedy_add(struct sq_greedy *g, uint64_t key,
-    int n_src, const float *mem, const int32_t *forced, int n_forced);
+    int n_src, const int32_t *src, const float *mem, const int32_t *forced,
+    int n_forced);
 
 /* Sentences in the batch, those allowed no step included. */
 int sq_greedy_count(const struct sq_greedy *g);

@@ -9,6 +9,9 @@
  * products are cblas_sgemm calls on column slices of q, k, v and dout
  * (row stride D).
  *
+ * The guided-attention term (grad.h) adds to dP before the softmax's
+ * backward, so its gradient flows through P as the loss's does.
+ *
  * Memory: probs (H, Tq, Tk) is kept for the backward; the forward needs
  * scratch of the same shape only for dropout (P must be kept apart from
  * the dropped P'), the backward always (for dP).  The heads are
@@ -33,21 +36,38 @@ struct attn_job {
 	float *out, *probs, *scratch;		/* forward */
 	float *dq, *dk, *dv;			/* backward */
 	const float *dout, *q, *k, *v;
-	int Tq, Tk, D, H, causal;
+	int Tq, Tk, D, H, causal, window;
 	const struct sq_dropout *drop;		/* NULL: none */
+	const struct sq_guide *guide;		/* NULL: none */
 };
 
-/* keys seen by query i */
+/* The keys [*lo, hi) seen by query i; returns hi. */
 static inline int
-n_keys(const struct attn_job *j, int i)
+keys(const struct attn_job *j, int i, int *lo)
 {
-	return j->causal ? SQ_MIN(i + 1, j->Tk) : j->Tk;
+	int hi = j->causal ? SQ_MIN(i + 1, j->Tk) : j->Tk;
+
+	*lo = 0;
+	if (j->window > 0) {
+		*lo = SQ_MIN(SQ_MAX(0, i - j->window), hi);
+		hi = SQ_MIN(hi, i + j->window + 1);
+	}
+	return hi;
 }
 
 static inline int
 dropping(const struct sq_dropout *drop)
 {
 	return drop != NULL && drop->p > 0.0f;
+}
+
+/* W[i,j] of a (Tq, Tk) map (grad.h), in float (expf) */
+static float
+guide_weight(int i, int j, int Tq, int Tk, float g)
+{
+	float d = (float)j / (float)Tk - (float)i / (float)Tq;
+
+	return 1.0f - expf(-d * d / (2.0f * g * g));
 }
 
 /* dst (Tq, Tk) = src * keep / (1 - p), element (h Tq + i) Tk + j */
@@ -60,10 +80,10 @@ drop_plane(float *dst, const float *src, const struct attn_job *j, int h)
 	    j->drop->seed, j->drop->stream);
 }
 
-static void
+SQ_HOT static void
 forward_head(struct attn_job *j, int h)
 {
-	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n;
+	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n, lo;
 	long plane = (long)Tq * Tk;
 	float *P = j->probs + h * plane;	/* (Tq, Tk) */
 	float *Pd = P;				/* P', what multiplies V */
@@ -79,15 +99,19 @@ forward_head(struct attn_job *j, int h)
 		const float *qi = j->q + (long)i * D + h * dh;	/* (dh) */
 		float *p = P + (long)i * Tk;			/* (Tk) */
 
-		/* S = Q_h K_h^T / sqrt(dh), then softmax: as sq_attend() */
-		n = n_keys(j, i);
-		for (t = 0; t < n; t++)
+		/*
+		 * S = Q_h K_h^T / sqrt(dh), then softmax over keys [lo, n):
+		 * as sq_attend() over those keys
+		 */
+		n = keys(j, i, &lo);
+		memset(p, 0, (size_t)lo * sizeof(float));
+		for (t = lo; t < n; t++)
 			p[t] = dot(qi, j->k + (long)t * D + h * dh, dh) * scale;
-		mx = maxf(p, n);
-		expsub(p, mx, n);
-		s = sum(p, n);
-		s = n > 0 ? 1.0f / s : 0.0f;
-		for (t = 0; t < n; t++)
+		mx = maxf(p + lo, n - lo);
+		expsub(p + lo, mx, n - lo);
+		s = sum(p + lo, n - lo);
+		s = n > lo ? 1.0f / s : 0.0f;
+		for (t = lo; t < n; t++)
 			p[t] *= s;
 		memset(p + n, 0, (size_t)(Tk - n) * sizeof(float));
 	}
@@ -99,18 +123,18 @@ forward_head(struct attn_job *j, int h)
 	for (i = 0; i < Tq; i++) {
 		float *oi = j->out + (long)i * D + h * dh;	/* (dh) */
 
-		n = n_keys(j, i);
+		n = keys(j, i, &lo);
 		memset(oi, 0, dh * sizeof(float));
-		for (t = 0; t < n; t++)
+		for (t = lo; t < n; t++)
 			axpy(oi, Pd[(long)i * Tk + t], j->v + (long)t * D + h * dh,
 			    dh);
 	}
 }
 
-static void
+SQ_HOT static void
 backward_head(struct attn_job *j, int h)
 {
-	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n;
+	int Tq = j->Tq, Tk = j->Tk, D = j->D, dh = D / j->H, i, t, n, lo;
 	long plane = (long)Tq * Tk;
 	const float *P = j->probs + h * plane;	/* (Tq, Tk) */
 	float *G = j->scratch + h * plane;	/* (Tq, Tk) */
@@ -129,15 +153,20 @@ backward_head(struct attn_job *j, int h)
 	    j->dout + h * dh, D, j->v + h * dh, D, 0.0f, G, Tk);
 	if (dropping(j->drop))
 		drop_plane(G, G, j, h);
-	/* dS = P (dP - rowsum(dP P)); P is 0 past the keys a query sees */
+	/* dS = P (dP - rowsum(dP P)); P is 0 outside the keys a query sees */
 	for (i = 0; i < Tq; i++) {
 		const float *p = P + (long)i * Tk;	/* (Tk) */
 		float *g = G + (long)i * Tk;		/* (Tk) */
 		float r;
 
-		n = n_keys(j, i);
-		r = dot(g, p, n);
-		for (t = 0; t < n; t++)
+		n = keys(j, i, &lo);
+		if (j->guide != NULL)
+			for (t = lo; t < n; t++)
+				g[t] += j->guide->c * guide_weight(i, t, Tq,
+				    Tk, j->guide->g);
+		r = dot(g + lo, p + lo, n - lo);
+		memset(g, 0, (size_t)lo * sizeof(float));
+		for (t = lo; t < n; t++)
 			g[t] = p[t] * (g[t] - r);
 		memset(g + n, 0, (size_t)(Tk - n) * sizeof(float));
 	}
@@ -181,10 +210,11 @@ run_heads(struct sq_pool *pool, struct attn_job *j,
 void
 sq_attention_forward(float *out, float *probs, float *scratch,
     const float *q, const float *k, const float *v, int Tq, int Tk, int D,
-    int H, int causal, const struct sq_dropout *drop, struct sq_pool *pool)
+    int H, int causal, int window, const struct sq_dropout *drop,
+    struct sq_pool *pool)
 {
 	struct attn_job j = { out, probs, scratch, NULL, NULL, NULL, NULL, q,
-		k, v, Tq, Tk, D, H, causal, drop };
+		k, v, Tq, Tk, D, H, causal, window, drop, NULL };
 
 	if (Tq <= 0)
 		return;
@@ -194,13 +224,32 @@ sq_attention_forward(float *out, float *probs, float *scratch,
 void
 sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
-    const float *v, int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop, struct sq_pool *pool)
+    const float *v, int Tq, int Tk, int D, int H, int causal, int window,
+    const struct sq_dropout *drop, const struct sq_guide *guide,
+    struct sq_pool *pool)
 {
 	struct attn_job j = { NULL, (float *)probs, scratch, dq, dk, dv, dout,
-		q, k, v, Tq, Tk, D, H, causal, drop };
+		q, k, v, Tq, Tk, D, H, causal, window, drop, guide };
 
 	if (Tq <= 0 || Tk <= 0)
 		return;
 	run_heads(pool, &j, backward_part);
+}
+
+double
+sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g)
+{
+	long plane = (long)Tq * Tk;
+	double sum = 0;
+	int h, i, t;
+
+	/* W once per (i, j), for every head */
+	for (i = 0; i < Tq; i++)
+		for (t = 0; t < Tk; t++) {
+			double w = guide_weight(i, t, Tq, Tk, g);
+
+			for (h = 0; h < H; h++)
+				sum += w * probs[h * plane + (long)i * Tk + t];
+		}
+	return sum;
 }

@@ -136,11 +136,10 @@ sq_batches_new(const struct sq_corpus *c, long max_tokens, uint64_t seed,
 	struct sq_batches *b;
 
 	for (i = 0; i < n; i++) {
-		int sl, tl;
+		int tl;
 
-		sq_corpus_src(c, i, &sl);
 		sq_corpus_tgt(c, i, &tl);
-		len[i] = SQ_MAX(sl, tl + 1);
+		len[i] = SQ_MAX(sq_corpus_src_positions(c, i), tl + 1);
 	}
 	b = sq_batches_from_lengths(len, n, max_tokens, seed, epoch);
 	free(len);

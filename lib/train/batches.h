@@ -2,7 +2,7 @@
  * batches: an epoch's batches of pairs by token count, for train.
  *
  * The pairs are sorted by length (the longer side, the target counting
- * its EOS: max(source, target + 1)), ties broken by a hash of (seed,
+ * its EOS: max(source, target + 1), the source in encoder positions), ties broken by a hash of (seed,
  * epoch, pair), and cut in that order into batches whose padded size (the
  * pairs times the longest in the batch) stays within max_tokens; a pair
  * longer than max_tokens alone is a batch of its own.  The order of the

@@ -10,7 +10,9 @@
  * order, so the corpus does not depend on the number of threads.
  *
  * Invariants: pair i's source is ids[off[2i], off[2i+1]) and its target
- * ids[off[2i+1], off[2i+2]); both are non-empty; line[i] grows with i.
+ * ids[off[2i+1], off[2i+2]); both are non-empty, but for a corpus of
+ * frames, whose sources are frames[foff[i] * dim, foff[i+1] * dim),
+ * never empty, and whose source ids are; line[i] grows with i.
  *
  * Vocabulary sampling is Knuth's selection sampling (TAOCP 3.4.2,
  * Algorithm S): a first pass counts the N sentences, the second keeps
@@ -20,6 +22,7 @@
  * machine.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,7 @@
 #include "base/util.h"
 #include "io/segment.h"
 #include "io/spm.h"
+#include "io/stream.h"
 #include "train/corpus.h"
 
 #define BATCH_LINES 4096
@@ -40,6 +44,12 @@ struct sq_corpus {
 	size_t *off;		/* (2 * n + 1) */
 	long *line;		/* (n) */
 	long n, cap;
+	/* a corpus of frames */
+	float *frames;		/* (n_frames, dim) */
+	size_t n_frames, cap_frames;
+	size_t *foff;		/* (n + 1) first frame of each pair */
+	long cap_foff;
+	int dim, subsample;	/* dim 0: a corpus of ids */
 };
 
 /* ---- reading pairs ---- */
@@ -276,13 +286,19 @@ valid_utf8(const unsigned char *s, size_t n)
 
 /* ---- the corpus ---- */
 
-/* One batch of pairs on its way through the segmenters. */
+/*
+ * One batch of pairs on its way through the segmenters (a corpus of
+ * frames: the target's only, the frames copied aside).
+ */
 struct batch {
 	struct sq_segment *seg[2];	/* source, target */
 	const char *name[2];
 	long *line;			/* (n) */
 	unsigned char *bad;		/* (n): a side not UTF-8 */
 	size_t n;
+	float *fr;			/* (fr_off[n], dim) the frames */
+	size_t *fr_off;			/* (n + 1) */
+	size_t fr_cap;
 };
 
 static void
@@ -301,13 +317,50 @@ append(struct sq_corpus *c, const int32_t *s, size_t sl, const int32_t *t,
 		c->ids = sq_reallocarray(c->ids, c->cap_ids, sizeof(*c->ids));
 	}
 	c->off[2 * c->n] = c->n_ids;
-	memcpy(c->ids + c->n_ids, s, sl * sizeof(*s));
+	if (sl > 0)	/* s is NULL for a corpus of frames */
+		memcpy(c->ids + c->n_ids, s, sl * sizeof(*s));
 	c->n_ids += sl;
 	c->off[2 * c->n + 1] = c->n_ids;
 	memcpy(c->ids + c->n_ids, t, tl * sizeof(*t));
 	c->n_ids += tl;
 	c->off[2 * c->n + 2] = c->n_ids;
 	c->line[c->n++] = line;
+}
+
+/* append() of a pair of nf frames (borrowed f) and target ids. */
+static void
+append_frames(struct sq_corpus *c, const float *f, size_t nf,
+    const int32_t *t, size_t tl, long line)
+{
+	size_t dim = (size_t)c->dim;
+
+	append(c, NULL, 0, t, tl, line);
+	if (c->cap_foff < c->n + 1) {
+		c->cap_foff = c->cap + 1;
+		c->foff = sq_reallocarray(c->foff, (size_t)c->cap_foff,
+		    sizeof(*c->foff));
+	}
+	if (c->n_frames + nf > c->cap_frames) {
+		c->cap_frames = SQ_MAX(2 * c->cap_frames, c->n_frames + nf +
+		    4096);
+		c->frames = sq_reallocarray(c->frames, c->cap_frames * dim,
+		    sizeof(float));
+	}
+	c->foff[c->n - 1] = c->n_frames;
+	memcpy(c->frames + c->n_frames * dim, f, nf * dim * sizeof(float));
+	c->n_frames += nf;
+	c->foff[c->n] = c->n_frames;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	sq_segment_free(b->seg[0]);
+	sq_segment_free(b->seg[1]);
+	free(b->line);
+	free(b->bad);
+	free(b->fr);
+	free(b->fr_off);
 }
 
 /* Counts one pair of a kind, remembering the first. */
@@ -333,6 +386,27 @@ next_ids(struct batch *b, int k, struct sq_segment_item *it)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * A pair too long for o: counted, then 0 to drop it, or 1 with *sl (ids
+ * or frames, per o->max_len positions of per_pos each) and *tl cut to fit.
+ * 1 for a pair that fits.
+ */
+static int
+fits(const struct sq_corpus_opts *o, struct sq_corpus_stats *st, long line,
+    size_t *sl, size_t *tl, size_t per_pos)
+{
+	size_t max_src = (size_t)o->max_len * per_pos;
+
+	if (o->max_len <= 0 || (*sl <= max_src && *tl + 1 <= (size_t)o->max_len))
+		return 1;
+	count(&st->too_long, &st->first_too_long, line);
+	if (o->too_long != SQ_TOO_LONG_TRUNCATE)
+		return 0;
+	*sl = SQ_MIN(*sl, max_src);
+	*tl = SQ_MIN(*tl, (size_t)o->max_len - 1);
+	return 1;
+}
+
 /* Tokenizes the batch and keeps what fits; 0 or -1. */
 static int
 run_batch(struct sq_corpus *c, struct batch *b, const struct sq_corpus_opts *o,
@@ -355,14 +429,8 @@ run_batch(struct sq_corpus *c, struct batch *b, const struct sq_corpus_opts *o,
 		}
 		if (b->bad[j])
 			count(&st->bad_utf8, &st->first_bad_utf8, b->line[j]);
-		if (o->max_len > 0 && (s.n > (size_t)o->max_len ||
-		    t.n + 1 > (size_t)o->max_len)) {
-			count(&st->too_long, &st->first_too_long, b->line[j]);
-			if (o->too_long != SQ_TOO_LONG_TRUNCATE)
-				continue;
-			s.n = SQ_MIN(s.n, (size_t)o->max_len);
-			t.n = SQ_MIN(t.n, (size_t)o->max_len - 1);
-		}
+		if (!fits(o, st, b->line[j], &s.n, &t.n, 1))
+			continue;
 		append(c, s.ids, s.n, t.ids, t.n, b->line[j]);
 		st->src_tokens += (long)s.n;
 		st->tgt_tokens += (long)t.n;
@@ -396,6 +464,211 @@ segmenter(const struct sq_spm *spm, struct sq_pool *pool)
 	return sq_segment_new(dup, pool, &so);
 }
 
+/*
+ * The end of reading: an error if no pair is left, else the growth room
+ * given back.  0 or -1.
+ */
+static int
+finish(struct sq_corpus *c, struct sq_corpus_stats *st, const char *name)
+{
+	if (c->n == 0) {
+		sq_seterr("%s: no pairs (%ld lines: %ld with an empty side, "
+		    "%ld too long)", name, st->lines, st->empty, st->too_long);
+		return -1;
+	}
+	st->pairs = c->n;
+	c->ids = sq_reallocarray(c->ids, c->n_ids, sizeof(*c->ids));
+	c->off = sq_reallocarray(c->off, 2 * (size_t)c->n + 1, sizeof(*c->off));
+	c->line = sq_reallocarray(c->line, (size_t)c->n, sizeof(*c->line));
+	c->cap = c->n;
+	c->cap_ids = c->n_ids;
+	return 0;
+}
+
+/* ---- a corpus of frames ---- */
+
+/*
+ * Record rec of a frames stream, read for target line line: its key
+ * must be line - 1, its width the first record's (which sets it), its
+ * values finite.  0, or -1 with the error set.
+ */
+static int
+check_record(struct sq_corpus *c, const struct sq_record *rec,
+    const char *path, long line)
+{
+	unsigned long long n = (unsigned long long)line - 1;
+	size_t i;
+
+	if (rec->key != n) {
+		sq_seterr("%s: record %llu (key %llu): keys must count the "
+		    "target's lines from 0 (expected key %llu)", path, n,
+		    (unsigned long long)rec->key, n);
+		return -1;
+	}
+	if (rec->rows > 0 && c->dim == 0)
+		c->dim = (int)rec->cols;
+	if (rec->rows > 0 && rec->cols != (uint32_t)c->dim) {
+		sq_seterr("%s: record %llu (key %llu): frames of %u values, the "
+		    "first ones had %d", path, n, n, rec->cols, c->dim);
+		return -1;
+	}
+	for (i = 0; i < (size_t)rec->rows * rec->cols; i++)
+		if (!isfinite(rec->data[i])) {
+			sq_seterr("%s: record %llu (key %llu): frame %zu holds "
+			    "%g", path, n, n, i / rec->cols, rec->data[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Copies rec's frames into the batch, as its pair b->n. */
+static void
+keep_frames(struct batch *b, const struct sq_record *rec)
+{
+	size_t at = b->fr_off[b->n], n = (size_t)rec->rows * rec->cols;
+
+	if (at + n > b->fr_cap) {
+		b->fr_cap = SQ_MAX(2 * b->fr_cap, at + n + 65536);
+		b->fr = sq_reallocarray(b->fr, b->fr_cap, sizeof(float));
+	}
+	if (n > 0)
+		memcpy(b->fr + at, rec->data, n * sizeof(float));
+	b->fr_off[b->n + 1] = at + n;
+}
+
+/* Tokenizes the batch's targets and keeps the pairs that fit; 0 or -1. */
+static int
+run_frames_batch(struct sq_corpus *c, struct batch *b,
+    const struct sq_corpus_opts *o, struct sq_corpus_stats *st)
+{
+	size_t dim = (size_t)c->dim, j, at;
+	struct sq_segment_item t;
+
+	if (b->n == 0)
+		return 0;
+	if (sq_segment_run(b->seg[1], 0) < 0)
+		return -1;
+	for (j = 0; j < b->n; j++) {
+		size_t nf = (b->fr_off[j + 1] - b->fr_off[j]) / dim;
+
+		if (next_ids(b, 1, &t) < 0)
+			return -1;
+		if (t.n == 0) {		/* normalized away */
+			count(&st->empty, &st->first_empty, b->line[j]);
+			continue;
+		}
+		if (b->bad[j])
+			count(&st->bad_utf8, &st->first_bad_utf8, b->line[j]);
+		if (!fits(o, st, b->line[j], &nf, &t.n, (size_t)c->subsample))
+			continue;
+		append_frames(c, b->fr + b->fr_off[j], nf, t.ids, t.n,
+		    b->line[j]);
+		st->src_tokens += (long)((nf + (size_t)c->subsample - 1) /
+		    (size_t)c->subsample);
+		st->tgt_tokens += (long)t.n;
+	}
+	if (sq_segment_next(b->seg[1], &t, &at) != 0)
+		SQ_ASSERT(!"a result without a line");
+	b->n = 0;
+	return 0;
+}
+
+/* The end of one input before the other's. */
+static void
+uneven_frames(const struct sq_corpus_opts *o, long line, int frames_ended)
+{
+	if (frames_ended)
+		sq_seterr("%s: no record for line %ld of %s (it has %ld "
+		    "records)", o->src_frames, line, o->tgt_path, line - 1);
+	else
+		sq_seterr("%s: record %ld (key %ld): no line for it in %s (it "
+		    "has %ld lines)", o->src_frames, line - 1, line - 1,
+		    o->tgt_path, line - 1);
+}
+
+static struct sq_corpus *
+read_frames(const struct sq_corpus_opts *o, struct sq_spm *tgt_spm,
+    struct sq_corpus_stats *st)
+{
+	struct sq_corpus *c = NULL;
+	struct sq_pool *pool = NULL;
+	struct sq_reader *fr;
+	struct batch b = { 0 };
+	struct sq_record rec;
+	FILE *ft = NULL;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc;
+
+	if (o->tgt_path == NULL) {
+		sq_seterr("no input: frames need a target file");
+		return NULL;
+	}
+	if ((fr = sq_stream_open(o->src_frames, SQ_STREAM_FRAMES)) == NULL)
+		return NULL;
+	if ((ft = fopen(o->tgt_path, "r")) == NULL) {
+		sq_seterr("%s: %s", o->tgt_path, strerror(errno));
+		goto out_close;
+	}
+	if (o->threads > 1)
+		pool = sq_pool_new(o->threads);
+	b.name[1] = o->tgt_path;
+	if ((b.seg[1] = segmenter(tgt_spm, pool)) == NULL)
+		goto out_close;
+	b.line = sq_reallocarray(NULL, BATCH_LINES, sizeof(*b.line));
+	b.bad = sq_malloc(BATCH_LINES);
+	b.fr_off = sq_calloc(BATCH_LINES + 1, sizeof(*b.fr_off));
+	c = sq_calloc(1, sizeof(*c));
+	c->subsample = SQ_MAX(o->subsample, 1);
+	for (;;) {
+		if ((n = read_line(ft, &buf, &cap, o->tgt_path, st->lines +
+		    1)) == -2 || (rc = sq_stream_next(fr, &rec)) < 0)
+			goto out_free;
+		if (n == -1 || rc == 0) {
+			if (n == -1 && rc == 0)
+				break;
+			uneven_frames(o, st->lines + 1, rc == 0);
+			goto out_free;
+		}
+		st->lines++;
+		if (check_record(c, &rec, o->src_frames, st->lines) < 0)
+			goto out_free;
+		if (rec.rows == 0 || blank(buf, (size_t)n)) {
+			count(&st->empty, &st->first_empty, st->lines);
+			continue;
+		}
+		b.line[b.n] = st->lines;
+		b.bad[b.n] = !valid_utf8((const unsigned char *)buf, (size_t)n);
+		keep_frames(&b, &rec);
+		b.n++;
+		sq_segment_add(b.seg[1], buf, (size_t)n);
+		if ((b.n == BATCH_LINES || sq_segment_bytes(b.seg[1]) >=
+		    BATCH_BYTES) && run_frames_batch(c, &b, o, st) < 0)
+			goto out_free;
+	}
+	if (st->lines == 0) {
+		sq_seterr("%s: empty file", o->tgt_path);
+		goto out_free;
+	}
+	if (run_frames_batch(c, &b, o, st) < 0 || finish(c, st,
+	    o->src_frames) < 0)
+		goto out_free;
+	goto out_close;
+
+out_free:
+	sq_corpus_free(c);
+	c = NULL;
+out_close:
+	batch_free(&b);
+	free(buf);
+	sq_pool_free(pool);
+	if (ft != NULL)
+		fclose(ft);
+	sq_stream_close(fr);
+	return c;
+}
+
 struct sq_corpus *
 sq_corpus_read(const struct sq_corpus_opts *o, struct sq_spm *src_spm,
     struct sq_spm *tgt_spm, struct sq_corpus_stats *st)
@@ -416,6 +689,8 @@ sq_corpus_read(const struct sq_corpus_opts *o, struct sq_spm *src_spm,
 		    o->max_len);
 		return NULL;
 	}
+	if (o->src_frames != NULL)
+		return read_frames(o, tgt_spm, st);
 	if (reader_open(&r, o->src_path, o->tgt_path, o->tsv_path) < 0)
 		return NULL;
 	if (o->threads > 1)
@@ -445,31 +720,16 @@ sq_corpus_read(const struct sq_corpus_opts *o, struct sq_spm *src_spm,
 		    run_batch(c, &b, o, st) < 0)
 			goto out_free;
 	}
-	if (rc < 0 || run_batch(c, &b, o, st) < 0)
+	input_name(r.src, r.tgt, r.tsv, name, sizeof(name));
+	if (rc < 0 || run_batch(c, &b, o, st) < 0 || finish(c, st, name) < 0)
 		goto out_free;
-	if (c->n == 0) {
-		input_name(r.src, r.tgt, r.tsv, name, sizeof(name));
-		sq_seterr("%s: no pairs (%ld lines: %ld with an empty side, "
-		    "%ld too long)", name, st->lines, st->empty, st->too_long);
-		goto out_free;
-	}
-	st->pairs = c->n;
-	/* give back the growth room */
-	c->ids = sq_reallocarray(c->ids, c->n_ids, sizeof(*c->ids));
-	c->off = sq_reallocarray(c->off, 2 * (size_t)c->n + 1, sizeof(*c->off));
-	c->line = sq_reallocarray(c->line, (size_t)c->n, sizeof(*c->line));
-	c->cap = c->n;
-	c->cap_ids = c->n_ids;
 	goto out_close;
 
 out_free:
 	sq_corpus_free(c);
 	c = NULL;
 out_close:
-	sq_segment_free(b.seg[0]);
-	sq_segment_free(b.seg[1]);
-	free(b.line);
-	free(b.bad);
+	batch_free(&b);
 	sq_pool_free(pool);
 	reader_close(&r);
 	return c;
@@ -483,6 +743,8 @@ sq_corpus_free(struct sq_corpus *c)
 	free(c->ids);
 	free(c->off);
 	free(c->line);
+	free(c->frames);
+	free(c->foff);
 	free(c);
 }
 
@@ -506,6 +768,43 @@ sq_corpus_tgt(const struct sq_corpus *c, long i, int *len)
 	SQ_ASSERT(i >= 0 && i < c->n);
 	*len = (int)(c->off[2 * i + 2] - c->off[2 * i + 1]);
 	return c->ids + c->off[2 * i + 1];
+}
+
+int
+sq_corpus_frame_dim(const struct sq_corpus *c)
+{
+	return c->dim;
+}
+
+/* Pair i's frames, *n of them (>= 1), row-major, borrowed while c lives. */
+static const float *
+frames_of(const struct sq_corpus *c, long i, int *n)
+{
+	SQ_ASSERT(c->dim > 0 && i >= 0 && i < c->n);
+	*n = (int)(c->foff[i + 1] - c->foff[i]);
+	return c->frames + c->foff[i] * (size_t)c->dim;
+}
+
+int
+sq_corpus_src_positions(const struct sq_corpus *c, long i)
+{
+	int n;
+
+	if (c->dim > 0) {
+		frames_of(c, i, &n);
+		return (n + c->subsample - 1) / c->subsample;
+	}
+	sq_corpus_src(c, i, &n);
+	return n;
+}
+
+void
+sq_corpus_pair(const struct sq_corpus *c, long i, const int32_t **src,
+    const float **frames, int *src_len, const int32_t **tgt, int *tgt_len)
+{
+	*src = sq_corpus_src(c, i, src_len);
+	*frames = c->dim > 0 ? frames_of(c, i, src_len) : NULL;
+	*tgt = sq_corpus_tgt(c, i, tgt_len);
 }
 
 long

@@ -22,9 +22,18 @@
  * max_len source ids, or more than max_len - 1 target ids: the target
  * gets EOS) is dropped by default, or cut to fit; either way counted.
  *
+ * A corpus of frames (a model with input frames) pairs the records of a
+ * frames stream (lib/io/stream.h; seqcat --frames makes one) with the
+ * lines of a target file: record key i goes with line i + 1, in that
+ * order.  Its sources are the frames (positions: frames / subsample,
+ * rounded up), and every frame must have the width of the first and
+ * finite values.  A pair with no frames or a blank target is skipped
+ * and counted, as is one too long (more than max_len * subsample frames)
+ * or cut.
+ *
  * All ids live in one int32 array, each pair's two sides back to back,
  * with one array of offsets: no allocation per sentence.  A corpus of P
- * pairs and N ids takes 4N + 24P bytes.
+ * pairs and N ids takes 4N + 24P bytes (and its frames 4 bytes a value).
  */
 #ifndef SQ_TRAIN_CORPUS_H
 #define SQ_TRAIN_CORPUS_H
@@ -43,6 +52,8 @@ struct sq_corpus_opts {
 	int max_len;		/* positions (0: any); see above */
 	int too_long;		/* SQ_TOO_LONG_DROP or SQ_TOO_LONG_TRUNCATE */
 	int threads;		/* for SentencePiece; < 1 counts as 1 */
+	const char *src_frames;	/* instead of src_path: a frames stream */
+	int subsample;		/* with src_frames: frames per position */
 };
 
 /*
@@ -81,10 +92,22 @@ void sq_corpus_free(struct sq_corpus *c);
 long sq_corpus_size(const struct sq_corpus *c);
 /*
  * The source (target) ids of pair i, *len of them (>= 1), borrowed while
- * c lives.  The target has no EOS.  i must be in 0..P-1.
+ * c lives.  The target has no EOS.  i must be in 0..P-1.  A corpus of
+ * frames has no source ids (*len 0).
  */
 const int32_t *sq_corpus_src(const struct sq_corpus *c, long i, int *len);
 const int32_t *sq_corpus_tgt(const struct sq_corpus *c, long i, int *len);
+/* A corpus of frames: the values per frame (0 for a corpus of ids). */
+int sq_corpus_frame_dim(const struct sq_corpus *c);
+/* The encoder positions of pair i's source: its ids, or its frames'. */
+int sq_corpus_src_positions(const struct sq_corpus *c, long i);
+/*
+ * Pair i as the training graph reads it (train/graph.h's sq_pairs): its
+ * source ids, or frames (*frames NULL for a corpus of ids), *src_len of
+ * them, and its target ids, *tgt_len of them.  Borrowed while c lives.
+ */
+void sq_corpus_pair(const struct sq_corpus *c, long i, const int32_t **src,
+    const float **frames, int *src_len, const int32_t **tgt, int *tgt_len);
 /* The 1-based input line of pair i, for messages. */
 long sq_corpus_line(const struct sq_corpus *c, long i);
 

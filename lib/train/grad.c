@@ -84,7 +84,7 @@ typedef double vd __attribute__((vector_size(LANES * sizeof(double))));
  * SWEEP vectors of columns at a time (lo is a multiple of 16), the last
  * columns one by one; the order of each column's sum is the rows'.
  */
-static void
+SQ_HOT static void
 colsum(float *dbias, const float *dout, int M, int N, int lo, int hi)
 {
 	vd acc[SWEEP];
@@ -189,7 +189,7 @@ sq_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
  * layernorm(): mean = sum(x) / D, rstd = 1 / sqrt(sqdev(x, mean) / D +
  * eps), so they are the very numbers its output was computed with.
  */
-static void
+SQ_HOT static void
 ln_stats(float *mean, float *rstd, const float *inp, int D, float eps,
     int lo, int hi)
 {
@@ -250,7 +250,7 @@ ln_cols_add(struct ln_job *j, int c, double sg, double sb)
 }
 
 /* dinp of rows [lo, hi) */
-static void
+SQ_HOT static void
 ln_back_rows(struct ln_job *j, int lo, int hi)
 {
 	int D = j->D, i, d;
@@ -290,7 +290,7 @@ ln_back_rows(struct ln_job *j, int lo, int hi)
  * whole vectors as colsum() (lo is a multiple of 16), then the last
  * columns one by one.
  */
-static void
+SQ_HOT static void
 ln_back_cols(struct ln_job *j, int lo, int hi)
 {
 	vd ag[SWEEP], ab[SWEEP];
@@ -487,8 +487,12 @@ dropper(float p, uint64_t seed, uint64_t stream)
 	return d;
 }
 
-/* x (16 lanes) dropped as the elements first .. first + 15 */
-static inline vf
+/*
+ * x (16 lanes) dropped as the elements first .. first + 15.  Always
+ * inlined: GCC would otherwise split off its slow path as a function that
+ * takes and returns the vector through memory on baseline x86-64.
+ */
+static inline __attribute__((always_inline)) vf
 vdrop(const struct dropper *d, vf x, uint64_t first)
 {
 	const vu64 lane = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
@@ -514,7 +518,7 @@ drop1(const struct dropper *d, float x, uint64_t i)
 }
 
 /* dst[i] = drop(src[i]) as element first + i, i in [0, n) */
-static void
+SQ_HOT static void
 drop_copy(float *dst, const float *src, long n, uint64_t first,
     const struct dropper *d)
 {
@@ -536,7 +540,7 @@ sq_dropout_apply(float *dst, const float *src, long n, uint64_t first,
 }
 
 /* x[lo, hi) = a + drop(b) */
-static void
+SQ_HOT static void
 drop_add(float *x, const float *a, const float *b, long lo, long hi,
     const struct dropper *d)
 {
@@ -572,7 +576,7 @@ drop_range(float *x, uint8_t *mask, const uint8_t *cmask, long lo, long hi,
 }
 
 /* dx[lo, hi) = drop(dy) act'(pre) */
-static void
+SQ_HOT static void
 act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
     int act, const struct dropper *d)
 {
@@ -586,7 +590,7 @@ act_back(float *dx, const float *pre, const float *dy, long lo, long hi,
 }
 
 /* x[lo, hi) = drop(act(pre)) */
-static void
+SQ_HOT static void
 act_drop(float *x, const float *pre, long lo, long hi, int act,
     const struct dropper *d)
 {
@@ -614,7 +618,7 @@ struct elem_job {
 enum { ELEM_ACT_DROP, ELEM_ACT_BACK, ELEM_DROP_FWD, ELEM_DROP_BACK,
     ELEM_DROP_COPY, ELEM_DROP_ADD, ELEM_SCALE, ELEM_ZERO };
 
-static void
+SQ_HOT static void
 elem_part(void *arg, int i, int n)
 {
 	struct elem_job *j = arg;
@@ -735,6 +739,7 @@ sq_dropout_add(float *out, const float *x, const float *y, long n, float p,
 
 struct xent_job {
 	float *d;
+	double *row_loss;	/* (M) or NULL */
 	const float *z;
 	const int32_t *y;
 	int32_t *amax;
@@ -746,7 +751,7 @@ struct xent_job {
 };
 
 /* Row m: returns its loss, writes its gradient (see grad.h). */
-static double
+SQ_HOT static double
 xent_row(float *d, const float *z, int y, int V, float eps, float scale)
 {
 	float mx, s, sz, zy, a, c;
@@ -792,16 +797,19 @@ xent_part(void *arg, int i, int n)
 		j->count[b] = 0;
 		for (m = lo; m < hi; m++) {
 			long o = (long)m * j->V;
-
-			j->loss[b] += xent_row(j->d + o, j->z + o, j->y[m], j->V,
+			double l = xent_row(j->d + o, j->z + o, j->y[m], j->V,
 			    j->eps, j->scale);
+
+			if (j->row_loss != NULL)
+				j->row_loss[m] = l;
+			j->loss[b] += l;
 			j->count[b] += j->y[m] >= 0;
 		}
 	}
 }
 
 int
-sq_xent_forward_backward(double *loss_sum, float *dlogits,
+sq_xent_forward_backward(double *loss_sum, double *row_loss, float *dlogits,
     const float *logits, const int32_t *target, int M, int V, float eps,
     float scale, struct sq_pool *pool)
 {
@@ -809,7 +817,7 @@ sq_xent_forward_backward(double *loss_sum, float *dlogits,
 	int b, n = 0;
 
 	memset(&j, 0, sizeof(j));
-	j.d = dlogits, j.z = logits, j.y = target;
+	j.d = dlogits, j.row_loss = row_loss, j.z = logits, j.y = target;
 	j.M = M, j.V = V, j.eps = eps, j.scale = scale;
 	j.rows = SQ_MAX(1, (M + LOSS_BLOCKS - 1) / LOSS_BLOCKS);
 	j.nblk = (M + j.rows - 1) / j.rows;
@@ -825,7 +833,7 @@ sq_xent_forward_backward(double *loss_sum, float *dlogits,
 	return n;
 }
 
-static void
+SQ_HOT static void
 argmax_part(void *arg, int i, int n)
 {
 	struct xent_job *j = arg;
@@ -876,6 +884,16 @@ sq_positions_backward(float *dP, const float *dout, int first, int n, int D)
 	sq_add(dP + (long)first * D, dout, (long)n * D);
 }
 
+void
+sq_mean_rows_backward(float *dx, const float *dout, int n, int D)
+{
+	int t, d;
+
+	for (t = 0; t < n; t++)
+		for (d = 0; d < D; d++)
+			dx[(long)t * D + d] += dout[d] / (float)n;
+}
+
 /* ---- the step ---- */
 
 /* The flat array is summed in at most this many blocks, in order. */
@@ -889,7 +907,7 @@ struct sumsq_job {
 };
 
 /* sum of x[i]^2 over [lo, hi) in double, 8 lanes then in order */
-static double
+SQ_HOT static double
 sumsq_range(const float *x, long lo, long hi)
 {
 	double acc[8] = { 0 }, s = 0.0;
@@ -972,7 +990,7 @@ struct adamw_job {
  * value t1 / t2 unfused.  (C11 mode contracts nothing: the fmaf calls
  * are the only fused operations.)
  */
-static void
+SQ_HOT static void
 adamw_range(struct adamw_job *j, long lo, long hi)
 {
 	long i;

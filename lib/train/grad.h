@@ -161,7 +161,8 @@ void sq_dropout_add(float *out, const float *x, const float *y, long n,
  *   P_h (Tq, Tk) = softmax over keys of  Q_h K_h^T / sqrt(dh),  dh = D/H
  * with Q_h the columns [h dh, (h+1) dh) of q (Tq, D), K_h of k (Tk, D),
  * V_h of v (Tk, D).  causal: query i sees keys j <= i only (P is 0
- * beyond).  P' = P, or with drop (not NULL, p > 0) dropout of P with
+ * beyond); window > 0: query i sees keys j with |i - j| <= window only
+ * (the encoder's attention_window; 0: all).  P' = P, or with drop (not NULL, p > 0) dropout of P with
  * index (h Tq + i) Tk + j in its stream.  probs (H, Tq, Tk) keeps P
  * (before dropout).  scratch (H, Tq, Tk) is needed with dropout only
  * (may be NULL otherwise).  Tk == 0 gives out = 0.  Heads are split over
@@ -169,20 +170,42 @@ void sq_dropout_add(float *out, const float *x, const float *y, long n,
  */
 void sq_attention_forward(float *out, float *probs, float *scratch,
     const float *q, const float *k, const float *v, int Tq, int Tk, int D,
-    int H, int causal, const struct sq_dropout *drop, struct sq_pool *pool);
+    int H, int causal, int window, const struct sq_dropout *drop,
+    struct sq_pool *pool);
+
+/*
+ * Guided attention (Tachibana, Uenoyama and Aihara 2018, §4.1): a loss
+ * term c sum over h, i, j of P_h[i,j] W[i,j] on attention probabilities P
+ * (before dropout) whose alignment should be near the diagonal, with
+ *   W[i,j] = 1 - exp(-(j/Tk - i/Tq)^2 / (2 g^2)),
+ * about 0 on the diagonal and 1 far from it; g (the width) > 0.
+ */
+struct sq_guide {
+	float c;	/* the term's coefficient */
+	float g;	/* the width */
+};
+
+/*
+ * sum over h, i, j of probs[h,i,j] W[i,j] for probs (H, Tq, Tk), in
+ * double, row by row, key by key, head by head (c not applied).  0 when
+ * Tq or Tk is 0.
+ */
+double sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g);
 
 /*
  * Its backward, from dout (Tq, D) and the forward's probs, per head:
  *   dV_h += P'^T dO_h,  dP' = dO_h V_h^T,  dP = dP' * keep / (1 - p),
+ *   with guide (not NULL): dP += guide->c W (the guided-attention term),
  *   dS = P * (dP - rowsum(dP * P)),
  *   dQ_h += dS K_h / sqrt(dh),  dK_h += dS^T Q_h / sqrt(dh)
  * into dq (Tq, D), dk (Tk, D), dv (Tk, D) (+=).  scratch (H, Tq, Tk).
- * causal and drop as given to the forward.
+ * causal, window and drop as given to the forward.
  */
 void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
-    const float *v, int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop, struct sq_pool *pool);
+    const float *v, int Tq, int Tk, int D, int H, int causal, int window,
+    const struct sq_dropout *drop, const struct sq_guide *guide,
+    struct sq_pool *pool);
 
 /* ---- loss ---- */
 
@@ -196,11 +219,12 @@ void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
  * Rows with a negative target (padding) are ignored: no loss, dlogits 0.
  * dlogits (M, V) is written, not accumulated, and may be logits itself
  * (the gradient then replaces them).  *loss_sum = the sum of loss_m in
- * double (unscaled).  Returns the number of rows not ignored.
+ * double (unscaled); row_loss (M), unless NULL, gets each loss_m (0 for
+ * an ignored row).  Returns the number of rows not ignored.
  */
-int sq_xent_forward_backward(double *loss_sum, float *dlogits,
-    const float *logits, const int32_t *target, int M, int V, float eps,
-    float scale, struct sq_pool *pool);
+int sq_xent_forward_backward(double *loss_sum, double *row_loss,
+    float *dlogits, const float *logits, const int32_t *target, int M,
+    int V, float eps, float scale, struct sq_pool *pool);
 
 /*
  * out (M) = the index of the largest of each row of x (M, V), the first
@@ -224,6 +248,9 @@ void sq_embed_backward(float *dE, const float *dout, const int32_t *ids,
 /* Learned positions: dP[first + t] += dout[t], dout (n, D), dP (P, D). */
 void sq_positions_backward(float *dP, const float *dout, int first, int n,
     int D);
+
+/* Backward of sq_mean_rows(): dx (n, D) += dout (D) / n on every row. */
+void sq_mean_rows_backward(float *dx, const float *dout, int n, int D);
 
 /* ---- the step ---- */
 

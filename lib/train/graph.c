@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nn/model.h"
+#include "nn/nat.h"
 #include "nn/ops.h"
 #include "train/grad.h"
 #include "train/graph.h"
@@ -45,6 +46,7 @@ struct attn {
 	float *k, *v;		/* (Rk, D) */
 	float *probs;		/* per sentence (H, Tq, Tk), before dropout */
 	uint64_t site;		/* dropout stream of the weights */
+	int guided;		/* under the guided-attention term */
 };
 
 struct ffn {
@@ -75,8 +77,12 @@ struct sq_graph {
 	int n;
 	const int32_t *const *src, *const *tgt;
 	int32_t *src_ids;	/* (Rs) source ids, packed */
+	const float *const *src_frames;	/* input frames, else NULL */
+	const int *src_len;		/* ids, or frames */
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
 	int32_t *gold;		/* (Rt) targets */
+	double *row_loss;	/* (Rt) each position's loss */
+	double *sent_loss;	/* (n) each sentence's, summed */
 	long *s_first, *t_first;	/* (n + 1) first row of each sentence */
 	long *p_ss, *p_tt, *p_ts;	/* (n + 1) probs offsets: H S^2,
 					   H T^2, H T S per sentence */
@@ -88,11 +94,20 @@ struct sq_graph {
 	float *arena;
 	long cap;
 	float *enc_x0, *dec_x0;	/* (Rs, D), (Rt, D) embeddings */
+	float *stacked;		/* (Rs, K) input frames: the stacked frames,
+				   K = subsample * frame_dim */
 	struct enc_layer *enc;
 	struct dec_layer *dec;
 	float *mem;		/* (Rs, D) the encoder's output */
 	float *enc_mean, *enc_rstd, *dec_mean, *dec_rstd;	/* final norms */
 	float *hid;		/* (Rt, D) the decoder's output */
+	/* the length predictor (nat) */
+	int32_t *len_gold;	/* (n) length classes */
+	float *pooled;		/* (n, D) the mean row of each memory */
+	float *dpooled;		/* (n, D) its gradient */
+	float *len_logits;	/* (n, C) then their gradient */
+	double len_loss;	/* its cross-entropy, summed, unweighted */
+	double *len_sent;	/* (n) each sentence's */
 	float *logits;		/* (Rt, V), then their gradient */
 	int32_t *argmax;	/* (Rt) */
 	float *y;		/* (max R, D) scratch: a sublayer's output */
@@ -104,6 +119,8 @@ struct sq_graph {
 	long dprobs_stride;
 	double loss;
 	long n_tok;
+	double *guide_sent;	/* (n) sq_guide_penalty() summed over layers */
+	float scale;		/* of the backward running */
 };
 
 /* Dropout sites: one stream per (stack, layer, place). */
@@ -147,19 +164,41 @@ sq_graph_free(struct sq_graph *g)
 	free(g->src_ids);
 	free(g->dec_ids);
 	free(g->gold);
+	free(g->len_gold);
+	free(g->len_sent);
+	free(g->row_loss);
+	free(g->sent_loss);
 	free(g->s_first);
 	free(g->t_first);
 	free(g->p_ss);
 	free(g->p_tt);
 	free(g->p_ts);
 	free(g->pe);
+	free(g->guide_sent);
 	free(g);
+}
+
+double
+sq_graph_guide(const struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	double sum = 0;
+
+	for (int i = 0; i < g->n; i++)
+		sum += g->guide_sent[i];
+	return sum / (c->decoder_layers * c->n_heads);
 }
 
 const int32_t *
 sq_graph_argmax(const struct sq_graph *g)
 {
 	return g->argmax;
+}
+
+const double *
+sq_graph_losses(const struct sq_graph *g)
+{
+	return g->sent_loss;
 }
 
 /* ---- planning the arena ---- */
@@ -228,6 +267,8 @@ plan(struct sq_graph *g, struct carver *c)
 		return;
 	g->enc_x0 = carve(c, Rs * D);
 	g->dec_x0 = carve(c, Rt * D);
+	if (cf->input == SQ_INPUT_FRAMES)
+		g->stacked = carve(c, Rs * cf->subsample * cf->frame_dim);
 	for (l = 0; l < cf->encoder_layers; l++) {
 		struct enc_layer *e = &g->enc[l];
 
@@ -251,6 +292,11 @@ plan(struct sq_graph *g, struct carver *c)
 	}
 	g->dec_mean = carve(c, Rt);
 	g->dec_rstd = carve(c, Rt);
+	if (cf->nat) {
+		g->pooled = carve(c, (long)g->n * D);
+		g->dpooled = carve(c, (long)g->n * D);
+		g->len_logits = carve(c, (long)g->n * sq_nat_classes(cf));
+	}
 	g->y = carve(c, Rmax * D);
 	g->dx = carve(c, Rmax * D);
 	g->dmem = carve(c, Rs * D);
@@ -275,30 +321,48 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 
 	g->n = b->n;
 	g->src = b->src;
+	g->src_frames = b->src_frames;
+	g->src_len = b->src_len;
 	g->tgt = b->tgt;
 	g->s_first = sq_reallocarray(g->s_first, b->n + 1, sizeof(long));
 	g->t_first = sq_reallocarray(g->t_first, b->n + 1, sizeof(long));
 	g->p_ss = sq_reallocarray(g->p_ss, b->n + 1, sizeof(long));
 	g->p_tt = sq_reallocarray(g->p_tt, b->n + 1, sizeof(long));
 	g->p_ts = sq_reallocarray(g->p_ts, b->n + 1, sizeof(long));
+	g->guide_sent = sq_reallocarray(g->guide_sent, b->n + 1,
+	    sizeof(double));
+	memset(g->guide_sent, 0, (size_t)(b->n + 1) * sizeof(double));
 	g->s_first[0] = g->t_first[0] = 0;
 	g->p_ss[0] = g->p_tt[0] = g->p_ts[0] = 0;
 	g->max_len = 0;
+	if (c->nat && b->dec_in != NULL) {
+		sq_seterr("a non-autoregressive model reads no decoder inputs "
+		    "(scheduled sampling)");
+		return -1;
+	}
+	SQ_ASSERT((c->input == SQ_INPUT_FRAMES) == (b->src_frames != NULL));
 	for (i = 0; i < b->n; i++) {
-		long S = b->src_len[i], T = b->tgt_len[i] + 1;
+		long S = b->src_len[i], T = sq_graph_positions(g->m, b->tgt_len[i]);
 
+		if (b->src_frames != NULL && S >= 0)	/* frames to positions */
+			S = (S + c->subsample - 1) / c->subsample;
 		if (S < 0 || S > limit || b->tgt_len[i] < 0 || T > limit) {
 			sq_seterr("pair %d: %ld source and %ld target positions, "
 			    "the model takes %d", i, S, T, limit);
 			return -1;
 		}
-		for (t = 0; t < S; t++)
+		if (c->nat && S == 0) {
+			sq_seterr("pair %d: an empty source, which a "
+			    "non-autoregressive decoder cannot copy", i);
+			return -1;
+		}
+		for (t = 0; b->src_frames == NULL && t < S; t++)
 			if (b->src[i][t] < 0 || b->src[i][t] >= c->src_vocab_size) {
 				sq_seterr("pair %d: source id %d outside [0, %d)",
 				    i, (int)b->src[i][t], c->src_vocab_size);
 				return -1;
 			}
-		for (t = 0; t < T - 1; t++)
+		for (t = 0; t < b->tgt_len[i]; t++)
 			if (b->tgt[i][t] < 0 || b->tgt[i][t] >= c->tgt_vocab_size) {
 				sq_seterr("pair %d: target id %d outside [0, %d)",
 				    i, (int)b->tgt[i][t], c->tgt_vocab_size);
@@ -313,17 +377,30 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	}
 	g->Rs = g->s_first[b->n];
 	g->Rt = g->t_first[b->n];
+	/* the source ids packed, as the decoder's are (none for frames) */
 	g->src_ids = sq_reallocarray(g->src_ids, g->Rs + 1, sizeof(int32_t));
-	for (i = 0; i < b->n; i++)
+	for (i = 0; b->src_frames == NULL && i < b->n; i++)
 		memcpy(g->src_ids + g->s_first[i], b->src[i],
 		    (size_t)b->src_len[i] * sizeof(int32_t));
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
+	g->len_gold = sq_reallocarray(g->len_gold, b->n + 1, sizeof(int32_t));
+	g->len_sent = sq_reallocarray(g->len_sent, b->n + 1, sizeof(double));
+	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
+	g->sent_loss = sq_reallocarray(g->sent_loss, b->n + 1, sizeof(double));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
 		int32_t *gold = g->gold + g->t_first[i];
-		int n = b->tgt_len[i];
+		int n = b->tgt_len[i], S = b->src_len[i];
 
+		if (c->nat) {
+			/* the copied source ids, the target without EOS */
+			for (t = 0; t < n; t++)
+				in[t] = b->src[i][sq_nat_copy(t, S, n)];
+			memcpy(gold, b->tgt[i], n * sizeof(int32_t));
+			g->len_gold[i] = sq_nat_class(c, S, n);
+			continue;
+		}
 		if (b->dec_in != NULL) {
 			memcpy(in, b->dec_in[i], (n + 1) * sizeof(int32_t));
 			for (t = 0; t <= n; t++)
@@ -358,6 +435,7 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	plan(g, &cv);
 	return 0;
 }
+
 
 /* ---- forward ---- */
 
@@ -416,6 +494,13 @@ sub_end(struct sq_graph *g, struct sub *s, float *y,
 }
 
 /*
+ * What a query sees of its sentence's keys: all (cross-attention), those
+ * up to itself (decoder self-attention), or those within the model's
+ * attention_window (encoder self-attention; all if it is 0).
+ */
+enum { MASK_NONE, MASK_CAUSAL, MASK_WINDOW };
+
+/*
  * Attention of every sentence over its own rows, split over the pool by
  * sentences (the kernel then runs on one thread: a pool is not reentrant).
  */
@@ -423,7 +508,7 @@ struct attn_job {
 	struct sq_graph *g;
 	struct attn *a;
 	const long *q_first, *k_first, *p_off;
-	int causal;
+	int mask;		/* MASK_* */
 	uint64_t site;		/* dropout on the weights, per sentence */
 	const float *dout;	/* backward: d(ctx) (Rq, D) */
 	float *dq, *dk, *dv;
@@ -437,6 +522,8 @@ attn_part(void *arg, int i, int n)
 	const struct sq_config *c = &g->m->cfg;
 	long D = c->d_model;
 	float *scratch = g->dprobs + i * g->dprobs_stride;
+	int causal = j->mask == MASK_CAUSAL;
+	int window = j->mask == MASK_WINDOW ? c->attention_window : 0;
 	int lo, hi, s;
 
 	sq_pool_share(g->n, 1, i, n, &lo, &hi);
@@ -446,18 +533,26 @@ attn_part(void *arg, int i, int n)
 		int Tk = (int)(j->k_first[s + 1] - k0);
 		struct sq_dropout drop = {g->o.dropout, step_seed(g),
 		    j->site | (uint64_t)s << 44};
+		/* the term's gradient: lambda scale / (L H) per P W */
+		struct sq_guide guide = {g->o.guide * g->scale /
+		    (float)(c->decoder_layers * c->n_heads), g->o.guide_width};
 
-		if (j->dout == NULL)
+		if (j->dout == NULL) {
 			sq_attention_forward(j->a->ctx + q0 * D, j->a->probs +
 			    j->p_off[s], scratch, j->a->q + q0 * D, j->a->k +
 			    k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, j->causal, &drop, NULL);
-		else
+			    c->n_heads, causal, window, &drop, NULL);
+			if (j->a->guided)
+				g->guide_sent[s] += sq_guide_penalty(
+				    j->a->probs + j->p_off[s], Tq, Tk,
+				    c->n_heads, g->o.guide_width);
+		} else
 			sq_attention_backward(j->dq + q0 * D, j->dk + k0 * D,
 			    j->dv + k0 * D, scratch, j->dout + q0 * D,
 			    j->a->probs + j->p_off[s], j->a->q + q0 * D,
 			    j->a->k + k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, j->causal, &drop, NULL);
+			    c->n_heads, causal, window, &drop, j->a->guided ?
+			    &guide : NULL, NULL);
 	}
 }
 
@@ -470,10 +565,10 @@ static void
 attn_forward(struct sq_graph *g, struct attn *a,
     const struct sq_attn_weights *w, const float *x, const float *kv,
     long Rq, long Rk, const long *q_first, const long *k_first,
-    const long *p_off, int causal)
+    const long *p_off, int mask)
 {
 	int D = g->m->cfg.d_model;
-	struct attn_job j = { g, a, q_first, k_first, p_off, causal, a->site,
+	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
 	    NULL, NULL, NULL, NULL };
 
 	sq_linear(a->q, x, w->q.w, w->q.b, (int)Rq, D, D, g->pool);
@@ -512,6 +607,38 @@ embed(struct sq_graph *g, float *x0, const float *E, const float *learned,
 	drop(g, x0, first[g->n] * D, s);
 }
 
+/*
+ * Input frames: x0 (Rs, D) = stacked W^T + b + PE, dropped, where the
+ * stacked rows are k frames each (row-major frames are their own stacks),
+ * the last one of a sentence padded with zero frames.
+ */
+static void
+embed_frames(struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	long D = c->d_model, K = (long)c->subsample * c->frame_dim;
+	int i;
+
+	sq_positions(g->pe, c->position_offset, g->max_len, (int)D,
+	    c->positions, g->m->enc_pos);
+	for (i = 0; i < g->n; i++) {
+		long S = g->s_first[i + 1] - g->s_first[i];
+		size_t have = (size_t)g->src_len[i] * c->frame_dim;
+		float *st = g->stacked + g->s_first[i] * K;
+
+		if (have > 0)
+			memcpy(st, g->src_frames[i], have * sizeof(float));
+		memset(st + have, 0, ((size_t)S * K - have) * sizeof(float));
+	}
+	sq_linear(g->enc_x0, g->stacked, g->m->frame_proj.w, g->m->frame_proj.b,
+	    (int)g->Rs, (int)K, (int)D, g->pool);
+	for (i = 0; i < g->n; i++)
+		sq_add(g->enc_x0 + g->s_first[i] * D, g->pe,
+		    (g->s_first[i + 1] - g->s_first[i]) * D);
+	drop(g, g->enc_x0, g->Rs * D, site(0, -1, SITE_EMBED));
+}
+
+/* src_ids: the packed source ids (NULL with input frames). */
 static void
 encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 {
@@ -521,8 +648,11 @@ encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 	long Rs = g->Rs;
 	int l;
 
-	embed(g, g->enc_x0, m->src_embed, m->enc_pos, src_ids, g->s_first,
-	    site(0, -1, SITE_EMBED));
+	if (c->input == SQ_INPUT_FRAMES)
+		embed_frames(g);
+	else
+		embed(g, g->enc_x0, m->src_embed, m->enc_pos, src_ids,
+		    g->s_first, site(0, -1, SITE_EMBED));
 	for (l = 0; l < c->encoder_layers; l++) {
 		const struct sq_encoder_layer *w = &m->enc[l];
 		struct enc_layer *e = &g->enc[l];
@@ -533,7 +663,7 @@ encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 		e->ff.site = site(0, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rs);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rs, Rs,
-		    g->s_first, g->s_first, g->p_ss, 0);
+		    g->s_first, g->s_first, g->p_ss, MASK_WINDOW);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rs);
 		in = sub_begin(g, &e->ff_sub, e->sa_sub.out, &w->final_norm, Rs);
 		ffn_forward(g, &e->ff, &w->fc1, &w->fc2, in, Rs);
@@ -548,6 +678,45 @@ encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 		memcpy(g->mem, x, (size_t)Rs * c->d_model * sizeof(float));
 }
 
+/*
+ * The length predictor over the memory: each sentence's mean row, the
+ * linear layer, and the cross-entropy of its class, whose gradient (for
+ * a scale of length_weight) replaces the logits.
+ */
+static void
+length_forward(struct sq_graph *g)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows(g->pooled + (long)i * D, g->mem + g->s_first[i] * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+	sq_linear(g->len_logits, g->pooled, g->m->len_pred.w, g->m->len_pred.b,
+	    g->n, D, C, g->pool);
+	sq_xent_forward_backward(&g->len_loss, g->len_sent, g->len_logits,
+	    g->len_logits, g->len_gold, g->n, C, 0, g->o.length_weight,
+	    g->pool);
+}
+
+/* Its backward, for a scale of scale: adds into g->dmem and the weights. */
+static void
+length_backward(struct sq_graph *g, float scale)
+{
+	const struct sq_config *c = &g->m->cfg;
+	int D = c->d_model, C = sq_nat_classes(c), i;
+
+	sq_scale(g->len_logits, (long)g->n * C, scale, g->pool);
+	memset(g->dpooled, 0, (size_t)g->n * D * sizeof(float));
+	sq_linear_backward(g->dpooled, G(g->gm->len_pred.w),
+	    G(g->gm->len_pred.b), g->len_logits, g->pooled, g->m->len_pred.w,
+	    g->n, D, C, g->pool);
+	for (i = 0; i < g->n; i++)
+		sq_mean_rows_backward(g->dmem + g->s_first[i] * D,
+		    g->dpooled + (long)i * D,
+		    (int)(g->s_first[i + 1] - g->s_first[i]), D);
+}
+
 static void
 decoder_forward(struct sq_graph *g)
 {
@@ -557,8 +726,9 @@ decoder_forward(struct sq_graph *g)
 	long Rt = g->Rt, Rs = g->Rs;
 	int l;
 
-	embed(g, g->dec_x0, m->tgt_embed, m->dec_pos, g->dec_ids, g->t_first,
-	    site(1, -1, SITE_EMBED));
+	/* a non-autoregressive decoder reads copied source tokens */
+	embed(g, g->dec_x0, c->nat ? m->src_embed : m->tgt_embed, m->dec_pos,
+	    g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_decoder_layer *w = &m->dec[l];
 		struct dec_layer *e = &g->dec[l];
@@ -567,16 +737,18 @@ decoder_forward(struct sq_graph *g)
 		e->sa.site = site(1, l, SITE_SA_WEIGHTS);
 		e->ca_sub.site = site(1, l, SITE_CA);
 		e->ca.site = site(1, l, SITE_CA_WEIGHTS);
+		e->ca.guided = g->o.guide > 0;
 		e->ff_sub.site = site(1, l, SITE_FF_OUT);
 		e->ff.site = site(1, l, SITE_FF_HID);
 		in = sub_begin(g, &e->sa_sub, x, &w->self_attn_norm, Rt);
 		attn_forward(g, &e->sa, &w->self_attn, in, in, Rt, Rt,
-		    g->t_first, g->t_first, g->p_tt, 1);
+		    g->t_first, g->t_first, g->p_tt,
+		    c->nat ? MASK_NONE : MASK_CAUSAL);
 		sub_end(g, &e->sa_sub, g->y, &w->self_attn_norm, Rt);
 		in = sub_begin(g, &e->ca_sub, e->sa_sub.out, &w->cross_attn_norm,
 		    Rt);
 		attn_forward(g, &e->ca, &w->cross_attn, in, g->mem, Rt, Rs,
-		    g->t_first, g->s_first, g->p_ts, 0);
+		    g->t_first, g->s_first, g->p_ts, MASK_NONE);
 		sub_end(g, &e->ca_sub, g->y, &w->cross_attn_norm, Rt);
 		in = sub_begin(g, &e->ff_sub, e->ca_sub.out, &w->final_norm, Rt);
 		ffn_forward(g, &e->ff, &w->fc1, &w->fc2, in, Rt);
@@ -597,7 +769,7 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 {
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
-	int V = c->tgt_vocab_size;
+	int i, V = c->tgt_vocab_size;
 
 	if (setup(g, b) < 0)
 		return -1;
@@ -610,17 +782,34 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 		    g->hid);
 	} else {
 		encoder_forward(g, g->src_ids);
+		if (c->nat)
+			length_forward(g);
 		decoder_forward(g);
 	}
 	sq_linear(g->logits, g->hid, m->out_proj, m->out_bias, (int)g->Rt,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
 	sq_argmax(g->argmax, g->logits, (int)g->Rt, V, g->pool);
-	sq_xent_forward_backward(&g->loss, g->logits, g->logits, g->gold,
-	    (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	sq_xent_forward_backward(&g->loss, g->row_loss, g->logits, g->logits,
+	    g->gold, (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	for (i = 0; i < b->n; i++) {
+		g->sent_loss[i] = 0;
+		for (long r = g->t_first[i]; r < g->t_first[i + 1]; r++)
+			g->sent_loss[i] += g->row_loss[r];
+		if (c->nat)
+			g->sent_loss[i] += o->length_weight * g->len_sent[i];
+	}
+	if (c->nat)
+		g->loss += o->length_weight * g->len_loss;
 	g->n_tok = g->Rt;
 	*n_tok = g->Rt;
 	return g->loss;
+}
+
+int
+sq_graph_positions(const struct sq_model *m, int tgt_len)
+{
+	return tgt_len + !m->cfg.nat;
 }
 
 /* ---- backward ---- */
@@ -683,11 +872,11 @@ attn_backward(struct sq_graph *g, struct attn *a,
     const struct sq_attn_weights *w, const struct sq_attn_weights *gw,
     const float *x, const float *kv, float *dx_q, float *dx_kv, long Rq,
     long Rk, const long *q_first, const long *k_first, const long *p_off,
-    int causal)
+    int mask)
 {
 	int D = g->m->cfg.d_model;
 	float *dctx = g->d2, *dq = g->d3, *dk = g->d4, *dv = g->y;
-	struct attn_job j = { g, a, q_first, k_first, p_off, causal, a->site,
+	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
 	    dctx, dq, dk, dv };
 
 	memset(dctx, 0, (size_t)Rq * D * sizeof(float));
@@ -739,6 +928,19 @@ ffn_sub_backward(struct sq_graph *g, struct sub *s, struct ffn *f,
 	sub_back_end(g, s, nm, gnm, d_fin, R);
 }
 
+/* d(positions): the learned ones (dP not NULL) get dx0 (R, D)'s rows. */
+static void
+positions_backward(struct sq_graph *g, const float *dx0, float *dP,
+    const long *first)
+{
+	const struct sq_config *c = &g->m->cfg;
+	long D = c->d_model;
+
+	for (int i = 0; dP != NULL && i < g->n; i++)
+		sq_positions_backward(dP, dx0 + first[i] * D, c->position_offset,
+		    (int)(first[i + 1] - first[i]), (int)D);
+}
+
 /* d(embedding rows) dx0 (R, D) into dE and the learned positions. */
 static void
 embed_backward(struct sq_graph *g, float *dx0, float *dE, float *dP,
@@ -746,15 +948,25 @@ embed_backward(struct sq_graph *g, float *dx0, float *dE, float *dP,
 {
 	const struct sq_config *c = &g->m->cfg;
 	long D = c->d_model, R = first[g->n];
-	int i;
 
 	undrop(g, dx0, R * D, s);
 	sq_embed_backward(dE, dx0, ids, c->embed_scale, (int)R, (int)D);
-	if (dP == NULL)
-		return;
-	for (i = 0; i < g->n; i++)
-		sq_positions_backward(dP, dx0 + first[i] * D, c->position_offset,
-		    (int)(first[i + 1] - first[i]), (int)D);
+	positions_backward(g, dx0, dP, first);
+}
+
+/* Input frames: d(x0) into the projection's weight and bias, positions. */
+static void
+embed_frames_backward(struct sq_graph *g, float *dx0)
+{
+	const struct sq_config *c = &g->m->cfg;
+	const struct sq_model *gm = g->gm;
+	long D = c->d_model, K = (long)c->subsample * c->frame_dim;
+
+	undrop(g, dx0, g->Rs * D, site(0, -1, SITE_EMBED));
+	sq_linear_backward(NULL, G(gm->frame_proj.w), G(gm->frame_proj.b), dx0,
+	    g->stacked, g->m->frame_proj.w, (int)g->Rs, (int)K, (int)D,
+	    g->pool);
+	positions_backward(g, dx0, G(gm->enc_pos), g->s_first);
 }
 
 /*
@@ -765,7 +977,7 @@ static void
 self_sub_backward(struct sq_graph *g, struct sub *s, struct attn *a,
     const struct sq_attn_weights *w, const struct sq_attn_weights *gw,
     const struct sq_norm *nm, const struct sq_norm *gnm, long R,
-    const long *first, const long *p_off, int causal)
+    const long *first, const long *p_off, int mask)
 {
 	long D = g->m->cfg.d_model;
 	float *d_fin = g->d5;
@@ -773,7 +985,7 @@ self_sub_backward(struct sq_graph *g, struct sub *s, struct attn *a,
 	sub_back_begin(g, s, nm, gnm, R);
 	memset(d_fin, 0, (size_t)R * D * sizeof(float));
 	attn_backward(g, a, w, gw, f_input(g, s), f_input(g, s), d_fin, d_fin,
-	    R, R, first, first, p_off, causal);
+	    R, R, first, first, p_off, mask);
 	sub_back_end(g, s, nm, gnm, d_fin, R);
 }
 
@@ -799,15 +1011,15 @@ decoder_backward(struct sq_graph *g)
 		memset(d_fin, 0, (size_t)Rt * D * sizeof(float));
 		attn_backward(g, &e->ca, &w->cross_attn, &gw->cross_attn,
 		    f_input(g, &e->ca_sub), g->mem, d_fin, g->dmem, Rt, Rs,
-		    g->t_first, g->s_first, g->p_ts, 0);
+		    g->t_first, g->s_first, g->p_ts, MASK_NONE);
 		sub_back_end(g, &e->ca_sub, &w->cross_attn_norm,
 		    &gw->cross_attn_norm, d_fin, Rt);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rt,
-		    g->t_first, g->p_tt, 1);
+		    g->t_first, g->p_tt, c->nat ? MASK_NONE : MASK_CAUSAL);
 	}
-	embed_backward(g, g->dx, G(gm->tgt_embed), G(gm->dec_pos), g->dec_ids,
-	    g->t_first, site(1, -1, SITE_EMBED));
+	embed_backward(g, g->dx, G(c->nat ? gm->src_embed : gm->tgt_embed),
+	    G(gm->dec_pos), g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 }
 
 static void
@@ -836,14 +1048,18 @@ encoder_backward(struct sq_graph *g, const int32_t *src_ids)
 		    &gw->fc1, &gw->fc2, &w->final_norm, &gw->final_norm, Rs);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rs,
-		    g->s_first, g->p_ss, 0);
+		    g->s_first, g->p_ss, MASK_WINDOW);
 	}
-	embed_backward(g, g->dx, G(gm->src_embed), G(gm->enc_pos), src_ids,
-	    g->s_first, site(0, -1, SITE_EMBED));
+	if (c->input == SQ_INPUT_FRAMES)
+		embed_frames_backward(g, g->dx);
+	else
+		embed_backward(g, g->dx, G(gm->src_embed), G(gm->enc_pos),
+		    src_ids, g->s_first, site(0, -1, SITE_EMBED));
 }
 
-void
-sq_graph_backward(struct sq_graph *g, float scale)
+/* The backward from g->logits, d(loss)/d(logits) as the caller scaled it. */
+static void
+backward(struct sq_graph *g)
 {
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
@@ -851,8 +1067,6 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	int V = c->tgt_vocab_size;
 	const float *last;
 
-	/* d(logits): the forward left them for a scale of 1 */
-	sq_scale(g->logits, Rt * V, scale, g->pool);
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);
@@ -870,5 +1084,29 @@ sq_graph_backward(struct sq_graph *g, float scale)
 	} else
 		memcpy(g->dx, g->d1, (size_t)Rt * D * sizeof(float));
 	decoder_backward(g);
+	if (c->nat)
+		length_backward(g, g->scale);
 	encoder_backward(g, g->src_ids);
+}
+
+void
+sq_graph_backward(struct sq_graph *g, float scale)
+{
+	g->scale = scale;
+	/* d(logits): the forward left them for a scale of 1 */
+	sq_scale(g->logits, g->Rt * g->m->cfg.tgt_vocab_size, scale, g->pool);
+	backward(g);
+}
+
+void
+sq_graph_backward_each(struct sq_graph *g, const float *scale)
+{
+	long V = g->m->cfg.tgt_vocab_size;
+
+	/* a nat model's length loss has one scale (train: no --nat --mrt) */
+	SQ_ASSERT(!g->m->cfg.nat);
+	for (int i = 0; i < g->n; i++)
+		sq_scale(g->logits + g->t_first[i] * V, (g->t_first[i + 1] -
+		    g->t_first[i]) * V, scale[i], g->pool);
+	backward(g);
 }

@@ -39,9 +39,11 @@ static const struct setting {
 	S("src", src, NULL, "FILE", "source side of the training pairs"),
 	S("tgt", tgt, NULL, "FILE", "target side, line by line with --src"),
 	S("tsv", tsv, NULL, "FILE", "training pairs as source TAB target lines"),
+	S("src-frames", src_frames, NULL, "FILE", "sources as a frames stream (seqcat --frames), record key i with line i+1 of --tgt, instead of --src"),
 	S("valid-src", valid_src, NULL, "FILE", "source side of the validation pairs"),
 	S("valid-tgt", valid_tgt, NULL, "FILE", "target side of the validation pairs"),
 	S("valid-tsv", valid_tsv, NULL, "FILE", "validation pairs as TSV"),
+	S("valid-src-frames", valid_src_frames, NULL, "FILE", "validation sources as a frames stream, with --valid-tgt"),
 	S("output", output, NULL, "FILE", "the model file to write (-o)"),
 	S("init", init, NULL, "MODEL", "start from this model: its vocabularies, architecture and weights"),
 	S("checkpoint", checkpoint, NULL, "FILE", "checkpoint file (default: OUTPUT.ckpt)"),
@@ -62,10 +64,15 @@ static const struct setting {
 	L("heads", heads, "4", 1, 1024, "attention heads (transformer)"),
 	L("ffn", ffn, "1024", 1, 1048576, "feed-forward width (transformer)"),
 	L("max-positions", max_positions, "256", 2, 65536, "positions the model embeds"),
+	L("subsample", subsample, "1", 1, 1024, "frames stacked into one encoder position (with --src-frames)"),
+	L("attention-window", attention_window, "0", 0, 65536, "encoder self-attention sees the positions within N (0: all; transformer)"),
 	B("pre-norm", pre_norm, "1", "layer norm before each sublayer, with final norms (transformer)"),
 	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation (transformer)"),
 	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned (transformer)"),
 	B("tie-embeddings", tie_embeddings, "1", "one table for source, target and output (with --shared-vocab)"),
+	B("nat", nat, "0", "non-autoregressive: a length predictor and a decoder of all positions at once (decode --nat); with --init, adds them to an autoregressive model"),
+	L("nat-max-offset", nat_max_offset, "16", 0, 65536, "nat: the length classes are the offsets target - source length in [-N, N]"),
+	D("nat-length-weight", nat_length_weight, "1", 0, 1e6, "nat: weight of each pair's length loss against a token's"),
 	D("lr", lr, "0.001", 0, 10, "peak learning rate, after the warmup"),
 	L("warmup", warmup, "1000", 0, 100000000, "steps of linear warmup, then lr * sqrt(warmup/step)"),
 	L("max-tokens", max_tokens, "4096", 1, 100000000, "padded tokens per batch"),
@@ -81,6 +88,13 @@ static const struct setting {
 	D("beta2", beta2, "0.98", 0, 1, "Adam beta2"),
 	D("adam-eps", adam_eps, "1e-9", 0, 1, "Adam epsilon"),
 	D("scheduled-sampling", scheduled_sampling, "0", 0, 1, "largest probability of feeding the model's own prediction"),
+	D("guided-attention", guided_attention, "0", 0, 1e6, "weight of the guided-attention loss on the cross-attention (0: off)"),
+	D("guided-attention-width", guided_attention_width, "0.2", 1e-3, 100, "width g of its diagonal band"),
+	B("mrt", mrt, "0", "minimum-risk training on sentence BLEU instead of cross-entropy (fine-tunes an --init model)"),
+	L("mrt-samples", mrt_samples, "8", 1, 1024, "--mrt: candidates sampled per source"),
+	D("mrt-alpha", mrt_alpha, "0.005", 0, 1000, "--mrt: sharpness of the model's distribution over the candidates"),
+	B("mrt-reference", mrt_reference, "0", "--mrt: the reference joins each candidate set"),
+	D("mrt-ce-weight", mrt_ce_weight, "0", 0, 1000, "--mrt: weight of the cross-entropy per token added to the risk"),
 	L("seed", seed, "1", 0, 4294967295L, "seed of initialisation, shuffling, dropout"),
 	L("threads", threads, "0", 0, 1024, "threads (0: the online cores) (-t)"),
 	L("save-every", save_every, "1000", 1, 1000000000, "steps between checkpoints"),
@@ -378,23 +392,49 @@ int
 sq_train_opts_check(const struct sq_train_opts *o)
 {
 #define BAD(...) do { sq_seterr(__VA_ARGS__); return -1; } while (0)
+	int frames = o->src_frames != NULL;
+
 	if (o->output == NULL)
 		BAD("no output model: give -o FILE");
-	if (o->tsv == NULL && (o->src == NULL || o->tgt == NULL))
-		BAD("no training data: give --src and --tgt, or --tsv");
-	if (o->tsv != NULL && (o->src != NULL || o->tgt != NULL))
-		BAD("--tsv and --src/--tgt exclude each other");
-	if ((o->valid_src == NULL) != (o->valid_tgt == NULL))
-		BAD("--valid-src and --valid-tgt go together");
-	if (o->valid_tsv != NULL && o->valid_src != NULL)
+	if (o->tsv == NULL && ((o->src == NULL && !frames) || o->tgt == NULL))
+		BAD("no training data: give --src and --tgt (or --src-frames "
+		    "and --tgt), or --tsv");
+	if (o->tsv != NULL && (o->src != NULL || o->tgt != NULL || frames))
+		BAD("--tsv and --src/--src-frames/--tgt exclude each other");
+	if (frames && o->src != NULL)
+		BAD("--src-frames and --src exclude each other");
+	if ((o->valid_src == NULL && o->valid_src_frames == NULL) !=
+	    (o->valid_tgt == NULL))
+		BAD("--valid-src (or --valid-src-frames) and --valid-tgt go "
+		    "together");
+	if (o->valid_tsv != NULL && o->valid_tgt != NULL)
 		BAD("--valid-tsv and --valid-src/--valid-tgt exclude each other");
-	if ((o->src_spm == NULL) != (o->tgt_spm == NULL) && !o->shared_vocab)
+	if ((o->valid_src_frames != NULL || o->valid_src != NULL ||
+	    o->valid_tsv != NULL) && (o->valid_src_frames != NULL) != frames)
+		BAD("validation sources must be of the training's kind: "
+		    "--valid-src-frames with --src-frames, else --valid-src or "
+		    "--valid-tsv");
+	if (frames && o->src_spm != NULL)
+		BAD("--src-spm: frames have no source vocabulary (give "
+		    "--tgt-spm)");
+	if (!frames && (o->src_spm == NULL) != (o->tgt_spm == NULL) &&
+	    !o->shared_vocab)
 		BAD("--src-spm and --tgt-spm go together (or --shared-vocab)");
+	if (!frames && o->subsample != 1)
+		BAD("--subsample %ld: only frames are stacked (--src-frames)",
+		    o->subsample);
 	if (!is_one_of(o->arch, "transformer", "rnn", NULL))
 		BAD("--arch: \"%s\" is not transformer or rnn", o->arch);
 	if (strcmp(o->arch, "rnn") == 0 && o->d_model % 2 != 0)
 		BAD("--d-model %ld: --arch rnn needs an even width (half for "
 		    "each direction of the encoder)", o->d_model);
+	/* the GRU model reads tokens, decodes step by step, and has Luong
+	   attention, not the cross-attention these act on; its graph has no
+	   per-sequence losses for --mrt */
+	if (strcmp(o->arch, "rnn") == 0 && (frames || o->nat || o->mrt ||
+	    o->guided_attention > 0 || o->attention_window > 0))
+		BAD("--arch rnn excludes --src-frames, --nat, --mrt, "
+		    "--guided-attention and --attention-window");
 	if (strcmp(o->arch, "transformer") == 0 && o->d_model % o->heads != 0)
 		BAD("--heads %ld does not divide --d-model %ld", o->heads,
 		    o->d_model);
@@ -420,7 +460,27 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->max_steps == 0 && o->max_epochs == 0 && o->max_seconds == 0)
 		BAD("--max-steps, --max-epochs and --max-seconds are all 0: "
 		    "training would never end");
-	if (o->tie_embeddings && !o->shared_vocab)
+	if (o->nat && o->scheduled_sampling > 0)
+		BAD("--scheduled-sampling: a --nat model reads no tokens of its "
+		    "own");
+	if (o->nat && o->nat_max_offset > o->max_positions)
+		BAD("--nat-max-offset %ld: more than --max-positions %ld",
+		    o->nat_max_offset, o->max_positions);
+	/* a --nat decoder copies source tokens, takes no samples, and its
+	   graph's guided-attention term is untested against PyTorch */
+	if (o->nat && (frames || o->mrt || o->guided_attention > 0))
+		BAD("--nat excludes --src-frames, --mrt and "
+		    "--guided-attention");
+	if (o->mrt && o->mrt_alpha == 0)
+		BAD("--mrt-alpha 0: the risk would have no gradient");
+	if (o->mrt && o->scheduled_sampling > 0)
+		BAD("--mrt and --scheduled-sampling exclude each other");
+	if (o->mrt && frames)
+		BAD("--mrt samples from text sources: not with --src-frames");
+	if (o->mrt && o->guided_attention > 0 && o->mrt_ce_weight == 0)
+		BAD("--guided-attention under --mrt acts through the "
+		    "cross-entropy term: give --mrt-ce-weight");
+	if (o->tie_embeddings && !o->shared_vocab && !frames)
 		BAD("--tie-embeddings needs --shared-vocab (one vocabulary "
 		    "for both sides); give --no-tie-embeddings");
 	return 0;

@@ -18,7 +18,9 @@
 struct sq_train_opts {
 	/* data */
 	char *src, *tgt, *tsv;		/* training pairs */
+	char *src_frames;		/* instead of src: a frames stream */
 	char *valid_src, *valid_tgt, *valid_tsv;
+	char *valid_src_frames;
 	char *output;			/* -o: the model file */
 	char *init;			/* start from this model */
 	char *checkpoint;		/* default: OUTPUT.ckpt */
@@ -35,9 +37,14 @@ struct sq_train_opts {
 	char *arch;			/* "transformer" or "rnn" */
 	long layers, enc_layers, dec_layers, d_model, heads, ffn;
 	long max_positions;
+	long subsample;			/* frames per encoder position */
+	long attention_window;		/* encoder self-attention's reach */
 	int pre_norm;
 	char *activation, *positions;
 	int tie_embeddings;		/* tie_src_tgt + tie_output */
+	int nat;			/* non-autoregressive (config nat) */
+	long nat_max_offset;
+	double nat_length_weight;	/* of the length predictor's loss */
 	/* optimisation */
 	double lr;
 	long warmup;
@@ -48,6 +55,13 @@ struct sq_train_opts {
 	double label_smoothing, dropout, clip_norm, weight_decay;
 	double beta1, beta2, adam_eps;
 	double scheduled_sampling;	/* the largest mixing probability */
+	double guided_attention;	/* lambda of the guide term, 0 off */
+	double guided_attention_width;	/* its g */
+	int mrt;			/* minimum-risk training */
+	long mrt_samples;		/* candidates drawn per source */
+	double mrt_alpha;		/* Q's sharpness */
+	int mrt_reference;		/* the reference joins each set */
+	double mrt_ce_weight;		/* cross-entropy added to the risk */
 	long seed;
 	long threads;			/* 0: the online cores */
 	/* bookkeeping */

@@ -266,13 +266,13 @@ att_part(void *arg, int i, int n)
 		if (!j->backward)
 			sq_attention_forward(r->ctx + q0 * D, r->probs +
 			    r->p_off[s], NULL, top + q0 * D, r->keys + k0 * D,
-			    mem + k0 * D, Tq, Tk, (int)D, 1, 0, NULL, NULL);
+			    mem + k0 * D, Tq, Tk, (int)D, 1, 0, 0, NULL, NULL);
 		else	/* d(top) in da, d(ctx) in db */
 			sq_attention_backward(r->da + q0 * D, r->dkeys + k0 * D,
 			    r->dmem + k0 * D, r->att + (long)i * r->att_stride,
 			    r->db + q0 * D, r->probs + r->p_off[s], top + q0 * D,
 			    r->keys + k0 * D, mem + k0 * D, Tq, Tk, (int)D, 1, 0,
-			    NULL, NULL);
+			    0, NULL, NULL, NULL);
 	}
 }
 

@@ -10,6 +10,11 @@
  * of (corpus, max_tokens, seed, epoch), the dropout masks of (seed, step),
  * the scheduled-sampling draws of (seed, step, position), so a resumed run
  * goes on exactly as the killed one would have.
+ *
+ * With --src-frames the sources are feature frames (a model with input
+ * frames): there is no source vocabulary (sp_src NULL), the frames'
+ * width comes from the stream, and the target's SentencePiece model is
+ * trained on the target lines alone.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +26,7 @@
 #include <zlib.h>
 
 #include "io/spm.h"
+#include "io/stream.h"
 #include "nn/config.h"
 #include "nn/model.h"
 #include "nn/params.h"
@@ -29,6 +35,7 @@
 #include "train/grad.h"
 #include "train/graph.h"
 #include "train/init.h"
+#include "train/mrt.h"
 #include "train/opts.h"
 #include "train/trainer.h"
 #include "train/validate.h"
@@ -56,6 +63,7 @@ struct trainer {
 	struct sq_corpus *train, *valid;
 	struct sq_pool *pool;
 	struct sq_graph *graph;
+	struct sq_mrt *mrt;		/* with --mrt */
 	char *options;			/* the settings as a config file */
 	char ckpt[4096], best_path[4096], log_path[4096];
 	FILE *log;
@@ -63,12 +71,14 @@ struct trainer {
 	long step, epoch, batch;	/* the next batch: (epoch, batch) */
 	long saved;			/* step of the last checkpoint, -1 */
 	long max_steps;			/* planned, 0 if unknown */
-	double best;			/* valid loss, INFINITY: none yet */
+	double best;			/* valid loss (with --mrt, -BLEU),
+					   INFINITY: none yet */
 	long bad;			/* validations without progress */
 	double t0;			/* when this run started */
 	long step0;			/* the step this run started at */
 	double elapsed0;		/* seconds trained by earlier runs */
 	double loss_acc;		/* since the last log line */
+	double guide_acc;		/* sq_graph_guide() since then */
 	long tok_acc, tok_run;
 };
 
@@ -85,7 +95,8 @@ static const char *const resumable[] = {
  */
 static const char *const paths[] = {
 	"src", "tgt", "tsv", "valid-src", "valid-tgt", "valid-tsv", "output",
-	"init", "checkpoint", "log", "src-spm", "tgt-spm", NULL
+	"init", "checkpoint", "log", "src-spm", "tgt-spm", "src-frames",
+	"valid-src-frames", NULL
 };
 
 /* Whether the line "key value" of a settings dump has a key of list. */
@@ -128,6 +139,42 @@ take_spm(char **dst, size_t *dst_len, const void *src, size_t len)
 /* ---- vocabularies, config, model ---- */
 
 /*
+ * A model of frames has the target's SentencePiece model only: from a
+ * model, from --tgt-spm, or trained on the target lines (read as pairs
+ * of a line with itself).
+ */
+static int
+target_vocabulary(struct trainer *t, const struct sq_model *from,
+    const struct sq_vocab_opts *vo)
+{
+	const struct sq_train_opts *o = t->o;
+
+	if (from != NULL) {
+		if (from->spm_tgt == NULL) {
+			sq_seterr("%s: no SentencePiece model in it "
+			    "(spm.target)", from->path);
+			return -1;
+		}
+		take_spm(&t->spm_tgt, &t->spm_tgt_len, from->spm_tgt,
+		    from->spm_tgt_len);
+		t->sp_tgt = sq_spm_model(from, 1);
+		return t->sp_tgt == NULL ? -1 : 0;
+	}
+	if (o->tgt_spm != NULL) {
+		if (sq_read_file(o->tgt_spm, &t->spm_tgt, &t->spm_tgt_len) < 0)
+			return -1;
+	} else {
+		note(t, "training the target's SentencePiece model (%ld "
+		    "pieces)", o->vocab_size);
+		if (sq_corpus_train_spm(o->tgt, o->tgt, NULL, 1, vo,
+		    &t->spm_tgt, &t->spm_tgt_len) < 0)
+			return -1;
+	}
+	return (t->sp_tgt = sq_spm_new(t->spm_tgt, t->spm_tgt_len)) == NULL ?
+	    -1 : 0;
+}
+
+/*
  * The SentencePiece models: from a model (with its own numbering of the
  * pieces and its source EOS, if it has them), from files, or trained.
  */
@@ -137,6 +184,19 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 	const struct sq_train_opts *o = t->o;
 	struct sq_vocab_opts vo = {0};
 
+	vo.vocab_size = (int)o->vocab_size;
+	vo.model_type = o->spm_type;
+	vo.sample = o->spm_sample;
+	vo.seed = (uint64_t)o->seed;
+	if (from != NULL && (from->cfg.input == SQ_INPUT_FRAMES) !=
+	    (o->src_frames != NULL)) {
+		sq_seterr("%s reads %s: give %s", from->path, from->cfg.input ==
+		    SQ_INPUT_FRAMES ? "frames" : "tokens", from->cfg.input ==
+		    SQ_INPUT_FRAMES ? "--src-frames" : "--src or --tsv");
+		return -1;
+	}
+	if (o->src_frames != NULL)
+		return target_vocabulary(t, from, &vo);
 	if (from != NULL) {
 		if (from->spm_src == NULL || from->spm_tgt == NULL) {
 			sq_seterr("%s: no SentencePiece models in it "
@@ -156,10 +216,6 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 		    &t->spm_tgt_len) < 0)
 			return -1;
 	} else {
-		vo.vocab_size = (int)o->vocab_size;
-		vo.model_type = o->spm_type;
-		vo.sample = o->spm_sample;
-		vo.seed = (uint64_t)o->seed;
 		note(t, "training %s SentencePiece model%s (%ld pieces)",
 		    o->shared_vocab ? "a shared" : "the", o->shared_vocab ? "" :
 		    "s", o->vocab_size);
@@ -182,6 +238,28 @@ vocabularies(struct trainer *t, const struct sq_model *from)
 	return 0;
 }
 
+/*
+ * The width of the frames of the stream at path: that of its first
+ * record with a frame.  0, or -1 with the error set.
+ */
+static int
+frame_dim(const char *path, int *dim)
+{
+	struct sq_reader *r = sq_stream_open(path, SQ_STREAM_FRAMES);
+	struct sq_record rec;
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	while ((rc = sq_stream_next(r, &rec)) > 0 && rec.rows == 0)
+		;
+	if (rc == 0)
+		sq_seterr("%s: no frames in it", path);
+	*dim = rc > 0 ? (int)rec.cols : 0;
+	sq_stream_close(r);
+	return rc > 0 ? 0 : -1;
+}
+
 /* The architecture from the settings and the vocabularies. */
 static int
 make_config(struct trainer *t, struct sq_config *c)
@@ -191,10 +269,17 @@ make_config(struct trainer *t, struct sq_config *c)
 	sq_config_defaults(c);
 	if (sq_config_set(c, "arch", o->arch) < 0)
 		return -1;
+	c->attention_window = (int)o->attention_window;
+	if (o->src_frames != NULL) {
+		c->input = SQ_INPUT_FRAMES;
+		c->subsample = (int)o->subsample;
+		if (frame_dim(o->src_frames, &c->frame_dim) < 0)
+			return -1;
+	}
 	c->d_model = (int)o->d_model;
 	c->encoder_layers = (int)(o->enc_layers ? o->enc_layers : o->layers);
 	c->decoder_layers = (int)(o->dec_layers ? o->dec_layers : o->layers);
-	c->src_vocab_size = sq_spm_size(t->sp_src);
+	c->src_vocab_size = t->sp_src ? sq_spm_size(t->sp_src) : 0;
 	c->tgt_vocab_size = sq_spm_size(t->sp_tgt);
 	c->max_positions = (int)o->max_positions;
 	if (c->arch == SQ_ARCH_TRANSFORMER) {
@@ -206,8 +291,12 @@ make_config(struct trainer *t, struct sq_config *c)
 		    sq_config_set(c, "positions", o->positions) < 0)
 			return -1;
 	}
-	c->shared_vocab = o->shared_vocab;
-	c->tie_src_tgt = c->tie_output = o->tie_embeddings;
+	/* frames: no source vocabulary to share, the output tied or not */
+	c->shared_vocab = o->shared_vocab && t->sp_src;
+	c->tie_src_tgt = o->tie_embeddings && t->sp_src;
+	c->tie_output = o->tie_embeddings;
+	c->nat = o->nat;
+	c->nat_max_offset = (int)o->nat_max_offset;
 	c->bos_id = sq_spm_bos(t->sp_tgt);
 	c->eos_id = sq_spm_eos(t->sp_tgt);
 	c->pad_id = sq_spm_pad(t->sp_tgt);
@@ -235,23 +324,34 @@ model_id(struct trainer *t, char *id, size_t size)
 		if (!line_in(p, paths) && !line_in(p, resumable))
 			crc = crc32(crc, (const Bytef *)p, (uInt)(e - p));
 	}
-	crc = crc32(crc, (const Bytef *)t->spm_src, (uInt)t->spm_src_len);
+	/* (crc32() of a NULL buffer would restart at 0: frames have no source) */
+	if (t->spm_src != NULL)
+		crc = crc32(crc, (const Bytef *)t->spm_src,
+		    (uInt)t->spm_src_len);
 	crc = crc32(crc, (const Bytef *)t->spm_tgt, (uInt)t->spm_tgt_len);
 	snprintf(id, size, "train-%08lx", (unsigned long)crc);
 }
 
-/* A writable model of from's config and weights. */
+/*
+ * A writable model of config c, from's or from's made non-autoregressive,
+ * with from's weights; a tensor from does not have (the length predictor)
+ * is initialised from seed.
+ */
 static struct sq_model *
-copy_model(const struct sq_model *from, const char *id)
+copy_model(const struct sq_model *from, const struct sq_config *c,
+    const char *id, uint64_t seed)
 {
-	struct sq_model *m = sq_model_new(&from->cfg, id);
+	struct sq_model *m = sq_model_new(c, id);
 
+	if (m != NULL && c->nat && !from->cfg.nat)
+		sq_init_weights(m, seed);
 	for (int i = 0; m != NULL && i < m->params->n; i++) {
 		const struct sq_param *p = &m->params->p[i];
+		const float *w = *sq_param_field((struct sq_model *)from, p);
 
-		memcpy(m->owned + p->offset,
-		    *sq_param_field((struct sq_model *)from, p),
-		    (size_t)p->numel * sizeof(float));
+		if (w != NULL)
+			memcpy(m->owned + p->offset, w,
+			    (size_t)p->numel * sizeof(float));
 	}
 	return m;
 }
@@ -455,9 +555,28 @@ save_checkpoint(struct trainer *t)
 	return 0;
 }
 
-/* The first line of a that b does not have, or NULL. */
+/* Whether text has the line p of n characters (or, key_only, its key). */
+static int
+has_line(const char *text, const char *p, size_t n, int key_only)
+{
+	if (key_only)
+		n = strcspn(p, " \n") + 1;	/* the key and its space */
+	for (const char *q = text; q && *q; q = strchr(q, '\n') ?
+	    strchr(q, '\n') + 1 : NULL)
+		if (strncmp(q, p, n) == 0 && (key_only || q[n] == '\n' ||
+		    q[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * The first line of a that b does not have, or NULL.  A setting b does
+ * not name at all (a checkpoint written before the setting existed)
+ * counts as at its default, a line of defaults.
+ */
 static const char *
-changed_setting(const char *a, const char *b, char *key, size_t size)
+changed_setting(const char *a, const char *b, const char *defaults,
+    char *key, size_t size)
 {
 	const char *p, *e;
 
@@ -467,16 +586,11 @@ changed_setting(const char *a, const char *b, char *key, size_t size)
 		e = p + strcspn(p, "\n");
 		n = (size_t)(e - p);
 		k = strcspn(p, " \n");
-		if (line_in(p, resumable))
+		if (line_in(p, resumable) || has_line(b, p, n, 0) ||
+		    (!has_line(b, p, n, 1) && has_line(defaults, p, n, 0)))
 			continue;
-		for (const char *q = b; q && *q; q = strchr(q, '\n') ?
-		    strchr(q, '\n') + 1 : NULL)
-			if (strncmp(q, p, n) == 0 && (q[n] == '\n' ||
-			    q[n] == '\0'))
-				goto found;
 		snprintf(key, size, "%.*s", (int)SQ_MIN(k, size - 1), p);
 		return key;
-found:		;
 	}
 	return NULL;
 }
@@ -498,12 +612,40 @@ meta_long(const struct sq_model *c, const char *key, int *bad)
 	return v;
 }
 
+static char *
+dump_options(const struct sq_train_opts *o)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		sq_die("open_memstream:");
+	sq_train_opts_dump(o, f);
+	fclose(f);
+	return buf;
+}
+
+/* The settings at their defaults, as dump_options() writes them. */
+static char *
+default_options(void)
+{
+	struct sq_train_opts d;
+	char *s;
+
+	sq_train_opts_init(&d);
+	s = dump_options(&d);
+	sq_train_opts_free(&d);
+	return s;
+}
+
 static int
 resume(struct trainer *t)
 {
 	struct sq_model *c = sq_model_open(t->ckpt);
 	const float *am, *av;
 	const char *opts, *best, *secs;
+	char *defaults;
 	long na = 0, nv = 0;
 	char key[64];
 	int bad = 0;
@@ -525,19 +667,23 @@ resume(struct trainer *t)
 		    "metadata or Adam state is missing or bad)", t->ckpt);
 		goto fail;
 	}
-	if (changed_setting(t->options, opts, key, sizeof(key)) != NULL ||
-	    changed_setting(opts, t->options, key, sizeof(key)) != NULL) {
+	defaults = default_options();
+	if (changed_setting(t->options, opts, defaults, key, sizeof(key)) !=
+	    NULL || changed_setting(opts, t->options, defaults, key,
+	    sizeof(key)) != NULL) {
+		free(defaults);
 		sq_seterr("%s: --resume with other settings than the run that "
 		    "wrote it (%s); only %s and the like may change", t->ckpt,
 		    key, "--max-steps");
 		goto fail;
 	}
+	free(defaults);
 	t->best = strtod(best, NULL);
 	/* absent from checkpoints of older versions: then from 0 */
 	if ((secs = sq_model_meta(c, "train.elapsed")) != NULL)
 		t->elapsed0 = strtod(secs, NULL);
-	if (vocabularies(t, c) < 0 || (t->m = copy_model(c,
-	    c->model_id)) == NULL)
+	if (vocabularies(t, c) < 0 || (t->m = copy_model(c, &c->cfg,
+	    c->model_id, 0)) == NULL)
 		goto fail;
 	keep_from(t, c, 0);
 	attach_vocab(t, t->m);
@@ -568,8 +714,26 @@ start(struct trainer *t)
 			sq_model_close(from);
 			return -1;
 		}
+		cfg = from->cfg;
+		if (cfg.arch == SQ_ARCH_RNN && (o->src_frames != NULL ||
+		    o->nat || o->mrt || o->guided_attention > 0)) {
+			sq_seterr("%s: an arch rnn model: --src-frames, --nat, "
+			    "--mrt and --guided-attention do not apply", o->init);
+			sq_model_close(from);
+			return -1;
+		}
+		if (cfg.nat && !o->nat) {
+			sq_seterr("%s: a non-autoregressive model (config nat "
+			    "1): give --nat to train it further", o->init);
+			sq_model_close(from);
+			return -1;
+		}
+		if (o->nat && !cfg.nat) {	/* a new length predictor */
+			cfg.nat = 1;
+			cfg.nat_max_offset = (int)o->nat_max_offset;
+		}
 		model_id(t, id, sizeof(id));
-		t->m = copy_model(from, id);
+		t->m = copy_model(from, &cfg, id, (uint64_t)o->seed);
 		keep_from(t, from, 1);
 		sq_model_close(from);
 		if (t->m == NULL)
@@ -594,8 +758,8 @@ start(struct trainer *t)
 /* ---- the corpus ---- */
 
 static struct sq_corpus *
-read_corpus(struct trainer *t, const char *src, const char *tgt,
-    const char *tsv, const char *what)
+read_corpus(struct trainer *t, const char *src, const char *src_frames,
+    const char *tgt, const char *tsv, const char *what)
 {
 	const struct sq_config *c = &t->m->cfg;
 	struct sq_corpus_opts co = {0};
@@ -603,6 +767,8 @@ read_corpus(struct trainer *t, const char *src, const char *tgt,
 	struct sq_corpus *corpus;
 
 	co.src_path = src;
+	co.src_frames = src_frames;
+	co.subsample = c->subsample;
 	co.tgt_path = tgt;
 	co.tsv_path = tsv;
 	co.max_len = c->max_positions - c->position_offset;
@@ -611,6 +777,13 @@ read_corpus(struct trainer *t, const char *src, const char *tgt,
 	co.threads = sq_pool_threads(t->pool);
 	if ((corpus = sq_corpus_read(&co, t->sp_src, t->sp_tgt, &st)) == NULL)
 		return NULL;
+	if (src_frames != NULL && sq_corpus_frame_dim(corpus) != c->frame_dim) {
+		sq_seterr("%s: frames of %d values, the model reads %d (config "
+		    "frame_dim)", src_frames, sq_corpus_frame_dim(corpus),
+		    c->frame_dim);
+		sq_corpus_free(corpus);
+		return NULL;
+	}
 	if (st.empty > 0)
 		note(t, "%s: %ld pairs with an empty side skipped", what,
 		    st.empty);
@@ -645,6 +818,7 @@ learning_rate(const struct sq_train_opts *o, long step)
 struct batch {
 	struct sq_pairs p;
 	const int32_t **src, **tgt;
+	const float **frames;
 	int32_t **dec_in;
 	int *sl, *tl;
 	long tokens;		/* target positions, EOS included */
@@ -655,16 +829,18 @@ batch_fill(struct batch *b, const struct sq_corpus *c, const long *idx,
     int n)
 {
 	b->src = sq_reallocarray(b->src, n, sizeof(*b->src));
+	b->frames = sq_reallocarray(b->frames, n, sizeof(*b->frames));
 	b->tgt = sq_reallocarray(b->tgt, n, sizeof(*b->tgt));
 	b->sl = sq_reallocarray(b->sl, n, sizeof(int));
 	b->tl = sq_reallocarray(b->tl, n, sizeof(int));
 	b->tokens = 0;
 	for (int i = 0; i < n; i++) {
-		b->src[i] = sq_corpus_src(c, idx[i], &b->sl[i]);
-		b->tgt[i] = sq_corpus_tgt(c, idx[i], &b->tl[i]);
+		sq_corpus_pair(c, idx[i], &b->src[i], &b->frames[i], &b->sl[i],
+		    &b->tgt[i], &b->tl[i]);
 		b->tokens += b->tl[i] + 1;
 	}
-	b->p = (struct sq_pairs){n, b->src, b->sl, b->tgt, b->tl, NULL};
+	b->p = (struct sq_pairs){n, b->src, b->sl, b->tgt, b->tl, NULL,
+	    sq_corpus_frame_dim(c) > 0 ? b->frames : NULL};
 }
 
 static void
@@ -674,6 +850,7 @@ batch_free(struct batch *b)
 		free(b->dec_in[i]);
 	free(b->dec_in);
 	free(b->src);
+	free(b->frames);
 	free(b->tgt);
 	free(b->sl);
 	free(b->tl);
@@ -715,20 +892,45 @@ sample_inputs(struct trainer *t, struct batch *b, double p)
 }
 
 /*
- * Forward and backward over batches [t->batch, k_end) of order, the
- * gradients scaled to the mean per target token; *loss gets the summed
- * loss (not finite if the numbers went wrong).  Returns 0, or -1 with
- * the error set.
+ * The risk of batch b (train/mrt.h), its gradient scaled by scale, into
+ * *risk.  The draws differ from update to update and from batch to batch
+ * of an update (b is batch k of the update's).  0, or -1 with the error
+ * set.
+ */
+static int
+mrt_batch(struct trainer *t, struct batch *b, long k, float scale,
+    double *risk)
+{
+	const struct sq_train_opts *o = t->o;
+	struct sq_mrt_opts mo = {(int)o->mrt_samples, o->mrt_alpha,
+	    o->mrt_reference, 0, (uint64_t)k << 32, {0, (float)o->dropout,
+	    (uint64_t)o->seed, (uint64_t)t->step, 0, 0, 0}};
+
+	mo.seed = (uint64_t)o->seed * 0x2545F4914F6CDD1Dull ^
+	    ((uint64_t)t->step + 1) * 0x9E3779B97F4A7C15ull;
+	return (*risk = sq_mrt_step(t->mrt, &b->p, &mo, scale)) < 0 ? -1 : 0;
+}
+
+/*
+ * Forward and backward over batches [t->batch, k_end) of order.  The
+ * objective is the mean loss per target token, or with --mrt the mean
+ * risk per pair plus mrt_ce_weight times the mean loss per target token
+ * (none when 0: then no cross-entropy pass); *loss gets its value (not
+ * finite if the numbers went wrong), *guide the summed guided-attention
+ * penalty of the cross-entropy passes, *tokens the target positions.
+ * Returns 0, or -1 with the error set.
  */
 static int
 accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
-    double *loss_sum, long *tokens)
+    double *loss, double *guide, long *tokens)
 {
 	const struct sq_train_opts *o = t->o;
 	struct sq_graph_opts go = {(float)o->label_smoothing,
-	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step};
-	double loss = 0, p_ss = 0;
-	long k, total = 0, tok;
+	    (float)o->dropout, (uint64_t)o->seed, (uint64_t)t->step,
+	    (float)o->guided_attention, (float)o->guided_attention_width,
+	    (float)o->nat_length_weight};
+	double xent = 0, risk = 0, p_ss = 0, ce = o->mrt ? o->mrt_ce_weight : 1;
+	long k, total = 0, pairs = 0, tok;
 	int n;
 
 	if (o->scheduled_sampling > 0 && t->max_steps > 0)
@@ -737,29 +939,44 @@ accumulate(struct trainer *t, const struct sq_batches *order, long k_end,
 	for (k = t->batch; k < k_end; k++) {
 		const long *idx = sq_batches_get(order, k, &n);
 
+		pairs += n;
 		for (int i = 0; i < n; i++) {
 			int len;
 
 			sq_corpus_tgt(t->train, idx[i], &len);
-			total += len + 1;
+			total += sq_graph_positions(t->m, len);
 		}
 	}
 	for (k = t->batch; k < k_end; k++) {
 		const long *idx = sq_batches_get(order, k, &n);
 		struct batch b = {0};
-		double l;
+		double l, r;
 
 		batch_fill(&b, t->train, idx, n);
-		if ((p_ss > 0 && sample_inputs(t, &b, p_ss) < 0) ||
-		    (l = sq_graph_forward(t->graph, &b.p, &go, &tok)) < 0) {
-			batch_free(&b);
-			return -1;
+		if (o->mrt) {
+			if (mrt_batch(t, &b, k - t->batch,
+			    (float)(1.0 / (double)pairs), &r) < 0) {
+				batch_free(&b);
+				return -1;
+			}
+			risk += r;
 		}
-		sq_graph_backward(t->graph, (float)(1.0 / (double)total));
-		loss += l;
+		if (ce > 0) {
+			if ((p_ss > 0 && sample_inputs(t, &b, p_ss) < 0) ||
+			    (l = sq_graph_forward(t->graph, &b.p, &go,
+			    &tok)) < 0) {
+				batch_free(&b);
+				return -1;
+			}
+			sq_graph_backward(t->graph, (float)(ce / (double)total));
+			xent += l;
+			*guide += sq_graph_guide(t->graph);
+		}
 		batch_free(&b);
 	}
-	*loss_sum = loss;
+	*loss = ce * xent / (double)total;
+	if (o->mrt)
+		*loss += risk / (double)pairs;
 	*tokens = total;
 	return 0;
 }
@@ -773,10 +990,13 @@ log_line(struct trainer *t, const struct sq_train_report *r)
 	fprintf(t->log, "%ld\t%ld\t%.6f\t%.8g\t%.1f\t%.1f", r->step, r->epoch,
 	    r->loss, r->lr, r->tok_per_s, r->elapsed);
 	if (r->validated)
-		fprintf(t->log, "\t%.6f\t%.4f\t%.2f\n", r->valid_loss,
+		fprintf(t->log, "\t%.6f\t%.4f\t%.2f", r->valid_loss,
 		    r->valid_ppl, r->valid_bleu);
 	else
-		fprintf(t->log, "\t\t\t\n");
+		fprintf(t->log, "\t\t\t");
+	if (r->guide >= 0)
+		fprintf(t->log, "\t%.6f", r->guide);
+	fprintf(t->log, "\n");
 	if (fflush(t->log) == EOF || ferror(t->log)) {
 		sq_seterr("%s: write error: %s", t->log_path, strerror(errno));
 		return -1;
@@ -787,7 +1007,7 @@ log_line(struct trainer *t, const struct sq_train_report *r)
 static int
 validate(struct trainer *t, struct sq_train_report *r)
 {
-	double vl, bleu = -1;
+	double vl, bleu = -1, crit;
 
 	if (t->valid == NULL)
 		return 0;
@@ -800,9 +1020,11 @@ validate(struct trainer *t, struct sq_train_report *r)
 	r->valid_loss = vl;
 	r->valid_ppl = exp(vl);
 	r->valid_bleu = bleu;
-	r->best = vl < t->best;
+	/* fine-tuning for BLEU: the best model is the best by BLEU */
+	crit = t->o->mrt && bleu >= 0 ? -bleu : vl;
+	r->best = crit < t->best;
 	if (r->best) {
-		t->best = vl;
+		t->best = crit;
 		t->bad = 0;
 		if (save_model(t, t->m, t->best_path, NULL) < 0)
 			return -1;
@@ -846,7 +1068,7 @@ run(struct trainer *t)
 		while (t->batch < count) {
 			long k_end = SQ_MIN(count, t->batch + o->update_freq);
 			long tokens = 0;
-			double loss, norm, lr;
+			double loss, guide = 0, norm, lr; /* loss: the update's mean */
 			int last, timed_out;
 
 			if (o->max_steps > 0 && t->step >= o->max_steps) {
@@ -854,7 +1076,8 @@ run(struct trainer *t)
 				return 0;
 			}
 			sq_zero(t->gm->owned, n, t->pool);
-			if (accumulate(t, order, k_end, &loss, &tokens) < 0) {
+			if (accumulate(t, order, k_end, &loss, &guide,
+			    &tokens) < 0) {
 				sq_batches_free(order);
 				return -1;
 			}
@@ -891,7 +1114,8 @@ run(struct trainer *t)
 			    t->gm->owned, n, lr, o->beta1, o->beta2,
 			    o->adam_eps, o->weight_decay, t->step, t->pool);
 			t->batch = k_end;
-			t->loss_acc += loss;
+			t->loss_acc += loss * (double)tokens;
+			t->guide_acc += guide;
 			t->tok_acc += tokens;
 			t->tok_run += tokens;
 
@@ -901,6 +1125,8 @@ run(struct trainer *t)
 			r.max_seconds = o->max_seconds;
 			r.epoch = t->epoch;
 			r.loss = t->loss_acc / (double)SQ_MAX(1, t->tok_acc);
+			r.guide = o->guided_attention > 0 ? t->guide_acc /
+			    (double)SQ_MAX(1, t->tok_acc) : -1;
 			r.lr = lr;
 			r.run_steps = t->step - t->step0;
 			r.run_elapsed = sq_now() - t->t0;
@@ -924,6 +1150,7 @@ run(struct trainer *t)
 					return -1;
 				}
 				t->loss_acc = 0;
+				t->guide_acc = 0;
 				t->tok_acc = 0;
 			}
 			if (t->report != NULL)
@@ -934,9 +1161,10 @@ run(struct trainer *t)
 				return -1;
 			}
 			if (o->patience > 0 && t->bad >= o->patience) {
-				note(t, "step %ld: no better validation loss "
+				note(t, "step %ld: no better validation %s "
 				    "in %ld validations: stopping", t->step,
-				    t->bad);
+				    o->mrt && o->valid_bleu_lines > 0 ? "BLEU" :
+				    "loss", t->bad);
 				sq_batches_free(order);
 				return 0;
 			}
@@ -959,7 +1187,8 @@ run(struct trainer *t)
 static int
 finish(struct trainer *t)
 {
-	struct sq_save_opts so = {t->o->f16, 0, NULL, 0, NULL};
+	struct sq_save_opts so = {t->o->f16 ? SQ_W_F16 : SQ_W_F32, 0, NULL,
+	    0, NULL};
 	struct sq_model *best;
 	int rc, n;
 
@@ -983,6 +1212,7 @@ finish(struct trainer *t)
 static void
 trainer_free(struct trainer *t)
 {
+	sq_mrt_free(t->mrt);
 	sq_graph_free(t->graph);
 	sq_pool_free(t->pool);
 	sq_corpus_free(t->train);
@@ -1043,20 +1273,6 @@ check_writable(const char *path)
 	return 0;
 }
 
-static char *
-dump_options(const struct sq_train_opts *o)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f == NULL)
-		sq_die("open_memstream:");
-	sq_train_opts_dump(o, f);
-	fclose(f);
-	return buf;
-}
-
 int
 sq_train(const struct sq_train_opts *o, int threads,
     sq_train_report_fn *report, sq_train_note_fn *note_fn, void *ctx)
@@ -1089,15 +1305,19 @@ sq_train(const struct sq_train_opts *o, int threads,
 	}
 	if (fresh_log)
 		fprintf(t.log, "step\tepoch\tloss\tlr\ttok_per_s\telapsed\t"
-		    "valid_loss\tvalid_ppl\tvalid_bleu\n");
-	if ((t.train = read_corpus(&t, o->src, o->tgt, o->tsv,
+		    "valid_loss\tvalid_ppl\tvalid_bleu%s\n",
+		    o->guided_attention > 0 ? "\tguide" : "");
+	if ((t.train = read_corpus(&t, o->src, o->src_frames, o->tgt, o->tsv,
 	    "training data")) == NULL)
 		goto out;
-	if ((o->valid_src != NULL || o->valid_tsv != NULL) &&
-	    (t.valid = read_corpus(&t, o->valid_src, o->valid_tgt,
-	    o->valid_tsv, "validation data")) == NULL)
+	if ((o->valid_src != NULL || o->valid_src_frames != NULL ||
+	    o->valid_tsv != NULL) && (t.valid = read_corpus(&t, o->valid_src,
+	    o->valid_src_frames, o->valid_tgt, o->valid_tsv,
+	    "validation data")) == NULL)
 		goto out;
 	t.graph = sq_graph_new(t.m, t.gm, t.pool);
+	if (o->mrt)
+		t.mrt = sq_mrt_new(t.m, t.graph, t.pool, t.sp_tgt);
 	t.max_steps = plan_steps(&t);
 	if (run(&t) < 0 || finish(&t) < 0)
 		goto out;

@@ -4,8 +4,9 @@
  * model (initialised, from --init, or from the checkpoint on --resume),
  * the updates (Adam with decoupled weight decay, warmup then inverse
  * square root, clipping by global norm, batches by tokens, gradient
- * accumulation, scheduled sampling), checkpoints, validation, early
- * stopping, averaging, and the final model.
+ * accumulation, scheduled sampling, or minimum-risk training's
+ * updates: train/mrt.h), checkpoints, validation, early stopping,
+ * averaging, and the final model.
  *
  * Deterministic: the same data, settings, seed and thread count give the
  * same model file, bit for bit, also across a kill and --resume (the
@@ -24,8 +25,13 @@ struct sq_train_report {
 	long step;		/* updates done */
 	long max_steps;		/* the planned total, 0 if unknown */
 	long epoch;		/* from 1 */
-	double loss;		/* per target token, mean over the last
-				   log interval (label-smoothed) */
+	double loss;		/* the objective over the last log
+				   interval: the label-smoothed loss per
+				   target token (--mrt: the risk per pair,
+				   plus --mrt-ce-weight times that) */
+	double guide;		/* the guided-attention penalty per target
+				   token over that interval, before its
+				   weight (sq_graph_guide()); -1: off */
 	double tok_per_s;	/* target tokens per second of training */
 	double lr;
 	double elapsed;		/* seconds of training, over all runs
@@ -35,7 +41,8 @@ struct sq_train_report {
 	double run_elapsed;	/* seconds since this run started */
 	int validated;		/* the valid_* fields are new */
 	double valid_loss, valid_ppl, valid_bleu;	/* bleu -1: none */
-	int best;		/* the best valid loss so far */
+	int best;		/* the best valid loss so far (--mrt
+				   with valid BLEU: the best BLEU) */
 };
 
 typedef void sq_train_report_fn(void *ctx, const struct sq_train_report *r);

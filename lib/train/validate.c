@@ -21,25 +21,27 @@ double
 sq_validate_loss(struct sq_graph *g, const struct sq_corpus *c,
     long max_tokens)
 {
-	struct sq_graph_opts o = {0};
+	/* a nat model's whole -log p(y | x): its length's too */
+	struct sq_graph_opts o = { .length_weight = 1 };
 	long n = sq_corpus_size(c), i, j, tok = 0, t;
 	double nll = 0, l;
 	const int32_t **src = sq_calloc((size_t)n + 1, sizeof(*src));
 	const int32_t **tgt = sq_calloc((size_t)n + 1, sizeof(*tgt));
+	const float **fr = sq_calloc((size_t)n + 1, sizeof(*fr));
 	int *sl = sq_calloc((size_t)n + 1, sizeof(int));
 	int *tl = sq_calloc((size_t)n + 1, sizeof(int));
+	int frames = sq_corpus_frame_dim(c) > 0;
 
-	for (i = 0; i < n; i++) {
-		src[i] = sq_corpus_src(c, i, &sl[i]);
-		tgt[i] = sq_corpus_tgt(c, i, &tl[i]);
-	}
+	for (i = 0; i < n; i++)
+		sq_corpus_pair(c, i, &src[i], &fr[i], &sl[i], &tgt[i], &tl[i]);
 	for (i = 0; i < n; i = j) {
 		struct sq_pairs b;
 		long longest = 0;
 
 		/* consecutive pairs while the padded size fits */
 		for (j = i; j < n; j++) {
-			long len = SQ_MAX(sl[j], tl[j] + 1);
+			long len = SQ_MAX(sq_corpus_src_positions(c, j),
+			    tl[j] + 1);
 
 			if (j > i && (j - i + 1) * SQ_MAX(longest, len) >
 			    max_tokens)
@@ -47,7 +49,7 @@ sq_validate_loss(struct sq_graph *g, const struct sq_corpus *c,
 			longest = SQ_MAX(longest, len);
 		}
 		b = (struct sq_pairs){(int)(j - i), src + i, sl + i, tgt + i,
-		    tl + i, NULL};
+		    tl + i, NULL, frames ? fr + i : NULL};
 		if ((l = sq_graph_forward(g, &b, &o, &t)) < 0) {
 			nll = -1;
 			break;
@@ -57,30 +59,12 @@ sq_validate_loss(struct sq_graph *g, const struct sq_corpus *c,
 	}
 	free(src);
 	free(tgt);
+	free(fr);
 	free(sl);
 	free(tl);
 	if (nll < 0)
 		return -1;
 	return tok > 0 ? nll / (double)tok : 0;
-}
-
-/* The statistics of hypothesis text hyp against reference text ref. */
-static void
-segment_stats(struct sq_bleu *b, struct sq_bleu_stats *st, const char *hyp,
-    size_t hyp_len, const char *ref, size_t ref_len)
-{
-	struct sq_bleu_ustr h = {0}, r = {0};
-	struct sq_bleu_uspan hs, rs;
-	size_t bad;
-
-	/* SentencePiece's output is valid UTF-8; a failure leaves a prefix */
-	sq_bleu_utf8_decode(&h, hyp, hyp_len, &bad);
-	sq_bleu_utf8_decode(&r, ref, ref_len, &bad);
-	hs = (struct sq_bleu_uspan){h.c, h.n};
-	rs = (struct sq_bleu_uspan){r.c, r.n};
-	sq_bleu_segment(b, st, hs, &rs, 1);
-	sq_bleu_ustr_free(&h);
-	sq_bleu_ustr_free(&r);
 }
 
 double
@@ -98,19 +82,24 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 	long i;
 
 	go.max_len = (struct sq_maxlen){ .a = 2, .b = 10 };
+	go.nat_lengths = m->cfg.nat;	/* its best length alone */
 	gr = sq_greedy_new(m, pool, &go, BLEU_BATCH);
 	n = SQ_MIN(n, sq_corpus_size(c));
 	for (i = 0; i < n; i += BLEU_BATCH) {
-		const int32_t *src[BLEU_BATCH];
-		int len[BLEU_BATCH], k, nb = (int)SQ_MIN(BLEU_BATCH, n - i);
+		const int32_t *src[BLEU_BATCH], *tgt_ids;
+		const float *fr[BLEU_BATCH];
+		int len[BLEU_BATCH], k, nb = (int)SQ_MIN(BLEU_BATCH, n - i), tl;
 		struct sq_greedy_sent *sents;
 
 		for (k = 0; k < nb; k++)
-			src[k] = sq_corpus_src(c, i + k, &len[k]);
-		if (sq_encoder_run(enc, nb, src, len) < 0)
+			sq_corpus_pair(c, i + k, &src[k], &fr[k], &len[k],
+			    &tgt_ids, &tl);
+		if ((fr[0] != NULL ? sq_encoder_run_frames(enc, nb, fr, len) :
+		    sq_encoder_run(enc, nb, src, len)) < 0)
 			goto out;
 		for (k = 0; k < nb; k++)
-			sq_greedy_add(gr, (uint64_t)(i + k), len[k],
+			sq_greedy_add(gr, (uint64_t)(i + k),
+			    sq_encoder_rows(enc, k), src[k],
 			    sq_encoder_out(enc, k), NULL, -1);
 		if (sq_greedy_run(gr, &sents) < 0)
 			goto out;
@@ -132,7 +121,7 @@ sq_validate_bleu(const struct sq_model *m, struct sq_pool *pool,
 				free(hyp);
 				goto out;
 			}
-			segment_stats(bleu, &st, hyp, hl, r, rl);
+			sq_bleu_segment_text(bleu, &st, hyp, hl, r, rl);
 			free(hyp);
 			sq_bleu_add(&total, &st);
 		}

@@ -1,8 +1,8 @@
 /*
  * Fuzz harness: the stream reader (lib/io/stream.c), binary sections and
  * text ids alike.  The input is read once, by a reader of the kind
- * its length picks (size % 3: a viewer of any kind, tokens, memory: one
- * open per run), and every
+ * its length picks (size % 5: a viewer of any kind, tokens, memory,
+ * frames, or an encoder's tokens-or-frames: one open per run), and every
  * record it gives is printed and written back, binary and compressed, so
  * each of its pointers is read over the length it claims; before each
  * record, sq_stream_wait() looks ahead over what follows (a file: it
@@ -19,7 +19,7 @@ static void
 read_all(const char *path, int want)
 {
 	struct sq_reader *r = sq_stream_open(path, want);
-	static struct sq_writer *ws[3][2];	/* by kind: binary, zlib */
+	static struct sq_writer *ws[4][2];	/* by kind: binary, zlib */
 	struct sq_writer *w = NULL, *z = NULL;
 	struct sq_record rec;
 	int kind;
@@ -28,7 +28,8 @@ read_all(const char *path, int want)
 		return;
 	(void)sq_stream_check_model(r, "fuzz");
 	kind = sq_stream_info(r)->kind;
-	if (kind == SQ_STREAM_TOKENS || kind == SQ_STREAM_MEMORY) {
+	if (kind == SQ_STREAM_TOKENS || kind == SQ_STREAM_MEMORY ||
+	    kind == SQ_STREAM_FRAMES) {
 		if (ws[kind][0] == NULL) {
 			ws[kind][0] = sq_writer_open(fz_null(), kind, "fuzz", "",
 			    SQ_WRITE_BINARY);
@@ -52,6 +53,9 @@ read_all(const char *path, int want)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	read_all(fz_file(0, data, size), (int)(size % 3));
+	static const int want[] = { 0, SQ_STREAM_TOKENS, SQ_STREAM_MEMORY,
+	    SQ_STREAM_FRAMES, SQ_STREAM_SOURCE };
+
+	read_all(fz_file(0, data, size), want[size % 5]);
 	return 0;
 }

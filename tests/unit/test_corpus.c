@@ -224,7 +224,7 @@ read2(const char *src, const char *tgt, const char *tsv, int max_len,
     struct sq_corpus_stats *st)
 {
 	struct sq_corpus_opts o = { src, tgt, tsv, max_len, too_long,
-	    threads };
+	    threads, NULL, 1 };
 
 	return sq_corpus_read(&o, s, t, st);
 }

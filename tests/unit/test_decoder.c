@@ -53,6 +53,7 @@ linear(struct sq_linear *l, int out, int in)
 {
 	l->w = rand_vec((long)out * in, 1.0f / sqrtf((float)in));
 	l->b = rand_vec(out, 0.1f);
+	l->wq = (struct sq_mat){ SQ_W_F32, l->w, NULL };
 }
 
 static void
@@ -98,6 +99,9 @@ make_model(int pre_norm, int act)
 	m->src_embed = rand_vec((long)V * D, 0.2f);
 	m->tgt_embed = rand_vec((long)V * D, 0.2f);
 	m->out_proj = rand_vec((long)V * D, 0.3f);
+	m->src_embed_q = (struct sq_mat){ SQ_W_F32, m->src_embed, NULL };
+	m->tgt_embed_q = (struct sq_mat){ SQ_W_F32, m->tgt_embed, NULL };
+	m->out_proj_q = (struct sq_mat){ SQ_W_F32, m->out_proj, NULL };
 	m->enc = sq_calloc(L, sizeof(*m->enc));
 	m->dec = sq_calloc(L, sizeof(*m->dec));
 	for (l = 0; l < L; l++) {
@@ -271,7 +275,7 @@ test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
 	sq_encoder_run(e, 2, srcs, lens);
 	for (i = 0; i < 2; i++) {
 		mem[i] = sq_encoder_out(e, i);
-		sq_greedy_add(g, i, lens[i], mem[i], NULL, -1);
+		sq_greedy_add(g, i, lens[i], NULL, mem[i], NULL, -1);
 	}
 	same = sq_greedy_run(g, &gs) == 2 &&
 	    sq_beam_decoder_begin(bd, 2, mem, lens, T) == 0 &&

@@ -469,8 +469,9 @@ test_activations(struct sq_pool **pools)
 struct attn {
 	double *q, *k, *v;
 	const float *r;
-	int Tq, Tk, D, H, causal;
+	int Tq, Tk, D, H, causal, window;
 	const struct sq_dropout *drop;
+	const struct sq_guide *guide;	/* adds c sum P W, P before dropout */
 };
 
 static double
@@ -485,7 +486,12 @@ attn_loss(void *arg)
 			int n = c->causal ? SQ_MIN(i + 1, c->Tk) : c->Tk;
 			double mx = -INFINITY, s = 0;
 
+			/* keys outside the window: probability 0 */
+			for (j = 0; j < n; j++)
+				p[j] = -INFINITY;
 			for (j = 0; j < n; j++) {
+				if (c->window > 0 && abs(i - j) > c->window)
+					continue;
 				double d = 0;
 
 				for (e = 0; e < dh; e++)
@@ -498,6 +504,14 @@ attn_loss(void *arg)
 				s += p[j] = exp(p[j] - mx);
 			for (j = 0; j < n; j++) {
 				p[j] /= s;
+				if (c->guide != NULL) {
+					/* W from the formula, in double */
+					double d = (double)j / c->Tk -
+					    (double)i / c->Tq, g = c->guide->g;
+
+					L += c->guide->c * p[j] * (1 - exp(-d *
+					    d / (2 * g * g)));
+				}
 				if (c->drop != NULL)
 					p[j] = sq_dropout_keep(c->drop->seed,
 					    c->drop->stream, ((uint64_t)h * c->Tq + i) *
@@ -516,8 +530,8 @@ attn_loss(void *arg)
 }
 
 static void
-attn_case(int Tq, int Tk, int D, int H, int causal,
-    const struct sq_dropout *drop)
+attn_case(int Tq, int Tk, int D, int H, int causal, int window,
+    const struct sq_dropout *drop, const struct sq_guide *guide)
 {
 	long nq = (long)Tq * D, nk = (long)Tk * D, np = (long)H * Tq * Tk;
 	float *q = tap_rand_vec(nq, 1.5f), *k = tap_rand_vec(nk, 1.5f);
@@ -529,26 +543,32 @@ attn_case(int Tq, int Tk, int D, int H, int causal,
 	char what[128];
 
 	sq_attention_forward(out, probs, scr, q, k, v, Tq, Tk, D, H, causal,
-	    drop, NULL);
+	    window, drop, NULL);
 	sq_attention_backward(dq, dk, dv, scr, r, probs, q, k, v, Tq, Tk, D, H,
-	    causal, drop, NULL);
+	    causal, window, drop, guide, NULL);
 	c.q = to_double(q, nq), c.k = to_double(k, nk), c.v = to_double(v, nk);
 	c.r = r, c.Tq = Tq, c.Tk = Tk, c.D = D, c.H = H, c.causal = causal;
-	c.drop = drop;
+	c.window = window, c.drop = drop;
+	c.guide = guide;
 	{
-		/* the forward's loss against the reference's */
+		/* the forward's loss (and guide penalty) against the reference's */
 		double L = 0, Lr = attn_loss(&c);
 		long i;
 
 		for (i = 0; i < nq; i++)
 			L += (double)out[i] * r[i];
-		snprintf(what, sizeof(what), "attention forward Tq=%d Tk=%d H=%d%s%s",
-		    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "");
+		if (guide != NULL)
+			L += guide->c * sq_guide_penalty(probs, Tq, Tk, H,
+			    guide->g);
+		snprintf(what, sizeof(what), "attention forward Tq=%d Tk=%d "
+		    "H=%d%s window %d%s%s", Tq, Tk, H, causal ? " causal" : "",
+		    window, drop ? " dropout" : "", guide ? " guided" : "");
 		ok(fabs(L - Lr) <= 1e-5 * (fabs(Lr) + 1), "%s (loss %.9g vs %.9g)",
 		    what, L, Lr);
 	}
-	snprintf(what, sizeof(what), "attention backward Tq=%d Tk=%d H=%d%s%s",
-	    Tq, Tk, H, causal ? " causal" : "", drop ? " dropout" : "");
+	snprintf(what, sizeof(what), "attention backward Tq=%d Tk=%d H=%d%s "
+	    "window %d%s%s", Tq, Tk, H, causal ? " causal" : "", window,
+	    drop ? " dropout" : "", guide ? " guided" : "");
 	fd_grad(num, c.q, nq, attn_loss, &c);
 	{
 		char w2[160];
@@ -568,10 +588,12 @@ attn_case(int Tq, int Tk, int D, int H, int causal,
 
 /*
  * The forward against sq_attend() query by query (what decoding
- * computes): the same bits; and the same bits on 1-3 threads.
+ * computes, and the encoder over its window of keys): the same bits; and
+ * the same bits on 1-3 threads.
  */
 static void
-attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal)
+attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal,
+    int window)
 {
 	long n = (long)T * D, np = (long)H * T * T;
 	float *q = tap_rand_vec(n, 2.0f), *k = tap_rand_vec(n, 2.0f), *v = tap_rand_vec(n, 1.0f);
@@ -585,17 +607,22 @@ attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal)
 	for (t = 0; t < T; t++)
 		cell[t] = (long)t * D;
 	for (i = 0; i < T; i++) {
-		int nk = causal ? i + 1 : T;
+		int hi = causal ? i + 1 : T, lo = 0, nk;
 		float pp[16 * 256];
 
-		sq_attend(ref + (long)i * D, pp, scr, q + (long)i * D, k, v, cell,
-		    nk, D, H);
+		if (window > 0) {
+			lo = SQ_MAX(0, i - window);
+			hi = SQ_MIN(hi, i + window + 1);
+		}
+		nk = hi - lo;
+		sq_attend(ref + (long)i * D, pp, scr, q + (long)i * D,
+		    k + (long)lo * D, v + (long)lo * D, cell, nk, D, H);
 		for (h = 0; h < H; h++)
 			for (t = 0; t < nk; t++)
-				pr[((long)h * T + i) * T + t] = pp[h * nk + t];
+				pr[((long)h * T + i) * T + lo + t] = pp[h * nk + t];
 	}
-	sq_attention_forward(out, probs, NULL, q, k, v, T, T, D, H, causal, NULL,
-	    NULL);
+	sq_attention_forward(out, probs, NULL, q, k, v, T, T, D, H, causal,
+	    window, NULL, NULL);
 	for (i = 0; i < n; i++) {
 		eo = fmax(eo, fabs(out[i] - ref[i]));
 		mo = fmax(mo, fabs(ref[i]));
@@ -603,16 +630,16 @@ attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal)
 	for (i = 0; i < np; i++)
 		ep = fmax(ep, fabs(probs[i] - pr[i]));
 	ok(same(out, ref, n) && same(probs, pr, np),
-	    "attention forward T=%d D=%d H=%d%s: the bits of sq_attend (out rel "
-	    "err %.2g, probs abs err %.2g)", T, D, H, causal ? " causal" : "",
-	    eo / mo, ep);
+	    "attention forward T=%d D=%d H=%d%s window %d: the bits of "
+	    "sq_attend (out rel err %.2g, probs abs err %.2g)", T, D, H,
+	    causal ? " causal" : "", window, eo / mo, ep);
 	for (t = 0; t < 3; t++) {
 		sq_attention_forward(o2, p2, NULL, q, k, v, T, T, D, H, causal,
-		    NULL, pools[t]);
+		    window, NULL, pools[t]);
 		same_bits &= same(o2, out, n) && same(p2, probs, np);
 		dq[t] = zeros(n), dk[t] = zeros(n), dv[t] = zeros(n);
 		sq_attention_backward(dq[t], dk[t], dv[t], gs, r, probs, q, k, v,
-		    T, T, D, H, causal, NULL, pools[t]);
+		    T, T, D, H, causal, window, NULL, NULL, pools[t]);
 		if (t > 0)
 			same_bits &= same(dq[t], dq[0], n) &&
 			    same(dk[t], dk[0], n) && same(dv[t], dv[0], n);
@@ -629,18 +656,25 @@ static void
 test_attention(struct sq_pool **pools)
 {
 	struct sq_dropout drop = { 0.3f, 1234, 7 };
+	/* a strong term, so its share of the gradient is checked */
+	struct sq_guide guide = { 3.0f, 0.2f };
 	float out[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
 
-	attn_case(5, 6, 8, 2, 0, NULL);		/* cross-attention */
-	attn_case(6, 6, 12, 3, 1, NULL);	/* masked self-attention */
-	attn_case(7, 7, 32, 2, 1, NULL);	/* dh 16: vector paths */
-	attn_case(5, 6, 8, 2, 1, &drop);
-	attn_case(4, 5, 8, 2, 0, &drop);
+	attn_case(5, 6, 8, 2, 0, 0, NULL, NULL);	/* cross-attention */
+	attn_case(6, 6, 12, 3, 1, 0, NULL, NULL);	/* masked self-attention */
+	attn_case(7, 7, 32, 2, 1, 0, NULL, NULL);	/* dh 16: vector paths */
+	attn_case(5, 6, 8, 2, 1, 0, &drop, NULL);
+	attn_case(4, 5, 8, 2, 0, 0, &drop, NULL);
+	attn_case(8, 8, 12, 3, 0, 2, NULL, NULL);	/* encoder, window 2 */
+	attn_case(7, 7, 8, 2, 0, 1, &drop, NULL);
+	attn_case(7, 4, 8, 2, 0, 0, NULL, &guide);	/* guided attention */
+	attn_case(4, 6, 8, 2, 0, 0, &drop, &guide);
 	sq_attention_forward(out, NULL, NULL, out, NULL, NULL, 1, 0, 8, 2, 0,
-	    NULL, NULL);
+	    0, NULL, NULL);
 	ok(out[0] == 0 && out[7] == 0, "attention over no keys gives 0");
-	attn_vs_attend(pools, 50, 64, 4, 1);
-	attn_vs_attend(pools, 37, 512, 8, 0);
+	attn_vs_attend(pools, 50, 64, 4, 1, 0);
+	attn_vs_attend(pools, 37, 512, 8, 0, 0);
+	attn_vs_attend(pools, 41, 64, 4, 0, 6);
 }
 
 /* ---- loss ---- */
@@ -692,7 +726,7 @@ test_xent(struct sq_pool **pools)
 	c.z = to_double(z, n), c.y = y, c.M = M, c.V = V;
 	for (eps = 0.0; eps <= 0.1; eps += 0.1) {
 		c.eps = (float)eps;
-		cnt = sq_xent_forward_backward(&loss, d, z, y, M, V, (float)eps,
+		cnt = sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, (float)eps,
 		    1.0f, NULL);
 		fd_grad(num, c.z, n, xent_loss, &c);
 		snprintf(what, sizeof(what), "xent eps=%.1f dlogits", eps);
@@ -703,13 +737,29 @@ test_xent(struct sq_pool **pools)
 	}
 	/* scale, and dlogits aliasing logits */
 	memcpy(za, z, n * sizeof(float));
-	sq_xent_forward_backward(&loss, d, z, y, M, V, 0.1f, 0.25f, NULL);
-	sq_xent_forward_backward(&loss2, za, za, y, M, V, 0.1f, 0.25f, NULL);
+	sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, 0.1f, 0.25f, NULL);
+	sq_xent_forward_backward(&loss2, NULL, za, za, y, M, V, 0.1f, 0.25f, NULL);
 	good = same(d, za, n) && loss == loss2;
 	for (m = 0; m < n; m++)
 		good &= fabs(d[m] - 0.25 * num[m]) < 1e-6;
 	ok(good, "xent: scale multiplies dlogits, in place gives the same bits");
 	ok(d[V] == 0 && d[2 * V - 1] == 0, "xent: an ignored row gets dlogits 0");
+	{	/* each row's own loss, 0 for an ignored one, summing to the whole */
+		double rl[5], sum = 0;
+		struct xent one = c;
+
+		sq_xent_forward_backward(&loss, rl, d, z, y, M, V, 0.1f, 1.0f,
+		    NULL);
+		one.M = 1, one.eps = 0.1f;
+		good = 1;
+		for (m = 0; m < M; m++) {
+			one.z = c.z + (long)m * V, one.y = y + m;
+			good &= fabs(rl[m] - xent_loss(&one)) < 1e-6;
+			sum += rl[m];
+		}
+		ok(good && rl[1] == 0 && fabs(sum - loss) < 1e-9 * loss,
+		    "xent: row losses are each row's, and sum to the loss");
+	}
 	sq_argmax(am, z, M, V, NULL);
 	good = 1;
 	for (m = 0; m < M; m++)
@@ -733,7 +783,7 @@ test_xent(struct sq_pool **pools)
 		good = 1;
 		for (t = 0; t < 3; t++) {
 			db[t] = zeros(nb);
-			cnt = sq_xent_forward_backward(&lb[t], db[t], zb, yb, Mb, Vb,
+			cnt = sq_xent_forward_backward(&lb[t], NULL, db[t], zb, yb, Mb, Vb,
 			    0.1f, 0.5f, pools[t]);
 			sq_argmax(amb[t], zb, Mb, Vb, pools[t]);
 			if (t > 0)
@@ -1039,7 +1089,7 @@ dump_xent(FILE *f)
 	for (m = 0; m < M; m++)
 		if (fscanf(f, "%" SCNd32, &y[m]) != 1 || y[m] >= V)
 			sq_die("bad target %d", m);
-	cnt = sq_xent_forward_backward(&loss, d, z, y, M, V, eps, 1.0f, NULL);
+	cnt = sq_xent_forward_backward(&loss, NULL, d, z, y, M, V, eps, 1.0f, NULL);
 	printf("%.17g %d\n", loss, cnt);
 	for (i = 0; i < (long)M * V; i++)
 		printf("%.9g\n", d[i]);

@@ -177,7 +177,7 @@ f16_round_trip(const char *dir)
 {
 	struct sq_config c;
 	struct sq_model *m, *back;
-	struct sq_save_opts x = {1, 0, NULL, 0, NULL};
+	struct sq_save_opts x = {SQ_W_F16, 0, NULL, 0, NULL};
 	char p32[320], p16[320];
 	long i, n32, n16, bad = 0;
 	FILE *f;

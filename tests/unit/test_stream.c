@@ -1,6 +1,6 @@
 /*
- * test_stream: lib/stream round trips through a tmpfile: every record kind,
- * raw and zlib, per-token scores, borrowed pointers across calls,
+ * test_stream: lib/stream round trips through a tmpfile: every record kind
+ * (tokens, memory, frames, alignment), raw and zlib, per-token scores, borrowed pointers across calls,
  * concatenated sections, text ids input and the text forms; through a
  * pipe, what streaming asks: flush records, and when the input pauses.
  * TAP output.
@@ -53,6 +53,17 @@ make_memory(struct sq_record *rec, uint64_t key, uint32_t n)
 	rec->data = data;
 }
 
+/* n frames of 24 values (the memory's data); 0 frames have width 0. */
+static void
+make_frames(struct sq_record *rec, uint64_t key, uint32_t n)
+{
+	make_memory(rec, key, n);
+	rec->kind = SQ_REC_FRAMES;
+	rec->n_src = 0;
+	rec->src = NULL;
+	rec->cols = n ? 24 : 0;
+}
+
 /* Record i of the round trip's stream of a kind. */
 static void
 make_record(struct sq_record *rec, int kind, int i)
@@ -61,8 +72,17 @@ make_record(struct sq_record *rec, int kind, int i)
 		make_tokens(rec, (uint64_t)i * 5, (uint32_t)(i % 9), i % 2);
 		if (i == 7)
 			rec->key = UINT64_MAX;
-	} else
+	} else if (kind == SQ_STREAM_FRAMES)
+		make_frames(rec, (uint64_t)i, (uint32_t)(i % 5));
+	else
 		make_memory(rec, (uint64_t)i, (uint32_t)(i % 5));
+}
+
+static const char *
+kind_name(int kind)
+{
+	return kind == SQ_STREAM_TOKENS ? "tokens" : kind == SQ_STREAM_MEMORY ?
+	    "memory" : "frames";
 }
 
 static int
@@ -94,6 +114,9 @@ same_record(const struct sq_record *a, const struct sq_record *b)
 		return a->n_src == b->n_src && a->rows == b->rows &&
 		    a->cols == b->cols && (!a->n_src || !memcmp(a->src, b->src,
 		    4 * a->n_src)) && (!n || !memcmp(a->data, b->data, 4 * n));
+	case SQ_REC_FRAMES:
+		return a->rows == b->rows && a->cols == b->cols && (!n ||
+		    !memcmp(a->data, b->data, 4 * n));
 	case SQ_REC_ALIGN:
 		return a->rank == b->rank && a->rows == b->rows &&
 		    a->cols == b->cols && (!n || !memcmp(a->data, b->data,
@@ -114,8 +137,8 @@ round_trip(int kind, int mode)
 	struct sq_record rec, got;
 	int n = 40, good = 1, rc;
 
-	ok(w != NULL, "%s writer opens on a file (%s)",
-	    kind == SQ_STREAM_TOKENS ? "tokens" : "memory", mname);
+	ok(w != NULL, "%s writer opens on a file (%s)", kind_name(kind),
+	    mname);
 	for (int i = 0; i < n; i++) {
 		make_record(&rec, kind, i);
 		good &= sq_stream_write(w, &rec) == 0;
@@ -139,7 +162,8 @@ round_trip(int kind, int mode)
 		make_record(&rec, kind, i);
 		rc = sq_stream_next(r, &got);
 		if (rc != 1 || !same_record(&rec, &got) || (kind ==
-		    SQ_STREAM_TOKENS ? !got.ids : !got.src || !got.data)) {
+		    SQ_STREAM_TOKENS ? !got.ids : kind == SQ_STREAM_MEMORY ?
+		    !got.src || !got.data : !got.data)) {
 			good = 0;
 			printf("# record %d differs (rc %d)\n", i, rc);
 			break;
@@ -165,6 +189,49 @@ round_trip(int kind, int mode)
 		sq_stream_close(r);
 	}
 	fclose(f);
+}
+
+/*
+ * SQ_STREAM_SOURCE reads tokens or frames streams, and refuses memory;
+ * each kind reader refuses the others, naming both kinds.
+ */
+static void
+source_kind(void)
+{
+	static const int kinds[] = { SQ_STREAM_TOKENS, SQ_STREAM_MEMORY,
+	    SQ_STREAM_FRAMES };
+	struct sq_record rec;
+
+	for (int i = 0; i < 3; i++) {
+		FILE *f = tmpfile();
+		struct sq_writer *w = sq_writer_open(f, kinds[i], "m", "",
+		    SQ_WRITE_BINARY);
+		struct sq_reader *r;
+
+		make_record(&rec, kinds[i], 3);
+		sq_stream_write(w, &rec);
+		sq_writer_close(w);
+		rewind(f);
+		r = sq_stream_fopen(f, "f", SQ_STREAM_SOURCE);
+		if (kinds[i] == SQ_STREAM_MEMORY)
+			ok(r == NULL && !strcmp(sq_errstr(), "f: header: a "
+			    "memory stream, expected tokens or frames"),
+			    "a source reader refuses memory: %s", sq_errstr());
+		else
+			ok(r && sq_stream_info(r)->kind == kinds[i] &&
+			    sq_stream_next(r, &rec) == 1 && rec.kind ==
+			    (kinds[i] == SQ_STREAM_TOKENS ? SQ_REC_TOKENS :
+			    SQ_REC_FRAMES), "a source reader reads %s",
+			    kind_name(kinds[i]));
+		sq_stream_close(r);
+		rewind(f);
+		r = sq_stream_fopen(f, "f", kinds[(i + 1) % 3]);
+		ok(r == NULL && strstr(sq_errstr(), kind_name(kinds[i])) &&
+		    strstr(sq_errstr(), kind_name(kinds[(i + 1) % 3])),
+		    "a %s reader refuses %s: %s", kind_name(kinds[(i + 1) % 3]),
+		    kind_name(kinds[i]), sq_errstr());
+		fclose(f);
+	}
 }
 
 /* Pointers from sq_stream_next stay valid until the next call. */
@@ -319,10 +386,32 @@ text_ids(void)
 	r = reader_on(f, "1 2\n", 4, SQ_STREAM_MEMORY);
 	ok(r == NULL && strstr(sq_errstr(), "expected a memory stream"),
 	    "text ids are no memory stream");
+	r = reader_on(f, "1 2\n", 4, SQ_STREAM_FRAMES);
+	ok(r == NULL && strstr(sq_errstr(), "expected a frames stream"),
+	    "text ids are no frames stream");
+	r = reader_on(f, "1 2\n", 4, SQ_STREAM_SOURCE);
+	ok(r && sq_stream_info(r)->kind == SQ_STREAM_TOKENS &&
+	    sq_stream_next(r, &rec) == 1 && rec.n_ids == 2,
+	    "text ids are a source stream: tokens");
+	sq_stream_close(r);
 	r = reader_on(f, "", 0, SQ_STREAM_MEMORY);
 	ok(r && sq_stream_next(r, &rec) == 0, "empty input: empty stream");
 	sq_stream_close(r);
+	r = reader_on(f, "", 0, SQ_STREAM_SOURCE);
+	ok(r && sq_stream_info(r)->kind == SQ_STREAM_TOKENS &&
+	    sq_stream_next(r, &rec) == 0, "empty source input: empty tokens "
+	    "stream");
+	sq_stream_close(r);
 	fclose(f);
+}
+
+/* The next line of f is want. */
+static void
+line_is(FILE *f, const char *want, const char *what)
+{
+	char line[256] = "";
+
+	ok(fgets(line, sizeof(line), f) && !strcmp(line, want), "%s", what);
 }
 
 static void
@@ -332,7 +421,6 @@ text_forms(void)
 	struct sq_writer *w = sq_writer_open(f, SQ_STREAM_TOKENS, "m", "",
 	    SQ_WRITE_TEXT);
 	struct sq_record rec;
-	char line[256] = "";
 	int32_t two[2] = { -3, 2147483647 };
 	float one[2] = { 0.1f, -2.5f };
 
@@ -347,13 +435,25 @@ text_forms(void)
 	sq_record_print(f, &rec, 1);
 	sq_writer_close(w);
 	rewind(f);
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "1000 1007 1014\n"), "plain tokens");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "\n"), "plain empty record: empty line");
-	fgets(line, sizeof(line), f);
-	ok(!strcmp(line, "T 1 1 1e-10 -3 2147483647 | 0.1 -2.5\n"),
+	line_is(f, "1000 1007 1014\n", "plain tokens");
+	line_is(f, "\n", "plain empty record: empty line");
+	line_is(f, "T 1 1 1e-10 -3 2147483647 | 0.1 -2.5\n",
 	    "verbose tokens with scores");
+	fclose(f);
+
+	f = tmpfile();
+	w = sq_writer_open(f, SQ_STREAM_FRAMES, "", "", SQ_WRITE_TEXT);
+	rec = (struct sq_record){ .kind = SQ_REC_FRAMES, .key = 4, .rows = 2,
+	    .cols = 2, .data = (float[]){ 0.5f, -1, 1e-3f, 2 } };
+	sq_stream_write(w, &rec);
+	sq_record_print(f, &rec, 1);
+	rec.rows = rec.cols = 0;
+	sq_stream_write(w, &rec);
+	sq_writer_close(w);
+	rewind(f);
+	line_is(f, "0.5 -1 0.001 2\n", "plain frames: the values");
+	line_is(f, "F 4 2 2 0.5 -1 0.001 2\n", "verbose frames");
+	line_is(f, "\n", "plain empty frames: empty line");
 	fclose(f);
 }
 
@@ -561,6 +661,9 @@ main(void)
 	round_trip(SQ_STREAM_TOKENS, SQ_WRITE_ZLIB);
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_BINARY);
 	round_trip(SQ_STREAM_MEMORY, SQ_WRITE_ZLIB);
+	round_trip(SQ_STREAM_FRAMES, SQ_WRITE_BINARY);
+	round_trip(SQ_STREAM_FRAMES, SQ_WRITE_ZLIB);
+	source_kind();
 	borrowed();
 	big_record();
 	concatenation();

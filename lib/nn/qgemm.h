@@ -1,0 +1,34 @@
+/*
+ * qgemm: matrix products by weights in F16 or int8 with a scale per row
+ * (struct sq_mat, nn/model.h), for sq_linear_mat() (nn/ops.h) and the
+ * embeddings of a model run in those dtypes.  Single-threaded: the
+ * callers split the columns.
+ */
+#ifndef SQ_QGEMM_H
+#define SQ_QGEMM_H
+
+struct sq_mat;
+
+/*
+ * Once per process (sq_ops_init() calls it): picks the kernels for the
+ * CPU (AVX-512, AVX2 with FMA and F16C, or plain C).
+ */
+void sq_qgemm_init(void);
+
+/* "AVX-512", "AVX2" or "C": the kernels sq_qgemm_init() picked. */
+const char *sq_qgemm_isa(void);
+
+/*
+ * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
+ * (N, K, dtype F16 or I8) transposed, plus bias (N) when not NULL.  Up
+ * to 8 rows a row's result depends on its own input only; more rows run
+ * as an sgemm by the widened weights, whose last bits depend on M.
+ */
+void sq_qgemm_cols(float *out, int ldo, const float *inp,
+    const struct sq_mat *w, const float *bias, int M, int K, int lo,
+    int hi);
+
+/* out (K) = row r of w (any dtype) as float32: scale times int8s. */
+void sq_mat_row(float *out, const struct sq_mat *w, long r, int K);
+
+#endif

@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# Weights in int8 and F16 (--dtype; seqpipe-model.5's quantized weights):
+# seqimport --dtype writes them; encode and greedy decode compute what
+# PyTorch computes on the weights they stand for (tests/engine_ref.py
+# --model: float32 on the dequantized or widened weights); quantizing at
+# load gives the stored int8 model's outputs to the bit; int8 outputs
+# are close to float32's but not equal; bad int8 files are refused.
+load helper
+load engine
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	engine_setup_file
+	local c
+	for c in paper marian; do
+		seqimport -q --dtype int8 -o "$REF/$c.int8" "$REF/$c.sq"
+		seqimport -q --dtype f16 -o "$REF/$c.f16" "$REF/$c.sq"
+		"$PY" "$SRCDIR/tests/engine_ref.py" --model "$REF/$c.int8" \
+		    "$REF/src.txt" "$REF/$c.int8"
+		"$PY" "$SRCDIR/tests/engine_ref.py" --model "$REF/$c.f16" \
+		    "$REF/src.txt" "$REF/$c.f16"
+	done
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# header FILE: the safetensors header's JSON (standard library only)
+header() {
+	"$PY" -c 'import json, struct, sys
+f = open(sys.argv[1], "rb")
+print(f.read(struct.unpack("<Q", f.read(8))[0]).decode())' "$1"
+}
+
+@test "seqimport --dtype int8: I8 matrices and F32 scales, a byte a weight, its own id" {
+	header "$REF/paper.int8" > h.json
+	"$PY" - h.json "$REF/paper.int8" "$REF/paper.sq" <<'PY' || fail "header"
+import json, os, struct, sys
+h = json.load(open(sys.argv[1]))
+meta = h.pop("__metadata__")
+i8 = [k for k, v in h.items() if v["dtype"] == "I8"]
+assert i8 and all(k.endswith(".weight") and h[k + "_scale"]["dtype"] == "F32"
+                  and h[k + "_scale"]["shape"] == h[k]["shape"][:1] for k in i8), i8
+# every 2-D tensor but positions is a matrix the engine multiplies by
+assert set(i8) == {k for k, v in h.items() if len(v["shape"]) == 2
+                   and "positions" not in k}, i8
+assert meta["model_id"].endswith("-int8"), meta["model_id"]
+assert meta["provenance"].endswith("--dtype int8"), meta["provenance"]
+# the data: the float32 file's less 3 bytes a matrix weight, plus 4 a
+# row's scale
+def data(path):
+    with open(path, "rb") as f:
+        return os.path.getsize(path) - 8 - struct.unpack("<Q", f.read(8))[0]
+weights = sum(h[k]["shape"][0] * h[k]["shape"][1] for k in i8)
+rows = sum(h[k]["shape"][0] for k in i8)
+assert data(sys.argv[2]) == data(sys.argv[3]) - 3 * weights + 4 * rows, \
+    (data(sys.argv[2]), data(sys.argv[3]), weights, rows)
+PY
+	# and back: float32 again, the id's ending replaced, not added to
+	run -0 seqimport --dtype f32 -o back.sq "$REF/paper.int8"
+	header back.sq > back.json
+	grep -q '"model_id": *"paper-test-11-f32"' back.json ||
+	    fail "$(grep -o '"model_id": *"[^"]*"' back.json)"
+	[ "$(grep -c '"I8"' back.json)" -eq 0 ] || fail "I8 left in back.sq"
+}
+
+@test "int8 and F16 weights: PyTorch's encoder and greedy outputs on the weights they stand for" {
+	local c d
+	for c in paper marian; do
+		for d in int8 f16; do
+			encode -m "$REF/$c.$d" --dtype $d --text "$REF/src.txt" \
+			    > enc 2>/dev/null
+			numcmp 1e-4 "$REF/$c.$d.enc" enc || fail "$c $d: encoder"
+			encode -m "$REF/$c.$d" --dtype $d "$REF/src.txt" 2>/dev/null |
+			    decode --dtype $d --scores | seqcat > dec
+			numcmp 1e-4 <(cut -d'|' -f2 "$REF/$c.$d.greedy") \
+			    <(cut -d'|' -f2 dec) || fail "$c $d: token log-probs"
+			numcmp 1e-3 <(cut -d'|' -f1 "$REF/$c.$d.greedy") \
+			    <(cut -d'|' -f1 dec) || fail "$c $d: ids or score"
+		done
+	done
+}
+
+@test "a model stored in int8 runs in int8; quantized at load, a float32 model gives its outputs to the bit" {
+	local c p
+	for c in paper marian; do
+		encode -m "$REF/$c.int8" "$REF/src.txt" 2>/dev/null > stored.mem
+		encode -m "$REF/$c.sq" --dtype int8 "$REF/src.txt" 2>/dev/null > loaded.mem
+		cmp <(seqcat stored.mem) <(seqcat loaded.mem) || fail "$c: encode"
+		for p in "decode --scores" "beamsearch -k 4 -n 2 --scores"; do
+			$p stored.mem | seqcat > stored.out
+			$p --dtype int8 -m "$REF/$c.sq" loaded.mem | seqcat > loaded.out
+			cmp stored.out loaded.out || fail "$c: $p"
+		done
+	done
+}
+
+@test "int8 outputs are close to float32's, not equal" {
+	encode -m "$REF/paper.sq" --text "$REF/src.txt" > f32 2>/dev/null
+	encode -m "$REF/paper.sq" --dtype int8 --text "$REF/src.txt" > i8 2>/dev/null
+	if cmp -s f32 i8; then fail "int8 memory equals float32's"; fi
+	# int8 moves each weight by up to 1/254 of its row's largest, about
+	# 1% of its size on average with these random weights: the layers'
+	# outputs (of size 1) move by hundredths
+	numcmp 0.15 f32 i8 || fail "int8 memory far from float32's"
+	# the float32 greedy outputs, scored in int8: log-probs close
+	encode -m "$REF/paper.sq" "$REF/src.txt" 2>/dev/null > f32.mem
+	decode --text f32.mem > f32.ids
+	decode -q --scores --score f32.ids f32.mem | seqcat > f32.score
+	decode -q --dtype int8 --scores --score f32.ids f32.mem | seqcat > i8.score
+	if cmp -s f32.score i8.score; then fail "int8 scores equal float32's"; fi
+	numcmp 0.3 <(cut -d'|' -f2 f32.score) <(cut -d'|' -f2 i8.score) ||
+	    fail "int8 token log-probs far from float32's"
+}
+
+@test "int8 outputs do not depend on the batch size or the thread count" {
+	local b t
+	encode -m "$REF/paper.int8" "$REF/src.txt" 2>/dev/null > m
+	beamsearch -k 4 --text --batch-size 1 -t 1 m > ref
+	for b in 3 32; do
+		for t in 1 2; do
+			beamsearch -k 4 --text --batch-size $b -t $t m | cmp - ref ||
+			    fail "--batch-size $b -t $t"
+		done
+	done
+}
+
+@test "--dtype: anything but f32, f16 and int8 is a usage error" {
+	local p
+	for p in encode decode beamsearch seqimport; do
+		run -2 --separate-stderr "$p" --dtype int4
+		[[ "$stderr" == "$p: --dtype: 'int4' is not f32, f16 or int8"* ]] ||
+		    fail "$p: $stderr"
+	done
+}
+
+# broken NAME EDIT: $REF/paper.int8 with EDIT (Python on header h and
+# data bytearray d) applied, as NAME.sq
+broken() {
+	"$PY" - "$REF/paper.int8" "$1.sq" "$2" <<'PY'
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+h, d = json.loads(blob[8:8 + n]), bytearray(blob[8 + n:])
+W = "encoder.layers.0.fc1.weight"
+exec(sys.argv[3])
+j = json.dumps(h).encode()
+j += b" " * (-(8 + len(j)) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(j)) + j + bytes(d))
+PY
+}
+
+# refused NAME REGEX: encode -m NAME.sq exits 1, one line matching
+refused() {
+	run -1 --separate-stderr encode -m "$1.sq" <<< 1
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "$stderr"
+	[[ "$stderr" =~ ^encode:\ $1.sq:\ $2 ]] || fail "$stderr"
+}
+
+@test "int8 files: scales missing, not finite or misshapen, and I8 where float is needed, are refused" {
+	broken no-scale 'del h[W + "_scale"]'
+	refused no-scale 'missing \(tensor encoder.layers.0.fc1.weight_scale\)$'
+	broken nan-scale 'b = h[W + "_scale"]["data_offsets"][0] + 4 * 5; d[b:b + 4] = struct.pack("<f", float("nan"))'
+	refused nan-scale 'row 5: scale nan is not a finite number >= 0 \(tensor encoder.layers.0.fc1.weight_scale\)$'
+	broken neg-scale 'b = h[W + "_scale"]["data_offsets"][0]; d[b:b + 4] = struct.pack("<f", -1.0)'
+	refused neg-scale 'row 0: scale -1 is not a finite number >= 0'
+	broken short-scale 'e = h[W + "_scale"]; e["shape"] = [e["shape"][0] - 1]; e["data_offsets"][1] -= 4'
+	refused short-scale 'shape \([0-9]+\), the config implies \([0-9]+\) \(tensor encoder.layers.0.fc1.weight_scale\)$'
+	broken i8-norm 'e = h["encoder.layers.0.final_layer_norm.weight"]; e["dtype"] = "I8"; e["data_offsets"][1] = e["data_offsets"][0] + e["shape"][0]'
+	refused i8-norm 'dtype I8, expected F32 \(tensor encoder.layers.0.final_layer_norm.weight\)$'
+	broken extra-scale 'h["encoder.layers.0.fc1.bias_scale"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(d), len(d) + 4]}; d += bytes(4)'
+	refused extra-scale 'unexpected tensor .*\(tensor encoder.layers.0.fc1.bias_scale\)$'
+}

@@ -1,0 +1,198 @@
+/*
+ * test_quant: int8 and F16 weights (lib/nn/quant.c, lib/nn/qgemm.c).
+ * Quantization against its definition (scale = max |w| / 127, each weight
+ * within half a scale, the row's largest kept); the products by int8 and
+ * F16 weights against sq_linear_ref() on the weights those stand for
+ * (dequantized, widened), for one to many rows, odd sizes that leave
+ * tails, column slices and threads; rows of embeddings likewise.  The
+ * reference is float32 on the same effective weights, so only summation
+ * order separates them: 1e-5 relative.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/half.h"
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "nn/qgemm.h"
+#include "nn/quant.h"
+#include "base/pool.h"
+#include "base/util.h"
+#include "tap.h"
+
+static void
+test_quantize(void)
+{
+	float w[100], back[100], s = -1.0f, amax = 0.0f, err = 0.0f;
+	float zero[5] = { 0 }, bad[3] = { 1.0f, NAN, 2.0f };
+	int8_t q[100];
+	int i, at_max = 0, in_range = 1;
+
+	for (i = 0; i < 100; i++) {
+		w[i] = tap_urand() * 3.0f;
+		amax = fmaxf(amax, fabsf(w[i]));
+	}
+	ok(sq_quantize_row(q, &s, w, 100) == 0 && s == amax / 127.0f,
+	    "int8: the scale is max |w| / 127 (%g)", s);
+	sq_dequantize_row(back, q, s, 100);
+	for (i = 0; i < 100; i++) {
+		err = fmaxf(err, fabsf(back[i] - w[i]));
+		at_max += fabsf(w[i]) == amax && abs(q[i]) == 127;
+		in_range &= q[i] != -128;
+	}
+	ok(err <= s * 0.5f * 1.0001f, "int8: every weight within half a scale "
+	    "(max error %g, scale %g)", err, s);
+	ok(at_max == 1 && in_range, "int8: the largest weight is +-127, all "
+	    "in [-127, 127]");
+	ok(sq_quantize_row(q, &s, zero, 5) == 0 && s == 0.0f && q[0] == 0 &&
+	    q[4] == 0, "int8: a row of zeros has scale 0");
+	ok(sq_quantize_row(q, &s, bad, 3) == -1, "int8: a NaN is refused");
+	bad[1] = 1e5f;
+	ok(sq_half_row((uint16_t *)q, bad, 3) == -1, "F16: 1e5 is refused");
+}
+
+/* w (N, K) as the dtype, and wf (N, K) the float32 weights it stands for. */
+static void
+make_mat(struct sq_mat *m, float *wf, void **mem, const float *w, int N,
+    int K, int dtype)
+{
+	int r;
+
+	m->dtype = dtype;
+	m->scale = NULL;
+	if (dtype == SQ_W_I8) {
+		int8_t *q = sq_malloc((size_t)N * K);
+		float *s = sq_malloc((size_t)N * sizeof(float));
+
+		for (r = 0; r < N; r++) {
+			sq_quantize_row(q + (long)r * K, s + r, w + (long)r * K, K);
+			sq_dequantize_row(wf + (long)r * K, q + (long)r * K, s[r],
+			    K);
+		}
+		m->data = q;
+		m->scale = s;
+		mem[0] = q, mem[1] = s;
+	} else {
+		uint16_t *h = sq_malloc((size_t)N * K * 2);
+
+		sq_half_row(h, w, (long)N * K);
+		sq_widen_row(wf, h, (long)N * K);
+		m->data = h;
+		mem[0] = h, mem[1] = NULL;
+	}
+}
+
+/* The largest |a - b| / max(1, |b|). */
+static double
+rel_diff(const float *a, const float *b, long n)
+{
+	double m = 0.0;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs(b[i]));
+
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
+}
+
+static void
+test_products(struct sq_pool *pool)
+{
+	static const int shapes[][3] = {	/* M, K, N */
+		{ 1, 64, 200 }, { 1, 17, 9 }, { 2, 256, 33 }, { 3, 33, 17 },
+		{ 4, 512, 64 }, { 5, 100, 31 }, { 8, 64, 70 }, { 9, 48, 130 },
+		{ 33, 256, 300 }, { 1, 512, 2048 }, { 64, 512, 512 },
+	};
+	const char *names[] = { "f32", "F16", "int8" };
+	size_t s;
+	int dt;
+
+	for (dt = SQ_W_F16; dt <= SQ_W_I8; dt++)
+		for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+			int M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
+			float *x = tap_rand_vec((long)M * K, 1.0f);
+			float *w = tap_rand_vec((long)N * K, 0.1f);
+			float *wf = sq_malloc((size_t)N * K * sizeof(float));
+			float *b = tap_rand_vec(N, 0.5f);
+			float *y = tap_rand_vec((long)M * N, 1.0f);
+			float *yr = tap_rand_vec((long)M * N, 1.0f);
+			struct sq_mat m;
+			void *mem[2];
+			double e, e2;
+			int lo = N / 3, hi = N - N / 4;
+
+			make_mat(&m, wf, mem, w, N, K, dt);
+			sq_linear_mat(y, x, &m, b, M, K, N, pool);
+			sq_linear_ref(yr, x, wf, b, M, K, N);
+			e = rel_diff(y, yr, (long)M * N);
+			sq_linear_mat(y, x, &m, NULL, M, K, N, NULL);
+			sq_linear_ref(yr, x, wf, NULL, M, K, N);
+			e2 = rel_diff(y, yr, (long)M * N);
+			ok(e < 1e-5 && e2 < 1e-5, "%s weights, M=%d K=%d N=%d, "
+			    "%d threads, with and without bias: the float32 "
+			    "product by the weights they stand for (%.2g, %.2g)",
+			    names[dt], M, K, N, sq_pool_threads(pool), e, e2);
+			/* a column slice writes its columns and no others */
+			memset(y, 0, (size_t)M * N * sizeof(float));
+			sq_qgemm_cols(y, N, x, &m, b, M, K, lo, hi);
+			sq_linear_ref(yr, x, wf, b, M, K, N);
+			for (int i = 0; i < M; i++)
+				for (int n = 0; n < N; n++)
+					if (n < lo || n >= hi)
+						yr[(long)i * N + n] = 0.0f;
+			e = rel_diff(y, yr, (long)M * N);
+			ok(e < 1e-5, "%s weights, M=%d N=%d: columns [%d, %d) "
+			    "alone (%.2g)", names[dt], M, N, lo, hi, e);
+			free(x), free(w), free(wf), free(b), free(y), free(yr);
+			free(mem[0]), free(mem[1]);
+		}
+}
+
+static void
+test_rows(void)
+{
+	enum { V = 13, D = 40 };
+	float *E = tap_rand_vec((long)V * D, 1.0f), Ef[V * D], pe[2 * D];
+	float out[2 * D], ref[2 * D];
+	int32_t ids[2] = { 7, 12 };
+	struct sq_mat m;
+	void *mem[2];
+	int dt, d, t;
+
+	for (d = 0; d < 2 * D; d++)
+		pe[d] = tap_urand();
+	for (dt = SQ_W_F16; dt <= SQ_W_I8; dt++) {
+		make_mat(&m, Ef, mem, E, V, D, dt);
+		sq_embed_mat(out, &m, ids, pe, 3.0f, 2, D);
+		for (t = 0; t < 2; t++)
+			for (d = 0; d < D; d++)
+				ref[t * D + d] = 3.0f * Ef[ids[t] * D + d] +
+				    pe[t * D + d];
+		ok(memcmp(out, ref, sizeof(out)) == 0, "%s embeddings: the "
+		    "rows they stand for, to the bit", dt == SQ_W_I8 ? "int8" :
+		    "F16");
+		free(mem[0]), free(mem[1]);
+	}
+	free(E);
+}
+
+int
+main(void)
+{
+	struct sq_pool *pool = sq_pool_new(3);
+
+	sq_ops_init();
+	printf("# kernels: %s\n", sq_qgemm_isa());
+	test_quantize();
+	test_products(NULL);
+	test_products(pool);
+	test_rows();
+	sq_pool_free(pool);
+	return tap_done();
+}
