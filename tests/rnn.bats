@@ -118,7 +118,7 @@ PY
 		run -2 --separate-stderr train $(tiny) --tsv x $o -o m
 		[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
 	done
-	run -2 --separate-stderr train $(tiny) --src-frames x --tgt y -o m
+	run -2 --separate-stderr train --arch rnn --src-frames x --tgt y -o m
 	[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
 	# from an rnn model, whatever --arch says
 	run -1 --separate-stderr train --src-spm "$TD/letters.model" \
