@@ -747,7 +747,11 @@ class RNNSeq2Seq(Seq2Seq):
         out, _ = dec.rnn(dec.embed(tgt_in), dec.first_state(mem, src_len))
         return dec.attend(out, mem, dec.attn_key(mem), src_len)
 
-    def start(self, mem, src_len):
+    def start(self, mem, src_len, monotonic=None):
+        # monotonic attention masks the Transformer's cross-attention;
+        # decode(1) refuses it for arch rnn, and so does this
+        if monotonic is not None:
+            raise ValueError("monotonic attention: not for arch rnn")
         return RNNDecoderState(self, mem, src_len)
 
 
