@@ -167,7 +167,9 @@ def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False,
         src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
         tgt_in[i, :len(t) + 1] = torch.tensor([cfg.decoder_start_id] + t)
         gold[i, :len(t) + 1] = torch.tensor(t + [cfg.eos_id])
-    for l in model.decoder.layers:
+    # the guide acts on the Transformer's cross-attention (train refuses
+    # it for arch rnn)
+    for l in getattr(model.decoder, "layers", []):
         l.encoder_attn.keep_probs = guide > 0
     mem = model.encode(src, src_len)
     logp = model.decode_full(tgt_in, mem, src_len)
