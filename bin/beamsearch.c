@@ -107,6 +107,7 @@ struct opts {
 /* The batch being decoded, (batch_size) each. */
 struct batch {
 	const float **mem;
+	const int32_t **src;
 	int *src_len, *steps, *min_len;
 };
 
@@ -196,13 +197,15 @@ run_batch(const struct opts *o, const struct sq_model *m, struct batch *b,
 		const struct sq_memsent *x = &s[order[i]];
 
 		b->mem[i] = x->mem;
+		b->src[i] = x->src;
 		b->src_len[i] = x->rows;
 		b->steps[i] = marian_empty(o, x) ? 0 :
 		    sq_maxlen_steps(&o->maxlen, x->rows, m);
 		b->min_len[i] = o->min_len;
 		most = SQ_MAX(most, b->steps[i]);
 	}
-	if (sq_beam_decoder_begin(bd, n, b->mem, b->src_len, most) < 0 ||
+	if (sq_beam_decoder_begin(bd, n, b->mem, b->src, b->src_len,
+	    most) < 0 ||
 	    sq_beam_run(bs, n, b->steps, b->min_len, sq_beam_decoder_step,
 	    bd) < 0)
 		sq_die("%s", sq_errstr());
@@ -366,6 +369,7 @@ start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
 	*bd = sq_beam_decoder_new(m, e->pool, o->batch_size, o->beam.beam_size);
 	sq_beam_decoder_set_monotonic(*bd, o->window);
 	b->mem = sq_reallocarray(NULL, o->batch_size, sizeof(*b->mem));
+	b->src = sq_reallocarray(NULL, o->batch_size, sizeof(*b->src));
 	b->src_len = sq_reallocarray(NULL, o->batch_size, sizeof(int));
 	b->steps = sq_reallocarray(NULL, o->batch_size, sizeof(int));
 	b->min_len = sq_reallocarray(NULL, o->batch_size, sizeof(int));
@@ -427,7 +431,7 @@ main(int argc, char *argv[])
 	free(res.order); free(res.start_at); free(res.len);
 	free(res.recs); free(res.off); free(res.n_hyps);
 	free(res.ids); free(res.logp);
-	free(batch.mem); free(batch.src_len); free(batch.steps);
+	free(batch.mem); free(batch.src); free(batch.src_len); free(batch.steps);
 	free(batch.min_len);
 	sq_beam_decoder_free(bd);
 	sq_beam_free(bs);

@@ -32,9 +32,10 @@ ENGINE_FIGURES = [
 ]
 
 
-def engine_memory(n):
-    """The memory stream bench-engine encodes for its first n sentences."""
-    return os.path.join(BUILD, "mem-%d.sqs" % n)
+def engine_memory(n, dtype="f32"):
+    """The memory stream bench-engine encodes for its first n sentences
+    with the model file stored in dtype (a stream names its model)."""
+    return os.path.join(BUILD, "mem-%d%s.sqs" % (n, "" if dtype == "f32" else "-" + dtype))
 
 
 def log(msg):

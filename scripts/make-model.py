@@ -15,6 +15,8 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
                 sinusoidal_half_hf, layer_norm_eps 1e-6
   untied        vocabularies 160 and 112, nothing tied, learned positions
                 starting at 2, embed_scale 1
+  copy          paper's, with the copy mechanism (copy 1: a
+                pointer-generator, seqpipe-model(5))
   nat           non-autoregressive (config nat, nat_max_offset 4):
                 pre-norm, GELU, a final norm on the decoder, output bias,
                 untied's vocabularies and positions
@@ -39,7 +41,9 @@ Random weights are made peaky on purpose: the last layer norm of the
 decoder has gain --gain (default 8; arch rnn, without norms: the output
 projection is multiplied by it), so the log-probs of the top tokens
 differ by whole units and greedy and beam outputs cannot flip on float
-rounding between implementations.  The EOS row of the output projection
+rounding between implementations (a copy model's gate weight is scaled
+by 2/gain, so that its logit stays within a few units and both parts of
+the mixture count).  The EOS row of the output projection
 is then scaled so that EOS is the most likely token in a fraction
 --eos-rate (default 0.15) of the decoder states of random prefixes; in
 greedy runs, random models still fall into loops, so expect a mix of
@@ -94,6 +98,8 @@ CONFIGS = {
     # at 2 (fairseq's padding_idx + 1), no embedding scale
     "untied": dict(TINY, positions="learned", position_offset=2,
                    embed_scale=1.0, src_vocab_size=160, tgt_vocab_size=112),
+    # the paper's with the pointer-generator's copy mechanism
+    "copy": dict(TINY, tie_src_tgt=1, tie_output=1, shared_vocab=1, copy=1),
     # non-autoregressive, untied: the decoder's copies must come from
     # the source table and its positions from the decoder's
     "nat": dict(TINY, pre_norm=1, decoder_final_norm=1, activation="gelu",
@@ -147,6 +153,8 @@ def randomize(model, seed, gain, eos_gain=1.0):
                 p.copy_(1.0 + 0.1 * r)
             elif name.endswith(".bias") or ".rnn.bias_" in name:
                 p.copy_(0.1 * r)
+            elif name == "decoder.p_gen.weight":
+                p.copy_(2.0 / gain * r / p.shape[1] ** 0.5)
             else:                                       # linear (out, in)
                 p.copy_(r / p.shape[1] ** 0.5)
         dec = model.decoder

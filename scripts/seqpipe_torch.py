@@ -16,8 +16,9 @@ Contents:
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
   model.encode_frames(frames, n_frames)           (B, S, D), positions (B,)
-  model.decode_full(tgt_in, mem, src_len)         (B, T, Vt) log-probs
-  model.start(mem, src_len, monotonic) -> DecoderState  incremental, cache
+  model.decode_full(tgt_in, mem, src_len, src)    (B, T, Vt) log-probs
+  model.start(mem, src_len, src, monotonic) -> DecoderState  incremental
+  (src, the (B, S) source ids, is needed by a copy model only)
   greedy(model, src, max_len, min_len, monotonic) ids (no EOS), score
   nat_decode(model, src, lengths, ...)            non-autoregressive
   beam_search(model, src, k, alpha, max_len, min_len, nbest, ..., monotonic)
@@ -162,7 +163,8 @@ INT_KEYS = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "decoder_start_id", "frame_dim", "subsample", "attention_window",
             "nat_max_offset"]
 BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
-             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab", "nat"]
+             "tie_src_tgt", "tie_output", "output_bias", "shared_vocab", "nat",
+             "copy"]
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
@@ -192,6 +194,7 @@ class Config:
         self.embed_scale = None          # sqrt(d_model)
         self.tie_src_tgt = self.tie_output = self.output_bias = 0
         self.shared_vocab = 0
+        self.copy = 0
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = 1, 2, 0, 3
         self.decoder_start_id = None     # bos_id, else eos_id
         self.layer_norm_eps = 1e-5
@@ -249,6 +252,10 @@ class Config:
                                        or self.src_vocab_size != 0):
             raise ValueError("input frames needs frame_dim, subsample >= 1 "
                              "and src_vocab_size 0")
+        if self.copy and not self.shared_vocab:
+            raise ValueError("copy needs shared_vocab")
+        if self.copy and (self.input == "frames" or self.nat):
+            raise ValueError("copy needs input tokens and no nat")
         return self
 
     @classmethod
@@ -314,8 +321,11 @@ class Attention(nn.Module):
     """Multi-head attention: softmax(q k^T / sqrt(dh) + mask) v per head,
     heads concatenated, then out_proj.  With no keys the context is 0.
     With keep_probs set, the last call's weights (B, H, T, S), before
-    dropout, stay in .probs (for a loss on them: guided attention)."""
+    dropout, stay in .probs (for a loss on them: guided attention).
+    keep = True keeps the last call's weights (B, H, T, S), before
+    dropout, and context (B, T, D), before out_proj: what copy reads."""
     p = 0.0
+    keep = False
     keep_probs = False
 
     def __init__(self, d, h):
@@ -343,10 +353,13 @@ class Attention(nn.Module):
         s = s.masked_fill(mask, float("-inf"))
         # a query with every key hidden (an empty source) gets context 0
         w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        kept = w
         if self.keep_probs:
             self.probs = w
         w = drop(w, self)
         ctx = torch.matmul(w, v).transpose(1, 2).reshape(b, t, self.h * self.dh)
+        if self.keep:
+            self.weights, self.context = kept, ctx
         return self.out_proj(ctx)
 
 
@@ -482,26 +495,28 @@ def encoder_mask(cfg, lengths, s):
 
 class DecoderState:
     """The incremental decoder of one batch: self-attention key/value cache
-    per layer, cross-attention keys/values computed once from the memory.
+    per layer, cross-attention keys/values computed once from the memory;
+    a copy model also keeps the source ids src (B, S).
 
     monotonic W (None: off), decode(1)'s --monotonic: each step's
     cross-attention hides the source positions before focus - W, focus
     being the arg-max (the first) of the previous step's last-layer
     cross-attention averaged over heads, 0 at first."""
 
-    def __init__(self, model, mem, src_len, monotonic=None):
+    def __init__(self, model, mem, src_len, src=None, monotonic=None):
         dec = model.decoder
         self.model, self.t = model, 0
         self.cross = [l.encoder_attn.kv(mem) for l in dec.layers]
         self.cross_mask = key_mask(src_len, mem.shape[1])
         self.cache = [[None, None] for _ in dec.layers]
+        self.src, self.src_len = src, src_len
         self.window = monotonic
         self.focus = torch.zeros(mem.shape[0], dtype=torch.long)
 
     def step(self, tokens):
         """tokens (B,) at position self.t -> (B, Vt) log-probs."""
         dec = self.model.decoder
-        x = dec.embed(tokens[:, None], self.t)
+        x0 = x = dec.embed(tokens[:, None], self.t)
         none = torch.zeros(1, 1, 1, self.t + 1, dtype=torch.bool)
         mask, s = self.cross_mask, self.cross_mask.shape[-1]
         mono = self.window is not None and s > 0
@@ -517,13 +532,17 @@ class DecoderState:
             last.keep_probs = False
             self.focus = torch.argmax(last.probs[:, :, 0].mean(1), dim=-1)
         self.t += 1
-        return self.model.logprobs(dec.finish(x))[:, 0]
+        return self.model.output(dec.finish(x), x0, self.src,
+                                 self.src_len)[:, 0]
 
     def reorder(self, index):
         """Keeps rows index (LongTensor) of the batch, in that order."""
         self.cross = [(k[index], v[index]) for k, v in self.cross]
         self.cross_mask = self.cross_mask[index]
         self.cache = [[k[index], v[index]] for k, v in self.cache]
+        self.src_len = self.src_len[index]
+        if self.src is not None:
+            self.src = self.src[index]
         self.focus = self.focus[index]
 
 
@@ -548,9 +567,36 @@ class Seq2Seq(nn.Module):
         self.decoder = Stack(cfg, cfg.tgt_vocab_size, True,
                              self.encoder if cfg.tie_src_tgt else None)
         self.output_projection = OutputProjection(cfg)
+        if cfg.copy:
+            self.decoder.p_gen = nn.Linear(3 * cfg.d_model, 1)
+            self.decoder.layers[-1].encoder_attn.keep = True
         if cfg.nat:
             self.length_predictor = nn.Linear(cfg.d_model,
                                               2 * cfg.nat_max_offset + 1)
+
+    def output(self, h, x0, src, src_len):
+        """The log-probs (B, T, Vt) of decoder states h (B, T, D) whose
+        inputs were embedded as x0 (B, T, D): logprobs(h), or for a copy
+        model the pointer-generator's mixture (See et al. 2017; nn/copy.h)
+            p = s softmax(logits) + (1 - s) sum_j a_j onehot(src_j)
+            s = sigmoid(p_gen([h; c; x0]))
+        with a the last layer's cross-attention weights averaged over
+        heads and c its context.  src (B, S) holds the source ids; a row
+        of an empty source copies nothing (s = 1)."""
+        if not self.cfg.copy:
+            return self.logprobs(h)
+        if src is None:
+            raise ValueError("a copy model needs the source ids")
+        attn = self.decoder.layers[-1].encoder_attn
+        a = attn.weights.mean(1)                                # (B, T, S)
+        s = torch.sigmoid(self.decoder.p_gen(
+            torch.cat([h, attn.context, x0], -1))).squeeze(-1)  # (B, T)
+        s = torch.where((src_len == 0)[:, None], torch.ones_like(s), s)
+        b, t, n = a.shape
+        copied = torch.zeros(b, t, self.cfg.tgt_vocab_size).scatter_add(
+            2, src[:, None, :n].expand(b, t, n), a)
+        p = s[..., None] * self.logprobs(h).exp() + (1 - s[..., None]) * copied
+        return torch.log(p)
 
     def logprobs(self, x):
         """x (B, T, D) -> (B, T, Vt) log_softmax(x W^T + b)."""
@@ -574,25 +620,31 @@ class Seq2Seq(nn.Module):
             x = l(x, mask)
         return self.encoder.finish(x)
 
-    def decode_full(self, tgt_in, mem, src_len):
-        """tgt_in (B, T): decoder_start_id then the prefix.  Recomputes the
-        whole prefix (no cache).  Returns (B, T, Vt) log-probs, row t the
-        distribution of the token after tgt_in[:, :t+1]."""
-        return self.logprobs(self.decoder_hidden(tgt_in, mem, src_len))
+    def decode_full(self, tgt_in, mem, src_len, src=None):
+        """tgt_in (B, T): decoder_start_id then the prefix; src (B, S) the
+        source ids (a copy model's).  Recomputes the whole prefix (no
+        cache).  Returns (B, T, Vt) log-probs, row t the distribution of
+        the token after tgt_in[:, :t+1]."""
+        h, x0 = self.decoder_states(tgt_in, mem, src_len)
+        return self.output(h, x0, src, src_len)
 
     def decoder_hidden(self, tgt_in, mem, src_len):
         """As decode_full, but the (B, T, D) states before the output
         projection."""
+        return self.decoder_states(tgt_in, mem, src_len)[0]
+
+    def decoder_states(self, tgt_in, mem, src_len):
+        """(decoder_hidden's states, the input embeddings), (B, T, D) each."""
         t = tgt_in.shape[1]
         causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)[None, None]
-        x = self.decoder.embed(tgt_in, 0)
+        x0 = x = self.decoder.embed(tgt_in, 0)
         cmask = key_mask(src_len, mem.shape[1])
         for l in self.decoder.layers:
             x = l(x, causal, cross_kv=l.encoder_attn.kv(mem), cross_mask=cmask)
-        return self.decoder.finish(x)
+        return self.decoder.finish(x), x0
 
-    def start(self, mem, src_len, monotonic=None):
-        return DecoderState(self, mem, src_len, monotonic)
+    def start(self, mem, src_len, src=None, monotonic=None):
+        return DecoderState(self, mem, src_len, src, monotonic)
 
     # the non-autoregressive decoder (config nat), man/seqpipe-model.5
 
@@ -832,14 +884,15 @@ def source_len(cfg, src):
 
 def _encode_one(model, src):
     """src: a list of ids, or with input frames a list of frames (lists
-    of frame_dim floats).  Returns (memory (1, S, D), positions (1,))."""
+    of frame_dim floats).  Returns (memory (1, S, D), positions (1,),
+    ids (1, S) or None with frames)."""
     if model.cfg.input == "frames":
         f = torch.tensor(src, dtype=torch.float32).view(1, len(src),
                                                         model.cfg.frame_dim)
-        return model.encode_frames(f, torch.tensor([len(src)]))
+        return model.encode_frames(f, torch.tensor([len(src)])) + (None,)
     ids = torch.tensor([src], dtype=torch.long).view(1, len(src))
     n = torch.tensor([len(src)])
-    return model.encode(ids, n), n
+    return model.encode(ids, n), n, ids
 
 
 @torch.no_grad()
@@ -859,8 +912,8 @@ def greedy(model, src, max_len, min_len=0, monotonic=None, token_lp=None):
     if not src:                         # the empty translation (above)
         return [], 0.0
     cfg = model.cfg
-    mem, n = _encode_one(model, src)
-    st = model.start(mem, n, monotonic)
+    mem, n, ids = _encode_one(model, src)
+    st = model.start(mem, n, ids, monotonic)
     tok, out, score = cfg.decoder_start_id, [], 0.0
     for step in range(max_steps(cfg, max_len)):
         lp = ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -890,7 +943,7 @@ def nat_decode(model, src, lengths=1, max_len=100, min_len=0, no_unk=False,
     if not src:
         return [], 0.0, []
     cfg = model.cfg
-    mem, n = _encode_one(model, src)
+    mem, n, _ = _encode_one(model, src)
     lp_len = model.length_logprobs(mem, n)[0]
     s = len(src)
 
@@ -971,8 +1024,8 @@ def beam_search(model, src, k, alpha=1.0, max_len=100, min_len=0, nbest=1,
         return [(0.0, 0.0, [], [])]
     cfg = model.cfg
     steps = max_steps(cfg, max_len)
-    mem, n = _encode_one(model, src)
-    st = model.start(mem, n, monotonic)
+    mem, n, ids = _encode_one(model, src)
+    st = model.start(mem, n, ids, monotonic)
     live = [([], [], 0.0)]              # ids, token log-probs, sum
     last = torch.tensor([cfg.decoder_start_id])
     finished = []

@@ -174,7 +174,7 @@ def main():
         for key, ids in enumerate(src):
             ml = max_len_of(a.max_len, sq.source_len(cfg, ids))
             if "encoder" in out:
-                mem, _ = sq._encode_one(model, ids)
+                mem, _, _ = sq._encode_one(model, ids)
                 n_src = [] if frames else ids
                 out["encoder"].write(" ".join(
                     ["M", str(key), str(len(n_src)),
@@ -193,9 +193,9 @@ def main():
                                                      target=tgt[key])
                 out["score"].write(hyp_line(key, 0, n_score, n_ids, n_lp))
             elif "logprobs" in out or "score" in out:
-                mem, n = sq._encode_one(model, ids)
+                mem, n, sid = sq._encode_one(model, ids)
                 t = [cfg.decoder_start_id] + tgt[key]
-                lp = model.decode_full(torch.tensor([t]), mem, n)[0]
+                lp = model.decode_full(torch.tensor([t]), mem, n, sid)[0]
                 if "logprobs" in out:
                     for i, row in enumerate(lp.tolist()):
                         out["logprobs"].write(" ".join(
@@ -249,9 +249,9 @@ def greedy_with_scores(model, ids, max_len, min_len, monotonic=None):
     seq = g_ids + ([cfg.eos_id] if len(g_ids) < steps else [])
     if not seq:
         return g_ids, []
-    mem, n = sq._encode_one(model, ids)
+    mem, n, sid = sq._encode_one(model, ids)
     lp = model.decode_full(torch.tensor([[cfg.decoder_start_id] + seq[:-1]]),
-                           mem, n)[0]
+                           mem, n, sid)[0]
     tlp = [float(lp[i, tok]) for i, tok in enumerate(seq)]
     if abs(sum(tlp) - total) > 1e-3 * max(1.0, abs(total)):
         sys.exit("torch-reference.py: incremental and full decoders disagree "

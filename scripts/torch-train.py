@@ -172,7 +172,7 @@ def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False,
     for l in getattr(model.decoder, "layers", []):
         l.encoder_attn.keep_probs = guide > 0
     mem = model.encode(src, src_len)
-    logp = model.decode_full(tgt_in, mem, src_len)
+    logp = model.decode_full(tgt_in, mem, src_len, src)
     loss = F.cross_entropy(logp.reshape(-1, logp.shape[-1]), gold.reshape(-1),
                            ignore_index=-100, label_smoothing=eps,
                            reduction="none" if per_pair else "sum")

@@ -1,14 +1,14 @@
 #!/usr/bin/env bats
 # beamsearch against the PyTorch reference beam search of
 # scripts/seqpipe_torch.py (scripts/torch-reference.py) on tiny seeded
-# models of each config (CONFIGS, arch rnn among them): the same
-# hypotheses, ranks and scores (1e-4);
+# models of each config (CONFIGS, copy and arch rnn among them): the
+# same hypotheses, ranks and scores (1e-4);
 # -k 1 against decode's greedy output; batching and threads change no
 # token; every input record gives a record; bad input fails with one line.
 load helper
 bats_require_minimum_version 1.5.0
 
-CONFIGS="paper prenorm-gelu marian untied zero-start rnn"
+CONFIGS="paper prenorm-gelu marian untied zero-start copy rnn"
 
 setup_file() {
 	cd "$BATS_FILE_TMPDIR"
@@ -44,7 +44,7 @@ same_beams() {
 	"$PY" "$SRCDIR/scripts/numdiff.py" --tol 1e-4 "$1" "$2"
 }
 
-@test "beam outputs equal PyTorch's on four configs: k 4, 3-best, scores" {
+@test "beam outputs equal PyTorch's on six configs: k 4, 3-best, scores" {
 	local c
 	for c in $CONFIGS; do
 		beamsearch -k 4 -n 3 "$c.mem" | seqcat > "$c.out"
@@ -214,19 +214,25 @@ one_error() {
 }
 
 @test "a memory record decode refuses, beamsearch refuses with the same message" {
-	local D f want
+	local D f m want
 	D=$(seqcat paper.mem | head -1 | cut -d' ' -f5)
 	gen() { "$PY" "$SRCDIR/tests/streamgen.py" 'H(2)' "$@"; }
 	gen "M(0, [5, 6], 2, $D, [0.5] * 2 * $D)" "M(1, [5], 1, $D, [NAN] * $D)" > nan.mem
 	gen "M(0, [5, 6], 2, 7, [0.5] * 14)" > width.mem
 	gen "M(0, [5, 6], 1, $D, [0.5] * $D)" > rows.mem
-	for f in nan width rows; do
-		run -1 --separate-stderr decode -m paper.sq $f.mem
+	# a copy model points at the source ids: they must be in its vocabulary
+	gen "M(0, [5, 6], 2, $D, [0.5] * 2 * $D)" "M(1, [5, 128], 2, $D, [0.5] * 2 * $D)" > srcid.mem
+	for f in nan width rows srcid; do
+		m=paper
+		[ $f = srcid ] && m=copy
+		run -1 --separate-stderr decode -m $m.sq $f.mem
 		want=${stderr#decode: }
-		run -1 --separate-stderr beamsearch -m paper.sq $f.mem
+		run -1 --separate-stderr beamsearch -m $m.sq $f.mem
 		[ "$stderr" = "beamsearch: $want" ] || fail "$f: '$stderr', decode: '$want'"
+		[ $f != rows ] || [ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
 	done
-	[ "$want" = "rows.mem: record 0 (key 0): memory of 1 x $D for 2 source tokens, the model needs 2 x $D" ]
+	[ "$want" = "srcid.mem: record 1 (key 1): source id 128 outside the vocabulary [0, 128)" ]
+	decode -m paper.sq srcid.mem > /dev/null	# what paper does not read
 }
 
 @test "an empty first source (make check-asan: no copy from NULL)" {

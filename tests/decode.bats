@@ -57,7 +57,7 @@ dec() {
 
 @test "--prefix: forced prefixes, then PyTorch's greedy continuation" {
 	local c
-	for c in paper untied rnn; do
+	for c in paper untied copy rnn; do
 		dec $c --scores --prefix "$REF/$c.tgt" > "$BATS_TEST_TMPDIR/$c"
 		numcmp 1e-3 "$REF/$c.prefixed" "$BATS_TEST_TMPDIR/$c" || fail "$c"
 	done
@@ -76,7 +76,7 @@ dec() {
 # batch of one row takes BLAS's matrix-vector path.
 @test "batch sizes 1, 7, 32 and 1 or 2 threads give identical tokens" {
 	local c b t
-	for c in paper marian; do
+	for c in paper marian copy; do
 		decode --text "$REF/$c.mem" > "$BATS_TEST_TMPDIR/ref"
 		dec $c --scores > "$BATS_TEST_TMPDIR/ref.v"
 		for b in 1 7 32; do

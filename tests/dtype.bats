@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 setup_file() {
 	engine_setup_file
 	local c
-	for c in paper marian; do
+	for c in paper marian copy; do
 		seqimport -q --dtype int8 -o "$REF/$c.int8" "$REF/$c.sq"
 		seqimport -q --dtype f16 -o "$REF/$c.f16" "$REF/$c.sq"
 		"$PY" "$SRCDIR/tests/engine_ref.py" --model "$REF/$c.int8" \
@@ -67,7 +67,7 @@ PY
 
 @test "int8 and F16 weights: PyTorch's encoder and greedy outputs on the weights they stand for" {
 	local c d
-	for c in paper marian; do
+	for c in paper marian copy; do
 		for d in int8 f16; do
 			encode -m "$REF/$c.$d" --dtype $d --text "$REF/src.txt" \
 			    > enc 2>/dev/null
@@ -84,7 +84,7 @@ PY
 
 @test "a model stored in int8 runs in int8; quantized at load, a float32 model gives its outputs to the bit" {
 	local c p
-	for c in paper marian; do
+	for c in paper marian copy; do
 		encode -m "$REF/$c.int8" "$REF/src.txt" 2>/dev/null > stored.mem
 		encode -m "$REF/$c.sq" --dtype int8 "$REF/src.txt" 2>/dev/null > loaded.mem
 		cmp <(seqcat stored.mem) <(seqcat loaded.mem) || fail "$c: encode"

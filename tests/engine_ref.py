@@ -6,7 +6,8 @@ usage: engine_ref.py DIR
        engine_ref.py --model MODEL SRC OUT
 
 
-For each config (paper, prenorm-gelu, marian, untied, zero-start, rnn) writes into DIR:
+For each config (paper, prenorm-gelu, marian, untied, zero-start, copy,
+rnn) writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
   CONFIG.enc     encoder outputs, "M key n_src rows cols src... data..."
                  (seqcat's verbose form), sources cut to the model's
@@ -19,7 +20,7 @@ For each config (paper, prenorm-gelu, marian, untied, zero-start, rnn) writes in
   CONFIG.score   those targets scored: "T key 0 score id ... | s ...",
                  token scores of the ids, score the sum with EOS's (0
                  for the empty source: its empty translation)
-  CONFIG.prefixed  (paper, untied and rnn only) greedy outputs continuing the targets as forced
+  CONFIG.prefixed  (paper, untied, copy and rnn only) greedy outputs continuing the targets as forced
                  prefixes, as CONFIG.greedy (max length: the larger of
                  2 * source length + 10 and prefix length + 1)
 and once: src.txt, the sources as text ids (an empty line, a one-token
@@ -59,8 +60,9 @@ spec = importlib.util.spec_from_file_location(
 mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
-CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start", "rnn"]
-PREFIXED = ["paper", "untied", "rnn"]
+CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start", "copy",
+           "rnn"]
+PREFIXED = ["paper", "untied", "copy", "rnn"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions
 
@@ -90,8 +92,8 @@ def forced_greedy(model, src, prefix, max_len):
     if not src:     # the empty translation: no step (man/decode.1)
         return [], 0.0, []
     cfg = model.cfg
-    mem, n = sq._encode_one(model, src)
-    st = model.start(mem, n)
+    mem, n, sid = sq._encode_one(model, src)
+    st = model.start(mem, n, sid)
     tok, ids, lps, score = cfg.decoder_start_id, [], [], 0.0
     for step in range(sq.max_steps(cfg, max_len)):
         lp = sq.ban(cfg, st.step(torch.tensor([tok])))[0]
@@ -132,14 +134,14 @@ def enc_greedy(model, srcs, enc, gre):
     limit = cfg.max_positions - cfg.position_offset
     for key, src in enumerate(srcs):
         src = src[:limit]
-        mem, n = sq._encode_one(model, src)
+        mem, n, sid = sq._encode_one(model, src)
         enc.write(" ".join(["M", str(key), str(len(src)), str(len(src)),
                             str(cfg.d_model)] + list(map(str, src)) +
                            [fmt(v) for v in mem[0].reshape(-1).tolist()])
                   + "\n")
         ids, score = sq.greedy(model, src, 2 * len(src) + 10)
         tin = torch.tensor([([cfg.decoder_start_id] + ids)[:limit]])
-        lp = model.decode_full(tin, mem, n)[0]
+        lp = model.decode_full(tin, mem, n, sid)[0]
         lps = [float(lp[i, t]) for i, t in enumerate(ids)]
         gre.write(record(key, score, ids, lps))
 
@@ -182,9 +184,9 @@ def main():
             if config in PREFIXED else None
         for key, (src, tgt) in enumerate(zip(srcs, tgts)):
             src = src[:limit]
-            mem, n = sq._encode_one(model, src)
+            mem, n, sid = sq._encode_one(model, src)
             tin = torch.tensor([[cfg.decoder_start_id] + tgt])
-            lp = model.decode_full(tin, mem, n)[0]
+            lp = model.decode_full(tin, mem, n, sid)[0]
             tok = [float(lp[i, t]) for i, t in enumerate(tgt)]
             total = sum(tok) + float(lp[len(tgt), cfg.eos_id])
             if not src:     # the empty translation, its log-prob 0
@@ -205,7 +207,7 @@ def main():
             src = src[:model.cfg.max_positions]
             ids, score = sq.greedy(model, src, 2 * len(src) + 10)
             f.write(" ".join(map(str, ids)) + "\n")
-            mem, n = sq._encode_one(model, src)
+            mem, n, _ = sq._encode_one(model, src)
             st = model.start(mem, n)
             lp = st.step(torch.tensor([model.cfg.decoder_start_id]))[0]
             unbanned += int(torch.argmax(lp)) == 127

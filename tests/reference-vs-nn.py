@@ -193,7 +193,7 @@ def self_check(name, model, g):
     with torch.no_grad():
         for s in srcs:
             ids, _ = sq.greedy(model, s, 12)
-            mem, n = sq._encode_one(model, s)
+            mem, n, _ = sq._encode_one(model, s)
             t = torch.tensor([[cfg.decoder_start_id] + ids])
             full = model.decode_full(t, mem, n)[0]
             st = model.start(mem, n)

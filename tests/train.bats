@@ -131,21 +131,28 @@ PY
 	cd "$BATS_TEST_TMPDIR"
 	"$PY" "$SRCDIR/scripts/make-model.py" --gain 1 paper paper.sq \
 	    prenorm-gelu pre.sq marian marian.sq untied untied.sq nat nat.sq \
-	    rnn rnn.sq
+	    rnn rnn.sq copy copy.sq
 	# pairs of mixed lengths, an empty source among them (not for nat:
-	# its decoder copies the source)
+	# its decoder copies the source); for the copy model, half the target
+	# tokens are source tokens
 	"$PY" -c '
 import random
-r = random.Random(2)
-for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
-    print(" ".join(str(r.randrange(4, 96)) for _ in range(s)) + "\t" +
-          " ".join(str(r.randrange(4, 96)) for _ in range(t)))
-' > pairs.tsv
+for name, copy in (("pairs.tsv", 0), ("copy.pairs.tsv", 1)):
+    r = random.Random(2)
+    with open(name, "w") as f:
+        for s, t in ((5, 3), (0, 4), (9, 1), (2, 7), (3, 0)):
+            src = [r.randrange(4, 96) for _ in range(s)]
+            tgt = [r.choice(src) if copy and src and r.random() < 0.5
+                   else r.randrange(4, 96) for _ in range(t)]
+            f.write(" ".join(map(str, src)) + "\t" +
+                    " ".join(map(str, tgt)) + "\n")
+'
 	awk -F'\t' '$1 != ""' pairs.tsv > nat.pairs.tsv
 	for m in paper pre marian untied rnn; do
 		torch_batch $m 0
 	done
 	torch_batch nat 0 nat.pairs.tsv
+	torch_batch copy 0 copy.pairs.tsv
 	# the guided-attention term's gradient: strong enough to matter
 	torch_batch pre 2
 	torch_batch paper 2
@@ -267,17 +274,18 @@ assert any(not np.array_equal(a[k], b[k]) for k in a if not k.startswith("spm"))
 PY
 }
 
-@test "the loss train optimises equals what decode --score gives (both archs)" {
+@test "the loss train optimises equals what decode --score gives (both archs, --nat and --copy too)" {
 	cd "$BATS_TEST_TMPDIR"
 	head -n 3 "$TD/valid.src" > v.src
 	head -n 3 "$TD/valid.tgt" > v.tgt
 	# the Transformer autoregressive and non-autoregressive (its length
-	# weight 1), and the GRU model
-	for kind in transformer transformer,--nat rnn; do
-		arch=${kind%%,*} nat=
-		[ "$arch" = "$kind" ] || nat=${kind#*,}
+	# weight 1), with the copy mechanism, and the GRU model
+	for kind in transformer transformer,--nat transformer,--copy rnn; do
+		arch=${kind%%,*} opt= nat=
+		[ "$arch" = "$kind" ] || opt=${kind#*,}
+		[ "$opt" != --nat ] || nat=--nat
 		train $(tiny) --arch $arch --src "$TD/train.src" \
-		    --tgt "$TD/train.tgt" --max-steps 30 $nat -o s.model
+		    --tgt "$TD/train.tgt" --max-steps 30 $opt -o s.model
 		tokenize -m s.model --text < v.src > v.src.ids
 		tokenize -m s.model --text < v.tgt > v.tgt.ids
 		paste v.src.ids v.tgt.ids > v.pairs

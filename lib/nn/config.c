@@ -45,7 +45,7 @@ static const struct {
 	F(bos_id, K_INT, 0, A_ALL), F(eos_id, K_INT, 0, A_ALL),
 	F(pad_id, K_INT, 0, A_ALL), F(unk_id, K_INT, 0, A_ALL),
 	F(decoder_start_id, K_INT, 0, A_ALL),
-	F(layer_norm_eps, K_FLOAT, 0, A_T),
+	F(layer_norm_eps, K_FLOAT, 0, A_T), F(copy, K_BOOL, 0, A_T),
 	/* Transformer only: frames input, local attention, nat */
 	N(input, K_INPUT), N(frame_dim, K_INT), N(subsample, K_INT),
 	N(attention_window, K_INT), N(nat, K_BOOL), N(nat_max_offset, K_INT),
@@ -313,6 +313,13 @@ sq_config_check(const struct sq_config *c, const char *path)
 		BAD("%s: config bos_id, pad_id, unk_id (%d, %d, %d) must be "
 		    "-1 (none) or inside both vocabularies (%d)", path,
 		    c->bos_id, c->pad_id, c->unk_id, v_min);
+	/* copying puts a source id's mass on the same target id */
+	if (c->copy && !c->shared_vocab)
+		BAD("%s: config copy = 1 needs shared_vocab = 1 (a source id "
+		    "must name the same piece in the target vocabulary)", path);
+	if (c->copy && (frames || c->nat))
+		BAD("%s: config copy = 1 needs an autoregressive model of input "
+		    "tokens (not frames, not nat)", path);
 	return 0;
 #undef BAD
 }

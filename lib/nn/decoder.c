@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/copy.h"
 #include "nn/decoder.h"
 #include "nn/model.h"
 #include "nn/nat.h"
@@ -60,7 +61,8 @@ struct sq_decoder {
 	int want_align, have_align;
 	int nat;		/* begun by sq_decoder_begin_nat() */
 	int nat_len;		/* its max_len */
-	const int32_t *const *src;	/* (n_sent) its source ids, borrowed */
+	const int32_t *const *src;	/* (n_sent) the source ids (nat, copy),
+					   borrowed */
 	int window;		/* monotonic attention's, < 0 off */
 
 	/*
@@ -79,14 +81,19 @@ struct sq_decoder {
 	float *packed;		/* (sum S, D) the memories, packed */
 	float *kv;		/* (T_cap, L, 2, R_cap, D) */
 	/* scratch for one step */
-	float *x, *h, *q, *a;	/* (R_cap, D) each */
+	float *x, *h, *q, *a;	/* (R_cap, D) each; after the last layer a
+				   holds its cross-attention context */
+	float *x0;		/* (R_cap, D) the step's input embeddings */
+	float *gate;		/* (R_cap) the copy gate's logits */
 	float *f;		/* (R_cap, F) */
 	float *att;		/* (n_thr, att_stride): per thread a softmax
 				   (att_soft), then the cross-attention
 				   probs (H, max_src) */
 	long att_stride;
 	long att_soft;		/* the longest attention + 1 */
-	float *align;		/* (R_cap, max_src) */
+	float *align;		/* (R_cap, max_src) the last layer's
+				   cross-attention, averaged over heads: the
+				   alignment, and what copy points with */
 };
 
 struct sq_decoder *
@@ -184,7 +191,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 		[FOCUS2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
-		[SCRATCH] = R * (4 * D + F) * tf * sizeof(float),
+		[SCRATCH] = R * (5 * D + F + 1) * tf * sizeof(float),
 		[ATT] = d->n_thr * per_thr * sizeof(float),
 		[ALIGN] = (R * S + 1) * sizeof(float),
 	};
@@ -217,7 +224,9 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	d->h = d->x + R * D;
 	d->q = d->h + R * D;
 	d->a = d->q + R * D;
-	d->f = d->a + R * D;
+	d->x0 = d->a + R * D;
+	d->f = d->x0 + R * D;
+	d->gate = d->f + R * F;
 	d->att = (float *)(d->arena + off[ATT]);
 	d->att_stride = per_thr;
 	d->att_soft = A + 1;
@@ -232,7 +241,8 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
  */
 static int
 begin(struct sq_decoder *d, int n, const float *const *mem,
-    const int *src_len, int max_rows, int max_steps, int attn_len)
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_steps, int attn_len)
 {
 	const struct sq_model *m = d->m;
 	const struct sq_config *c = &m->cfg;
@@ -254,12 +264,26 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 			    src_len[i]);
 			return -1;
 		}
+		if (c->copy && src_len[i] > 0 && (src == NULL ||
+		    src[i] == NULL)) {
+			sq_seterr("decoder: sentence %d: a copy model needs "
+			    "the source ids", i);
+			return -1;
+		}
+		for (l = 0; c->copy && l < src_len[i]; l++)
+			if (src[i][l] < 0 || src[i][l] >= c->tgt_vocab_size) {
+				sq_seterr("decoder: sentence %d: source id %d "
+				    "outside the vocabulary [0, %d)", i,
+				    (int)src[i][l], c->tgt_vocab_size);
+				return -1;
+			}
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
 	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1), attn_len);
 	d->n_sent = n;
 	d->nat = 0;
+	d->src = src;
 	d->R_cap = SQ_MAX(max_rows, 1);
 	d->T_cap = max_steps;
 	d->rows = n;
@@ -293,14 +317,16 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 
 int
 sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
-    const int *src_len, int max_rows, int max_steps)
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_steps)
 {
 	if (d->m->cfg.nat) {
 		sq_seterr("decoder: a non-autoregressive model (config nat 1) "
 		    "takes no steps: decode --nat decodes it");
 		return -1;
 	}
-	return begin(d, n, mem, src_len, max_rows, max_steps, max_steps);
+	return begin(d, n, mem, src, src_len, max_rows, max_steps,
+	    max_steps);
 }
 
 int
@@ -313,11 +339,10 @@ sq_decoder_begin_nat(struct sq_decoder *d, int n, const float *const *mem,
 		    "no length predictor: decode it without --nat");
 		return -1;
 	}
-	if (begin(d, n, mem, src_len, max_rows, 1, max_len) < 0)
+	if (begin(d, n, mem, src, src_len, max_rows, 1, max_len) < 0)
 		return -1;
 	d->nat = 1;
 	d->nat_len = max_len;
-	d->src = src;
 	return 0;
 }
 
@@ -349,7 +374,7 @@ attn_part(void *arg, int i, int n)
 	long D = c->d_model, L = c->decoder_layers, H = c->n_heads;
 	float *soft = d->att + i * d->att_stride;	/* softmax scratch */
 	float *probs = soft + d->att_soft;	/* (H, S) */
-	int lo, hi, r, s, h;
+	int lo, hi, r;
 
 	sq_pool_share(d->rows, 1, i, n, &lo, &hi);
 	for (r = lo; r < hi; r++) {
@@ -372,7 +397,8 @@ attn_part(void *arg, int i, int n)
 			const float *k = d->cross + j->l * 2 *
 			    d->cross_rows * D + d->src_first[sn] * D;
 			int mono = d->window >= 0;
-			int keep = (d->want_align || mono) && j->l == L - 1;
+			int keep = (d->want_align || mono || c->copy) &&
+			    j->l == L - 1;
 			float *al = d->align + (long)r * d->max_src;
 			/* monotonic: keys [lo, S) only */
 			int lo = mono ? SQ_MAX(0, SQ_MIN(d->focus[r] -
@@ -384,10 +410,9 @@ attn_part(void *arg, int i, int n)
 			    d->row_cell + lo, n, (int)D, (int)H);
 			if (!keep)
 				continue;
-			memset(al, 0, d->max_src * sizeof(float));
-			for (h = 0; h < H; h++)
-				for (s = 0; s < n; s++)
-					al[lo + s] += probs[h * n + s] / H;
+			memset(al, 0, lo * sizeof(float));
+			sq_copy_attn(al + lo, probs, n, (int)H, n);
+			memset(al + S, 0, (d->max_src - S) * sizeof(float));
 			if (mono)
 				d->focus[r] = argmax_first(al, S);
 		}
@@ -440,6 +465,29 @@ layer(struct sq_decoder *d, int l)
  * The layers over the rows' inputs in d->x, then the log-probs of every
  * row into logp (rows, Vt).
  */
+/*
+ * The copy mechanism (nn/copy.h) on the step's log-probs logp (rows,
+ * Vt): out is the decoder's output, d->a the last layer's
+ * cross-attention context, d->align its weights.
+ */
+static void
+mix(struct sq_decoder *d, const float *out, float *logp)
+{
+	const struct sq_config *c = &d->m->cfg;
+	int r, V = c->tgt_vocab_size;
+
+	sq_copy_gate(d->gate, out, d->a, d->x0, d->m->p_gen.w, d->m->p_gen.b,
+	    d->rows, c->d_model);
+	for (r = 0; r < d->rows; r++) {
+		int sn = d->sent[r];
+		long first = d->src_first[sn];
+
+		sq_copy_mix(logp + (long)r * V, d->gate[r], d->align +
+		    (long)r * d->max_src, d->src[sn],
+		    (int)(d->src_first[sn + 1] - first), V);
+	}
+}
+
 static void
 forward(struct sq_decoder *d, float *logp)
 {
@@ -448,6 +496,8 @@ forward(struct sq_decoder *d, float *logp)
 	const float *out = d->x;
 	int l;
 
+	if (c->copy)
+		memcpy(d->x0, d->x, (size_t)d->rows * c->d_model * sizeof(float));
 	for (l = 0; l < c->decoder_layers; l++)
 		layer(d, l);
 	if (c->decoder_final_norm) {
@@ -458,6 +508,8 @@ forward(struct sq_decoder *d, float *logp)
 	sq_linear_mat(logp, out, &m->out_proj_q, m->out_bias, d->rows,
 	    c->d_model, c->tgt_vocab_size, d->pool);
 	sq_logsoftmax(logp, d->rows, c->tgt_vocab_size, d->pool);
+	if (c->copy)
+		mix(d, out, logp);
 	d->have_align = d->want_align && d->rows > 0;
 }
 

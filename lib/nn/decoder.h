@@ -60,7 +60,10 @@ void sq_decoder_free(struct sq_decoder *d);
 /*
  * Starts a batch of n >= 0 sentences.  Sentence i's encoder output is
  * mem[i], (src_len[i], D) row-major, borrowed until the next
- * sq_decoder_begin() or sq_decoder_free(); src_len[i] may be 0 (the
+ * sq_decoder_begin() or sq_decoder_free(), and its source ids src[i]
+ * (src_len[i]), borrowed likewise; src may be NULL unless the model
+ * copies (config copy, nn/copy.h; the ids must then be in the target
+ * vocabulary, which shared_vocab makes the source's).  src_len[i] may be 0 (the
  * cross-attention of an empty source is then 0 plus the output bias, as
  * PyTorch computes it over an empty sequence).  Computes the cross-attention
  * keys and values of every layer for every sentence.  Afterwards there are
@@ -72,7 +75,8 @@ void sq_decoder_free(struct sq_decoder *d);
  * (bad sizes).
  */
 int sq_decoder_begin(struct sq_decoder *d, int n, const float *const *mem,
-    const int *src_len, int max_rows, int max_steps);
+    const int32_t *const *src, const int *src_len, int max_rows,
+    int max_steps);
 
 /*
  * The non-autoregressive decoder (a model of config nat; model.h has the
@@ -117,8 +121,10 @@ int sq_decoder_sentence(const struct sq_decoder *d, int r);
 /*
  * One step for every row: row r reads tokens[r] as its next input (at the
  * first step normally cfg.decoder_start_id, which may be -1, the zero
- * vector, when the config says so; afterwards the token chosen for it) and logp (rows, Vt) receives, row by row, the log-softmax of the
- * distribution of the token that follows.  With alignment on (see
+ * vector, when the config says so; afterwards the token chosen for it) and
+ * logp (rows, Vt) receives, row by row, the log-probabilities of the
+ * token that follows (log-softmax, or for a copy model the mixture of
+ * nn/copy.h).  With alignment on (see
  * sq_decoder_set_align()) it also records the step's cross-attention.
  * Returns 0, or -1 with sq_errstr() set when max_steps steps were taken
  * or a token is outside [0, Vt) (and is not that -1).

@@ -39,6 +39,7 @@
  *   {encoder,decoder}.layer_norm.{weight,bias}  (D)  with *_final_norm only
  *   output_projection.weight                    (Vt, D)  absent if tie_output
  *   output_projection.bias                      (Vt)     with output_bias only
+ *   decoder.p_gen.{weight,bias}                 (1, 3D), (1)  with copy only
  *   length_predictor.{weight,bias}              (2K+1, D), (2K+1)  with nat
  *                                               only (K = nat_max_offset)
  *   spm.source, spm.target                      U8 serialized SentencePiece
@@ -108,6 +109,9 @@
  *   LN3 = final_layer_norm), then {encoder,decoder}.layer_norm after the
  *   stack if *_final_norm.  The memory is the encoder's output after it.
  *   output: log_softmax(x out_proj^T + out_bias) over Vt.
+ *   copy:   with copy = 1 the output is the pointer-generator's mixture
+ *           of that distribution and the last layer's cross-attention
+ *           over the source ids (nn/copy.h has the formula).
  *
  * Non-autoregressive (nat 1; Gu et al. 2018, with a length classifier in
  * place of fertilities).  For a source of S >= 1 positions and memory
@@ -179,6 +183,8 @@ struct sq_config {
 	int decoder_start_id;	/* [bos_id, or eos_id if bos_id is -1];
 				   -1: a zero embedding (Marian) */
 	float layer_norm_eps;	/* [1e-5] */
+	int copy;		/* [0]: the pointer-generator's copy mechanism
+				   (nn/copy.h); needs shared_vocab */
 	/*
 	 * What the encoder reads, and how far it looks; keys left out of a
 	 * file when at their defaults (sq_config_omitted()).
@@ -299,6 +305,9 @@ struct sq_model {
 	struct sq_linear attn_out;	/* (D, 2D) W_c */
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
+	struct sq_linear p_gen;		/* (1, 3D), (1): the copy gate; NULL
+					   unless cfg.copy; float32 (.w) in
+					   every engine dtype */
 	/* the three above in the engine dtype; src_embed, tgt_embed and
 	   out_proj are NULL if that is not float32 */
 	struct sq_mat src_embed_q, tgt_embed_q, out_proj_q;

@@ -236,6 +236,13 @@ sq_params_new(const struct sq_config *c)
 	if (c->output_bias)
 		add(t, o, 0, offsetof(M, out_bias), c->tgt_vocab_size, 0,
 		    "output_projection.bias");
+	/* the copy gate has no engine view: it stays float32 in every dtype
+	   (nn/copy.c reads .w; a (1, 3D) matrix gains nothing from int8) */
+	if (c->copy) {
+		add(t, o, 0, offsetof(M, p_gen.w), 1, 3 * D,
+		    "decoder.p_gen.weight");
+		add(t, o, 0, offsetof(M, p_gen.b), 1, 0, "decoder.p_gen.bias");
+	}
 	if (c->nat)
 		add_wb(t, o, 0, offsetof(M, len_pred.w), offsetof(M, len_pred.b),
 		    2L * c->nat_max_offset + 1, D, "length_predictor");

@@ -149,10 +149,11 @@ sq_beam_decoder_set_monotonic(struct sq_beam_decoder *bd, int window)
 
 int
 sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
-    const float *const *mem, const int *src_len, int max_steps)
+    const float *const *mem, const int32_t *const *src, const int *src_len,
+    int max_steps)
 {
 	bd->n_sent = n;
-	return sq_decoder_begin(bd->dec, n, mem, src_len, n * bd->k,
+	return sq_decoder_begin(bd->dec, n, mem, src, src_len, n * bd->k,
 	    max_steps);
 }
 

@@ -80,12 +80,14 @@ void sq_beam_decoder_free(struct sq_beam_decoder *bd);
 void sq_beam_decoder_set_monotonic(struct sq_beam_decoder *bd, int window);
 
 /*
- * Starts a batch of n <= max_sent sentences, sentence i of source mem[i]
- * (src_len[i], D), of at most max_steps steps, as sq_decoder_begin().
+ * Starts a batch of n <= max_sent sentences, sentence i of source ids
+ * src[i] and memory mem[i] (src_len[i], D), of at most max_steps steps,
+ * as sq_decoder_begin().
  * Returns 0, or -1 with sq_errstr() set.
  */
 int sq_beam_decoder_begin(struct sq_beam_decoder *bd, int n,
-    const float *const *mem, const int *src_len, int max_steps);
+    const float *const *mem, const int32_t *const *src, const int *src_len,
+    int max_steps);
 
 /*
  * The step function (a sq_beam_step_fn) of sq_beam_run(..., ctx = bd)

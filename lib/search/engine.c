@@ -174,6 +174,14 @@ check_memory(const struct sq_engine *e, const struct sq_record *rec)
 		    c->max_positions - c->position_offset);
 		return -1;
 	}
+	/* a copy model points at the source ids: they index its vocabulary */
+	for (uint32_t t = 0; c->copy && t < rec->n_src; t++)
+		if (rec->src[t] < 0 || rec->src[t] >= c->tgt_vocab_size) {
+			sq_seterr("%s: record %llu (key %llu): source id %d "
+			    "outside the vocabulary [0, %d)", e->name, n, key,
+			    (int)rec->src[t], c->tgt_vocab_size);
+			return -1;
+		}
 	return check_finite(e, rec, "memory");
 }
 

@@ -34,6 +34,7 @@ struct sq_greedy {
 	int32_t *tok;			/* (batch_size) next input per row */
 	int *keep;			/* (batch_size) parent rows */
 	const float **mem;		/* (batch_size) the decoder's batch */
+	const int32_t **src;		/* (batch_size) */
 	int *len;			/* (batch_size) */
 	int *idx;			/* (batch_size) its sentences in s */
 };
@@ -58,6 +59,7 @@ sq_greedy_new(const struct sq_model *m, struct sq_pool *pool,
 	g->tok = sq_calloc(batch_size, sizeof(*g->tok));
 	g->keep = sq_calloc(batch_size, sizeof(*g->keep));
 	g->mem = sq_calloc(batch_size, sizeof(*g->mem));
+	g->src = sq_calloc(batch_size, sizeof(*g->src));
 	g->len = sq_calloc(batch_size, sizeof(*g->len));
 	g->idx = sq_calloc(batch_size, sizeof(*g->idx));
 	return g;
@@ -105,7 +107,7 @@ sq_greedy_add(struct sq_greedy *g, uint64_t key, int n_src,
 	s->mem = sq_malloc((n_mem + 1) * sizeof(float));
 	if (n_mem > 0)
 		memcpy(s->mem, mem, n_mem * sizeof(float));
-	if (g->nat != NULL) {
+	if (g->nat != NULL || g->m->cfg.copy) {
 		s->src = sq_malloc(((size_t)n_src + 1) * sizeof(int32_t));
 		if (n_src > 0)
 			memcpy(s->src, src, (size_t)n_src * sizeof(int32_t));
@@ -185,6 +187,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 			continue;
 		}
 		g->mem[kept] = s->mem;
+		g->src[kept] = s->src;
 		g->len[kept] = s->n_src;
 		g->idx[kept] = i;
 		g->keep[kept] = kept;
@@ -194,7 +197,7 @@ sq_greedy_run(struct sq_greedy *g, struct sq_greedy_sent **sents)
 	if (kept == 0)
 		return g->n;
 	sq_decoder_set_monotonic(g->dec, g->o.monotonic ? g->o.window : -1);
-	if (sq_decoder_begin(g->dec, kept, g->mem, g->len, kept,
+	if (sq_decoder_begin(g->dec, kept, g->mem, g->src, g->len, kept,
 	    max_steps) < 0)
 		return -1;
 	sq_decoder_set_align(g->dec, g->o.alignment);
@@ -253,6 +256,6 @@ sq_greedy_free(struct sq_greedy *g)
 	sq_decoder_free(g->dec);
 	sq_nat_search_free(g->nat);
 	free(g->s), free(g->logp), free(g->tok), free(g->keep);
-	free(g->mem), free(g->len), free(g->idx);
+	free(g->mem), free(g->src), free(g->len), free(g->idx);
 	free(g);
 }

@@ -47,7 +47,7 @@ struct sq_greedy_opts {
 struct sq_greedy_sent {
 	uint64_t key;
 	int n_src;
-	int32_t *src;		/* (n_src) source ids (nat), else NULL */
+	int32_t *src;		/* (n_src) source ids (copy, nat), else NULL */
 	float *mem;		/* (n_src, D) */
 	int32_t *forced;	/* (n_forced) prefix or target, or NULL */
 	int n_forced;
@@ -74,10 +74,10 @@ struct sq_greedy *sq_greedy_new(const struct sq_model *m,
 /*
  * Adds a sentence: mem (n_src, D) is copied, and so are forced's n_forced
  * ids when n_forced >= 0 (-1: no forced prefix or target), and the source
- * ids src (n_src) when nat_lengths > 0 (which copies them; NULL will do
- * otherwise).  The caller checks mem's shape and the ids against the
- * model first.  Returns the sentence, valid until the next
- * sq_greedy_add() or sq_greedy_clear(); the batch must not be full.
+ * ids src (n_src) when src is not NULL (a copy model or nat_lengths > 0
+ * need them; NULL will do otherwise).  The caller checks mem's shape and
+ * the ids against the model first.  Returns the sentence, valid until the
+ * next sq_greedy_add() or sq_greedy_clear(); the batch must not be full.
  */
 struct sq_greedy_sent *sq_greedy_add(struct sq_greedy *g, uint64_t key,
     int n_src, const int32_t *src, const float *mem, const int32_t *forced,

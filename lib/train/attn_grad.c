@@ -37,6 +37,7 @@ struct attn_job {
 	float *dq, *dk, *dv;			/* backward */
 	const float *dout, *q, *k, *v;
 	int Tq, Tk, D, H, causal, window;
+	const float *dprobs;			/* (Tq, Tk) or NULL */
 	const struct sq_dropout *drop;		/* NULL: none */
 	const struct sq_guide *guide;		/* NULL: none */
 };
@@ -153,6 +154,10 @@ backward_head(struct attn_job *j, int h)
 	    j->dout + h * dh, D, j->v + h * dh, D, 0.0f, G, Tk);
 	if (dropping(j->drop))
 		drop_plane(G, G, j, h);
+	if (j->dprobs != NULL)	/* a loss that reads P itself */
+		for (i = 0; i < Tq; i++)
+			for (t = 0; t < Tk; t++)
+				G[(long)i * Tk + t] += j->dprobs[(long)i * Tk + t];
 	/* dS = P (dP - rowsum(dP P)); P is 0 outside the keys a query sees */
 	for (i = 0; i < Tq; i++) {
 		const float *p = P + (long)i * Tk;	/* (Tk) */
@@ -214,7 +219,7 @@ sq_attention_forward(float *out, float *probs, float *scratch,
     struct sq_pool *pool)
 {
 	struct attn_job j = { out, probs, scratch, NULL, NULL, NULL, NULL, q,
-		k, v, Tq, Tk, D, H, causal, window, drop, NULL };
+		k, v, Tq, Tk, D, H, causal, window, NULL, drop, NULL };
 
 	if (Tq <= 0)
 		return;
@@ -225,11 +230,11 @@ void
 sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
     const float *v, int Tq, int Tk, int D, int H, int causal, int window,
-    const struct sq_dropout *drop, const struct sq_guide *guide,
-    struct sq_pool *pool)
+    const float *dprobs, const struct sq_dropout *drop,
+    const struct sq_guide *guide, struct sq_pool *pool)
 {
 	struct attn_job j = { NULL, (float *)probs, scratch, dq, dk, dv, dout,
-		q, k, v, Tq, Tk, D, H, causal, window, drop, guide };
+		q, k, v, Tq, Tk, D, H, causal, window, dprobs, drop, guide };
 
 	if (Tq <= 0 || Tk <= 0)
 		return;

@@ -194,18 +194,21 @@ double sq_guide_penalty(const float *probs, int Tq, int Tk, int H, float g);
 
 /*
  * Its backward, from dout (Tq, D) and the forward's probs, per head:
- *   dV_h += P'^T dO_h,  dP' = dO_h V_h^T,  dP = dP' * keep / (1 - p),
+ *   dV_h += P'^T dO_h,  dP' = dO_h V_h^T,  dP = dP' * keep / (1 - p)
+ *                                                 (+ dprobs),
  *   with guide (not NULL): dP += guide->c W (the guided-attention term),
  *   dS = P * (dP - rowsum(dP * P)),
  *   dQ_h += dS K_h / sqrt(dh),  dK_h += dS^T Q_h / sqrt(dh)
  * into dq (Tq, D), dk (Tk, D), dv (Tk, D) (+=).  scratch (H, Tq, Tk).
- * causal, window and drop as given to the forward.
+ * causal, window and drop as given to the forward.  dprobs (Tq, Tk), when
+ * not NULL, is the gradient of a loss that reads P itself (before
+ * dropout), added to every head's dP (the copy mechanism's, nn/copy.h).
  */
 void sq_attention_backward(float *dq, float *dk, float *dv, float *scratch,
     const float *dout, const float *probs, const float *q, const float *k,
     const float *v, int Tq, int Tk, int D, int H, int causal, int window,
-    const struct sq_dropout *drop, const struct sq_guide *guide,
-    struct sq_pool *pool);
+    const float *dprobs, const struct sq_dropout *drop,
+    const struct sq_guide *guide, struct sq_pool *pool);
 
 /* ---- loss ---- */
 

@@ -18,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/copy.h"
 #include "nn/model.h"
 #include "nn/nat.h"
 #include "nn/ops.h"
+#include "train/copy_grad.h"
 #include "train/grad.h"
 #include "train/graph.h"
 #include "train/rnn_graph.h"
@@ -110,6 +112,14 @@ struct sq_graph {
 	double *len_sent;	/* (n) each sentence's */
 	float *logits;		/* (Rt, V), then their gradient */
 	int32_t *argmax;	/* (Rt) */
+	/* the copy mechanism (nn/copy.h), with cfg.copy only */
+	float *gate, *dgate;	/* (Rt) the gate's logits, their gradient */
+	float *copy_a, *copy_da;	/* per sentence (T, S): the copy
+					   attention, its gradient */
+	float *copy_dctx, *copy_dx0;	/* (Rt, D) the gate's share of the
+					   last context's and the input
+					   embeddings' gradients */
+	float *copy_scratch;	/* per thread: 2 max S */
 	float *y;		/* (max R, D) scratch: a sublayer's output */
 	/* backward scratch */
 	float *dx, *dmem;	/* (Rt, D), (Rs, D) */
@@ -163,10 +173,10 @@ sq_graph_free(struct sq_graph *g)
 	free(g->dec);
 	free(g->src_ids);
 	free(g->dec_ids);
+	free(g->row_loss);
 	free(g->gold);
 	free(g->len_gold);
 	free(g->len_sent);
-	free(g->row_loss);
 	free(g->sent_loss);
 	free(g->s_first);
 	free(g->t_first);
@@ -297,6 +307,15 @@ plan(struct sq_graph *g, struct carver *c)
 		g->dpooled = carve(c, (long)g->n * D);
 		g->len_logits = carve(c, (long)g->n * sq_nat_classes(cf));
 	}
+	if (cf->copy) {
+		g->gate = carve(c, Rt);
+		g->dgate = carve(c, Rt);
+		g->copy_a = carve(c, g->p_ts[g->n] / cf->n_heads);
+		g->copy_da = carve(c, g->p_ts[g->n] / cf->n_heads);
+		g->copy_dctx = carve(c, Rt * D);
+		g->copy_dx0 = carve(c, Rt * D);
+		g->copy_scratch = carve(c, 2L * T * sq_pool_threads(g->pool));
+	}
 	g->y = carve(c, Rmax * D);
 	g->dx = carve(c, Rmax * D);
 	g->dmem = carve(c, Rs * D);
@@ -382,11 +401,11 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	for (i = 0; b->src_frames == NULL && i < b->n; i++)
 		memcpy(g->src_ids + g->s_first[i], b->src[i],
 		    (size_t)b->src_len[i] * sizeof(int32_t));
+	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
 	g->len_gold = sq_reallocarray(g->len_gold, b->n + 1, sizeof(int32_t));
 	g->len_sent = sq_reallocarray(g->len_sent, b->n + 1, sizeof(double));
-	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
 	g->sent_loss = sq_reallocarray(g->sent_loss, b->n + 1, sizeof(double));
 	for (i = 0; i < b->n; i++) {
 		int32_t *in = g->dec_ids + g->t_first[i];
@@ -512,6 +531,9 @@ struct attn_job {
 	uint64_t site;		/* dropout on the weights, per sentence */
 	const float *dout;	/* backward: d(ctx) (Rq, D) */
 	float *dq, *dk, *dv;
+	const float *dprobs;	/* backward: NULL, or a gradient of the
+				   weights for every head, per sentence (Tq,
+				   Tk) at p_off / H (the copy attention's) */
 };
 
 static void
@@ -551,8 +573,9 @@ attn_part(void *arg, int i, int n)
 			    j->dv + k0 * D, scratch, j->dout + q0 * D,
 			    j->a->probs + j->p_off[s], j->a->q + q0 * D,
 			    j->a->k + k0 * D, j->a->v + k0 * D, Tq, Tk, (int)D,
-			    c->n_heads, causal, window, &drop, j->a->guided ?
-			    &guide : NULL, NULL);
+			    c->n_heads, causal, window, j->dprobs ? j->dprobs +
+			    j->p_off[s] / c->n_heads : NULL, &drop,
+			    j->a->guided ? &guide : NULL, NULL);
 	}
 }
 
@@ -569,7 +592,7 @@ attn_forward(struct sq_graph *g, struct attn *a,
 {
 	int D = g->m->cfg.d_model;
 	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
-	    NULL, NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL, NULL };
 
 	sq_linear(a->q, x, w->q.w, w->q.b, (int)Rq, D, D, g->pool);
 	sq_linear(a->k, kv, w->k.w, w->k.b, (int)Rk, D, D, g->pool);
@@ -763,6 +786,62 @@ decoder_forward(struct sq_graph *g)
 		memcpy(g->hid, x, (size_t)Rt * c->d_model * sizeof(float));
 }
 
+/* ---- the copy mechanism (nn/copy.h, train/copy_grad.h) ---- */
+
+/* The copy loss of the rows of a share of the sentences. */
+static void
+copy_part(void *arg, int i, int n)
+{
+	struct sq_graph *g = arg;
+	const struct sq_config *c = &g->m->cfg;
+	const struct attn *ca = &g->dec[c->decoder_layers - 1].ca;
+	long V = c->tgt_vocab_size, H = c->n_heads, S, T, r, t;
+	float *scratch = g->copy_scratch + 2L * (g->max_len + 1) * i;
+	int lo, hi, s;
+
+	sq_pool_share(g->n, 1, i, n, &lo, &hi);
+	for (s = lo; s < hi; s++) {
+		const int32_t *src = g->src[s];
+		long p0 = g->p_ts[s] / H;
+
+		S = g->s_first[s + 1] - g->s_first[s];
+		T = g->t_first[s + 1] - g->t_first[s];
+		for (t = 0; t < T; t++) {
+			float *a = g->copy_a + p0 + t * S;
+			float *lp = g->logits + (g->t_first[s] + t) * V;
+
+			r = g->t_first[s] + t;
+			sq_copy_attn(a, ca->probs + g->p_ts[s] + t * S, T * S,
+			    (int)H, (int)S);
+			g->row_loss[r] = sq_copy_xent_row(lp, &g->dgate[r],
+			    g->copy_da + p0 + t * S, &g->argmax[r], scratch, lp,
+			    g->gate[r], a, src, (int)S, g->gold[r], (int)V,
+			    g->o.label_smoothing);
+		}
+	}
+}
+
+/*
+ * The loss under the copy mixture: the gate's logits, the log-softmax of
+ * the logits, then each row's loss, its gradient left in the logits (for
+ * a scale of 1), g->dgate and g->copy_da.
+ */
+static void
+copy_loss(struct sq_graph *g)
+{
+	const struct sq_model *m = g->m;
+	const struct sq_config *c = &m->cfg;
+	long r;
+
+	sq_copy_gate(g->gate, g->hid, g->dec[c->decoder_layers - 1].ca.ctx,
+	    g->dec_x0, m->p_gen.w, m->p_gen.b, (int)g->Rt, c->d_model);
+	sq_logsoftmax(g->logits, (int)g->Rt, c->tgt_vocab_size, g->pool);
+	sq_pool_run(g->pool, copy_part, g);
+	g->loss = 0.0;
+	for (r = 0; r < g->Rt; r++)	/* in order: any thread count */
+		g->loss += g->row_loss[r];
+}
+
 double
 sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok)
@@ -790,8 +869,12 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
 	sq_argmax(g->argmax, g->logits, (int)g->Rt, V, g->pool);
-	sq_xent_forward_backward(&g->loss, g->row_loss, g->logits, g->logits,
-	    g->gold, (int)g->Rt, V, o->label_smoothing, 1.0f, g->pool);
+	if (c->copy)
+		copy_loss(g);
+	else
+		sq_xent_forward_backward(&g->loss, g->row_loss, g->logits,
+		    g->logits, g->gold, (int)g->Rt, V, o->label_smoothing, 1.0f,
+		    g->pool);
 	for (i = 0; i < b->n; i++) {
 		g->sent_loss[i] = 0;
 		for (long r = g->t_first[i]; r < g->t_first[i + 1]; r++)
@@ -866,20 +949,25 @@ f_input(const struct sq_graph *g, const struct sub *s)
 /*
  * Attention backward from dy = g->d1 (Rq, D): adds d(x) into dx_q (Rq,
  * D) and d(kv) into dx_kv (Rk, D) (the same array for self-attention).
+ * dctx_more (Rq, D) and dprobs (attn_job's) are gradients of the context
+ * and of the weights from elsewhere (the copy mechanism's), or NULL.
  */
 static void
 attn_backward(struct sq_graph *g, struct attn *a,
     const struct sq_attn_weights *w, const struct sq_attn_weights *gw,
     const float *x, const float *kv, float *dx_q, float *dx_kv, long Rq,
     long Rk, const long *q_first, const long *k_first, const long *p_off,
-    int mask)
+    int mask, const float *dctx_more, const float *dprobs)
 {
 	int D = g->m->cfg.d_model;
 	float *dctx = g->d2, *dq = g->d3, *dk = g->d4, *dv = g->y;
 	struct attn_job j = { g, a, q_first, k_first, p_off, mask, a->site,
-	    dctx, dq, dk, dv };
+	    dctx, dq, dk, dv, dprobs };
 
-	memset(dctx, 0, (size_t)Rq * D * sizeof(float));
+	if (dctx_more != NULL)
+		memcpy(dctx, dctx_more, (size_t)Rq * D * sizeof(float));
+	else
+		memset(dctx, 0, (size_t)Rq * D * sizeof(float));
 	sq_linear_backward(dctx, G(gw->out.w), G(gw->out.b), g->d1, a->ctx,
 	    w->out.w, (int)Rq, D, D, g->pool);
 	memset(dq, 0, (size_t)Rq * D * sizeof(float));
@@ -985,7 +1073,7 @@ self_sub_backward(struct sq_graph *g, struct sub *s, struct attn *a,
 	sub_back_begin(g, s, nm, gnm, R);
 	memset(d_fin, 0, (size_t)R * D * sizeof(float));
 	attn_backward(g, a, w, gw, f_input(g, s), f_input(g, s), d_fin, d_fin,
-	    R, R, first, first, p_off, mask);
+	    R, R, first, first, p_off, mask, NULL, NULL);
 	sub_back_end(g, s, nm, gnm, d_fin, R);
 }
 
@@ -995,14 +1083,15 @@ decoder_backward(struct sq_graph *g)
 	const struct sq_model *m = g->m, *gm = g->gm;
 	const struct sq_config *c = &m->cfg;
 	long Rt = g->Rt, Rs = g->Rs, D = c->d_model;
-	int l;
+	int l, L = c->decoder_layers;
 
 	memset(g->dmem, 0, (size_t)Rs * D * sizeof(float));
-	for (l = c->decoder_layers - 1; l >= 0; l--) {
+	for (l = L - 1; l >= 0; l--) {
 		const struct sq_decoder_layer *w = &m->dec[l];
 		const struct sq_decoder_layer *gw = &gm->dec[l];
 		struct dec_layer *e = &g->dec[l];
 		float *d_fin = g->d5;
+		int copy = c->copy && l == L - 1;	/* what copy read */
 
 		ffn_sub_backward(g, &e->ff_sub, &e->ff, &w->fc1, &w->fc2,
 		    &gw->fc1, &gw->fc2, &w->final_norm, &gw->final_norm, Rt);
@@ -1011,13 +1100,16 @@ decoder_backward(struct sq_graph *g)
 		memset(d_fin, 0, (size_t)Rt * D * sizeof(float));
 		attn_backward(g, &e->ca, &w->cross_attn, &gw->cross_attn,
 		    f_input(g, &e->ca_sub), g->mem, d_fin, g->dmem, Rt, Rs,
-		    g->t_first, g->s_first, g->p_ts, MASK_NONE);
+		    g->t_first, g->s_first, g->p_ts, MASK_NONE,
+		    copy ? g->copy_dctx : NULL, copy ? g->copy_da : NULL);
 		sub_back_end(g, &e->ca_sub, &w->cross_attn_norm,
 		    &gw->cross_attn_norm, d_fin, Rt);
 		self_sub_backward(g, &e->sa_sub, &e->sa, &w->self_attn,
 		    &gw->self_attn, &w->self_attn_norm, &gw->self_attn_norm, Rt,
 		    g->t_first, g->p_tt, c->nat ? MASK_NONE : MASK_CAUSAL);
 	}
+	if (c->copy)	/* the gate read the input embeddings */
+		sq_add(g->dx, g->copy_dx0, Rt * D);
 	embed_backward(g, g->dx, G(c->nat ? gm->src_embed : gm->tgt_embed),
 	    G(gm->dec_pos), g->dec_ids, g->t_first, site(1, -1, SITE_EMBED));
 }
@@ -1057,6 +1149,31 @@ encoder_backward(struct sq_graph *g, const int32_t *src_ids)
 		    src_ids, g->s_first, site(0, -1, SITE_EMBED));
 }
 
+/*
+ * The copy gate's backward at g->scale: d(hid) in g->d1 gets its share,
+ * the last cross-attention's context and the input embeddings theirs in
+ * g->copy_dctx and g->copy_dx0, and each head's weights 1/H of the copy
+ * attention's gradient (their mean's).
+ */
+static void
+copy_gate_backward(struct sq_graph *g)
+{
+	const struct sq_model *m = g->m, *gm = g->gm;
+	const struct sq_config *c = &m->cfg;
+	long Rt = g->Rt, D = c->d_model;
+	float scale = g->scale;
+
+	sq_scale(g->dgate, Rt, scale, g->pool);
+	sq_scale(g->copy_da, g->p_ts[g->n] / c->n_heads, scale / c->n_heads,
+	    g->pool);
+	memset(g->copy_dctx, 0, (size_t)Rt * D * sizeof(float));
+	memset(g->copy_dx0, 0, (size_t)Rt * D * sizeof(float));
+	sq_copy_gate_backward(g->d1, g->copy_dctx, g->copy_dx0,
+	    G(gm->p_gen.w), G(gm->p_gen.b), g->dgate, g->hid,
+	    g->dec[c->decoder_layers - 1].ca.ctx, g->dec_x0, m->p_gen.w,
+	    (int)Rt, (int)D);
+}
+
 /* The backward from g->logits, d(loss)/d(logits) as the caller scaled it. */
 static void
 backward(struct sq_graph *g)
@@ -1074,6 +1191,8 @@ backward(struct sq_graph *g)
 		sq_rnn_graph_backward(g->rnn, g->d1);
 		return;
 	}
+	if (c->copy)
+		copy_gate_backward(g);
 	last = c->decoder_layers > 0 ?
 	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	if (c->decoder_final_norm) {
@@ -1103,8 +1222,9 @@ sq_graph_backward_each(struct sq_graph *g, const float *scale)
 {
 	long V = g->m->cfg.tgt_vocab_size;
 
-	/* a nat model's length loss has one scale (train: no --nat --mrt) */
-	SQ_ASSERT(!g->m->cfg.nat);
+	/* a nat model's length loss and a copy model's gate have one scale
+	   (train: no --nat --mrt, no --copy --mrt) */
+	SQ_ASSERT(!g->m->cfg.nat && !g->m->cfg.copy);
 	for (int i = 0; i < g->n; i++)
 		sq_scale(g->logits + g->t_first[i] * V, (g->t_first[i + 1] -
 		    g->t_first[i]) * V, scale[i], g->pool);

@@ -89,7 +89,8 @@ void sq_graph_free(struct sq_graph *g);
  * *n_tok to the target positions scored and returns the summed loss
  * (label-smoothed cross-entropy, in nats), or -1 with sq_errstr() set
  * (an id outside the vocabulary, a sentence longer than the positions).
- * The ids (and frames) are borrowed until sq_graph_backward().
+ * The ids are copied: b may go before sq_graph_backward(); frames are
+ * borrowed until then.
  */
 double sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
     const struct sq_graph_opts *o, long *n_tok);

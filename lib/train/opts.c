@@ -70,6 +70,7 @@ static const struct setting {
 	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation (transformer)"),
 	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned (transformer)"),
 	B("tie-embeddings", tie_embeddings, "1", "one table for source, target and output (with --shared-vocab)"),
+	B("copy", copy, "0", "a copy mechanism: the decoder may copy source tokens (with --shared-vocab)"),
 	B("nat", nat, "0", "non-autoregressive: a length predictor and a decoder of all positions at once (decode --nat); with --init, adds them to an autoregressive model"),
 	L("nat-max-offset", nat_max_offset, "16", 0, 65536, "nat: the length classes are the offsets target - source length in [-N, N]"),
 	D("nat-length-weight", nat_length_weight, "1", 0, 1e6, "nat: weight of each pair's length loss against a token's"),
@@ -432,9 +433,9 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	   attention, not the cross-attention these act on; its graph has no
 	   per-sequence losses for --mrt */
 	if (strcmp(o->arch, "rnn") == 0 && (frames || o->nat || o->mrt ||
-	    o->guided_attention > 0 || o->attention_window > 0))
+	    o->guided_attention > 0 || o->attention_window > 0 || o->copy))
 		BAD("--arch rnn excludes --src-frames, --nat, --mrt, "
-		    "--guided-attention and --attention-window");
+		    "--guided-attention, --attention-window and --copy");
 	if (strcmp(o->arch, "transformer") == 0 && o->d_model % o->heads != 0)
 		BAD("--heads %ld does not divide --d-model %ld", o->heads,
 		    o->d_model);
@@ -483,6 +484,13 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (o->tie_embeddings && !o->shared_vocab && !frames)
 		BAD("--tie-embeddings needs --shared-vocab (one vocabulary "
 		    "for both sides); give --no-tie-embeddings");
+	if (o->copy && !o->shared_vocab)
+		BAD("--copy needs --shared-vocab (a copied source piece must "
+		    "be a target piece)");
+	/* frames have no ids to copy, a --nat decoder has no steps to mix
+	   in, and --mrt scales each sentence's logits but not the gate's */
+	if (o->copy && (frames || o->nat || o->mrt))
+		BAD("--copy excludes --src-frames, --nat and --mrt");
 	return 0;
 #undef BAD
 }

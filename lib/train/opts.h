@@ -42,6 +42,7 @@ struct sq_train_opts {
 	int pre_norm;
 	char *activation, *positions;
 	int tie_embeddings;		/* tie_src_tgt + tie_output */
+	int copy;			/* the copy mechanism (nn/copy.h) */
 	int nat;			/* non-autoregressive (config nat) */
 	long nat_max_offset;
 	double nat_length_weight;	/* of the length predictor's loss */

@@ -272,7 +272,7 @@ att_part(void *arg, int i, int n)
 			    r->dmem + k0 * D, r->att + (long)i * r->att_stride,
 			    r->db + q0 * D, r->probs + r->p_off[s], top + q0 * D,
 			    r->keys + k0 * D, mem + k0 * D, Tq, Tk, (int)D, 1, 0,
-			    0, NULL, NULL, NULL);
+			    0, NULL, NULL, NULL, NULL);
 	}
 }
 

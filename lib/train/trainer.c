@@ -295,6 +295,7 @@ make_config(struct trainer *t, struct sq_config *c)
 	c->shared_vocab = o->shared_vocab && t->sp_src;
 	c->tie_src_tgt = o->tie_embeddings && t->sp_src;
 	c->tie_output = o->tie_embeddings;
+	c->copy = o->copy;
 	c->nat = o->nat;
 	c->nat_max_offset = (int)o->nat_max_offset;
 	c->bos_id = sq_spm_bos(t->sp_tgt);
@@ -333,9 +334,10 @@ model_id(struct trainer *t, char *id, size_t size)
 }
 
 /*
- * A writable model of config c, from's or from's made non-autoregressive,
- * with from's weights; a tensor from does not have (the length predictor)
- * is initialised from seed.
+ * A writable model of config c, from's or from's with tensors added (the
+ * copy gate, or the length predictor of a model made non-autoregressive),
+ * with from's weights; a tensor from lacks starts as sq_init_weights()
+ * makes it for seed.
  */
 static struct sq_model *
 copy_model(const struct sq_model *from, const struct sq_config *c,
@@ -343,7 +345,7 @@ copy_model(const struct sq_model *from, const struct sq_config *c,
 {
 	struct sq_model *m = sq_model_new(c, id);
 
-	if (m != NULL && c->nat && !from->cfg.nat)
+	if (m != NULL && m->params->total > from->params->total)
 		sq_init_weights(m, seed);
 	for (int i = 0; m != NULL && i < m->params->n; i++) {
 		const struct sq_param *p = &m->params->p[i];
@@ -714,6 +716,8 @@ start(struct trainer *t)
 			sq_model_close(from);
 			return -1;
 		}
+		/* its architecture; --copy may add the copy gate, --nat the
+		   length predictor */
 		cfg = from->cfg;
 		if (cfg.arch == SQ_ARCH_RNN && (o->src_frames != NULL ||
 		    o->nat || o->mrt || o->guided_attention > 0)) {
@@ -732,6 +736,19 @@ start(struct trainer *t)
 			cfg.nat = 1;
 			cfg.nat_max_offset = (int)o->nat_max_offset;
 		}
+		cfg.copy |= o->copy;
+		if (cfg.copy && o->mrt) {
+			sq_seterr("%s: a copy model (config copy 1): --mrt "
+			    "does not train it", o->init);
+			sq_model_close(from);
+			return -1;
+		}
+		if (sq_config_check(&cfg, o->init) < 0) {
+			sq_model_close(from);
+			return -1;
+		}
+		if (cfg.copy && !from->cfg.copy)
+			note(t, "adding the copy mechanism to %s", o->init);
 		model_id(t, id, sizeof(id));
 		t->m = copy_model(from, &cfg, id, (uint64_t)o->seed);
 		keep_from(t, from, 1);

@@ -7,7 +7,9 @@
  * threads; plus the encoder's packing: a sentence's output does not
  * depend on the batch it is in.  And lib/search's beam step function
  * over the decoder, reused here as any program may: a beam of 1 is
- * greedy search.  Post-norm and pre-norm, ReLU and GELU.
+ * greedy search.  Post-norm and pre-norm, ReLU and GELU, and a model
+ * with the copy mechanism (nn/copy.h), whose rows also carry their
+ * sentence's source ids (one repeated: its mass counts once).
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,7 +81,7 @@ attn(struct sq_attn_weights *a)
 
 /* A model in memory: its weights are in weights[]. */
 static struct sq_model *
-make_model(int pre_norm, int act)
+make_model(int pre_norm, int act, int copy)
 {
 	struct sq_model *m = sq_calloc(1, sizeof(*m));
 	struct sq_config *c = &m->cfg;
@@ -96,6 +98,9 @@ make_model(int pre_norm, int act)
 	c->embed_scale = sqrtf((float)D);
 	c->eos_id = 2, c->unk_id = 3, c->bos_id = 1, c->decoder_start_id = 1;
 	c->layer_norm_eps = 1e-5f;
+	c->copy = c->shared_vocab = copy;
+	if (copy)
+		linear(&m->p_gen, 1, 3 * D);
 	m->src_embed = rand_vec((long)V * D, 0.2f);
 	m->tgt_embed = rand_vec((long)V * D, 0.2f);
 	m->out_proj = rand_vec((long)V * D, 0.3f);
@@ -132,13 +137,13 @@ make_model(int pre_norm, int act)
 static const int sent_of[4] = { 0, 1, 1, 0 };
 
 static void
-alone(struct sq_decoder *d, const float *mem, int len, const int32_t *toks,
-    float *logp)
+alone(struct sq_decoder *d, const float *mem, const int32_t *src, int len,
+    const int32_t *toks, float *logp)
 {
 	int32_t tok;
 	int t;
 
-	sq_decoder_begin(d, 1, &mem, &len, 1, T);
+	sq_decoder_begin(d, 1, &mem, &src, &len, 1, T);
 	for (t = 0; t < T; t++) {
 		tok = t == 0 ? 1 : toks[t - 1];
 		sq_decoder_step(d, &tok, logp + (long)t * V);
@@ -150,7 +155,7 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 {
 	struct sq_decoder *d = sq_decoder_new(m, pool);
 	struct sq_encoder *e = sq_encoder_new(m, pool);
-	int32_t src0[S] = { 4, 5, 6, 7, 8 }, src1[3] = { 9, 10, 11 };
+	int32_t src0[S] = { 4, 5, 6, 5, 8 }, src1[3] = { 9, 10, 11 };
 	const int32_t *srcs[2] = { src0, src1 };
 	int lens[2] = { S, 3 }, h, t, r;
 	int32_t toks[4][T];
@@ -170,8 +175,8 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 		    sizeof(float));
 	}
 	for (h = 0; h < 4; h++)
-		alone(d, mem[sent_of[h]], lens[sent_of[h]], toks[h],
-		    ref + (long)h * T * V);
+		alone(d, mem[sent_of[h]], srcs[sent_of[h]], lens[sent_of[h]],
+		    toks[h], ref + (long)h * T * V);
 
 	/*
 	 * Together: rows start as sentences 0 and 1; after step 0 row r
@@ -185,7 +190,7 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 		int live[4] = { 0, 1, 2, 3 }, n = 2, par[4], k;
 		int32_t in[4] = { 1, 1, 1, 1 };
 
-		sq_decoder_begin(d, 2, mems, lens, 4, T);
+		sq_decoder_begin(d, 2, mems, srcs, lens, 4, T);
 		for (t = 0; t < T; t++) {
 			sq_decoder_step(d, in, lp);
 			for (r = 0; r < n; r++) {
@@ -237,7 +242,8 @@ test_select(struct sq_model *m, struct sq_pool *pool, const char *name)
 	 * The arena carved for that batch of 4 rows is carved again for one
 	 * row: the same decoder gives what it gave before the batch.
 	 */
-	alone(d, mem[sent_of[3]], lens[sent_of[3]], toks[3], lp4);
+	alone(d, mem[sent_of[3]], srcs[sent_of[3]], lens[sent_of[3]], toks[3],
+	    lp4);
 	err = max_diff(lp4, ref + 3L * T * V, (long)T * V);
 	ok(err == 0, "%s: a decoder reused after a larger batch gives the "
 	    "same log-probs (max abs diff %.3g)", name, err);
@@ -259,7 +265,7 @@ static void
 test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
 {
 	struct sq_encoder *e = sq_encoder_new(m, pool);
-	int32_t src0[S] = { 4, 5, 6, 7, 8 }, src1[3] = { 9, 10, 11 };
+	int32_t src0[S] = { 4, 5, 6, 5, 8 }, src1[3] = { 9, 10, 11 };
 	const int32_t *srcs[2] = { src0, src1 };
 	int lens[2] = { S, 3 }, steps[2] = { T, T }, i, same = 1;
 	struct sq_greedy_opts go = { .max_len = { 0, T } };
@@ -275,10 +281,10 @@ test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
 	sq_encoder_run(e, 2, srcs, lens);
 	for (i = 0; i < 2; i++) {
 		mem[i] = sq_encoder_out(e, i);
-		sq_greedy_add(g, i, lens[i], NULL, mem[i], NULL, -1);
+		sq_greedy_add(g, i, lens[i], srcs[i], mem[i], NULL, -1);
 	}
 	same = sq_greedy_run(g, &gs) == 2 &&
-	    sq_beam_decoder_begin(bd, 2, mem, lens, T) == 0 &&
+	    sq_beam_decoder_begin(bd, 2, mem, srcs, lens, T) == 0 &&
 	    sq_beam_run(bs, 2, steps, NULL, sq_beam_decoder_step, bd) == 0;
 	for (i = 0; same && i < 2; i++)
 		same = sq_beam_hyps(bs, i, &h) == 1 && h->n_ids == gs[i].n &&
@@ -296,8 +302,9 @@ int
 main(void)
 {
 	struct sq_pool *two = sq_pool_new(2);
-	struct sq_model *post = make_model(0, SQ_ACT_RELU);
-	struct sq_model *pre = make_model(1, SQ_ACT_GELU);
+	struct sq_model *post = make_model(0, SQ_ACT_RELU, 0);
+	struct sq_model *pre = make_model(1, SQ_ACT_GELU, 0);
+	struct sq_model *copy = make_model(1, SQ_ACT_GELU, 1);
 
 	test_select(post, NULL, "post-norm ReLU");
 	test_select(post, two, "post-norm ReLU");
@@ -305,9 +312,13 @@ main(void)
 	test_select(pre, two, "pre-norm GELU");
 	test_beam_step(post, NULL, "post-norm ReLU");
 	test_beam_step(pre, two, "pre-norm GELU");
+	test_select(copy, NULL, "copy");
+	test_select(copy, two, "copy");
+	test_beam_step(copy, two, "copy");
 	sq_pool_free(two);
 	free(post->enc), free(post->dec), free(post);
 	free(pre->enc), free(pre->dec), free(pre);
+	free(copy->enc), free(copy->dec), free(copy);
 	while (n_weights > 0)
 		free(weights[--n_weights]);
 	return tap_done();

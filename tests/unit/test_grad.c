@@ -545,7 +545,7 @@ attn_case(int Tq, int Tk, int D, int H, int causal, int window,
 	sq_attention_forward(out, probs, scr, q, k, v, Tq, Tk, D, H, causal,
 	    window, drop, NULL);
 	sq_attention_backward(dq, dk, dv, scr, r, probs, q, k, v, Tq, Tk, D, H,
-	    causal, window, drop, guide, NULL);
+	    causal, window, NULL, drop, guide, NULL);
 	c.q = to_double(q, nq), c.k = to_double(k, nk), c.v = to_double(v, nk);
 	c.r = r, c.Tq = Tq, c.Tk = Tk, c.D = D, c.H = H, c.causal = causal;
 	c.window = window, c.drop = drop;
@@ -639,7 +639,7 @@ attn_vs_attend(struct sq_pool **pools, int T, int D, int H, int causal,
 		same_bits &= same(o2, out, n) && same(p2, probs, np);
 		dq[t] = zeros(n), dk[t] = zeros(n), dv[t] = zeros(n);
 		sq_attention_backward(dq[t], dk[t], dv[t], gs, r, probs, q, k, v,
-		    T, T, D, H, causal, window, NULL, NULL, pools[t]);
+		    T, T, D, H, causal, window, NULL, NULL, NULL, pools[t]);
 		if (t > 0)
 			same_bits &= same(dq[t], dq[0], n) &&
 			    same(dk[t], dk[0], n) && same(dv[t], dv[0], n);

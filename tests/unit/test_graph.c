@@ -7,8 +7,9 @@
  * norms, tied, untied with an output bias and SiLU whose decoder
  * starts from the zero vector, decoder_start_id -1; a model of input
  * frames, stacked by 2, with an attention window of 1 and learned
- * positions; a non-autoregressive one, config nat, untied; arch rnn
- * untied from the zero vector, and tied with 3 + 1 layers), random
+ * positions; a non-autoregressive one, config nat, untied; the tied one
+ * with the copy mechanism, nn/copy.h; arch rnn untied from the zero
+ * vector, and tied with 3 + 1 layers), random
  * weights and a batch of pairs of mixed lengths (an empty source among
  * them, or for nat an empty target and offsets beyond its K;
  * ReLU's kink defeats finite differences at this size, so ReLU is held
@@ -21,7 +22,8 @@
  *     weight of 1, minus the sum of the length's and the tokens'
  *     log-probs of its parallel pass;
  *   - the same batch in another order and on 1 or 2 threads gives the
- *     same loss and the same gradients, bit for bit (per thread count);
+ *     same loss and the same gradients, bit for bit (per thread count),
+ *     with and without copy;
  *   - dropout changes the loss, a second run with the same seed and step
  *     repeats it exactly, another step does not;
  *   - minimum-risk training's risk (train/risk.h): sq_risk's dR/ds
@@ -128,12 +130,16 @@ config(struct sq_config *c, int variant)
 		c->output_bias = 1;
 		c->nat = 1;
 		c->nat_max_offset = 2;
-	} else if (variant == 5) {	/* arch rnn, nothing tied */
+	} else if (variant == 5) {	/* the copy mechanism */
+		c->pre_norm = c->decoder_final_norm = 1;
+		c->tie_src_tgt = c->tie_output = c->shared_vocab = 1;
+		c->copy = 1;
+	} else if (variant == 6) {	/* arch rnn, nothing tied */
 		c->arch = SQ_ARCH_RNN;
 		c->tgt_vocab_size = 11;
 		c->output_bias = 1;
 		c->decoder_start_id = -1;
-	} else if (variant == 6) {	/* arch rnn, everything tied, 3 + 1 */
+	} else if (variant == 7) {	/* arch rnn, everything tied, 3 + 1 */
 		c->arch = SQ_ARCH_RNN;
 		c->encoder_layers = 3, c->decoder_layers = 1;
 		c->tie_src_tgt = c->tie_output = c->shared_vocab = 1;
@@ -141,7 +147,7 @@ config(struct sq_config *c, int variant)
 	sq_config_finish(c);
 }
 
-#define N_VARIANTS 7
+#define N_VARIANTS 8
 
 /*
  * Four pairs of mixed lengths, an empty source among them; frames
@@ -328,8 +334,8 @@ check_fd(int variant, enum fd_objective what)
 	f.p = &b.p;
 	if (what == FD_RISK) {
 		make_sets(&cand, first, cost, &b, &c, 13);
-		f = (struct objective){&cand.p, {0, 0, 0, 0}, first, b.n, cost,
-		    1.0};
+		f = (struct objective){.p = &cand.p, .first = first,
+		    .n_sets = b.n, .cost = cost, .alpha = 1.0};
 	}
 	g = sq_graph_new(m, gm, NULL);
 	value(g, &f, 1);
@@ -399,7 +405,7 @@ engine_nll(struct sq_decoder *dec, const struct sq_config *c,
 		*r += b->tl[i];
 		return nll;
 	}
-	sq_decoder_begin(dec, 1, &mem, &rows, 1, b->tl[i] + 1);
+	sq_decoder_begin(dec, 1, &mem, &src, &rows, 1, b->tl[i] + 1);
 	for (t = 0; t <= b->tl[i]; t++) {
 		int32_t gold = t < b->tl[i] ? y[t] : c->eos_id;
 
@@ -591,7 +597,7 @@ static void
 risk_operands(struct sq_graph *g, const struct pairs *b, double alpha)
 {
 	int first[MAX_PAIRS + 1], n_sets = 0;
-	struct sq_graph_opts o = {0, 0, 0, 0};
+	struct sq_graph_opts o = {0};
 	double r;
 	long tok = 0;
 
@@ -699,8 +705,9 @@ main(int argc, char *argv[])
 		   attention and --mrt */
 		if (!c.nat && c.arch == SQ_ARCH_TRANSFORMER)
 			check_fd(v, FD_GUIDED);
-		/* the candidate sets copy token sources */
-		if (c.input == SQ_INPUT_TOKENS && !c.nat &&
+		/* the candidate sets copy token sources; train refuses --mrt
+		   with --copy */
+		if (c.input == SQ_INPUT_TOKENS && !c.nat && !c.copy &&
 		    c.arch == SQ_ARCH_TRANSFORMER)
 			check_fd(v, FD_RISK);
 		check_engine(v);
