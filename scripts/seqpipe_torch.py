@@ -178,7 +178,7 @@ REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
 # the keys of the Transformer alone: an rnn model's file has none of them
 TRANSFORMER_ONLY = ["n_heads", "d_ff", "pre_norm", "encoder_final_norm",
                     "decoder_final_norm", "activation", "positions",
-                    "position_offset", "layer_norm_eps"] + list(NEWER)
+                    "position_offset", "layer_norm_eps", "copy"] + list(NEWER)
 
 
 class Config:
@@ -794,12 +794,14 @@ class RNNSeq2Seq(Seq2Seq):
     def encode(self, src, src_len):
         return self.encoder(src, src_len)
 
-    def decoder_hidden(self, tgt_in, mem, src_len):
+    def decoder_states(self, tgt_in, mem, src_len):
+        """(the states before the output projection, None): no copy
+        mixture reads the input embeddings of an rnn model."""
         dec = self.decoder
         out, _ = dec.rnn(dec.embed(tgt_in), dec.first_state(mem, src_len))
-        return dec.attend(out, mem, dec.attn_key(mem), src_len)
+        return dec.attend(out, mem, dec.attn_key(mem), src_len), None
 
-    def start(self, mem, src_len, monotonic=None):
+    def start(self, mem, src_len, src=None, monotonic=None):
         # monotonic attention masks the Transformer's cross-attention;
         # decode(1) refuses it for arch rnn, and so does this
         if monotonic is not None:

@@ -4,7 +4,7 @@
 # pipeline, greedy and beam, its attention learns the reversed alignment;
 # config errors; what acts on the Transformer alone (--dtype int8/f16,
 # --monotonic, train --nat, --mrt, --guided-attention, --src-frames,
-# --attention-window) refused.  (Against PyTorch's nn.GRU on a random
+# --attention-window, --copy) refused.  (Against PyTorch's nn.GRU on a random
 # rnn model: encode, decode and beamsearch in tests/encode.bats, decode.bats,
 # beamsearch.bats; one batch's loss, gradients and AdamW steps, and the
 # loss train computes against decode --score's, in tests/train.bats.)
@@ -114,15 +114,18 @@ PY
 		run -1 --separate-stderr $p -m "$m" --monotonic 2 rev.mem
 		[ "$stderr" = "$p: $m: --monotonic acts on the Transformer's cross-attention, not an arch rnn model's" ]
 	done
-	for o in "--nat" "--mrt" "--guided-attention 1" "--attention-window 2"; do
+	for o in "--nat" "--mrt" "--guided-attention 1" "--attention-window 2" \
+	    "--copy"; do
 		run -2 --separate-stderr train $(tiny) --tsv x $o -o m
-		[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
+		[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention, --attention-window and --copy" ]
 	done
 	run -2 --separate-stderr train --arch rnn --src-frames x --tgt y -o m
-	[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention and --attention-window" ]
+	[ "${stderr_lines[0]}" = "train: --arch rnn excludes --src-frames, --nat, --mrt, --guided-attention, --attention-window and --copy" ]
 	# from an rnn model, whatever --arch says
-	run -1 --separate-stderr train --src-spm "$TD/letters.model" \
-	    --tgt-spm "$TD/letters.model" --init "$m" --mrt \
-	    --src "$TD/valid.src" --tgt "$TD/valid.tgt" --max-steps 1 -o m
-	[ "${stderr_lines[0]}" = "train: $m: an arch rnn model: --src-frames, --nat, --mrt and --guided-attention do not apply" ]
+	for o in --mrt --copy; do
+		run -1 --separate-stderr train --src-spm "$TD/letters.model" \
+		    --tgt-spm "$TD/letters.model" --init "$m" $o \
+		    --src "$TD/valid.src" --tgt "$TD/valid.tgt" --max-steps 1 -o m
+		[ "${stderr_lines[0]}" = "train: $m: an arch rnn model: --src-frames, --nat, --mrt, --guided-attention and --copy do not apply" ]
+	done
 }

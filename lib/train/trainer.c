@@ -720,9 +720,10 @@ start(struct trainer *t)
 		   length predictor */
 		cfg = from->cfg;
 		if (cfg.arch == SQ_ARCH_RNN && (o->src_frames != NULL ||
-		    o->nat || o->mrt || o->guided_attention > 0)) {
+		    o->nat || o->mrt || o->guided_attention > 0 || o->copy)) {
 			sq_seterr("%s: an arch rnn model: --src-frames, --nat, "
-			    "--mrt and --guided-attention do not apply", o->init);
+			    "--mrt, --guided-attention and --copy do not apply",
+			    o->init);
 			sq_model_close(from);
 			return -1;
 		}
