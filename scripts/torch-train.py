@@ -274,20 +274,20 @@ def main():
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
     ga, gw = a.guided_attention, a.guided_attention_width
+    penalty = None
     if a.risk is not None:
         if len(sets) != len(pairs):
             sys.exit("torch-train.py: --risk: %s: lines without a set and "
                      "a cost" % a.pairs)
         loss, ntok = batch_risk(model, pairs, sets, a.risk)
-        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
     else:
         loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
                                          ga, gw,
                                          length_weight=a.length_weight)
-        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
-        if penalty is not None:
-            meta["guide"] = "%.17g" % penalty.item()
-            loss = loss + ga * penalty
+    meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
+    if penalty is not None:
+        meta["guide"] = "%.17g" % penalty.item()
+        loss = loss + ga * penalty
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
     sq.write_safetensors(a.grads, grads, meta)
