@@ -287,8 +287,8 @@ take_params(struct loader *l, int dtype)
 	for (i = 0; i < t->n; i++)
 		if (take_stored(l, &t->p[i], &st[i]) < 0)
 			goto out;
-	if (dtype == SQ_W_AUTO)
-		dtype = sq_weights_auto(m, st);
+	if (dtype == SQ_W_AUTO || dtype == SQ_W_STORED)
+		dtype = sq_weights_auto(m, st, dtype == SQ_W_STORED);
 	rc = sq_weights_bind(m, st, dtype, l->path);
 out:
 	free(st);

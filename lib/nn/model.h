@@ -213,6 +213,10 @@ struct sq_config {
  * is scale[r] times its int8s; lib/nn/quant.h).
  */
 enum sq_weight_dtype {
+	SQ_W_STORED = -2,	/* to sq_model_open_as(): as SQ_W_AUTO, but
+				   F16 too if the file stores the matrices
+				   so: nothing widened, for readers of the
+				   vocabularies and metadata only */
 	SQ_W_AUTO = -1,		/* to sq_model_open_as(): I8 if the file
 				   stores the matrices so, else F32 */
 	SQ_W_F32, SQ_W_F16, SQ_W_I8

@@ -36,12 +36,20 @@ view_bytes(int dtype, long rows, long cols)
 }
 
 int
-sq_weights_auto(const struct sq_model *m, const struct sq_stored *st)
+sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
+    int f16)
 {
-	for (int i = 0; i < m->params->n; i++)
-		if (m->params->p[i].has_view && st[i].dtype == SQ_W_I8)
+	int dtype = SQ_W_F32;
+
+	for (int i = 0; i < m->params->n; i++) {
+		if (!m->params->p[i].has_view)
+			continue;
+		if (st[i].dtype == SQ_W_I8)
 			return SQ_W_I8;
-	return SQ_W_F32;
+		if (f16 && st[i].dtype == SQ_W_F16)
+			dtype = SQ_W_F16;
+	}
+	return dtype;
 }
 
 /*
