@@ -41,9 +41,11 @@ exact() {
 	tokenize -m "$TD/rev.model" < "$TD/test.src" | encode > mem
 	decode mem | detok > greedy
 	beamsearch -k 4 mem | detok > beam
-	[ "$(wc -l < greedy)" -eq 60 ] && [ "$(wc -l < beam)" -eq 60 ]
+	[ "$(wc -l < greedy)" -eq 60 ] || fail "greedy: $(wc -l < greedy) lines"
+	[ "$(wc -l < beam)" -eq 60 ] || fail "beam: $(wc -l < beam) lines"
 	echo "exact: greedy $(exact greedy), beam $(exact beam) of 60"
-	[ "$(exact greedy)" -ge 57 ] && [ "$(exact beam)" -ge 57 ]
+	[ "$(exact greedy)" -ge 57 ] || fail "greedy: $(exact greedy) of 60 exact"
+	[ "$(exact beam)" -ge 57 ] || fail "beam: $(exact beam) of 60 exact"
 	# the model file says what it is, and has no Transformer key
 	"$PY" - "$TD/rev.model" <<'PY'
 import sys, os
