@@ -49,8 +49,10 @@ struct sq_decoder {
 	int n_thr;
 	struct sq_rnn_decoder *rnn;	/* arch rnn's arithmetic, or NULL */
 
-	float *pe;		/* (max_positions - offset, D) from offset;
-				   NULL for arch rnn */
+	float *pe;		/* (n_pe, D) positions from offset, made as
+				   batches need them: a whole table of
+				   max_positions costs start-up (sin, cos) */
+	int n_pe;
 
 	/* the batch */
 	int n_sent;
@@ -101,22 +103,13 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 {
 	struct sq_decoder *d = sq_calloc(1, sizeof(*d));
 
-	const struct sq_config *c = &m->cfg;
-	int n_pe = SQ_MAX(c->max_positions - c->position_offset, 0);
-
 	sq_ops_init();
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
 	d->window = -1;
-	if (c->arch == SQ_ARCH_RNN) {
+	if (m->cfg.arch == SQ_ARCH_RNN)
 		d->rnn = sq_rnn_decoder_new(m, pool);
-		return d;
-	}
-	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
-	    sizeof(float));
-	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
-	    c->positions, m->dec_pos);
 	return d;
 }
 
@@ -279,6 +272,13 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 			}
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
+	}
+	if (attn_len > d->n_pe && d->rnn == NULL) {
+		d->pe = sq_reallocarray(d->pe, (size_t)attn_len * D,
+		    sizeof(float));
+		sq_positions(d->pe, c->position_offset, attn_len, D,
+		    c->positions, m->dec_pos);
+		d->n_pe = attn_len;
 	}
 	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1), attn_len);
 	d->n_sent = n;
