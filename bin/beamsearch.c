@@ -356,6 +356,9 @@ start(struct opts *o, const struct sq_engine *e, struct sq_beam_decoder **bd,
 	const struct sq_model *m = e->m;
 	struct sq_beam *bs;
 
+	if (m->cfg.arch == SQ_ARCH_RNN && o->window >= 0)
+		sq_die("%s: --monotonic acts on the Transformer's "
+		    "cross-attention, not an arch rnn model's", m->path);
 	marian_defaults(o, m);
 	check_nbest(o);
 	o->beam.start_id = m->cfg.decoder_start_id;

@@ -148,6 +148,9 @@ start(struct decode *d)
 	if (!m->cfg.nat && d->o.nat_lengths > 0)
 		sq_die("%s: an autoregressive model (config nat 0): --nat needs "
 		    "a model of train --nat", m->path);
+	if (m->cfg.arch == SQ_ARCH_RNN && d->o.monotonic)
+		sq_die("%s: --monotonic acts on the Transformer's "
+		    "cross-attention, not an arch rnn model's", m->path);
 	d->g = sq_greedy_new(d->eng.m, d->eng.pool, &d->o, d->batch_size);
 	if (d->forced_path != NULL &&
 	    (d->forced = sq_stream_open(d->forced_path, SQ_STREAM_TOKENS)) ==

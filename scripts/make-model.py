@@ -25,6 +25,9 @@ heads, FFN 64, 2+2 layers, vocabulary 128, 256 positions, unless said):
   opus          OPUS-MT's shape (Marian's transformer-align as most
                 releases have it): base's sizes with marian's features
                 and a shared vocabulary of 58101
+  rnn           arch rnn: bidirectional GRU encoder, GRU decoder with
+                attention, d 32, 2+2 layers, vocabularies 128 and 96,
+                nothing tied, output bias
   frames        input frames: 8-value frames stacked by 3, encoder
                 self-attention within 4 positions, pre-norm, tied output,
                 no source vocabulary
@@ -35,7 +38,8 @@ give the same file.  Several CONFIG OUTPUT pairs make several models in
 one run (torch starts slowly), all with the same options.
 
 Random weights are made peaky on purpose: the last layer norm of the
-decoder has gain --gain (default 8), so the log-probs of the top tokens
+decoder has gain --gain (default 8; arch rnn, without norms: the output
+projection is multiplied by it), so the log-probs of the top tokens
 differ by whole units and greedy and beam outputs cannot flip on float
 rounding between implementations (a copy model's gate weight is scaled
 by 2/gain, so that its logit stays within a few units and both parts of
@@ -108,6 +112,11 @@ CONFIGS = {
                  tgt_vocab_size=32000, max_positions=1024, tie_src_tgt=1,
                  tie_output=1, shared_vocab=1),
 }
+# arch rnn: a bidirectional GRU encoder, a GRU decoder with attention;
+# separate vocabularies, nothing tied, an output bias
+CONFIGS["rnn"] = dict(d_model=32, encoder_layers=2, decoder_layers=2,
+                      src_vocab_size=128, tgt_vocab_size=96,
+                      max_positions=256, arch="rnn", output_bias=1)
 # a model of feature frames (speech-like input): stacked by 3, windowed
 CONFIGS["frames"] = dict(TINY, input="frames", frame_dim=8, subsample=3,
                          attention_window=4, src_vocab_size=0, pre_norm=1,
@@ -142,17 +151,20 @@ def randomize(model, seed, gain, eos_gain=1.0):
                 p.copy_(0.5 * r)
             elif "norm" in name and name.endswith(".weight"):
                 p.copy_(1.0 + 0.1 * r)
-            elif name.endswith(".bias"):
+            elif name.endswith(".bias") or ".rnn.bias_" in name:
                 p.copy_(0.1 * r)
             elif name == "decoder.p_gen.weight":
                 p.copy_(2.0 / gain * r / p.shape[1] ** 0.5)
             else:                                       # linear (out, in)
                 p.copy_(r / p.shape[1] ** 0.5)
         dec = model.decoder
-        last = dec.layer_norm if dec.final else dec.layers[-1].final_layer_norm
-        last.weight.mul_(gain)
-        last.bias.mul_(gain)
         out = dec.table() if cfg.tie_output else model.output_projection.weight
+        if cfg.arch == "rnn":           # no norm: the output rows instead
+            out.mul_(gain)
+        else:
+            last = dec.layer_norm if dec.final else dec.layers[-1].final_layer_norm
+            last.weight.mul_(gain)
+            last.bias.mul_(gain)
         out[cfg.eos_id].mul_(eos_gain)
 
 
@@ -266,7 +278,7 @@ def make(a, name, output):
         sys.exit("make-model.py: %s: %s" % (name, e))
 
     torch.manual_seed(a.seed)
-    model = sq.Seq2Seq(cfg)
+    model = sq.new_model(cfg)
     randomize(model, a.seed, a.gain)
     if not cfg.nat:     # a nat model's outputs never hold EOS
         calibrate_eos(model.eval(), a.seed, a.eos_rate)

@@ -11,6 +11,8 @@ Contents:
   Config                                          the sq_config keys
   Seq2Seq(cfg)                                    nn.Module; its state_dict
                                                   keys are the file's names
+  RNNSeq2Seq(cfg)                                 arch rnn, the same interface
+  new_model(cfg)                                  the one of cfg.arch
   load(path) -> Seq2Seq ;  save(model, path, model_id, provenance, spm)
   model.encode(src, src_len)                      (B, S, D)
   model.encode_frames(frames, n_frames)           (B, S, D), positions (B,)
@@ -166,18 +168,24 @@ BOOL_KEYS = ["pre_norm", "encoder_final_norm", "decoder_final_norm",
 FLOAT_KEYS = ["embed_scale", "layer_norm_eps"]
 ACTIVATIONS = ["relu", "gelu", "silu"]
 POSITIONS = ["sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"]
+ARCHS = ["transformer", "rnn"]
 INPUTS = ["tokens", "frames"]
 # keys newer than the format, left out of a file at their defaults
 NEWER = {"input": "tokens", "frame_dim": 0, "subsample": 1,
          "attention_window": 0, "nat": 0, "nat_max_offset": 16}
 REQUIRED = ["d_model", "n_heads", "d_ff", "encoder_layers", "decoder_layers",
             "src_vocab_size", "tgt_vocab_size"]
+# the keys of the Transformer alone: an rnn model's file has none of them
+TRANSFORMER_ONLY = ["n_heads", "d_ff", "pre_norm", "encoder_final_norm",
+                    "decoder_final_norm", "activation", "positions",
+                    "position_offset", "layer_norm_eps", "copy"] + list(NEWER)
 
 
 class Config:
     """The architecture; attributes are the metadata keys."""
 
     def __init__(self, **kw):
+        self.arch = "transformer"
         self.max_positions = 1024
         self.pre_norm = self.encoder_final_norm = self.decoder_final_norm = 0
         self.activation = "relu"
@@ -213,6 +221,9 @@ class Config:
         elif key == "positions":
             if value not in POSITIONS:
                 raise ValueError("positions must be one of %s" % POSITIONS)
+        elif key == "arch":
+            if value not in ARCHS:
+                raise ValueError("arch must be one of %s" % ARCHS)
         elif key == "input":
             if value not in INPUTS:
                 raise ValueError("input must be one of %s" % INPUTS)
@@ -220,16 +231,22 @@ class Config:
             raise ValueError("unknown config key %r" % key)
         setattr(self, key, value)
 
+    def applies(self, key):
+        """Whether key is one of this architecture's."""
+        return self.arch == "transformer" or key not in TRANSFORMER_ONLY
+
     def resolved(self):
         """Fills the derived defaults; returns self."""
         for k in REQUIRED:
-            if getattr(self, k) is None:
+            if getattr(self, k) is None and self.applies(k):
                 raise ValueError("config %s is required" % k)
         if self.embed_scale is None:
             self.embed_scale = float(np.sqrt(np.float32(self.d_model)))
         if self.decoder_start_id is None:   # fairseq starts with EOS
             self.decoder_start_id = self.bos_id if self.bos_id >= 0 else self.eos_id
-        if self.d_model % self.n_heads:
+        if self.arch == "rnn" and self.d_model % 2:
+            raise ValueError("arch rnn needs an even d_model")
+        if self.arch == "transformer" and self.d_model % self.n_heads:
             raise ValueError("n_heads must divide d_model")
         if self.input == "frames" and (self.frame_dim < 1 or self.subsample < 1
                                        or self.src_vocab_size != 0):
@@ -251,9 +268,10 @@ class Config:
         return c.resolved()
 
     def to_metadata(self):
-        """Every key, as strings (floats as their exact float32 value)."""
+        """Every key of the architecture, as strings (floats as their
+        exact float32 value)."""
         self.resolved()
-        m = {}
+        m = {"arch": self.arch}
         for k in INT_KEYS + BOOL_KEYS:
             m[k] = str(getattr(self, k))
         for k in FLOAT_KEYS:
@@ -264,7 +282,7 @@ class Config:
         for k, v in NEWER.items():
             if getattr(self, k) == v:
                 del m[k]
-        return m
+        return {k: v for k, v in m.items() if self.applies(k)}
 
 
 # ---------------------------------------------------------------------------
@@ -659,13 +677,153 @@ class Seq2Seq(nn.Module):
         return self.logprobs(self.decoder.finish(x))
 
 
+# ---------------------------------------------------------------------------
+# arch rnn: a bidirectional GRU encoder, a GRU decoder with attention
+# (man/seqpipe-model.5, "The rnn architecture"); the recurrences are
+# torch.nn.GRU itself, whose tensors the file stores under its own names
+
+class RNNEncoder(nn.Module):
+    """Embeddings, then encoder_layers bidirectional GRU layers of D/2
+    units per direction; the memory is the last layer's [forward, reverse]
+    states."""
+    p = 0.0
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.embed_tokens = nn.Embedding(cfg.src_vocab_size, d)
+        self.rnn = nn.GRU(d, d // 2, cfg.encoder_layers, batch_first=True,
+                          bidirectional=True)
+
+    def forward(self, src, src_len):
+        """src (B, S) long, src_len (B,) -> (B, S, D), 0 past the lengths."""
+        b, s = src.shape
+        d = self.cfg.d_model
+        if s == 0:
+            return torch.zeros(b, 0, d)
+        scale = torch.tensor(self.cfg.embed_scale, dtype=torch.float32)
+        x = drop(self.embed_tokens(src) * scale, self)
+        # an empty source runs one padding step, then is zeroed
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, src_len.clamp(min=1), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True,
+                                                  total_length=s)
+        return out * (torch.arange(s)[None, :] < src_len[:, None])[..., None]
+
+
+class RNNDecoder(nn.Module):
+    """A GRU stack started by the bridge, Luong's general attention from
+    its top state (scaled by 1/sqrt(D)), and the combined output
+    tanh(W_c [context; top] + b_c)."""
+    p = 0.0
+
+    def __init__(self, cfg, shared):
+        super().__init__()
+        self.cfg = cfg
+        d, layers = cfg.d_model, cfg.decoder_layers
+        if shared is None:
+            self.embed_tokens = nn.Embedding(cfg.tgt_vocab_size, d)
+        self._shared = [shared]          # a list: not a submodule
+        self.rnn = nn.GRU(d, d, layers, batch_first=True)
+        self.bridge = nn.Linear(d, layers * d)
+        self.attn_key = nn.Linear(d, d, bias=False)
+        self.attn_out = nn.Linear(2 * d, d)
+
+    def table(self):
+        return (self._shared[0] or self).embed_tokens.weight
+
+    def embed(self, ids):
+        """ids (B, T) -> (B, T, D): embed_scale E[id], -1 the zero vector."""
+        scale = torch.tensor(self.cfg.embed_scale, dtype=torch.float32)
+        e = F.embedding(ids.clamp(min=0), self.table()) * (ids >= 0)[..., None]
+        return drop(e * scale, self)
+
+    def first_state(self, mem, src_len):
+        """(L, B, D): tanh(bridge(mean of the memory rows)), the mean of
+        an empty source being 0."""
+        mean = mem.sum(1) / src_len.clamp(min=1)[:, None].to(mem.dtype)
+        h = torch.tanh(self.bridge(mean))
+        return h.view(-1, self.cfg.decoder_layers,
+                      self.cfg.d_model).transpose(0, 1).contiguous()
+
+    def attend(self, top, mem, keys, src_len):
+        """top (B, T, D) -> (B, T, D) the combined outputs."""
+        s = torch.matmul(top, keys.transpose(1, 2)) / math.sqrt(self.cfg.d_model)
+        mask = key_mask(src_len, mem.shape[1])[:, 0]      # (B, 1, S)
+        s = s.masked_fill(mask, float("-inf"))
+        w = torch.softmax(s, dim=-1).masked_fill(mask.all(-1, keepdim=True), 0.0)
+        ctx = torch.matmul(w, mem)
+        return drop(torch.tanh(self.attn_out(torch.cat([ctx, top], -1))), self)
+
+
+class RNNDecoderState:
+    """The incremental decoder of one batch: the GRU states per row."""
+
+    def __init__(self, model, mem, src_len):
+        dec = model.decoder
+        self.model, self.mem, self.src_len = model, mem, src_len
+        self.keys = dec.attn_key(mem)
+        self.h = dec.first_state(mem, src_len)
+
+    def step(self, tokens):
+        """tokens (B,) -> (B, Vt) log-probs."""
+        dec = self.model.decoder
+        out, self.h = dec.rnn(dec.embed(tokens[:, None]), self.h)
+        o = dec.attend(out, self.mem, self.keys, self.src_len)
+        return self.model.logprobs(o)[:, 0]
+
+    def reorder(self, index):
+        """Keeps rows index (LongTensor) of the batch, in that order."""
+        self.mem, self.keys = self.mem[index], self.keys[index]
+        self.src_len, self.h = self.src_len[index], self.h[:, index]
+
+
+class RNNSeq2Seq(Seq2Seq):
+    """arch rnn with Seq2Seq's interface; state_dict() keys are the model
+    file's tensor names."""
+
+    def __init__(self, cfg):
+        nn.Module.__init__(self)
+        self.cfg = cfg.resolved()
+        self.encoder = RNNEncoder(cfg)
+        self.decoder = RNNDecoder(cfg, self.encoder if cfg.tie_src_tgt else None)
+        self.output_projection = OutputProjection(cfg)
+
+    def encode(self, src, src_len):
+        return self.encoder(src, src_len)
+
+    def decoder_states(self, tgt_in, mem, src_len):
+        """(the states before the output projection, None): no copy
+        mixture reads the input embeddings of an rnn model."""
+        dec = self.decoder
+        out, _ = dec.rnn(dec.embed(tgt_in), dec.first_state(mem, src_len))
+        return dec.attend(out, mem, dec.attn_key(mem), src_len), None
+
+    def start(self, mem, src_len, src=None, monotonic=None):
+        # monotonic attention masks the Transformer's cross-attention;
+        # decode(1) refuses it for arch rnn, and so does this
+        if monotonic is not None:
+            raise ValueError("monotonic attention: not for arch rnn")
+        return RNNDecoderState(self, mem, src_len)
+
+
+def new_model(cfg):
+    """The model of cfg's architecture: Seq2Seq or RNNSeq2Seq."""
+    return (RNNSeq2Seq if cfg.arch == "rnn" else Seq2Seq)(cfg)
+
+
 def set_dropout(model, p):
     """Dropout p on the embeddings, attention weights, sublayer outputs and
     the FFN's hidden layer (where seqpipe's train applies it), in training
-    mode only."""
+    mode only; for arch rnn on the embeddings, between the GRU layers and
+    on the combined outputs."""
     for m in model.modules():
-        if isinstance(m, (Attention, Layer, Stack)):
+        if isinstance(m, (Attention, Layer, Stack, RNNEncoder, RNNDecoder)):
             m.p = p
+        if isinstance(m, nn.GRU):       # between the layers of a stack
+            m.dropout = p
 
 
 def dequantize(tensors):
@@ -683,7 +841,7 @@ def load(path):
     tensors, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
-    model = Seq2Seq(Config.from_metadata(meta))
+    model = new_model(Config.from_metadata(meta))
     dequantize(tensors)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}

@@ -167,7 +167,9 @@ def batch_loss(model, pairs, eps, guide=0.0, width=0.2, per_pair=False,
         src[i, :len(s)] = torch.tensor(s, dtype=torch.long)
         tgt_in[i, :len(t) + 1] = torch.tensor([cfg.decoder_start_id] + t)
         gold[i, :len(t) + 1] = torch.tensor(t + [cfg.eos_id])
-    for l in model.decoder.layers:
+    # the guide acts on the Transformer's cross-attention (train refuses
+    # it for arch rnn)
+    for l in getattr(model.decoder, "layers", []):
         l.encoder_attn.keep_probs = guide > 0
     mem = model.encode(src, src_len)
     logp = model.decode_full(tgt_in, mem, src_len, src)
@@ -272,20 +274,20 @@ def main():
         sys.exit("torch-train.py: give --grads OUT or --bench STEPS")
 
     ga, gw = a.guided_attention, a.guided_attention_width
+    penalty = None
     if a.risk is not None:
         if len(sets) != len(pairs):
             sys.exit("torch-train.py: --risk: %s: lines without a set and "
                      "a cost" % a.pairs)
         loss, ntok = batch_risk(model, pairs, sets, a.risk)
-        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
     else:
         loss, penalty, ntok = batch_loss(model, pairs, a.label_smoothing,
                                          ga, gw,
                                          length_weight=a.length_weight)
-        meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
-        if penalty is not None:
-            meta["guide"] = "%.17g" % penalty.item()
-            loss = loss + ga * penalty
+    meta = {"loss": "%.17g" % loss.item(), "tokens": str(ntok)}
+    if penalty is not None:
+        meta["guide"] = "%.17g" % penalty.item()
+        loss = loss + ga * penalty
     loss.backward()
     grads = {k: p.grad.detach().clone() for k, p in params.items()}
     sq.write_safetensors(a.grads, grads, meta)

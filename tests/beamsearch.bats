@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # beamsearch against the PyTorch reference beam search of
 # scripts/seqpipe_torch.py (scripts/torch-reference.py) on tiny seeded
-# models of six configs (copy among them): the same hypotheses, ranks and
-# scores (1e-4); -k 1 against decode's greedy output; batching and threads change no
+# models of each config (CONFIGS, copy and arch rnn among them): the
+# same hypotheses, ranks and scores (1e-4);
+# -k 1 against decode's greedy output; batching and threads change no
 # token; every input record gives a record; bad input fails with one line.
 load helper
 bats_require_minimum_version 1.5.0
 
-CONFIGS="paper prenorm-gelu marian untied zero-start copy"
+CONFIGS="paper prenorm-gelu marian untied zero-start copy rnn"
 
 setup_file() {
 	cd "$BATS_FILE_TMPDIR"

@@ -57,7 +57,7 @@ dec() {
 
 @test "--prefix: forced prefixes, then PyTorch's greedy continuation" {
 	local c
-	for c in paper untied copy; do
+	for c in paper untied copy rnn; do
 		dec $c --scores --prefix "$REF/$c.tgt" > "$BATS_TEST_TMPDIR/$c"
 		numcmp 1e-3 "$REF/$c.prefixed" "$BATS_TEST_TMPDIR/$c" || fail "$c"
 	done

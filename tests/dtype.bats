@@ -172,3 +172,34 @@ refused() {
 	broken extra-scale 'h["encoder.layers.0.fc1.bias_scale"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(d), len(d) + 4]}; d += bytes(4)'
 	refused extra-scale 'unexpected tensor .*\(tensor encoder.layers.0.fc1.bias_scale\)$'
 }
+
+# peak_kb CMD...: the peak resident set of CMD, in kB (GNU time)
+peak_kb() {
+	/usr/bin/time -f %M -o peak "$@" > /dev/null || return 1
+	tail -n 1 peak
+}
+
+@test "tokenize and detok read an F16 or int8 model file without widening its weights" {
+	load reversal
+	reversal_task .
+	# 15 M weights: 59 MB in float32, 30 MB in F16, 15 MB in int8
+	train --src-spm letters.model --tgt-spm letters.model --d-model 512 \
+	    --heads 8 --ffn 2048 --layers 2 --max-positions 32 \
+	    --src train.src --tgt train.tgt --max-steps 1 --f16 -t 1 \
+	    --progress log -o f16.model 2>/dev/null
+	seqimport -q --dtype int8 -o int8.model f16.model
+	seqimport -q --dtype f32 -o f32.model f16.model
+	echo "a b c" > in.txt
+	echo "4 5 6" > in.ids
+	local d p base rss
+	for p in "tokenize -m M in.txt" "detok -m M in.ids"; do
+		# a float32 file's weights are mapped, never read: the baseline
+		base=$(peak_kb ${p/M/f32.model}) || fail "$p f32"
+		for d in f16 int8; do
+			rss=$(peak_kb ${p/M/$d.model}) || fail "$p $d"
+			echo "$p: $d $rss kB, f32 $base kB"
+			# widened, the weights would take 59 MB more
+			[ "$rss" -lt $((base + 15000)) ] || fail "$p $d: $rss kB"
+		done
+	done
+}

@@ -1,7 +1,7 @@
 # Shared by tests/encode.bats and tests/decode.bats: the reference outputs
 # of tests/engine_ref.py and a numeric comparison of text records.
 
-CONFIGS="paper prenorm-gelu marian untied zero-start copy"
+CONFIGS="paper prenorm-gelu marian untied zero-start copy rnn"
 
 # numcmp TOL EXPECTED ACTUAL: the same lines with the same fields, numbers
 # within TOL of each other (so integers, ids, must be equal), other

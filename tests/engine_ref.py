@@ -6,8 +6,8 @@ usage: engine_ref.py DIR
        engine_ref.py --model MODEL SRC OUT
 
 
-For each config (paper, prenorm-gelu, marian, untied, zero-start, copy)
-writes into DIR:
+For each config (paper, prenorm-gelu, marian, untied, zero-start, copy,
+rnn) writes into DIR:
   CONFIG.sq      a model file with seeded random weights (make-model.py)
   CONFIG.enc     encoder outputs, "M key n_src rows cols src... data..."
                  (seqcat's verbose form), sources cut to the model's
@@ -20,7 +20,7 @@ writes into DIR:
   CONFIG.score   those targets scored: "T key 0 score id ... | s ...",
                  token scores of the ids, score the sum with EOS's (0
                  for the empty source: its empty translation)
-  CONFIG.prefixed  (paper, untied and copy only) greedy outputs continuing the targets as forced
+  CONFIG.prefixed  (paper, untied, copy and rnn only) greedy outputs continuing the targets as forced
                  prefixes, as CONFIG.greedy (max length: the larger of
                  2 * source length + 10 and prefix length + 1)
 and once: src.txt, the sources as text ids (an empty line, a one-token
@@ -60,8 +60,9 @@ spec = importlib.util.spec_from_file_location(
 mm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mm)
 
-CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start", "copy"]
-PREFIXED = ["paper", "untied", "copy"]
+CONFIGS = ["paper", "prenorm-gelu", "marian", "untied", "zero-start", "copy",
+           "rnn"]
+PREFIXED = ["paper", "untied", "copy", "rnn"]
 N_SENT = 40
 LONG = 300          # longer than the tiny models' 256 positions
 
@@ -117,7 +118,7 @@ def make(config, path, seed, gain=None):
                                pad_id=cfg.tgt_vocab_size - 1,
                                decoder_start_id=cfg.tgt_vocab_size - 1)).resolved()
     torch.manual_seed(seed)
-    model = sq.Seq2Seq(cfg)
+    model = sq.new_model(cfg)
     mm.randomize(model, seed, 8.0, 1.6)
     if gain:        # (id, factor): that output row scaled
         with torch.no_grad():

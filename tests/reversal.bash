@@ -1,7 +1,8 @@
-# The reversal task of tests/train.bats and tests/mrt.bats: lines of 3 to
-# 7 letters from a-h, reversed, in DIR/{train,valid,test}.{src,tgt} (3000,
-# 40 and 60 pairs), with word-level SentencePiece models (one piece per
-# letter) made by spm_train in DIR/letters.model.
+# The reversal task of tests/train.bats, tests/mrt.bats and tests/rnn.bats:
+# lines of 3 to 7 letters from a-h, reversed, in
+# DIR/{train,valid,test}.{src,tgt} (3000, 40 and 60 pairs), with
+# word-level SentencePiece models (one piece per letter) made by spm_train
+# in DIR/letters.model.
 reversal_task() {
 	"$PY" - "$1" <<'PY'
 import random, sys

@@ -247,8 +247,9 @@ sq_spm_open_model(const char *path, int target, char *id, size_t id_size)
 	struct sq_model *m;
 	struct sq_spm *s;
 
-	/* in the dtype stored: an int8 file is not dequantized for nothing */
-	if (!(m = sq_model_open_as(path, SQ_W_AUTO)))
+	/* in the dtype stored: an int8 file is not dequantized, nor an F16
+	   one widened, for nothing */
+	if (!(m = sq_model_open_as(path, SQ_W_STORED)))
 		return nullptr;
 	if ((s = sq_spm_model(m, target)))
 		snprintf(id, id_size, "%s", m->model_id);

@@ -14,30 +14,39 @@
 #include "nn/model.h"
 #include "base/util.h"
 
-enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS, K_INPUT };
+enum { K_INT, K_BOOL, K_FLOAT, K_ACT, K_POS, K_ARCH, K_INPUT };
+/* the architectures a key applies to: bits 1 << enum sq_arch */
+enum { A_T = 1 << SQ_ARCH_TRANSFORMER, A_ALL = A_T | 1 << SQ_ARCH_RNN };
 static const struct {
 	const char *key;
 	size_t off;
 	int kind;
-	int required;
+	int required;		/* where it applies */
+	int archs;
 	int omit;	/* left out of a file at its default: newer than the
 			   format, so that older readers keep reading models
 			   that do not use it */
 } keys[] = {
-#define F(name, kind, req) {#name, offsetof(struct sq_config, name), kind, req, 0}
-#define N(name, kind) {#name, offsetof(struct sq_config, name), kind, 0, 1}
-	F(d_model, K_INT, 1), F(n_heads, K_INT, 1), F(d_ff, K_INT, 1),
-	F(encoder_layers, K_INT, 1), F(decoder_layers, K_INT, 1),
-	F(src_vocab_size, K_INT, 1), F(tgt_vocab_size, K_INT, 1),
-	F(max_positions, K_INT, 0), F(pre_norm, K_BOOL, 0),
-	F(encoder_final_norm, K_BOOL, 0), F(decoder_final_norm, K_BOOL, 0),
-	F(activation, K_ACT, 0), F(positions, K_POS, 0),
-	F(position_offset, K_INT, 0), F(embed_scale, K_FLOAT, 0),
-	F(tie_src_tgt, K_BOOL, 0), F(tie_output, K_BOOL, 0),
-	F(output_bias, K_BOOL, 0), F(shared_vocab, K_BOOL, 0),
-	F(bos_id, K_INT, 0), F(eos_id, K_INT, 0), F(pad_id, K_INT, 0),
-	F(unk_id, K_INT, 0), F(decoder_start_id, K_INT, 0),
-	F(layer_norm_eps, K_FLOAT, 0), F(copy, K_BOOL, 0),
+#define F(name, kind, req, archs) \
+	{#name, offsetof(struct sq_config, name), kind, req, archs, 0}
+#define N(name, kind) {#name, offsetof(struct sq_config, name), kind, 0, A_T, 1}
+	F(arch, K_ARCH, 0, A_ALL),
+	F(d_model, K_INT, 1, A_ALL), F(n_heads, K_INT, 1, A_T),
+	F(d_ff, K_INT, 1, A_T),
+	F(encoder_layers, K_INT, 1, A_ALL), F(decoder_layers, K_INT, 1, A_ALL),
+	F(src_vocab_size, K_INT, 1, A_ALL), F(tgt_vocab_size, K_INT, 1, A_ALL),
+	F(max_positions, K_INT, 0, A_ALL), F(pre_norm, K_BOOL, 0, A_T),
+	F(encoder_final_norm, K_BOOL, 0, A_T),
+	F(decoder_final_norm, K_BOOL, 0, A_T),
+	F(activation, K_ACT, 0, A_T), F(positions, K_POS, 0, A_T),
+	F(position_offset, K_INT, 0, A_T), F(embed_scale, K_FLOAT, 0, A_ALL),
+	F(tie_src_tgt, K_BOOL, 0, A_ALL), F(tie_output, K_BOOL, 0, A_ALL),
+	F(output_bias, K_BOOL, 0, A_ALL), F(shared_vocab, K_BOOL, 0, A_ALL),
+	F(bos_id, K_INT, 0, A_ALL), F(eos_id, K_INT, 0, A_ALL),
+	F(pad_id, K_INT, 0, A_ALL), F(unk_id, K_INT, 0, A_ALL),
+	F(decoder_start_id, K_INT, 0, A_ALL),
+	F(layer_norm_eps, K_FLOAT, 0, A_T), F(copy, K_BOOL, 0, A_T),
+	/* Transformer only: frames input, local attention, nat */
 	N(input, K_INPUT), N(frame_dim, K_INT), N(subsample, K_INT),
 	N(attention_window, K_INT), N(nat, K_BOOL), N(nat_max_offset, K_INT),
 #undef F
@@ -50,12 +59,14 @@ static const char *const pos_kinds[] = {	/* enum sq_pos_kind's order */
 	"sinusoidal", "sinusoidal_half", "learned", "sinusoidal_half_hf"
 };
 #define N_POS_KINDS ((int)(sizeof(pos_kinds) / sizeof(pos_kinds[0])))
+static const char *const archs[] = {"transformer", "rnn"};	/* enum sq_arch */
 static const char *const inputs[] = {"tokens", "frames"};	/* sq_input */
 
 void
 sq_config_defaults(struct sq_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->arch = SQ_ARCH_TRANSFORMER;
 	c->max_positions = 1024;
 	c->activation = SQ_ACT_RELU;
 	c->positions = SQ_POS_SIN_INTERLEAVED;
@@ -96,6 +107,18 @@ int
 sq_config_required(int i)
 {
 	return keys[i].required;
+}
+
+const char *
+sq_config_arch_name(int arch)
+{
+	return archs[arch];
+}
+
+int
+sq_config_applies(const struct sq_config *c, int i)
+{
+	return (keys[i].archs >> c->arch & 1) != 0;
 }
 
 int
@@ -147,6 +170,8 @@ parse_value(void *p, int kind, const char *s)
 	case K_POS:
 		return (*(int *)p = lookup_name(s, pos_kinds, N_POS_KINDS)) < 0 ?
 		    -1 : 0;
+	case K_ARCH:
+		return (*(int *)p = lookup_name(s, archs, 2)) < 0 ? -1 : 0;
 	case K_INPUT:
 		return (*(int *)p = lookup_name(s, inputs, 2)) < 0 ? -1 : 0;
 	}
@@ -161,6 +186,7 @@ kind_hint(int kind)
 	case K_BOOL: return "0 or 1";
 	case K_FLOAT: return "a finite number";
 	case K_ACT: return "relu, gelu or silu";
+	case K_ARCH: return "transformer or rnn";
 	case K_INPUT: return "tokens or frames";
 	default: return "sinusoidal, sinusoidal_half, sinusoidal_half_hf or "
 	    "learned";
@@ -200,6 +226,9 @@ sq_config_value(const struct sq_config *c, int i, char *buf, size_t size)
 	case K_POS:
 		snprintf(buf, size, "%s", pos_kinds[*(const int *)p]);
 		break;
+	case K_ARCH:
+		snprintf(buf, size, "%s", archs[*(const int *)p]);
+		break;
 	case K_INPUT:
 		snprintf(buf, size, "%s", inputs[*(const int *)p]);
 		break;
@@ -218,9 +247,14 @@ sq_config_check(const struct sq_config *c, const char *path)
 	int v_min = frames ? c->tgt_vocab_size : SQ_MIN(c->src_vocab_size,
 	    c->tgt_vocab_size);
 
-	if (c->d_model < 1 || c->n_heads < 1 || c->d_ff < 1)
+	if (c->arch == SQ_ARCH_RNN) {
+		/* each direction of the encoder has half the width */
+		if (c->d_model < 2 || c->d_model % 2 != 0)
+			BAD("%s: config d_model = %d: arch rnn needs an even "
+			    "positive width", path, c->d_model);
+	} else if (c->d_model < 1 || c->n_heads < 1 || c->d_ff < 1)
 		BAD("%s: config d_model, n_heads and d_ff must be positive", path);
-	if (c->d_model % c->n_heads != 0)
+	else if (c->d_model % c->n_heads != 0)
 		BAD("%s: config n_heads = %d does not divide d_model = %d",
 		    path, c->n_heads, c->d_model);
 	if (c->encoder_layers < 1 || c->decoder_layers < 1)
@@ -247,10 +281,12 @@ sq_config_check(const struct sq_config *c, const char *path)
 	if (c->max_positions < 1 || c->position_offset < 0)
 		BAD("%s: config max_positions must be positive and "
 		    "position_offset not negative", path);
-	if (c->positions != SQ_POS_LEARNED && c->d_model % 2 != 0)
+	if (c->arch == SQ_ARCH_TRANSFORMER &&
+	    c->positions != SQ_POS_LEARNED && c->d_model % 2 != 0)
 		BAD("%s: config d_model = %d: sinusoidal positions need an "
 		    "even width", path, c->d_model);
-	if (c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
+	if (c->arch == SQ_ARCH_TRANSFORMER &&
+	    c->positions == SQ_POS_SIN_HALF && c->d_model < 4)
 		BAD("%s: config d_model = %d: sinusoidal_half positions need "
 		    "a width of at least 4", path, c->d_model);
 	if (c->nat_max_offset < 0 ||
@@ -259,7 +295,7 @@ sq_config_check(const struct sq_config *c, const char *path)
 		    "= %d]", path, c->nat_max_offset, c->max_positions);
 	if (c->nat && frames)	/* its decoder reads copies of source tokens */
 		BAD("%s: config nat needs input tokens, not frames", path);
-	if (!(c->layer_norm_eps > 0))
+	if (c->arch == SQ_ARCH_TRANSFORMER && !(c->layer_norm_eps > 0))
 		BAD("%s: config layer_norm_eps must be positive", path);
 	if ((c->tie_src_tgt || c->shared_vocab) &&
 	    c->src_vocab_size != c->tgt_vocab_size)

@@ -5,7 +5,8 @@
  *
  * One table of keys serves all three: the key is the struct field's name,
  * integers are decimal, booleans "0"/"1", floats as strtof reads them,
- * activation, positions and input by name.  Defaults are man/seqpipe-model.5's.
+ * arch, activation, positions and input by name.  Defaults are
+ * man/seqpipe-model.5's.
  */
 #ifndef SQ_CONFIG_H
 #define SQ_CONFIG_H
@@ -25,15 +26,26 @@ void sq_config_defaults(struct sq_config *c);
  */
 int sq_config_set(struct sq_config *c, const char *key, const char *s);
 
-/* The number of keys, key i's name, and whether a model needs it. */
+/*
+ * The number of keys, key i's name, whether a model of an architecture
+ * it applies to needs it, and whether it applies to c's architecture
+ * (cfg.arch: an rnn model has no n_heads, d_ff, norms, activation,
+ * positions or layer_norm_eps).  A model file holds exactly the keys
+ * that apply.
+ */
 int sq_config_n_keys(void);
 const char *sq_config_key(int i);
 int sq_config_required(int i);
+int sq_config_applies(const struct sq_config *c, int i);
+
+/* The name of an enum sq_arch value: "transformer", "rnn". */
+const char *sq_config_arch_name(int arch);
+
 /*
  * Whether key i is left out of a model file for c: one of the keys newer
- * than the format (input, frame_dim, subsample, attention_window) at its
- * default, so that a model that does not use them reads in older
- * versions.
+ * than the format (input, frame_dim, subsample, attention_window, nat,
+ * nat_max_offset) at its default, so that a model that does not use them
+ * reads in older versions.
  */
 int sq_config_omitted(const struct sq_config *c, int i);
 

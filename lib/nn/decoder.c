@@ -39,6 +39,7 @@
 #include "nn/model.h"
 #include "nn/nat.h"
 #include "nn/ops.h"
+#include "nn/rnn_decoder.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -46,8 +47,12 @@ struct sq_decoder {
 	const struct sq_model *m;
 	struct sq_pool *pool;
 	int n_thr;
+	struct sq_rnn_decoder *rnn;	/* arch rnn's arithmetic, or NULL */
 
-	float *pe;		/* (max_positions - offset, D) from offset */
+	float *pe;		/* (n_pe, D) positions from offset, made as
+				   batches need them: a whole table of
+				   max_positions costs start-up (sin, cos) */
+	int n_pe;
 
 	/* the batch */
 	int n_sent;
@@ -98,18 +103,13 @@ sq_decoder_new(const struct sq_model *m, struct sq_pool *pool)
 {
 	struct sq_decoder *d = sq_calloc(1, sizeof(*d));
 
-	const struct sq_config *c = &m->cfg;
-	int n_pe = SQ_MAX(c->max_positions - c->position_offset, 0);
-
 	sq_ops_init();
 	d->m = m;
 	d->pool = pool;
 	d->n_thr = sq_pool_threads(pool);
 	d->window = -1;
-	d->pe = sq_reallocarray(NULL, (size_t)n_pe * c->d_model + 1,
-	    sizeof(float));
-	sq_positions(d->pe, c->position_offset, n_pe, c->d_model,
-	    c->positions, m->dec_pos);
+	if (m->cfg.arch == SQ_ARCH_RNN)
+		d->rnn = sq_rnn_decoder_new(m, pool);
 	return d;
 }
 
@@ -118,6 +118,7 @@ sq_decoder_free(struct sq_decoder *d)
 {
 	if (d == NULL)
 		return;
+	sq_rnn_decoder_free(d->rnn);
 	free(d->pe);
 	free(d->arena);
 	free(d);
@@ -153,16 +154,19 @@ sq_decoder_align(const struct sq_decoder *d, int *S)
  * most max_rows rows and max_steps steps, self-attention over at most
  * attn_len keys (d->max_src set), growing it if it is too small, and
  * carves every buffer out of it.  Each buffer's offset is a multiple of
- * 64 bytes: no two share a cache line.
+ * 64 bytes: no two share a cache line.  For arch rnn only the rows'
+ * bookkeeping, the packed memories and the alignment (its arithmetic
+ * keeps its own buffers).
  */
 static void
 carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
     int attn_len)
 {
 	const struct sq_config *c = &d->m->cfg;
-	size_t D = c->d_model, F = c->d_ff, L = c->decoder_layers;
-	size_t H = c->n_heads, R = max_rows, T = max_steps, S = d->max_src;
-	size_t A = SQ_MAX((size_t)attn_len, S);
+	int tf = d->rnn == NULL;	/* the Transformer's buffers */
+	size_t D = c->d_model, F = c->d_ff * tf, L = c->decoder_layers * tf;
+	size_t H = c->n_heads, R = max_rows, T = max_steps * tf, S = d->max_src;
+	size_t A = SQ_MAX((size_t)attn_len * tf, S);
 	size_t per_thr = A + 1 + H * S;
 	enum {
 		SRC_FIRST, CELL, CELL2, ROW_CELL, SENT, SENT2, SEQ, FOCUS,
@@ -180,7 +184,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 		[FOCUS2] = R * sizeof(int),
 		[CROSS] = (2 * L + 1) * sum_src * D * sizeof(float),
 		[KV] = T * L * 2 * R * D * sizeof(float),
-		[SCRATCH] = R * (5 * D + F + 1) * sizeof(float),
+		[SCRATCH] = R * (5 * D + F + 1) * tf * sizeof(float),
 		[ATT] = d->n_thr * per_thr * sizeof(float),
 		[ALIGN] = (R * S + 1) * sizeof(float),
 	};
@@ -269,6 +273,13 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
+	if (attn_len > d->n_pe && d->rnn == NULL) {
+		d->pe = sq_reallocarray(d->pe, (size_t)attn_len * D,
+		    sizeof(float));
+		sq_positions(d->pe, c->position_offset, attn_len, D,
+		    c->positions, m->dec_pos);
+		d->n_pe = attn_len;
+	}
 	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1), attn_len);
 	d->n_sent = n;
 	d->nat = 0;
@@ -285,12 +296,15 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 		d->sent[i] = i;
 		d->focus[i] = 0;
 	}
-	if (sum == 0)
-		return 0;
 	for (i = 0; i < n; i++)
 		if (src_len[i] > 0)
 			memcpy(d->packed + d->src_first[i] * D, mem[i],
 			    (size_t)src_len[i] * D * sizeof(float));
+	if (d->rnn != NULL) {
+		sq_rnn_decoder_begin(d->rnn, n, d->packed, d->src_first,
+		    d->R_cap);
+		return 0;
+	}
 	for (l = 0; l < c->decoder_layers; l++) {
 		const struct sq_attn_weights *w = &m->dec[l].cross_attn;
 		float *k = d->cross + (long)l * 2 * sum * D, *v = k + sum * D;
@@ -528,6 +542,15 @@ sq_decoder_step(struct sq_decoder *d, const int32_t *tokens, float *logp)
 			    c->tgt_vocab_size);
 			return -1;
 		}
+	}
+	if (d->rnn != NULL) {
+		sq_rnn_decoder_step(d->rnn, d->rows, d->sent, tokens, logp,
+		    d->want_align ? d->align : NULL, d->max_src);
+		d->have_align = d->want_align && d->rows > 0;
+		d->t++;
+		return 0;
+	}
+	for (r = 0; r < d->rows; r++) {
 		sq_embed_mat(d->x + r * D, &m->tgt_embed_q, tokens + r,
 		    d->pe + d->t * D, c->embed_scale, 1, (int)D);
 		d->cell[(long)r * d->T_cap + d->t] = (long)d->t * L * 2 *
@@ -634,11 +657,14 @@ sq_decoder_select(struct sq_decoder *d, const int *parent, int n)
 			    "rows)", r, parent[r], d->rows);
 			return -1;
 		}
-		memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
-		    (long)parent[r] * d->T_cap, d->t * sizeof(long));
+		if (d->rnn == NULL)
+			memcpy(d->cell2 + (long)r * d->T_cap, d->cell +
+			    (long)parent[r] * d->T_cap, d->t * sizeof(long));
 		d->sent2[r] = d->sent[parent[r]];
 		d->focus2[r] = d->focus[parent[r]];
 	}
+	if (d->rnn != NULL)
+		sq_rnn_decoder_select(d->rnn, parent, n);
 	tc = d->cell, d->cell = d->cell2, d->cell2 = tc;
 	ts = d->sent, d->sent = d->sent2, d->sent2 = ts;
 	ts = d->focus, d->focus = d->focus2, d->focus2 = ts;

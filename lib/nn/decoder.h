@@ -31,6 +31,11 @@
  * differ in the last bits (the BLAS path depends on the number of rows:
  * matrix-vector for one, sgemm for many).
  *
+ * Arch rnn.  For a model of that arch the same calls run its GRU decoder
+ * (nn/rnn_decoder.h): a row's recurrent states take the place of the
+ * cache, sq_decoder_select() copies them from the parents (decoder_layers
+ * * D floats per row), and the alignment is its one attention's weights.
+ *
  * A decoder is used by one thread at a time; it borrows the model and the
  * pool, which must outlive it.
  */

@@ -19,6 +19,7 @@
 #include "nn/encoder.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/rnn_encoder.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -26,6 +27,8 @@ struct sq_encoder {
 	const struct sq_model *m;
 	struct sq_pool *pool;
 	int n_thr;
+	struct sq_rnn_encoder *rnn;	/* arch rnn's, or NULL */
+	const float *out;	/* (R, D) the last run's output */
 
 	float *pe;		/* (n_pe, D) positions offset.. */
 	int n_pe;
@@ -78,6 +81,8 @@ sq_encoder_new(const struct sq_model *m, struct sq_pool *pool)
 	e->m = m;
 	e->pool = pool;
 	e->n_thr = sq_pool_threads(pool);
+	if (m->cfg.arch == SQ_ARCH_RNN)
+		e->rnn = sq_rnn_encoder_new(m, pool);
 	return e;
 }
 
@@ -86,6 +91,7 @@ sq_encoder_free(struct sq_encoder *e)
 {
 	if (e == NULL)
 		return;
+	sq_rnn_encoder_free(e->rnn);
 	free(e->pe);
 	free(e->mem);
 	free(e->cell);
@@ -98,7 +104,7 @@ sq_encoder_free(struct sq_encoder *e)
 const float *
 sq_encoder_out(const struct sq_encoder *e, int i)
 {
-	return e->x + e->first[i] * e->m->cfg.d_model;
+	return e->out + e->first[i] * e->m->cfg.d_model;
 }
 
 int
@@ -211,7 +217,10 @@ grow_n(struct sq_encoder *e, int n)
 	}
 }
 
-/* The rows of n sentences, len[i] each, laid out and made room for. */
+/*
+ * The rows of n sentences, len[i] each, laid out and made room for (the
+ * GRU encoder keeps its own buffers).
+ */
 static void
 layout(struct sq_encoder *e, int n, const int *len)
 {
@@ -222,7 +231,10 @@ layout(struct sq_encoder *e, int n, const int *len)
 		e->first[i + 1] = e->first[i] + len[i];
 		max_len = SQ_MAX(max_len, len[i]);
 	}
-	reserve(e, e->first[n], max_len);
+	if (e->rnn == NULL) {
+		reserve(e, e->first[n], max_len);
+		e->out = e->x;
+	}
 	e->n = n;
 }
 
@@ -266,6 +278,10 @@ sq_encoder_run(struct sq_encoder *e, int n, const int32_t *const *src,
 			}
 	}
 	layout(e, n, len);
+	if (e->rnn != NULL) {
+		e->out = sq_rnn_encoder_run(e->rnn, n, src, e->first);
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 		sq_embed_mat(e->x + e->first[i] * D, &m->src_embed_q, src[i],
 		    e->pe, c->embed_scale, len[i], D);

@@ -11,6 +11,8 @@
  * last bits (the BLAS path depends on the batch's rows: matrix-vector for
  * one), and no padding is computed however mixed the lengths.
  *
+ * For a model of arch rnn the same calls run its GRU encoder
+ * (nn/rnn_encoder.h) over the same packed rows.
  * A model with input frames reads sequences of feature vectors instead
  * of ids (sq_encoder_run_frames()): each k = subsample consecutive frames
  * are one position, their concatenation projected to the width.  With
@@ -38,7 +40,7 @@ struct sq_encoder *sq_encoder_new(const struct sq_model *m,
     struct sq_pool *pool);
 void sq_encoder_free(struct sq_encoder *e);
 
-/* The longest source the model can embed: max_positions - offset. */
+/* The longest source the model takes: max_positions - offset. */
 int sq_encoder_max_len(const struct sq_model *m);
 /*
  * For input frames: the positions n_frames frames make (rounded up: the

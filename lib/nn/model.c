@@ -130,12 +130,19 @@ parse_metadata(struct sq_model *m, const char *path, json_t *root)
 		sq_seterr("%s: metadata has no model_id", path);
 		return -1;
 	}
-	for (i = 0; i < sq_config_n_keys(); i++)
-		if (sq_config_required(i) && !seen[i]) {
+	for (i = 0; i < sq_config_n_keys(); i++) {
+		if (seen[i] && !sq_config_applies(c, i)) {
+			sq_seterr("%s: config %s does not apply to arch %s",
+			    path, sq_config_key(i), sq_config_arch_name(c->arch));
+			return -1;
+		}
+		if (sq_config_required(i) && sq_config_applies(c, i) &&
+		    !seen[i]) {
 			sq_seterr("%s: config %s missing from the metadata",
 			    path, sq_config_key(i));
 			return -1;
 		}
+	}
 	sq_config_finish(c);
 	return 0;
 }
@@ -258,7 +265,7 @@ take_params(struct loader *l, int dtype)
 	struct sq_stored *st;
 	int i, rc = -1;
 
-	/* each layer has over 10 tensors: refuse before allocating for a
+	/* each layer has at least 4 tensors: refuse before allocating for a
 	   layer count no file could hold */
 	if ((size_t)c->encoder_layers + (size_t)c->decoder_layers > l->st->n_t) {
 		sq_seterr("%s: config encoder_layers = %d, decoder_layers = %d: "
@@ -266,8 +273,7 @@ take_params(struct loader *l, int dtype)
 		    c->encoder_layers, c->decoder_layers, l->st->n_t);
 		return -1;
 	}
-	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
-	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	sq_params_alloc_layers(m);
 	t = m->params = sq_params_new(c);
 	/* each weight takes at least a byte (I8): refuse sizes the file
 	   cannot hold before the conversions allocate for them */
@@ -281,8 +287,8 @@ take_params(struct loader *l, int dtype)
 	for (i = 0; i < t->n; i++)
 		if (take_stored(l, &t->p[i], &st[i]) < 0)
 			goto out;
-	if (dtype == SQ_W_AUTO)
-		dtype = sq_weights_auto(m, st);
+	if (dtype == SQ_W_AUTO || dtype == SQ_W_STORED)
+		dtype = sq_weights_auto(m, st, dtype == SQ_W_STORED);
 	rc = sq_weights_bind(m, st, dtype, l->path);
 out:
 	free(st);
@@ -396,8 +402,7 @@ sq_model_close(struct sq_model *m)
 	if (m == NULL)
 		return;
 	sq_st_close(m->file);
-	free(m->enc);
-	free(m->dec);
+	sq_params_free_layers(m);
 	free(m->owned);
 	free(m->q_owned);
 	free(m->packed);
@@ -418,8 +423,7 @@ sq_model_new(const struct sq_config *c, const char *id)
 	m->cfg = *c;
 	memcpy(m->model_id, id, strlen(id) + 1);
 	m->provenance = "";
-	m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
-	m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	sq_params_alloc_layers(m);
 	m->params = sq_params_new(c);
 	m->owned = sq_calloc((size_t)m->params->total, sizeof(float));
 	sq_params_bind(m->params, m, m->owned);

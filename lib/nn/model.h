@@ -59,6 +59,14 @@
  *                                               vocab.target absent if
  *                                               shared_vocab
  *   extra.*                                     ignored (free for tools)
+ * For arch rnn (a GRU encoder-decoder, man/seqpipe-model.5 "The rnn
+ * architecture") the positions, layers and norms are replaced by
+ *   encoder.rnn.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}[_reverse]
+ *                                               nn.GRU(D, D/2, bidirectional)
+ *   decoder.rnn.{weight_ih,weight_hh,bias_ih,bias_hh}_l{i}  nn.GRU(D, D)
+ *   decoder.bridge.{weight,bias}                (L D, D), (L D)
+ *   decoder.attn_key.weight                     (D, D)
+ *   decoder.attn_out.{weight,bias}              (D, 2D), (D)
  * Any other tensor, or one that the config makes unused (a tied one), is
  * an error.  nn/params.h has the float32 tensors as a table built from the
  * config, in the order a written file has them.
@@ -127,6 +135,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum sq_arch { SQ_ARCH_TRANSFORMER, SQ_ARCH_RNN };
 enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
 enum sq_input {
 	SQ_INPUT_TOKENS,	/* source token ids, embedded */
@@ -144,9 +153,10 @@ enum sq_pos_kind {
  * what a missing key means.
  */
 struct sq_config {
+	int arch;		/* enum sq_arch: "transformer" [it], "rnn" */
 	int d_model;		/* D, required */
-	int n_heads;		/* H, required, divides D */
-	int d_ff;		/* F, required */
+	int n_heads;		/* H, required, divides D (transformer) */
+	int d_ff;		/* F, required (transformer) */
 	int encoder_layers;	/* required */
 	int decoder_layers;	/* required */
 	int src_vocab_size;	/* Vs, required */
@@ -203,6 +213,10 @@ struct sq_config {
  * is scale[r] times its int8s; lib/nn/quant.h).
  */
 enum sq_weight_dtype {
+	SQ_W_STORED = -2,	/* to sq_model_open_as(): as SQ_W_AUTO, but
+				   F16 too if the file stores the matrices
+				   so: nothing widened, for readers of the
+				   vocabularies and metadata only */
 	SQ_W_AUTO = -1,		/* to sq_model_open_as(): I8 if the file
 				   stores the matrices so, else F32 */
 	SQ_W_F32, SQ_W_F16, SQ_W_I8
@@ -257,6 +271,17 @@ struct sq_decoder_layer {
 	struct sq_norm final_norm;
 };
 
+/*
+ * One GRU layer of one direction, as PyTorch's nn.GRU stores it: the
+ * gates r, z, n are the row blocks [0, H), [H, 2H), [2H, 3H).
+ */
+struct sq_gru {
+	const float *w_ih;	/* (3H, In) */
+	const float *w_hh;	/* (3H, H) */
+	const float *b_ih;	/* (3H) */
+	const float *b_hh;	/* (3H) */
+};
+
 struct sq_params;
 struct sq_st;
 
@@ -273,10 +298,17 @@ struct sq_model {
 					   for nat without tie_output */
 	const float *enc_pos;		/* (P, D) learned, else NULL */
 	const float *dec_pos;		/* (P, D) learned, else NULL */
-	struct sq_encoder_layer *enc;	/* (encoder_layers) */
-	struct sq_decoder_layer *dec;	/* (decoder_layers) */
+	struct sq_encoder_layer *enc;	/* (encoder_layers) transformer */
+	struct sq_decoder_layer *dec;	/* (decoder_layers) transformer */
 	struct sq_norm enc_final;	/* .g NULL if none */
 	struct sq_norm dec_final;
+	/* arch rnn (nn/rnn.h); NULL for a transformer */
+	struct sq_gru *enc_gru;		/* (encoder_layers, 2): forward,
+					   reverse; H = D/2, In = D */
+	struct sq_gru *dec_gru;		/* (decoder_layers): H = In = D */
+	struct sq_linear bridge;	/* (L D, D) the decoder's first states */
+	const float *attn_key;		/* (D, D) W_a, no bias */
+	struct sq_linear attn_out;	/* (D, 2D) W_c */
 	const float *out_proj;		/* (Vt, D); == tgt_embed if tied */
 	const float *out_bias;		/* (Vt) or NULL */
 	struct sq_linear p_gen;		/* (1, 3D), (1): the copy gate; NULL

@@ -593,11 +593,14 @@ sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
 
 	for (t = 0; t < n; t++) {
 		float *o = out + (long)t * D;		/* (D) */
-		const float *p = pe + (long)t * D;	/* (D) */
+		const float *p = pe ? pe + (long)t * D : NULL;	/* (D) */
 		const float *e = o;			/* (D) the row */
 
 		if (ids[t] < 0) {	/* the zero start vector */
-			memcpy(o, p, (size_t)D * sizeof(float));
+			if (p != NULL)
+				memcpy(o, p, (size_t)D * sizeof(float));
+			else
+				memset(o, 0, (size_t)D * sizeof(float));
 			continue;
 		}
 		/* a float32 row is read in place, another widened into o */
@@ -606,7 +609,7 @@ sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
 		else
 			sq_mat_row(o, E, ids[t], D);
 		for (d = 0; d < D; d++)
-			o[d] = scale * e[d] + p[d];
+			o[d] = scale * e[d] + (p != NULL ? p[d] : 0);
 	}
 }
 

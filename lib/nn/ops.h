@@ -118,10 +118,10 @@ void sq_positions(float *out, int first, int n, int D, int kind,
     const float *learned);
 
 /*
- * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D); an id of -1
- * embeds as the zero vector (out = pe: a decoder that starts from zero,
- * decoder_start_id -1).  The other ids are the caller's to check against
- * E's rows.
+ * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D), pe NULL for no
+ * positions (arch rnn); an id of -1 embeds as the zero vector (out = pe:
+ * a decoder that starts from zero, decoder_start_id -1).  The other ids
+ * are the caller's to check against E's rows.
  */
 void sq_embed(float *out, const float *E, const int32_t *ids,
     const float *pe, float scale, int n, int D);

@@ -134,25 +134,61 @@ add_layer(struct sq_params *t, const struct sq_config *c, int i, int decoder)
 #undef OFF
 }
 
-struct sq_params *
-sq_params_new(const struct sq_config *c)
+/*
+ * The tensors of GRU layer l (direction reverse) of a stack: nn.GRU's
+ * names, after the module prefix ("encoder.rnn").
+ */
+static void
+add_gru(struct sq_params *t, int owner, int slot, long H, long in,
+    const char *prefix, int l, int reverse)
+{
+	typedef struct sq_gru G;
+	const char *rev = reverse ? "_reverse" : "";
+
+	add(t, owner, slot, offsetof(G, w_ih), 3 * H, in, "%s.weight_ih_l%d%s",
+	    prefix, l, rev);
+	add(t, owner, slot, offsetof(G, w_hh), 3 * H, H, "%s.weight_hh_l%d%s",
+	    prefix, l, rev);
+	add(t, owner, slot, offsetof(G, b_ih), 3 * H, 0, "%s.bias_ih_l%d%s",
+	    prefix, l, rev);
+	add(t, owner, slot, offsetof(G, b_hh), 3 * H, 0, "%s.bias_hh_l%d%s",
+	    prefix, l, rev);
+}
+
+/*
+ * The GRU encoder-decoder's tensors after the embeddings (nn/rnn.h): the
+ * encoder's layers, each direction after the other as nn.GRU orders
+ * them, the decoder's layers, then the bridge and the attention.
+ */
+static void
+add_rnn(struct sq_params *t, const struct sq_config *c)
 {
 	typedef struct sq_model M;
-	struct sq_params *t = sq_calloc(1, sizeof(*t));
+	long D = c->d_model;
+	int l, o = SQ_IN_MODEL;
+
+	for (l = 0; l < c->encoder_layers; l++) {
+		add_gru(t, SQ_IN_ENCODER_GRU, 2 * l, D / 2, D, "encoder.rnn", l, 0);
+		add_gru(t, SQ_IN_ENCODER_GRU, 2 * l + 1, D / 2, D, "encoder.rnn",
+		    l, 1);
+	}
+	for (l = 0; l < c->decoder_layers; l++)
+		add_gru(t, SQ_IN_DECODER_GRU, l, D, D, "decoder.rnn", l, 0);
+	add_wb(t, o, 0, offsetof(M, bridge.w), offsetof(M, bridge.b),
+	    c->decoder_layers * D, D, "decoder.bridge");
+	add(t, o, 0, offsetof(M, attn_key), D, D, "decoder.attn_key.weight");
+	add_wb(t, o, 0, offsetof(M, attn_out.w), offsetof(M, attn_out.b), D,
+	    2 * D, "decoder.attn_out");
+}
+
+/* The Transformer's tensors after the embeddings. */
+static void
+add_transformer(struct sq_params *t, const struct sq_config *c)
+{
+	typedef struct sq_model M;
 	long D = c->d_model, P = c->max_positions;
 	int i, o = SQ_IN_MODEL;
 
-	if (c->input == SQ_INPUT_FRAMES)
-		add_wb(t, o, 0, offsetof(M, frame_proj.w),
-		    offsetof(M, frame_proj.b), D,
-		    (long)c->subsample * c->frame_dim, "encoder.frame_proj");
-	else
-		viewed(add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size,
-		    D, "encoder.embed_tokens.weight"), offsetof(M, src_embed_q));
-	/* a nat decoder reads source tokens: its table only as the output */
-	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
-		viewed(add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size,
-		    D, "decoder.embed_tokens.weight"), offsetof(M, tgt_embed_q));
 	if (c->positions == SQ_POS_LEARNED) {
 		add(t, o, 0, offsetof(M, enc_pos), P, D,
 		    "encoder.embed_positions.weight");
@@ -169,6 +205,31 @@ sq_params_new(const struct sq_config *c)
 	if (c->decoder_final_norm)
 		add_wb(t, o, 0, offsetof(M, dec_final.g), offsetof(M, dec_final.b),
 		    D, 0, "decoder.layer_norm");
+}
+
+struct sq_params *
+sq_params_new(const struct sq_config *c)
+{
+	typedef struct sq_model M;
+	struct sq_params *t = sq_calloc(1, sizeof(*t));
+	long D = c->d_model;
+	int o = SQ_IN_MODEL;
+
+	if (c->input == SQ_INPUT_FRAMES)
+		add_wb(t, o, 0, offsetof(M, frame_proj.w),
+		    offsetof(M, frame_proj.b), D,
+		    (long)c->subsample * c->frame_dim, "encoder.frame_proj");
+	else
+		viewed(add(t, o, 0, offsetof(M, src_embed), c->src_vocab_size,
+		    D, "encoder.embed_tokens.weight"), offsetof(M, src_embed_q));
+	/* a nat decoder reads source tokens: its table only as the output */
+	if (!c->tie_src_tgt && (!c->nat || c->tie_output))
+		viewed(add(t, o, 0, offsetof(M, tgt_embed), c->tgt_vocab_size,
+		    D, "decoder.embed_tokens.weight"), offsetof(M, tgt_embed_q));
+	if (c->arch == SQ_ARCH_RNN)
+		add_rnn(t, c);
+	else
+		add_transformer(t, c);
 	if (!c->tie_output)
 		viewed(add(t, o, 0, offsetof(M, out_proj), c->tgt_vocab_size, D,
 		    "output_projection.weight"), offsetof(M, out_proj_q));
@@ -205,6 +266,10 @@ owner(struct sq_model *m, const struct sq_param *p)
 		return (char *)&m->enc[p->layer];
 	if (p->owner == SQ_IN_DECODER_LAYER)
 		return (char *)&m->dec[p->layer];
+	if (p->owner == SQ_IN_ENCODER_GRU)
+		return (char *)&m->enc_gru[p->layer];
+	if (p->owner == SQ_IN_DECODER_GRU)
+		return (char *)&m->dec_gru[p->layer];
 	return (char *)m;
 }
 
@@ -218,6 +283,31 @@ struct sq_mat *
 sq_param_view(struct sq_model *m, const struct sq_param *p)
 {
 	return (struct sq_mat *)(owner(m, p) + p->view);
+}
+
+void
+sq_params_alloc_layers(struct sq_model *m)
+{
+	const struct sq_config *c = &m->cfg;
+
+	if (c->arch == SQ_ARCH_RNN) {
+		m->enc_gru = sq_calloc(2 * (size_t)c->encoder_layers,
+		    sizeof(*m->enc_gru));
+		m->dec_gru = sq_calloc((size_t)c->decoder_layers,
+		    sizeof(*m->dec_gru));
+	} else {
+		m->enc = sq_calloc((size_t)c->encoder_layers, sizeof(*m->enc));
+		m->dec = sq_calloc((size_t)c->decoder_layers, sizeof(*m->dec));
+	}
+}
+
+void
+sq_params_free_layers(struct sq_model *m)
+{
+	free(m->enc);
+	free(m->dec);
+	free(m->enc_gru);
+	free(m->dec_gru);
 }
 
 void

@@ -9,7 +9,8 @@
  * arrays laid out as the weights: the same offsets), and importers (what
  * a foreign name must map to).  The order is the file order: embeddings,
  * positions, encoder layers, decoder layers, final norms, output,
- * length predictor.
+ * length predictor (for arch rnn: embeddings, encoder GRU layers, decoder
+ * GRU layers, bridge, attention, output).
  *
  * Tied tensors (tie_src_tgt, tie_output) have no entry: binding makes
  * their fields point at the tensor they share, so a gradient that flows
@@ -23,7 +24,11 @@
 struct sq_config;
 struct sq_model;
 
-enum sq_param_owner { SQ_IN_MODEL, SQ_IN_ENCODER_LAYER, SQ_IN_DECODER_LAYER };
+enum sq_param_owner {
+	SQ_IN_MODEL, SQ_IN_ENCODER_LAYER, SQ_IN_DECODER_LAYER,
+	SQ_IN_ENCODER_GRU,	/* m->enc_gru[layer]: 2 l + direction */
+	SQ_IN_DECODER_GRU	/* m->dec_gru[layer] */
+};
 
 struct sq_param {
 	char name[64];
@@ -57,8 +62,16 @@ struct sq_params *sq_params_new(const struct sq_config *c);
 void sq_params_free(struct sq_params *t);
 
 /*
- * The field of m that entry p binds: m->enc and m->dec must be allocated
- * for the config's layers.
+ * The layer arrays of m for its config: m->enc and m->dec for a
+ * Transformer, m->enc_gru and m->dec_gru for arch rnn.  The free accepts
+ * arrays never allocated (NULL).
+ */
+void sq_params_alloc_layers(struct sq_model *m);
+void sq_params_free_layers(struct sq_model *m);
+
+/*
+ * The field of m that entry p binds: m's layer arrays must be allocated
+ * (sq_params_alloc_layers()).
  */
 const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
 
@@ -68,7 +81,7 @@ struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
 /*
  * Points every field of m at flat + offset (flat holds t->total floats),
  * every engine view at its field as float32, and the tied fields and
- * views at what they share.  m->enc and m->dec must be allocated.
+ * views at what they share.  m's layer arrays must be allocated.
  */
 void sq_params_bind(const struct sq_params *t, struct sq_model *m,
     const float *flat);

@@ -6,7 +6,7 @@
  * Workload.  Decoding at batch 1 reads every weight once per step and is
  * bound by memory bandwidth: a quarter (int8) or half (F16) of float32's
  * bytes is what makes it faster.  So a few input rows (up to FEW_ROWS: a
- * beam at batch 1) go through the row kernels (qgemm_isa.h), which read a
+ * beam at batch 1, a sentence) go through the row kernels (qgemm_isa.h), which read a
  * weight row once for up to four input rows and keep the sums in
  * registers.  Many rows are compute-bound: the weights are widened, a
  * block of rows at a time, into a buffer of the thread's, and OpenBLAS's
@@ -30,8 +30,19 @@
 #include "nn/qgemm.h"
 #include "base/util.h"
 
-/* up to this many input rows: the row kernels, four rows at a time */
-#define FEW_ROWS 8
+/*
+ * up to this many input rows: the row kernels, four rows at a time.  The
+ * widening costs a pass over the weights that writes 4 bytes for each
+ * byte read, more than the products themselves for a sentence of 25
+ * tokens: encode --dtype int8 at batch 1 (25-token sentences, one thread)
+ * took 1.62-2.00 s of CPU with 8 here and 0.83-0.89 s with 32, greedy
+ * decoding at batch 32 2.45-2.57 s with 8 and 2.03-2.06 s with 32, both
+ * under OpenBLAS's AVX2 (Haswell) kernels; under its AVX-512 (Cooperlake)
+ * kernels 32 made encoding 1.27 -> 0.81 s and greedy b32 no slower.
+ * Above 32 rows the widening won under Cooperlake (beam 4 at batch 32:
+ * 1.42 s, against 1.54-1.60 s with the row kernels).
+ */
+#define FEW_ROWS 32
 /*
  * weight rows widened per sgemm call: 256 x K floats (0.5 to 2 MB); each
  * call packs the input again, so fewer, wider calls run faster (64 rows:

@@ -21,7 +21,7 @@ const char *sq_qgemm_isa(void);
 /*
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
  * (N, K, dtype F16 or I8) transposed, plus bias (N) when not NULL.  Up
- * to 8 rows a row's result depends on its own input only; more rows run
+ * to 32 rows a row's result depends on its own input only; more rows run
  * as an sgemm by the widened weights, whose last bits depend on M.
  */
 void sq_qgemm_cols(float *out, int ldo, const float *inp,

@@ -68,7 +68,8 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
 	json_object_set_new(meta, "provenance", json_string(m->provenance ?
 	    m->provenance : ""));
 	for (i = 0; i < sq_config_n_keys(); i++)
-		if (!sq_config_omitted(&m->cfg, i))
+		if (sq_config_applies(&m->cfg, i) &&
+		    !sq_config_omitted(&m->cfg, i))
 			json_object_set_new(meta, sq_config_key(i), json_string(
 			    sq_config_value(&m->cfg, i, buf, sizeof(buf))));
 	for (i = 0; x != NULL && i < x->n_meta; i++)

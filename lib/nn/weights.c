@@ -36,12 +36,20 @@ view_bytes(int dtype, long rows, long cols)
 }
 
 int
-sq_weights_auto(const struct sq_model *m, const struct sq_stored *st)
+sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
+    int f16)
 {
-	for (int i = 0; i < m->params->n; i++)
-		if (m->params->p[i].has_view && st[i].dtype == SQ_W_I8)
+	int dtype = SQ_W_F32;
+
+	for (int i = 0; i < m->params->n; i++) {
+		if (!m->params->p[i].has_view)
+			continue;
+		if (st[i].dtype == SQ_W_I8)
 			return SQ_W_I8;
-	return SQ_W_F32;
+		if (f16 && st[i].dtype == SQ_W_F16)
+			dtype = SQ_W_F16;
+	}
+	return dtype;
 }
 
 /*
@@ -126,6 +134,13 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 	long n_f, n_q, cols_max = 1;
 	int i, rc = -1;
 
+	/* the GRU model multiplies through float tables, not views */
+	if (m->cfg.arch == SQ_ARCH_RNN && dtype != SQ_W_F32) {
+		sq_seterr("%s: an arch rnn model runs in float32 only (--dtype "
+		    "f32)", path);
+		free(pl);
+		return -1;
+	}
 	plan(pl, &n_f, &n_q, t, st, dtype);
 	m->dtype = dtype;
 	m->owned = n_f ? sq_malloc((size_t)n_f * sizeof(float)) : NULL;

@@ -25,9 +25,11 @@ struct sq_stored {
 
 /*
  * The dtype SQ_W_AUTO stands for with these tensors (one per entry of
- * m->params): SQ_W_I8 if a weight matrix is stored so, else SQ_W_F32.
+ * m->params): SQ_W_I8 if a weight matrix is stored so, else SQ_W_F32;
+ * with f16 (SQ_W_STORED), SQ_W_F16 before SQ_W_F32 if one is stored so.
  */
-int sq_weights_auto(const struct sq_model *m, const struct sq_stored *st);
+int sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
+    int f16);
 
 /*
  * Sets every weight field and view of m (its params, enc and dec made)

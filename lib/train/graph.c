@@ -25,6 +25,7 @@
 #include "train/copy_grad.h"
 #include "train/grad.h"
 #include "train/graph.h"
+#include "train/rnn_graph.h"
 #include "base/pool.h"
 #include "base/util.h"
 
@@ -72,10 +73,12 @@ struct sq_graph {
 	const struct sq_model *m, *gm;
 	struct sq_pool *pool;
 	struct sq_graph_opts o;
+	struct sq_rnn_graph *rnn;	/* arch rnn's, or NULL */
 
 	/* the batch */
 	int n;
 	const int32_t *const *src, *const *tgt;
+	int32_t *src_ids;	/* (Rs) source ids, packed */
 	const float *const *src_frames;	/* input frames, else NULL */
 	const int *src_len;		/* ids, or frames */
 	int32_t *dec_ids;	/* (Rt) decoder inputs */
@@ -150,6 +153,10 @@ sq_graph_new(const struct sq_model *m, const struct sq_model *gm,
 	g->m = m;
 	g->gm = gm;
 	g->pool = pool;
+	if (m->cfg.arch == SQ_ARCH_RNN) {
+		g->rnn = sq_rnn_graph_new(m, gm, pool);
+		return g;
+	}
 	g->enc = sq_calloc((size_t)m->cfg.encoder_layers, sizeof(*g->enc));
 	g->dec = sq_calloc((size_t)m->cfg.decoder_layers, sizeof(*g->dec));
 	return g;
@@ -160,9 +167,11 @@ sq_graph_free(struct sq_graph *g)
 {
 	if (g == NULL)
 		return;
+	sq_rnn_graph_free(g->rnn);
 	free(g->arena);
 	free(g->enc);
 	free(g->dec);
+	free(g->src_ids);
 	free(g->dec_ids);
 	free(g->row_loss);
 	free(g->gold);
@@ -259,6 +268,13 @@ plan(struct sq_graph *g, struct carver *c)
 	long Rs = g->Rs, Rt = g->Rt, Rmax = SQ_MAX(Rs, Rt);
 	int l, pre = cf->pre_norm, T = g->max_len + 1;
 
+	/* the output's, for both architectures */
+	g->hid = carve(c, Rt * D);
+	g->logits = carve(c, Rt * V);
+	g->argmax = (int32_t *)carve(c, Rt);
+	g->d1 = carve(c, Rmax * D);
+	if (g->rnn != NULL)
+		return;
 	g->enc_x0 = carve(c, Rs * D);
 	g->dec_x0 = carve(c, Rt * D);
 	if (cf->input == SQ_INPUT_FRAMES)
@@ -286,14 +302,11 @@ plan(struct sq_graph *g, struct carver *c)
 	}
 	g->dec_mean = carve(c, Rt);
 	g->dec_rstd = carve(c, Rt);
-	g->hid = carve(c, Rt * D);
 	if (cf->nat) {
 		g->pooled = carve(c, (long)g->n * D);
 		g->dpooled = carve(c, (long)g->n * D);
 		g->len_logits = carve(c, (long)g->n * sq_nat_classes(cf));
 	}
-	g->logits = carve(c, Rt * V);
-	g->argmax = (int32_t *)carve(c, Rt);
 	if (cf->copy) {
 		g->gate = carve(c, Rt);
 		g->dgate = carve(c, Rt);
@@ -306,7 +319,6 @@ plan(struct sq_graph *g, struct carver *c)
 	g->y = carve(c, Rmax * D);
 	g->dx = carve(c, Rmax * D);
 	g->dmem = carve(c, Rs * D);
-	g->d1 = carve(c, Rmax * D);
 	g->d2 = carve(c, Rmax * D);
 	g->d3 = carve(c, Rmax * D);
 	g->d4 = carve(c, Rmax * D);
@@ -384,6 +396,11 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	}
 	g->Rs = g->s_first[b->n];
 	g->Rt = g->t_first[b->n];
+	/* the source ids packed, as the decoder's are (none for frames) */
+	g->src_ids = sq_reallocarray(g->src_ids, g->Rs + 1, sizeof(int32_t));
+	for (i = 0; b->src_frames == NULL && i < b->n; i++)
+		memcpy(g->src_ids + g->s_first[i], b->src[i],
+		    (size_t)b->src_len[i] * sizeof(int32_t));
 	g->row_loss = sq_reallocarray(g->row_loss, g->Rt + 1, sizeof(double));
 	g->dec_ids = sq_reallocarray(g->dec_ids, g->Rt + 1, sizeof(int32_t));
 	g->gold = sq_reallocarray(g->gold, g->Rt + 1, sizeof(int32_t));
@@ -438,24 +455,6 @@ setup(struct sq_graph *g, const struct sq_pairs *b)
 	return 0;
 }
 
-/*
- * The source ids packed, as the decoder's are: caller frees; NULL with
- * input frames.
- */
-static int32_t *
-packed_src(const struct sq_graph *g)
-{
-	int32_t *ids;
-
-	if (g->src_frames != NULL)
-		return NULL;
-	ids = sq_malloc((size_t)(g->Rs + 1) * sizeof(int32_t));
-	for (int i = 0; i < g->n; i++)
-		memcpy(ids + g->s_first[i], g->src[i],
-		    (size_t)(g->s_first[i + 1] - g->s_first[i]) *
-		    sizeof(int32_t));
-	return ids;
-}
 
 /* ---- forward ---- */
 
@@ -664,7 +663,7 @@ embed_frames(struct sq_graph *g)
 
 /* src_ids: the packed source ids (NULL with input frames). */
 static void
-encoder_forward(struct sq_graph *g, int32_t *src_ids)
+encoder_forward(struct sq_graph *g, const int32_t *src_ids)
 {
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
@@ -849,18 +848,23 @@ sq_graph_forward(struct sq_graph *g, const struct sq_pairs *b,
 {
 	const struct sq_model *m = g->m;
 	const struct sq_config *c = &m->cfg;
-	int32_t *src_ids;
 	int i, V = c->tgt_vocab_size;
 
 	if (setup(g, b) < 0)
 		return -1;
 	g->o = *o;
-	src_ids = packed_src(g);
-	encoder_forward(g, src_ids);
-	free(src_ids);
-	if (c->nat)
-		length_forward(g);
-	decoder_forward(g);
+	if (g->rnn != NULL) {
+		struct sq_rnn_batch rb = { g->n, g->src_ids, g->s_first,
+		    g->dec_ids, g->t_first };
+
+		sq_rnn_graph_forward(g->rnn, &rb, o->dropout, step_seed(g),
+		    g->hid);
+	} else {
+		encoder_forward(g, g->src_ids);
+		if (c->nat)
+			length_forward(g);
+		decoder_forward(g);
+	}
 	sq_linear(g->logits, g->hid, m->out_proj, m->out_bias, (int)g->Rt,
 	    c->d_model, V, g->pool);
 	/* the logits become their gradient, for a scale of 1 */
@@ -1178,15 +1182,19 @@ backward(struct sq_graph *g)
 	const struct sq_config *c = &m->cfg;
 	long Rt = g->Rt, D = c->d_model;
 	int V = c->tgt_vocab_size;
-	const float *last = c->decoder_layers > 0 ?
-	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
-	int32_t *src_ids;
+	const float *last;
 
 	memset(g->d1, 0, (size_t)Rt * D * sizeof(float));
 	sq_linear_backward(g->d1, G(gm->out_proj), G(gm->out_bias), g->logits,
 	    g->hid, m->out_proj, (int)Rt, (int)D, V, g->pool);
+	if (g->rnn != NULL) {
+		sq_rnn_graph_backward(g->rnn, g->d1);
+		return;
+	}
 	if (c->copy)
 		copy_gate_backward(g);
+	last = c->decoder_layers > 0 ?
+	    g->dec[c->decoder_layers - 1].ff_sub.out : g->dec_x0;
 	if (c->decoder_final_norm) {
 		memset(g->dx, 0, (size_t)Rt * D * sizeof(float));
 		sq_layernorm_backward(g->dx, G(gm->dec_final.g),
@@ -1197,10 +1205,7 @@ backward(struct sq_graph *g)
 	decoder_backward(g);
 	if (c->nat)
 		length_backward(g, g->scale);
-
-	src_ids = packed_src(g);
-	encoder_backward(g, src_ids);
-	free(src_ids);
+	encoder_backward(g, g->src_ids);
 }
 
 void

@@ -23,6 +23,8 @@
  * caller's inputs of the same length, starting so) and is scored on
  * y_1 .. y_n, EOS: n + 1 positions.
  *
+ * For a model of arch rnn the encoder and decoder are train/rnn_graph.h's
+ * (the batch, the output projection and the loss stay here).
  * A non-autoregressive model (config nat; nn/nat.h) reads instead the
  * source tokens it copies, sees every position (no causal mask), and is
  * scored on y_1 .. y_n: n positions; its length predictor adds

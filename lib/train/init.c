@@ -2,7 +2,8 @@
  * init: initial weights (see init.h).  Tensors are told apart by their
  * names in the parameter table (nn/params.h): what ends in ".bias" is a
  * bias, a layer norm's ".weight" is a gain, a 2-D ".weight" of a layer is
- * a linear weight, embed_tokens and embed_positions are embeddings.  Each
+ * a linear weight, embed_tokens and embed_positions are embeddings, and
+ * ".rnn." names are a GRU's weights and biases (nn.GRU's names).  Each
  * tensor draws from its own stream (seed, tensor index), so adding a
  * tensor does not change the others.
  */
@@ -69,8 +70,15 @@ sq_init_weights(struct sq_model *m, uint64_t seed)
 			    c->pad_id < p->dims[0])
 				memset(w + (long)c->pad_id * p->dims[1], 0,
 				    (size_t)p->dims[1] * sizeof(float));
-		} else if (ends_with(p->name, ".bias")) {
+		} else if (ends_with(p->name, ".bias") ||
+		    strstr(p->name, ".rnn.bias_")) {
 			memset(w, 0, (size_t)p->numel * sizeof(float));
+		} else if (strstr(p->name, ".rnn.weight_")) {
+			/* nn.GRU's: H = rows / 3 units per gate */
+			double a = 1.0 / sqrt((double)p->dims[0] / 3.0);
+
+			for (k = 0; k < p->numel; k++)
+				w[k] = (float)((2.0 * sq_uniform(&st) - 1.0) * a);
 		} else if (p->n_dims == 1) {	/* a layer norm's gain */
 			for (k = 0; k < p->numel; k++)
 				w[k] = 1.0f;

@@ -6,7 +6,8 @@
  * uniform in +-sqrt(6 / (in + out)) (Xavier/Glorot), embeddings normal
  * with standard deviation D^-1/2 (so that scaled by sqrt(D) they have
  * unit variance; the padding row zero), learned positions normal with
- * deviation D^-1/2, biases 0, layer-norm gains 1.
+ * deviation D^-1/2, biases 0, layer-norm gains 1.  A GRU's weights are
+ * uniform in +-1/sqrt(H) as PyTorch's nn.GRU draws them, its biases 0.
  */
 #ifndef SQ_TRAIN_INIT_H
 #define SQ_TRAIN_INIT_H

@@ -56,18 +56,19 @@ static const struct setting {
 	S("spm-type", spm_type, "unigram", "unigram|bpe", "kind of SentencePiece model to train"),
 	B("shared-vocab", shared_vocab, "1", "one SentencePiece model for both sides"),
 	L("spm-sample", spm_sample, "1000000", 1000, 100000000, "lines that train the SentencePiece models, at most"),
+	S("arch", arch, "transformer", "transformer|rnn", "the Transformer, or a GRU encoder-decoder with attention"),
 	L("layers", layers, "3", 1, 64, "encoder and decoder layers"),
 	L("enc-layers", enc_layers, "0", 0, 64, "encoder layers (0: --layers)"),
 	L("dec-layers", dec_layers, "0", 0, 64, "decoder layers (0: --layers)"),
 	L("d-model", d_model, "256", 2, 65536, "model width"),
-	L("heads", heads, "4", 1, 1024, "attention heads"),
-	L("ffn", ffn, "1024", 1, 1048576, "feed-forward width"),
+	L("heads", heads, "4", 1, 1024, "attention heads (transformer)"),
+	L("ffn", ffn, "1024", 1, 1048576, "feed-forward width (transformer)"),
 	L("max-positions", max_positions, "256", 2, 65536, "positions the model embeds"),
 	L("subsample", subsample, "1", 1, 1024, "frames stacked into one encoder position (with --src-frames)"),
-	L("attention-window", attention_window, "0", 0, 65536, "encoder self-attention sees the positions within N (0: all)"),
-	B("pre-norm", pre_norm, "1", "layer norm before each sublayer, with final norms"),
-	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation"),
-	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned"),
+	L("attention-window", attention_window, "0", 0, 65536, "encoder self-attention sees the positions within N (0: all; transformer)"),
+	B("pre-norm", pre_norm, "1", "layer norm before each sublayer, with final norms (transformer)"),
+	S("activation", activation, "relu", "relu|gelu|silu", "FFN activation (transformer)"),
+	S("positions", positions, "sinusoidal", "KIND", "sinusoidal, sinusoidal_half or learned (transformer)"),
 	B("tie-embeddings", tie_embeddings, "1", "one table for source, target and output (with --shared-vocab)"),
 	B("copy", copy, "0", "a copy mechanism: the decoder may copy source tokens (with --shared-vocab)"),
 	B("nat", nat, "0", "non-autoregressive: a length predictor and a decoder of all positions at once (decode --nat); with --init, adds them to an autoregressive model"),
@@ -423,10 +424,23 @@ sq_train_opts_check(const struct sq_train_opts *o)
 	if (!frames && o->subsample != 1)
 		BAD("--subsample %ld: only frames are stacked (--src-frames)",
 		    o->subsample);
-	if (o->d_model % o->heads != 0)
+	if (!is_one_of(o->arch, "transformer", "rnn", NULL))
+		BAD("--arch: \"%s\" is not transformer or rnn", o->arch);
+	if (strcmp(o->arch, "rnn") == 0 && o->d_model % 2 != 0)
+		BAD("--d-model %ld: --arch rnn needs an even width (half for "
+		    "each direction of the encoder)", o->d_model);
+	/* the GRU model reads tokens, decodes step by step, and has Luong
+	   attention, not the cross-attention these act on; its graph has no
+	   per-sequence losses for --mrt */
+	if (strcmp(o->arch, "rnn") == 0 && (frames || o->nat || o->mrt ||
+	    o->guided_attention > 0 || o->attention_window > 0 || o->copy))
+		BAD("--arch rnn excludes --src-frames, --nat, --mrt, "
+		    "--guided-attention, --attention-window and --copy");
+	if (strcmp(o->arch, "transformer") == 0 && o->d_model % o->heads != 0)
 		BAD("--heads %ld does not divide --d-model %ld", o->heads,
 		    o->d_model);
-	if (o->d_model % 2 != 0 && strcmp(o->positions, "learned") != 0)
+	if (strcmp(o->arch, "transformer") == 0 && o->d_model % 2 != 0 &&
+	    strcmp(o->positions, "learned") != 0)
 		BAD("--d-model %ld: sinusoidal positions need an even width",
 		    o->d_model);
 	if (!is_one_of(o->too_long, "drop", "truncate", NULL))

@@ -34,6 +34,7 @@ struct sq_train_opts {
 	int shared_vocab;
 	long spm_sample;		/* lines fed to the SentencePiece trainer */
 	/* architecture */
+	char *arch;			/* "transformer" or "rnn" */
 	long layers, enc_layers, dec_layers, d_model, heads, ffn;
 	long max_positions;
 	long subsample;			/* frames per encoder position */

@@ -267,6 +267,8 @@ make_config(struct trainer *t, struct sq_config *c)
 	const struct sq_train_opts *o = t->o;
 
 	sq_config_defaults(c);
+	if (sq_config_set(c, "arch", o->arch) < 0)
+		return -1;
 	c->attention_window = (int)o->attention_window;
 	if (o->src_frames != NULL) {
 		c->input = SQ_INPUT_FRAMES;
@@ -275,18 +277,20 @@ make_config(struct trainer *t, struct sq_config *c)
 			return -1;
 	}
 	c->d_model = (int)o->d_model;
-	c->n_heads = (int)o->heads;
-	c->d_ff = (int)o->ffn;
 	c->encoder_layers = (int)(o->enc_layers ? o->enc_layers : o->layers);
 	c->decoder_layers = (int)(o->dec_layers ? o->dec_layers : o->layers);
 	c->src_vocab_size = t->sp_src ? sq_spm_size(t->sp_src) : 0;
 	c->tgt_vocab_size = sq_spm_size(t->sp_tgt);
 	c->max_positions = (int)o->max_positions;
-	c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
-	    o->pre_norm;
-	if (sq_config_set(c, "activation", o->activation) < 0 ||
-	    sq_config_set(c, "positions", o->positions) < 0)
-		return -1;
+	if (c->arch == SQ_ARCH_TRANSFORMER) {
+		c->n_heads = (int)o->heads;
+		c->d_ff = (int)o->ffn;
+		c->pre_norm = c->encoder_final_norm = c->decoder_final_norm =
+		    o->pre_norm;
+		if (sq_config_set(c, "activation", o->activation) < 0 ||
+		    sq_config_set(c, "positions", o->positions) < 0)
+			return -1;
+	}
 	/* frames: no source vocabulary to share, the output tied or not */
 	c->shared_vocab = o->shared_vocab && t->sp_src;
 	c->tie_src_tgt = o->tie_embeddings && t->sp_src;
@@ -715,6 +719,14 @@ start(struct trainer *t)
 		/* its architecture; --copy may add the copy gate, --nat the
 		   length predictor */
 		cfg = from->cfg;
+		if (cfg.arch == SQ_ARCH_RNN && (o->src_frames != NULL ||
+		    o->nat || o->mrt || o->guided_attention > 0 || o->copy)) {
+			sq_seterr("%s: an arch rnn model: --src-frames, --nat, "
+			    "--mrt, --guided-attention and --copy do not apply",
+			    o->init);
+			sq_model_close(from);
+			return -1;
+		}
 		if (cfg.nat && !o->nat) {
 			sq_seterr("%s: a non-autoregressive model (config nat "
 			    "1): give --nat to train it further", o->init);
