@@ -123,23 +123,13 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 }
 
 /*
- * Whether M rows by wm go through its packed copy (nn/packed.h): a few
- * rows are bound by the weights' bandwidth and linear_rows4() reads them
- * as fast.
- */
-static int
-packed_rows(const struct sq_mat *wm, int M)
-{
-	return wm->packed != NULL && M > FEW_ROWS;
-}
-
-/*
  * sq_linear_mat() for a column slice, single-threaded: out (M, ldo)
- * columns [lo, hi) from rows [lo, hi) of wm.
+ * columns [lo, hi) from rows [lo, hi) of wm, through its packed copy if
+ * packed (then lo a multiple of SQ_PACKED_PANEL).
  */
 static void
 linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
-    const float *bias, int M, int K, int lo, int hi)
+    const float *bias, int M, int K, int lo, int hi, int packed)
 {
 	const float *w = wm->data;	/* (N, K) if float32 */
 	int i, N = hi - lo;
@@ -150,8 +140,8 @@ linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
 		sq_qgemm_cols(out, ldo, inp, wm, bias, M, K, lo, hi);
 		return;
 	}
-	if (packed_rows(wm, M) && sq_packed_cols(out, ldo, inp, wm, bias, M,
-	    K, ldo, lo, hi) == 0)
+	if (packed && sq_packed_cols(out, ldo, inp, wm, bias, M, K, ldo, lo,
+	    hi) == 0)
 		return;
 	if (M == 1) {
 		if (bias != NULL)
@@ -182,6 +172,7 @@ struct linear_job {
 	const struct sq_mat *w;
 	const float *bias;
 	int M, K, N;
+	int packed;		/* through w's packed copy */
 };
 
 static void
@@ -190,10 +181,10 @@ linear_part(void *arg, int i, int n)
 	struct linear_job *j = arg;
 	int lo, hi;
 
-	sq_pool_share(j->N, packed_rows(j->w, j->M) ? SQ_PACKED_PANEL :
-	    COL_ALIGN, i, n, &lo, &hi);
-	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
-	    hi);
+	sq_pool_share(j->N, j->packed ? SQ_PACKED_PANEL : COL_ALIGN, i, n,
+	    &lo, &hi);
+	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo, hi,
+	    j->packed);
 }
 
 void
@@ -216,8 +207,12 @@ void
 sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool)
 {
-	struct linear_job j = { out, inp, w, bias, M, K, N };
+	struct linear_job j = { out, inp, w, bias, M, K, N, 0 };
 
+	/* a few rows are bound by the weights' bandwidth, and
+	   linear_rows4() reads them as fast as a packed copy would */
+	if (w->packed != NULL && M > FEW_ROWS)
+		j.packed = sq_packed_use(w, N, K, pool);
 	/*
 	 * A few rows (decoding): parts of a quarter of a thread's share, so
 	 * a late worker still takes its half; many rows (encoding): one part
@@ -228,7 +223,7 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
 		    (M <= 128 ? 4 : 1));
 	else
-		linear_cols(out, N, inp, w, bias, M, K, 0, N);
+		linear_cols(out, N, inp, w, bias, M, K, 0, N, j.packed);
 }
 
 void

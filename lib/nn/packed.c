@@ -18,6 +18,7 @@
  * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
  * dimensions K and ldo), so x and y need no copy either.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@
 
 static int have_kernels;
 static char isa_name[32] = "none";
+/* held while a matrix is packed: the first caller packs, others wait */
+static pthread_mutex_t pack_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 sq_packed_init(void)
@@ -109,42 +112,24 @@ pack_part(void *arg, int i, int n)
 	pack_panels(j->dst, j->w, j->N, j->K, lo, hi);
 }
 
-/*
- * Counts view v (N, K) in *total; with dst, points v at dst + *total and
- * packs it there, its panels split over the pool.
- */
-static void
-take(struct sq_mat *v, long N, long K, float *dst, size_t *total,
-    struct sq_pool *pool)
-{
-	if (dst != NULL) {
-		struct pack_job j = { dst + *total, v->data, N, K };
-
-		sq_pool_run(pool, pack_part, &j);
-		v->packed = j.dst;
-	}
-	*total += sq_packed_size(N, K);
-}
-
 /* whether entry p is the encoder's: its layers' and the frames' */
 static int
 encoder_side(const struct sq_param *p)
 {
 	return p->owner == SQ_IN_ENCODER_LAYER ||
+	    p->owner == SQ_IN_ENCODER_GRU ||
 	    p->field == offsetof(struct sq_model, frame_proj.w);
 }
 
 /*
- * The floats the views to pack take (sq_packed_model()); packed into dst
- * when not NULL.
+ * The views of m's side that products read (sq_packed_model()); with
+ * slots, each given the next one.  Returns their count.
  */
-static size_t
-each_view(struct sq_model *m, int encoder, float *dst,
-    struct sq_pool *pool)
+static int
+each_view(struct sq_model *m, int encoder, struct sq_packed *slots)
 {
 	const struct sq_params *t = m->params;
-	size_t total = 0;
-	int i;
+	int i, n = 0;
 
 	for (i = 0; i < t->n; i++) {
 		const struct sq_param *p = &t->p[i];
@@ -154,35 +139,71 @@ each_view(struct sq_model *m, int encoder, float *dst,
 			continue;
 		v = sq_param_view(m, p);
 		/* the tables are looked up by row, not multiplied... */
-		if (v != &m->src_embed_q && v != &m->tgt_embed_q)
-			take(v, p->dims[0], p->dims[1], dst, &total, pool);
+		if (v == &m->src_embed_q || v == &m->tgt_embed_q)
+			continue;
+		if (slots != NULL)
+			v->packed = &slots[n];
+		n++;
 	}
 	/* ...but for the output projection when it is tied to one */
-	if (!encoder && m->cfg.tie_output && m->out_proj_q.data != NULL)
-		take(&m->out_proj_q, m->cfg.tgt_vocab_size, m->cfg.d_model,
-		    dst, &total, pool);
-	return total;
+	if (!encoder && m->cfg.tie_output && m->out_proj_q.data != NULL) {
+		if (slots != NULL)
+			m->out_proj_q.packed = &slots[n];
+		n++;
+	}
+	return n;
 }
 
 void
-sq_packed_model(struct sq_model *m, int encoder, struct sq_pool *pool)
+sq_packed_model(struct sq_model *m, int encoder)
 {
-	size_t bytes;
-	void *p;
+	int n;
 
 	sq_ops_init();
-	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL)
+	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL ||
+	    (n = each_view(m, encoder, NULL)) == 0)
 		return;
-	bytes = each_view(m, encoder, NULL, NULL) * sizeof(float);
-	if (bytes == 0)
-		return;
-	/* in huge pages where the kernel gives them: fewer page faults at
-	   start-up, fewer TLB misses in the products */
-	if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		sq_die("out of memory packing %zu bytes of weights", bytes);
-	madvise(p, bytes, MADV_HUGEPAGE);
-	m->packed = p;
-	each_view(m, encoder, m->packed, pool);
+	m->packed = sq_calloc((size_t)n, sizeof(*m->packed));
+	m->n_packed = n;
+	each_view(m, encoder, m->packed);
+}
+
+int
+sq_packed_use(const struct sq_mat *w, long N, long K, struct sq_pool *pool)
+{
+	struct sq_packed *s = w->packed;
+	size_t bytes = sq_packed_size(N, K) * sizeof(float);
+	struct pack_job j = { NULL, w->data, N, K };
+	void *p;
+
+	if (__atomic_load_n(&s->panels, __ATOMIC_ACQUIRE) != NULL)
+		return 1;
+	if (__atomic_fetch_add(&s->uses, 1, __ATOMIC_RELAXED) == 0)
+		return 0;
+	pthread_mutex_lock(&pack_lock);
+	if (s->panels == NULL) {
+		/* a large copy in huge pages where the kernel gives them:
+		   fewer page faults, fewer TLB misses in the products */
+		if (posix_memalign(&p, bytes >= HUGE_PAGE ? HUGE_PAGE : 64,
+		    bytes) != 0)
+			sq_die("out of memory packing %zu bytes of weights",
+			    bytes);
+		if (bytes >= HUGE_PAGE)
+			madvise(p, bytes, MADV_HUGEPAGE);
+		j.dst = p;
+		sq_pool_run(pool, pack_part, &j);
+		__atomic_store_n(&s->panels, j.dst, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&pack_lock);
+	return 1;
+}
+
+void
+sq_packed_free(struct sq_model *m)
+{
+	for (int i = 0; i < m->n_packed; i++)
+		free((void *)m->packed[i].panels);
+	free(m->packed);
 }
 
 /* the kernel for a (width, rows) block, beta 1 (bias in C) or 0 */
@@ -217,7 +238,8 @@ sq_packed_cols(float *out, int ldo, const float *inp,
 				return -1;
 		}
 	for (n0 = lo; n0 < hi; n0 += PANEL) {
-		const float *a = w->packed + (long)(n0 / PANEL) * PANEL * K;
+		const float *a = w->packed->panels +
+		    (long)(n0 / PANEL) * PANEL * K;
 
 		width = SQ_MIN(PANEL, hi - n0);
 		for (m0 = 0; m0 < M; m0 += ROWS) {

@@ -104,7 +104,7 @@ start(struct sq_engine *e)
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);
-	sq_packed_model(e->m, e->in_kind == SQ_STREAM_SOURCE, e->pool);
+	sq_packed_model(e->m, e->in_kind == SQ_STREAM_SOURCE);
 	if (check_source(e) < 0)
 		return -1;
 	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,

@@ -56,7 +56,8 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	float *ref = sq_malloc(sizeof(float) * M * N);
 	float *y = sq_malloc(sizeof(float) * M * N);
 	float *ys = sq_malloc(sizeof(float) * M * N);
-	struct sq_mat wm = { SQ_W_F32, w, NULL, pk };
+	struct sq_packed slot = { pk, 0 };
+	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
 	int same = 1, rc;
 	double d;
 
@@ -93,6 +94,42 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	free(ys);
 }
 
+/*
+ * A matrix given a slot and no copy: its first product by many rows goes
+ * without one, the second packs it; a few rows never do.
+ */
+static void
+test_on_demand(struct sq_pool *pool)
+{
+	int M = 40, K = 96, N = 150;
+	float *w = tap_rand_vec((long)N * K, 1.0f);
+	float *x = tap_rand_vec((long)M * K, 1.0f), *b = tap_rand_vec(N, 1.0f);
+	float *ref = sq_malloc(sizeof(float) * M * N);
+	float *y = sq_malloc(sizeof(float) * M * N);
+	struct sq_packed slot = { NULL, 0 };
+	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
+	double tol;
+
+	blas_ref(ref, x, w, b, M, K, N);
+	tol = 1e-5 * (1 + max_abs(ref, (long)M * N));
+	sq_linear_mat(y, x, &wm, b, 4, K, N, pool);
+	sq_linear_mat(y, x, &wm, b, 4, K, N, pool);
+	ok(slot.panels == NULL && slot.uses == 0,
+	    "4 rows, twice: nothing packed, nothing counted");
+	sq_linear_mat(y, x, &wm, b, M, K, N, pool);
+	ok(slot.panels == NULL && max_diff(y, ref, (long)M * N) <= tol,
+	    "%d rows, once: the product, without a packed copy", M);
+	sq_linear_mat(y, x, &wm, b, M, K, N, pool);
+	ok(slot.panels != NULL && max_diff(y, ref, (long)M * N) <= tol,
+	    "%d rows, again: packed, the same product", M);
+	free((void *)slot.panels);
+	free(w);
+	free(x);
+	free(b);
+	free(ref);
+	free(y);
+}
+
 int
 main(void)
 {
@@ -112,6 +149,7 @@ main(void)
 		for (j = 0; j < sizeof(KN) / sizeof(KN[0]); j++)
 			test_shape(Ms[i], KN[j][0], KN[j][1],
 			    pools[(i + j) % 2]);
+	test_on_demand(pools[1]);
 	sq_pool_free(pools[0]);
 	sq_pool_free(pools[1]);
 	return tap_done();
