@@ -211,7 +211,7 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 
 	/* a few rows are bound by the weights' bandwidth, and
 	   linear_rows4() reads them as fast as a packed copy would */
-	if (w->packed != NULL && M > FEW_ROWS)
+	if (w->dtype == SQ_W_F32 && w->packed != NULL && M > FEW_ROWS)
 		j.packed = sq_packed_use(w, N, K, pool);
 	/*
 	 * A few rows (decoding): parts of a quarter of a thread's share, so
