@@ -3,8 +3,8 @@
  * with W (N, K) row-major as the model file stores it, through each GEMM
  * library issue 8 §1 considers, against OpenBLAS (the engine's path and
  * its float32 reference).  Not part of the library: `make bench-gemm`
- * builds it into build/bench/gemm (it needs libdnnl-dev, libxnnpack-dev,
- * libpthreadpool-dev and libxsmm-dev, which the normal build does not),
+ * builds it into build/bench/gemm (it needs libdnnl-dev, libxnnpack-dev
+ * and libpthreadpool-dev, which the normal build does not),
  * scripts/bench-gemm runs it and prints the table.
  *
  * usage: gemm LIB THREADS MxKxN...
@@ -26,7 +26,9 @@
  *
  * LIB, and how each is held to THREADS threads:
  *   engine     sq_linear() (lib/nn/ops.c) on a sq_pool of THREADS,
- *              OpenBLAS single-threaded inside, as encode/decode run it
+ *              OpenBLAS single-threaded inside, by unpacked weights
+ *   engine-packed  the same by weights also packed (lib/nn/packed.h), as
+ *              encode, decode and beamsearch load them in float32
  *   openblas   cblas_sgemm (cblas_sgemv for M = 1), the bias copied into
  *              y first; openblas_set_num_threads(THREADS)
  *   dnnl-f32   oneDNN matmul, weights reordered once into the layout the
@@ -71,15 +73,17 @@
 #include "base/pool.h"
 #include "base/util.h"
 #include "benchtime.h"
+#include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/packed.h"
 #include "nn/vec.h"
 
 #define SAMPLES 5
 #define FLOPS_PER_SAMPLE 3e8
 #define POOL_MB 64
-/* xsmm: rows of W per packed panel (4 AVX-512 registers of floats) and
- * rows of x per kernel call */
-#define PANEL 64
+/* xsmm: rows of W per packed panel (lib/nn/packed.h's layout) and rows
+ * of x per kernel call */
+#define PANEL SQ_PACKED_PANEL
 #define XBLOCK 32
 /* columns (values for XNNPACK) per part of a dequantization */
 #define DEQ_COLS 512
@@ -250,6 +254,7 @@ blas_linear(float *y, const float *x, const float *w, const float *bias,
 
 struct plain {
 	float **w;		/* copies of (N, K) */
+	float **pk;		/* engine-packed: the copies packed, else NULL */
 	int copies;
 };
 
@@ -260,6 +265,7 @@ plain_prepare(struct prob *p)
 	size_t bytes = sizeof(float) * p->N * p->K;
 	int c;
 
+	s->pk = NULL;
 	s->copies = p->copies;
 	s->w = xalloc(sizeof(float *) * s->copies);
 	for (c = 0; c < s->copies; c++)
@@ -275,9 +281,13 @@ plain_release(void *st)
 	struct plain *s = st;
 	int c;
 
-	for (c = 0; c < s->copies; c++)
+	for (c = 0; c < s->copies; c++) {
 		free(s->w[c]);
+		if (s->pk != NULL)
+			free(s->pk[c]);
+	}
 	free(s->w);
+	free(s->pk);
 	free(s);
 }
 
@@ -302,12 +312,33 @@ engine_init(int threads)
 	pool = sq_pool_new(threads);
 }
 
+/* the engine's weights as encode, decode and beamsearch load them */
+static void *
+engine_packed_prepare(struct prob *p)
+{
+	struct plain *s = plain_prepare(p);
+	size_t bytes = sizeof(float) * sq_packed_size(p->N, p->K);
+	int c;
+
+	s->pk = xalloc(sizeof(float *) * s->copies);
+	for (c = 0; c < s->copies; c++) {
+		s->pk[c] = xalloc(bytes);
+		sq_packed_pack(s->pk[c], p->w, p->N, p->K);
+	}
+	snprintf(p->note, sizeof(p->note), "%s, OpenBLAS %s",
+	    sq_packed_isa(), openblas_get_corename());
+	return s;
+}
+
 static void
 engine_run(void *st, struct prob *p, int c)
 {
 	struct plain *s = st;
+	struct sq_packed slot = { s->pk != NULL ? s->pk[c] : NULL, 0 };
+	struct sq_mat wm = { SQ_W_F32, s->w[c], NULL,
+	    s->pk != NULL ? &slot : NULL };
 
-	sq_linear(p->y, p->x, s->w[c], p->bias, p->M, p->K, p->N, pool);
+	sq_linear_mat(p->y, p->x, &wm, p->bias, p->M, p->K, p->N, pool);
 }
 
 /* ---- oneDNN ---- */
@@ -743,16 +774,12 @@ static void *
 xsmm_prepare_f32(struct prob *p)
 {
 	struct xsmm_state *s = xsmm_state_new(p, 0);
-	size_t bytes = sizeof(float) * s->P * PANEL * p->K;
-	float *a;
-	int c, n, k;
+	size_t bytes = sizeof(float) * sq_packed_size(p->N, p->K);
+	int c;
 
 	for (c = 0; c < s->copies; c++) {
-		s->panels[c] = a = xalloc(bytes);
-		for (n = 0; n < p->N; n++)
-			for (k = 0; k < p->K; k++)
-				a[((long)(n / PANEL) * p->K + k) * PANEL +
-				    n % PANEL] = p->w[(long)n * p->K + k];
+		s->panels[c] = xalloc(bytes);
+		sq_packed_pack(s->panels[c], p->w, p->N, p->K);
 	}
 	return s;
 }
@@ -861,6 +888,8 @@ xsmm_release(void *st)
 static const struct backend backends[] = {
 	{ "engine", 4, 0, engine_init, plain_prepare, engine_run,
 	    plain_release },
+	{ "engine-packed", 8, 0, engine_init, engine_packed_prepare,
+	    engine_run, plain_release },
 	{ "openblas", 4, 0, openblas_init, plain_prepare, openblas_run,
 	    plain_release },
 	{ "dnnl-f32", 4, 0, dnnl_init, dnnl_prepare_f32, dnnl_run,

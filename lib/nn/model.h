@@ -135,6 +135,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sq_packed;
+
 enum sq_arch { SQ_ARCH_TRANSFORMER, SQ_ARCH_RNN };
 enum sq_activation { SQ_ACT_RELU, SQ_ACT_GELU, SQ_ACT_SILU };
 enum sq_input {
@@ -234,6 +236,9 @@ struct sq_mat {
 	int dtype;		/* enum sq_weight_dtype */
 	const void *data;	/* (rows, cols): float, F16 bits or int8_t */
 	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
+	struct sq_packed *packed;	/* float32: where its copy packed
+				   for the engine's products is made on
+				   first use (nn/packed.h); NULL: never */
 };
 
 struct sq_linear {
@@ -331,6 +336,9 @@ struct sq_model {
 					   sq_model_new(), or those a file
 					   stores as F16 or I8, widened; NULL
 					   for a file of F32 weights */
+	struct sq_packed *packed;	/* (n_packed) the views' packed
+					   copies (nn/packed.h), or NULL */
+	int n_packed;
 	void *q_owned;			/* the engine views that the dtype
 					   asked for made (lib/nn/quant.c);
 					   NULL if none */

@@ -30,6 +30,7 @@
 
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/packed.h"
 #include "nn/qgemm.h"
 #include "nn/vec.h"
 #include "base/pool.h"
@@ -50,6 +51,7 @@ ops_init(void)
 {
 	openblas_set_num_threads(1);
 	sq_qgemm_init();
+	sq_packed_init();
 }
 
 void
@@ -122,11 +124,12 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 
 /*
  * sq_linear_mat() for a column slice, single-threaded: out (M, ldo)
- * columns [lo, hi) from rows [lo, hi) of wm.
+ * columns [lo, hi) from rows [lo, hi) of wm, through its packed copy if
+ * packed (then lo a multiple of SQ_PACKED_PANEL).
  */
 static void
 linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
-    const float *bias, int M, int K, int lo, int hi)
+    const float *bias, int M, int K, int lo, int hi, int packed)
 {
 	const float *w = wm->data;	/* (N, K) if float32 */
 	int i, N = hi - lo;
@@ -137,6 +140,9 @@ linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
 		sq_qgemm_cols(out, ldo, inp, wm, bias, M, K, lo, hi);
 		return;
 	}
+	if (packed && sq_packed_cols(out, ldo, inp, wm, bias, M, K, ldo, lo,
+	    hi) == 0)
+		return;
 	if (M == 1) {
 		if (bias != NULL)
 			memcpy(out + lo, bias + lo, N * sizeof(float));
@@ -166,6 +172,7 @@ struct linear_job {
 	const struct sq_mat *w;
 	const float *bias;
 	int M, K, N;
+	int packed;		/* through w's packed copy */
 };
 
 static void
@@ -174,16 +181,17 @@ linear_part(void *arg, int i, int n)
 	struct linear_job *j = arg;
 	int lo, hi;
 
-	sq_pool_share(j->N, COL_ALIGN, i, n, &lo, &hi);
-	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo,
-	    hi);
+	sq_pool_share(j->N, j->packed ? SQ_PACKED_PANEL : COL_ALIGN, i, n,
+	    &lo, &hi);
+	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo, hi,
+	    j->packed);
 }
 
 void
 sq_linear(float *out, const float *inp, const float *w, const float *bias,
     int M, int K, int N, struct sq_pool *pool)
 {
-	struct sq_mat wm = { SQ_W_F32, w, NULL };
+	struct sq_mat wm = { SQ_W_F32, w, NULL, NULL };
 
 	sq_linear_mat(out, inp, &wm, bias, M, K, N, pool);
 }
@@ -199,8 +207,12 @@ void
 sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool)
 {
-	struct linear_job j = { out, inp, w, bias, M, K, N };
+	struct linear_job j = { out, inp, w, bias, M, K, N, 0 };
 
+	/* a few rows are bound by the weights' bandwidth, and
+	   linear_rows4() reads them as fast as a packed copy would */
+	if (w->dtype == SQ_W_F32 && w->packed != NULL && M > FEW_ROWS)
+		j.packed = sq_packed_use(w, N, K, pool);
 	/*
 	 * A few rows (decoding): parts of a quarter of a thread's share, so
 	 * a late worker still takes its half; many rows (encoding): one part
@@ -211,7 +223,7 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
 		    (M <= 128 ? 4 : 1));
 	else
-		linear_cols(out, N, inp, w, bias, M, K, 0, N);
+		linear_cols(out, N, inp, w, bias, M, K, 0, N, j.packed);
 }
 
 void
@@ -563,7 +575,7 @@ void
 sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
     float scale, int n, int D)
 {
-	struct sq_mat Em = { SQ_W_F32, E, NULL };
+	struct sq_mat Em = { SQ_W_F32, E, NULL, NULL };
 
 	sq_embed_mat(out, &Em, ids, pe, scale, n, D);
 }

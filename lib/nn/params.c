@@ -333,7 +333,7 @@ sq_params_bind(const struct sq_params *t, struct sq_model *m,
 		*sq_param_field(m, p) = flat + p->offset;
 		if (p->has_view)
 			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32,
-				flat + p->offset, NULL };
+				flat + p->offset, NULL, NULL };
 	}
 	m->dtype = SQ_W_F32;
 	sq_params_tie(m);

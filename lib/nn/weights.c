@@ -169,10 +169,10 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 			continue;
 		if (dtype == SQ_W_F32)
 			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32, *field,
-				NULL };
+				NULL, NULL };
 		else if (pl[i].q < 0)
 			*sq_param_view(m, p) = (struct sq_mat){ dtype,
-				st[i].data, st[i].scale };
+				st[i].data, st[i].scale, NULL };
 		else if (convert(sq_param_view(m, p), q0 + pl[i].q, &st[i],
 		    dtype, rows, cols, buf, path, p->name) < 0)
 			goto out;

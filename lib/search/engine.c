@@ -16,6 +16,7 @@
 
 #include "search/engine.h"
 #include "nn/model.h"
+#include "nn/packed.h"
 #include "base/pool.h"
 #include "io/stream.h"
 #include "base/util.h"
@@ -103,6 +104,7 @@ start(struct sq_engine *e)
 	hint(e->model_path ? e->model_path :
 	    sq_stream_info(e->r)->model_path, e->hint, sizeof(e->hint));
 	e->pool = sq_pool_new(e->threads);
+	sq_packed_model(e->m, e->in_kind == SQ_STREAM_SOURCE);
 	if (check_source(e) < 0)
 		return -1;
 	e->w = sq_writer_open(stdout, e->out_kind, e->m->model_id, e->hint,

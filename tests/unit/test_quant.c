@@ -63,6 +63,7 @@ make_mat(struct sq_mat *m, float *wf, void **mem, const float *w, int N,
 
 	m->dtype = dtype;
 	m->scale = NULL;
+	m->packed = NULL;
 	if (dtype == SQ_W_I8) {
 		int8_t *q = sq_malloc((size_t)N * K);
 		float *s = sq_malloc((size_t)N * sizeof(float));

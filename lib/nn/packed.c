@@ -1,0 +1,258 @@
+/*
+ * packed: float32 weights in libxsmm's panel layout (see packed.h).
+ *
+ * Why libxsmm.  scripts/bench-gemm measured the engine's shapes (M = 32
+ * to 800 rows by K x N = 512 x 512 to 512 x 32000, two threads, weights
+ * from DRAM, a busy machine): the engine's OpenBLAS 0.3.21, which
+ * re-packs W inside every call and runs its Haswell kernels on AVX-512
+ * CPUs it does not know, at 37-103 GFLOP/s; libxsmm 1.17 over weights
+ * packed once at 95-232, oneDNN 2.6 at 57-223 (24 once), XNNPACK below
+ * OpenBLAS.  libxsmm generates its kernels for the
+ * CPU it runs on (AVX2, AVX-512), which is the run-time dispatch a build
+ * without -march needs, leaves the weight layout and the threads to us
+ * (oneDNN brings OpenMP's), and is one small package.
+ *
+ * Layout.  W (N, K) is cut into panels of SQ_PACKED_PANEL rows, each
+ * stored column-major (K, PANEL), the last one padded with zero rows:
+ * a panel is the A of a column-major kernel C (PANEL, n) = A (PANEL, K)
+ * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
+ * dimensions K and ldo), so x and y need no copy either.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/mman.h>
+
+#include <libxsmm.h>
+
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "nn/packed.h"
+#include "nn/params.h"
+#include "base/pool.h"
+#include "base/util.h"
+
+#define PANEL SQ_PACKED_PANEL
+/* input rows per kernel call: their slice of x stays in cache */
+#define ROWS 32
+/* the packed copies are aligned to a (transparent) huge page */
+#define HUGE_PAGE (2L << 20)
+
+static int have_kernels;
+static char isa_name[32] = "none";
+/* held while a matrix is packed: the first caller packs, others wait */
+static pthread_mutex_t pack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+sq_packed_init(void)
+{
+	libxsmm_init();
+	/* below AVX2, OpenBLAS's own kernels are as good */
+	have_kernels = libxsmm_get_target_archid() >= LIBXSMM_X86_AVX2;
+	if (have_kernels)
+		snprintf(isa_name, sizeof(isa_name), "libxsmm %s",
+		    libxsmm_get_target_arch());
+}
+
+const char *
+sq_packed_isa(void)
+{
+	return isa_name;
+}
+
+size_t
+sq_packed_size(long N, long K)
+{
+	return (size_t)((N + PANEL - 1) / PANEL) * PANEL * K;
+}
+
+/* panels [lo, hi) of w (N, K) packed into dst, their padding zeroed */
+static void
+pack_panels(float *dst, const float *w, long N, long K, long lo, long hi)
+{
+	long b, k, i;
+
+	for (b = lo; b < hi; b++) {
+		const float *src = w + b * PANEL * K;
+		float *d = dst + b * PANEL * K;
+		long width = SQ_MIN(PANEL, N - b * PANEL);
+
+		/* written in order; the reads go down PANEL rows, in cache */
+		for (k = 0; k < K; k++, d += PANEL) {
+			for (i = 0; i < width; i++)
+				d[i] = src[i * K + k];
+			for (; i < PANEL; i++)
+				d[i] = 0.0f;
+		}
+	}
+}
+
+void
+sq_packed_pack(float *dst, const float *w, long N, long K)
+{
+	pack_panels(dst, w, N, K, 0, (N + PANEL - 1) / PANEL);
+}
+
+struct pack_job {
+	float *dst;
+	const float *w;
+	long N, K;
+};
+
+static void
+pack_part(void *arg, int i, int n)
+{
+	struct pack_job *j = arg;
+	int lo, hi;
+
+	sq_pool_share((int)((j->N + PANEL - 1) / PANEL), 1, i, n, &lo, &hi);
+	pack_panels(j->dst, j->w, j->N, j->K, lo, hi);
+}
+
+/* whether entry p is the encoder's: its layers' and the frames' */
+static int
+encoder_side(const struct sq_param *p)
+{
+	return p->owner == SQ_IN_ENCODER_LAYER ||
+	    p->owner == SQ_IN_ENCODER_GRU ||
+	    p->field == offsetof(struct sq_model, frame_proj.w);
+}
+
+/*
+ * The views of m's side that products read (sq_packed_model()); with
+ * slots, each given the next one.  Returns their count.
+ */
+static int
+each_view(struct sq_model *m, int encoder, struct sq_packed *slots)
+{
+	const struct sq_params *t = m->params;
+	int i, n = 0;
+
+	for (i = 0; i < t->n; i++) {
+		const struct sq_param *p = &t->p[i];
+		struct sq_mat *v;
+
+		if (!p->has_view || encoder_side(p) != encoder)
+			continue;
+		v = sq_param_view(m, p);
+		/* the tables are looked up by row, not multiplied... */
+		if (v == &m->src_embed_q || v == &m->tgt_embed_q)
+			continue;
+		if (slots != NULL)
+			v->packed = &slots[n];
+		n++;
+	}
+	/* ...but for the output projection when it is tied to one */
+	if (!encoder && m->cfg.tie_output && m->out_proj_q.data != NULL) {
+		if (slots != NULL)
+			m->out_proj_q.packed = &slots[n];
+		n++;
+	}
+	return n;
+}
+
+void
+sq_packed_model(struct sq_model *m, int encoder)
+{
+	int n;
+
+	sq_ops_init();
+	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL ||
+	    (n = each_view(m, encoder, NULL)) == 0)
+		return;
+	m->packed = sq_calloc((size_t)n, sizeof(*m->packed));
+	m->n_packed = n;
+	each_view(m, encoder, m->packed);
+}
+
+int
+sq_packed_use(const struct sq_mat *w, long N, long K, struct sq_pool *pool)
+{
+	struct sq_packed *s = w->packed;
+	size_t bytes = sq_packed_size(N, K) * sizeof(float);
+	struct pack_job j = { NULL, w->data, N, K };
+	void *p;
+
+	if (__atomic_load_n(&s->panels, __ATOMIC_ACQUIRE) != NULL)
+		return 1;
+	if (__atomic_fetch_add(&s->uses, 1, __ATOMIC_RELAXED) == 0)
+		return 0;
+	pthread_mutex_lock(&pack_lock);
+	if (s->panels == NULL) {
+		/* a large copy in huge pages where the kernel gives them:
+		   fewer page faults, fewer TLB misses in the products */
+		if (posix_memalign(&p, bytes >= HUGE_PAGE ? HUGE_PAGE : 64,
+		    bytes) != 0)
+			sq_die("out of memory packing %zu bytes of weights",
+			    bytes);
+		if (bytes >= HUGE_PAGE)
+			madvise(p, bytes, MADV_HUGEPAGE);
+		j.dst = p;
+		sq_pool_run(pool, pack_part, &j);
+		__atomic_store_n(&s->panels, j.dst, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&pack_lock);
+	return 1;
+}
+
+void
+sq_packed_free(struct sq_model *m)
+{
+	for (int i = 0; i < m->n_packed; i++)
+		free((void *)m->packed[i].panels);
+	free(m->packed);
+}
+
+/* the kernel for a (width, rows) block, beta 1 (bias in C) or 0 */
+static libxsmm_smmfunction
+kernel(int width, int rows, int K, int ldo, int beta)
+{
+	libxsmm_blasint lda = PANEL, ldb = K, ldc = ldo;
+	float one = 1.0f, b = (float)beta;
+	int pf = LIBXSMM_PREFETCH_NONE;
+
+	return libxsmm_smmdispatch(width, rows, K, &lda, &ldb, &ldc, &one, &b,
+	    NULL, &pf);
+}
+
+int
+sq_packed_cols(float *out, int ldo, const float *inp,
+    const struct sq_mat *w, const float *bias, int M, int K, int N, int lo,
+    int hi)
+{
+	/* [full, last panel][full, last block of rows] */
+	libxsmm_smmfunction f[2][2];
+	int beta = bias != NULL, tail = hi == N && N % PANEL != 0;
+	int i, j, n0, m0, r, width, rows;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			width = i == 0 ? PANEL : tail ? N % PANEL : PANEL;
+			rows = j == 0 ? SQ_MIN(ROWS, M) : M % ROWS ? M % ROWS :
+			    SQ_MIN(ROWS, M);
+			if ((f[i][j] = kernel(width, rows, K, ldo, beta)) ==
+			    NULL)
+				return -1;
+		}
+	for (n0 = lo; n0 < hi; n0 += PANEL) {
+		const float *a = w->packed->panels +
+		    (long)(n0 / PANEL) * PANEL * K;
+
+		width = SQ_MIN(PANEL, hi - n0);
+		for (m0 = 0; m0 < M; m0 += ROWS) {
+			float *c = out + (long)m0 * ldo + n0;
+
+			rows = SQ_MIN(ROWS, M - m0);
+			if (bias != NULL)
+				for (r = 0; r < rows; r++)
+					memcpy(c + (long)r * ldo, bias + n0,
+					    width * sizeof(float));
+			f[width < PANEL][rows < ROWS](a, inp + (long)m0 * K,
+			    c);
+		}
+	}
+	return 0;
+}

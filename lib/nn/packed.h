@@ -1,0 +1,89 @@
+/*
+ * packed: float32 weight matrices packed once, into the panel layout of
+ * libxsmm's JIT kernels, so that a product of many rows (encoding, a
+ * batch of sentences decoding) multiplies by them directly instead of
+ * OpenBLAS copying the weights into its own layout inside every call.
+ * For the engine (encode, decode, beamsearch) in float32; training and
+ * the other dtypes never pack.
+ *
+ * A matrix is packed the second time it is multiplied by more than a few
+ * rows, not at load: a program that sees a few rows at a time (a beam
+ * at batch 1) or one product (one sentence to encode) pays neither the
+ * time nor the memory of a packed copy, which would double the weights'
+ * footprint and take 0.13 s of CPU at the start of an encode of the base
+ * model (0.23 s for a decode), more than one product saves.
+ */
+#ifndef SQ_PACKED_H
+#define SQ_PACKED_H
+
+#include <stddef.h>
+
+struct sq_mat;
+struct sq_model;
+struct sq_pool;
+
+/* Output columns per panel: column slices of a product start at these. */
+#define SQ_PACKED_PANEL 64
+
+/* Where one matrix's packed copy goes: NULL until it is made. */
+struct sq_packed {
+	const float *panels;
+	int uses;		/* products by many rows so far */
+};
+
+/*
+ * Once per process (sq_ops_init() calls it): whether libxsmm generates
+ * code for this CPU's AVX2 or wider, else nothing is ever packed and the
+ * products stay OpenBLAS's.
+ */
+void sq_packed_init(void);
+
+/* "libxsmm hsw", "libxsmm skx", ...: the kernels, or "none". */
+const char *sq_packed_isa(void);
+
+/*
+ * The floats w (N, K) takes packed, and dst (that many) = w packed.
+ */
+size_t sq_packed_size(long N, long K);
+void sq_packed_pack(float *dst, const float *w, long N, long K);
+
+/*
+ * Lets the float32 weight matrices of one side of m that are multiplied
+ * by be packed on first use: with encoder, its layers' and the frame
+ * projection (encode); else the decoder's layers', the output projection
+ * (even tied to an embedding table) and the length predictor (decode,
+ * beamsearch).  Gives those views a struct sq_packed each, of an array
+ * of the model's (m->packed, freed with the copies by sq_packed_free()
+ * from sq_model_close()).  Nothing when the CPU has no kernels or m is
+ * not float32.  Call it once, after loading.
+ */
+void sq_packed_model(struct sq_model *m, int encoder);
+
+/*
+ * Counts a product of many rows by w (N, K, with w->packed) and returns
+ * whether it goes through w->packed->panels: 0 the first time, then 1,
+ * w packed at its second product (its panels split over pool).  Safe
+ * from several threads (one packs, the others wait for it).
+ */
+int sq_packed_use(const struct sq_mat *w, long N, long K,
+    struct sq_pool *pool);
+
+/* Frees m's packed copies and their array. */
+void sq_packed_free(struct sq_model *m);
+
+/*
+ * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
+ * transposed, plus bias when not NULL, through w->packed->panels (made:
+ * sq_packed_ready()); lo
+ * a multiple of SQ_PACKED_PANEL, hi too or w's row count N (= ldo).  A
+ * column slice gives the same bits as the whole product, so threads
+ * never change a result; the number of rows may change the last bits of
+ * a partial last panel (libxsmm's kernels for it sum in their own
+ * order).  Returns 0, or -1 if libxsmm gave no
+ * kernel for the shape (nothing written: use another path).
+ */
+int sq_packed_cols(float *out, int ldo, const float *inp,
+    const struct sq_mat *w, const float *bias, int M, int K, int N, int lo,
+    int hi);
+
+#endif
