@@ -35,10 +35,11 @@
  * widening costs a pass over the weights that writes 4 bytes for each
  * byte read, more than the products themselves for a sentence of 25
  * tokens: encode --dtype int8 at batch 1 (25-token sentences, one thread)
- * took 1.62-2.00 s of CPU with 8 here and 0.83-0.89 s with 32, greedy
+ * took 1.62-2.00 s of CPU with 8 here and 0.87-0.95 s with 32, greedy
  * decoding at batch 32 2.45-2.57 s with 8 and 2.03-2.06 s with 32, both
  * under OpenBLAS's AVX2 (Haswell) kernels; under its AVX-512 (Cooperlake)
- * kernels 32 made encoding 1.27 -> 0.81 s and greedy b32 no slower.
+ * kernels 32 made encoding 1.27-1.39 -> 0.84-0.98 s and greedy b32 no
+ * slower.
  * Above 32 rows the widening won under Cooperlake (beam 4 at batch 32:
  * 1.42 s, against 1.54-1.60 s with the row kernels).
  */
