@@ -414,13 +414,15 @@ T 0 0 nan 5 17"
 	    print(kind, key, *struct.unpack_from("<%di" % n, p, 16))
 	END
 	printf '5 17\n\n3' | seqcat -b > s
-	run -0 "$PY" drive.py s
+	run "$PY" drive.py s
+	assert_success	# prints the reader's traceback if it fails
 	assert_output "1 0 5 17
 1 1
 1 2 3"
 	gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)' | seqcat -z > m
 	cmp -s m <(gen 'H(2, "m")' 'M(3, [1, 2], 2, 64, [0.5] * 128)') && fail "not compressed"
-	run -0 "$PY" drive.py m
+	run "$PY" drive.py m
+	assert_success	# prints the reader's traceback if it fails
 	assert_output "2 3 1 2"
 }
 

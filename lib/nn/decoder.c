@@ -273,13 +273,9 @@ begin(struct sq_decoder *d, int n, const float *const *mem,
 		sum += src_len[i];
 		d->max_src = SQ_MAX(d->max_src, src_len[i]);
 	}
-	if (attn_len > d->n_pe && d->rnn == NULL) {
-		d->pe = sq_reallocarray(d->pe, (size_t)attn_len * D,
-		    sizeof(float));
-		sq_positions(d->pe, c->position_offset, attn_len, D,
-		    c->positions, m->dec_pos);
-		d->n_pe = attn_len;
-	}
+	if (d->rnn == NULL)
+		sq_positions_reserve(&d->pe, &d->n_pe, attn_len, D,
+		    c->position_offset, c->positions, m->dec_pos);
 	carve(d, n, sum, SQ_MAX(max_rows, 1), SQ_MAX(max_steps, 1), attn_len);
 	d->n_sent = n;
 	d->nat = 0;

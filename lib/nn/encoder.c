@@ -122,12 +122,8 @@ reserve(struct sq_encoder *e, long R, int len)
 	float *p;
 	int t;
 
-	if (len > e->n_pe) {
-		e->pe = sq_reallocarray(e->pe, (size_t)len * D, sizeof(float));
-		sq_positions(e->pe, c->position_offset, len, D, c->positions,
-		    e->m->enc_pos);
-		e->n_pe = len;
-	}
+	sq_positions_reserve(&e->pe, &e->n_pe, len, D, c->position_offset,
+	    c->positions, e->m->enc_pos);
 	if (R <= e->cap_rows && len <= e->cap_len)
 		return;
 	R = SQ_MAX(R, e->cap_rows);

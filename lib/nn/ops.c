@@ -73,13 +73,14 @@ sq_ops_blas_core(void)
 /*
  * Products of a few rows (beam search at batch 1 has k of them): sgemm
  * would first copy the whole weight matrix into its panel layout, which
- * costs more than the product itself at this size, so up to FEW_ROWS rows
- * go through linear_rows4(), which reads each weight row once for four
- * input rows, with 16 partial sums per row kept in registers (the j loop
- * vectorizes without -ffast-math because the lanes never mix until the
- * end).  A row's result depends on its own input only, never on M.
+ * costs more than the product itself at this size, so up to
+ * F32_ROW_KERNEL_MAX rows go through linear_rows4(), which reads each
+ * weight row once for four input rows, with 16 partial sums per row kept
+ * in registers (the j loop vectorizes without -ffast-math because the
+ * lanes never mix until the end).  A row's result depends on its own
+ * input only, never on M.
  */
-#define FEW_ROWS 8
+#define F32_ROW_KERNEL_MAX 8
 #define ROW_LANES 16
 
 SQ_HOT static void
@@ -151,7 +152,7 @@ linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
 		    out + lo, 1);
 		return;
 	}
-	if (M <= FEW_ROWS) {
+	if (M <= F32_ROW_KERNEL_MAX) {
 		for (i = 0; i < M; i += 4)
 			linear_rows4(out + (long)i * ldo, ldo, inp + (long)i * K,
 			    w, bias, SQ_MIN(4, M - i), K, lo, hi);
@@ -211,7 +212,8 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 
 	/* a few rows are bound by the weights' bandwidth, and
 	   linear_rows4() reads them as fast as a packed copy would */
-	if (w->dtype == SQ_W_F32 && w->packed != NULL && M > FEW_ROWS)
+	if (w->dtype == SQ_W_F32 && w->packed != NULL &&
+	    M > F32_ROW_KERNEL_MAX)
 		j.packed = sq_packed_use(w, N, K, pool);
 	/*
 	 * A few rows (decoding): parts of a quarter of a thread's share, so
@@ -569,6 +571,17 @@ sq_positions(float *out, int first, int n, int D, int kind,
 	}
 	for (t = 0; t < n; t++)
 		sinusoid(out + (long)t * D, first + t, D, kind);
+}
+
+void
+sq_positions_reserve(float **pe, int *n_pe, int n, int D, int first,
+    int kind, const float *learned)
+{
+	if (n <= *n_pe)
+		return;
+	*pe = sq_reallocarray(*pe, (size_t)n * D, sizeof(float));
+	sq_positions(*pe, first, n, D, kind, learned);
+	*n_pe = n;
 }
 
 void

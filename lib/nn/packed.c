@@ -168,32 +168,39 @@ sq_packed_model(struct sq_model *m, int encoder)
 	each_view(m, encoder, m->packed);
 }
 
+/* a packed copy of the (N, K) matrix w, made by the pool's threads */
+static const float *
+pack(const float *w, long N, long K, struct sq_pool *pool)
+{
+	size_t bytes = sq_packed_size(N, K) * sizeof(float);
+	struct pack_job j = { NULL, w, N, K };
+	void *p;
+
+	/* a large copy in huge pages where the kernel gives them: fewer
+	   page faults, fewer TLB misses in the products */
+	if (posix_memalign(&p, bytes >= HUGE_PAGE ? HUGE_PAGE : 64,
+	    bytes) != 0)
+		sq_die("out of memory packing %zu bytes of weights", bytes);
+	if (bytes >= HUGE_PAGE)
+		madvise(p, bytes, MADV_HUGEPAGE);
+	j.dst = p;
+	sq_pool_run(pool, pack_part, &j);
+	return j.dst;
+}
+
 int
 sq_packed_use(const struct sq_mat *w, long N, long K, struct sq_pool *pool)
 {
 	struct sq_packed *s = w->packed;
-	size_t bytes = sq_packed_size(N, K) * sizeof(float);
-	struct pack_job j = { NULL, w->data, N, K };
-	void *p;
 
 	if (__atomic_load_n(&s->panels, __ATOMIC_ACQUIRE) != NULL)
 		return 1;
 	if (__atomic_fetch_add(&s->uses, 1, __ATOMIC_RELAXED) == 0)
 		return 0;
 	pthread_mutex_lock(&pack_lock);
-	if (s->panels == NULL) {
-		/* a large copy in huge pages where the kernel gives them:
-		   fewer page faults, fewer TLB misses in the products */
-		if (posix_memalign(&p, bytes >= HUGE_PAGE ? HUGE_PAGE : 64,
-		    bytes) != 0)
-			sq_die("out of memory packing %zu bytes of weights",
-			    bytes);
-		if (bytes >= HUGE_PAGE)
-			madvise(p, bytes, MADV_HUGEPAGE);
-		j.dst = p;
-		sq_pool_run(pool, pack_part, &j);
-		__atomic_store_n(&s->panels, j.dst, __ATOMIC_RELEASE);
-	}
+	if (s->panels == NULL)
+		__atomic_store_n(&s->panels, pack(w->data, N, K, pool),
+		    __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pack_lock);
 	return 1;
 }

@@ -5,10 +5,10 @@
  *
  * Workload.  Decoding at batch 1 reads every weight once per step and is
  * bound by memory bandwidth: a quarter (int8) or half (F16) of float32's
- * bytes is what makes it faster.  So a few input rows (up to FEW_ROWS: a
- * beam at batch 1, a sentence) go through the row kernels (qgemm_isa.h), which read a
- * weight row once for up to four input rows and keep the sums in
- * registers.  Many rows are compute-bound: the weights are widened, a
+ * bytes is what makes it faster.  So a few input rows (up to
+ * QUANT_ROW_KERNEL_MAX: a beam at batch 1, a sentence) go through the row
+ * kernels (qgemm_isa.h), which read a weight row once for up to four input
+ * rows and keep the sums in registers.  Many rows are compute-bound: the weights are widened, a
  * block of rows at a time, into a buffer of the thread's, and OpenBLAS's
  * sgemm multiplies by it, so large batches run at float32's speed (the
  * widening costs one pass over the weights per product, little next to M
@@ -43,7 +43,7 @@
  * Above 32 rows the widening won under Cooperlake (beam 4 at batch 32:
  * 1.42 s, against 1.54-1.60 s with the row kernels).
  */
-#define FEW_ROWS 32
+#define QUANT_ROW_KERNEL_MAX 32
 /*
  * weight rows widened per sgemm call: 256 x K floats (0.5 to 2 MB); each
  * call packs the input again, so fewer, wider calls run faster (64 rows:
@@ -211,7 +211,7 @@ sq_qgemm_cols(float *out, int ldo, const float *inp, const struct sq_mat *w,
 	float *wf;
 	int i, n0, nb;
 
-	if (M <= FEW_ROWS) {
+	if (M <= QUANT_ROW_KERNEL_MAX) {
 		for (i = 0; i < M; i += 4)
 			isa.rows(out + (long)i * ldo, ldo, inp + (long)i * K, w,
 			    bias, SQ_MIN(4, M - i), K, lo, hi);
