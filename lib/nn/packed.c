@@ -118,7 +118,8 @@ encoder_side(const struct sq_param *p)
 {
 	return p->owner == SQ_IN_ENCODER_LAYER ||
 	    p->owner == SQ_IN_ENCODER_GRU ||
-	    p->field == offsetof(struct sq_model, frame_proj.w);
+	    (p->owner == SQ_IN_MODEL &&
+	    p->field == offsetof(struct sq_model, frame_proj.w));
 }
 
 /*

@@ -16,6 +16,7 @@
 
 #include <cblas.h>
 
+#include "nn/config.h"
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/packed.h"
@@ -130,6 +131,72 @@ test_on_demand(struct sq_pool *pool)
 	free(y);
 }
 
+/* the slots of a layer's products: n of them into v */
+static int
+attn_slots(const struct sq_attn_weights *a, const struct sq_packed **v)
+{
+	v[0] = a->q.wq.packed, v[1] = a->k.wq.packed;
+	v[2] = a->v.wq.packed, v[3] = a->out.wq.packed;
+	return 4;
+}
+
+/* how many of n slots are given (want 1) or not (want 0) */
+static int
+count_slots(const struct sq_packed **v, int n, int want)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += (v[i] != NULL) == want;
+	return k;
+}
+
+/*
+ * sq_packed_model() gives a slot to every matrix of the side the program
+ * runs and none of the other's: a decoder's fc1 was once taken for the
+ * encoder's (its offset in the layer equals the frame projection's in the
+ * model), and multiplied through OpenBLAS at every step.
+ */
+static void
+test_sides(void)
+{
+	struct sq_config c;
+	const struct sq_packed *v[16];
+	int side, l, n, enc_ok, dec_ok;
+
+	sq_config_defaults(&c);
+	c.d_model = 8, c.n_heads = 2, c.d_ff = 12;
+	c.encoder_layers = 2, c.decoder_layers = 3;
+	c.src_vocab_size = c.tgt_vocab_size = 9;
+	c.max_positions = 16;
+	sq_config_finish(&c);
+	for (side = 0; side < 2; side++) {
+		struct sq_model *m = sq_model_new(&c, "sides");
+
+		sq_packed_model(m, side);
+		enc_ok = dec_ok = 1;
+		for (l = 0; l < c.encoder_layers; l++) {
+			n = attn_slots(&m->enc[l].self_attn, v);
+			v[n++] = m->enc[l].fc1.wq.packed;
+			v[n++] = m->enc[l].fc2.wq.packed;
+			enc_ok &= count_slots(v, n, side) == n;
+		}
+		for (l = 0; l < c.decoder_layers; l++) {
+			n = attn_slots(&m->dec[l].self_attn, v);
+			n += attn_slots(&m->dec[l].cross_attn, v + n);
+			v[n++] = m->dec[l].fc1.wq.packed;
+			v[n++] = m->dec[l].fc2.wq.packed;
+			dec_ok &= count_slots(v, n, !side) == n;
+		}
+		v[0] = m->out_proj_q.packed;
+		dec_ok &= count_slots(v, 1, !side) == 1;
+		ok(enc_ok && dec_ok, "packing the %s's side: a slot for each "
+		    "of its matrices, none for the other's",
+		    side ? "encoder" : "decoder");
+		sq_model_close(m);
+	}
+}
+
 int
 main(void)
 {
@@ -150,6 +217,7 @@ main(void)
 			test_shape(Ms[i], KN[j][0], KN[j][1],
 			    pools[(i + j) % 2]);
 	test_on_demand(pools[1]);
+	test_sides();
 	sq_pool_free(pools[0]);
 	sq_pool_free(pools[1]);
 	return tap_done();
