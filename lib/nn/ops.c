@@ -174,6 +174,7 @@ struct linear_job {
 	const float *bias;
 	int M, K, N;
 	int packed;		/* through w's packed copy */
+	int panels;		/* by panels: split at their multiples */
 };
 
 static void
@@ -182,7 +183,7 @@ linear_part(void *arg, int i, int n)
 	struct linear_job *j = arg;
 	int lo, hi;
 
-	sq_pool_share(j->N, j->packed ? SQ_PACKED_PANEL : COL_ALIGN, i, n,
+	sq_pool_share(j->N, j->panels ? SQ_PACKED_PANEL : COL_ALIGN, i, n,
 	    &lo, &hi);
 	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo, hi,
 	    j->packed);
@@ -208,13 +209,14 @@ void
 sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool)
 {
-	struct linear_job j = { out, inp, w, bias, M, K, N, 0 };
+	struct linear_job j = { out, inp, w, bias, M, K, N, 0, 0 };
 
 	/* a few rows are bound by the weights' bandwidth, and
 	   linear_rows4() reads them as fast as a packed copy would */
 	if (w->dtype == SQ_W_F32 && w->packed != NULL &&
 	    M > F32_ROW_KERNEL_MAX)
 		j.packed = sq_packed_use(w, N, K, pool);
+	j.panels = w->dtype == SQ_W_F32 ? j.packed : sq_qgemm_panels(M);
 	/*
 	 * A few rows (decoding): parts of a quarter of a thread's share, so
 	 * a late worker still takes its half; many rows (encoding): one part

@@ -41,6 +41,9 @@ void sq_packed_init(void);
 /* "libxsmm hsw", "libxsmm skx", ...: the kernels, or "none". */
 const char *sq_packed_isa(void);
 
+/* Whether this CPU has the kernels (sq_packed_isa() is not "none"). */
+int sq_packed_available(void);
+
 /*
  * The floats w (N, K) takes packed, and dst (that many) = w packed.
  */
@@ -85,5 +88,16 @@ void sq_packed_free(struct sq_model *m);
 int sq_packed_cols(float *out, int ldo, const float *inp,
     const struct sq_mat *w, const float *bias, int M, int K, int N, int lo,
     int hi);
+
+/*
+ * The same for one panel made by the caller: out (M, ldo) columns
+ * [n0, n0 + width) = inp (M, K) times the width <= SQ_PACKED_PANEL rows
+ * [n0, n0 + width) of a weight matrix, packed by sq_packed_pack() into
+ * panel, transposed, plus bias when not NULL.  For weights stored in
+ * another dtype, widened a panel at a time (nn/qgemm.c).  Returns 0, or
+ * -1 with nothing written.
+ */
+int sq_packed_panel_cols(float *out, int ldo, const float *inp,
+    const float *panel, const float *bias, int M, int K, int n0, int width);
 
 #endif

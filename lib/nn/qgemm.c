@@ -8,11 +8,13 @@
  * bytes is what makes it faster.  So a few input rows (up to
  * QUANT_ROW_KERNEL_MAX: a beam at batch 1, a sentence) go through the row
  * kernels (qgemm_isa.h), which read a weight row once for up to four input
- * rows and keep the sums in registers.  Many rows are compute-bound: the weights are widened, a
- * block of rows at a time, into a buffer of the thread's, and OpenBLAS's
- * sgemm multiplies by it, so large batches run at float32's speed (the
- * widening costs one pass over the weights per product, little next to M
- * passes of multiply-adds).
+ * rows and keep the sums in registers.  Many rows are compute-bound: the
+ * weights are widened into a buffer of the thread's, a panel of 64 rows
+ * at a time in the layout of libxsmm's kernels, which multiply by it as
+ * they do by packed float32 weights (nn/packed.h); without those kernels
+ * (below AVX2), 256 rows at a time for OpenBLAS's sgemm.  So large
+ * batches run at float32's speed: the widening costs one pass over the
+ * weights per product, little next to M passes of multiply-adds.
  *
  * Instruction sets: the row kernels and the widening are written once
  * (qgemm_isa.h) and compiled for AVX-512, for AVX2 with FMA and F16C, and
@@ -27,6 +29,7 @@
 
 #include "nn/half.h"
 #include "nn/model.h"
+#include "nn/packed.h"
 #include "nn/qgemm.h"
 #include "base/util.h"
 
@@ -41,7 +44,9 @@
  * kernels 32 made encoding 1.27-1.39 -> 0.84-0.98 s and greedy b32 no
  * slower.
  * Above 32 rows the widening won under Cooperlake (beam 4 at batch 32:
- * 1.42 s, against 1.54-1.60 s with the row kernels).
+ * 1.42 s, against 1.54-1.60 s with the row kernels).  Widened into
+ * libxsmm's panels (panel_products()), 8 here was still slower than 32:
+ * two threads, greedy b32 1.71 -> 2.22 s, encode b1 0.53 -> 0.81 s.
  */
 #define QUANT_ROW_KERNEL_MAX 32
 /*
@@ -204,6 +209,38 @@ sq_qgemm_isa(void)
 	return isa.name;
 }
 
+int
+sq_qgemm_panels(int M)
+{
+	return M > QUANT_ROW_KERNEL_MAX && sq_packed_available();
+}
+
+/*
+ * Many rows where libxsmm has kernels: the weights widened a panel of
+ * rows at a time into the thread's buffer, in the panel layout, and
+ * multiplied there (nn/packed.h), about twice sgemm's speed.  The panel
+ * is L2-sized (64 x K floats), and the M rows read it from cache.
+ * Returns -1, nothing written, if libxsmm gives no kernel.
+ */
+static int
+panel_products(float *out, int ldo, const float *inp, const struct sq_mat *w,
+    const float *bias, int M, int K, int lo, int hi)
+{
+	float *rows = thread_buf((size_t)2 * SQ_PACKED_PANEL * K);
+	float *panel = rows + (long)SQ_PACKED_PANEL * K;
+	int n0, nb;
+
+	for (n0 = lo; n0 < hi; n0 += nb) {
+		nb = SQ_MIN(SQ_PACKED_PANEL, hi - n0);
+		isa.widen(rows, w, n0, nb, K);
+		sq_packed_pack(panel, rows, nb, K);
+		if (sq_packed_panel_cols(out, ldo, inp, panel, bias, M, K, n0,
+		    nb) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 void
 sq_qgemm_cols(float *out, int ldo, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int lo, int hi)
@@ -216,6 +253,10 @@ sq_qgemm_cols(float *out, int ldo, const float *inp, const struct sq_mat *w,
 			isa.rows(out + (long)i * ldo, ldo, inp + (long)i * K, w,
 			    bias, SQ_MIN(4, M - i), K, lo, hi);
 		return;
+	}
+	if (sq_qgemm_panels(M)) {
+		if (panel_products(out, ldo, inp, w, bias, M, K, lo, hi) == 0)
+			return;
 	}
 	wf = thread_buf((size_t)BLOCK_ROWS * K);
 	for (n0 = lo; n0 < hi; n0 += nb) {

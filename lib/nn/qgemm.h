@@ -22,11 +22,20 @@ const char *sq_qgemm_isa(void);
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
  * (N, K, dtype F16 or I8) transposed, plus bias (N) when not NULL.  Up
  * to 32 rows a row's result depends on its own input only; more rows run
- * as an sgemm by the widened weights, whose last bits depend on M.
+ * through the widened weights, by libxsmm's kernels a panel at a time or
+ * else OpenBLAS's sgemm, and their last bits depend on M.
  */
 void sq_qgemm_cols(float *out, int ldo, const float *inp,
     const struct sq_mat *w, const float *bias, int M, int K, int lo,
     int hi);
+
+/*
+ * Whether sq_qgemm_cols() multiplies M rows a panel of weights at a time
+ * (libxsmm's kernels: many rows, an AVX2 CPU or wider): the callers then
+ * split the columns at multiples of SQ_PACKED_PANEL (nn/packed.h), so
+ * that threads never change a result.
+ */
+int sq_qgemm_panels(int M);
 
 /* out (K) = row r of w (any dtype) as float32: scale times int8s. */
 void sq_mat_row(float *out, const struct sq_mat *w, long r, int K);

@@ -109,7 +109,7 @@ test_products(struct sq_pool *pool)
 		{ 1, 64, 200 }, { 1, 17, 9 }, { 2, 256, 33 }, { 3, 33, 17 },
 		{ 4, 512, 64 }, { 5, 100, 31 }, { 8, 64, 70 }, { 9, 48, 130 },
 		{ 31, 40, 50 }, { 32, 72, 90 }, { 33, 256, 300 },
-		{ 1, 512, 2048 }, { 64, 512, 512 },
+		{ 1, 512, 2048 }, { 64, 512, 512 }, { 70, 100, 130 },
 	};
 	const char *names[] = { "f32", "F16", "int8" };
 	size_t s;
@@ -124,6 +124,7 @@ test_products(struct sq_pool *pool)
 			float *b = tap_rand_vec(N, 0.5f);
 			float *y = tap_rand_vec((long)M * N, 1.0f);
 			float *yr = tap_rand_vec((long)M * N, 1.0f);
+			float *y1 = sq_malloc((size_t)M * N * sizeof(float));
 			struct sq_mat m;
 			void *mem[2];
 			double e, e2;
@@ -133,6 +134,10 @@ test_products(struct sq_pool *pool)
 			sq_linear_mat(y, x, &m, b, M, K, N, pool);
 			sq_linear_ref(yr, x, wf, b, M, K, N);
 			e = rel_diff(y, yr, (long)M * N);
+			sq_linear_mat(y1, x, &m, b, M, K, N, NULL);
+			ok(memcmp(y, y1, (size_t)M * N * sizeof(float)) == 0,
+			    "%s weights, M=%d K=%d N=%d: %d threads give one's "
+			    "bits", names[dt], M, K, N, sq_pool_threads(pool));
 			sq_linear_mat(y, x, &m, NULL, M, K, N, NULL);
 			sq_linear_ref(yr, x, wf, NULL, M, K, N);
 			e2 = rel_diff(y, yr, (long)M * N);
@@ -152,6 +157,7 @@ test_products(struct sq_pool *pool)
 			ok(e < 1e-5, "%s weights, M=%d N=%d: columns [%d, %d) "
 			    "alone (%.2g)", names[dt], M, N, lo, hi, e);
 			free(x), free(w), free(wf), free(b), free(y), free(yr);
+			free(y1);
 			free(mem[0]), free(mem[1]);
 		}
 }
