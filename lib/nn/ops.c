@@ -36,8 +36,19 @@
 #include "base/pool.h"
 #include "base/util.h"
 
-/* Below this many multiply-adds a product stays on the calling thread. */
+/* Below this many multiply-adds a product stays on the calling thread... */
 #define SPLIT_MIN_MACS (4L << 20)
+/*
+ * ...unless it multiplies a few rows by this many float32 weights (1 MB)
+ * or more: it reads each weight once, bound by memory bandwidth, which
+ * two threads draw more of than one.  Greedy decoding at batch 1 (all its
+ * products, one row by 0.25 to 16 M weights; OpenBLAS's sgemv runs on the
+ * calling thread) took 2.84-2.97 s with one thread per product and
+ * 2.07-2.10 s split, beam 4 at batch 1 1.62 -> 1.54 s (base model, two
+ * threads, means of 5 interleaved runs under OpenBLAS's two kernel sets);
+ * int8 weights gained nothing and stay on one.
+ */
+#define SPLIT_MIN_WEIGHTS (1L << 18)
 /* Column slices are multiples of this (the kernels' register block). */
 #define COL_ALIGN 16
 
@@ -205,6 +216,15 @@ sq_linear_layer(float *out, const float *inp, const struct sq_linear *L,
 	sq_linear_mat(out, inp, &L->wq, L->b, M, K, N, pool);
 }
 
+/* whether a product is split over the pool's threads (above) */
+static int
+worth_splitting(const struct sq_mat *w, int M, int K, int N)
+{
+	return (long)M * K * N >= SPLIT_MIN_MACS ||
+	    (w->dtype == SQ_W_F32 && M <= F32_ROW_KERNEL_MAX &&
+	    (long)K * N >= SPLIT_MIN_WEIGHTS);
+}
+
 void
 sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool)
@@ -222,8 +242,7 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 	 * a late worker still takes its half; many rows (encoding): one part
 	 * per thread, as each part packs the whole input again.
 	 */
-	if (M > 1 && (long)M * K * N >= SPLIT_MIN_MACS &&
-	    sq_pool_threads(pool) > 1)
+	if (worth_splitting(w, M, K, N) && sq_pool_threads(pool) > 1)
 		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
 		    (M <= 128 ? 4 : 1));
 	else
