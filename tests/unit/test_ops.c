@@ -21,6 +21,7 @@ test_linear(struct sq_pool *pool)
 	static const int shapes[][3] = {	/* M, K, N */
 		{ 1, 64, 200 }, { 1, 512, 2048 }, { 3, 33, 17 },
 		{ 25, 512, 512 }, { 32, 256, 1000 }, { 7, 64, 64 },
+		{ 4, 512, 600 },
 	};
 	char what[128];
 	size_t s;
@@ -41,6 +42,16 @@ test_linear(struct sq_pool *pool)
 		    "linear M=%d K=%d N=%d, %d threads",
 		    M, K, N, sq_pool_threads(pool));
 		ok(e < 1e-4, "%s (max abs diff %.3g)", what, e);
+		/*
+		 * a few rows by 1 MB of weights are split even when small:
+		 * sgemv and the row kernels give each column's bits alone
+		 * (sgemm's, for more rows, depend on the slice's width)
+		 */
+		if (M <= 8) {
+			sq_linear(yr, x, w, b, M, K, N, NULL);
+			ok(memcmp(y, yr, (size_t)M * N * sizeof(float)) == 0,
+			    "%s: one thread's bits", what);
+		}
 		sq_linear(y, x, w, NULL, M, K, N, pool);
 		sq_linear_ref(yr, x, w, NULL, M, K, N);
 		e = max_diff(y, yr, (long)M * N);
