@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # encode, decode and beamsearch give the same output for batch sizes 1, 7,
 # 32 and 64 and 1 or 2 threads: the same records, keys and tokens, and
-# floats (memory, scores, per-token scores) within 5e-5 of the batch-1,
+# floats (memory, scores, per-token scores) within 1e-4 of the batch-1,
 # one-thread run, relative to max(1, |x|) (the bound the man pages give:
 # OpenBLAS sums a product in an order that depends on the number of rows
 # and on the column slice a thread gets).  The model is wide enough (d 256,
@@ -10,7 +10,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-TOL=5e-5
+TOL=1e-4
 
 setup_file() {
 	cd "$BATS_FILE_TMPDIR"
@@ -62,10 +62,10 @@ same() {
 	[ "$(wc -l < beam.ref)" -eq 370 ]
 }
 
-@test "the check can fail: a score off by 1e-4, or one token changed" {
+@test "the check can fail: a score off by 2e-4, or one token changed" {
 	decode --scores wide.mem | seqcat > this.out
-	# 1e-4 of max(1, |score|) off
-	awk 'NR == 3 { $4 -= 1e-4 * ($4 < -1 ? -$4 : 1) } 1' this.out > off.out
+	# 2e-4 of max(1, |score|) off
+	awk 'NR == 3 { $4 -= 2e-4 * ($4 < -1 ? -$4 : 1) } 1' this.out > off.out
 	run ! "$PY" "$SRCDIR/scripts/numdiff.py" --rel --tol $TOL off.out this.out
 	awk 'NR == 3 { $5 += 1 } 1' this.out > off.out
 	run ! "$PY" "$SRCDIR/scripts/numdiff.py" --rel --tol $TOL off.out this.out

@@ -39,6 +39,7 @@
 #include "nn/model.h"
 #include "nn/nat.h"
 #include "nn/ops.h"
+#include "nn/positions.h"
 #include "nn/rnn_decoder.h"
 #include "base/pool.h"
 #include "base/util.h"

@@ -19,6 +19,7 @@
 #include "nn/encoder.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/positions.h"
 #include "nn/rnn_encoder.h"
 #include "base/pool.h"
 #include "base/util.h"

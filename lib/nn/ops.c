@@ -595,17 +595,6 @@ sq_positions(float *out, int first, int n, int D, int kind,
 }
 
 void
-sq_positions_reserve(float **pe, int *n_pe, int n, int D, int first,
-    int kind, const float *learned)
-{
-	if (n <= *n_pe)
-		return;
-	*pe = sq_reallocarray(*pe, (size_t)n * D, sizeof(float));
-	sq_positions(*pe, first, n, D, kind, learned);
-	*n_pe = n;
-}
-
-void
 sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
     float scale, int n, int D)
 {

@@ -118,15 +118,6 @@ void sq_positions(float *out, int first, int n, int D, int kind,
     const float *learned);
 
 /*
- * Grows a table of positions [first, first + n) made on demand: when n
- * exceeds *n_pe, *pe is reallocated to (n, D) and filled by sq_positions,
- * and *n_pe becomes n.  The encoder and decoder keep theirs as long as the
- * longest sentence seen so far; the caller frees *pe.
- */
-void sq_positions_reserve(float **pe, int *n_pe, int n, int D, int first,
-    int kind, const float *learned);
-
-/*
  * Embedding: out (n, D) = scale * E[ids[t]] + pe (n, D), pe NULL for no
  * positions (arch rnn); an id of -1 embeds as the zero vector (out = pe:
  * a decoder that starts from zero, decoder_start_id -1).  The other ids
