@@ -361,7 +361,7 @@ limited() {
 	[ "$status" -eq 1 ]
 	one_line beamsearch
 	[[ $stderr == "beamsearch: out of memory ("*" bytes)" ]]
-	# a line of 20 MB: SentencePiece needs some 130 bytes a byte
+	# a line of 20 MB: SentencePiece needs some 240 bytes a byte (tokenize.1)
 	"$PY" -c 'import sys; sys.stdout.write("ab " * 7000000 + "\n")' > "$T/long"
 	{ echo first line; cat "$T/long"; echo last line; } > "$T/in"
 	run --separate-stderr sh -c "ulimit -v 1000000; tokenize -m '$M' -t 1 --text '$T/in'"
