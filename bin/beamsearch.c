@@ -381,7 +381,7 @@ main(int argc, char *argv[])
 {
 	struct opts o = {
 		.beam = { .beam_size = 4, .nbest = 1, .alpha = 1 },
-		.maxlen = { 2, 10 },
+		.maxlen = { .a = 2, .b = 10 },
 		.batch_size = 32,
 		.window = -1,
 		.marian = -1,

@@ -240,7 +240,7 @@ add(struct decode *d, const struct sq_record *rec)
 int
 main(int argc, char *argv[])
 {
-	struct decode d = { .batch_size = 32, .o = { .max_len = { 2, 10 } },
+	struct decode d = { .batch_size = 32, .o = { .max_len = { .a = 2, .b = 10 } },
 	    .sampler = { .temperature = 1, .top_p = 1 },
 	    .eng = { .in_kind = SQ_STREAM_MEMORY,
 	    .out_kind = SQ_STREAM_TOKENS, .dtype = SQ_W_AUTO } };

@@ -77,3 +77,19 @@ PC
 	make distclean >/dev/null
 	[ ! -e Makefile ] && [ ! -e config.log ]
 }
+
+@test "gcc and clang build the library, the programs and the unit tests without a warning" {
+	cd "$tree"
+	local cc units
+	units=$(ls tests/unit/*.c | sed 's/\.c$//')
+	for cc in gcc clang; do
+		CC=$cc ./configure > /dev/null
+		make clean > /dev/null
+		# shellcheck disable=SC2086
+		make -j2 all $units > "$BATS_TEST_TMPDIR/$cc.log" 2>&1 ||
+			fail "$cc: make failed: $(tail -n 3 "$BATS_TEST_TMPDIR/$cc.log")"
+		grep -q "^$cc .* -o lib/nn/ops.o " "$BATS_TEST_TMPDIR/$cc.log" ||
+			fail "$cc did not build the library"
+		! grep -i 'warning' "$BATS_TEST_TMPDIR/$cc.log" || fail "$cc: warnings"
+	done
+}

@@ -268,7 +268,7 @@ test_beam_step(struct sq_model *m, struct sq_pool *pool, const char *name)
 	int32_t src0[S] = { 4, 5, 6, 5, 8 }, src1[3] = { 9, 10, 11 };
 	const int32_t *srcs[2] = { src0, src1 };
 	int lens[2] = { S, 3 }, steps[2] = { T, T }, i, same = 1;
-	struct sq_greedy_opts go = { .max_len = { 0, T } };
+	struct sq_greedy_opts go = { .max_len = { .a = 0, .b = T } };
 	struct sq_beam_opts bo = { .beam_size = 1, .nbest = 1, .alpha = 1,
 	    .start_id = 1, .eos_id = 2, .n_vocab = V };
 	struct sq_greedy *g = sq_greedy_new(m, pool, &go, 2);
