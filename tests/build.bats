@@ -90,6 +90,8 @@ PC
 			fail "$cc: make failed: $(tail -n 3 "$BATS_TEST_TMPDIR/$cc.log")"
 		grep -q "^$cc .* -o lib/nn/ops.o " "$BATS_TEST_TMPDIR/$cc.log" ||
 			fail "$cc did not build the library"
-		! grep -i 'warning' "$BATS_TEST_TMPDIR/$cc.log" || fail "$cc: warnings"
+		if grep -i 'warning' "$BATS_TEST_TMPDIR/$cc.log"; then
+			fail "$cc: warnings"
+		fi
 	done
 }
