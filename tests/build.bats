@@ -82,12 +82,15 @@ PC
 	cd "$tree"
 	local cc units
 	units=$(ls tests/unit/*.c | sed 's/\.c$//')
+	# as configured, not with the flags of an enclosing make check-asan:
+	# make exports its command-line CFLAGS, CXXFLAGS and LDFLAGS, which
+	# configure would take up, and passes them on in MAKEFLAGS
+	unset CFLAGS CXXFLAGS LDFLAGS MAKEFLAGS MFLAGS MAKELEVEL
 	for cc in gcc clang; do
 		CC=$cc ./configure > /dev/null
 		make clean > /dev/null
-		# as configured: not with the flags of a make check-asan above
 		# shellcheck disable=SC2086
-		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -j2 all $units \
+		make -j2 all $units \
 		    > "$BATS_TEST_TMPDIR/$cc.log" 2>&1 ||
 			fail "$cc: make failed: $(tail -n 3 "$BATS_TEST_TMPDIR/$cc.log")"
 		grep -q "^$cc .* -o lib/nn/ops.o " "$BATS_TEST_TMPDIR/$cc.log" ||
