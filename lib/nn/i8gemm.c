@@ -1,0 +1,247 @@
+/*
+ * i8gemm: int8 weights by int8 activations (see i8gemm.h).  The VNNI
+ * kernel keeps a tile of up to 12 rows by 32 columns of int32 sums in 24
+ * of the 32 AVX-512 registers; the plain C loop defines what it computes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "nn/i8gemm.h"
+#include "nn/quant.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_VNNI_KERNEL 1
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#endif
+
+/* the largest row tile of the VNNI kernel */
+#define TILE_ROWS 12
+
+static int
+round_up(int n, int to)
+{
+	return (n + to - 1) / to * to;
+}
+
+static int
+vnni_available(void)
+{
+#ifdef HAVE_VNNI_KERNEL
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vnni");
+#else
+	return 0;
+#endif
+}
+
+const char *
+sq_i8_isa(void)
+{
+	return vnni_available() ? "AVX-512 VNNI" : "C";
+}
+
+void
+sq_i8_pack(struct sq_i8_packed *p, const int8_t *q, const float *scale,
+    int N, int K)
+{
+	int Np = round_up(N, SQ_I8_BLOCK), n, k;
+
+	p->N = N;
+	p->K = K;
+	p->Kp = round_up(K, 4);
+	p->w = sq_calloc((size_t)Np * p->Kp, 1);
+	p->colsum = sq_calloc(Np, sizeof(int32_t));
+	p->scale = sq_calloc(Np, sizeof(float));
+	for (n = 0; n < N; n++) {
+		int8_t *block = p->w + (long)(n / SQ_I8_BLOCK) * p->Kp *
+		    SQ_I8_BLOCK + n % SQ_I8_BLOCK * 4;
+		int32_t sum = 0;
+
+		for (k = 0; k < K; k++) {
+			block[(long)k / 4 * SQ_I8_BLOCK * 4 + k % 4] =
+			    q[(long)n * K + k];
+			sum += q[(long)n * K + k];
+		}
+		p->colsum[n] = 128 * sum;
+		p->scale[n] = scale[n];
+	}
+}
+
+void
+sq_i8_free(struct sq_i8_packed *p)
+{
+	free(p->w);
+	free(p->colsum);
+	free(p->scale);
+	memset(p, 0, sizeof(*p));
+}
+
+long
+sq_i8_row_len(int K)
+{
+	return round_up(K, 4);
+}
+
+void
+sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
+{
+	long ld = sq_i8_row_len(K), k;
+	int m;
+
+	for (m = 0; m < M; m++) {
+		uint8_t *row = xq + m * ld;
+
+		/* u8 and s8 are character types: q in place, then + 128 */
+		if (sq_quantize_row((int8_t *)row, &sx[m], x + (long)m * K,
+		    K) < 0) {
+			memset(row, 0, K);
+			sx[m] = NAN;
+		}
+		for (k = 0; k < K; k++)
+			row[k] = (uint8_t)((int8_t)row[k] + 128);
+		for (; k < ld; k++)
+			row[k] = 128;
+	}
+}
+
+/* the definition, one sum at a time */
+void
+sq_i8_gemm_c(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
+    const struct sq_i8_packed *w, const float *bias, int lo, int hi)
+{
+	long ld = sq_i8_row_len(w->K);
+	int m, n, k;
+
+	for (m = 0; m < M; m++)
+		for (n = lo; n < hi; n++) {
+			const int8_t *block = w->w + (long)(n / SQ_I8_BLOCK) *
+			    w->Kp * SQ_I8_BLOCK + n % SQ_I8_BLOCK * 4;
+			int32_t sum = 0;
+			float y;
+
+			for (k = 0; k < w->K; k++)
+				sum += (xq[m * ld + k] - 128) *
+				    block[k / 4 * SQ_I8_BLOCK * 4 + k % 4];
+			/* one rounding a statement: no compiler fuses these */
+			y = (float)sum * sx[m];
+			y = y * w->scale[n];
+			if (bias != NULL)
+				y = y + bias[n];
+			out[(long)m * ldo + n] = y;
+		}
+}
+
+#ifdef HAVE_VNNI_KERNEL
+/*
+ * Rows [0, mr) by nb (1 or 2) blocks of columns from n0, the columns
+ * from hi on left alone (mr, nb constants after inlining).
+ */
+VNNI static inline __attribute__((always_inline)) void
+tile_vnni(float *out, int ldo, const uint8_t *xq, long ld, const float *sx,
+    int mr, const struct sq_i8_packed *w, const float *bias, int n0, int nb,
+    int hi)
+{
+	const int8_t *b0 = w->w + (long)(n0 / SQ_I8_BLOCK) * w->Kp *
+	    SQ_I8_BLOCK;
+	__m512i acc[TILE_ROWS][2];
+	int m, j, k;
+
+	for (m = 0; m < mr; m++)
+		for (j = 0; j < nb; j++)
+			acc[m][j] = _mm512_setzero_si512();
+	for (k = 0; k < w->Kp; k += 4) {
+		__m512i wv[2];
+
+		for (j = 0; j < nb; j++)
+			wv[j] = _mm512_loadu_si512(b0 + ((long)j * w->Kp + k) *
+			    SQ_I8_BLOCK);
+		for (m = 0; m < mr; m++) {
+			int32_t four;
+			__m512i a;
+
+			memcpy(&four, xq + m * ld + k, 4);
+			a = _mm512_set1_epi32(four);
+			for (j = 0; j < nb; j++)
+				acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], a,
+				    wv[j]);
+		}
+	}
+	for (j = 0; j < nb; j++) {
+		int n = n0 + j * SQ_I8_BLOCK, cols = hi - n;
+		__mmask16 mask = cols >= SQ_I8_BLOCK ? 0xffff :
+		    (__mmask16)((1u << cols) - 1);
+		__m512i colsum = _mm512_loadu_si512(w->colsum + n);
+		__m512 scale = _mm512_loadu_ps(w->scale + n);
+		__m512 b = bias != NULL ? _mm512_maskz_loadu_ps(mask, bias + n) :
+		    _mm512_setzero_ps();
+
+		for (m = 0; m < mr; m++) {
+			__m512 y = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+			    acc[m][j], colsum));
+
+			y = _mm512_mul_ps(y, _mm512_set1_ps(sx[m]));
+			y = _mm512_mul_ps(y, scale);
+			if (bias != NULL)
+				y = _mm512_add_ps(y, b);
+			_mm512_mask_storeu_ps(out + (long)m * ldo + n, mask, y);
+		}
+	}
+}
+
+/* one column block pair (nb of them) by every row, in tiles */
+VNNI static void
+cols_vnni(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
+    const struct sq_i8_packed *w, const float *bias, int n0, int nb, int hi)
+{
+	long ld = sq_i8_row_len(w->K);
+	int m = 0, mr;
+
+#define TILE(r, b) tile_vnni(out + (long)m * ldo, ldo, xq + m * ld, ld, \
+    sx + m, r, w, bias, n0, b, hi)
+	for (; m < M; m += mr) {
+		mr = M - m >= TILE_ROWS ? TILE_ROWS : M - m >= 8 ? 8 :
+		    M - m >= 4 ? 4 : M - m >= 2 ? 2 : 1;
+		if (nb == 2) {
+			switch (mr) {
+			case TILE_ROWS: TILE(TILE_ROWS, 2); break;
+			case 8: TILE(8, 2); break;
+			case 4: TILE(4, 2); break;
+			case 2: TILE(2, 2); break;
+			default: TILE(1, 2); break;
+			}
+		} else {
+			switch (mr) {
+			case TILE_ROWS: TILE(TILE_ROWS, 1); break;
+			case 8: TILE(8, 1); break;
+			case 4: TILE(4, 1); break;
+			case 2: TILE(2, 1); break;
+			default: TILE(1, 1); break;
+			}
+		}
+	}
+#undef TILE
+}
+#endif
+
+void
+sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
+    const struct sq_i8_packed *w, const float *bias, int lo, int hi)
+{
+#ifdef HAVE_VNNI_KERNEL
+	if (vnni_available()) {
+		int n0, nb;
+
+		for (n0 = lo; n0 < hi; n0 += nb * SQ_I8_BLOCK) {
+			nb = hi - n0 > SQ_I8_BLOCK ? 2 : 1;
+			cols_vnni(out, ldo, xq, sx, M, w, bias, n0, nb, hi);
+		}
+		return;
+	}
+#endif
+	sq_i8_gemm_c(out, ldo, xq, sx, M, w, bias, lo, hi);
+}

@@ -1,0 +1,223 @@
+/*
+ * test_i8gemm: int8 weights by int8 activations (lib/nn/i8gemm.c)
+ * against the definition in i8gemm.h, computed here from the unpacked
+ * weights: each row of x quantized by sq_quantize_row(), the sums in
+ * 64-bit integers, then the three float32 roundings in order.  The
+ * results must be those bits, from the kernel this CPU runs and from the
+ * plain C one, for shapes that leave every row, column and K tail, for
+ * column slices, and for the sums' extremes.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/i8gemm.h"
+#include "nn/quant.h"
+#include "base/util.h"
+#include "tap.h"
+
+struct problem {
+	int M, N, K;
+	int8_t *q;		/* (N, K) weights */
+	float *sw, *x, *bias;	/* (N), (M, K), (N) */
+	struct sq_i8_packed p;
+};
+
+static void
+make_problem(struct problem *t, int M, int N, int K, int extreme)
+{
+	long i;
+
+	t->M = M, t->N = N, t->K = K;
+	t->q = sq_calloc((size_t)N * K, 1);
+	t->sw = sq_calloc(N, sizeof(float));
+	t->x = sq_calloc((size_t)M * K, sizeof(float));
+	t->bias = sq_calloc(N, sizeof(float));
+	for (i = 0; i < (long)N * K; i++)
+		t->q[i] = extreme ? (i % 2 ? -127 : 127) :
+		    (int8_t)lrintf(tap_urand() * 127.0f);
+	for (i = 0; i < N; i++) {
+		t->sw[i] = (tap_urand() + 1.5f) * 0.01f;
+		t->bias[i] = tap_urand();
+	}
+	for (i = 0; i < (long)M * K; i++)
+		t->x[i] = extreme ? (i % 2 ? -3.0f : 3.0f) : tap_urand() * 4.0f;
+	sq_i8_pack(&t->p, t->q, t->sw, N, K);
+}
+
+static void
+free_problem(struct problem *t)
+{
+	sq_i8_free(&t->p);
+	free(t->q);
+	free(t->sw);
+	free(t->x);
+	free(t->bias);
+}
+
+/* out (M, N): the definition, from the unpacked weights */
+static void
+reference(float *out, const struct problem *t, int with_bias)
+{
+	int8_t *qx = sq_calloc(t->K, 1);
+	float sx;
+	int m, n, k;
+
+	for (m = 0; m < t->M; m++) {
+		if (sq_quantize_row(qx, &sx, t->x + (long)m * t->K, t->K) < 0)
+			sx = NAN;
+		for (n = 0; n < t->N; n++) {
+			int64_t sum = 0;
+			float y;
+
+			for (k = 0; k < t->K; k++)
+				sum += qx[k] * t->q[(long)n * t->K + k];
+			y = (float)sum * sx;
+			y = y * t->sw[n];
+			if (with_bias)
+				y = y + t->bias[n];
+			out[(long)m * t->N + n] = y;
+		}
+	}
+	free(qx);
+}
+
+typedef void gemm_fn(float *, int, const uint8_t *, const float *, int,
+    const struct sq_i8_packed *, const float *, int, int);
+
+/* whether kernel's out over columns [lo, hi) is the reference's there and
+   leaves the other columns' sentinel alone */
+static int
+same_bits(gemm_fn *kernel, const struct problem *t, int with_bias, int lo,
+    int hi)
+{
+	long len = sq_i8_row_len(t->K), i;
+	uint8_t *xq = sq_calloc((size_t)t->M * len, 1);
+	float *sx = sq_calloc(t->M, sizeof(float));
+	float *ref = sq_calloc((size_t)t->M * t->N, sizeof(float));
+	float *out = sq_calloc((size_t)t->M * t->N, sizeof(float));
+	int good = 1;
+
+	reference(ref, t, with_bias);
+	sq_i8_quantize(xq, sx, t->x, t->M, t->K);
+	for (i = 0; i < (long)t->M * t->N; i++)
+		out[i] = -12345.0f;
+	kernel(out, t->N, xq, sx, t->M, &t->p, with_bias ? t->bias : NULL,
+	    lo, hi);
+	for (i = 0; i < (long)t->M * t->N; i++) {
+		int n = i % t->N;
+		float want = n >= lo && n < hi ? ref[i] : -12345.0f;
+
+		if (memcmp(&out[i], &want, sizeof(float)) != 0 &&
+		    !(isnan(out[i]) && isnan(want))) {
+			if (good)
+				printf("# row %ld col %d: %.9g, want %.9g\n",
+				    i / t->N, n, out[i], want);
+			good = 0;
+		}
+	}
+	free(xq);
+	free(sx);
+	free(ref);
+	free(out);
+	return good;
+}
+
+static void
+test_shapes(void)
+{
+	static const int shapes[][3] = {
+		{ 1, 16, 4 }, { 1, 1, 1 }, { 2, 17, 3 }, { 3, 31, 5 },
+		{ 5, 32, 64 }, { 8, 33, 7 }, { 11, 48, 512 }, { 12, 64, 129 },
+		{ 13, 100, 33 }, { 25, 47, 256 }, { 37, 96, 513 },
+		{ 70, 40, 60 },
+	};
+	size_t s;
+	int b;
+
+	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		struct problem t;
+
+		make_problem(&t, shapes[s][0], shapes[s][1], shapes[s][2], 0);
+		for (b = 0; b < 2; b++) {
+			ok(same_bits(sq_i8_gemm, &t, b, 0, t.N),
+			    "%s: M %d N %d K %d%s: the definition's bits",
+			    sq_i8_isa(), t.M, t.N, t.K, b ? ", bias" : "");
+			ok(same_bits(sq_i8_gemm_c, &t, b, 0, t.N),
+			    "C: M %d N %d K %d%s: the definition's bits",
+			    t.M, t.N, t.K, b ? ", bias" : "");
+		}
+		free_problem(&t);
+	}
+}
+
+static void
+test_slices(void)
+{
+	struct problem t;
+
+	make_problem(&t, 14, 75, 100, 0);
+	ok(same_bits(sq_i8_gemm, &t, 1, 16, 48) &&
+	    same_bits(sq_i8_gemm, &t, 1, 48, 75) &&
+	    same_bits(sq_i8_gemm, &t, 1, 32, 48),
+	    "%s: column slices [16, 48), [48, 75), [32, 48): their columns, "
+	    "the others untouched", sq_i8_isa());
+	ok(same_bits(sq_i8_gemm_c, &t, 1, 16, 48) &&
+	    same_bits(sq_i8_gemm_c, &t, 1, 48, 75),
+	    "C: column slices: their columns, the others untouched");
+	free_problem(&t);
+}
+
+static void
+test_extremes(void)
+{
+	struct problem t;
+
+	/* 2048 products of 127 x 255 in the u8 x s8 sums: no overflow */
+	make_problem(&t, 13, 33, 2048, 1);
+	ok(same_bits(sq_i8_gemm, &t, 0, 0, t.N),
+	    "%s: K 2048 of +-127 x +-127: exact sums", sq_i8_isa());
+	ok(same_bits(sq_i8_gemm_c, &t, 0, 0, t.N),
+	    "C: K 2048 of +-127 x +-127: exact sums");
+	free_problem(&t);
+
+	make_problem(&t, 4, 20, 9, 0);
+	memset(t.x + 9, 0, 9 * sizeof(float));
+	t.x[2 * 9 + 4] = NAN;
+	t.x[3 * 9 + 1] = -INFINITY;
+	ok(same_bits(sq_i8_gemm, &t, 1, 0, t.N) &&
+	    same_bits(sq_i8_gemm_c, &t, 1, 0, t.N),
+	    "a row of zeros gives the bias; a row with a NaN or an infinity "
+	    "gives NaN");
+	free_problem(&t);
+}
+
+static void
+test_quantize(void)
+{
+	/* max |x| 127: scale 1, and the halves are exact ties */
+	float x[5] = { 63.5f, -127.0f, 0.5f, 1.5f, -2.5f };
+	uint8_t xq[8];
+	float sx;
+
+	sq_i8_quantize(xq, &sx, x, 1, 5);
+	ok(sx == 1.0f && xq[0] == 128 + 64 && xq[1] == 1 && xq[2] == 128 &&
+	    xq[3] == 130 && xq[4] == 126 && xq[5] == 128 && xq[6] == 128 &&
+	    xq[7] == 128 && sq_i8_row_len(5) == 8,
+	    "quantized: q + 128, ties to even, the row padded with q = 0 to "
+	    "a multiple of 4 (%d %d %d %d %d)", xq[0], xq[1], xq[2], xq[3],
+	    xq[4]);
+}
+
+int
+main(void)
+{
+	printf("# kernel: %s\n", sq_i8_isa());
+	test_quantize();
+	test_shapes();
+	test_slices();
+	test_extremes();
+	return tap_done();
+}
