@@ -66,9 +66,10 @@ void sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx,
     int M, const struct sq_i8_packed *w, const float *bias, int lo, int hi);
 
 /*
- * The plain C kernel that sq_i8_gemm() runs without VNNI, callable on any
- * CPU so that the tests hold the two to the same bits.
+ * The plain C kernels that sq_i8_quantize() and sq_i8_gemm() run without
+ * VNNI, callable on any CPU so that the tests hold both to the same bits.
  */
+void sq_i8_quantize_c(uint8_t *xq, float *sx, const float *x, int M, int K);
 void sq_i8_gemm_c(float *out, int ldo, const uint8_t *xq, const float *sx,
     int M, const struct sq_i8_packed *w, const float *bias, int lo, int hi);
 

@@ -84,13 +84,22 @@ reference(float *out, const struct problem *t, int with_bias)
 	free(qx);
 }
 
+typedef void quantize_fn(uint8_t *, float *, const float *, int, int);
 typedef void gemm_fn(float *, int, const uint8_t *, const float *, int,
     const struct sq_i8_packed *, const float *, int, int);
+
+/* the kernels this CPU runs, and the plain C ones */
+struct kernels {
+	const char *name;
+	quantize_fn *quantize;
+	gemm_fn *gemm;
+} cpu = { NULL, sq_i8_quantize, sq_i8_gemm },
+    plain = { "C", sq_i8_quantize_c, sq_i8_gemm_c };
 
 /* whether kernel's out over columns [lo, hi) is the reference's there and
    leaves the other columns' sentinel alone */
 static int
-same_bits(gemm_fn *kernel, const struct problem *t, int with_bias, int lo,
+same_bits(const struct kernels *kernel, const struct problem *t, int with_bias, int lo,
     int hi)
 {
 	long len = sq_i8_row_len(t->K), i;
@@ -101,10 +110,10 @@ same_bits(gemm_fn *kernel, const struct problem *t, int with_bias, int lo,
 	int good = 1;
 
 	reference(ref, t, with_bias);
-	sq_i8_quantize(xq, sx, t->x, t->M, t->K);
+	kernel->quantize(xq, sx, t->x, t->M, t->K);
 	for (i = 0; i < (long)t->M * t->N; i++)
 		out[i] = -12345.0f;
-	kernel(out, t->N, xq, sx, t->M, &t->p, with_bias ? t->bias : NULL,
+	kernel->gemm(out, t->N, xq, sx, t->M, &t->p, with_bias ? t->bias : NULL,
 	    lo, hi);
 	for (i = 0; i < (long)t->M * t->N; i++) {
 		int n = i % t->N;
@@ -141,13 +150,12 @@ test_shapes(void)
 		struct problem t;
 
 		make_problem(&t, shapes[s][0], shapes[s][1], shapes[s][2], 0);
-		for (b = 0; b < 2; b++) {
-			ok(same_bits(sq_i8_gemm, &t, b, 0, t.N),
+		for (b = 0; b < 4; b++) {
+			const struct kernels *k = b < 2 ? &cpu : &plain;
+
+			ok(same_bits(k, &t, b % 2, 0, t.N),
 			    "%s: M %d N %d K %d%s: the definition's bits",
-			    sq_i8_isa(), t.M, t.N, t.K, b ? ", bias" : "");
-			ok(same_bits(sq_i8_gemm_c, &t, b, 0, t.N),
-			    "C: M %d N %d K %d%s: the definition's bits",
-			    t.M, t.N, t.K, b ? ", bias" : "");
+			    k->name, t.M, t.N, t.K, b % 2 ? ", bias" : "");
 		}
 		free_problem(&t);
 	}
@@ -159,13 +167,12 @@ test_slices(void)
 	struct problem t;
 
 	make_problem(&t, 14, 75, 100, 0);
-	ok(same_bits(sq_i8_gemm, &t, 1, 16, 48) &&
-	    same_bits(sq_i8_gemm, &t, 1, 48, 75) &&
-	    same_bits(sq_i8_gemm, &t, 1, 32, 48),
+	ok(same_bits(&cpu, &t, 1, 16, 48) && same_bits(&cpu, &t, 1, 48, 75) &&
+	    same_bits(&cpu, &t, 1, 32, 48),
 	    "%s: column slices [16, 48), [48, 75), [32, 48): their columns, "
-	    "the others untouched", sq_i8_isa());
-	ok(same_bits(sq_i8_gemm_c, &t, 1, 16, 48) &&
-	    same_bits(sq_i8_gemm_c, &t, 1, 48, 75),
+	    "the others untouched", cpu.name);
+	ok(same_bits(&plain, &t, 1, 16, 48) &&
+	    same_bits(&plain, &t, 1, 48, 75),
 	    "C: column slices: their columns, the others untouched");
 	free_problem(&t);
 }
@@ -177,9 +184,9 @@ test_extremes(void)
 
 	/* 2048 products of 127 x 255 in the u8 x s8 sums: no overflow */
 	make_problem(&t, 13, 33, 2048, 1);
-	ok(same_bits(sq_i8_gemm, &t, 0, 0, t.N),
-	    "%s: K 2048 of +-127 x +-127: exact sums", sq_i8_isa());
-	ok(same_bits(sq_i8_gemm_c, &t, 0, 0, t.N),
+	ok(same_bits(&cpu, &t, 0, 0, t.N),
+	    "%s: K 2048 of +-127 x +-127: exact sums", cpu.name);
+	ok(same_bits(&plain, &t, 0, 0, t.N),
 	    "C: K 2048 of +-127 x +-127: exact sums");
 	free_problem(&t);
 
@@ -187,8 +194,7 @@ test_extremes(void)
 	memset(t.x + 9, 0, 9 * sizeof(float));
 	t.x[2 * 9 + 4] = NAN;
 	t.x[3 * 9 + 1] = -INFINITY;
-	ok(same_bits(sq_i8_gemm, &t, 1, 0, t.N) &&
-	    same_bits(sq_i8_gemm_c, &t, 1, 0, t.N),
+	ok(same_bits(&cpu, &t, 1, 0, t.N) && same_bits(&plain, &t, 1, 0, t.N),
 	    "a row of zeros gives the bias; a row with a NaN or an infinity "
 	    "gives NaN");
 	free_problem(&t);
@@ -198,24 +204,50 @@ static void
 test_quantize(void)
 {
 	/* max |x| 127: scale 1, and the halves are exact ties */
-	float x[5] = { 63.5f, -127.0f, 0.5f, 1.5f, -2.5f };
-	uint8_t xq[8];
-	float sx;
+	float x[5] = { 63.5f, -127.0f, 0.5f, 1.5f, -2.5f }, sx, sy;
+	uint8_t xq[8], yq[8];
 
 	sq_i8_quantize(xq, &sx, x, 1, 5);
+	sq_i8_quantize_c(yq, &sy, x, 1, 5);
 	ok(sx == 1.0f && xq[0] == 128 + 64 && xq[1] == 1 && xq[2] == 128 &&
 	    xq[3] == 130 && xq[4] == 126 && xq[5] == 128 && xq[6] == 128 &&
-	    xq[7] == 128 && sq_i8_row_len(5) == 8,
-	    "quantized: q + 128, ties to even, the row padded with q = 0 to "
-	    "a multiple of 4 (%d %d %d %d %d)", xq[0], xq[1], xq[2], xq[3],
-	    xq[4]);
+	    xq[7] == 128 && sq_i8_row_len(5) == 8 &&
+	    memcmp(xq, yq, 8) == 0 && sx == sy,
+	    "quantized (%s and C): q + 128, ties to even, the row padded "
+	    "with q = 0 to a multiple of 4 (%d %d %d %d %d)", cpu.name, xq[0],
+	    xq[1], xq[2], xq[3], xq[4]);
+}
+
+/* many rows of many lengths, with ties and a NaN: the two quantizers'
+   bytes and scales */
+static void
+test_quantizers_agree(void)
+{
+	enum { M = 7, K = 77 };
+	float x[M * K], sx[M], sy[M];
+	uint8_t xq[M * 80], yq[M * 80];
+	int i, K2;
+
+	for (i = 0; i < M * K; i++)
+		x[i] = i % 3 ? tap_urand() * 5.0f : (float)(i % 255 - 127) / 2;
+	x[4 * K + 9] = NAN;
+	for (K2 = 1; K2 <= K; K2 += 19) {
+		sq_i8_quantize(xq, sx, x, M, K2);
+		sq_i8_quantize_c(yq, sy, x, M, K2);
+		if (memcmp(xq, yq, M * sq_i8_row_len(K2)) != 0 ||
+		    memcmp(sx, sy, sizeof(sx)) != 0)
+			break;
+	}
+	ok(K2 > K, "%s and C quantize 7 rows of 1 to 77 floats to the same "
+	    "bytes and scales", cpu.name);
 }
 
 int
 main(void)
 {
-	printf("# kernel: %s\n", sq_i8_isa());
+	cpu.name = sq_i8_isa();
 	test_quantize();
+	test_quantizers_agree();
 	test_shapes();
 	test_slices();
 	test_extremes();
