@@ -598,11 +598,25 @@ class Seq2Seq(nn.Module):
         p = s[..., None] * self.logprobs(h).exp() + (1 - s[..., None]) * copied
         return torch.log(p)
 
+    int8_output = None     # (int8s, scales): W stored as int8 (run_in_int8)
+
+    def output_weight_name(self):
+        """The tensor name of W in logprobs (tied tensors: the owner's)."""
+        if not self.cfg.tie_output:
+            return "output_projection.weight"
+        if self.cfg.tie_src_tgt:
+            return "encoder.embed_tokens.weight"
+        return "decoder.embed_tokens.weight"
+
     def logprobs(self, x):
         """x (B, T, D) -> (B, T, Vt) log_softmax(x W^T + b)."""
         op = self.output_projection
+        bias = getattr(op, "bias", None)
+        if self.int8_output is not None:
+            return torch.log_softmax(int8_linear(x, *self.int8_output, bias),
+                                     dim=-1)
         w = self.decoder.table() if self.cfg.tie_output else op.weight
-        return torch.log_softmax(F.linear(x, w, getattr(op, "bias", None)), dim=-1)
+        return torch.log_softmax(F.linear(x, w, bias), dim=-1)
 
     def encode(self, src, src_len):
         """src (B, S) long, src_len (B,) -> memory (B, S, D)."""
@@ -829,10 +843,62 @@ def set_dropout(model, p):
 def dequantize(tensors):
     """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
     per row; man/seqpipe-model.5) by the float32 matrix it stands for,
-    scale times int8, rounded as float32 (as seqpipe computes it)."""
+    scale times int8, rounded as float32 (as seqpipe computes it).
+    Returns {NAME: (int8s, scales)} of those matrices, as tensors."""
+    int8 = {}
     for name in [k for k, v in tensors.items() if v.dtype == np.int8]:
         scale = tensors.pop(name + "_scale")
+        int8[name] = (torch.from_numpy(tensors[name].copy()),
+                      torch.from_numpy(scale.copy()))
         tensors[name] = scale[:, None] * tensors[name].astype(np.float32)
+    return int8
+
+
+def quantize_rows(x):
+    """x (..., K) float32 -> (q, scale): each row in int8 as seqpipe
+    quantizes weight rows and, for int8 products, activation rows: scale
+    = max |x| / 127, q = x (127 / max |x|) rounded to nearest, ties to
+    even, within [-127, 127] (as float32 values); a row of zeros has
+    scale 0, a row with a non-finite value the scale NaN."""
+    amax = x.abs().amax(-1, keepdim=True)
+    # tensor by tensor: a scalar divisor may become a product by its
+    # reciprocal, which rounds differently
+    c127 = torch.full_like(amax, 127.0)
+    inv = torch.where(amax > 0, torch.div(c127, amax), torch.zeros_like(amax))
+    q = torch.clamp(torch.round(x * inv), -127, 127)
+    scale = torch.where(torch.isfinite(x).all(-1, keepdim=True),
+                        torch.div(amax, c127), torch.full_like(amax, float("nan")))
+    return torch.nan_to_num(q, nan=0.0), scale
+
+
+def int8_linear(x, q, scale, bias):
+    """x (..., K) times an int8 matrix q (N, K) with a scale per row
+    (N), transposed, plus bias (N) or None, as seqpipe's int8 products
+    compute it (lib/nn/i8gemm.h): x's rows quantized (quantize_rows),
+    the sums exact (float64 holds them: |sum| < 2^53), then
+        y = float32(sum) * scale_x * scale_w + bias
+    rounded to float32 at each step, in that order."""
+    qx, sx = quantize_rows(x)
+    acc = torch.matmul(qx.double(), q.double().t()).float()
+    y = acc * sx
+    y = y * scale
+    return y + bias if bias is not None else y
+
+
+def run_in_int8(model, int8):
+    """Makes the linear layers of model whose weights a file stored as
+    int8 (int8, from dequantize()) compute as seqpipe's int8 products
+    do, and the output projection too when its matrix is one of them."""
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.Linear) and name + ".weight" in int8:
+            q, scale = int8[name + ".weight"]
+            mod.forward = (lambda x, q=q, scale=scale, mod=mod:
+                           int8_linear(x, q, scale, mod.bias))
+    model.int8_output = None
+    for name in ("output_projection.weight", "decoder.embed_tokens.weight",
+                 "encoder.embed_tokens.weight"):
+        if name in int8 and model.output_weight_name() == name:
+            model.int8_output = int8[name]
 
 
 def load(path):
@@ -842,10 +908,11 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = new_model(Config.from_metadata(meta))
-    dequantize(tensors)
+    int8 = dequantize(tensors)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)
+    run_in_int8(model, int8)
     model.model_id = meta.get("model_id", "")
     return model.eval()
 

@@ -2,7 +2,8 @@
 # Weights in int8 and F16 (--dtype; seqpipe-model.5's quantized weights):
 # seqimport --dtype writes them; encode and greedy decode compute what
 # PyTorch computes on the weights they stand for (tests/engine_ref.py
-# --model: float32 on the dequantized or widened weights); quantizing at
+# --model: float32 on the widened F16 weights; int8 products with int8
+# activations, as lib/nn/i8gemm.h defines them); quantizing at
 # load gives the stored int8 model's outputs to the bit; int8 outputs
 # are close to float32's but not equal; bad int8 files are refused.
 load helper
@@ -65,20 +66,46 @@ PY
 	[ "$(grep -c '"I8"' back.json)" -eq 0 ] || fail "I8 left in back.sq"
 }
 
-@test "int8 and F16 weights: PyTorch's encoder and greedy outputs on the weights they stand for" {
-	local c d
+@test "F16 weights: PyTorch's encoder and greedy outputs on the weights they stand for" {
+	local c
 	for c in paper marian copy; do
-		for d in int8 f16; do
-			encode -m "$REF/$c.$d" --dtype $d --text "$REF/src.txt" \
-			    > enc 2>/dev/null
-			numcmp 1e-4 "$REF/$c.$d.enc" enc || fail "$c $d: encoder"
-			encode -m "$REF/$c.$d" --dtype $d "$REF/src.txt" 2>/dev/null |
-			    decode --dtype $d --scores | seqcat > dec
-			numcmp 1e-4 <(cut -d'|' -f2 "$REF/$c.$d.greedy") \
-			    <(cut -d'|' -f2 dec) || fail "$c $d: token log-probs"
-			numcmp 1e-3 <(cut -d'|' -f1 "$REF/$c.$d.greedy") \
-			    <(cut -d'|' -f1 dec) || fail "$c $d: ids or score"
-		done
+		encode -m "$REF/$c.f16" --dtype f16 --text "$REF/src.txt" \
+		    > enc 2>/dev/null
+		numcmp 1e-4 "$REF/$c.f16.enc" enc || fail "$c: encoder"
+		encode -m "$REF/$c.f16" --dtype f16 "$REF/src.txt" 2>/dev/null |
+		    decode --dtype f16 --scores | seqcat > dec
+		numcmp 1e-4 <(cut -d'|' -f2 "$REF/$c.f16.greedy") \
+		    <(cut -d'|' -f2 dec) || fail "$c: token log-probs"
+		numcmp 1e-3 <(cut -d'|' -f1 "$REF/$c.f16.greedy") \
+		    <(cut -d'|' -f1 dec) || fail "$c: ids or score"
+	done
+}
+
+# int8 products quantize the activations too (lib/nn/i8gemm.h), and so
+# does the reference (seqpipe_torch.int8_linear).  The encoders agree to
+# 1e-4 (1e-6 measured).  In decoding, a last-bit difference upstream
+# sometimes rounds an activation the other way: a few token log-probs
+# move by up to hundredths (measured: 98.6-99.9% within 1e-4, the rest
+# up to 0.056), and a sentence may take another path.  So the
+# reference's greedy outputs are scored by the engine (the same ids):
+# 97% of the token log-probs within 1e-4, all within 0.1; against a
+# reference without quantized activations only 1-62% are within 1e-4.
+@test "int8 weights: PyTorch's encoder and greedy outputs with int8 activations" {
+	local c same
+	for c in paper marian copy; do
+		encode -m "$REF/$c.int8" --text "$REF/src.txt" > enc 2>/dev/null
+		numcmp 1e-4 "$REF/$c.int8.enc" enc || fail "$c: encoder"
+		cut -d'|' -f1 "$REF/$c.int8.greedy" | cut -d' ' -f5- |
+		    sed 's/ *$//' > ref.ids
+		encode -m "$REF/$c.int8" "$REF/src.txt" 2>/dev/null > mem
+		decode -q --scores --score ref.ids mem | seqcat > scored
+		numcmp_most 0.97 1e-4 0.1 <(cut -d'|' -f2 "$REF/$c.int8.greedy") \
+		    <(cut -d'|' -f2 scored) || fail "$c: token log-probs"
+		# the engine's own greedy search: the reference's ids but for
+		# at most 2 of the 40 sentences
+		decode --text mem > ids
+		same=$(paste -d'#' ref.ids ids | awk -F'#' '$1 == $2' | wc -l)
+		[ "$same" -ge 38 ] || fail "$c: $same of 40 greedy outputs the reference's"
 	done
 }
 

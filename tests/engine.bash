@@ -26,6 +26,32 @@ numcmp() {
 	}' "$3"
 }
 
+# numcmp_most SHARE TOL BOUND EXPECTED ACTUAL: the same lines with the
+# same numbers of fields, at least SHARE (a fraction) of the numbers
+# within TOL of the expected ones and every one within BOUND: for int8
+# products, where a rounding of an activation can go the other way than
+# in the reference (i8gemm.h).  Prints the counts.
+numcmp_most() {
+	awk -v share="$1" -v tol="$2" -v bound="$3" -v exp_file="$4" '
+	{
+		if ((getline e < exp_file) <= 0) { print "extra line " NR; bad = 1; exit }
+		n = split(e, f, " ")
+		if (n != NF) { print "line " NR ": " NF " fields, expected " n; bad = 1; exit }
+		for (i = 1; i <= NF; i++) {
+			d = $i - f[i]; if (d < 0) d = -d
+			all++
+			if (d <= tol) close_enough++
+			if (d > bound) { print "line " NR " field " i ": " $i ", expected " f[i] " (beyond " bound ")"; bad = 1; exit }
+		}
+	}
+	END {
+		if (bad) exit 1
+		if ((getline e < exp_file) > 0) { print "missing line " NR + 1; exit 1 }
+		print close_enough " of " all " within " tol
+		exit close_enough < share * all
+	}' "$5"
+}
+
 # stream_from FILE N: the binary stream FILE without its first N records
 # (its header kept): a shard, keys and all, as a splitter would cut it.
 stream_from() {

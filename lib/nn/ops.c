@@ -31,6 +31,7 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/packed.h"
+#include "nn/i8linear.h"
 #include "nn/qgemm.h"
 #include "nn/vec.h"
 #include "base/pool.h"
@@ -230,7 +231,13 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int N, struct sq_pool *pool)
 {
 	struct linear_job j = { out, inp, w, bias, M, K, N, 0, 0 };
+	int parts = worth_splitting(w, M, K, N) && sq_pool_threads(pool) > 1 ?
+	    sq_pool_threads(pool) * (M <= 128 ? 4 : 1) : 1;
 
+	if (w->dtype == SQ_W_I8) {
+		sq_i8_linear(out, inp, w, bias, M, K, N, pool, parts);
+		return;
+	}
 	/* a few rows are bound by the weights' bandwidth, and
 	   linear_rows4() reads them as fast as a packed copy would */
 	if (w->dtype == SQ_W_F32 && w->packed != NULL &&
@@ -242,9 +249,8 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 	 * a late worker still takes its half; many rows (encoding): one part
 	 * per thread, as each part packs the whole input again.
 	 */
-	if (worth_splitting(w, M, K, N) && sq_pool_threads(pool) > 1)
-		sq_pool_run_parts(pool, linear_part, &j, sq_pool_threads(pool) *
-		    (M <= 128 ? 4 : 1));
+	if (parts > 1)
+		sq_pool_run_parts(pool, linear_part, &j, parts);
 	else
 		linear_cols(out, N, inp, w, bias, M, K, 0, N, j.packed);
 }

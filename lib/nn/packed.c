@@ -30,6 +30,7 @@
 
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/i8gemm.h"
 #include "nn/packed.h"
 #include "nn/params.h"
 #include "base/pool.h"
@@ -178,8 +179,8 @@ sq_packed_model(struct sq_model *m, int encoder)
 	int n;
 
 	sq_ops_init();
-	if (!have_kernels || m->dtype != SQ_W_F32 || m->packed != NULL ||
-	    (n = each_view(m, encoder, NULL)) == 0)
+	if (!(m->dtype == SQ_W_I8 || (m->dtype == SQ_W_F32 && have_kernels)) ||
+	    m->packed != NULL || (n = each_view(m, encoder, NULL)) == 0)
 		return;
 	m->packed = sq_calloc((size_t)n, sizeof(*m->packed));
 	m->n_packed = n;
@@ -223,11 +224,33 @@ sq_packed_use(const struct sq_mat *w, long N, long K, struct sq_pool *pool)
 	return 1;
 }
 
+const struct sq_i8_packed *
+sq_packed_i8(const struct sq_mat *w, int N, int K)
+{
+	struct sq_packed *s = w->packed;
+	struct sq_i8_packed *p;
+
+	if ((p = __atomic_load_n(&s->i8, __ATOMIC_ACQUIRE)) != NULL)
+		return p;
+	pthread_mutex_lock(&pack_lock);
+	if ((p = s->i8) == NULL) {
+		p = sq_calloc(1, sizeof(*p));
+		sq_i8_pack(p, w->data, w->scale, N, K);
+		__atomic_store_n(&s->i8, p, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&pack_lock);
+	return p;
+}
+
 void
 sq_packed_free(struct sq_model *m)
 {
-	for (int i = 0; i < m->n_packed; i++)
+	for (int i = 0; i < m->n_packed; i++) {
 		free((void *)m->packed[i].panels);
+		if (m->packed[i].i8 != NULL)
+			sq_i8_free(m->packed[i].i8);
+		free(m->packed[i].i8);
+	}
 	free(m->packed);
 }
 

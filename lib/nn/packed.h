@@ -4,7 +4,8 @@
  * batch of sentences decoding) multiplies by them directly instead of
  * OpenBLAS copying the weights into its own layout inside every call.
  * For the engine (encode, decode, beamsearch) in float32; training and
- * the other dtypes never pack.
+ * F16 never pack.  int8 weights have their own layout (nn/i8gemm.h),
+ * made at a matrix's first product, as every int8 product reads it.
  *
  * A matrix is packed the second time it is multiplied by more than a few
  * rows, not at load: a program that sees a few rows at a time (a beam
@@ -27,8 +28,9 @@ struct sq_pool;
 
 /* Where one matrix's packed copy goes: NULL until it is made. */
 struct sq_packed {
-	const float *panels;
+	const float *panels;	/* float32 weights */
 	int uses;		/* products by many rows so far */
+	struct sq_i8_packed *i8;	/* int8 weights (nn/i8gemm.h) */
 };
 
 /*
@@ -51,14 +53,15 @@ size_t sq_packed_size(long N, long K);
 void sq_packed_pack(float *dst, const float *w, long N, long K);
 
 /*
- * Lets the float32 weight matrices of one side of m that are multiplied
- * by be packed on first use: with encoder, its layers' and the frame
+ * Lets the weight matrices of one side of m that are multiplied by be
+ * packed on first use: with encoder, its layers' and the frame
  * projection (encode); else the decoder's layers', the output projection
  * (even tied to an embedding table) and the length predictor (decode,
  * beamsearch).  Gives those views a struct sq_packed each, of an array
  * of the model's (m->packed, freed with the copies by sq_packed_free()
- * from sq_model_close()).  Nothing when the CPU has no kernels or m is
- * not float32.  Call it once, after loading.
+ * from sq_model_close()).  For float32 weights only when the CPU has
+ * libxsmm's kernels; int8 always (every int8 product reads the packed
+ * layout); F16 never.  Call it once, after loading.
  */
 void sq_packed_model(struct sq_model *m, int encoder);
 
@@ -70,6 +73,14 @@ void sq_packed_model(struct sq_model *m, int encoder);
  */
 int sq_packed_use(const struct sq_mat *w, long N, long K,
     struct sq_pool *pool);
+
+/*
+ * w (N, K, int8, with w->packed) packed for nn/i8gemm.h, made at its
+ * first product.  Safe from several threads (one packs, the others wait
+ * for it).
+ */
+const struct sq_i8_packed *sq_packed_i8(const struct sq_mat *w, int N,
+    int K);
 
 /* Frees m's packed copies and their array. */
 void sq_packed_free(struct sq_model *m);

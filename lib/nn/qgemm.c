@@ -1,11 +1,11 @@
 /*
- * qgemm: products by weight matrices stored as int8 (one scale per row)
- * or F16 (see qgemm.h), weight-only: the weights are widened to float in
- * registers and the activations stay float32.
+ * qgemm: products by weight matrices stored as F16 (see qgemm.h),
+ * weight-only: the weights are widened to float in registers and the
+ * activations stay float32.  The widening also serves int8 rows.
  *
  * Workload.  Decoding at batch 1 reads every weight once per step and is
- * bound by memory bandwidth: a quarter (int8) or half (F16) of float32's
- * bytes is what makes it faster.  So a few input rows (up to
+ * bound by memory bandwidth: half of float32's bytes (F16) is what
+ * makes it faster.  So a few input rows (up to
  * QUANT_ROW_KERNEL_MAX: a beam at batch 1, a sentence) go through the row
  * kernels (qgemm_isa.h), which read a weight row once for up to four input
  * rows and keep the sums in registers.  Many rows are compute-bound: the

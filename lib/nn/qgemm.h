@@ -1,8 +1,9 @@
 /*
- * qgemm: matrix products by weights in F16 or int8 with a scale per row
- * (struct sq_mat, nn/model.h), for sq_linear_mat() (nn/ops.h) and the
- * embeddings of a model run in those dtypes.  Single-threaded: the
- * callers split the columns.
+ * qgemm: matrix products by F16 weights (struct sq_mat, nn/model.h), for
+ * sq_linear_mat() (nn/ops.h), and the rows of F16 and int8 (a scale per
+ * row) matrices as float32, for the embeddings of a model run in those
+ * dtypes.  (Products by int8 weights quantize the activations too:
+ * nn/i8linear.h.)  Single-threaded: the callers split the columns.
  */
 #ifndef SQ_QGEMM_H
 #define SQ_QGEMM_H
@@ -20,7 +21,7 @@ const char *sq_qgemm_isa(void);
 
 /*
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
- * (N, K, dtype F16 or I8) transposed, plus bias (N) when not NULL.  Up
+ * (N, K, dtype F16) transposed, plus bias (N) when not NULL.  Up
  * to 32 rows a row's result depends on its own input only; more rows run
  * through the widened weights, by libxsmm's kernels a panel at a time or
  * else OpenBLAS's sgemm, and their last bits depend on M.

@@ -96,19 +96,17 @@ QK(rows_m)(float *out, int ldo, const float *inp, const struct sq_mat *w,
 		QK(block)(out, ldo, inp, w, bias, M, K, n, 1, dt);
 }
 
-/* M in [1, 4] and the dtype as constants: one specialised loop each. */
+/*
+ * M in [1, 4] as a constant: one specialised loop each.  Products are
+ * F16's only (int8's quantize the activations: nn/i8linear.h).
+ */
 QK_ATTR static void
 QK(rows)(float *out, int ldo, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int lo, int hi)
 {
 #define QK_CASE(m) \
 	case m: \
-		if (w->dtype == SQ_W_I8) \
-			QK(rows_m)(out, ldo, inp, w, bias, m, K, lo, hi, \
-			    SQ_W_I8); \
-		else \
-			QK(rows_m)(out, ldo, inp, w, bias, m, K, lo, hi, \
-			    SQ_W_F16); \
+		QK(rows_m)(out, ldo, inp, w, bias, m, K, lo, hi, SQ_W_F16); \
 		break;
 	switch (M) {
 	QK_CASE(1)

@@ -57,7 +57,7 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	float *ref = sq_malloc(sizeof(float) * M * N);
 	float *y = sq_malloc(sizeof(float) * M * N);
 	float *ys = sq_malloc(sizeof(float) * M * N);
-	struct sq_packed slot = { pk, 0 };
+	struct sq_packed slot = { .panels = pk };
 	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
 	int same = 1, rc;
 	double d;
@@ -107,7 +107,7 @@ test_on_demand(struct sq_pool *pool)
 	float *x = tap_rand_vec((long)M * K, 1.0f), *b = tap_rand_vec(N, 1.0f);
 	float *ref = sq_malloc(sizeof(float) * M * N);
 	float *y = sq_malloc(sizeof(float) * M * N);
-	struct sq_packed slot = { NULL, 0 };
+	struct sq_packed slot = { 0 };
 	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
 	double tol;
 

@@ -1,12 +1,14 @@
 /*
- * test_quant: int8 and F16 weights (lib/nn/quant.c, lib/nn/qgemm.c).
- * Quantization against its definition (scale = max |w| / 127, each weight
- * within half a scale, the row's largest kept); the products by int8 and
- * F16 weights against sq_linear_ref() on the weights those stand for
- * (dequantized, widened), for one to many rows, odd sizes that leave
- * tails, column slices and threads; rows of embeddings likewise.  The
- * reference is float32 on the same effective weights, so only summation
- * order separates them: 1e-5 relative.
+ * test_quant: int8 and F16 weights (lib/nn/quant.c, lib/nn/qgemm.c,
+ * lib/nn/i8linear.c).  Quantization against its definition (scale =
+ * max |w| / 127, each weight within half a scale, the row's largest
+ * kept); the products by F16 weights against sq_linear_ref() on the
+ * weights those stand for (widened), for one to many rows, odd sizes
+ * that leave tails, column slices and threads: only summation order
+ * separates them, 1e-5 relative; the products by int8 weights, which
+ * quantize the activations too, to the bits of their definition
+ * (nn/i8gemm.h), with and without a packed copy and threads, and close
+ * to float32's; rows of embeddings likewise.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,8 +17,10 @@
 #include <string.h>
 
 #include "nn/half.h"
+#include "nn/i8gemm.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "nn/packed.h"
 #include "nn/qgemm.h"
 #include "nn/quant.h"
 #include "base/pool.h"
@@ -102,6 +106,37 @@ rel_diff(const float *a, const float *b, long n)
 	return m;
 }
 
+/*
+ * yr (M, N): int8 products by their definition (nn/i8gemm.h): each row
+ * of x quantized as a weight row is, the sums exact, then three float32
+ * roundings in order.
+ */
+static void
+i8_definition(float *yr, const float *x, const struct sq_mat *m,
+    const float *b, int M, int K, int N)
+{
+	const int8_t *q = m->data;
+	int8_t *qx = sq_malloc(K);
+	float sx, y;
+	int i, n, k;
+
+	for (i = 0; i < M; i++) {
+		sq_quantize_row(qx, &sx, x + (long)i * K, K);
+		for (n = 0; n < N; n++) {
+			long sum = 0;
+
+			for (k = 0; k < K; k++)
+				sum += qx[k] * q[(long)n * K + k];
+			y = (float)sum * sx;
+			y = y * m->scale[n];
+			if (b != NULL)
+				y = y + b[n];
+			yr[(long)i * N + n] = y;
+		}
+	}
+	free(qx);
+}
+
 static void
 test_products(struct sq_pool *pool)
 {
@@ -132,12 +167,42 @@ test_products(struct sq_pool *pool)
 
 			make_mat(&m, wf, mem, w, N, K, dt);
 			sq_linear_mat(y, x, &m, b, M, K, N, pool);
-			sq_linear_ref(yr, x, wf, b, M, K, N);
-			e = rel_diff(y, yr, (long)M * N);
 			sq_linear_mat(y1, x, &m, b, M, K, N, NULL);
 			ok(memcmp(y, y1, (size_t)M * N * sizeof(float)) == 0,
 			    "%s weights, M=%d K=%d N=%d: %d threads give one's "
 			    "bits", names[dt], M, K, N, sq_pool_threads(pool));
+			if (dt == SQ_W_I8) {
+				/* and through a packed copy made at first use */
+				struct sq_packed slot = { 0 };
+
+				i8_definition(yr, x, &m, b, M, K, N);
+				ok(memcmp(y, yr, (size_t)M * N * 4) == 0,
+				    "int8 weights, M=%d K=%d N=%d, %d threads: "
+				    "int8 activations, the definition's bits",
+				    M, K, N, sq_pool_threads(pool));
+				m.packed = &slot;
+				sq_linear_mat(y, x, &m, NULL, M, K, N, pool);
+				sq_linear_mat(y1, x, &m, NULL, M, K, N, pool);
+				i8_definition(yr, x, &m, NULL, M, K, N);
+				ok(slot.i8 != NULL && memcmp(y, yr, (size_t)M * N *
+				    4) == 0 && memcmp(y1, yr, (size_t)M * N * 4) ==
+				    0, "int8 weights, M=%d K=%d N=%d, no bias: "
+				    "packed at the first product, the definition's "
+				    "bits", M, K, N);
+				m.packed = NULL;
+				sq_i8_free(slot.i8);
+				free(slot.i8);
+				/* and close to the float32 product */
+				sq_linear_ref(y1, x, wf, b, M, K, N);
+				sq_linear_mat(y, x, &m, b, M, K, N, NULL);
+				e = rel_diff(y, y1, (long)M * N);
+				ok(e < 0.02, "int8 weights, M=%d K=%d N=%d: within "
+				    "0.02 of the float32 product by the weights "
+				    "they stand for (%.2g)", M, K, N, e);
+				goto next;
+			}
+			sq_linear_ref(yr, x, wf, b, M, K, N);
+			e = rel_diff(y, yr, (long)M * N);
 			sq_linear_mat(y, x, &m, NULL, M, K, N, NULL);
 			sq_linear_ref(yr, x, wf, NULL, M, K, N);
 			e2 = rel_diff(y, yr, (long)M * N);
@@ -156,6 +221,7 @@ test_products(struct sq_pool *pool)
 			e = rel_diff(y, yr, (long)M * N);
 			ok(e < 1e-5, "%s weights, M=%d N=%d: columns [%d, %d) "
 			    "alone (%.2g)", names[dt], M, N, lo, hi, e);
+next:
 			free(x), free(w), free(wf), free(b), free(y), free(yr);
 			free(y1);
 			free(mem[0]), free(mem[1]);
