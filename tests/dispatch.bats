@@ -73,7 +73,7 @@ on() {
 	need_default_build
 	local t cpu
 	unset OPENBLAS_CORETYPE
-	for t in test_ops test_grad test_quant test_packed; do
+	for t in test_ops test_grad test_quant test_packed test_i8gemm; do
 		[ -x "$SRCDIR/tests/unit/$t" ] || skip "tests/unit/$t not built (make check builds it)"
 		for cpu in Haswell Conroe; do
 			on $cpu "$SRCDIR/tests/unit/$t" > "$BATS_TEST_TMPDIR/$t.tap" ||

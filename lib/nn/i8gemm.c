@@ -60,7 +60,7 @@ sq_i8_isa(void)
  * vpdpbusd with ones (exact); rows past N read as zeros.
  */
 VNNI static void
-pack_block_vnni(struct sq_i8_packed *p, const int8_t *q, int b)
+pack_block_avx512(struct sq_i8_packed *p, const int8_t *q, int b)
 {
 	int n0 = b * SQ_I8_BLOCK, rows = p->N - n0, k;
 	__mmask16 mask = rows >= SQ_I8_BLOCK ? 0xffff :
@@ -130,7 +130,7 @@ sq_i8_pack(struct sq_i8_packed *p, const int8_t *q, const float *scale,
 	for (b = 0; b < Np / SQ_I8_BLOCK; b++) {
 #ifdef HAVE_VNNI_KERNEL
 		if (K % 4 == 0 && vnni_available()) {
-			pack_block_vnni(p, q, b);
+			pack_block_avx512(p, q, b);
 			continue;
 		}
 #endif
@@ -161,7 +161,7 @@ sq_i8_row_len(int K)
  * time): the same float32 operations, so the same bits.
  */
 VNNI static void
-quantize_row_vnni(uint8_t *row, float *sx, const float *x, int K, long ld)
+quantize_row_avx512(uint8_t *row, float *sx, const float *x, int K, long ld)
 {
 	const __m512 inf = _mm512_set1_ps(INFINITY);
 	__m512 amax = _mm512_setzero_ps(), inv;
@@ -234,7 +234,7 @@ sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
 		long ld = sq_i8_row_len(K);
 
 		for (int m = 0; m < M; m++)
-			quantize_row_vnni(xq + m * ld, &sx[m], x + (long)m * K,
+			quantize_row_avx512(xq + m * ld, &sx[m], x + (long)m * K,
 			    K, ld);
 		return;
 	}
@@ -275,7 +275,7 @@ sq_i8_gemm_c(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
  * left alone (mr, nb constants after inlining).
  */
 VNNI static inline __attribute__((always_inline)) void
-tile_vnni(float *out, int ldo, const uint8_t *xq, long ld, const float *sx,
+tile_avx512(float *out, int ldo, const uint8_t *xq, long ld, const float *sx,
     int mr, const struct sq_i8_packed *w, const float *bias, int n0, int nb,
     int hi)
 {
@@ -336,13 +336,13 @@ tile_vnni(float *out, int ldo, const uint8_t *xq, long ld, const float *sx,
 
 /* nb blocks of columns from n0 by every row, in tiles */
 VNNI static void
-cols_vnni(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
+cols_avx512(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
     const struct sq_i8_packed *w, const float *bias, int n0, int nb, int hi)
 {
 	long ld = sq_i8_row_len(w->K);
 	int m = 0, mr;
 
-#define TILE(r, b) tile_vnni(out + (long)m * ldo, ldo, xq + m * ld, ld, \
+#define TILE(r, b) tile_avx512(out + (long)m * ldo, ldo, xq + m * ld, ld, \
     sx + m, r, w, bias, n0, b, hi)
 #define TILES(b) switch (mr) { \
 	case TILE_ROWS: TILE(TILE_ROWS, b); break; \
@@ -374,7 +374,7 @@ sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
 
 		for (n0 = lo; n0 < hi; n0 += nb * SQ_I8_BLOCK) {
 			nb = hi - n0 > SQ_I8_BLOCK ? MAX_BLOCKS : 1;
-			cols_vnni(out, ldo, xq, sx, M, w, bias, n0, nb, hi);
+			cols_avx512(out, ldo, xq, sx, M, w, bias, n0, nb, hi);
 		}
 		return;
 	}
