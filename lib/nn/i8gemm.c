@@ -11,6 +11,7 @@
 
 #include "base/util.h"
 #include "nn/i8gemm.h"
+#include "nn/i8gemm_avx2.h"
 #include "nn/quant.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -50,7 +51,8 @@ vnni_available(void)
 const char *
 sq_i8_isa(void)
 {
-	return vnni_available() ? "AVX-512 VNNI" : "C";
+	return vnni_available() ? "AVX-512 VNNI" : sq_i8_avx2_available() ?
+	    "AVX2" : "C";
 }
 
 #ifdef HAVE_VNNI_KERNEL
@@ -239,7 +241,10 @@ sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
 		return;
 	}
 #endif
-	sq_i8_quantize_c(xq, sx, x, M, K);
+	if (sq_i8_avx2_available())
+		sq_i8_quantize_avx2(xq, sx, x, M, K);
+	else
+		sq_i8_quantize_c(xq, sx, x, M, K);
 }
 
 /* the definition, one sum at a time */
@@ -379,5 +384,8 @@ sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
 		return;
 	}
 #endif
-	sq_i8_gemm_c(out, ldo, xq, sx, M, w, bias, lo, hi);
+	if (sq_i8_avx2_available())
+		sq_i8_gemm_avx2(out, ldo, xq, sx, M, w, bias, lo, hi);
+	else
+		sq_i8_gemm_c(out, ldo, xq, sx, M, w, bias, lo, hi);
 }

@@ -13,7 +13,7 @@
  * the number of rows, the column split, the threads or the kernel.  The
  * kernels: AVX-512 VNNI (vpdpbusd, u8 x s8: the activations are stored
  * plus 128 and the weights' column sums take the 128 back out, exactly),
- * and plain C, which gives the same bits everywhere else.
+ * AVX2 (nn/i8gemm_avx2.h), and plain C, which all give the same bits.
  */
 #ifndef SQ_I8GEMM_H
 #define SQ_I8GEMM_H
@@ -36,7 +36,7 @@ struct sq_i8_packed {
 	float *scale;		/* (Np): the rows' scales, 0 in the padding */
 };
 
-/* "AVX-512 VNNI" or "C": the kernel this CPU runs. */
+/* "AVX-512 VNNI", "AVX2" or "C": the kernels this CPU runs. */
 const char *sq_i8_isa(void);
 
 /*

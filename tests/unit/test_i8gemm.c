@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "nn/i8gemm.h"
+#include "nn/i8gemm_avx2.h"
 #include "nn/quant.h"
 #include "base/util.h"
 #include "tap.h"
@@ -94,7 +95,8 @@ struct kernels {
 	quantize_fn *quantize;
 	gemm_fn *gemm;
 } cpu = { NULL, sq_i8_quantize, sq_i8_gemm },
-    plain = { "C", sq_i8_quantize_c, sq_i8_gemm_c };
+    plain = { "C", sq_i8_quantize_c, sq_i8_gemm_c },
+    avx2 = { "AVX2", sq_i8_quantize_avx2, sq_i8_gemm_avx2 };
 
 /* whether kernel's out over columns [lo, hi) is the reference's there and
    leaves the other columns' sentinel alone */
@@ -150,8 +152,12 @@ test_shapes(void)
 		struct problem t;
 
 		make_problem(&t, shapes[s][0], shapes[s][1], shapes[s][2], 0);
-		for (b = 0; b < 4; b++) {
-			const struct kernels *k = b < 2 ? &cpu : &plain;
+		for (b = 0; b < 6; b++) {
+			const struct kernels *k = b < 2 ? &cpu : b < 4 ? &plain :
+			    &avx2;
+
+			if (k == &avx2 && !sq_i8_avx2_available())
+				break;
 
 			ok(same_bits(k, &t, b % 2, 0, t.N),
 			    "%s: M %d N %d K %d%s: the definition's bits",
@@ -172,8 +178,11 @@ test_slices(void)
 	    "%s: column slices [16, 48), [48, 75), [32, 48): their columns, "
 	    "the others untouched", cpu.name);
 	ok(same_bits(&plain, &t, 1, 16, 48) &&
-	    same_bits(&plain, &t, 1, 48, 75),
-	    "C: column slices: their columns, the others untouched");
+	    same_bits(&plain, &t, 1, 48, 75) && (!sq_i8_avx2_available() ||
+	    (same_bits(&avx2, &t, 1, 16, 48) && same_bits(&avx2, &t, 1, 48,
+	    75))),
+	    "C (and AVX2): column slices: their columns, the others "
+	    "untouched");
 	free_problem(&t);
 }
 
@@ -186,15 +195,17 @@ test_extremes(void)
 	make_problem(&t, 13, 33, 2048, 1);
 	ok(same_bits(&cpu, &t, 0, 0, t.N),
 	    "%s: K 2048 of +-127 x +-127: exact sums", cpu.name);
-	ok(same_bits(&plain, &t, 0, 0, t.N),
-	    "C: K 2048 of +-127 x +-127: exact sums");
+	ok(same_bits(&plain, &t, 0, 0, t.N) && (!sq_i8_avx2_available() ||
+	    same_bits(&avx2, &t, 0, 0, t.N)),
+	    "C (and AVX2): K 2048 of +-127 x +-127: exact sums");
 	free_problem(&t);
 
 	make_problem(&t, 4, 20, 9, 0);
 	memset(t.x + 9, 0, 9 * sizeof(float));
 	t.x[2 * 9 + 4] = NAN;
 	t.x[3 * 9 + 1] = -INFINITY;
-	ok(same_bits(&cpu, &t, 1, 0, t.N) && same_bits(&plain, &t, 1, 0, t.N),
+	ok(same_bits(&cpu, &t, 1, 0, t.N) && same_bits(&plain, &t, 1, 0, t.N) &&
+	    (!sq_i8_avx2_available() || same_bits(&avx2, &t, 1, 0, t.N)),
 	    "a row of zeros gives the bias; a row with a NaN or an infinity "
 	    "gives NaN");
 	free_problem(&t);
@@ -237,9 +248,15 @@ test_quantizers_agree(void)
 		if (memcmp(xq, yq, M * sq_i8_row_len(K2)) != 0 ||
 		    memcmp(sx, sy, sizeof(sx)) != 0)
 			break;
+		if (!sq_i8_avx2_available())
+			continue;
+		sq_i8_quantize_avx2(yq, sy, x, M, K2);
+		if (memcmp(xq, yq, M * sq_i8_row_len(K2)) != 0 ||
+		    memcmp(sx, sy, sizeof(sx)) != 0)
+			break;
 	}
-	ok(K2 > K, "%s and C quantize 7 rows of 1 to 77 floats to the same "
-	    "bytes and scales", cpu.name);
+	ok(K2 > K, "%s, C (and AVX2) quantize 7 rows of 1 to 77 floats to "
+	    "the same bytes and scales", cpu.name);
 }
 
 int
