@@ -326,8 +326,9 @@ sq_encoder_run_frames(struct sq_encoder *e, int n, const float *const *frames,
 		memset(s + have, 0, ((size_t)e->rows[i] * K - have) *
 		    sizeof(float));
 	}
-	sq_linear(e->x, e->stacked, m->frame_proj.w, m->frame_proj.b, (int)R,
-	    (int)K, (int)D, e->pool);
+	/* in the model's dtype: .w is NULL when the weights are not float32 */
+	sq_linear_layer(e->x, e->stacked, &m->frame_proj, (int)R, (int)K,
+	    (int)D, e->pool);
 	for (i = 0; i < n; i++)
 		sq_add(e->x + e->first[i] * D, e->pe, (long)e->rows[i] * D);
 	stack(e);
