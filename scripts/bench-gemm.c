@@ -335,8 +335,8 @@ engine_run(void *st, struct prob *p, int c)
 {
 	struct plain *s = st;
 	struct sq_packed slot = { s->pk != NULL ? s->pk[c] : NULL, 0 };
-	struct sq_mat wm = { SQ_W_F32, s->w[c], NULL,
-	    s->pk != NULL ? &slot : NULL };
+	struct sq_mat wm = { .dtype = SQ_W_F32, .data = s->w[c],
+	    .packed = s->pk != NULL ? &slot : NULL };
 
 	sq_linear_mat(p->y, p->x, &wm, p->bias, p->M, p->K, p->N, pool);
 }

@@ -840,14 +840,26 @@ def set_dropout(model, p):
             m.dropout = p
 
 
-def dequantize(tensors):
+def unpack_int8(packed, rows, cols):
+    """The (rows, cols) int8 matrix stored in the packed layout of
+    man/seqpipe-model.5, shape (Np / 16, Kp / 4, 16, 4): block b, group g
+    of 4 columns, row 16 b + i of the block, column 4 g + j."""
+    nb, ng, block, four = packed.shape
+    full = packed.transpose(0, 2, 1, 3).reshape(nb * block, ng * four)
+    return np.ascontiguousarray(full[:rows, :cols])
+
+
+def dequantize(tensors, shapes):
     """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
     per row; man/seqpipe-model.5) by the float32 matrix it stands for,
-    scale times int8, rounded as float32 (as seqpipe computes it).
-    Returns {NAME: (int8s, scales)} of those matrices, as tensors."""
+    scale times int8, rounded as float32 (as seqpipe computes it); a
+    matrix stored packed is unpacked to shapes[NAME] first.  Returns
+    {NAME: (int8s, scales)} of those matrices, as tensors."""
     int8 = {}
     for name in [k for k, v in tensors.items() if v.dtype == np.int8]:
         scale = tensors.pop(name + "_scale")
+        if tensors[name].ndim == 4:
+            tensors[name] = unpack_int8(tensors[name], *shapes[name])
         int8[name] = (torch.from_numpy(tensors[name].copy()),
                       torch.from_numpy(scale.copy()))
         tensors[name] = scale[:, None] * tensors[name].astype(np.float32)
@@ -908,7 +920,8 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = new_model(Config.from_metadata(meta))
-    int8 = dequantize(tensors)
+    int8 = dequantize(tensors, {k: tuple(v.shape)
+                                for k, v in model.state_dict().items()})
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)

@@ -34,29 +34,45 @@ f = open(sys.argv[1], "rb")
 print(f.read(struct.unpack("<Q", f.read(8))[0]).decode())' "$1"
 }
 
-@test "seqimport --dtype int8: I8 matrices and F32 scales, a byte a weight, its own id" {
+@test "seqimport --dtype int8: I8 matrices and F32 scales, packed where multiplied, a byte a weight, its own id" {
 	header "$REF/paper.int8" > h.json
-	"$PY" - h.json "$REF/paper.int8" "$REF/paper.sq" <<'PY' || fail "header"
+	header "$REF/paper.sq" > f.json
+	"$PY" - h.json f.json "$REF/paper.int8" "$REF/paper.sq" <<'PY' || fail "header"
 import json, os, struct, sys
 h = json.load(open(sys.argv[1]))
+f = json.load(open(sys.argv[2]))
 meta = h.pop("__metadata__")
 i8 = [k for k, v in h.items() if v["dtype"] == "I8"]
 assert i8 and all(k.endswith(".weight") and h[k + "_scale"]["dtype"] == "F32"
-                  and h[k + "_scale"]["shape"] == h[k]["shape"][:1] for k in i8), i8
-# every 2-D tensor but positions is a matrix the engine multiplies by
-assert set(i8) == {k for k, v in h.items() if len(v["shape"]) == 2
-                   and "positions" not in k}, i8
+                  and h[k + "_scale"]["shape"] == f[k]["shape"][:1] for k in i8), i8
+# every 2-D tensor but positions is a matrix the engine multiplies by or
+# looks rows up in
+assert set(i8) == {k for k, v in f.items() if k != "__metadata__"
+                   and len(v["shape"]) == 2 and "positions" not in k}, i8
+# the tables looked up by row stay (N, K); the others are packed in
+# blocks of 16 rows by groups of 4 columns, padded
+for k in i8:
+    N, K = f[k]["shape"]
+    want = [N, K] if "embed_tokens" in k else [-(-N // 16), -(-K // 4), 16, 4]
+    assert h[k]["shape"] == want, (k, h[k]["shape"], want)
+assert any(len(h[k]["shape"]) == 4 for k in i8)
 assert meta["model_id"].endswith("-int8"), meta["model_id"]
 assert meta["provenance"].endswith("--dtype int8"), meta["provenance"]
-# the data: the float32 file's less 3 bytes a matrix weight, plus 4 a
-# row's scale
+# the data: the float32 file's less its matrices' 4 bytes a weight, plus
+# a byte for each stored int8 (the padding too), plus 4 a row's scale
 def data(path):
-    with open(path, "rb") as f:
-        return os.path.getsize(path) - 8 - struct.unpack("<Q", f.read(8))[0]
-weights = sum(h[k]["shape"][0] * h[k]["shape"][1] for k in i8)
-rows = sum(h[k]["shape"][0] for k in i8)
-assert data(sys.argv[2]) == data(sys.argv[3]) - 3 * weights + 4 * rows, \
-    (data(sys.argv[2]), data(sys.argv[3]), weights, rows)
+    with open(path, "rb") as fh:
+        return os.path.getsize(path) - 8 - struct.unpack("<Q", fh.read(8))[0]
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+weights = sum(numel(f[k]["shape"]) for k in i8)
+stored = sum(numel(h[k]["shape"]) for k in i8)
+rows = sum(f[k]["shape"][0] for k in i8)
+assert data(sys.argv[3]) == data(sys.argv[4]) - 4 * weights + stored + 4 * rows, \
+    (data(sys.argv[3]), data(sys.argv[4]), weights, stored, rows)
 PY
 	# and back: float32 again, the id's ending replaced, not added to
 	run -0 seqimport --dtype f32 -o back.sq "$REF/paper.int8"
@@ -124,6 +140,60 @@ PY
 	done
 }
 
+# by_rows IN OUT: the int8 model IN with its packed matrices stored by
+# rows, (N, K), as files before the packed layout (and other writers)
+# store them: in place, the rest of each packed tensor left as a gap
+by_rows() {
+	"$PY" - "$1" "$2" <<'PY'
+import json, struct, sys
+import numpy as np
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+h, d = json.loads(blob[8:8 + n]), bytearray(blob[8 + n:])
+for k, v in h.items():
+    if k == "__metadata__" or v["dtype"] != "I8" or len(v["shape"]) != 4:
+        continue
+    b, e = v["data_offsets"]
+    p = np.frombuffer(bytes(d[b:e]), np.int8).reshape(v["shape"])
+    nb, ng, block, four = v["shape"]
+    q = p.transpose(0, 2, 1, 3).reshape(nb * block, ng * four)
+    q = q[:h[k + "_scale"]["shape"][0]]
+    d[b:b + q.size] = q.tobytes()
+    v["shape"], v["data_offsets"] = list(q.shape), [b, b + q.size]
+j = json.dumps(h).encode()
+j += b" " * (-(8 + len(j)) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(j)) + j + bytes(d))
+PY
+}
+
+@test "int8 matrices stored by rows or packed: the same outputs to the bit, the same weights back in float32 and F16" {
+	local c p d
+	for c in paper marian copy; do
+		by_rows "$REF/$c.int8" rows.sq
+		header rows.sq | grep -q '"shape": \[[0-9]*, [0-9]*, 16, 4\]' &&
+		    fail "$c: a packed matrix left"
+		encode -m "$REF/$c.int8" "$REF/src.txt" 2>/dev/null > packed.mem
+		encode -m rows.sq "$REF/src.txt" 2>/dev/null > rows.mem
+		cmp <(seqcat packed.mem) <(seqcat rows.mem) || fail "$c: encode"
+		for p in "decode --scores" "beamsearch -k 4 -n 2 --scores"; do
+			$p packed.mem | seqcat > packed.out
+			$p -m rows.sq rows.mem | seqcat > rows.out
+			cmp packed.out rows.out || fail "$c: $p"
+		done
+		# unpacked at load: every weight as it stands for
+		for d in f32 f16; do
+			seqimport -q --dtype $d -o packed.$d "$REF/$c.int8"
+			seqimport -q --dtype $d -o rows.$d rows.sq
+			cmp packed.$d rows.$d || fail "$c: seqimport --dtype $d"
+			encode -m "$REF/$c.int8" --dtype $d "$REF/src.txt" \
+			    2>/dev/null | seqcat > packed.mem
+			encode -m rows.sq --dtype $d "$REF/src.txt" 2>/dev/null |
+			    seqcat > rows.mem
+			cmp packed.mem rows.mem || fail "$c: encode --dtype $d"
+		done
+	done
+}
+
 @test "int8 outputs are close to float32's, not equal" {
 	encode -m "$REF/paper.sq" --text "$REF/src.txt" > f32 2>/dev/null
 	encode -m "$REF/paper.sq" --dtype int8 --text "$REF/src.txt" > i8 2>/dev/null
@@ -186,7 +256,7 @@ refused() {
 	[[ "$stderr" =~ ^encode:\ $1.sq:\ $2 ]] || fail "$stderr"
 }
 
-@test "int8 files: scales missing, not finite or misshapen, and I8 where float is needed, are refused" {
+@test "int8 files: scales missing, not finite or misshapen, I8 where float is needed, packed matrices misshapen or looked up, are refused" {
 	broken no-scale 'del h[W + "_scale"]'
 	refused no-scale 'missing \(tensor encoder.layers.0.fc1.weight_scale\)$'
 	broken nan-scale 'b = h[W + "_scale"]["data_offsets"][0] + 4 * 5; d[b:b + 4] = struct.pack("<f", float("nan"))'
@@ -197,6 +267,10 @@ refused() {
 	refused short-scale 'shape \([0-9]+\), the config implies \([0-9]+\) \(tensor encoder.layers.0.fc1.weight_scale\)$'
 	broken i8-norm 'e = h["encoder.layers.0.final_layer_norm.weight"]; e["dtype"] = "I8"; e["data_offsets"][1] = e["data_offsets"][0] + e["shape"][0]'
 	refused i8-norm 'dtype I8, expected F32 \(tensor encoder.layers.0.final_layer_norm.weight\)$'
+	broken packed-shape 'h[W]["shape"][2] = 8; h[W]["shape"][0] *= 2'
+	refused packed-shape 'shape \(8, 8, 8, 4\), the config implies \(4, 8, 16, 4\) \(tensor encoder.layers.0.fc1.weight\)$'
+	broken packed-table 'e = h["encoder.embed_tokens.weight"]; e["shape"] = [e["shape"][0] // 16, e["shape"][1] // 4, 16, 4]'
+	refused packed-table 'an embedding table cannot be stored in the packed int8 layout, its rows are looked up \(tensor encoder.embed_tokens.weight\)$'
 	broken extra-scale 'h["encoder.layers.0.fc1.bias_scale"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(d), len(d) + 4]}; d += bytes(4)'
 	refused extra-scale 'unexpected tensor .*\(tensor encoder.layers.0.fc1.bias_scale\)$'
 }

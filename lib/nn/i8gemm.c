@@ -4,6 +4,7 @@
  * plain C loop defines what it computes.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,75 +36,164 @@ round_up(int n, int to)
 	return (n + to - 1) / to * to;
 }
 
-static int
-vnni_available(void)
+/* the kernels this CPU runs, chosen once */
+enum isa { ISA_C, ISA_AVX2, ISA_VNNI };
+static enum isa isa;
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+
+static void
+choose_isa(void)
 {
+	isa = sq_i8_avx2_available() ? ISA_AVX2 : ISA_C;
 #ifdef HAVE_VNNI_KERNEL
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") &&
+	if (__builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vnni");
-#else
-	return 0;
+	    __builtin_cpu_supports("avx512vnni"))
+		isa = ISA_VNNI;
 #endif
+}
+
+static enum isa
+which_isa(void)
+{
+	pthread_once(&isa_once, choose_isa);
+	return isa;
 }
 
 const char *
 sq_i8_isa(void)
 {
-	return vnni_available() ? "AVX-512 VNNI" : sq_i8_avx2_available() ?
-	    "AVX2" : "C";
+	static const char *const names[] = { "C", "AVX2", "AVX-512 VNNI" };
+
+	return names[which_isa()];
+}
+
+long
+sq_i8_packed_len(int N, int K)
+{
+	return (long)round_up(N, SQ_I8_BLOCK) * round_up(K, 4);
 }
 
 #ifdef HAVE_VNNI_KERNEL
 /*
- * Block b of p from q (K a multiple of 4): 4 bytes of each of its 16
- * rows gathered into a register at a time, and the rows' sums taken by
- * vpdpbusd with ones (exact); rows past N read as zeros.
+ * Block b of dst from q (N, K a multiple of 4): 4 bytes of each of its
+ * 16 rows gathered into a register at a time; rows past N read as zeros.
  */
 VNNI static void
-pack_block_avx512(struct sq_i8_packed *p, const int8_t *q, int b)
+pack_block_avx512(int8_t *dst, const int8_t *q, int N, int K, int b)
 {
-	int n0 = b * SQ_I8_BLOCK, rows = p->N - n0, k;
+	int n0 = b * SQ_I8_BLOCK, rows = N - n0, k;
 	__mmask16 mask = rows >= SQ_I8_BLOCK ? 0xffff :
 	    (__mmask16)((1u << rows) - 1);
 	__m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6,
-	    7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(p->K));
+	    7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(K));
+	const int8_t *src = q + (long)n0 * K;
+
+	dst += (long)b * K * SQ_I8_BLOCK;
+	for (k = 0; k < K; k += 4)
+		_mm512_storeu_si512(dst + (long)k * SQ_I8_BLOCK,
+		    _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask,
+		    at, src + k, 1));
+}
+
+/* p's column sums, block b: vpdpbusd of the bytes by ones (exact) */
+VNNI static void
+colsum_block_avx512(struct sq_i8_packed *p, int b)
+{
+	const int8_t *w = p->w + (long)b * p->Kp * SQ_I8_BLOCK;
 	__m512i sum = _mm512_setzero_si512(), ones = _mm512_set1_epi8(1);
-	int8_t *dst = p->w + (long)b * p->Kp * SQ_I8_BLOCK;
-	const int8_t *src = q + (long)n0 * p->K;
+	int k;
 
-	for (k = 0; k < p->K; k += 4) {
-		__m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(),
-		    mask, at, src + k, 1);
-
-		_mm512_storeu_si512(dst + (long)k * SQ_I8_BLOCK, v);
-		sum = _mm512_dpbusd_epi32(sum, ones, v);
-	}
-	_mm512_storeu_si512(p->colsum + n0, _mm512_mullo_epi32(sum,
-	    _mm512_set1_epi32(128)));
+	for (k = 0; k < p->Kp; k += 4)
+		sum = _mm512_dpbusd_epi32(sum, ones,
+		    _mm512_loadu_si512(w + (long)k * SQ_I8_BLOCK));
+	_mm512_storeu_si512(p->colsum + b * SQ_I8_BLOCK,
+	    _mm512_mullo_epi32(sum, _mm512_set1_epi32(128)));
 }
 #endif
 
-/* block b of p from q, a byte at a time */
+/* block b of dst from q (N, K), a byte at a time */
 static void
-pack_block_c(struct sq_i8_packed *p, const int8_t *q, int b)
+pack_block_c(int8_t *dst, const int8_t *q, int N, int K, int b)
 {
-	int n, k;
+	int Kp = round_up(K, 4), n, k;
 
 	for (n = b * SQ_I8_BLOCK; n < (b + 1) * SQ_I8_BLOCK; n++) {
-		int8_t *block = p->w + (long)b * p->Kp * SQ_I8_BLOCK +
+		int8_t *block = dst + (long)b * Kp * SQ_I8_BLOCK +
 		    n % SQ_I8_BLOCK * 4;
-		int32_t sum = 0;
 
-		for (k = 0; k < p->Kp; k++) {
-			int8_t v = n < p->N && k < p->K ? q[(long)n * p->K + k] :
-			    0;
+		for (k = 0; k < Kp; k++)
+			block[(long)k / 4 * SQ_I8_BLOCK * 4 + k % 4] =
+			    n < N && k < K ? q[(long)n * K + k] : 0;
+	}
+}
 
-			block[(long)k / 4 * SQ_I8_BLOCK * 4 + k % 4] = v;
-			sum += v;
+static void
+colsum_block_c(struct sq_i8_packed *p, int b)
+{
+	const int8_t *w = p->w + (long)b * p->Kp * SQ_I8_BLOCK;
+	int32_t sum[SQ_I8_BLOCK] = { 0 };
+	long k;
+	int i;
+
+	/* the bytes of column i are at 4 i to 4 i + 3 of every 64 */
+	for (k = 0; k < (long)p->Kp * SQ_I8_BLOCK; k++)
+		sum[k % (SQ_I8_BLOCK * 4) / 4] += w[k];
+	for (i = 0; i < SQ_I8_BLOCK; i++)
+		p->colsum[b * SQ_I8_BLOCK + i] = 128 * sum[i];
+}
+
+void
+sq_i8_pack_bytes(int8_t *dst, const int8_t *q, int N, int K)
+{
+	int b, nb = round_up(N, SQ_I8_BLOCK) / SQ_I8_BLOCK;
+
+	/* the byte loop took 0.05 s of an int8 encode of one sentence */
+	for (b = 0; b < nb; b++) {
+#ifdef HAVE_VNNI_KERNEL
+		if (K % 4 == 0 && which_isa() == ISA_VNNI) {
+			pack_block_avx512(dst, q, N, K, b);
+			continue;
 		}
-		p->colsum[n] = 128 * sum;
+#endif
+		pack_block_c(dst, q, N, K, b);
+	}
+}
+
+void
+sq_i8_unpack_row(int8_t *q, const int8_t *bytes, int K, long r)
+{
+	long Kp = round_up(K, 4);
+	const int8_t *row = bytes + r / SQ_I8_BLOCK * Kp * SQ_I8_BLOCK +
+	    r % SQ_I8_BLOCK * 4;
+
+	for (long k = 0; k < K; k++)
+		q[k] = row[k / 4 * SQ_I8_BLOCK * 4 + k % 4];
+}
+
+void
+sq_i8_wrap(struct sq_i8_packed *p, const int8_t *packed, const float *scale,
+    int N, int K)
+{
+	int Np = round_up(N, SQ_I8_BLOCK), b;
+
+	p->N = N;
+	p->K = K;
+	p->Kp = round_up(K, 4);
+	p->w = packed;
+	p->mapped = 0;
+	p->colsum = sq_calloc(Np, sizeof(int32_t));
+	p->scale = sq_calloc(Np, sizeof(float));
+	memcpy(p->scale, scale, (size_t)N * sizeof(float));
+	for (b = 0; b < Np / SQ_I8_BLOCK; b++) {
+#ifdef HAVE_VNNI_KERNEL
+		if (which_isa() == ISA_VNNI) {
+			colsum_block_avx512(p, b);
+			continue;
+		}
+#endif
+		colsum_block_c(p, b);
 	}
 }
 
@@ -111,40 +201,25 @@ void
 sq_i8_pack(struct sq_i8_packed *p, const int8_t *q, const float *scale,
     int N, int K)
 {
-	int Np = round_up(N, SQ_I8_BLOCK), b;
-	size_t bytes = (size_t)Np * round_up(K, 4);
+	size_t bytes = (size_t)sq_i8_packed_len(N, K);
 	void *mem;
 
-	p->N = N;
-	p->K = K;
-	p->Kp = round_up(K, 4);
 	/* mapped with its pages in one call: a page fault each 4 kB was
 	   most of the time of packing (this VM makes faults slow) */
 	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE |
 	    MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED)
 		sq_die("out of memory packing %zu bytes of int8 weights", bytes);
-	p->w = mem;
-	p->colsum = sq_calloc(Np, sizeof(int32_t));
-	p->scale = sq_calloc(Np, sizeof(float));
-	memcpy(p->scale, scale, (size_t)N * sizeof(float));
-	/* the byte loop took 0.05 s of an int8 encode of one sentence */
-	for (b = 0; b < Np / SQ_I8_BLOCK; b++) {
-#ifdef HAVE_VNNI_KERNEL
-		if (K % 4 == 0 && vnni_available()) {
-			pack_block_avx512(p, q, b);
-			continue;
-		}
-#endif
-		pack_block_c(p, q, b);
-	}
+	sq_i8_pack_bytes(mem, q, N, K);
+	sq_i8_wrap(p, mem, scale, N, K);
+	p->mapped = bytes;
 }
 
 void
 sq_i8_free(struct sq_i8_packed *p)
 {
-	if (p->w != NULL)
-		munmap(p->w, (size_t)round_up(p->N, SQ_I8_BLOCK) * p->Kp);
+	if (p->mapped != 0)
+		munmap((void *)p->w, p->mapped);
 	free(p->colsum);
 	free(p->scale);
 	memset(p, 0, sizeof(*p));
@@ -232,7 +307,7 @@ void
 sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
 {
 #ifdef HAVE_VNNI_KERNEL
-	if (vnni_available()) {
+	if (which_isa() == ISA_VNNI) {
 		long ld = sq_i8_row_len(K);
 
 		for (int m = 0; m < M; m++)
@@ -241,7 +316,7 @@ sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
 		return;
 	}
 #endif
-	if (sq_i8_avx2_available())
+	if (which_isa() == ISA_AVX2)
 		sq_i8_quantize_avx2(xq, sx, x, M, K);
 	else
 		sq_i8_quantize_c(xq, sx, x, M, K);
@@ -374,7 +449,7 @@ sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
     const struct sq_i8_packed *w, const float *bias, int lo, int hi)
 {
 #ifdef HAVE_VNNI_KERNEL
-	if (vnni_available()) {
+	if (which_isa() == ISA_VNNI) {
 		int n0, nb;
 
 		for (n0 = lo; n0 < hi; n0 += nb * SQ_I8_BLOCK) {
@@ -384,7 +459,7 @@ sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
 		return;
 	}
 #endif
-	if (sq_i8_avx2_available())
+	if (which_isa() == ISA_AVX2)
 		sq_i8_gemm_avx2(out, ldo, xq, sx, M, w, bias, lo, hi);
 	else
 		sq_i8_gemm_c(out, ldo, xq, sx, M, w, bias, lo, hi);

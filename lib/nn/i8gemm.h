@@ -25,26 +25,43 @@
 
 /*
  * Weights (N, K) packed for the kernels: K rounded up to a multiple of 4
- * (Kp) and N to a multiple of SQ_I8_BLOCK, zeros in the padding; block b
- * of SQ_I8_BLOCK rows holds, for each group of 4 k, the 4 bytes of each
- * row in turn (64 bytes, the layout vpdpbusd multiplies).
+ * (Kp) and N to a multiple of SQ_I8_BLOCK (Np); block b of SQ_I8_BLOCK
+ * rows holds, for each group of 4 k, the 4 bytes of each row in turn (64
+ * bytes, the layout vpdpbusd multiplies).  What the padding holds does
+ * not change a result: padded columns are never written, and padded k
+ * meet activations of 0.  A model file may store the bytes so
+ * (seqpipe-model.5), to be mapped instead of packed.
  */
 struct sq_i8_packed {
 	int N, K, Kp;
-	int8_t *w;		/* (Np / SQ_I8_BLOCK, Kp / 4, SQ_I8_BLOCK, 4) */
+	const int8_t *w;	/* (Np / SQ_I8_BLOCK, Kp / 4, SQ_I8_BLOCK, 4) */
 	int32_t *colsum;	/* (Np): 128 times the sum of row n's weights */
 	float *scale;		/* (Np): the rows' scales, 0 in the padding */
+	size_t mapped;		/* bytes at w mapped by sq_i8_pack(), else 0 */
 };
 
 /* "AVX-512 VNNI", "AVX2" or "C": the kernels this CPU runs. */
 const char *sq_i8_isa(void);
 
+/* The bytes of w for (N, K), Np times Kp. */
+long sq_i8_packed_len(int N, int K);
+
+/* dst (sq_i8_packed_len(N, K) bytes) = q (N, K) packed, padding zero. */
+void sq_i8_pack_bytes(int8_t *dst, const int8_t *q, int N, int K);
+
+/* Row r of the packed bytes of an (N, K) matrix into q (K). */
+void sq_i8_unpack_row(int8_t *q, const int8_t *bytes, int K, long r);
+
 /*
- * p = q (N, K) with a scale per row (nn/quant.h's layout), packed; the
- * caller frees it with sq_i8_free().  Dies if out of memory.
+ * p = q (N, K) with a scale per row (nn/quant.h's layout), packed into
+ * memory of its own; or, by sq_i8_wrap(), over bytes the caller keeps
+ * (packed: a mapped model file's).  The caller frees either with
+ * sq_i8_free().  Dies if out of memory.
  */
 void sq_i8_pack(struct sq_i8_packed *p, const int8_t *q, const float *scale,
     int N, int K);
+void sq_i8_wrap(struct sq_i8_packed *p, const int8_t *packed,
+    const float *scale, int N, int K);
 void sq_i8_free(struct sq_i8_packed *p);
 
 /* The bytes of one quantized activation row for weights of K columns. */

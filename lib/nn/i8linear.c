@@ -49,7 +49,7 @@ sq_i8_linear(float *out, const float *inp, const struct sq_mat *w,
 	if (w->packed != NULL)
 		j.w = sq_packed_i8(w, N, K);
 	else {
-		sq_i8_pack(&own, w->data, w->scale, N, K);
+		sq_packed_i8_make(&own, w, N, K);
 		j.w = &own;
 	}
 	j.xq = xq;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "nn/config.h"
+#include "nn/i8gemm.h"
 #include "nn/model.h"
 #include "nn/packed.h"
 #include "nn/params.h"
@@ -227,8 +228,27 @@ take_scales(struct loader *l, const struct sq_param *p)
 }
 
 /*
+ * I8 matrix p stored in nn/i8gemm.h's packed layout, shape (Np / 16,
+ * Kp / 4, 16, 4): its bytes, or NULL with the error set.
+ */
+static const void *
+take_packed(struct loader *l, const struct sq_param *p)
+{
+	if (sq_param_looked_up(p)) {
+		sq_seterr("%s: an embedding table cannot be stored in the packed "
+		    "int8 layout, its rows are looked up (tensor %s)", l->path,
+		    p->name);
+		return NULL;
+	}
+	return take(l, p->name, SQ_ST_I8, 0, NULL, 4,
+	    (p->dims[0] + SQ_I8_BLOCK - 1) / SQ_I8_BLOCK, (p->dims[1] + 3) / 4,
+	    (long)SQ_I8_BLOCK, 4L);
+}
+
+/*
  * Entry p of the table as the file stores it, checked: F32 or F16, or
- * for a weight matrix I8 with its scales.  Returns 0 or -1.
+ * for a weight matrix I8 with its scales, by rows or packed.  Returns 0
+ * or -1.
  */
 static int
 take_stored(struct loader *l, const struct sq_param *p, struct sq_stored *s)
@@ -241,7 +261,8 @@ take_stored(struct loader *l, const struct sq_param *p, struct sq_stored *s)
 		dt = f->dtype;
 	s->dtype = dt == SQ_ST_F16 ? SQ_W_F16 : dt == SQ_ST_I8 ? SQ_W_I8 :
 	    SQ_W_F32;
-	s->data = p->n_dims == 2 ?
+	s->i8_packed = dt == SQ_ST_I8 && f->n_dims == 4;
+	s->data = s->i8_packed ? take_packed(l, p) : p->n_dims == 2 ?
 	    take(l, p->name, dt, 0, NULL, 2, p->dims[0], p->dims[1]) :
 	    take(l, p->name, dt, 0, NULL, 1, p->dims[0]);
 	s->scale = NULL;

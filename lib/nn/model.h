@@ -239,6 +239,9 @@ struct sq_mat {
 	struct sq_packed *packed;	/* float32: where its copy packed
 				   for the engine's products is made on
 				   first use (nn/packed.h); NULL: never */
+	int i8_packed;		/* SQ_W_I8 whose data is already in
+				   nn/i8gemm.h's packed layout (as a model
+				   file may store it), not rows */
 };
 
 struct sq_linear {

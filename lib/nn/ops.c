@@ -205,7 +205,7 @@ void
 sq_linear(float *out, const float *inp, const float *w, const float *bias,
     int M, int K, int N, struct sq_pool *pool)
 {
-	struct sq_mat wm = { SQ_W_F32, w, NULL, NULL };
+	struct sq_mat wm = { .dtype = SQ_W_F32, .data = w };
 
 	sq_linear_mat(out, inp, &wm, bias, M, K, N, pool);
 }
@@ -604,7 +604,7 @@ void
 sq_embed(float *out, const float *E, const int32_t *ids, const float *pe,
     float scale, int n, int D)
 {
-	struct sq_mat Em = { SQ_W_F32, E, NULL, NULL };
+	struct sq_mat Em = { .dtype = SQ_W_F32, .data = E };
 
 	sq_embed_mat(out, &Em, ids, pe, scale, n, D);
 }

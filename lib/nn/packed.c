@@ -224,6 +224,16 @@ sq_packed_use(const struct sq_mat *w, long N, long K, struct sq_pool *pool)
 	return 1;
 }
 
+void
+sq_packed_i8_make(struct sq_i8_packed *p, const struct sq_mat *w, int N,
+    int K)
+{
+	if (w->i8_packed)
+		sq_i8_wrap(p, w->data, w->scale, N, K);
+	else
+		sq_i8_pack(p, w->data, w->scale, N, K);
+}
+
 const struct sq_i8_packed *
 sq_packed_i8(const struct sq_mat *w, int N, int K)
 {
@@ -235,7 +245,7 @@ sq_packed_i8(const struct sq_mat *w, int N, int K)
 	pthread_mutex_lock(&pack_lock);
 	if ((p = s->i8) == NULL) {
 		p = sq_calloc(1, sizeof(*p));
-		sq_i8_pack(p, w->data, w->scale, N, K);
+		sq_packed_i8_make(p, w, N, K);
 		__atomic_store_n(&s->i8, p, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&pack_lock);

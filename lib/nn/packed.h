@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+struct sq_i8_packed;
 struct sq_mat;
 struct sq_model;
 struct sq_pool;
@@ -81,6 +82,13 @@ int sq_packed_use(const struct sq_mat *w, long N, long K,
  */
 const struct sq_i8_packed *sq_packed_i8(const struct sq_mat *w, int N,
     int K);
+
+/*
+ * p = w (N, K, int8) for the kernels: packed, or over w's bytes when the
+ * file stored them packed (w->i8_packed).  Free it with sq_i8_free().
+ */
+void sq_packed_i8_make(struct sq_i8_packed *p, const struct sq_mat *w,
+    int N, int K);
 
 /* Frees m's packed copies and their array. */
 void sq_packed_free(struct sq_model *m);

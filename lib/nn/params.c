@@ -310,6 +310,14 @@ sq_params_free_layers(struct sq_model *m)
 	free(m->dec_gru);
 }
 
+int
+sq_param_looked_up(const struct sq_param *p)
+{
+	return p->owner == SQ_IN_MODEL &&
+	    (p->view == offsetof(struct sq_model, src_embed_q) ||
+	    p->view == offsetof(struct sq_model, tgt_embed_q));
+}
+
 void
 sq_params_tie(struct sq_model *m)
 {
@@ -332,8 +340,8 @@ sq_params_bind(const struct sq_params *t, struct sq_model *m,
 
 		*sq_param_field(m, p) = flat + p->offset;
 		if (p->has_view)
-			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32,
-				flat + p->offset, NULL, NULL };
+			*sq_param_view(m, p) = (struct sq_mat){
+				.dtype = SQ_W_F32, .data = flat + p->offset };
 	}
 	m->dtype = SQ_W_F32;
 	sq_params_tie(m);

@@ -79,6 +79,12 @@ const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
 struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
 
 /*
+ * Whether entry p is an embedding table, whose rows are looked up (so
+ * never stored in the packed int8 layout, seqpipe-model.5).
+ */
+int sq_param_looked_up(const struct sq_param *p);
+
+/*
  * Points every field of m at flat + offset (flat holds t->total floats),
  * every engine view at its field as float32, and the tied fields and
  * views at what they share.  m's layer arrays must be allocated.

@@ -24,6 +24,7 @@
 
 #include "nn/config.h"
 #include "nn/half.h"
+#include "nn/i8gemm.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "nn/quant.h"
@@ -34,7 +35,7 @@ struct blob {
 	const char *name;
 	const char *dtype;
 	int size;		/* of an element: the file's order */
-	long dims[2];
+	long dims[4];
 	int n_dims;
 	const void *data;
 	size_t len;
@@ -82,23 +83,33 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
  * The weights converted for the file: every one as F16 (half, laid out
  * as the params' flat array), or the matrices as int8 (q, likewise) with
  * their rows' scales (scale, one matrix after the other) under the names
- * NAME_scale (names).  NULL what the dtype does not use.
+ * NAME_scale (names), and those multiplied by in nn/i8gemm.h's packed
+ * layout (packed, one after the other).  NULL what the dtype does not use.
  */
 struct conv {
 	uint16_t *half;
 	int8_t *q;
+	int8_t *packed;
 	float *scale;
 	char (*names)[sizeof(((struct sq_param *)0)->name) + 8];
 };
 
+/* whether entry p is stored in the packed int8 layout */
+static int
+packs(const struct sq_param *p, int dtype)
+{
+	return dtype == SQ_W_I8 && p->has_view && !sq_param_looked_up(p);
+}
+
 /*
  * Entry p's blob b (and after it, for an I8 matrix, its scales' blob):
  * converted into cv for the dtype.  *srow counts the scales taken so
- * far.  Returns the blobs made (1 or 2), or -1 with the error set.
+ * far, *pos the packed bytes.  Returns the blobs made (1 or 2), or -1
+ * with the error set.
  */
 static int
 param_blobs(struct blob *b, const struct sq_param *p, const float *w,
-    int dtype, struct conv *cv, long *srow, int i)
+    int dtype, struct conv *cv, long *srow, long *pos, int i)
 {
 	long r, rows = p->dims[0], cols = p->dims[1];
 
@@ -125,6 +136,18 @@ param_blobs(struct blob *b, const struct sq_param *p, const float *w,
 	b[0].size = 1;
 	b[0].data = cv->q + p->offset;
 	b[0].len = (size_t)p->numel;
+	if (packs(p, dtype)) {
+		sq_i8_pack_bytes(cv->packed + *pos, cv->q + p->offset, rows,
+		    cols);
+		b[0].data = cv->packed + *pos;
+		b[0].len = (size_t)sq_i8_packed_len(rows, cols);
+		b[0].n_dims = 4;
+		b[0].dims[0] = (rows + SQ_I8_BLOCK - 1) / SQ_I8_BLOCK;
+		b[0].dims[1] = (cols + 3) / 4;
+		b[0].dims[2] = SQ_I8_BLOCK;
+		b[0].dims[3] = 4;
+		*pos += (long)b[0].len;
+	}
 	snprintf(cv->names[i], sizeof(cv->names[i]), "%s_scale", p->name);
 	b[1] = (struct blob){cv->names[i], "F32", 4, {rows}, 1,
 	    cv->scale + *srow, (size_t)rows * 4};
@@ -143,13 +166,13 @@ list_blobs(struct blob *b, const struct sq_model *m,
 	const struct sq_params *t = m->params;
 	const struct sq_config *c = &m->cfg;
 	int dtype = x != NULL ? x->dtype : SQ_W_F32, n = 0, i, k;
-	long srow = 0;
+	long srow = 0, pos = 0;
 
 	for (i = 0; i < t->n; i++, n += k) {
 		const struct sq_param *p = &t->p[i];
 
 		k = param_blobs(b + n, p, *sq_param_field((struct sq_model *)m,
-		    p), dtype, cv, &srow, i);
+		    p), dtype, cv, &srow, &pos, i);
 		if (k < 0)
 			return -1;
 	}
@@ -179,7 +202,7 @@ static void
 conv_new(struct conv *cv, const struct sq_model *m, int dtype)
 {
 	const struct sq_params *t = m->params;
-	long rows = 0;
+	long rows = 0, packed = 0;
 	int i;
 
 	memset(cv, 0, sizeof(*cv));
@@ -188,9 +211,14 @@ conv_new(struct conv *cv, const struct sq_model *m, int dtype)
 		    sizeof(*cv->half));
 	if (dtype != SQ_W_I8)
 		return;
-	for (i = 0; i < t->n; i++)
+	for (i = 0; i < t->n; i++) {
 		rows += t->p[i].has_view ? t->p[i].dims[0] : 0;
+		if (packs(&t->p[i], dtype))
+			packed += sq_i8_packed_len(t->p[i].dims[0],
+			    t->p[i].dims[1]);
+	}
 	cv->q = sq_malloc((size_t)t->total);
+	cv->packed = sq_malloc((size_t)packed + 1);
 	cv->scale = sq_reallocarray(NULL, (size_t)rows + 1, sizeof(float));
 	cv->names = sq_calloc((size_t)t->n, sizeof(*cv->names));
 }
@@ -200,6 +228,7 @@ conv_free(struct conv *cv)
 {
 	free(cv->half);
 	free(cv->q);
+	free(cv->packed);
 	free(cv->scale);
 	free(cv->names);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/i8gemm.h"
 #include "nn/model.h"
 #include "nn/params.h"
 #include "nn/quant.h"
@@ -54,13 +55,19 @@ sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
 
 /*
  * Row r of a stored tensor of cols columns as floats: in place for F32,
- * else written to buf.
+ * else written to buf (qbuf: room for a row of int8s unpacked).
  */
 static const float *
-row_floats(float *buf, const struct sq_stored *s, long r, long cols)
+row_floats(float *buf, int8_t *qbuf, const struct sq_stored *s, long r,
+    long cols)
 {
 	if (s->dtype == SQ_W_F16) {
 		sq_widen_row(buf, (const uint16_t *)s->data + r * cols, cols);
+		return buf;
+	}
+	if (s->dtype == SQ_W_I8 && s->i8_packed) {
+		sq_i8_unpack_row(qbuf, s->data, (int)cols, r);
+		sq_dequantize_row(buf, qbuf, s->scale[r], cols);
 		return buf;
 	}
 	if (s->dtype == SQ_W_I8) {
@@ -74,7 +81,8 @@ row_floats(float *buf, const struct sq_stored *s, long r, long cols)
 /* Converts stored s (rows, cols) into the view v, its memory at q. */
 static int
 convert(struct sq_mat *v, char *q, const struct sq_stored *s, int dtype,
-    long rows, long cols, float *buf, const char *path, const char *name)
+    long rows, long cols, float *buf, int8_t *qbuf, const char *path,
+    const char *name)
 {
 	long r;
 
@@ -83,7 +91,7 @@ convert(struct sq_mat *v, char *q, const struct sq_stored *s, int dtype,
 	v->scale = dtype == SQ_W_I8 ? (const float *)(q + up64(rows * cols)) :
 	    NULL;
 	for (r = 0; r < rows; r++) {
-		const float *w = row_floats(buf, s, r, cols);
+		const float *w = row_floats(buf, qbuf, s, r, cols);
 
 		if (dtype == SQ_W_I8 && sq_quantize_row((int8_t *)q + r * cols,
 		    (float *)v->scale + r, w, cols) < 0) {
@@ -130,6 +138,7 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 	const struct sq_params *t = m->params;
 	struct place *pl = sq_calloc((size_t)t->n, sizeof(*pl));
 	float *buf = NULL;
+	int8_t *qbuf = NULL;
 	char *q0;
 	long n_f, n_q, cols_max = 1;
 	int i, rc = -1;
@@ -150,6 +159,7 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 	for (i = 0; i < t->n; i++)
 		cols_max = SQ_MAX(cols_max, t->p[i].dims[1]);
 	buf = sq_reallocarray(NULL, (size_t)cols_max, sizeof(float));
+	qbuf = sq_malloc((size_t)cols_max);
 	for (i = 0; i < t->n; i++) {
 		const struct sq_param *p = &t->p[i];
 		const float **field = sq_param_field(m, p);
@@ -160,21 +170,23 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 		if (pl[i].f >= 0) {
 			/* widened or dequantized (never F32) in place */
 			for (r = 0; r < rows; r++)
-				row_floats(m->owned + pl[i].f + r * cols, &st[i],
-				    r, cols);
+				row_floats(m->owned + pl[i].f + r * cols, qbuf,
+				    &st[i], r, cols);
 			*field = m->owned + pl[i].f;
 		} else if (st[i].dtype == SQ_W_F32)
 			*field = st[i].data;
 		if (!p->has_view)
 			continue;
 		if (dtype == SQ_W_F32)
-			*sq_param_view(m, p) = (struct sq_mat){ SQ_W_F32, *field,
-				NULL, NULL };
+			*sq_param_view(m, p) = (struct sq_mat){
+				.dtype = SQ_W_F32, .data = *field };
 		else if (pl[i].q < 0)
-			*sq_param_view(m, p) = (struct sq_mat){ dtype,
-				st[i].data, st[i].scale, NULL };
+			*sq_param_view(m, p) = (struct sq_mat){
+				.dtype = dtype, .data = st[i].data,
+				.scale = st[i].scale,
+				.i8_packed = st[i].i8_packed };
 		else if (convert(sq_param_view(m, p), q0 + pl[i].q, &st[i],
-		    dtype, rows, cols, buf, path, p->name) < 0)
+		    dtype, rows, cols, buf, qbuf, path, p->name) < 0)
 			goto out;
 		if (dtype != SQ_W_F32)
 			*field = NULL;
@@ -182,6 +194,7 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 	sq_params_tie(m);
 	rc = 0;
 out:
+	free(qbuf);
 	free(buf);
 	free(pl);
 	return rc;

@@ -21,6 +21,7 @@ struct sq_stored {
 	int dtype;		/* SQ_W_F32, SQ_W_F16 or SQ_W_I8 */
 	const void *data;	/* in the map: the tensor's shape */
 	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
+	int i8_packed;		/* SQ_W_I8 in nn/i8gemm.h's packed layout */
 };
 
 /*

@@ -55,7 +55,7 @@ linear(struct sq_linear *l, int out, int in)
 {
 	l->w = rand_vec((long)out * in, 1.0f / sqrtf((float)in));
 	l->b = rand_vec(out, 0.1f);
-	l->wq = (struct sq_mat){ SQ_W_F32, l->w, NULL, NULL };
+	l->wq = (struct sq_mat){ .dtype = SQ_W_F32, .data = l->w };
 }
 
 static void
@@ -104,9 +104,12 @@ make_model(int pre_norm, int act, int copy)
 	m->src_embed = rand_vec((long)V * D, 0.2f);
 	m->tgt_embed = rand_vec((long)V * D, 0.2f);
 	m->out_proj = rand_vec((long)V * D, 0.3f);
-	m->src_embed_q = (struct sq_mat){ SQ_W_F32, m->src_embed, NULL, NULL };
-	m->tgt_embed_q = (struct sq_mat){ SQ_W_F32, m->tgt_embed, NULL, NULL };
-	m->out_proj_q = (struct sq_mat){ SQ_W_F32, m->out_proj, NULL, NULL };
+	m->src_embed_q = (struct sq_mat){ .dtype = SQ_W_F32,
+	    .data = m->src_embed };
+	m->tgt_embed_q = (struct sq_mat){ .dtype = SQ_W_F32,
+	    .data = m->tgt_embed };
+	m->out_proj_q = (struct sq_mat){ .dtype = SQ_W_F32,
+	    .data = m->out_proj };
 	m->enc = sq_calloc(L, sizeof(*m->enc));
 	m->dec = sq_calloc(L, sizeof(*m->dec));
 	for (l = 0; l < L; l++) {

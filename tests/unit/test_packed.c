@@ -58,7 +58,8 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	float *y = sq_malloc(sizeof(float) * M * N);
 	float *ys = sq_malloc(sizeof(float) * M * N);
 	struct sq_packed slot = { .panels = pk };
-	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
+	struct sq_mat wm = { .dtype = SQ_W_F32, .data = w,
+	    .packed = &slot };
 	int same = 1, rc;
 	double d;
 
@@ -108,7 +109,8 @@ test_on_demand(struct sq_pool *pool)
 	float *ref = sq_malloc(sizeof(float) * M * N);
 	float *y = sq_malloc(sizeof(float) * M * N);
 	struct sq_packed slot = { 0 };
-	struct sq_mat wm = { SQ_W_F32, w, NULL, &slot };
+	struct sq_mat wm = { .dtype = SQ_W_F32, .data = w,
+	    .packed = &slot };
 	double tol;
 
 	blas_ref(ref, x, w, b, M, K, N);

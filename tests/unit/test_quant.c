@@ -65,9 +65,7 @@ make_mat(struct sq_mat *m, float *wf, void **mem, const float *w, int N,
 {
 	int r;
 
-	m->dtype = dtype;
-	m->scale = NULL;
-	m->packed = NULL;
+	*m = (struct sq_mat){ .dtype = dtype };
 	if (dtype == SQ_W_I8) {
 		int8_t *q = sq_malloc((size_t)N * K);
 		float *s = sq_malloc((size_t)N * sizeof(float));
@@ -137,6 +135,46 @@ i8_definition(float *yr, const float *x, const struct sq_mat *m,
 	free(qx);
 }
 
+/*
+ * m (int8, by rows) stored in the packed layout instead, as a model file
+ * may store it: products with and without a slot give yr's bits (m's
+ * by the definition, with bias b), and the slot points at the stored
+ * bytes rather than a copy.
+ */
+static void
+packed_as_stored(const struct sq_mat *m, const float *x, const float *b,
+    int M, int K, int N, struct sq_pool *pool, const float *yr)
+{
+	int8_t *bytes = sq_malloc((size_t)sq_i8_packed_len(N, K));
+	float *y = sq_malloc((size_t)M * N * sizeof(float));
+	float *y1 = sq_malloc((size_t)M * N * sizeof(float));
+	struct sq_packed slot = { 0 };
+	struct sq_mat mp = *m;
+	int8_t row[K];
+	int r, unpacked = 1;
+
+	sq_i8_pack_bytes(bytes, m->data, N, K);
+	for (r = 0; r < N; r++) {
+		sq_i8_unpack_row(row, bytes, K, r);
+		unpacked &= memcmp(row, (const int8_t *)m->data + (long)r * K,
+		    K) == 0;
+	}
+	ok(unpacked, "int8 weights, K=%d N=%d: every row unpacked as it was "
+	    "packed", K, N);
+	mp.data = bytes;
+	mp.i8_packed = 1;
+	sq_linear_mat(y, x, &mp, b, M, K, N, pool);
+	mp.packed = &slot;
+	sq_linear_mat(y1, x, &mp, b, M, K, N, pool);
+	ok(memcmp(y, yr, (size_t)M * N * 4) == 0 && memcmp(y1, yr,
+	    (size_t)M * N * 4) == 0 && slot.i8->w == bytes, "int8 weights, "
+	    "M=%d K=%d N=%d, stored packed: the definition's bits, the "
+	    "stored bytes read in place", M, K, N);
+	sq_i8_free(slot.i8);
+	free(slot.i8);
+	free(bytes), free(y), free(y1);
+}
+
 static void
 test_products(struct sq_pool *pool)
 {
@@ -192,6 +230,7 @@ test_products(struct sq_pool *pool)
 				m.packed = NULL;
 				sq_i8_free(slot.i8);
 				free(slot.i8);
+				packed_as_stored(&m, x, NULL, M, K, N, pool, yr);
 				/* and close to the float32 product */
 				sq_linear_ref(y1, x, wf, b, M, K, N);
 				sq_linear_mat(y, x, &m, b, M, K, N, NULL);
