@@ -137,9 +137,9 @@ i8_definition(float *yr, const float *x, const struct sq_mat *m,
 
 /*
  * m (int8, by rows) stored in the packed layout instead, as a model file
- * may store it: products with and without a slot give yr's bits (m's
- * by the definition, with bias b), and the slot points at the stored
- * bytes rather than a copy.
+ * may store it, its padding not zero: products with and without a slot
+ * give yr's bits (m's by the definition, with bias b), and the slot
+ * points at the stored bytes rather than a copy.
  */
 static void
 packed_as_stored(const struct sq_mat *m, const float *x, const float *b,
@@ -151,9 +151,15 @@ packed_as_stored(const struct sq_mat *m, const float *x, const float *b,
 	struct sq_packed slot = { 0 };
 	struct sq_mat mp = *m;
 	int8_t row[K];
-	int r, unpacked = 1;
+	int Np = (N + 15) / 16 * 16, Kp = (K + 3) / 4 * 4, r, k, unpacked = 1;
 
 	sq_i8_pack_bytes(bytes, m->data, N, K);
+	/* the padding is ignored (seqpipe-model.5): not zeros here */
+	for (r = 0; r < Np; r++)
+		for (k = 0; k < Kp; k++)
+			if (r >= N || k >= K)
+				bytes[(long)r / 16 * Kp * 16 + k / 4 * 64 +
+				    r % 16 * 4 + k % 4] = (int8_t)(r - 2 * k);
 	for (r = 0; r < N; r++) {
 		sq_i8_unpack_row(row, bytes, K, r);
 		unpacked &= memcmp(row, (const int8_t *)m->data + (long)r * K,
