@@ -5,7 +5,9 @@
  * OpenBLAS copying the weights into its own layout inside every call.
  * For the engine (encode, decode, beamsearch) in float32; training and
  * F16 never pack.  int8 weights have their own layout (nn/i8gemm.h),
- * made at a matrix's first product, as every int8 product reads it.
+ * which every int8 product reads: mapped from the model file where it
+ * stores them so (seqpipe-model.5), else made at a matrix's first
+ * product.
  *
  * A matrix is packed the second time it is multiplied by more than a few
  * rows, not at load: a program that sees a few rows at a time (a beam
@@ -77,8 +79,9 @@ int sq_packed_use(const struct sq_mat *w, long N, long K,
 
 /*
  * w (N, K, int8, with w->packed) packed for nn/i8gemm.h, made at its
- * first product.  Safe from several threads (one packs, the others wait
- * for it).
+ * first product (packed, or its column sums only if the file stored it
+ * packed).  Safe from several threads (one packs, the others wait for
+ * it).
  */
 const struct sq_i8_packed *sq_packed_i8(const struct sq_mat *w, int N,
     int K);
