@@ -17,6 +17,7 @@
 #include "nn/i8gemm_avx2.h"
 #include "nn/quant.h"
 #include "base/util.h"
+#include "i8ref.h"
 #include "tap.h"
 
 struct problem {
@@ -62,27 +63,8 @@ free_problem(struct problem *t)
 static void
 reference(float *out, const struct problem *t, int with_bias)
 {
-	int8_t *qx = sq_calloc(t->K, 1);
-	float sx;
-	int m, n, k;
-
-	for (m = 0; m < t->M; m++) {
-		if (sq_quantize_row(qx, &sx, t->x + (long)m * t->K, t->K) < 0)
-			sx = NAN;
-		for (n = 0; n < t->N; n++) {
-			int64_t sum = 0;
-			float y;
-
-			for (k = 0; k < t->K; k++)
-				sum += qx[k] * t->q[(long)n * t->K + k];
-			y = (float)sum * sx;
-			y = y * t->sw[n];
-			if (with_bias)
-				y = y + t->bias[n];
-			out[(long)m * t->N + n] = y;
-		}
-	}
-	free(qx);
+	i8_reference(out, t->x, t->q, t->sw, with_bias ? t->bias : NULL,
+	    t->M, t->K, t->N);
 }
 
 typedef void quantize_fn(uint8_t *, float *, const float *, int, int);

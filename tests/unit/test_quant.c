@@ -25,6 +25,7 @@
 #include "nn/quant.h"
 #include "base/pool.h"
 #include "base/util.h"
+#include "i8ref.h"
 #include "tap.h"
 
 static void
@@ -102,37 +103,6 @@ rel_diff(const float *a, const float *b, long n)
 			m = d;
 	}
 	return m;
-}
-
-/*
- * yr (M, N): int8 products by their definition (nn/i8gemm.h): each row
- * of x quantized as a weight row is, the sums exact, then three float32
- * roundings in order.
- */
-static void
-i8_definition(float *yr, const float *x, const struct sq_mat *m,
-    const float *b, int M, int K, int N)
-{
-	const int8_t *q = m->data;
-	int8_t *qx = sq_malloc(K);
-	float sx, y;
-	int i, n, k;
-
-	for (i = 0; i < M; i++) {
-		sq_quantize_row(qx, &sx, x + (long)i * K, K);
-		for (n = 0; n < N; n++) {
-			long sum = 0;
-
-			for (k = 0; k < K; k++)
-				sum += qx[k] * q[(long)n * K + k];
-			y = (float)sum * sx;
-			y = y * m->scale[n];
-			if (b != NULL)
-				y = y + b[n];
-			yr[(long)i * N + n] = y;
-		}
-	}
-	free(qx);
 }
 
 /*
@@ -219,7 +189,8 @@ test_products(struct sq_pool *pool)
 				/* and through a packed copy made at first use */
 				struct sq_packed slot = { 0 };
 
-				i8_definition(yr, x, &m, b, M, K, N);
+				i8_reference(yr, x, m.data, m.scale, b, M, K,
+				    N);
 				ok(memcmp(y, yr, (size_t)M * N * 4) == 0,
 				    "int8 weights, M=%d K=%d N=%d, %d threads: "
 				    "int8 activations, the definition's bits",
@@ -227,7 +198,8 @@ test_products(struct sq_pool *pool)
 				m.packed = &slot;
 				sq_linear_mat(y, x, &m, NULL, M, K, N, pool);
 				sq_linear_mat(y1, x, &m, NULL, M, K, N, pool);
-				i8_definition(yr, x, &m, NULL, M, K, N);
+				i8_reference(yr, x, m.data, m.scale, NULL, M, K,
+				    N);
 				ok(slot.i8 != NULL && memcmp(y, yr, (size_t)M * N *
 				    4) == 0 && memcmp(y1, yr, (size_t)M * N * 4) ==
 				    0, "int8 weights, M=%d K=%d N=%d, no bias: "
