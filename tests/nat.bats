@@ -10,6 +10,7 @@
 # loss against the engine are tests/unit/test_graph's; one batch against
 # PyTorch is train.bats's.)
 load helper
+load engine
 bats_require_minimum_version 1.5.0
 
 setup_file() {
@@ -82,32 +83,14 @@ same() {
 	sed -n 5p got | grep -qx 'T 4 0 0 |'
 }
 
-# same_int8 GOT WANT: the same records and ids; as int8 products
-# quantize the activations (lib/nn/i8gemm.h), a last-bit difference
-# upstream may round one the other way, and in a non-autoregressive
-# decoder every position of the sentence then moves, and may change an
-# id: measured, 35 of 40 sentences the same ids within 1e-4, the others'
-# log-probs up to 0.22 apart or one id changed (against a reference
-# without int8 activations: 9 sentences' ids differ, 14% of the
-# log-probs within 1e-4).  So: 80% of the sentences the same to 1e-4.
-same_int8() {
-	"$PY" - "$1" "$2" <<'PY'
-import sys
-got, want = (open(f).read().splitlines() for f in sys.argv[1:3])
-assert len(got) == len(want), "%d records, want %d" % (len(got), len(want))
-exact = 0
-for g, w in zip(got, want):
-    (gh, gs), (wh, ws) = (r.split("|") for r in (g, w))
-    assert gh.split()[:3] == wh.split()[:3], "keys: " + g[:20] + " / " + w[:20]
-    if gh.split()[4:] != wh.split()[4:]:
-        continue
-    d = max([abs(float(a) - float(b)) for a, b in zip(gs.split(), ws.split())]
-            or [0])
-    exact += d <= 1e-4
-assert exact >= 0.8 * len(got), "%d of %d the same to 1e-4" % (exact, len(got))
-PY
-}
-
+# int8 products quantize the activations (lib/nn/i8gemm.h), and a
+# last-bit difference upstream may round one the other way; in a
+# non-autoregressive decoder every position of the sentence then moves,
+# and may change an id: measured, 35 of 40 sentences the same ids within
+# 1e-4, the others' log-probs up to 0.22 apart or one id changed (against
+# a reference without int8 activations: 9 sentences' ids differ, 14% of
+# the log-probs within 1e-4).  So: 32 of the 40 sentences (keys, ids,
+# log-probs) the same to 1e-4.
 @test "decode --nat --dtype int8 and f16: PyTorch's outputs on the weights they stand for" {
 	local d
 	for d in int8 f16; do
@@ -117,7 +100,7 @@ PY
 		"$PY" "$SRCDIR/scripts/torch-reference.py" nat.$d src.ids \
 		    --nat want --nat-lengths 3
 		if [ $d = int8 ]; then
-			run same_int8 got want
+			run lines_close 32 1e-4 any want got
 		else
 			run same got want
 		fi
