@@ -19,7 +19,7 @@
  */
 
 /* LANES weights from p + i as floats: int8 (times its row's scale
-   later) or F16 */
+   later: embedding rows) or F16 */
 QK_ATTR static inline __attribute__((always_inline)) V
 QK(loadw)(const void *p, long i, int dt)
 {
@@ -35,15 +35,16 @@ QK(w1)(const void *p, long i, int dt)
 }
 
 /*
- * Rows [n0, n0 + nb) of w (nb <= QK_NB) against M input rows (M, nb and
- * dt constants after inlining): out[m, n] = scale[n] * (w[n] . x[m]) +
- * bias[n], the dot product in LANES partial sums, then the last K % LANES
- * products in order.
+ * Rows [n0, n0 + nb) of w (F16, nb <= QK_NB) against M input rows (M and
+ * nb constants after inlining): out[m, n] = w[n] . x[m] + bias[n], the
+ * dot product in LANES partial sums, then the last K % LANES products in
+ * order.
  */
 QK_ATTR static inline __attribute__((always_inline)) void
 QK(block)(float *out, int ldo, const float *inp, const struct sq_mat *w,
-    const float *bias, int M, int K, int n0, int nb, int dt)
+    const float *bias, int M, int K, int n0, int nb)
 {
+	const uint16_t *h = w->data;
 	V acc[QK_NB][4], x;
 	int K0 = K - K % LANES, j, m, k;
 
@@ -58,7 +59,7 @@ QK(block)(float *out, int ldo, const float *inp, const struct sq_mat *w,
 
 #pragma GCC unroll 4
 		for (j = 0; j < nb; j++)
-			wv[j] = QK(loadw)(w->data, (long)(n0 + j) * K + k, dt);
+			wv[j] = V_LOAD_F16(h + (long)(n0 + j) * K + k);
 #pragma GCC unroll 4
 		for (m = 0; m < M; m++) {
 			x = V_LOAD(inp + (long)m * K + k);
@@ -69,15 +70,14 @@ QK(block)(float *out, int ldo, const float *inp, const struct sq_mat *w,
 	}
 	for (j = 0; j < nb; j++) {
 		long n = n0 + j;
-		float s = dt == SQ_W_I8 ? w->scale[n] : 1.0f;
 
 		for (m = 0; m < M; m++) {
 			float t = V_SUM(acc[j][m]);
 
 			for (k = K0; k < K; k++)
-				t += QK(w1)(w->data, n * K + k, dt) *
+				t += sq_half_to_float(h[n * K + k]) *
 				    inp[(long)m * K + k];
-			out[(long)m * ldo + n] = s * t +
+			out[(long)m * ldo + n] = t +
 			    (bias != NULL ? bias[n] : 0.0f);
 		}
 	}
@@ -86,14 +86,14 @@ QK(block)(float *out, int ldo, const float *inp, const struct sq_mat *w,
 /* Columns [lo, hi) for M rows: whole blocks, then the rest one by one. */
 QK_ATTR static inline __attribute__((always_inline)) void
 QK(rows_m)(float *out, int ldo, const float *inp, const struct sq_mat *w,
-    const float *bias, int M, int K, int lo, int hi, int dt)
+    const float *bias, int M, int K, int lo, int hi)
 {
 	int n;
 
 	for (n = lo; n + QK_NB <= hi; n += QK_NB)
-		QK(block)(out, ldo, inp, w, bias, M, K, n, QK_NB, dt);
+		QK(block)(out, ldo, inp, w, bias, M, K, n, QK_NB);
 	for (; n < hi; n++)
-		QK(block)(out, ldo, inp, w, bias, M, K, n, 1, dt);
+		QK(block)(out, ldo, inp, w, bias, M, K, n, 1);
 }
 
 /*
@@ -106,7 +106,7 @@ QK(rows)(float *out, int ldo, const float *inp, const struct sq_mat *w,
 {
 #define QK_CASE(m) \
 	case m: \
-		QK(rows_m)(out, ldo, inp, w, bias, m, K, lo, hi, SQ_W_F16); \
+		QK(rows_m)(out, ldo, inp, w, bias, m, K, lo, hi); \
 		break;
 	switch (M) {
 	QK_CASE(1)
