@@ -113,10 +113,14 @@ def median_time(cmd, runs=3, warmup=1, **kw):
     return statistics.median(times)
 
 
-def cached(path, make):
-    """Calls make(path) unless path exists; make writes path.tmp first so
-    an interrupted build is not taken for a finished one."""
-    if os.path.exists(path):
+def cached(path, make, made_by=None):
+    """Calls make(path) unless path exists (and is newer than the program
+    made_by, relative to the source tree, that writes it: a model file
+    stored by an older seqimport may have another layout); make writes
+    path.tmp first so an interrupted build is not taken for a finished
+    one."""
+    if os.path.exists(path) and (made_by is None or os.path.getmtime(path) >=
+                                 os.path.getmtime(os.path.join(ROOT, made_by))):
         log("bench: using cached " + os.path.relpath(path, ROOT))
         return path
     tmp = path + ".tmp"
