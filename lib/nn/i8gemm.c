@@ -37,14 +37,15 @@ round_up(int n, int to)
 }
 
 /* the kernels this CPU runs, chosen once */
-enum isa { ISA_C, ISA_AVX2, ISA_VNNI };
+enum isa { ISA_C, ISA_AVX2, ISA_AVXVNNI, ISA_VNNI };
 static enum isa isa;
 static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
 
 static void
 choose_isa(void)
 {
-	isa = sq_i8_avx2_available() ? ISA_AVX2 : ISA_C;
+	isa = sq_i8_avxvnni_available() ? ISA_AVXVNNI :
+	    sq_i8_avx2_available() ? ISA_AVX2 : ISA_C;
 #ifdef HAVE_VNNI_KERNEL
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx512f") &&
@@ -64,7 +65,8 @@ which_isa(void)
 const char *
 sq_i8_isa(void)
 {
-	static const char *const names[] = { "C", "AVX2", "AVX-512 VNNI" };
+	static const char *const names[] = { "C", "AVX2", "AVX-VNNI",
+		"AVX-512 VNNI" };
 
 	return names[which_isa()];
 }
@@ -316,7 +318,7 @@ sq_i8_quantize(uint8_t *xq, float *sx, const float *x, int M, int K)
 		return;
 	}
 #endif
-	if (which_isa() == ISA_AVX2)
+	if (which_isa() >= ISA_AVX2)
 		sq_i8_quantize_avx2(xq, sx, x, M, K);
 	else
 		sq_i8_quantize_c(xq, sx, x, M, K);
@@ -459,7 +461,9 @@ sq_i8_gemm(float *out, int ldo, const uint8_t *xq, const float *sx, int M,
 		return;
 	}
 #endif
-	if (which_isa() == ISA_AVX2)
+	if (which_isa() == ISA_AVXVNNI)
+		sq_i8_gemm_vnni_avx2(out, ldo, xq, sx, M, w, bias, lo, hi);
+	else if (which_isa() == ISA_AVX2)
 		sq_i8_gemm_avx2(out, ldo, xq, sx, M, w, bias, lo, hi);
 	else
 		sq_i8_gemm_c(out, ldo, xq, sx, M, w, bias, lo, hi);

@@ -13,7 +13,8 @@
  * the number of rows, the column split, the threads or the kernel.  The
  * kernels: AVX-512 VNNI (vpdpbusd, u8 x s8: the activations are stored
  * plus 128 and the weights' column sums take the 128 back out, exactly),
- * AVX2 (nn/i8gemm_avx2.h), and plain C, which all give the same bits.
+ * AVX-VNNI (the same on 256 bits) and AVX2 (nn/i8gemm_avx2.h), and
+ * plain C, which all give the same bits.
  */
 #ifndef SQ_I8GEMM_H
 #define SQ_I8GEMM_H
@@ -40,7 +41,7 @@ struct sq_i8_packed {
 	size_t mapped;		/* bytes at w mapped by sq_i8_pack(), else 0 */
 };
 
-/* "AVX-512 VNNI", "AVX2" or "C": the kernels this CPU runs. */
+/* "AVX-512 VNNI", "AVX-VNNI", "AVX2" or "C": the kernels this CPU runs. */
 const char *sq_i8_isa(void);
 
 /* The bytes of w for (N, K), Np times Kp. */

@@ -2,7 +2,8 @@
  * i8gemm_avx2: int8 products on AVX2 (see i8gemm_avx2.h).  vpmaddubsw
  * would take the u8 activations as they are stored, but it saturates its
  * int16 pair sums (255 x 127 x 2 > 32767): so both sides are widened to
- * int16 and vpmaddwd sums each pair into int32, exactly.
+ * int16 and vpmaddwd sums each pair into int32, exactly.  Where the CPU
+ * has AVX-VNNI, vpdpbusd does it in one step (below).
  */
 #include <math.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "nn/i8gemm_avx2.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2")))
@@ -179,9 +181,118 @@ sq_i8_gemm_avx2(float *out, int ldo, const uint8_t *xq, const float *sx,
 			    sx + m, 1, w, bias, n0, hi);
 	}
 }
+
+/*
+ * AVX-VNNI: vpdpbusd on 256 bits (Intel's cores since Alder Lake, with or
+ * without AVX-512), u8 activations as stored by s8 weights, the weights'
+ * column sums taking the 128 back out, exactly, as the AVX-512 VNNI
+ * kernel does (nn/i8gemm.c).  Half a block of columns a register.
+ */
+#define VNNI256 __attribute__((target("avx2,avxvnni")))
+/* rows a tile: 2 sums a row, 12 of the 16 registers */
+#define VNNI_ROWS 6
+
+int
+sq_i8_avxvnni_available(void)
+{
+	unsigned a, b, c, d;
+
+	/* CPUID leaf 7, subleaf 1, EAX bit 4 */
+	return sq_i8_avx2_available() && __get_cpuid_count(7, 1, &a, &b, &c,
+	    &d) && (a & (1u << 4));
+}
+
+/*
+ * mr rows (a constant after inlining) by the block of columns from n0,
+ * the columns from hi on left alone.
+ */
+VNNI256 static inline __attribute__((always_inline)) void
+tile_vnni_avx2(float *out, int ldo, const uint8_t *xq, long ld,
+    const float *sx, int mr, const struct sq_i8_packed *w, const float *bias,
+    int n0, int hi)
+{
+	const int8_t *b = w->w + (long)(n0 / SQ_I8_BLOCK) * w->Kp *
+	    SQ_I8_BLOCK;
+	__m256i acc[VNNI_ROWS][2];
+	int r, h, k;
+
+#pragma GCC unroll 6
+	for (r = 0; r < mr; r++)
+		acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+	for (k = 0; k < w->Kp; k += 4) {
+		__m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (b + (long)k * SQ_I8_BLOCK));
+		__m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (b + (long)k * SQ_I8_BLOCK + 32));
+
+#pragma GCC unroll 6
+		for (r = 0; r < mr; r++) {
+			int32_t four;
+			__m256i a;
+
+			memcpy(&four, xq + r * ld + k, 4);
+			a = _mm256_set1_epi32(four);
+			acc[r][0] = _mm256_dpbusd_avx_epi32(acc[r][0], a, w0);
+			acc[r][1] = _mm256_dpbusd_avx_epi32(acc[r][1], a, w1);
+		}
+	}
+#pragma GCC unroll 2
+	for (h = 0; h < 2; h++) {
+		int n = n0 + 8 * h, c;
+		__m256i colsum = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (w->colsum + n));
+		__m256 scale = _mm256_loadu_ps(w->scale + n);
+
+		if (n >= hi)
+			break;
+#pragma GCC unroll 6
+		for (r = 0; r < mr; r++) {
+			__m256 y = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][h],
+			    colsum));
+			float v[8];
+
+			y = _mm256_mul_ps(y, _mm256_set1_ps(sx[r]));
+			y = _mm256_mul_ps(y, scale);
+			_mm256_storeu_ps(v, y);
+			for (c = 0; c < 8 && n + c < hi; c++)
+				out[(long)r * ldo + n + c] = bias != NULL ?
+				    v[c] + bias[n + c] : v[c];
+		}
+	}
+}
+
+VNNI256 void
+sq_i8_gemm_vnni_avx2(float *out, int ldo, const uint8_t *xq,
+    const float *sx, int M, const struct sq_i8_packed *w, const float *bias,
+    int lo, int hi)
+{
+	long ld = sq_i8_row_len(w->K);
+	int n0, m, mr;
+
+#define TILE(r) tile_vnni_avx2(out + (long)m * ldo, ldo, xq + m * ld, ld, \
+    sx + m, r, w, bias, n0, hi)
+	for (n0 = lo; n0 < hi; n0 += SQ_I8_BLOCK)
+		for (m = 0; m < M; m += mr) {
+			mr = M - m >= VNNI_ROWS ? VNNI_ROWS : M - m >= 4 ? 4 :
+			    M - m >= 2 ? 2 : 1;
+			switch (mr) {
+			case VNNI_ROWS: TILE(VNNI_ROWS); break;
+			case 4: TILE(4); break;
+			case 2: TILE(2); break;
+			default: TILE(1); break;
+			}
+		}
+#undef TILE
+}
 #else
 int
 sq_i8_avx2_available(void)
+{
+	return 0;
+}
+
+int
+sq_i8_avxvnni_available(void)
 {
 	return 0;
 }

@@ -71,14 +71,26 @@ typedef void quantize_fn(uint8_t *, float *, const float *, int, int);
 typedef void gemm_fn(float *, int, const uint8_t *, const float *, int,
     const struct sq_i8_packed *, const float *, int, int);
 
-/* the kernels this CPU runs, and the plain C ones */
+static int
+always(void)
+{
+	return 1;
+}
+
+/* the kernels this CPU runs, and each set that it can run */
 struct kernels {
 	const char *name;
 	quantize_fn *quantize;
 	gemm_fn *gemm;
-} cpu = { NULL, sq_i8_quantize, sq_i8_gemm },
-    plain = { "C", sq_i8_quantize_c, sq_i8_gemm_c },
-    avx2 = { "AVX2", sq_i8_quantize_avx2, sq_i8_gemm_avx2 };
+	int (*available)(void);
+} cpu = { NULL, sq_i8_quantize, sq_i8_gemm, always };
+static const struct kernels sets[] = {
+	{ "C", sq_i8_quantize_c, sq_i8_gemm_c, always },
+	{ "AVX2", sq_i8_quantize_avx2, sq_i8_gemm_avx2, sq_i8_avx2_available },
+	{ "AVX-VNNI", sq_i8_quantize_avx2, sq_i8_gemm_vnni_avx2,
+	    sq_i8_avxvnni_available },
+};
+#define N_SETS (int)(sizeof(sets) / sizeof(sets[0]))
 
 /* whether kernel's out over columns [lo, hi) is the reference's there and
    leaves the other columns' sentinel alone */
@@ -118,6 +130,18 @@ same_bits(const struct kernels *kernel, const struct problem *t, int with_bias, 
 	return good;
 }
 
+/* same_bits() for every set this CPU can run */
+static int
+every_set(const struct problem *t, int with_bias, int lo, int hi)
+{
+	int good = 1;
+
+	for (int i = 0; i < N_SETS; i++)
+		if (sets[i].available())
+			good &= same_bits(&sets[i], t, with_bias, lo, hi);
+	return good;
+}
+
 static void
 test_shapes(void)
 {
@@ -134,13 +158,12 @@ test_shapes(void)
 		struct problem t;
 
 		make_problem(&t, shapes[s][0], shapes[s][1], shapes[s][2], 0);
-		for (b = 0; b < 6; b++) {
-			const struct kernels *k = b < 2 ? &cpu : b < 4 ? &plain :
-			    &avx2;
+		for (b = 0; b < 2 * (N_SETS + 1); b++) {
+			const struct kernels *k = b < 2 ? &cpu :
+			    &sets[b / 2 - 1];
 
-			if (k == &avx2 && !sq_i8_avx2_available())
-				break;
-
+			if (!k->available())
+				continue;
 			ok(same_bits(k, &t, b % 2, 0, t.N),
 			    "%s: M %d N %d K %d%s: the definition's bits",
 			    k->name, t.M, t.N, t.K, b % 2 ? ", bias" : "");
@@ -159,11 +182,8 @@ test_slices(void)
 	    same_bits(&cpu, &t, 1, 32, 48),
 	    "%s: column slices [16, 48), [48, 75), [32, 48): their columns, "
 	    "the others untouched", cpu.name);
-	ok(same_bits(&plain, &t, 1, 16, 48) &&
-	    same_bits(&plain, &t, 1, 48, 75) && (!sq_i8_avx2_available() ||
-	    (same_bits(&avx2, &t, 1, 16, 48) && same_bits(&avx2, &t, 1, 48,
-	    75))),
-	    "C (and AVX2): column slices: their columns, the others "
+	ok(every_set(&t, 1, 16, 48) && every_set(&t, 1, 48, 75),
+	    "C (and AVX2, AVX-VNNI): column slices: their columns, the others "
 	    "untouched");
 	free_problem(&t);
 }
@@ -177,17 +197,15 @@ test_extremes(void)
 	make_problem(&t, 13, 33, 2048, 1);
 	ok(same_bits(&cpu, &t, 0, 0, t.N),
 	    "%s: K 2048 of +-127 x +-127: exact sums", cpu.name);
-	ok(same_bits(&plain, &t, 0, 0, t.N) && (!sq_i8_avx2_available() ||
-	    same_bits(&avx2, &t, 0, 0, t.N)),
-	    "C (and AVX2): K 2048 of +-127 x +-127: exact sums");
+	ok(every_set(&t, 0, 0, t.N),
+	    "C (and AVX2, AVX-VNNI): K 2048 of +-127 x +-127: exact sums");
 	free_problem(&t);
 
 	make_problem(&t, 4, 20, 9, 0);
 	memset(t.x + 9, 0, 9 * sizeof(float));
 	t.x[2 * 9 + 4] = NAN;
 	t.x[3 * 9 + 1] = -INFINITY;
-	ok(same_bits(&cpu, &t, 1, 0, t.N) && same_bits(&plain, &t, 1, 0, t.N) &&
-	    (!sq_i8_avx2_available() || same_bits(&avx2, &t, 1, 0, t.N)),
+	ok(same_bits(&cpu, &t, 1, 0, t.N) && every_set(&t, 1, 0, t.N),
 	    "a row of zeros gives the bias; a row with a NaN or an infinity "
 	    "gives NaN");
 	free_problem(&t);
