@@ -77,6 +77,23 @@ sq_i8_packed_len(int N, int K)
 	return (long)round_up(N, SQ_I8_BLOCK) * round_up(K, 4);
 }
 
+void
+sq_i8_packed_shape(long dims[4], long N, long K)
+{
+	dims[0] = (N + SQ_I8_BLOCK - 1) / SQ_I8_BLOCK;
+	dims[1] = (K + 3) / 4;
+	dims[2] = SQ_I8_BLOCK;
+	dims[3] = 4;
+}
+
+/* where weight (n, k) of a matrix of Kp packed columns is */
+static long
+packed_at(long Kp, long n, long k)
+{
+	return n / SQ_I8_BLOCK * Kp * SQ_I8_BLOCK + k / 4 * SQ_I8_BLOCK * 4 +
+	    n % SQ_I8_BLOCK * 4 + k % 4;
+}
+
 #ifdef HAVE_VNNI_KERNEL
 /*
  * Block b of dst from q (N, K a multiple of 4): 4 bytes of each of its
@@ -121,14 +138,10 @@ pack_block_c(int8_t *dst, const int8_t *q, int N, int K, int b)
 {
 	int Kp = round_up(K, 4), n, k;
 
-	for (n = b * SQ_I8_BLOCK; n < (b + 1) * SQ_I8_BLOCK; n++) {
-		int8_t *block = dst + (long)b * Kp * SQ_I8_BLOCK +
-		    n % SQ_I8_BLOCK * 4;
-
+	for (n = b * SQ_I8_BLOCK; n < (b + 1) * SQ_I8_BLOCK; n++)
 		for (k = 0; k < Kp; k++)
-			block[(long)k / 4 * SQ_I8_BLOCK * 4 + k % 4] =
-			    n < N && k < K ? q[(long)n * K + k] : 0;
-	}
+			dst[packed_at(Kp, n, k)] = n < N && k < K ?
+			    q[(long)n * K + k] : 0;
 }
 
 static void
@@ -167,11 +180,9 @@ void
 sq_i8_unpack_row(int8_t *q, const int8_t *bytes, int K, long r)
 {
 	long Kp = round_up(K, 4);
-	const int8_t *row = bytes + r / SQ_I8_BLOCK * Kp * SQ_I8_BLOCK +
-	    r % SQ_I8_BLOCK * 4;
 
 	for (long k = 0; k < K; k++)
-		q[k] = row[k / 4 * SQ_I8_BLOCK * 4 + k % 4];
+		q[k] = bytes[packed_at(Kp, r, k)];
 }
 
 void

@@ -47,6 +47,12 @@ const char *sq_i8_isa(void);
 /* The bytes of w for (N, K), Np times Kp. */
 long sq_i8_packed_len(int N, int K);
 
+/*
+ * dims = the shape of those bytes as a model file stores them (its
+ * loader and its writer): (Np / SQ_I8_BLOCK, Kp / 4, SQ_I8_BLOCK, 4).
+ */
+void sq_i8_packed_shape(long dims[4], long N, long K);
+
 /* dst (sq_i8_packed_len(N, K) bytes) = q (N, K) packed, padding zero. */
 void sq_i8_pack_bytes(int8_t *dst, const int8_t *q, int N, int K);
 

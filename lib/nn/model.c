@@ -234,15 +234,16 @@ take_scales(struct loader *l, const struct sq_param *p)
 static const void *
 take_packed(struct loader *l, const struct sq_param *p)
 {
+	long d[4];
+
 	if (sq_param_looked_up(p)) {
 		sq_seterr("%s: an embedding table cannot be stored in the packed "
 		    "int8 layout, its rows are looked up (tensor %s)", l->path,
 		    p->name);
 		return NULL;
 	}
-	return take(l, p->name, SQ_ST_I8, 0, NULL, 4,
-	    (p->dims[0] + SQ_I8_BLOCK - 1) / SQ_I8_BLOCK, (p->dims[1] + 3) / 4,
-	    (long)SQ_I8_BLOCK, 4L);
+	sq_i8_packed_shape(d, p->dims[0], p->dims[1]);
+	return take(l, p->name, SQ_ST_I8, 0, NULL, 4, d[0], d[1], d[2], d[3]);
 }
 
 /*

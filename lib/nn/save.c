@@ -142,10 +142,7 @@ param_blobs(struct blob *b, const struct sq_param *p, const float *w,
 		b[0].data = cv->packed + *pos;
 		b[0].len = (size_t)sq_i8_packed_len(rows, cols);
 		b[0].n_dims = 4;
-		b[0].dims[0] = (rows + SQ_I8_BLOCK - 1) / SQ_I8_BLOCK;
-		b[0].dims[1] = (cols + 3) / 4;
-		b[0].dims[2] = SQ_I8_BLOCK;
-		b[0].dims[3] = 4;
+		sq_i8_packed_shape(b[0].dims, rows, cols);
 		*pos += (long)b[0].len;
 	}
 	snprintf(cv->names[i], sizeof(cv->names[i]), "%s_scale", p->name);
