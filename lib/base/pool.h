@@ -1,14 +1,16 @@
 /*
  * pool: a fixed set of threads that run one function together, fork-join
- * (OpenMP's "parallel" region without the spinning).
+ * (OpenMP's "parallel" region with its passive wait policy).
  *
  * sq_pool_run(p, fn, arg) calls fn(arg, i, n) once for every part i in
  * [0, n), n being the pool's threads, and returns when all have returned.
  * Parts go to whichever thread takes them first, the caller included: a
  * caller whose workers are slow to wake (the cores busy with the other
- * stages of a pipeline) runs the parts itself instead of waiting.  Idle
- * workers sleep on a condition variable: a pool never spins, so the
- * stages of a pipeline that share the cores get them (design.md §5).
+ * stages of a pipeline) runs the parts itself instead of waiting.  A
+ * worker looks for the next run for 20 microseconds after its last one
+ * (runs come that close together in decoding), then sleeps on a
+ * condition variable: an idle pool does not spin, so the stages of a
+ * pipeline that share the cores get them (design.md §5).
  * The split of the work is the caller's: fn derives its share from i and
  * n (not from the thread it runs on), which makes the result independent
  * of timing.
