@@ -49,13 +49,17 @@ assert i8 and all(k.endswith(".weight") and h[k + "_scale"]["dtype"] == "F32"
 # looks rows up in
 assert set(i8) == {k for k, v in f.items() if k != "__metadata__"
                    and len(v["shape"]) == 2 and "positions" not in k}, i8
-# the tables looked up by row stay (N, K); the others are packed in
-# blocks of 16 rows by groups of 4 columns, padded
+# the tables only looked up by row stay (N, K); the others, the table
+# the output projection is tied to among them, are packed in blocks of
+# 16 rows by groups of 4 columns, padded
+out_table = ("encoder" if meta["tie_src_tgt"] == "1" else "decoder") + \
+    ".embed_tokens.weight" if meta["tie_output"] == "1" else None
 for k in i8:
     N, K = f[k]["shape"]
-    want = [N, K] if "embed_tokens" in k else [-(-N // 16), -(-K // 4), 16, 4]
+    by_rows = "embed_tokens" in k and k != out_table
+    want = [N, K] if by_rows else [-(-N // 16), -(-K // 4), 16, 4]
     assert h[k]["shape"] == want, (k, h[k]["shape"], want)
-assert any(len(h[k]["shape"]) == 4 for k in i8)
+assert out_table in i8 and len(h[out_table]["shape"]) == 4
 assert meta["model_id"].endswith("-int8"), meta["model_id"]
 assert meta["provenance"].endswith("--dtype int8"), meta["provenance"]
 # the data: the float32 file's less its matrices' 4 bytes a weight, plus
@@ -233,10 +237,10 @@ PY
 	done
 }
 
-# broken NAME EDIT: $REF/paper.int8 with EDIT (Python on header h and
-# data bytearray d) applied, as NAME.sq
+# broken NAME EDIT: $BASE (default $REF/paper.int8) with EDIT (Python on
+# header h and data bytearray d) applied, as NAME.sq
 broken() {
-	"$PY" - "$REF/paper.int8" "$1.sq" "$2" <<'PY'
+	"$PY" - "${BASE:-$REF/paper.int8}" "$1.sq" "$2" <<'PY'
 import json, struct, sys
 blob = open(sys.argv[1], "rb").read()
 n = struct.unpack("<Q", blob[:8])[0]
@@ -256,7 +260,7 @@ refused() {
 	[[ "$stderr" =~ ^encode:\ $1.sq:\ $2 ]] || fail "$stderr"
 }
 
-@test "int8 files: scales missing, not finite or misshapen, I8 where float is needed, packed matrices misshapen or looked up, are refused" {
+@test "int8 files: scales missing, not finite or misshapen, I8 where float is needed, packed matrices misshapen or only looked up, are refused" {
 	broken no-scale 'del h[W + "_scale"]'
 	refused no-scale 'missing \(tensor encoder.layers.0.fc1.weight_scale\)$'
 	broken nan-scale 'b = h[W + "_scale"]["data_offsets"][0] + 4 * 5; d[b:b + 4] = struct.pack("<f", float("nan"))'
@@ -269,8 +273,10 @@ refused() {
 	refused i8-norm 'dtype I8, expected F32 \(tensor encoder.layers.0.final_layer_norm.weight\)$'
 	broken packed-shape 'h[W]["shape"][2] = 8; h[W]["shape"][0] *= 2'
 	refused packed-shape 'shape \(8, 8, 8, 4\), the config implies \(4, 8, 16, 4\) \(tensor encoder.layers.0.fc1.weight\)$'
-	broken packed-table 'e = h["encoder.embed_tokens.weight"]; e["shape"] = [e["shape"][0] // 16, e["shape"][1] // 4, 16, 4]'
-	refused packed-table 'an embedding table cannot be stored in the packed int8 layout, its rows are looked up \(tensor encoder.embed_tokens.weight\)$'
+	# prenorm-gelu's source table is only looked up: it must be by rows
+	seqimport -q --dtype int8 -o pg.int8 "$REF/prenorm-gelu.sq"
+	BASE=pg.int8 broken packed-table 'e = h["encoder.embed_tokens.weight"]; e["shape"] = [e["shape"][0] // 16, e["shape"][1] // 4, 16, 4]'
+	refused packed-table 'an embedding table not tied to the output projection cannot be stored in the packed int8 layout \(tensor encoder.embed_tokens.weight\)$'
 	broken extra-scale 'h["encoder.layers.0.fc1.bias_scale"] = {"dtype": "F32", "shape": [1], "data_offsets": [len(d), len(d) + 4]}; d += bytes(4)'
 	refused extra-scale 'unexpected tensor .*\(tensor encoder.layers.0.fc1.bias_scale\)$'
 }

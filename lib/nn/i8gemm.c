@@ -186,6 +186,16 @@ sq_i8_unpack_row(int8_t *q, const int8_t *bytes, int K, long r)
 }
 
 void
+sq_i8_dequantize_row(float *out, const int8_t *bytes, float scale, int K,
+    long r)
+{
+	long Kp = round_up(K, 4);
+
+	for (long k = 0; k < K; k++)
+		out[k] = scale * bytes[packed_at(Kp, r, k)];
+}
+
+void
 sq_i8_wrap(struct sq_i8_packed *p, const int8_t *packed, const float *scale,
     int N, int K)
 {

@@ -60,6 +60,13 @@ void sq_i8_pack_bytes(int8_t *dst, const int8_t *q, int N, int K);
 void sq_i8_unpack_row(int8_t *q, const int8_t *bytes, int K, long r);
 
 /*
+ * Row r of the packed bytes of an (N, K) matrix as floats, scale times
+ * each int8 (a row of an embedding table stored packed).
+ */
+void sq_i8_dequantize_row(float *out, const int8_t *bytes, float scale,
+    int K, long r);
+
+/*
  * p = q (N, K) with a scale per row (nn/quant.h's layout), packed into
  * memory of its own; or, by sq_i8_wrap(), over bytes the caller keeps
  * (packed: a mapped model file's).  The caller frees either with

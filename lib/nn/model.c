@@ -236,10 +236,10 @@ take_packed(struct loader *l, const struct sq_param *p)
 {
 	long d[4];
 
-	if (sq_param_looked_up(p)) {
-		sq_seterr("%s: an embedding table cannot be stored in the packed "
-		    "int8 layout, its rows are looked up (tensor %s)", l->path,
-		    p->name);
+	if (!sq_param_multiplied(&l->m->cfg, p)) {
+		sq_seterr("%s: an embedding table not tied to the output "
+		    "projection cannot be stored in the packed int8 layout "
+		    "(tensor %s)", l->path, p->name);
 		return NULL;
 	}
 	sq_i8_packed_shape(d, p->dims[0], p->dims[1]);

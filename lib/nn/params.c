@@ -318,6 +318,20 @@ sq_param_looked_up(const struct sq_param *p)
 	    p->view == offsetof(struct sq_model, tgt_embed_q));
 }
 
+int
+sq_param_multiplied(const struct sq_config *c, const struct sq_param *p)
+{
+	/* the output's table: the target's, which may be the source's */
+	size_t out_table = c->tie_src_tgt ? offsetof(struct sq_model,
+	    src_embed_q) : offsetof(struct sq_model, tgt_embed_q);
+
+	if (!p->has_view)
+		return 0;
+	if (!sq_param_looked_up(p))
+		return 1;
+	return c->tie_output && p->view == out_table;
+}
+
 void
 sq_params_tie(struct sq_model *m)
 {

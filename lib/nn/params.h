@@ -78,11 +78,16 @@ const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
 /* The engine view of entry p of m (has_view), as sq_param_field(). */
 struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
 
-/*
- * Whether entry p is an embedding table, whose rows are looked up (so
- * never stored in the packed int8 layout, seqpipe-model.5).
- */
+/* Whether entry p is an embedding table, whose rows are looked up. */
 int sq_param_looked_up(const struct sq_param *p);
+
+/*
+ * Whether the products multiply by entry p of a model configured c: a
+ * matrix with an engine view that is not an embedding table, or the
+ * table the output projection is tied to.  Only those are stored in the
+ * packed int8 layout (seqpipe-model.5).
+ */
+int sq_param_multiplied(const struct sq_config *c, const struct sq_param *p);
 
 /*
  * Points every field of m at flat + offset (flat holds t->total floats),

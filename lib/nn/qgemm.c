@@ -28,6 +28,7 @@
 #include <cblas.h>
 
 #include "nn/half.h"
+#include "nn/i8gemm.h"
 #include "nn/model.h"
 #include "nn/packed.h"
 #include "nn/qgemm.h"
@@ -277,6 +278,8 @@ sq_mat_row(float *out, const struct sq_mat *w, long r, int K)
 {
 	if (w->dtype == SQ_W_F32)
 		memcpy(out, (const float *)w->data + r * K, K * sizeof(float));
+	else if (w->i8_packed)	/* a table the output projection shares */
+		sq_i8_dequantize_row(out, w->data, w->scale[r], K, r);
 	else
 		isa.widen(out, w, r, 1, K);
 }

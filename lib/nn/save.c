@@ -94,11 +94,11 @@ struct conv {
 	char (*names)[sizeof(((struct sq_param *)0)->name) + 8];
 };
 
-/* whether entry p is stored in the packed int8 layout */
+/* whether entry p of a model configured c is stored packed in dtype */
 static int
-packs(const struct sq_param *p, int dtype)
+packs(const struct sq_config *c, const struct sq_param *p, int dtype)
 {
-	return dtype == SQ_W_I8 && p->has_view && !sq_param_looked_up(p);
+	return dtype == SQ_W_I8 && sq_param_multiplied(c, p);
 }
 
 /*
@@ -108,8 +108,9 @@ packs(const struct sq_param *p, int dtype)
  * with the error set.
  */
 static int
-param_blobs(struct blob *b, const struct sq_param *p, const float *w,
-    int dtype, struct conv *cv, long *srow, long *pos, int i)
+param_blobs(struct blob *b, const struct sq_config *c,
+    const struct sq_param *p, const float *w, int dtype, struct conv *cv,
+    long *srow, long *pos, int i)
 {
 	long r, rows = p->dims[0], cols = p->dims[1];
 
@@ -136,7 +137,7 @@ param_blobs(struct blob *b, const struct sq_param *p, const float *w,
 	b[0].size = 1;
 	b[0].data = cv->q + p->offset;
 	b[0].len = (size_t)p->numel;
-	if (packs(p, dtype)) {
+	if (packs(c, p, dtype)) {
 		sq_i8_pack_bytes(cv->packed + *pos, cv->q + p->offset, rows,
 		    cols);
 		b[0].data = cv->packed + *pos;
@@ -168,8 +169,8 @@ list_blobs(struct blob *b, const struct sq_model *m,
 	for (i = 0; i < t->n; i++, n += k) {
 		const struct sq_param *p = &t->p[i];
 
-		k = param_blobs(b + n, p, *sq_param_field((struct sq_model *)m,
-		    p), dtype, cv, &srow, &pos, i);
+		k = param_blobs(b + n, c, p, *sq_param_field(
+		    (struct sq_model *)m, p), dtype, cv, &srow, &pos, i);
 		if (k < 0)
 			return -1;
 	}
@@ -210,7 +211,7 @@ conv_new(struct conv *cv, const struct sq_model *m, int dtype)
 		return;
 	for (i = 0; i < t->n; i++) {
 		rows += t->p[i].has_view ? t->p[i].dims[0] : 0;
-		if (packs(&t->p[i], dtype))
+		if (packs(&m->cfg, &t->p[i], dtype))
 			packed += sq_i8_packed_len(t->p[i].dims[0],
 			    t->p[i].dims[1]);
 	}

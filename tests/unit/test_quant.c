@@ -245,6 +245,27 @@ next:
 		}
 }
 
+/*
+ * The int8 table m (V, D) stored packed, as a table tied to the output
+ * projection is: rows ids looked up give ref, as from rows.
+ */
+static void
+packed_rows(const struct sq_mat *m, const int32_t *ids, const float *pe,
+    const float *ref, int V, int D)
+{
+	int8_t *bytes = sq_malloc((size_t)sq_i8_packed_len(V, D));
+	float *out = sq_malloc(2 * (size_t)D * sizeof(float));
+	struct sq_mat mp = *m;
+
+	sq_i8_pack_bytes(bytes, m->data, V, D);
+	mp.data = bytes;
+	mp.i8_packed = 1;
+	sq_embed_mat(out, &mp, ids, pe, 3.0f, 2, D);
+	ok(memcmp(out, ref, 2 * (size_t)D * sizeof(float)) == 0, "int8 "
+	    "embeddings from a table stored packed: the same bits");
+	free(bytes), free(out);
+}
+
 static void
 test_rows(void)
 {
@@ -268,6 +289,8 @@ test_rows(void)
 		ok(memcmp(out, ref, sizeof(out)) == 0, "%s embeddings: the "
 		    "rows they stand for, to the bit", dt == SQ_W_I8 ? "int8" :
 		    "F16");
+		if (dt == SQ_W_I8)
+			packed_rows(&m, ids, pe, ref, V, D);
 		free(mem[0]), free(mem[1]);
 	}
 	free(E);
