@@ -310,8 +310,10 @@ sq_params_free_layers(struct sq_model *m)
 	free(m->dec_gru);
 }
 
-int
-sq_param_looked_up(const struct sq_param *p)
+
+/* whether entry p is an embedding table, whose rows are looked up */
+static int
+looked_up(const struct sq_param *p)
 {
 	return p->owner == SQ_IN_MODEL &&
 	    (p->view == offsetof(struct sq_model, src_embed_q) ||
@@ -327,7 +329,7 @@ sq_param_multiplied(const struct sq_config *c, const struct sq_param *p)
 
 	if (!p->has_view)
 		return 0;
-	if (!sq_param_looked_up(p))
+	if (!looked_up(p))
 		return 1;
 	return c->tie_output && p->view == out_table;
 }

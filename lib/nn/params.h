@@ -78,9 +78,6 @@ const float **sq_param_field(struct sq_model *m, const struct sq_param *p);
 /* The engine view of entry p of m (has_view), as sq_param_field(). */
 struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
 
-/* Whether entry p is an embedding table, whose rows are looked up. */
-int sq_param_looked_up(const struct sq_param *p);
-
 /*
  * Whether the products multiply by entry p of a model configured c: a
  * matrix with an engine view that is not an embedding table, or the
