@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include "base/util.h"
 
 static const char *progname = "seqpipe";
@@ -95,6 +97,18 @@ check_alloc(void *p, size_t n)
 	if (!p && n)
 		sq_die("out of memory (%zu bytes)", n);
 	return p;
+}
+
+void
+sq_populate(const void *p, size_t n, int write)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
+
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, write ? MADV_POPULATE_WRITE :
+		    MADV_POPULATE_READ);
 }
 
 void *

@@ -46,6 +46,15 @@ void *sq_reallocarray(void *p, size_t n, size_t size);
 char *sq_strdup(const char *s);
 
 /*
+ * Maps the whole pages inside [p, p + n) now, in one call, instead of a
+ * page fault at a time when they are first touched (faults are slow in
+ * virtual machines; a large buffer about to be written, or the part of
+ * a mapped file about to be read).  write: for memory to be written.
+ * Before Linux 5.14 the kernel refuses, and the faults happen as before.
+ */
+void sq_populate(const void *p, size_t n, int write);
+
+/*
  * The whole regular file at path into *buf (NUL-terminated, *len bytes
  * before the NUL; caller frees).  0, or -1 with sq_errstr() "PATH: what".
  */

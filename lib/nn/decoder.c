@@ -212,6 +212,9 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	d->focus = (int *)(d->arena + off[FOCUS]);
 	d->focus2 = (int *)(d->arena + off[FOCUS2]);
 	d->cross = (float *)(d->arena + off[CROSS]);
+	/* written whole at the batch's start (the keys and values over the
+	   memory); KV is not, as a batch may end long before T steps */
+	sq_populate(d->cross, size[CROSS], 1);
 	d->packed = d->cross + L * 2 * sum_src * D;
 	d->kv = (float *)(d->arena + off[KV]);
 	d->x = (float *)(d->arena + off[SCRATCH]);

@@ -132,6 +132,8 @@ reserve(struct sq_encoder *e, long R, int len)
 	need = 6 * R * D + R * F + (long)e->n_thr * (len + 1);
 	free(e->mem);
 	p = e->mem = sq_malloc(need * sizeof(float));
+	/* every batch writes all of it */
+	sq_populate(e->mem, need * sizeof(float), 1);
 	e->x = p, p += R * D;
 	e->h = p, p += R * D;
 	e->q = p, p += R * D;
