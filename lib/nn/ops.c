@@ -69,9 +69,12 @@
  * sets OpenBLAS to one thread and stops those it started:
  * blas_thread_shutdown_() is exported by OpenBLAS's pthreads builds (its
  * fork handling uses it), weak here, as the other BLAS builds an
- * alternative may install lack it.  Measured, base model, int8, 2
- * threads, interleaved runs: greedy decoding at batch 32 1.38 -> 1.29 s,
- * encoding 96 sentences one at a time 0.43 -> 0.38 s (medians of 5).
+ * alternative may install lack it.  Measured: encode waiting on its
+ * input took 100-110 ms of CPU in its first 0.6 s, now 0-10 ms; with
+ * OpenBLAS's threads kept from starting ($OPENBLAS_NUM_THREADS 1 against
+ * 2; base model, int8, 2 threads, medians of 5 interleaved runs), greedy
+ * decoding at batch 32 took 1.29 s against 1.38 s, encoding 96
+ * sentences one at a time 0.38 s against 0.43 s.
  */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 
