@@ -165,6 +165,7 @@ idle() {
 	pid=$!
 	sleep 0.5
 	THREADS=$(ls "/proc/$pid/task" | wc -l)
+	BLAS=$(awk '/libopenblas/ { n++ } END { print n + 0 }' "/proc/$pid/maps")
 	before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
 	sleep 0.5
 	CPU_MS=$(awk -v t="$tck" -v b="$before" \
@@ -182,4 +183,16 @@ idle() {
 		[ "$THREADS" -eq 1 ] || fail "$p: $THREADS threads"
 		[ "$CPU_MS" -lt 20 ] || fail "$p: $CPU_MS ms of CPU, waiting"
 	done
+}
+
+@test "tokenize and detok do not load OpenBLAS: they multiply nothing" {
+	local m=$BATS_FILE_TMPDIR/m.sq p
+	# loading it and stopping its threads doubled their start-up
+	for p in "tokenize -m $m" "detok -m $m" "detok --spm $BATS_FILE_TMPDIR/s.model"; do
+		idle $p
+		[ "$BLAS" -eq 0 ] || fail "$p: libopenblas mapped"
+	done
+	# the check sees it where it is loaded
+	idle encode -t 1 -m "$m"
+	[ "$BLAS" -gt 0 ] || fail "encode: libopenblas not mapped"
 }

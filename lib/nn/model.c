@@ -24,7 +24,6 @@
 #include "nn/config.h"
 #include "nn/i8gemm.h"
 #include "nn/model.h"
-#include "nn/packed.h"
 #include "nn/params.h"
 #include "nn/safetensors.h"
 #include "nn/weights.h"
@@ -428,7 +427,6 @@ sq_model_close(struct sq_model *m)
 	sq_params_free_layers(m);
 	free(m->owned);
 	free(m->q_owned);
-	sq_packed_free(m);
 	sq_params_free(m->params);
 	free(m->path);
 	free(m);

@@ -340,7 +340,8 @@ struct sq_model {
 					   stores as F16 or I8, widened; NULL
 					   for a file of F32 weights */
 	struct sq_packed *packed;	/* (n_packed) the views' packed
-					   copies (nn/packed.h), or NULL */
+					   copies (nn/packed.h), or NULL;
+					   sq_packed_free() frees them */
 	int n_packed;
 	void *q_owned;			/* the engine views that the dtype
 					   asked for made (lib/nn/quant.c);

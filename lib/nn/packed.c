@@ -276,6 +276,8 @@ sq_packed_i8(const struct sq_mat *w, int N, int K)
 void
 sq_packed_free(struct sq_model *m)
 {
+	if (m == NULL)
+		return;
 	for (int i = 0; i < m->n_packed; i++) {
 		free((void *)m->packed[i].panels);
 		if (m->packed[i].i8 != NULL)
@@ -283,6 +285,8 @@ sq_packed_free(struct sq_model *m)
 		free(m->packed[i].i8);
 	}
 	free(m->packed);
+	m->packed = NULL;
+	m->n_packed = 0;
 }
 
 /* the kernel for a (width, rows) block, beta 1 (bias in C) or 0 */

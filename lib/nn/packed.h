@@ -61,8 +61,10 @@ void sq_packed_pack(float *dst, const float *w, long N, long K);
  * projection (encode); else the decoder's layers', the output projection
  * (even tied to an embedding table) and the length predictor (decode,
  * beamsearch).  Gives those views a struct sq_packed each, of an array
- * of the model's (m->packed, freed with the copies by sq_packed_free()
- * from sq_model_close()).  For float32 weights only when the CPU has
+ * of the model's (m->packed).  Whoever calls it frees them and the
+ * copies with sq_packed_free() before sq_model_close(): the model
+ * loader does not link the products, so that tokenize and detok, which
+ * read only its vocabulary, load neither OpenBLAS nor libxsmm.  For float32 weights only when the CPU has
  * libxsmm's kernels; int8 always (every int8 product reads the packed
  * layout); F16 never.  Call it once, after loading.
  */
@@ -93,7 +95,7 @@ const struct sq_i8_packed *sq_packed_i8(const struct sq_mat *w, int N,
 void sq_packed_i8_make(struct sq_i8_packed *p, const struct sq_mat *w,
     int N, int K);
 
-/* Frees m's packed copies and their array. */
+/* Frees m's packed copies and their array; NULL-safe. */
 void sq_packed_free(struct sq_model *m);
 
 /*

@@ -386,6 +386,7 @@ sq_engine_close(struct sq_engine *e)
 	sq_stream_close(e->r);
 	sq_writer_close(e->w);
 	sq_pool_free(e->pool);
+	sq_packed_free(e->m);
 	sq_model_close(e->m);
 	free(e->sents);
 	free(e->src_off);

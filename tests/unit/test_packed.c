@@ -195,6 +195,7 @@ test_sides(void)
 		ok(enc_ok && dec_ok, "packing the %s's side: a slot for each "
 		    "of its matrices, none for the other's",
 		    side ? "encoder" : "decoder");
+		sq_packed_free(m);
 		sq_model_close(m);
 	}
 }
