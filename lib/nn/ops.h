@@ -88,6 +88,15 @@ void sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool);
 void sq_logsoftmax_ref(float *x, int M, int V);
 
 /*
+ * out (M) = the index of the largest of each row of x (M, V), the first
+ * one on ties: greedy search's choice, and the greedy prediction for
+ * scheduled sampling in training (call it there before
+ * sq_xent_forward_backward() overwrites the logits).
+ */
+void sq_argmax(int32_t *out, const float *x, int M, int V,
+    struct sq_pool *pool);
+
+/*
  * Multi-head attention of one query over n keys (n >= 0):
  *   out (D) = concat over heads h of  sum_t p[h,t] v_t[h]
  *   p[h,:] = softmax_t(q[h] . k_t[h] / sqrt(dh)),  dh = D / H

@@ -19,6 +19,7 @@
 #include "search/greedy.h"
 #include "search/nat_search.h"
 #include "nn/model.h"
+#include "nn/ops.h"
 #include "base/util.h"
 
 struct sq_greedy {
@@ -147,7 +148,7 @@ static int32_t
 choose(struct sq_greedy *g, struct sq_greedy_sent *s, float *lp)
 {
 	const struct sq_config *c = &g->m->cfg;
-	int V = c->tgt_vocab_size, v;
+	int V = c->tgt_vocab_size;
 	int32_t best;
 
 	if (g->o.scoring)
@@ -163,9 +164,7 @@ choose(struct sq_greedy *g, struct sq_greedy_sent *s, float *lp)
 		best = sq_sample(g->o.sampler, lp, V, &s->rng);
 		return best >= 0 ? best : c->eos_id;
 	}
-	for (best = 0, v = 1; v < V; v++)
-		if (lp[v] > lp[best])
-			best = v;
+	sq_argmax(&best, lp, 1, V, NULL);
 	return best;
 }
 

@@ -833,37 +833,6 @@ sq_xent_forward_backward(double *loss_sum, double *row_loss, float *dlogits,
 	return n;
 }
 
-SQ_HOT static void
-argmax_part(void *arg, int i, int n)
-{
-	struct xent_job *j = arg;
-	int lo, hi, m, v;
-
-	sq_pool_share(j->M, 1, i, n, &lo, &hi);
-	for (m = lo; m < hi; m++) {
-		const float *r = j->z + (long)m * j->V;	/* (V) */
-		float mx = maxf(r, j->V);
-
-		for (v = 0; v < j->V - 1 && r[v] != mx; v++)
-			;
-		j->amax[m] = v;
-	}
-}
-
-void
-sq_argmax(int32_t *out, const float *x, int M, int V, struct sq_pool *pool)
-{
-	struct xent_job j;
-
-	memset(&j, 0, sizeof(j));
-	j.z = x, j.amax = out, j.M = M, j.V = V;
-	if ((long)M * V >= SPLIT_MIN_ELEMS && M > 1 &&
-	    sq_pool_threads(pool) > 1)
-		sq_pool_run(pool, argmax_part, &j);
-	else
-		argmax_part(&j, 0, 1);
-}
-
 /* ---- embeddings ---- */
 
 void

@@ -229,14 +229,6 @@ int sq_xent_forward_backward(double *loss_sum, double *row_loss,
     float *dlogits, const float *logits, const int32_t *target, int M,
     int V, float eps, float scale, struct sq_pool *pool);
 
-/*
- * out (M) = the index of the largest of each row of x (M, V), the first
- * one on ties (the greedy prediction, for scheduled sampling).  Call it
- * before sq_xent_forward_backward() when that overwrites the logits.
- */
-void sq_argmax(int32_t *out, const float *x, int M, int V,
-    struct sq_pool *pool);
-
 /* ---- embeddings ---- */
 
 /*

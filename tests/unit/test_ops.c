@@ -166,6 +166,49 @@ test_logsoftmax(struct sq_pool *pool)
 	free(x), free(r);
 }
 
+/* the first index of r's largest value, one at a time */
+static int
+argmax_ref(const float *r, int n)
+{
+	int best = 0;
+
+	for (int v = 1; v < n; v++)
+		if (r[v] > r[best])
+			best = v;
+	return best;
+}
+
+/*
+ * Rows of every length from 1 to 80 (below, at and across the 16 lanes,
+ * with tails), of few distinct values so that the largest recurs in
+ * several lanes and in the tail, and of -inf (every token banned).
+ */
+static void
+test_argmax(struct sq_pool *pool)
+{
+	enum { M = 40, N_MAX = 80 };
+	float *x = sq_malloc((long)M * N_MAX * sizeof(float));
+	int32_t got[M];
+	int n, m, bad = 0;
+	unsigned seed = 7;
+
+	for (n = 1; n <= N_MAX; n++) {
+		for (m = 0; m < M * n; m++) {
+			seed = seed * 1103515245u + 12345u;
+			x[m] = (float)((seed >> 16) % (m % 3 + 2));
+		}
+		for (m = 0; m < n; m++)
+			x[m] = -INFINITY;	/* row 0: all banned */
+		x[(long)(M - 1) * n + n - 1] = 9.0f;	/* the last one wins */
+		sq_argmax(got, x, M, n, pool);
+		for (m = 0; m < M; m++)
+			bad += got[m] != argmax_ref(x + (long)m * n, n);
+	}
+	ok(bad == 0, "argmax: the first largest of rows of 1 to %d values, "
+	    "ties across lanes and tails (%d wrong)", N_MAX, bad);
+	free(x);
+}
+
 static void
 test_attend(void)
 {
@@ -242,6 +285,8 @@ main(void)
 	test_layernorm(pool);
 	test_sublayer(pool);
 	test_logsoftmax(pool);
+	test_argmax(NULL);
+	test_argmax(pool);
 	test_attend();
 	test_pool();
 	sq_pool_free(pool);
