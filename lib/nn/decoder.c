@@ -93,7 +93,7 @@ struct sq_decoder {
 				   (att_soft), then the cross-attention
 				   probs (H, max_src) */
 	long att_stride;
-	long att_soft;		/* the longest attention + 1 */
+	long att_soft;		/* heads x the longest attention + 1 */
 	float *align;		/* (R_cap, max_src) the last layer's
 				   cross-attention, averaged over heads: the
 				   alignment, and what copy points with */
@@ -168,7 +168,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	size_t D = c->d_model, F = c->d_ff * tf, L = c->decoder_layers * tf;
 	size_t H = c->n_heads, R = max_rows, T = max_steps * tf, S = d->max_src;
 	size_t A = SQ_MAX((size_t)attn_len * tf, S);
-	size_t per_thr = A + 1 + H * S;
+	size_t per_thr = H * A + 1 + H * S;
 	enum {
 		SRC_FIRST, CELL, CELL2, ROW_CELL, SENT, SENT2, SEQ, FOCUS,
 		FOCUS2, CROSS, KV, SCRATCH, ATT, ALIGN, N_BUF
@@ -226,7 +226,7 @@ carve(struct sq_decoder *d, int n, long sum_src, int max_rows, int max_steps,
 	d->gate = d->f + R * F;
 	d->att = (float *)(d->arena + off[ATT]);
 	d->att_stride = per_thr;
-	d->att_soft = A + 1;
+	d->att_soft = H * A + 1;
 	d->align = (float *)(d->arena + off[ALIGN]);
 	for (s = 0; s < A; s++)
 		d->row_cell[s] = s * D;

@@ -42,7 +42,7 @@ struct sq_encoder {
 	float *q, *k, *v;	/* (R, D) each */
 	float *a;		/* (R, D) attention output, sublayer output */
 	float *f;		/* (R, F) feed-forward hidden */
-	float *att;		/* (n_thr, len) softmax scratch */
+	float *att;		/* (n_thr, heads x len + 1) softmax scratch */
 	long *cell;		/* (len) key offsets */
 	float *stacked;		/* (R, K) input frames: the stacked frames */
 	long cap_stacked;
@@ -129,7 +129,7 @@ reserve(struct sq_encoder *e, long R, int len)
 		return;
 	R = SQ_MAX(R, e->cap_rows);
 	len = SQ_MAX(len, e->cap_len);
-	need = 6 * R * D + R * F + (long)e->n_thr * (len + 1);
+	need = 6 * R * D + R * F + (long)e->n_thr * (c->n_heads * len + 1);
 	free(e->mem);
 	p = e->mem = sq_malloc(need * sizeof(float));
 	/* every batch writes all of it */
@@ -173,8 +173,8 @@ attn_part(void *arg, int i, int n)
 		p = r - r0;
 		lo = W > 0 ? SQ_MAX(0, p - W) : 0;
 		hi = W > 0 ? SQ_MIN(len, p + W + 1) : len;
-		sq_attend(e->a + r * D, NULL, e->att + (long)i * (e->cap_len +
-		    1), e->q + r * D, e->k + (r0 + lo) * D, e->v + (r0 + lo) *
+		sq_attend(e->a + r * D, NULL, e->att + (long)i * (c->n_heads *
+		    e->cap_len + 1), e->q + r * D, e->k + (r0 + lo) * D, e->v + (r0 + lo) *
 		    D, e->cell, (int)(hi - lo), (int)D, c->n_heads);
 	}
 }

@@ -122,6 +122,24 @@ sq_ops_blas_core(void)
 #define F32_ROW_KERNEL_MAX 8
 #define ROW_LANES 16
 
+/*
+ * The rows that linear_rows4() and sq_attend() read next are asked for
+ * this many rows ahead.  Each row is 2 kB or so, and the hardware's
+ * prefetcher does not follow from one row to the next fast enough:
+ * beam search at batch 1 in float32 (linear_rows4) took 2.11 s before,
+ * 1.81 s after (medians of 7), and int8 greedy decoding at batch 32
+ * 1.17 s (attention reordered, below) and 1.12 s.
+ */
+#define PREFETCH_ROWS 2
+
+/* asks for the cache lines of the n floats at r */
+static inline void
+prefetch_row(const float *r, int n)
+{
+	for (int i = 0; i < n; i += 16)
+		__builtin_prefetch(r + i);
+}
+
 SQ_HOT static void
 linear_rows4(float *out, int ldo, const float *inp, const float *w,
     const float *bias, int M, int K, int lo, int hi)
@@ -137,6 +155,8 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 		float a2[ROW_LANES] = { 0 }, a3[ROW_LANES] = { 0 };
 		float s[4] = { 0 };
 
+		if (n + PREFETCH_ROWS < hi)
+			prefetch_row(wn + PREFETCH_ROWS * (long)K, K);
 		for (k = 0; k < K0; k += ROW_LANES)
 			for (j = 0; j < ROW_LANES; j++) {
 				float v = wn[k + j];
@@ -586,33 +606,46 @@ sq_logsoftmax(float *x, int M, int V, struct sq_pool *pool)
 
 /* ---- attention ---- */
 
+/*
+ * Each key row and each value row is read once, whole, for all heads:
+ * the rows are 2 kB apart or scattered (a cache's cells), and taken a
+ * head's 256 bytes at a time they missed the cache once per head (80% of
+ * the samples of this function were those loads, at batch 32; int8
+ * greedy decoding went from 1.21 to 1.17 s, medians of 7).  Each head's
+ * sums still run over t in order, so the bits are the same.
+ */
 SQ_HOT void
 sq_attend(float *out, float *probs, float *scratch, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H)
 {
 	int dh = D / H, h, t;
 	float scale = 1.0f / sqrtf((float)dh);
+	float *p = probs != NULL ? probs : scratch;	/* (H, n) */
 
+	for (t = 0; t < n; t++) {
+		if (t + PREFETCH_ROWS < n)
+			prefetch_row(k + cell[t + PREFETCH_ROWS], D);
+		for (h = 0; h < H; h++)
+			p[(long)h * n + t] = dot(q + h * dh, k + cell[t] +
+			    h * dh, dh) * scale;
+	}
 	for (h = 0; h < H; h++) {
-		const float *qh = q + h * dh;	/* (dh) */
-		float *oh = out + h * dh;	/* (dh) */
-		float *p = scratch;		/* (n) */
-		float mx, s;
+		float *ph = p + (long)h * n, mx, s;
 
-		for (t = 0; t < n; t++)
-			p[t] = dot(qh, k + cell[t] + h * dh, dh) * scale;
-		mx = maxf(p, n);
-		expsub(p, mx, n);
-		s = sum(p, n);
+		mx = maxf(ph, n);
+		expsub(ph, mx, n);
+		s = sum(ph, n);
 		s = n > 0 ? 1.0f / s : 0.0f;
-		memset(oh, 0, dh * sizeof(float));
-		for (t = 0; t < n; t++) {
-			float pt = p[t] * s;
-
-			axpy(oh, pt, v + cell[t] + h * dh, dh);
-			if (probs != NULL)
-				probs[(long)h * n + t] = pt;
-		}
+		for (t = 0; t < n; t++)
+			ph[t] *= s;
+	}
+	memset(out, 0, D * sizeof(float));
+	for (t = 0; t < n; t++) {
+		if (t + PREFETCH_ROWS < n)
+			prefetch_row(v + cell[t + PREFETCH_ROWS], D);
+		for (h = 0; h < H; h++)
+			axpy(out + h * dh, p[(long)h * n + t], v + cell[t] +
+			    h * dh, dh);
 	}
 }
 

@@ -103,7 +103,7 @@ void sq_argmax(int32_t *out, const float *x, int M, int V,
  * Key and value t are the rows k + cell[t] and v + cell[t] (cell holds
  * offsets in floats), so callers gather cached or shared rows without
  * copying.  probs (H, n) receives p when not NULL.  n == 0 gives out = 0.
- * scratch needs n floats.
+ * scratch needs H n floats when probs is NULL.
  */
 void sq_attend(float *out, float *probs, float *scratch, const float *q,
     const float *k, const float *v, const long *cell, int n, int D, int H);
