@@ -219,6 +219,8 @@ test_attend(void)
 		    2.0f);
 		float *v = tap_rand_vec((long)2 * n * D, 1.0f);
 		float o[64], orf[64], p[4 * 37 + 1], pr[4 * 37 + 1], s[38];
+		float o2[64], *sc = sq_malloc((size_t)(H * n + 1) *
+		    sizeof(float));
 		long cell[38];
 		char what[64];
 		double e;
@@ -230,6 +232,12 @@ test_attend(void)
 		e = SQ_MAX(max_diff(o, orf, D), max_diff(p, pr, (long)H * n));
 		snprintf(what, sizeof(what), "attend over %d keys", n);
 		ok(e < 1e-5, "%s (max abs diff %.3g)", what, e);
+		/* without probs, in a scratch of H n (+ 1) floats, on the
+		   heap where AddressSanitizer sees past its end */
+		sq_attend(o2, NULL, sc, q, k, v, cell, n, D, H);
+		ok(memcmp(o, o2, sizeof(o)) == 0, "%s without probs: the "
+		    "same bits, in H n floats of scratch", what);
+		free(sc);
 		free(q), free(k), free(v);
 	}
 }
