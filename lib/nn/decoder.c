@@ -346,18 +346,6 @@ sq_decoder_begin_nat(struct sq_decoder *d, int n, const float *const *mem,
 	return 0;
 }
 
-/* The index of the largest of x (n), the first on ties; 0 if n is 0. */
-static int
-argmax_first(const float *x, int n)
-{
-	int best = 0, i;
-
-	for (i = 1; i < n; i++)
-		if (x[i] > x[best])
-			best = i;
-	return best;
-}
-
 /* Attention of a share of the rows: self over their prefixes, or cross. */
 struct attn_job {
 	struct sq_decoder *d;
@@ -414,7 +402,7 @@ attn_part(void *arg, int i, int n)
 			sq_copy_attn(al + lo, probs, n, (int)H, n);
 			memset(al + S, 0, (d->max_src - S) * sizeof(float));
 			if (mono)
-				d->focus[r] = argmax_first(al, S);
+				sq_argmax(&d->focus[r], al, 1, S, NULL);
 		}
 	}
 }

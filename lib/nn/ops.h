@@ -89,7 +89,8 @@ void sq_logsoftmax_ref(float *x, int M, int V);
 
 /*
  * out (M) = the index of the largest of each row of x (M, V), the first
- * one on ties: greedy search's choice, and the greedy prediction for
+ * one on ties (0 for V == 0): greedy search's choice, the monotonic
+ * cross-attention's focus, and the greedy prediction for
  * scheduled sampling in training (call it there before
  * sq_xent_forward_backward() overwrites the logits).
  */

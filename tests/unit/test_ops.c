@@ -206,6 +206,9 @@ test_argmax(struct sq_pool *pool)
 	}
 	ok(bad == 0, "argmax: the first largest of rows of 1 to %d values, "
 	    "ties across lanes and tails (%d wrong)", N_MAX, bad);
+	got[0] = -1;
+	sq_argmax(got, NULL, 1, 0, pool);	/* reads nothing */
+	ok(got[0] == 0, "argmax of an empty row: 0 (got %d)", got[0]);
 	free(x);
 }
 
