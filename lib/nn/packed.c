@@ -318,7 +318,9 @@ kernels(struct kernels *k, int M, int K, int ldo, int last_width,
 
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 2; j++) {
-			width = i == 0 ? PANEL : last_width;
+			/* (a matrix narrower than a panel has no full
+			   one: its stand-in must still fit ldo) */
+			width = i == 0 ? SQ_MIN(PANEL, ldo) : last_width;
 			rows = j == 0 ? SQ_MIN(ROWS, M) : M % ROWS ? M % ROWS :
 			    SQ_MIN(ROWS, M);
 			if ((k->f[i][j] = kernel(width, rows, K, ldo, beta)) ==
