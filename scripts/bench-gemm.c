@@ -83,7 +83,7 @@
 #define POOL_MB 64
 /* xsmm: rows of W per packed panel (lib/nn/packed.h's layout) and rows
  * of x per kernel call */
-#define PANEL SQ_PACKED_PANEL
+#define PANEL SQ_PANEL_ROWS
 #define XBLOCK 32
 /* columns (values for XNNPACK) per part of a dequantization */
 #define DEQ_COLS 512
@@ -317,13 +317,13 @@ static void *
 engine_packed_prepare(struct prob *p)
 {
 	struct plain *s = plain_prepare(p);
-	size_t bytes = sizeof(float) * sq_packed_size(p->N, p->K);
+	size_t bytes = sizeof(float) * sq_panels_size(p->N, p->K);
 	int c;
 
 	s->pk = xalloc(sizeof(float *) * s->copies);
 	for (c = 0; c < s->copies; c++) {
 		s->pk[c] = xalloc(bytes);
-		sq_packed_pack(s->pk[c], p->w, p->N, p->K);
+		sq_panels_pack(s->pk[c], p->w, p->N, p->K);
 	}
 	snprintf(p->note, sizeof(p->note), "%s, OpenBLAS %s",
 	    sq_packed_isa(), openblas_get_corename());
@@ -774,12 +774,12 @@ static void *
 xsmm_prepare_f32(struct prob *p)
 {
 	struct xsmm_state *s = xsmm_state_new(p, 0);
-	size_t bytes = sizeof(float) * sq_packed_size(p->N, p->K);
+	size_t bytes = sizeof(float) * sq_panels_size(p->N, p->K);
 	int c;
 
 	for (c = 0; c < s->copies; c++) {
 		s->panels[c] = xalloc(bytes);
-		sq_packed_pack(s->panels[c], p->w, p->N, p->K);
+		sq_panels_pack(s->panels[c], p->w, p->N, p->K);
 	}
 	return s;
 }

@@ -849,6 +849,17 @@ def unpack_int8(packed, rows, cols):
     return np.ascontiguousarray(full[:rows, :cols])
 
 
+def unpanel(tensors, shapes):
+    """Replaces each float32 matrix stored in panels (man/seqpipe-model.5,
+    shape (ceil(N / 64), K, 64): element [b, k, i] is row 64 b + i,
+    column k) by the (N, K) matrix shapes[NAME] it holds."""
+    for name in [k for k, v in tensors.items()
+                 if v.dtype == np.float32 and v.ndim == 3]:
+        nb, cols, width = tensors[name].shape
+        full = tensors[name].transpose(0, 2, 1).reshape(nb * width, cols)
+        tensors[name] = np.ascontiguousarray(full[:shapes[name][0]])
+
+
 def dequantize(tensors, shapes):
     """Replaces each I8 weight matrix NAME and its NAME_scale (one float32
     per row; man/seqpipe-model.5) by the float32 matrix it stands for,
@@ -920,8 +931,9 @@ def load(path):
     if meta.get("format") != FORMAT:
         raise ValueError("%s: not a %s model" % (path, FORMAT))
     model = new_model(Config.from_metadata(meta))
-    int8 = dequantize(tensors, {k: tuple(v.shape)
-                                for k, v in model.state_dict().items()})
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    unpanel(tensors, shapes)
+    int8 = dequantize(tensors, shapes)
     state = {k: torch.from_numpy(v) for k, v in tensors.items()
              if not k.startswith(("spm.", "vocab.", "extra."))}
     model.load_state_dict(state, strict=True)

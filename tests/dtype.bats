@@ -27,13 +27,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-# header FILE: the safetensors header's JSON (standard library only)
-header() {
-	"$PY" -c 'import json, struct, sys
-f = open(sys.argv[1], "rb")
-print(f.read(struct.unpack("<Q", f.read(8))[0]).decode())' "$1"
-}
-
 @test "seqimport --dtype int8: I8 matrices and F32 scales, packed where multiplied, a byte a weight, its own id" {
 	header "$REF/paper.int8" > h.json
 	header "$REF/paper.sq" > f.json
@@ -287,7 +280,7 @@ peak_kb() {
 	tail -n 1 peak
 }
 
-@test "tokenize and detok read an F16 or int8 model file without widening its weights" {
+@test "tokenize and detok read an F16, int8 or float32-panels model file without converting its weights" {
 	load reversal
 	reversal_task .
 	# 15 M weights: 59 MB in float32, 30 MB in F16, 15 MB in int8
@@ -297,16 +290,17 @@ peak_kb() {
 	    --progress log -o f16.model 2>/dev/null
 	seqimport -q --dtype int8 -o int8.model f16.model
 	seqimport -q --dtype f32 -o f32.model f16.model
+	seqimport -q --panels -o panels.model f16.model
 	echo "a b c" > in.txt
 	echo "4 5 6" > in.ids
 	local d p base rss
 	for p in "tokenize -m M in.txt" "detok -m M in.ids"; do
 		# a float32 file's weights are mapped, never read: the baseline
 		base=$(peak_kb ${p/M/f32.model}) || fail "$p f32"
-		for d in f16 int8; do
+		for d in f16 int8 panels; do
 			rss=$(peak_kb ${p/M/$d.model}) || fail "$p $d"
 			echo "$p: $d $rss kB, f32 $base kB"
-			# widened, the weights would take 59 MB more
+			# converted, the weights would take 59 MB more
 			[ "$rss" -lt $((base + 15000)) ] || fail "$p $d: $rss kB"
 		done
 	done

@@ -72,6 +72,13 @@ stream_from() {
 }
 
 # The reference files, made once per suite.
+# header FILE: the safetensors header's JSON (standard library only)
+header() {
+	"$PY" -c 'import json, struct, sys
+f = open(sys.argv[1], "rb")
+print(f.read(struct.unpack("<Q", f.read(8))[0]).decode())' "$1"
+}
+
 engine_setup_file() {
 	REF=$BATS_FILE_TMPDIR/ref
 	export REF

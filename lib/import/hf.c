@@ -341,11 +341,12 @@ read_spm(const char *dir, const char *name, char **data, size_t *len,
 }
 
 int
-sq_hf_import(const char *dir, const char *out, int dtype, const char *tool)
+sq_hf_import(const char *dir, const char *out, int dtype, int panels,
+    const char *tool)
 {
 	char path[4200], where[4200], plain_id[64], id[64], prov[1024], eos[32], beams[32];
 	struct sq_extra_meta meta[2];
-	struct sq_save_opts so = {dtype, 0, NULL, 0, NULL};
+	struct sq_save_opts so = {.dtype = dtype, .panels = panels};
 	struct sq_pieces v = {0};
 	struct sq_spm *spm_s = NULL, *spm_t = NULL;
 	struct sq_st *st = NULL;

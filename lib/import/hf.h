@@ -39,11 +39,12 @@ int sq_hf_folder(const char *path);
 /*
  * Imports the folder dir and writes the model to out (atomically: nothing
  * is left at out on failure), its weights in dtype (enum sq_weight_dtype;
- * the model id as import/recast.h's).  tool names the importer in the
+ * the model id as import/recast.h's), float32 in panels where they may be
+ * if panels (nn/model.h's sq_save_opts).  tool names the importer in the
  * model's provenance.  Returns 0, or -1 with sq_errstr() set to one line
  * naming the file and what is wrong.
  */
-int sq_hf_import(const char *dir, const char *out, int dtype,
+int sq_hf_import(const char *dir, const char *out, int dtype, int panels,
     const char *tool);
 
 #endif

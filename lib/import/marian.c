@@ -579,7 +579,8 @@ add_meta(struct meta *mt, const char *key, const char *val)
 }
 
 int
-sq_marian_import(const char *in, const char *out, int dtype, const char *tool)
+sq_marian_import(const char *in, const char *out, int dtype, int panels,
+    const char *tool)
 {
 	struct release r;
 	struct sq_npz *npz = NULL;
@@ -590,7 +591,7 @@ sq_marian_import(const char *in, const char *out, int dtype, const char *tool)
 	struct marian mr;
 	struct settings st;
 	struct meta mt = {0};
-	struct sq_save_opts so = {dtype, 0, NULL, 0, NULL};
+	struct sq_save_opts so = {.dtype = dtype, .panels = panels};
 	const void *npz_data, *dyml, *spm_sd = NULL, *spm_td = NULL;
 	void *npz_owned = NULL, *dyml_owned = NULL, *spm_so = NULL,
 	    *spm_to = NULL;

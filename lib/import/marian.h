@@ -32,11 +32,12 @@
  * Imports the release at in (a .zip file or a folder) and writes the
  * model to out (atomically: nothing is left at out on failure), its
  * weights in dtype (enum sq_weight_dtype; the model id as
- * import/recast.h's).  tool names the importer in the model's
+ * import/recast.h's), float32 in panels where they may be if panels
+ * (nn/model.h's sq_save_opts).  tool names the importer in the model's
  * provenance.  Returns 0, or -1 with sq_errstr() set to one line naming
  * what is wrong.
  */
 int sq_marian_import(const char *in, const char *out, int dtype,
-    const char *tool);
+    int panels, const char *tool);
 
 #endif

@@ -32,10 +32,11 @@ sq_recast_id(char *id, size_t size, const char *base, int dtype)
 }
 
 int
-sq_recast(const char *in, const char *out, int dtype, const char *tool)
+sq_recast(const char *in, const char *out, int dtype, int panels,
+    const char *tool)
 {
 	struct sq_model *m = sq_model_open(in);
-	struct sq_save_opts so = { dtype, 0, NULL, 0, NULL };
+	struct sq_save_opts so = { .dtype = dtype, .panels = panels };
 	struct sq_extra_meta *kv = NULL;
 	char id[sizeof(m->model_id)], *prov;
 	size_t len;
@@ -49,8 +50,9 @@ sq_recast(const char *in, const char *out, int dtype, const char *tool)
 	memcpy(m->model_id, id, strlen(id) + 1);
 	len = strlen(m->provenance) + strlen(tool) + 32;
 	prov = sq_malloc(len);
-	snprintf(prov, len, "%s%s%s --dtype %s", m->provenance,
-	    m->provenance[0] ? "; " : "", tool, sq_weight_dtype_names[dtype]);
+	snprintf(prov, len, "%s%s%s --dtype %s%s", m->provenance,
+	    m->provenance[0] ? "; " : "", tool, sq_weight_dtype_names[dtype],
+	    panels ? " --panels" : "");
 	m->provenance = prov;
 	rc = sq_model_save(m, out, &so);
 	free(prov);

@@ -20,12 +20,15 @@ void sq_recast_id(char *id, size_t size, const char *base, int dtype);
 
 /*
  * Reads the seqpipe model file in and writes it to out with its weights
- * in dtype (nn/model.h's sq_save_opts): the config, the SentencePiece
+ * in dtype, float32 in panels where they may be if panels (nn/model.h's
+ * sq_save_opts): the config, the SentencePiece
  * models, the vocabularies and the tools' metadata kept, the "extra.*"
  * tensors (train's state for resuming) left out, the id as
- * sq_recast_id() makes it, and "; TOOL --dtype NAME" added to the
+ * sq_recast_id() makes it, and "; TOOL --dtype NAME" (and " --panels")
+ * added to the
  * provenance.  Returns 0, or -1 with sq_errstr() set.
  */
-int sq_recast(const char *in, const char *out, int dtype, const char *tool);
+int sq_recast(const char *in, const char *out, int dtype, int panels,
+    const char *tool);
 
 #endif

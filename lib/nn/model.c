@@ -24,6 +24,7 @@
 #include "nn/config.h"
 #include "nn/i8gemm.h"
 #include "nn/model.h"
+#include "nn/panels.h"
 #include "nn/params.h"
 #include "nn/safetensors.h"
 #include "nn/weights.h"
@@ -42,6 +43,7 @@ struct loader {
 	struct sq_model *m;
 	const char *path;
 	struct sq_st *st;
+	int panels;		/* float32 panels stay so (open_model()) */
 };
 
 /* ---- metadata and config ---- */
@@ -246,9 +248,27 @@ take_packed(struct loader *l, const struct sq_param *p)
 }
 
 /*
+ * F32 matrix p stored in nn/panels.h's layout, shape (ceil(N / 64), K,
+ * 64): its floats, or NULL with the error set.
+ */
+static const void *
+take_panels(struct loader *l, const struct sq_param *p)
+{
+	long d[3];
+
+	if (!sq_param_panels(p)) {
+		sq_seterr("%s: an embedding table cannot be stored in float32 "
+		    "panels (tensor %s)", l->path, p->name);
+		return NULL;
+	}
+	sq_panels_shape(d, p->dims[0], p->dims[1]);
+	return take(l, p->name, SQ_ST_F32, 0, NULL, 3, d[0], d[1], d[2]);
+}
+
+/*
  * Entry p of the table as the file stores it, checked: F32 or F16, or
- * for a weight matrix I8 with its scales, by rows or packed.  Returns 0
- * or -1.
+ * for a weight matrix I8 with its scales, by rows or packed, or F32 in
+ * panels.  Returns 0 or -1.
  */
 static int
 take_stored(struct loader *l, const struct sq_param *p, struct sq_stored *s)
@@ -262,7 +282,10 @@ take_stored(struct loader *l, const struct sq_param *p, struct sq_stored *s)
 	s->dtype = dt == SQ_ST_F16 ? SQ_W_F16 : dt == SQ_ST_I8 ? SQ_W_I8 :
 	    SQ_W_F32;
 	s->i8_packed = dt == SQ_ST_I8 && f->n_dims == 4;
-	s->data = s->i8_packed ? take_packed(l, p) : p->n_dims == 2 ?
+	s->panels = dt == SQ_ST_F32 && f != NULL && f->n_dims == 3 &&
+	    p->n_dims == 2;
+	s->data = s->i8_packed ? take_packed(l, p) : s->panels ?
+	    take_panels(l, p) : p->n_dims == 2 ?
 	    take(l, p->name, dt, 0, NULL, 2, p->dims[0], p->dims[1]) :
 	    take(l, p->name, dt, 0, NULL, 1, p->dims[0]);
 	s->scale = NULL;
@@ -285,7 +308,7 @@ take_params(struct loader *l, int dtype)
 	const struct sq_config *c = &m->cfg;
 	const struct sq_params *t;
 	struct sq_stored *st;
-	int i, rc = -1;
+	int i, keep, rc = -1;
 
 	/* each layer has at least 4 tensors: refuse before allocating for a
 	   layer count no file could hold */
@@ -309,9 +332,11 @@ take_params(struct loader *l, int dtype)
 	for (i = 0; i < t->n; i++)
 		if (take_stored(l, &t->p[i], &st[i]) < 0)
 			goto out;
+	/* a reader of the vocabularies (SQ_W_STORED) makes no rows either */
+	keep = l->panels || dtype == SQ_W_STORED;
 	if (dtype == SQ_W_AUTO || dtype == SQ_W_STORED)
 		dtype = sq_weights_auto(m, st, dtype == SQ_W_STORED);
-	rc = sq_weights_bind(m, st, dtype, l->path);
+	rc = sq_weights_bind(m, st, dtype, keep, l->path);
 out:
 	free(st);
 	return rc;
@@ -399,10 +424,11 @@ sq_model_open(const char *path)
 	return sq_model_open_as(path, SQ_W_F32);
 }
 
-struct sq_model *
-sq_model_open_as(const char *path, int dtype)
+/* sq_model_open_as(), float32 panels kept as panels or not */
+static struct sq_model *
+open_model(const char *path, int dtype, int panels)
 {
-	struct loader l = {.path = path};
+	struct loader l = {.path = path, .panels = panels};
 	struct sq_model *m = sq_calloc(1, sizeof(*m));
 
 	l.m = m;
@@ -416,6 +442,18 @@ sq_model_open_as(const char *path, int dtype)
 		return NULL;
 	}
 	return m;
+}
+
+struct sq_model *
+sq_model_open_as(const char *path, int dtype)
+{
+	return open_model(path, dtype, 0);
+}
+
+struct sq_model *
+sq_model_open_panels(const char *path, int dtype)
+{
+	return open_model(path, dtype, 1);
 }
 
 void

@@ -242,6 +242,9 @@ struct sq_mat {
 	int i8_packed;		/* SQ_W_I8 whose data is already in
 				   nn/i8gemm.h's packed layout (as a model
 				   file may store it), not rows */
+	int panels;		/* SQ_W_F32 in nn/panels.h's layout, as a
+				   model file may store it: multiplied by
+				   through libxsmm only (nn/packed.h) */
 };
 
 struct sq_linear {
@@ -363,6 +366,15 @@ struct sq_model {
  */
 struct sq_model *sq_model_open_as(const char *path, int dtype);
 
+/*
+ * sq_model_open_as(), but the float32 matrices a file stores in panels
+ * (seqpipe-model.5; nn/panels.h) stay so in their views when dtype comes
+ * to SQ_W_F32 for a Transformer, their fields NULL: for the engine on a
+ * CPU with libxsmm's kernels (nn/packed.h), which reads nothing else.
+ * sq_model_open_as() makes rows of them, in memory of the model's.
+ */
+struct sq_model *sq_model_open_panels(const char *path, int dtype);
+
 /* sq_model_open_as(path, SQ_W_F32): every weight as float32. */
 struct sq_model *sq_model_open(const char *path);
 void sq_model_close(struct sq_model *m);
@@ -400,6 +412,9 @@ struct sq_save_opts {
 	const struct sq_extra_tensor *tensors;
 	int n_meta;
 	const struct sq_extra_meta *meta;
+	int panels;		/* with SQ_W_F32: the matrices multiplied
+				   by and never looked up in nn/panels.h's
+				   layout (seqpipe-model.5) */
 };
 
 /*

@@ -185,7 +185,7 @@ linear_rows4(float *out, int ldo, const float *inp, const float *w,
 /*
  * sq_linear_mat() for a column slice, single-threaded: out (M, ldo)
  * columns [lo, hi) from rows [lo, hi) of wm, through its packed copy if
- * packed (then lo a multiple of SQ_PACKED_PANEL).
+ * packed (then lo a multiple of SQ_PANEL_ROWS).
  */
 static void
 linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
@@ -203,6 +203,9 @@ linear_cols(float *out, int ldo, const float *inp, const struct sq_mat *wm,
 	if (packed && sq_packed_cols(out, ldo, inp, wm, bias, M, K, ldo, lo,
 	    hi) == 0)
 		return;
+	if (wm->panels)		/* no rows to fall back on */
+		sq_die("no libxsmm kernel for %d rows by a %d x %d matrix "
+		    "stored in panels", M, ldo, K);
 	if (M == 1) {
 		if (bias != NULL)
 			memcpy(out + lo, bias + lo, N * sizeof(float));
@@ -242,7 +245,7 @@ linear_part(void *arg, int i, int n)
 	struct linear_job *j = arg;
 	int lo, hi;
 
-	sq_pool_share(j->N, j->panels ? SQ_PACKED_PANEL : COL_ALIGN, i, n,
+	sq_pool_share(j->N, j->panels ? SQ_PANEL_ROWS : COL_ALIGN, i, n,
 	    &lo, &hi);
 	linear_cols(j->out, j->N, j->inp, j->w, j->bias, j->M, j->K, lo, hi,
 	    j->packed);
@@ -286,8 +289,11 @@ sq_linear_mat(float *out, const float *inp, const struct sq_mat *w,
 		return;
 	}
 	/* a few rows are bound by the weights' bandwidth, and
-	   linear_rows4() reads them as fast as a packed copy would */
-	if (w->dtype == SQ_W_F32 && w->packed != NULL &&
+	   linear_rows4() reads them as fast as a packed copy would; the
+	   kernels read panels a file stores as fast */
+	if (w->dtype == SQ_W_F32 && w->panels)
+		j.packed = 1;
+	else if (w->dtype == SQ_W_F32 && w->packed != NULL &&
 	    M > F32_ROW_KERNEL_MAX)
 		j.packed = sq_packed_use(w, N, K, pool);
 	j.panels = w->dtype == SQ_W_F32 ? j.packed : sq_qgemm_panels(M);

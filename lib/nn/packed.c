@@ -12,9 +12,7 @@
  * without -march needs, leaves the weight layout and the threads to us
  * (oneDNN brings OpenMP's), and is one small package.
  *
- * Layout.  W (N, K) is cut into panels of SQ_PACKED_PANEL rows, each
- * stored column-major (K, PANEL), the last one padded with zero rows:
- * a panel is the A of a column-major kernel C (PANEL, n) = A (PANEL, K)
+ * Layout (nn/panels.h).  A panel is the A of a column-major kernel C (PANEL, n) = A (PANEL, K)
  * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
  * dimensions K and ldo), so x and y need no copy either.
  */
@@ -32,11 +30,12 @@
 #include "nn/ops.h"
 #include "nn/i8gemm.h"
 #include "nn/packed.h"
+#include "nn/panels.h"
 #include "nn/params.h"
 #include "base/pool.h"
 #include "base/util.h"
 
-#define PANEL SQ_PACKED_PANEL
+#define PANEL SQ_PANEL_ROWS
 /* input rows per kernel call: their slice of x stays in cache */
 #define ROWS 32
 /* the packed copies are aligned to a (transparent) huge page */
@@ -70,50 +69,6 @@ sq_packed_available(void)
 	return have_kernels;
 }
 
-size_t
-sq_packed_size(long N, long K)
-{
-	return (size_t)((N + PANEL - 1) / PANEL) * PANEL * K;
-}
-
-/*
- * panels [lo, hi) of w (N, K) packed into dst, their padding zeroed.  A
- * transposition, in blocks of TILE columns: the block's reads are whole
- * cache lines of w's rows, its writes TILE rows of the panel, in L1.
- * (Column by column, each read touched another line: 1.4 ns a weight,
- * an eighth of encode's time where int8 weights are widened and packed
- * at every product.)
- */
-#define TILE 16
-static void
-pack_panels(float *dst, const float *w, long N, long K, long lo, long hi)
-{
-	long b, k0, k, i, nk;
-
-	for (b = lo; b < hi; b++) {
-		const float *src = w + b * PANEL * K;
-		float *d = dst + b * PANEL * K;
-		long width = SQ_MIN(PANEL, N - b * PANEL);
-
-		for (k0 = 0; k0 < K; k0 += TILE) {
-			nk = SQ_MIN(TILE, K - k0);
-			for (i = 0; i < width; i++)
-				for (k = 0; k < nk; k++)
-					d[(k0 + k) * PANEL + i] =
-					    src[i * K + k0 + k];
-			for (k = 0; k < nk; k++)
-				for (i = width; i < PANEL; i++)
-					d[(k0 + k) * PANEL + i] = 0.0f;
-		}
-	}
-}
-
-void
-sq_packed_pack(float *dst, const float *w, long N, long K)
-{
-	pack_panels(dst, w, N, K, 0, (N + PANEL - 1) / PANEL);
-}
-
 struct pack_job {
 	float *dst;
 	const float *w;
@@ -127,7 +82,11 @@ pack_part(void *arg, int i, int n)
 	int lo, hi;
 
 	sq_pool_share((int)((j->N + PANEL - 1) / PANEL), 1, i, n, &lo, &hi);
-	pack_panels(j->dst, j->w, j->N, j->K, lo, hi);
+	/* panels [lo, hi): those of the rows from lo PANEL on */
+	if (lo < hi)
+		sq_panels_pack(j->dst + (long)lo * PANEL * j->K,
+		    j->w + (long)lo * PANEL * j->K,
+		    SQ_MIN(j->N, (long)hi * PANEL) - (long)lo * PANEL, j->K);
 }
 
 /* whether entry p is the encoder's: its layers' and the frames' */
@@ -151,8 +110,8 @@ static void
 populate(const struct sq_mat *v, long N, long K)
 {
 	sq_populate(v->data, v->i8_packed ? (size_t)sq_i8_packed_len((int)N,
-	    (int)K) : (size_t)N * K * (v->dtype == SQ_W_F32 ? 4 :
-	    v->dtype == SQ_W_F16 ? 2 : 1), 0);
+	    (int)K) : v->panels ? sq_panels_size(N, K) * 4 : (size_t)N * K *
+	    (v->dtype == SQ_W_F32 ? 4 : v->dtype == SQ_W_F16 ? 2 : 1), 0);
 }
 
 /*
@@ -212,7 +171,7 @@ sq_packed_model(struct sq_model *m, int encoder)
 static const float *
 pack(const float *w, long N, long K, struct sq_pool *pool)
 {
-	size_t bytes = sq_packed_size(N, K) * sizeof(float);
+	size_t bytes = sq_panels_size(N, K) * sizeof(float);
 	struct pack_job j = { NULL, w, N, K };
 	void *p;
 
@@ -361,7 +320,8 @@ sq_packed_cols(float *out, int ldo, const float *inp,
 	    PANEL, bias != NULL) < 0)
 		return -1;
 	for (n0 = lo; n0 < hi; n0 += PANEL)
-		panel_cols(&k, out, ldo, inp, w->packed->panels +
+		panel_cols(&k, out, ldo, inp, (w->panels ? (const float *)w->data :
+		    w->packed->panels) +
 		    (long)(n0 / PANEL) * PANEL * K, bias, M, K, n0,
 		    SQ_MIN(PANEL, hi - n0));
 	return 0;

@@ -14,20 +14,21 @@
  * at batch 1) or one product (one sentence to encode) pays neither the
  * time nor the memory of a packed copy, which would double the weights'
  * footprint and take 0.13 s of CPU at the start of an encode of the base
- * model (0.23 s for a decode), more than one product saves.
+ * model (0.23 s for a decode), more than one product saves.  A model
+ * file may store them in panels already (seqimport --panels): those are
+ * mapped and multiplied by as they are, a few rows too, never copied.
  */
 #ifndef SQ_PACKED_H
 #define SQ_PACKED_H
 
 #include <stddef.h>
 
+#include "nn/panels.h"
+
 struct sq_i8_packed;
 struct sq_mat;
 struct sq_model;
 struct sq_pool;
-
-/* Output columns per panel: column slices of a product start at these. */
-#define SQ_PACKED_PANEL 64
 
 /* Where one matrix's packed copy goes: NULL until it is made. */
 struct sq_packed {
@@ -48,12 +49,6 @@ const char *sq_packed_isa(void);
 
 /* Whether this CPU has the kernels (sq_packed_isa() is not "none"). */
 int sq_packed_available(void);
-
-/*
- * The floats w (N, K) takes packed, and dst (that many) = w packed.
- */
-size_t sq_packed_size(long N, long K);
-void sq_packed_pack(float *dst, const float *w, long N, long K);
 
 /*
  * Lets the weight matrices of one side of m that are multiplied by be
@@ -100,9 +95,9 @@ void sq_packed_free(struct sq_model *m);
 
 /*
  * out (M, ldo) columns [lo, hi) = inp (M, K) times rows [lo, hi) of w
- * transposed, plus bias when not NULL, through w->packed->panels (made:
- * sq_packed_ready()); lo
- * a multiple of SQ_PACKED_PANEL, hi too or w's row count N (= ldo).  A
+ * transposed, plus bias when not NULL, through w's data if stored in
+ * panels (w->panels), else w->packed->panels (made: sq_packed_use()); lo
+ * a multiple of SQ_PANEL_ROWS, hi too or w's row count N (= ldo).  A
  * column slice gives the same bits as the whole product, so threads
  * never change a result; the number of rows may change the last bits of
  * a partial last panel (libxsmm's kernels for it sum in their own
@@ -115,8 +110,8 @@ int sq_packed_cols(float *out, int ldo, const float *inp,
 
 /*
  * The same for one panel made by the caller: out (M, ldo) columns
- * [n0, n0 + width) = inp (M, K) times the width <= SQ_PACKED_PANEL rows
- * [n0, n0 + width) of a weight matrix, packed by sq_packed_pack() into
+ * [n0, n0 + width) = inp (M, K) times the width <= SQ_PANEL_ROWS rows
+ * [n0, n0 + width) of a weight matrix, packed by sq_panels_pack() into
  * panel, transposed, plus bias when not NULL.  For weights stored in
  * another dtype, widened a panel at a time (nn/qgemm.c).  Returns 0, or
  * -1 with nothing written.

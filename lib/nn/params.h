@@ -87,6 +87,14 @@ struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
 int sq_param_multiplied(const struct sq_config *c, const struct sq_param *p);
 
 /*
+ * Whether entry p may be stored as float32 panels (nn/panels.h): a
+ * matrix with an engine view that is multiplied by and never looked up
+ * (not an embedding table, even tied: its lookups would gather a row
+ * across panels).
+ */
+int sq_param_panels(const struct sq_param *p);
+
+/*
  * Points every field of m at flat + offset (flat holds t->total floats),
  * every engine view at its field as float32, and the tied fields and
  * views at what they share.  m's layer arrays must be allocated.

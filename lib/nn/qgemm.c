@@ -227,14 +227,14 @@ static int
 panel_products(float *out, int ldo, const float *inp, const struct sq_mat *w,
     const float *bias, int M, int K, int lo, int hi)
 {
-	float *rows = thread_buf((size_t)2 * SQ_PACKED_PANEL * K);
-	float *panel = rows + (long)SQ_PACKED_PANEL * K;
+	float *rows = thread_buf((size_t)2 * SQ_PANEL_ROWS * K);
+	float *panel = rows + (long)SQ_PANEL_ROWS * K;
 	int n0, nb;
 
 	for (n0 = lo; n0 < hi; n0 += nb) {
-		nb = SQ_MIN(SQ_PACKED_PANEL, hi - n0);
+		nb = SQ_MIN(SQ_PANEL_ROWS, hi - n0);
 		isa.widen(rows, w, n0, nb, K);
-		sq_packed_pack(panel, rows, nb, K);
+		sq_panels_pack(panel, rows, nb, K);
 		if (sq_packed_panel_cols(out, ldo, inp, panel, bias, M, K, n0,
 		    nb) < 0)
 			return -1;

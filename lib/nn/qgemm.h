@@ -33,7 +33,7 @@ void sq_qgemm_cols(float *out, int ldo, const float *inp,
 /*
  * Whether sq_qgemm_cols() multiplies M rows a panel of weights at a time
  * (libxsmm's kernels: many rows, an AVX2 CPU or wider): the callers then
- * split the columns at multiples of SQ_PACKED_PANEL (nn/packed.h), so
+ * split the columns at multiples of SQ_PANEL_ROWS (nn/packed.h), so
  * that threads never change a result.
  */
 int sq_qgemm_panels(int M);

@@ -26,6 +26,7 @@
 #include "nn/half.h"
 #include "nn/i8gemm.h"
 #include "nn/model.h"
+#include "nn/panels.h"
 #include "nn/params.h"
 #include "nn/quant.h"
 #include "base/util.h"
@@ -84,12 +85,15 @@ metadata(const struct sq_model *m, const struct sq_save_opts *x)
  * as the params' flat array), or the matrices as int8 (q, likewise) with
  * their rows' scales (scale, one matrix after the other) under the names
  * NAME_scale (names), and those multiplied by in nn/i8gemm.h's packed
- * layout (packed, one after the other).  NULL what the dtype does not use.
+ * layout (packed, one after the other); or as float32, those that may
+ * be in nn/panels.h's layout (panels, one after the other).  NULL what
+ * the dtype and layout do not use.
  */
 struct conv {
 	uint16_t *half;
 	int8_t *q;
 	int8_t *packed;
+	float *panels;
 	float *scale;
 	char (*names)[sizeof(((struct sq_param *)0)->name) + 8];
 };
@@ -104,8 +108,8 @@ packs(const struct sq_config *c, const struct sq_param *p, int dtype)
 /*
  * Entry p's blob b (and after it, for an I8 matrix, its scales' blob):
  * converted into cv for the dtype.  *srow counts the scales taken so
- * far, *pos the packed bytes.  Returns the blobs made (1 or 2), or -1
- * with the error set.
+ * far, *pos the packed bytes or panels' floats.  Returns the blobs made
+ * (1 or 2), or -1 with the error set.
  */
 static int
 param_blobs(struct blob *b, const struct sq_config *c,
@@ -123,6 +127,14 @@ param_blobs(struct blob *b, const struct sq_config *c,
 		b[0].size = 2;
 		b[0].data = cv->half + p->offset;
 		b[0].len = (size_t)p->numel * 2;
+	}
+	if (cv->panels != NULL && sq_param_panels(p)) {
+		sq_panels_pack(cv->panels + *pos, w, rows, cols);
+		b[0].data = cv->panels + *pos;
+		b[0].len = sq_panels_size(rows, cols) * 4;
+		b[0].n_dims = 3;
+		sq_panels_shape(b[0].dims, rows, cols);
+		*pos += (long)sq_panels_size(rows, cols);
 	}
 	if (dtype != SQ_W_I8 || !p->has_view)
 		return 1;
@@ -195,15 +207,25 @@ list_blobs(struct blob *b, const struct sq_model *m,
 	return n;
 }
 
-/* The buffers of cv for saving m in dtype.  Free with conv_free(). */
+/*
+ * The buffers of cv for saving m in dtype, float32 in panels where they
+ * may be if panels.  Free with conv_free().
+ */
 static void
-conv_new(struct conv *cv, const struct sq_model *m, int dtype)
+conv_new(struct conv *cv, const struct sq_model *m, int dtype, int panels)
 {
 	const struct sq_params *t = m->params;
 	long rows = 0, packed = 0;
+	size_t floats = 0;
 	int i;
 
 	memset(cv, 0, sizeof(*cv));
+	for (i = 0; panels && dtype == SQ_W_F32 && i < t->n; i++)
+		if (sq_param_panels(&t->p[i]))
+			floats += sq_panels_size(t->p[i].dims[0],
+			    t->p[i].dims[1]);
+	if (floats > 0)
+		cv->panels = sq_reallocarray(NULL, floats, sizeof(float));
 	if (dtype == SQ_W_F16)
 		cv->half = sq_reallocarray(NULL, (size_t)t->total,
 		    sizeof(*cv->half));
@@ -227,6 +249,7 @@ conv_free(struct conv *cv)
 	free(cv->half);
 	free(cv->q);
 	free(cv->packed);
+	free(cv->panels);
 	free(cv->scale);
 	free(cv->names);
 }
@@ -304,7 +327,8 @@ sq_model_save(const struct sq_model *m, const char *path,
 	mode_t mask;
 	int fd = -1, n, i, err, in_place = 0;
 
-	conv_new(&cv, m, x != NULL ? x->dtype : SQ_W_F32);
+	conv_new(&cv, m, x != NULL ? x->dtype : SQ_W_F32, x != NULL &&
+	    x->panels);
 	if ((n = list_blobs(b, m, x, &cv)) < 0) {
 		char msg[512];
 

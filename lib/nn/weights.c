@@ -11,6 +11,7 @@
 
 #include "nn/i8gemm.h"
 #include "nn/model.h"
+#include "nn/panels.h"
 #include "nn/params.h"
 #include "nn/quant.h"
 #include "nn/weights.h"
@@ -54,8 +55,8 @@ sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
 }
 
 /*
- * Row r of a stored tensor of cols columns as floats: in place for F32,
- * else written to buf (qbuf: room for a row of int8s unpacked).
+ * Row r of a stored tensor of cols columns as floats: in place for F32
+ * rows, else written to buf (qbuf: room for a row of int8s unpacked).
  */
 static const float *
 row_floats(float *buf, int8_t *qbuf, const struct sq_stored *s, long r,
@@ -73,6 +74,10 @@ row_floats(float *buf, int8_t *qbuf, const struct sq_stored *s, long r,
 	if (s->dtype == SQ_W_I8) {
 		sq_dequantize_row(buf, (const int8_t *)s->data + r * cols,
 		    s->scale[r], cols);
+		return buf;
+	}
+	if (s->panels) {
+		sq_panels_row(buf, s->data, cols, r);
 		return buf;
 	}
 	return (const float *)s->data + r * cols;
@@ -109,10 +114,20 @@ convert(struct sq_mat *v, char *q, const struct sq_stored *s, int dtype,
 	return 0;
 }
 
-/* The first pass: what each entry needs, and the totals. */
+/* whether st is float32 rows, read in place */
+static int
+f32_rows(const struct sq_stored *st)
+{
+	return st->dtype == SQ_W_F32 && !st->panels;
+}
+
+/*
+ * The first pass: what each entry needs, and the totals; keep: float32
+ * panels stay so.
+ */
 static void
 plan(struct place *pl, long *n_f, long *n_q, const struct sq_params *t,
-    const struct sq_stored *st, int dtype)
+    const struct sq_stored *st, int dtype, int keep)
 {
 	*n_f = *n_q = 0;
 	for (int i = 0; i < t->n; i++) {
@@ -120,7 +135,7 @@ plan(struct place *pl, long *n_f, long *n_q, const struct sq_params *t,
 		int view = p->has_view && dtype != SQ_W_F32;
 
 		pl[i].f = pl[i].q = -1;
-		if (!view && st[i].dtype != SQ_W_F32) {
+		if (!view && !f32_rows(&st[i]) && !(keep && st[i].panels)) {
 			pl[i].f = *n_f;
 			*n_f += up64(p->numel * 4) / 4;
 		}
@@ -133,7 +148,7 @@ plan(struct place *pl, long *n_f, long *n_q, const struct sq_params *t,
 
 int
 sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
-    const char *path)
+    int keep_panels, const char *path)
 {
 	const struct sq_params *t = m->params;
 	struct place *pl = sq_calloc((size_t)t->n, sizeof(*pl));
@@ -150,7 +165,11 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 		free(pl);
 		return -1;
 	}
-	plan(pl, &n_f, &n_q, t, st, dtype);
+	/* the engine's products read panels in float32 alone; the GRU's
+	   read rows */
+	keep_panels = keep_panels && dtype == SQ_W_F32 &&
+	    m->cfg.arch != SQ_ARCH_RNN;
+	plan(pl, &n_f, &n_q, t, st, dtype, keep_panels);
 	m->dtype = dtype;
 	m->owned = n_f ? sq_malloc((size_t)n_f * sizeof(float)) : NULL;
 	/* the pieces at multiples of 64 bytes from a 64-aligned start */
@@ -168,16 +187,21 @@ sq_weights_bind(struct sq_model *m, const struct sq_stored *st, int dtype,
 
 		*field = NULL;
 		if (pl[i].f >= 0) {
-			/* widened or dequantized (never F32) in place */
+			/* widened, dequantized or unpanelled (never F32
+			   rows) in place */
 			for (r = 0; r < rows; r++)
 				row_floats(m->owned + pl[i].f + r * cols, qbuf,
 				    &st[i], r, cols);
 			*field = m->owned + pl[i].f;
-		} else if (st[i].dtype == SQ_W_F32)
+		} else if (f32_rows(&st[i]))
 			*field = st[i].data;
 		if (!p->has_view)
 			continue;
-		if (dtype == SQ_W_F32)
+		if (dtype == SQ_W_F32 && *field == NULL)	/* kept panels */
+			*sq_param_view(m, p) = (struct sq_mat){
+				.dtype = SQ_W_F32, .data = st[i].data,
+				.panels = 1 };
+		else if (dtype == SQ_W_F32)
 			*sq_param_view(m, p) = (struct sq_mat){
 				.dtype = SQ_W_F32, .data = *field };
 		else if (pl[i].q < 0)

@@ -22,6 +22,7 @@ struct sq_stored {
 	const void *data;	/* in the map: the tensor's shape */
 	const float *scale;	/* (rows) with SQ_W_I8, else NULL */
 	int i8_packed;		/* SQ_W_I8 in nn/i8gemm.h's packed layout */
+	int panels;		/* SQ_W_F32 in nn/panels.h's layout */
 };
 
 /*
@@ -37,11 +38,14 @@ int sq_weights_auto(const struct sq_model *m, const struct sq_stored *st,
  * from st (one per entry of m->params) for the engine dtype (SQ_W_F32,
  * SQ_W_F16 or SQ_W_I8), then the tied ones; sets m->dtype, m->owned and
  * m->q_owned.  The float32 fields of the matrices are NULL unless dtype
- * is SQ_W_F32.  Returns 0, or -1 with sq_errstr() set to "PATH: tensor
- * NAME: row R: what" when a weight does not fit the dtype (not finite
- * for int8, beyond F16's range).
+ * is SQ_W_F32.  Matrices stored in float32 panels are made rows, unless
+ * keep_panels and dtype is SQ_W_F32 for a Transformer: then their views
+ * are the panels (sq_mat panels) and their fields NULL.  Returns 0, or
+ * -1 with sq_errstr() set to "PATH: tensor NAME: row R: what" when a
+ * weight does not fit the dtype (not finite for int8, beyond F16's
+ * range).
  */
 int sq_weights_bind(struct sq_model *m, const struct sq_stored *st,
-    int dtype, const char *path);
+    int dtype, int keep_panels, const char *path);
 
 #endif

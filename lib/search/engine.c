@@ -16,6 +16,7 @@
 
 #include "search/engine.h"
 #include "nn/model.h"
+#include "nn/ops.h"
 #include "nn/packed.h"
 #include "base/pool.h"
 #include "io/stream.h"
@@ -33,6 +34,18 @@ check(struct sq_model *m, const struct sq_reader *r)
 }
 
 /*
+ * The model at path in dtype; float32 panels the file stores are
+ * multiplied by as they are where this CPU has the kernels for them.
+ */
+static struct sq_model *
+open_model(const char *path, int dtype)
+{
+	sq_ops_init();
+	return sq_packed_available() ? sq_model_open_panels(path, dtype) :
+	    sq_model_open_as(path, dtype);
+}
+
+/*
  * The model for stream r, its weights in dtype: path if not NULL (-m or
  * $SEQPIPE_MODEL), else r's header hint; NULL with sq_errstr() set when there is none, it does
  * not load, or the stream belongs to another model.
@@ -45,13 +58,13 @@ find_model(const char *path, int dtype, const struct sq_reader *r)
 	char err[1024];
 
 	if (path != NULL)
-		return check(sq_model_open_as(path, dtype), r);
+		return check(open_model(path, dtype), r);
 	if (info->model_path[0] == '\0') {
 		sq_seterr("no model: use -m FILE or set SEQPIPE_MODEL (the "
 		    "input names none)");
 		return NULL;
 	}
-	if ((m = sq_model_open_as(info->model_path, dtype)) == NULL) {
+	if ((m = open_model(info->model_path, dtype)) == NULL) {
 		snprintf(err, sizeof(err), "%s", sq_errstr());
 		sq_seterr("%s (the model the input names; use -m FILE)", err);
 		return NULL;

@@ -475,7 +475,7 @@ save_snapshot(struct trainer *t)
 	const struct sq_train_opts *o = t->o;
 	char path[4200], step[32];
 	struct sq_extra_meta xm[] = {{"train.step", step}};
-	struct sq_save_opts x = {0, 0, NULL, 1, xm};
+	struct sq_save_opts x = {.n_meta = 1, .meta = xm};
 	long k = (t->step + o->save_every - 1) / o->save_every % o->average;
 
 	if (o->average < 2)
@@ -543,7 +543,8 @@ save_checkpoint(struct trainer *t)
 	    {"train.epoch", epoch}, {"train.batch", batch},
 	    {"train.best", best}, {"train.bad", bad},
 	    {"train.options", t->options}, {"train.elapsed", secs}};
-	struct sq_save_opts x = {0, 2, xt, 7, xm};
+	struct sq_save_opts x = {.n_tensors = 2, .tensors = xt, .n_meta = 7,
+	    .meta = xm};
 
 	snprintf(step, sizeof(step), "%ld", t->step);
 	snprintf(epoch, sizeof(epoch), "%ld", t->epoch);
@@ -1205,8 +1206,7 @@ run(struct trainer *t)
 static int
 finish(struct trainer *t)
 {
-	struct sq_save_opts so = {t->o->f16 ? SQ_W_F16 : SQ_W_F32, 0, NULL,
-	    0, NULL};
+	struct sq_save_opts so = {.dtype = t->o->f16 ? SQ_W_F16 : SQ_W_F32};
 	struct sq_model *best;
 	int rc, n;
 

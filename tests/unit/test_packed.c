@@ -53,7 +53,7 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 {
 	float *w = tap_rand_vec((long)N * K, 1.0f), *b = tap_rand_vec(N, 1.0f);
 	float *x = tap_rand_vec((long)M * K, 1.0f);
-	float *pk = sq_malloc(sq_packed_size(N, K) * sizeof(float));
+	float *pk = sq_malloc(sq_panels_size(N, K) * sizeof(float));
 	float *ref = sq_malloc(sizeof(float) * M * N);
 	float *y = sq_malloc(sizeof(float) * M * N);
 	float *ys = sq_malloc(sizeof(float) * M * N);
@@ -63,7 +63,7 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	int same = 1, rc;
 	double d;
 
-	sq_packed_pack(pk, w, N, K);
+	sq_panels_pack(pk, w, N, K);
 	blas_ref(ref, x, w, b, M, K, N);
 	rc = sq_packed_cols(y, N, x, &wm, b, M, K, N, 0, N);
 	d = max_diff(y, ref, (long)M * N);
@@ -71,9 +71,9 @@ test_shape(int M, int K, int N, struct sq_pool *pool)
 	    "M=%d K=%d N=%d: packed = cblas_sgemm (max diff %g)", M, K, N, d);
 
 	/* in two column slices at a panel boundary */
-	if (N > SQ_PACKED_PANEL) {
-		sq_packed_cols(ys, N, x, &wm, b, M, K, N, 0, SQ_PACKED_PANEL);
-		sq_packed_cols(ys, N, x, &wm, b, M, K, N, SQ_PACKED_PANEL, N);
+	if (N > SQ_PANEL_ROWS) {
+		sq_packed_cols(ys, N, x, &wm, b, M, K, N, 0, SQ_PANEL_ROWS);
+		sq_packed_cols(ys, N, x, &wm, b, M, K, N, SQ_PANEL_ROWS, N);
 		same &= memcmp(ys, y, sizeof(float) * M * N) == 0;
 	}
 	ok(same, "M=%d K=%d N=%d: each slice alone gives the same bits",
