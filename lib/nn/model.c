@@ -256,9 +256,10 @@ take_panels(struct loader *l, const struct sq_param *p)
 {
 	long d[3];
 
-	if (!sq_param_panels(p)) {
-		sq_seterr("%s: an embedding table cannot be stored in float32 "
-		    "panels (tensor %s)", l->path, p->name);
+	if (!sq_param_multiplied(&l->m->cfg, p)) {
+		sq_seterr("%s: an embedding table not tied to the output "
+		    "projection cannot be stored in float32 panels (tensor %s)",
+		    l->path, p->name);
 		return NULL;
 	}
 	sq_panels_shape(d, p->dims[0], p->dims[1]);

@@ -244,7 +244,8 @@ struct sq_mat {
 				   file may store it), not rows */
 	int panels;		/* SQ_W_F32 in nn/panels.h's layout, as a
 				   model file may store it: multiplied by
-				   through libxsmm only (nn/packed.h) */
+				   through libxsmm only (nn/packed.h), a
+				   row looked up by gathering it */
 };
 
 struct sq_linear {

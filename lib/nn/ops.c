@@ -771,8 +771,9 @@ sq_embed_mat(float *out, const struct sq_mat *E, const int32_t *ids,
 				memset(o, 0, (size_t)D * sizeof(float));
 			continue;
 		}
-		/* a float32 row is read in place, another widened into o */
-		if (E->dtype == SQ_W_F32)
+		/* a float32 row is read in place, another widened or
+		   gathered from panels into o */
+		if (E->dtype == SQ_W_F32 && !E->panels)
 			e = (const float *)E->data + (long)ids[t] * D;
 		else
 			sq_mat_row(o, E, ids[t], D);

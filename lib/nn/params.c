@@ -334,12 +334,6 @@ sq_param_multiplied(const struct sq_config *c, const struct sq_param *p)
 	return c->tie_output && p->view == out_table;
 }
 
-int
-sq_param_panels(const struct sq_param *p)
-{
-	return p->has_view && !looked_up(p);
-}
-
 void
 sq_params_tie(struct sq_model *m)
 {

@@ -82,17 +82,9 @@ struct sq_mat *sq_param_view(struct sq_model *m, const struct sq_param *p);
  * Whether the products multiply by entry p of a model configured c: a
  * matrix with an engine view that is not an embedding table, or the
  * table the output projection is tied to.  Only those are stored in the
- * packed int8 layout (seqpipe-model.5).
+ * packed int8 layout or in float32 panels (seqpipe-model.5).
  */
 int sq_param_multiplied(const struct sq_config *c, const struct sq_param *p);
-
-/*
- * Whether entry p may be stored as float32 panels (nn/panels.h): a
- * matrix with an engine view that is multiplied by and never looked up
- * (not an embedding table, even tied: its lookups would gather a row
- * across panels).
- */
-int sq_param_panels(const struct sq_param *p);
 
 /*
  * Points every field of m at flat + offset (flat holds t->total floats),

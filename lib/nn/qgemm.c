@@ -276,7 +276,9 @@ sq_qgemm_cols(float *out, int ldo, const float *inp, const struct sq_mat *w,
 void
 sq_mat_row(float *out, const struct sq_mat *w, long r, int K)
 {
-	if (w->dtype == SQ_W_F32)
+	if (w->dtype == SQ_W_F32 && w->panels)	/* a tied output table */
+		sq_panels_row(out, w->data, K, r);
+	else if (w->dtype == SQ_W_F32)
 		memcpy(out, (const float *)w->data + r * K, K * sizeof(float));
 	else if (w->i8_packed)	/* a table the output projection shares */
 		sq_i8_dequantize_row(out, w->data, w->scale[r], K, r);

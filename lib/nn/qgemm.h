@@ -38,7 +38,10 @@ void sq_qgemm_cols(float *out, int ldo, const float *inp,
  */
 int sq_qgemm_panels(int M);
 
-/* out (K) = row r of w (any dtype) as float32: scale times int8s. */
+/*
+ * out (K) = row r of w (any dtype or layout) as float32: scale times
+ * int8s, or gathered from float32 panels.
+ */
 void sq_mat_row(float *out, const struct sq_mat *w, long r, int K);
 
 #endif

@@ -132,7 +132,7 @@ param_blobs(struct blob *b, const struct sq_config *c,
 		b[0].data = cv->half + p->offset;
 		b[0].len = (size_t)p->numel * 2;
 	}
-	if (cv->panels != NULL && sq_param_panels(p)) {
+	if (cv->panels != NULL && sq_param_multiplied(c, p)) {
 		sq_panels_pack(cv->panels + *pos, w, rows, cols);
 		b[0].data = cv->panels + *pos;
 		b[0].len = sq_panels_size(rows, cols) * 4;
@@ -225,7 +225,7 @@ conv_new(struct conv *cv, const struct sq_model *m, int dtype, int panels)
 
 	memset(cv, 0, sizeof(*cv));
 	for (i = 0; panels && dtype == SQ_W_F32 && i < t->n; i++)
-		if (sq_param_panels(&t->p[i]))
+		if (sq_param_multiplied(&m->cfg, &t->p[i]))
 			floats += sq_panels_size(t->p[i].dims[0],
 			    t->p[i].dims[1]);
 	if (floats > 0)
