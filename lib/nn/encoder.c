@@ -42,7 +42,8 @@ struct sq_encoder {
 	float *q, *k, *v;	/* (R, D) each */
 	float *a;		/* (R, D) attention output, sublayer output */
 	float *f;		/* (R, F) feed-forward hidden */
-	float *att;		/* (n_thr, heads x len + 1) softmax scratch */
+	float *att;		/* (n_thr, att_stride) softmax scratch */
+	long att_stride;	/* a thread's: heads x len + 1 (sq_attend) */
 	long *cell;		/* (len) key offsets */
 	float *stacked;		/* (R, K) input frames: the stacked frames */
 	long cap_stacked;
@@ -129,7 +130,8 @@ reserve(struct sq_encoder *e, long R, int len)
 		return;
 	R = SQ_MAX(R, e->cap_rows);
 	len = SQ_MAX(len, e->cap_len);
-	need = 6 * R * D + R * F + (long)e->n_thr * (c->n_heads * len + 1);
+	e->att_stride = (long)c->n_heads * len + 1;
+	need = 6 * R * D + R * F + e->n_thr * e->att_stride;
 	free(e->mem);
 	p = e->mem = sq_malloc(need * sizeof(float));
 	/* every batch writes all of it */
@@ -173,9 +175,9 @@ attn_part(void *arg, int i, int n)
 		p = r - r0;
 		lo = W > 0 ? SQ_MAX(0, p - W) : 0;
 		hi = W > 0 ? SQ_MIN(len, p + W + 1) : len;
-		sq_attend(e->a + r * D, NULL, e->att + (long)i * (c->n_heads *
-		    e->cap_len + 1), e->q + r * D, e->k + (r0 + lo) * D, e->v + (r0 + lo) *
-		    D, e->cell, (int)(hi - lo), (int)D, c->n_heads);
+		sq_attend(e->a + r * D, NULL, e->att + i * e->att_stride,
+		    e->q + r * D, e->k + (r0 + lo) * D, e->v + (r0 + lo) * D,
+		    e->cell, (int)(hi - lo), (int)D, c->n_heads);
 	}
 }
 
