@@ -12,10 +12,10 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	engine_setup_file
+	engine_store int8 --dtype int8
+	engine_store f16 --dtype f16
 	local c
 	for c in paper marian copy; do
-		seqimport -q --dtype int8 -o "$REF/$c.int8" "$REF/$c.sq"
-		seqimport -q --dtype f16 -o "$REF/$c.f16" "$REF/$c.sq"
 		"$PY" "$SRCDIR/tests/engine_ref.py" --model "$REF/$c.int8" \
 		    "$REF/src.txt" "$REF/$c.int8"
 		"$PY" "$SRCDIR/tests/engine_ref.py" --model "$REF/$c.f16" \

@@ -79,6 +79,16 @@ f = open(sys.argv[1], "rb")
 print(f.read(struct.unpack("<Q", f.read(8))[0]).decode())' "$1"
 }
 
+# engine_store EXT ARGS...: $REF/C.EXT written by seqimport ARGS from
+# $REF/C.sq, for the configs C that the dtype and layout tests use
+engine_store() {
+	local c ext=$1
+	shift
+	for c in paper marian copy; do
+		seqimport -q "$@" -o "$REF/$c.$ext" "$REF/$c.sq"
+	done
+}
+
 engine_setup_file() {
 	REF=$BATS_FILE_TMPDIR/ref
 	export REF

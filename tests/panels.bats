@@ -11,10 +11,7 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	engine_setup_file
-	local c
-	for c in paper marian copy; do
-		seqimport -q --panels -o "$REF/$c.panels" "$REF/$c.sq"
-	done
+	engine_store panels --panels
 }
 
 setup() {
