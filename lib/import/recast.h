@@ -21,12 +21,11 @@ void sq_recast_id(char *id, size_t size, const char *base, int dtype);
 /*
  * Reads the seqpipe model file in and writes it to out with its weights
  * in dtype, float32 in panels where they may be if panels (nn/model.h's
- * sq_save_opts): the config, the SentencePiece
- * models, the vocabularies and the tools' metadata kept, the "extra.*"
- * tensors (train's state for resuming) left out, the id as
- * sq_recast_id() makes it, and "; TOOL --dtype NAME" (and " --panels")
- * added to the
- * provenance.  Returns 0, or -1 with sq_errstr() set.
+ * sq_save_opts): the config, the SentencePiece models, the vocabularies
+ * and the tools' metadata kept, the "extra.*" tensors (train's state for
+ * resuming) left out, the id as sq_recast_id() makes it, and
+ * "; TOOL --dtype NAME" (and " --panels") added to the provenance.
+ * Returns 0, or -1 with sq_errstr() set.
  */
 int sq_recast(const char *in, const char *out, int dtype, int panels,
     const char *tool);

@@ -414,8 +414,9 @@ struct sq_save_opts {
 	int n_meta;
 	const struct sq_extra_meta *meta;
 	int panels;		/* with SQ_W_F32: the matrices multiplied
-				   by and never looked up in nn/panels.h's
-				   layout (seqpipe-model.5) */
+				   by (sq_param_multiplied(): a tied output
+				   table too) in nn/panels.h's layout
+				   (seqpipe-model.5) */
 };
 
 /*

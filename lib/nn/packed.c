@@ -12,9 +12,10 @@
  * without -march needs, leaves the weight layout and the threads to us
  * (oneDNN brings OpenMP's), and is one small package.
  *
- * Layout (nn/panels.h).  A panel is the A of a column-major kernel C (PANEL, n) = A (PANEL, K)
- * B (K, n) + beta C, where B is x^T and C is y^T read in place (leading
- * dimensions K and ldo), so x and y need no copy either.
+ * Layout (nn/panels.h).  A panel is the A of a column-major kernel
+ * C (PANEL, n) = A (PANEL, K) B (K, n) + beta C, where B is x^T and C is
+ * y^T read in place (leading dimensions K and ldo), so x and y need no
+ * copy either.
  */
 #include <pthread.h>
 #include <stddef.h>
